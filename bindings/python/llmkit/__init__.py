@@ -1,0 +1,59 @@
+"""llmkit: the reliable parts of LLM applications, from C++ with Python bindings.
+
+    import llmkit
+    splitter = llmkit.RecursiveCharacterSplitter(chunk_size=1000, chunk_overlap=200)
+    for chunk in splitter.split(text):
+        assert text[chunk.start:chunk.end] == chunk.text
+"""
+
+from ._errors import (
+    AbortedError,
+    AlreadyExistsError,
+    CancelledError,
+    DataLossError,
+    DeadlineExceededError,
+    Error,
+    FailedPreconditionError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    OutOfRangeError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnauthenticatedError,
+    UnavailableError,
+    UnimplementedError,
+)
+from ._llmkit import (
+    Chunk,
+    MarkdownSplitter,
+    RecursiveCharacterSplitter,
+    __version__,
+    json_dumps,
+    json_loads,
+)
+
+__all__ = [
+    "AbortedError",
+    "AlreadyExistsError",
+    "CancelledError",
+    "Chunk",
+    "DataLossError",
+    "DeadlineExceededError",
+    "Error",
+    "FailedPreconditionError",
+    "InternalError",
+    "InvalidArgumentError",
+    "MarkdownSplitter",
+    "NotFoundError",
+    "OutOfRangeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RecursiveCharacterSplitter",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "UnimplementedError",
+    "__version__",
+    "json_dumps",
+    "json_loads",
+]

@@ -1,0 +1,111 @@
+"""llmkit's exception hierarchy: one class per absl status code.
+
+Every error raised by llmkit is an ``llmkit.Error`` with ``.code`` (the status code name, e.g.
+``"INVALID_ARGUMENT"``) and, where the C++ status named one, ``.byte_offset``. Subclasses also
+inherit the matching built-in exception, so ``except ValueError`` catches bad input.
+"""
+
+
+class Error(Exception):
+    """Base class of every llmkit error."""
+
+    code = "UNKNOWN"
+
+    def __init__(self, message, code=None, payloads=None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.payloads = dict(payloads or {})
+        offset = self.payloads.get("llmkit/byte_offset")
+        self.byte_offset = int(offset) if offset is not None else None
+
+
+class CancelledError(Error):
+    code = "CANCELLED"
+
+
+class InvalidArgumentError(Error, ValueError):
+    code = "INVALID_ARGUMENT"
+
+
+class DeadlineExceededError(Error, TimeoutError):
+    code = "DEADLINE_EXCEEDED"
+
+
+class NotFoundError(Error, LookupError):
+    code = "NOT_FOUND"
+
+
+class AlreadyExistsError(Error):
+    code = "ALREADY_EXISTS"
+
+
+class PermissionDeniedError(Error, PermissionError):
+    code = "PERMISSION_DENIED"
+
+
+class RateLimitError(Error):
+    """Resource exhausted: HTTP 429, quota or budget."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class FailedPreconditionError(Error):
+    code = "FAILED_PRECONDITION"
+
+
+class AbortedError(Error):
+    code = "ABORTED"
+
+
+class OutOfRangeError(Error, IndexError):
+    """Out of range, e.g. a context window exceeded."""
+
+    code = "OUT_OF_RANGE"
+
+
+class UnimplementedError(Error, NotImplementedError):
+    code = "UNIMPLEMENTED"
+
+
+class InternalError(Error):
+    code = "INTERNAL"
+
+
+class UnavailableError(Error, ConnectionError):
+    code = "UNAVAILABLE"
+
+
+class DataLossError(Error):
+    code = "DATA_LOSS"
+
+
+class UnauthenticatedError(Error):
+    code = "UNAUTHENTICATED"
+
+
+# absl::StatusCode values, in order.
+_BY_CODE = {
+    1: CancelledError,
+    2: Error,
+    3: InvalidArgumentError,
+    4: DeadlineExceededError,
+    5: NotFoundError,
+    6: AlreadyExistsError,
+    7: PermissionDeniedError,
+    8: RateLimitError,
+    9: FailedPreconditionError,
+    10: AbortedError,
+    11: OutOfRangeError,
+    12: UnimplementedError,
+    13: InternalError,
+    14: UnavailableError,
+    15: DataLossError,
+    16: UnauthenticatedError,
+}
+
+
+def _from_status(code, message, payloads):
+    """Builds the exception for an absl status (called from the C++ module)."""
+    cls = _BY_CODE.get(code, Error)
+    return cls(message, payloads=payloads)

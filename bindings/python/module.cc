@@ -1,0 +1,65 @@
+// The _llmkit extension module: status translation, JSON helpers, and each part's bindings.
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+
+#include "json_conversion.h"
+#include "llmkit/json.h"
+#include "status_conversion.h"
+
+namespace py = pybind11;
+
+namespace llmkit::python {
+
+void RegisterStatusTranslator() {
+  py::register_exception_translator([](std::exception_ptr pointer) {
+    try {
+      if (pointer) std::rethrow_exception(pointer);
+    } catch (const StatusError& error) {
+      const absl::Status& status = error.status();
+      py::dict payloads;
+      status.ForEachPayload([&](absl::string_view key, const absl::Cord& value) {
+        payloads[py::str(key.data(), key.size())] = py::str(std::string(value));
+      });
+      py::object exception = py::module_::import("llmkit._errors")
+                                 .attr("_from_status")(static_cast<int>(status.code()),
+                                                       std::string(status.message()), payloads);
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr());
+    }
+  });
+}
+
+void BindChunkers(py::module_& module);  // chunker_bindings.cc
+
+}  // namespace llmkit::python
+
+PYBIND11_MODULE(_llmkit, module) {
+  using namespace llmkit::python;
+  module.doc() = "llmkit C++ core; import the llmkit package instead of this module.";
+  module.attr("__version__") = LLMKIT_VERSION;
+  RegisterStatusTranslator();
+
+  module.def(
+      "json_loads",
+      [](const std::string& text) { return JsonToPython(ValueOrThrow(llmkit::Json::Parse(text))); },
+      py::arg("text"),
+      "Parses JSON with llmkit's parser (simdjson). Raises InvalidArgumentError with .byte_offset.");
+  module.def(
+      "json_dumps",
+      [](py::handle value, int indent, bool sort_keys, bool ensure_ascii, bool python_style) {
+        llmkit::JsonDumpOptions options = python_style
+                                              ? llmkit::JsonDumpOptions::PythonStyle(indent)
+                                              : llmkit::JsonDumpOptions{};
+        options.indent = indent;
+        options.sort_keys = sort_keys;
+        options.ensure_ascii = ensure_ascii;
+        return PythonToJson(value).Dump(options);
+      },
+      py::arg("value"), py::kw_only(), py::arg("indent") = -1, py::arg("sort_keys") = false,
+      py::arg("ensure_ascii") = false, py::arg("python_style") = false,
+      "Serializes with llmkit's writer; python_style=True prints what json.dumps prints.");
+
+  BindChunkers(module);
+}

@@ -1,0 +1,126 @@
+// UTF-8 validation, counting and whitespace trimming for the chunkers.
+
+#include "common/utf8.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "simdjson.h"
+
+namespace llmkit::internal {
+namespace {
+
+// Length of a valid sequence at text[i], or 0 if invalid there.
+size_t ValidSequenceAt(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  size_t length = lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0;
+  if (length == 0 || i + length > text.size()) return 0;
+  unsigned char second = byte(i + 1);
+  // The second byte's range depends on the lead (excludes overlongs, surrogates, > U+10FFFF).
+  unsigned char low = 0x80, high = 0xBF;
+  if (lead == 0xE0) low = 0xA0;
+  if (lead == 0xED) high = 0x9F;
+  if (lead == 0xF0) low = 0x90;
+  if (lead == 0xF4) high = 0x8F;
+  if (second < low || second > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
+size_t FindInvalidUtf8(std::string_view text) {
+  if (simdjson::validate_utf8(text.data(), text.size())) return std::string_view::npos;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t length = ValidSequenceAt(text, i);
+    if (length == 0) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+size_t CountCodePoints(std::string_view text) {
+  // Every byte except continuation bytes (10xxxxxx) starts a code point. Written as a plain
+  // loop over bytes so the compiler vectorizes it.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  size_t continuation = 0;
+  for (size_t i = 0; i < text.size(); ++i) continuation += (bytes[i] & 0xC0) == 0x80;
+  return text.size() - continuation;
+}
+
+size_t CountUtf16Units(std::string_view text) {
+  // A 4-byte sequence (lead byte 11110xxx) is a surrogate pair: one more unit.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  size_t continuation = 0, four_byte = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    continuation += (bytes[i] & 0xC0) == 0x80;
+    four_byte += bytes[i] >= 0xF0;
+  }
+  return text.size() - continuation + four_byte;
+}
+
+namespace {
+
+bool IsAsciiJsWhitespace(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// Multi-byte members of the set: U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F,
+// U+205F, U+3000, U+FEFF. Returns the sequence length if `text` starts with one, else 0.
+size_t MultiByteWhitespaceAt(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  size_t left = text.size() - i;
+  if (left >= 2 && byte(0) == 0xC2 && byte(1) == 0xA0) return 2;
+  if (left < 3) return 0;
+  unsigned char a = byte(0), b = byte(1), c = byte(2);
+  if (a == 0xE1 && b == 0x9A && c == 0x80) return 3;
+  if (a == 0xE2 && b == 0x80 && (c <= 0x8A || c == 0xA8 || c == 0xA9 || c == 0xAF)) return 3;
+  if (a == 0xE2 && b == 0x81 && c == 0x9F) return 3;
+  if (a == 0xE3 && b == 0x80 && c == 0x80) return 3;
+  if (a == 0xEF && b == 0xBB && c == 0xBF) return 3;
+  return 0;
+}
+
+}  // namespace
+
+size_t LeadingJsWhitespace(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (!IsAsciiJsWhitespace(c)) break;
+      ++i;
+      continue;
+    }
+    size_t length = MultiByteWhitespaceAt(text, i);
+    if (length == 0) break;
+    i += length;
+  }
+  return i;
+}
+
+size_t TrailingJsWhitespace(std::string_view text) {
+  size_t end = text.size();
+  while (end > 0) {
+    unsigned char c = static_cast<unsigned char>(text[end - 1]);
+    if (c < 0x80) {
+      if (!IsAsciiJsWhitespace(c)) break;
+      --end;
+      continue;
+    }
+    // Step back to the lead byte of the last sequence.
+    size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+    size_t length = MultiByteWhitespaceAt(text.substr(0, end), start);
+    if (length == 0 || start + length != end) break;
+    end = start;
+  }
+  return text.size() - end;
+}
+
+}  // namespace llmkit::internal

@@ -1,0 +1,484 @@
+// Json: parsing with simdjson On-Demand, serialization with exact escaping and Python-style
+// number formatting.
+
+#include "llmkit/json.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "common/utf8.h"
+#include "llmkit/status.h"
+#include "simdjson.h"
+
+namespace llmkit {
+namespace {
+
+
+// Objects up to this many members detect duplicate keys by a linear scan.
+constexpr size_t kLinearKeyScan = 16;
+
+// Appends members to an object, letting a repeated key replace the earlier value in place.
+class ObjectBuilder {
+ public:
+  void Add(std::string key, Json value) {
+    if (members_.size() < kLinearKeyScan) {
+      for (Json::Member& member : members_) {
+        if (member.first == key) {
+          member.second = std::move(value);
+          return;
+        }
+      }
+      members_.emplace_back(std::move(key), std::move(value));
+      if (members_.size() == kLinearKeyScan) {
+        for (size_t i = 0; i < members_.size(); ++i) index_.emplace(members_[i].first, i);
+      }
+      return;
+    }
+    auto [it, inserted] = index_.try_emplace(key, members_.size());
+    if (!inserted) {
+      members_[it->second].second = std::move(value);
+      return;
+    }
+    members_.emplace_back(std::move(key), std::move(value));
+  }
+  Json::Object Take() && { return std::move(members_); }
+
+ private:
+  Json::Object members_;
+  absl::flat_hash_map<std::string, size_t> index_;
+};
+
+// Returns the offset of the first byte where `text` stops being one JSON value (RFC 8259), used
+// only to name the position once simdjson has rejected the document.
+class ErrorLocator {
+ public:
+  explicit ErrorLocator(std::string_view text) : text_(text) {}
+
+  size_t Locate() {
+    size_t bad_utf8 = internal::FindInvalidUtf8(text_);
+    SkipSpace();
+    if (!Value(0)) return std::min(pos_, bad_utf8);
+    SkipSpace();
+    return std::min(pos_, bad_utf8);  // Trailing content starts here (or the end).
+  }
+
+ private:
+  bool Value(int depth) {
+    if (depth > 1024 || pos_ >= text_.size()) return false;
+    char c = text_[pos_];
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      SkipSpace();
+      if (Peek(close)) return ++pos_, true;
+      while (true) {
+        if (close == '}') {
+          if (!Peek('"') || !String()) return false;
+          SkipSpace();
+          if (!Peek(':')) return false;
+          ++pos_;
+          SkipSpace();
+        }
+        if (!Value(depth + 1)) return false;
+        SkipSpace();
+        if (Peek(close)) return ++pos_, true;
+        if (!Peek(',')) return false;
+        ++pos_;
+        SkipSpace();
+      }
+    }
+    if (c == '"') return String();
+    for (std::string_view word : {"true", "false", "null"}) {
+      if (text_.substr(pos_, word.size()) == word) return pos_ += word.size(), true;
+    }
+    return Number();
+  }
+
+  bool String() {
+    ++pos_;  // Opening quote.
+    while (pos_ < text_.size()) {
+      unsigned char c = static_cast<unsigned char>(text_[pos_]);
+      if (c == '"') return ++pos_, true;
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        ++pos_;
+        if (pos_ >= text_.size()) return false;
+        char escape = text_[pos_];
+        if (escape == 'u') {
+          for (int i = 1; i <= 4; ++i) {
+            if (pos_ + i >= text_.size() || !absl::ascii_isxdigit(text_[pos_ + i])) return false;
+          }
+          pos_ += 4;
+        } else if (std::string_view("\"\\\\/bfnrt").find(escape) == std::string_view::npos) {
+          return false;
+        }
+      }
+      ++pos_;
+    }
+    return false;
+  }
+
+  bool Number() {
+    size_t start = pos_;
+    if (Peek('-')) ++pos_;
+    if (Peek('0')) {
+      ++pos_;
+    } else if (!Digits()) {
+      return false;
+    }
+    if (Peek('.')) {
+      ++pos_;
+      if (!Digits()) return false;
+    }
+    if (Peek('e') || Peek('E')) {
+      ++pos_;
+      if (Peek('+') || Peek('-')) ++pos_;
+      if (!Digits()) return false;
+    }
+    // simdjson also rejects numbers it cannot represent (over 64-bit integers, out of double
+    // range): point at the number itself.
+    double value = std::strtod(std::string(text_.substr(start, pos_ - start)).c_str(), nullptr);
+    if (std::isinf(value)) return pos_ = start, false;
+    return true;
+  }
+
+  bool Digits() {
+    size_t start = pos_;
+    while (pos_ < text_.size() && absl::ascii_isdigit(text_[pos_])) ++pos_;
+    return pos_ > start;
+  }
+  bool Peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+  void SkipSpace() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+Json FromElement(simdjson::dom::element element) {
+  switch (element.type()) {
+    case simdjson::dom::element_type::ARRAY: {
+      Json::Array items;
+      for (simdjson::dom::element item : simdjson::dom::array(element)) {
+        items.push_back(FromElement(item));
+      }
+      return Json(std::move(items));
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      ObjectBuilder builder;
+      for (simdjson::dom::key_value_pair member : simdjson::dom::object(element)) {
+        builder.Add(std::string(member.key), FromElement(member.value));
+      }
+      return Json(std::move(builder).Take());
+    }
+    case simdjson::dom::element_type::INT64:
+      return Json(int64_t{element.get_int64().value_unsafe()});
+    case simdjson::dom::element_type::UINT64:  // Above INT64_MAX: the nearest double.
+      return Json(static_cast<double>(element.get_uint64().value_unsafe()));
+    case simdjson::dom::element_type::DOUBLE:
+      return Json(element.get_double().value_unsafe());
+    case simdjson::dom::element_type::STRING:
+      return Json(std::string_view(element.get_string().value_unsafe()));
+    case simdjson::dom::element_type::BOOL:
+      return Json(element.get_bool().value_unsafe());
+    case simdjson::dom::element_type::NULL_VALUE:
+      return Json();
+  }
+  return Json();
+}
+
+// Appends `code_unit` as \uXXXX.
+void AppendUnicodeEscape(uint32_t code_unit, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buffer[6] = {'\\', 'u', kHex[(code_unit >> 12) & 15], kHex[(code_unit >> 8) & 15],
+                    kHex[(code_unit >> 4) & 15], kHex[code_unit & 15]};
+  out->append(buffer, 6);
+}
+
+// Decodes one UTF-8 sequence at `text[*i]`, advancing *i; invalid bytes decode as U+FFFD.
+uint32_t DecodeLenient(std::string_view text, size_t* i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(*i);
+  int length = lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0;
+  if (length == 0 || *i + length > text.size()) {
+    ++*i;
+    return 0xFFFD;
+  }
+  uint32_t code_point = lead & (0x7F >> length);
+  for (int k = 1; k < length; ++k) {
+    unsigned char next = byte(*i + k);
+    if ((next & 0xC0) != 0x80) {
+      ++*i;
+      return 0xFFFD;
+    }
+    code_point = (code_point << 6) | (next & 0x3F);
+  }
+  static constexpr uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code_point < kMinimum[length] || code_point > 0x10FFFF ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    ++*i;
+    return 0xFFFD;
+  }
+  *i += length;
+  return code_point;
+}
+
+void AppendString(std::string_view text, bool ensure_ascii, std::string* out) {
+  out->push_back('"');
+  size_t run_start = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || !ensure_ascii)) {
+      ++i;
+      continue;
+    }
+    out->append(text.data() + run_start, i - run_start);
+    if (c >= 0x80) {
+      uint32_t code_point = DecodeLenient(text, &i);
+      if (code_point >= 0x10000) {
+        code_point -= 0x10000;
+        AppendUnicodeEscape(0xD800 + (code_point >> 10), out);
+        AppendUnicodeEscape(0xDC00 + (code_point & 0x3FF), out);
+      } else {
+        AppendUnicodeEscape(code_point, out);
+      }
+      run_start = i;
+      continue;
+    }
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default: AppendUnicodeEscape(c, out); break;
+    }
+    ++i;
+    run_start = i;
+  }
+  out->append(text.data() + run_start, text.size() - run_start);
+  out->push_back('"');
+}
+
+// Formats `value` as Python's float.__repr__ does: the shortest digits that round-trip, fixed
+// notation for decimal exponents in [-4, 16), scientific otherwise.
+void AppendDouble(double value, std::string* out) {
+  if (std::isnan(value)) {
+    out->append("NaN");
+    return;
+  }
+  if (std::isinf(value)) {
+    out->append(value > 0 ? "Infinity" : "-Infinity");
+    return;
+  }
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value,
+                                 std::chars_format::scientific);
+  std::string_view scientific(buffer, end - buffer);  // [-]d[.ddd]e(+|-)dd
+  size_t e_pos = scientific.find('e');
+  std::string_view mantissa = scientific.substr(0, e_pos);
+  int exponent = std::atoi(std::string(scientific.substr(e_pos + 1)).c_str());
+  std::string digits;
+  if (!mantissa.empty() && mantissa[0] == '-') {
+    out->push_back('-');
+    mantissa.remove_prefix(1);
+  }
+  for (char c : mantissa) {
+    if (c != '.') digits.push_back(c);
+  }
+  if (exponent >= -4 && exponent < 16) {
+    if (exponent < 0) {
+      out->append("0.");
+      out->append(static_cast<size_t>(-exponent - 1), '0');
+      out->append(digits);
+      return;
+    }
+    size_t integer_digits = static_cast<size_t>(exponent) + 1;
+    if (digits.size() <= integer_digits) {
+      out->append(digits);
+      out->append(integer_digits - digits.size(), '0');
+      out->append(".0");
+    } else {
+      out->append(digits, 0, integer_digits);
+      out->push_back('.');
+      out->append(digits, integer_digits);
+    }
+    return;
+  }
+  out->push_back(digits[0]);
+  if (digits.size() > 1) {
+    out->push_back('.');
+    out->append(digits, 1);
+  }
+  out->push_back('e');
+  out->push_back(exponent < 0 ? '-' : '+');
+  int magnitude = std::abs(exponent);
+  if (magnitude < 10) out->push_back('0');
+  absl::StrAppend(out, magnitude);
+}
+
+void AppendNewline(const JsonDumpOptions& options, int depth, std::string* out) {
+  out->push_back('\n');
+  out->append(static_cast<size_t>(options.indent) * depth, ' ');
+}
+
+void Append(const Json& value, const JsonDumpOptions& options, int depth, std::string* out) {
+  switch (value.type()) {
+    case Json::Type::kNull:
+      out->append("null");
+      return;
+    case Json::Type::kBool:
+      out->append(value.as_bool() ? "true" : "false");
+      return;
+    case Json::Type::kInt:
+      absl::StrAppend(out, value.as_int());
+      return;
+    case Json::Type::kDouble:
+      AppendDouble(value.as_double(), out);
+      return;
+    case Json::Type::kString:
+      AppendString(value.as_string(), options.ensure_ascii, out);
+      return;
+    case Json::Type::kArray: {
+      const Json::Array& items = value.as_array();
+      out->push_back('[');
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out->append(options.item_separator);
+        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
+        Append(items[i], options, depth + 1, out);
+      }
+      if (options.indent >= 0 && !items.empty()) AppendNewline(options, depth, out);
+      out->push_back(']');
+      return;
+    }
+    case Json::Type::kObject: {
+      const Json::Object& members = value.as_object();
+      std::vector<const Json::Member*> order;
+      order.reserve(members.size());
+      for (const Json::Member& member : members) order.push_back(&member);
+      if (options.sort_keys) {
+        std::sort(order.begin(), order.end(),
+                  [](const Json::Member* a, const Json::Member* b) { return a->first < b->first; });
+      }
+      out->push_back('{');
+      for (size_t i = 0; i < order.size(); ++i) {
+        if (i > 0) out->append(options.item_separator);
+        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
+        AppendString(order[i]->first, options.ensure_ascii, out);
+        out->append(options.key_separator);
+        Append(order[i]->second, options, depth + 1, out);
+      }
+      if (options.indent >= 0 && !order.empty()) AppendNewline(options, depth, out);
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+Json::Json(Object value) {
+  ObjectBuilder builder;
+  for (Member& member : value) builder.Add(std::move(member.first), std::move(member.second));
+  value_ = std::move(builder).Take();
+}
+
+absl::StatusOr<Json> Json::Parse(std::string_view text) {
+  // One parser per thread, reused: its buffers grow to the largest document seen.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::error_code error = parser.parse(text.data(), text.size()).get(root);
+  if (error) {
+    size_t offset = ErrorLocator(text).Locate();
+    return WithPayload(absl::InvalidArgumentError(absl::StrCat(
+                           "invalid JSON at byte offset ", offset, ": ",
+                           simdjson::error_message(error))),
+                       kPayloadByteOffset, absl::StrCat(offset));
+  }
+  return FromElement(root);
+}
+
+std::string Json::Dump(const JsonDumpOptions& options) const {
+  std::string out;
+  Append(*this, options, 0, &out);
+  return out;
+}
+
+double Json::as_double() const {
+  if (is_int()) return static_cast<double>(as_int());
+  return std::get<double>(value_);
+}
+
+size_t Json::size() const {
+  if (is_array()) return as_array().size();
+  if (is_object()) return as_object().size();
+  return 0;
+}
+
+const Json* Json::Find(std::string_view key) const {
+  if (!is_object()) return nullptr;
+  for (const Member& member : as_object()) {
+    if (member.first == key) return &member.second;
+  }
+  return nullptr;
+}
+
+Json* Json::Find(std::string_view key) {
+  return const_cast<Json*>(static_cast<const Json*>(this)->Find(key));
+}
+
+Json& Json::operator[](std::string_view key) {
+  if (is_null()) value_ = Object{};
+  if (Json* found = Find(key)) return *found;
+  Object& members = std::get<Object>(value_);
+  members.emplace_back(std::string(key), Json());
+  return members.back().second;
+}
+
+void Json::push_back(Json value) {
+  if (is_null()) value_ = Array{};
+  std::get<Array>(value_).push_back(std::move(value));
+}
+
+bool operator==(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number()) {
+    if (a.is_int() && b.is_int()) return a.as_int() == b.as_int();
+    return a.as_double() == b.as_double();
+  }
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::Type::kNull:
+      return true;
+    case Json::Type::kBool:
+      return a.as_bool() == b.as_bool();
+    case Json::Type::kString:
+      return a.as_string() == b.as_string();
+    case Json::Type::kArray:
+      return a.as_array() == b.as_array();
+    case Json::Type::kObject: {
+      if (a.size() != b.size()) return false;
+      for (const Json::Member& member : a.as_object()) {
+        const Json* other = b.Find(member.first);
+        if (other == nullptr || !(*other == member.second)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;  // Numbers are handled above.
+  }
+}
+
+}  // namespace llmkit
