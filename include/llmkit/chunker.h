@@ -85,7 +85,9 @@ struct SplitterOptions {
   // When set, measures lengths instead of `length_unit`.
   LengthFunction length_function;
   // When true no chunk is longer than chunk_size: chunks LangChain would leave oversized are
-  // cut further between code points. kInvalidArgument if one code point alone is longer.
+  // cut further between code points. kInvalidArgument if one code point alone is longer. The
+  // chunk after a re-cut one keeps LangChain's overlap, so it may begin before the last piece
+  // of the re-cut chunk (ends still never decrease).
   bool hard_limit = false;
 };
 

@@ -1,0 +1,21 @@
+# cmake -P script run by ctest: install, configure the consumer, build it, run it.
+file(REMOVE_RECURSE "${SCRATCH_DIR}")
+set(prefix "${SCRATCH_DIR}/prefix")
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "failed (${result}): ${ARGN}\n${output}")
+  endif()
+endfunction()
+run(${CMAKE_COMMAND} --install "${LLMKIT_BUILD_DIR}" --prefix "${prefix}")
+set(flags "")
+if(LLMKIT_SANITIZE)
+  string(REPLACE ";" "," sanitizers "${LLMKIT_SANITIZE}")
+  set(flags "-fsanitize=${sanitizers}")
+endif()
+run(${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${SCRATCH_DIR}/build"
+    "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
+    "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
+run(${CMAKE_COMMAND} --build "${SCRATCH_DIR}/build")
+run("${SCRATCH_DIR}/build/consumer")
+message(STATUS "consumer built against ${prefix} and ran")
