@@ -64,7 +64,10 @@ void BM_ChunkerRecursiveCorpus(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
   state.counters["chunks"] = static_cast<double>(chunks);
 }
-BENCHMARK(BM_ChunkerRecursiveCorpus)->Args({1000, 200})->Args({512, 50})->Args({200, 0})
+BENCHMARK(BM_ChunkerRecursiveCorpus)
+    ->Args({1000, 200})
+    ->Args({512, 50})
+    ->Args({200, 0})
     ->Unit(benchmark::kMillisecond);
 
 void BM_ChunkerRecursiveSize(benchmark::State& state) {

@@ -95,7 +95,8 @@ std::vector<PyChunk> ToPython(std::vector<Chunk> chunks, const Utf8Text& text) {
 class PythonLength {
  public:
   explicit PythonLength(py::object function)
-      : function_(std::move(function)), error_(std::make_shared<std::optional<py::error_already_set>>()) {}
+      : function_(std::move(function)),
+        error_(std::make_shared<std::optional<py::error_already_set>>()) {}
 
   size_t operator()(std::string_view text) const {
     if (error_->has_value()) return 0;
@@ -235,8 +236,8 @@ void BindChunkers(py::module_& module) {
            [](const PyChunk& chunk) {
              std::string preview = chunk.text.substr(0, 40);
              return "Chunk(start=" + std::to_string(chunk.start) +
-                    ", end=" + std::to_string(chunk.end) + ", text=" +
-                    std::string(py::repr(py::str(preview))) +
+                    ", end=" + std::to_string(chunk.end) +
+                    ", text=" + std::string(py::repr(py::str(preview))) +
                     (chunk.text.size() > 40 ? "..." : "") + ")";
            })
       .def("__eq__", [](const PyChunk& a, const PyChunk& b) {
@@ -247,28 +248,27 @@ void BindChunkers(py::module_& module) {
   py::class_<PyRecursiveSplitter>(
       module, "RecursiveCharacterSplitter",
       "LangChain's RecursiveCharacterTextSplitter with exact offsets (see docs/chunking.md).")
-      .def(py::init([](size_t chunk_size, size_t chunk_overlap,
-                       std::optional<std::vector<std::string>> separators,
-                       py::object keep_separator, bool is_separator_regex, bool strip_whitespace,
-                       const std::string& length_unit, py::object length_function,
-                       bool hard_limit) {
-             return MakeRecursive(chunk_size, chunk_overlap, std::move(separators), std::nullopt,
-                                  keep_separator, is_separator_regex, strip_whitespace,
-                                  length_unit, length_function, hard_limit);
-           }),
-           py::kw_only(), py::arg("chunk_size") = 1000, py::arg("chunk_overlap") = 200,
-           py::arg("separators") = py::none(), py::arg("keep_separator") = true,
-           py::arg("is_separator_regex") = false, py::arg("strip_whitespace") = true,
-           py::arg("length_unit") = "code_points", py::arg("length_function") = py::none(),
-           py::arg("hard_limit") = false)
+      .def(
+          py::init([](size_t chunk_size, size_t chunk_overlap,
+                      std::optional<std::vector<std::string>> separators, py::object keep_separator,
+                      bool is_separator_regex, bool strip_whitespace,
+                      const std::string& length_unit, py::object length_function, bool hard_limit) {
+            return MakeRecursive(chunk_size, chunk_overlap, std::move(separators), std::nullopt,
+                                 keep_separator, is_separator_regex, strip_whitespace, length_unit,
+                                 length_function, hard_limit);
+          }),
+          py::kw_only(), py::arg("chunk_size") = 1000, py::arg("chunk_overlap") = 200,
+          py::arg("separators") = py::none(), py::arg("keep_separator") = true,
+          py::arg("is_separator_regex") = false, py::arg("strip_whitespace") = true,
+          py::arg("length_unit") = "code_points", py::arg("length_function") = py::none(),
+          py::arg("hard_limit") = false)
       .def_static(
           "from_language",
           [](const std::string& language, size_t chunk_size, size_t chunk_overlap,
              py::object keep_separator, bool strip_whitespace, const std::string& length_unit,
              py::object length_function, bool hard_limit) {
-            return MakeRecursive(chunk_size, chunk_overlap, std::nullopt, language,
-                                 keep_separator, false, strip_whitespace, length_unit,
-                                 length_function, hard_limit);
+            return MakeRecursive(chunk_size, chunk_overlap, std::nullopt, language, keep_separator,
+                                 false, strip_whitespace, length_unit, length_function, hard_limit);
           },
           py::arg("language"), py::kw_only(), py::arg("chunk_size") = 1000,
           py::arg("chunk_overlap") = 200, py::arg("keep_separator") = true,
@@ -298,12 +298,15 @@ void BindChunkers(py::module_& module) {
             return texts;
           },
           py::arg("text"), "Returns the chunk texts (list[str]).")
-      .def_property_readonly("chunk_size",
-                             [](const PyRecursiveSplitter& s) { return s.splitter.options().chunk_size; })
       .def_property_readonly(
-          "chunk_overlap", [](const PyRecursiveSplitter& s) { return s.splitter.options().chunk_overlap; })
-      .def_property_readonly("separators",
-                             [](const PyRecursiveSplitter& s) { return s.splitter.options().separators; })
+          "chunk_size",
+          [](const PyRecursiveSplitter& s) { return s.splitter.options().chunk_size; })
+      .def_property_readonly(
+          "chunk_overlap",
+          [](const PyRecursiveSplitter& s) { return s.splitter.options().chunk_overlap; })
+      .def_property_readonly(
+          "separators",
+          [](const PyRecursiveSplitter& s) { return s.splitter.options().separators; })
       .def("__repr__", [](const PyRecursiveSplitter& self) {
         const SplitterOptions& options = self.splitter.options();
         return "RecursiveCharacterSplitter(chunk_size=" + std::to_string(options.chunk_size) +
@@ -316,15 +319,16 @@ void BindChunkers(py::module_& module) {
       "Splits Markdown at headings, keeps fenced code whole; chunk.metadata['headings'] is the "
       "heading path.")
       .def(py::init([](size_t chunk_size, size_t chunk_overlap, bool strip_whitespace,
-                       const std::string& length_unit, py::object length_function,
-                       bool hard_limit, int max_heading_level) {
+                       const std::string& length_unit, py::object length_function, bool hard_limit,
+                       int max_heading_level) {
              MarkdownSplitterOptions options;
              options.chunk_size = chunk_size;
              options.chunk_overlap = chunk_overlap;
              options.strip_whitespace = strip_whitespace;
              options.hard_limit = hard_limit;
              options.max_heading_level = max_heading_level;
-             std::optional<PythonLength> length = ApplyLength(options, length_unit, length_function);
+             std::optional<PythonLength> length =
+                 ApplyLength(options, length_unit, length_function);
              return PyMarkdownSplitter{ValueOrThrow(MarkdownSplitter::Create(std::move(options))),
                                        std::move(length)};
            }),

@@ -29,7 +29,8 @@ py::object JsonToPython(const Json& value) {
     }
     case Json::Type::kObject: {
       py::dict members;
-      for (const auto& [key, member] : value.as_object()) members[py::str(key)] = JsonToPython(member);
+      for (const auto& [key, member] : value.as_object())
+        members[py::str(key)] = JsonToPython(member);
       return std::move(members);
     }
   }

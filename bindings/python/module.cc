@@ -45,13 +45,13 @@ PYBIND11_MODULE(_llmkit, module) {
       "json_loads",
       [](const std::string& text) { return JsonToPython(ValueOrThrow(llmkit::Json::Parse(text))); },
       py::arg("text"),
-      "Parses JSON with llmkit's parser (simdjson). Raises InvalidArgumentError with .byte_offset.");
+      "Parses JSON with llmkit's parser (simdjson). Raises InvalidArgumentError with "
+      ".byte_offset.");
   module.def(
       "json_dumps",
       [](py::handle value, int indent, bool sort_keys, bool ensure_ascii, bool python_style) {
-        llmkit::JsonDumpOptions options = python_style
-                                              ? llmkit::JsonDumpOptions::PythonStyle(indent)
-                                              : llmkit::JsonDumpOptions{};
+        llmkit::JsonDumpOptions options =
+            python_style ? llmkit::JsonDumpOptions::PythonStyle(indent) : llmkit::JsonDumpOptions{};
         options.indent = indent;
         options.sort_keys = sort_keys;
         options.ensure_ascii = ensure_ascii;

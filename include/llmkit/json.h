@@ -4,8 +4,8 @@
 // `std::string`. Objects keep their keys in insertion order, as Python's dict and JavaScript's
 // objects do, so a parse + dump round trip keeps the original order.
 //
-//   absl::StatusOr<llmkit::Json> doc = llmkit::Json::Parse(R"({"title": "Intro", "tags": [1, 2]})");
-//   if (!doc.ok()) return doc.status();
+//   absl::StatusOr<llmkit::Json> doc = llmkit::Json::Parse(R"({"title": "Intro", "tags": [1,
+//   2]})"); if (!doc.ok()) return doc.status();
 //   (*doc)["tags"].push_back(3);
 //   std::string text = doc->Dump();   // {"title":"Intro","tags":[1,2,3]}
 //   const llmkit::Json* title = doc->Find("title");  // nullptr when absent
@@ -34,9 +34,9 @@ namespace llmkit {
 // Options for `Json::Dump`. The defaults give compact JSON; `PythonStyle()` gives exactly what
 // Python's `json.dumps(value, ensure_ascii=False)` prints.
 struct JsonDumpOptions {
-  int indent = -1;                   // < 0: one line. >= 0: newline and this many spaces per level.
-  bool sort_keys = false;            // Sort object keys by code point (byte order), like Python.
-  bool ensure_ascii = false;         // Escape every non-ASCII code point as \uXXXX (surrogates).
+  int indent = -1;            // < 0: one line. >= 0: newline and this many spaces per level.
+  bool sort_keys = false;     // Sort object keys by code point (byte order), like Python.
+  bool ensure_ascii = false;  // Escape every non-ASCII code point as \uXXXX (surrogates).
   std::string_view item_separator = ",";  // Between array items and object members.
   std::string_view key_separator = ":";   // Between an object key and its value.
 

@@ -33,7 +33,7 @@ inline constexpr std::string_view kPayloadRetryAfter = "llmkit/retry_after";  //
 inline constexpr std::string_view kPayloadRetryAfterMs = "llmkit/retry_after_ms";
 inline constexpr std::string_view kPayloadShouldRetry = "llmkit/should_retry";  // "true"/"false"
 inline constexpr std::string_view kPayloadProviderError = "llmkit/provider_error";  // body
-inline constexpr std::string_view kPayloadByteOffset = "llmkit/byte_offset";  // "17"
+inline constexpr std::string_view kPayloadByteOffset = "llmkit/byte_offset";        // "17"
 
 // Returns `status` with `value` attached under `key`.
 absl::Status WithPayload(absl::Status status, std::string_view key, std::string_view value);
@@ -48,12 +48,11 @@ std::optional<int64_t> GetByteOffset(const absl::Status& status);
 
 // Evaluates `expr` (an absl::Status or StatusOr) and returns its status from the enclosing
 // function if it is not OK.
-#define LLMKIT_RETURN_IF_ERROR(expr)                                    \
-  do {                                                                  \
-    if (auto llmkit_status_ = ::llmkit::internal::ToStatus(expr);       \
-        !llmkit_status_.ok()) {                                         \
-      return llmkit_status_;                                            \
-    }                                                                   \
+#define LLMKIT_RETURN_IF_ERROR(expr)                                                      \
+  do {                                                                                    \
+    if (auto llmkit_status_ = ::llmkit::internal::ToStatus(expr); !llmkit_status_.ok()) { \
+      return llmkit_status_;                                                              \
+    }                                                                                     \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from the enclosing

@@ -88,8 +88,7 @@ Outline ParseOutline(std::string_view text, int max_heading_level) {
     std::string_view body = indent < 0 ? std::string_view() : line.substr(indent);
     if (in_fence) {
       size_t run = RunLength(body, fence_char);
-      if (indent >= 0 && run >= fence_length &&
-          StripBlanks(body.substr(run)).empty()) {
+      if (indent >= 0 && run >= fence_length && StripBlanks(body.substr(run)).empty()) {
         outline.fences.emplace_back(fence_start, line_end);
         in_fence = false;
       }
@@ -119,14 +118,13 @@ Outline ParseOutline(std::string_view text, int max_heading_level) {
 
 }  // namespace
 
-MarkdownSplitter::MarkdownSplitter(MarkdownSplitterOptions options,
-                                   RecursiveCharacterSplitter body)
+MarkdownSplitter::MarkdownSplitter(MarkdownSplitterOptions options, RecursiveCharacterSplitter body)
     : options_(std::move(options)), body_(std::move(body)) {}
 
 absl::StatusOr<MarkdownSplitter> MarkdownSplitter::Create(MarkdownSplitterOptions options) {
   if (options.max_heading_level < 1 || options.max_heading_level > 6) {
-    return absl::InvalidArgumentError(absl::StrCat("max_heading_level must be in [1, 6], got ",
-                                                   options.max_heading_level));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_heading_level must be in [1, 6], got ", options.max_heading_level));
   }
   SplitterOptions body;
   body.chunk_size = options.chunk_size;

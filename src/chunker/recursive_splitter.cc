@@ -329,18 +329,17 @@ class SplitRun {
         Fail(begin);
         return;
       }
-      out_->push_back(Chunk{std::string(text_.substr(begin, stop - begin)), begin, stop,
-                            metadata_});
+      out_->push_back(
+          Chunk{std::string(text_.substr(begin, stop - begin)), begin, stop, metadata_});
       begin = stop;
     }
   }
 
   void Fail(size_t offset) {
-    status_ = WithPayload(
-        absl::InvalidArgumentError(absl::StrCat(
-            "hard_limit: the code point at byte offset ", offset, " is longer than chunk_size ",
-            options_.chunk_size, " on its own")),
-        kPayloadByteOffset, absl::StrCat(offset));
+    status_ = WithPayload(absl::InvalidArgumentError(absl::StrCat(
+                              "hard_limit: the code point at byte offset ", offset,
+                              " is longer than chunk_size ", options_.chunk_size, " on its own")),
+                          kPayloadByteOffset, absl::StrCat(offset));
   }
 
   const SplitterOptions& options_;
@@ -372,15 +371,15 @@ const absl::flat_hash_map<std::string_view, std::vector<std::string>>& LanguageS
        {"\nfunction ", "\nconst ", "\nlet ", "\nvar ", "\nclass ", "\nif ", "\nfor ", "\nwhile ",
         "\nswitch ", "\ncase ", "\ndefault ", "\n\n", "\n", " ", ""}},
       {"ts",
-       {"\nenum ", "\ninterface ", "\nnamespace ", "\ntype ", "\nclass ", "\nfunction ",
-        "\nconst ", "\nlet ", "\nvar ", "\nif ", "\nfor ", "\nwhile ", "\nswitch ", "\ncase ",
-        "\ndefault ", "\n\n", "\n", " ", ""}},
+       {"\nenum ", "\ninterface ", "\nnamespace ", "\ntype ", "\nclass ", "\nfunction ", "\nconst ",
+        "\nlet ", "\nvar ", "\nif ", "\nfor ", "\nwhile ", "\nswitch ", "\ncase ", "\ndefault ",
+        "\n\n", "\n", " ", ""}},
       {"php",
        {"\nfunction ", "\nclass ", "\nif ", "\nforeach ", "\nwhile ", "\ndo ", "\nswitch ",
         "\ncase ", "\n\n", "\n", " ", ""}},
       {"proto",
-       {"\nmessage ", "\nservice ", "\nenum ", "\noption ", "\nimport ", "\nsyntax ", "\n\n",
-        "\n", " ", ""}},
+       {"\nmessage ", "\nservice ", "\nenum ", "\noption ", "\nimport ", "\nsyntax ", "\n\n", "\n",
+        " ", ""}},
       {"python", {"\nclass ", "\ndef ", "\n\tdef ", "\n\n", "\n", " ", ""}},
       {"rst", {"\n===\n", "\n---\n", "\n***\n", "\n.. ", "\n\n", "\n", " ", ""}},
       {"ruby",
@@ -400,17 +399,24 @@ const absl::flat_hash_map<std::string_view, std::vector<std::string>>& LanguageS
         "\n\n---\n\n", "\n\n___\n\n", "\n\n", "\n", " ", ""}},
       {"latex",
        {"\n\\chapter{", "\n\\section{", "\n\\subsection{", "\n\\subsubsection{",
-        "\n\\begin{enumerate}", "\n\\begin{itemize}", "\n\\begin{description}",
-        "\n\\begin{list}", "\n\\begin{quote}", "\n\\begin{quotation}", "\n\\begin{verse}",
-        "\n\\begin{verbatim}", "\n\\begin{align}", "$$", "$", "\n\n", "\n", " ", ""}},
-      {"html",
-       {"<body>", "<div>", "<p>", "<br>", "<li>", "<h1>", "<h2>", "<h3>", "<h4>", "<h5>", "<h6>",
-        "<span>", "<table>", "<tr>", "<td>", "<th>", "<ul>", "<ol>", "<header>", "<footer>",
-        "<nav>", "<head>", "<style>", "<script>", "<meta>", "<title>", " ", ""}},
-      {"sol",
-       {"\npragma ", "\nusing ", "\ncontract ", "\ninterface ", "\nlibrary ", "\nconstructor ",
-        "\ntype ", "\nfunction ", "\nevent ", "\nmodifier ", "\nerror ", "\nstruct ", "\nenum ",
-        "\nif ", "\nfor ", "\nwhile ", "\ndo while ", "\nassembly ", "\n\n", "\n", " ", ""}},
+        "\n\\begin{enumerate}", "\n\\begin{itemize}", "\n\\begin{description}", "\n\\begin{list}",
+        "\n\\begin{quote}", "\n\\begin{quotation}", "\n\\begin{verse}", "\n\\begin{verbatim}",
+        "\n\\begin{align}", "$$", "$", "\n\n", "\n", " ", ""}},
+      {"html", {"<body>", "<div>",   "<p>",      "<br>",   "<li>",     "<h1>",     "<h2>",
+                "<h3>",   "<h4>",    "<h5>",     "<h6>",   "<span>",   "<table>",  "<tr>",
+                "<td>",   "<th>",    "<ul>",     "<ol>",   "<header>", "<footer>", "<nav>",
+                "<head>", "<style>", "<script>", "<meta>", "<title>",  " ",        ""}},
+      {"sol", {"\npragma ",   "\nusing ",
+               "\ncontract ", "\ninterface ",
+               "\nlibrary ",  "\nconstructor ",
+               "\ntype ",     "\nfunction ",
+               "\nevent ",    "\nmodifier ",
+               "\nerror ",    "\nstruct ",
+               "\nenum ",     "\nif ",
+               "\nfor ",      "\nwhile ",
+               "\ndo while ", "\nassembly ",
+               "\n\n",        "\n",
+               " ",           ""}},
   };
   return *table;
 }
@@ -425,8 +431,8 @@ absl::StatusOr<RecursiveCharacterSplitter> RecursiveCharacterSplitter::Create(
   if (options.chunk_size == 0) return absl::InvalidArgumentError("chunk_size must be > 0");
   if (options.chunk_overlap >= options.chunk_size) {
     return absl::InvalidArgumentError(absl::StrCat("chunk_overlap (", options.chunk_overlap,
-                                                   ") must be < chunk_size (",
-                                                   options.chunk_size, ")"));
+                                                   ") must be < chunk_size (", options.chunk_size,
+                                                   ")"));
   }
   if (options.separators.empty()) {
     return absl::InvalidArgumentError("separators must not be empty");
@@ -474,8 +480,8 @@ absl::StatusOr<RecursiveCharacterSplitter> RecursiveCharacterSplitter::FromLangu
   return Create(std::move(options));
 }
 
-absl::Status RecursiveCharacterSplitter::SplitRange(std::string_view text, size_t begin,
-                                                    size_t end, const Ranges& protected_ranges,
+absl::Status RecursiveCharacterSplitter::SplitRange(std::string_view text, size_t begin, size_t end,
+                                                    const Ranges& protected_ranges,
                                                     const Json& metadata,
                                                     std::vector<Chunk>* out) const {
   if (begin >= end) return absl::OkStatus();

@@ -10,15 +10,14 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/utf8.h"
 #include "llmkit/status.h"
 #include "simdjson.h"
 
 namespace llmkit {
 namespace {
-
 
 // Objects up to this many members detect duplicate keys by a linear scan.
 constexpr size_t kLinearKeyScan = 16;
@@ -200,8 +199,12 @@ Json FromElement(simdjson::dom::element element) {
 // Appends `code_unit` as \uXXXX.
 void AppendUnicodeEscape(uint32_t code_unit, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  char buffer[6] = {'\\', 'u', kHex[(code_unit >> 12) & 15], kHex[(code_unit >> 8) & 15],
-                    kHex[(code_unit >> 4) & 15], kHex[code_unit & 15]};
+  char buffer[6] = {'\\',
+                    'u',
+                    kHex[(code_unit >> 12) & 15],
+                    kHex[(code_unit >> 8) & 15],
+                    kHex[(code_unit >> 4) & 15],
+                    kHex[code_unit & 15]};
   out->append(buffer, 6);
 }
 
@@ -239,13 +242,14 @@ void AppendString(std::string_view text, bool ensure_ascii, std::string* out) {
   size_t i = 0;
   while (i < text.size()) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || !ensure_ascii)) {
+    // Python's ensure_ascii escapes everything outside ' '..'~', DEL included.
+    if (c >= 0x20 && c != '"' && c != '\\' && (!ensure_ascii || c < 0x7F)) {
       ++i;
       continue;
     }
     out->append(text.data() + run_start, i - run_start);
-    if (c >= 0x80) {
-      uint32_t code_point = DecodeLenient(text, &i);
+    if (c >= 0x7F) {
+      uint32_t code_point = c == 0x7F ? (++i, 0x7Fu) : DecodeLenient(text, &i);
       if (code_point >= 0x10000) {
         code_point -= 0x10000;
         AppendUnicodeEscape(0xD800 + (code_point >> 10), out);
@@ -257,14 +261,30 @@ void AppendString(std::string_view text, bool ensure_ascii, std::string* out) {
       continue;
     }
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default: AppendUnicodeEscape(c, out); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        AppendUnicodeEscape(c, out);
+        break;
     }
     ++i;
     run_start = i;
@@ -285,8 +305,8 @@ void AppendDouble(double value, std::string* out) {
     return;
   }
   char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value,
-                                 std::chars_format::scientific);
+  auto [end, ec] =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
   std::string_view scientific(buffer, end - buffer);  // [-]d[.ddd]e(+|-)dd
   size_t e_pos = scientific.find('e');
   std::string_view mantissa = scientific.substr(0, e_pos);
@@ -403,10 +423,10 @@ absl::StatusOr<Json> Json::Parse(std::string_view text) {
   simdjson::error_code error = parser.parse(text.data(), text.size()).get(root);
   if (error) {
     size_t offset = ErrorLocator(text).Locate();
-    return WithPayload(absl::InvalidArgumentError(absl::StrCat(
-                           "invalid JSON at byte offset ", offset, ": ",
-                           simdjson::error_message(error))),
-                       kPayloadByteOffset, absl::StrCat(offset));
+    return WithPayload(
+        absl::InvalidArgumentError(absl::StrCat("invalid JSON at byte offset ", offset, ": ",
+                                                simdjson::error_message(error))),
+        kPayloadByteOffset, absl::StrCat(offset));
   }
   return FromElement(root);
 }

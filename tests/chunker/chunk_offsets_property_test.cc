@@ -52,10 +52,27 @@ void CheckChunks(std::string_view text, const std::vector<Chunk>& chunks, size_t
 }
 
 std::string RandomText(std::mt19937& random, size_t pieces) {
-  static const char* kAlphabet[] = {"a",  "word", "The", "\n", "\n\n", "\n\n\n", " ",  "  ",
-                                    "\t", ".",    "#",   "```\n", "\xc3\xa9", "\xe2\x82\xac",
-                                    "\xf0\x9f\x98\x80", "\xe3\x80\x80", "\xc2\xa0", "class ",
-                                    "\ndef ", "<p>", "x"};
+  static const char* kAlphabet[] = {"a",
+                                    "word",
+                                    "The",
+                                    "\n",
+                                    "\n\n",
+                                    "\n\n\n",
+                                    " ",
+                                    "  ",
+                                    "\t",
+                                    ".",
+                                    "#",
+                                    "```\n",
+                                    "\xc3\xa9",
+                                    "\xe2\x82\xac",
+                                    "\xf0\x9f\x98\x80",
+                                    "\xe3\x80\x80",
+                                    "\xc2\xa0",
+                                    "class ",
+                                    "\ndef ",
+                                    "<p>",
+                                    "x"};
   std::string text;
   for (size_t i = 0; i < pieces; ++i) text += kAlphabet[random() % std::size(kAlphabet)];
   return text;

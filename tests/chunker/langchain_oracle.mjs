@@ -1,7 +1,9 @@
-// Runs LangChain.js RecursiveCharacterTextSplitter (the reference) for the parity test.
-// Usage: node langchain_oracle.mjs JOB.json OUT.json
-// JOB: {"text_file": path, "configs": [{"chunkSize", "chunkOverlap", "language"?}]}
-// OUT: [[chunk text, ...] per config]
+// Runs LangChain.js RecursiveCharacterTextSplitter, the reference, for the parity tests and
+// the side-by-side comparison.
+//   node langchain_oracle.mjs JOB.json OUT.json
+// JOB: [{"text" | "text_file", "chunkSize", "chunkOverlap", "language"?, "separators"?}, ...]
+// OUT: [{"chunks": [...], "seconds": best of "repeats" (default 1) runs}, ...]
+// LLMKIT_PEERS_DIR names the folder where scripts/install-test-peers.sh installed the package.
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
@@ -9,16 +11,21 @@ const require = createRequire(process.env.LLMKIT_PEERS_DIR + "/package.json");
 const { RecursiveCharacterTextSplitter } = require("@langchain/textsplitters");
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const text = readFileSync(job.text_file, "utf8");
 const results = [];
-for (const config of job.configs) {
-  const options = { chunkSize: config.chunkSize, chunkOverlap: config.chunkOverlap };
-  const splitter = config.language
-    ? RecursiveCharacterTextSplitter.fromLanguage(config.language, options)
+for (const item of job) {
+  const text = item.text_file !== undefined ? readFileSync(item.text_file, "utf8") : item.text;
+  const options = { chunkSize: item.chunkSize, chunkOverlap: item.chunkOverlap };
+  if (item.separators) options.separators = item.separators;
+  const splitter = item.language
+    ? RecursiveCharacterTextSplitter.fromLanguage(item.language, options)
     : new RecursiveCharacterTextSplitter(options);
-  const started = process.hrtime.bigint();
-  const chunks = await splitter.splitText(text);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  results.push({ chunks, seconds });
+  let best = Infinity;
+  let chunks;
+  for (let i = 0; i < (item.repeats ?? 1); i++) {
+    const started = process.hrtime.bigint();
+    chunks = await splitter.splitText(text);
+    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+  results.push({ chunks: item.counts_only ? chunks.length : chunks, seconds: best });
 }
 writeFileSync(process.argv[3], JSON.stringify(results));

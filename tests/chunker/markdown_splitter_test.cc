@@ -38,7 +38,8 @@ TEST(MarkdownSplitter, CutsAtHeadingsAndRecordsThePath) {
   EXPECT_EQ(chunks[1].text, "# Installing\n\nRun the installer.");
   EXPECT_EQ(Headings(chunks[1]), (std::vector<std::string>{"Installing"}));
   EXPECT_EQ(Headings(chunks[2]), (std::vector<std::string>{"Installing", "From source"}));
-  EXPECT_EQ(Headings(chunks[3]), (std::vector<std::string>{"Installing", "From source", "Details"}));
+  EXPECT_EQ(Headings(chunks[3]),
+            (std::vector<std::string>{"Installing", "From source", "Details"}));
   EXPECT_EQ(Headings(chunks[4]), (std::vector<std::string>{"Installing", "Binary"}));
   EXPECT_EQ(Headings(chunks[5]), (std::vector<std::string>{"Usage"}));
 }
@@ -53,7 +54,8 @@ TEST(MarkdownSplitter, HashInsideFencedCodeIsText) {
 
 TEST(MarkdownSplitter, NeverCutsInsideAFenceThatFits) {
   std::string code = "```python\n";
-  for (int i = 0; i < 8; ++i) code += "x" + std::to_string(i) + " = compute(" + std::to_string(i) + ")\n\n";
+  for (int i = 0; i < 8; ++i)
+    code += "x" + std::to_string(i) + " = compute(" + std::to_string(i) + ")\n\n";
   code += "```";
   const std::string text = "# Code\n\nSome words before the block.\n\n" + code + "\n\nWords after.";
   MarkdownSplitterOptions options;

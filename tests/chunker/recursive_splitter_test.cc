@@ -34,8 +34,8 @@ TEST(RecursiveCharacterSplitter, MatchesLangChainOnMixedText) {
       "write, but gotta test the splittingggg some how.\n\nBye!\n\n-H.";
   EXPECT_EQ(SplitTexts(Sized(10, 1), text),
             (Texts{"Hi.", "I'm", "Harrison.", "How? Are?", "You?", "Okay then", "f f f f.",
-                   "This is a", "weird", "text to", "write,", "but gotta", "test the",
-                   "splitting", "gggg", "some how.", "Bye!", "-H."}));
+                   "This is a", "weird", "text to", "write,", "but gotta", "test the", "splitting",
+                   "gggg", "some how.", "Bye!", "-H."}));
 }
 
 TEST(RecursiveCharacterSplitter, OverlappingSeparatorOccurrencesCutLikeLangChainJs) {
@@ -62,11 +62,11 @@ TEST(RecursiveCharacterSplitter, LanguagePresetsMatchLangChain) {
   ASSERT_TRUE(html.ok());
   EXPECT_EQ(*html->SplitText("<body><div><p>Hello world</p><p>Second paragraph here</p></div>"
                              "<div>More</div></body>"),
-            (Texts{"<body>", "<div><p>Hello world</p>", "<p>Second paragraph",
-                   "here</p></div>", "<div>More</div></body>"}));
-  for (const char* language : {"markdown", "python", "cpp", "c", "js", "ts", "java", "go", "rust",
-                               "html", "latex", "php", "proto", "rst", "ruby", "scala", "swift",
-                               "sol"}) {
+            (Texts{"<body>", "<div><p>Hello world</p>", "<p>Second paragraph", "here</p></div>",
+                   "<div>More</div></body>"}));
+  for (const char* language :
+       {"markdown", "python", "cpp", "c", "js", "ts", "java", "go", "rust", "html", "latex", "php",
+        "proto", "rst", "ruby", "scala", "swift", "sol"}) {
     auto separators = RecursiveCharacterSplitter::SeparatorsForLanguage(language);
     ASSERT_TRUE(separators.ok()) << language;
     EXPECT_EQ(separators->back(), "") << language;
@@ -135,8 +135,8 @@ TEST(RecursiveCharacterSplitter, LengthUnits) {
   options.chunk_size = 8;
   EXPECT_EQ(SplitTexts(options, text), (Texts{e0 + e1, e2, e3}));
   options.length_function = [](std::string_view piece) {  // Counts letters only.
-    return static_cast<size_t>(std::count_if(piece.begin(), piece.end(),
-                                              [](char c) { return c != ' '; }));
+    return static_cast<size_t>(
+        std::count_if(piece.begin(), piece.end(), [](char c) { return c != ' '; }));
   };
   options.chunk_size = 3;
   EXPECT_EQ(SplitTexts(options, "a b c d e"), (Texts{"a b c", "d e"}));

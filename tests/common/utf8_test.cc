@@ -17,12 +17,12 @@ TEST(FindInvalidUtf8, AcceptsValidText) {
 
 TEST(FindInvalidUtf8, NamesTheFirstBadByte) {
   EXPECT_EQ(FindInvalidUtf8("ab\xff"), 2u);
-  EXPECT_EQ(FindInvalidUtf8("a\xc3"), 1u);                  // Truncated.
-  EXPECT_EQ(FindInvalidUtf8("a\xc0\xaf"), 1u);              // Overlong.
-  EXPECT_EQ(FindInvalidUtf8("\xe0\x80\xaf"), 0u);           // Overlong 3-byte.
-  EXPECT_EQ(FindInvalidUtf8("xy\xed\xa0\x80"), 2u);         // Surrogate U+D800.
-  EXPECT_EQ(FindInvalidUtf8("\xf4\x90\x80\x80"), 0u);       // Above U+10FFFF.
-  EXPECT_EQ(FindInvalidUtf8("\xc3\xa9\x80"), 2u);           // Stray continuation.
+  EXPECT_EQ(FindInvalidUtf8("a\xc3"), 1u);             // Truncated.
+  EXPECT_EQ(FindInvalidUtf8("a\xc0\xaf"), 1u);         // Overlong.
+  EXPECT_EQ(FindInvalidUtf8("\xe0\x80\xaf"), 0u);      // Overlong 3-byte.
+  EXPECT_EQ(FindInvalidUtf8("xy\xed\xa0\x80"), 2u);    // Surrogate U+D800.
+  EXPECT_EQ(FindInvalidUtf8("\xf4\x90\x80\x80"), 0u);  // Above U+10FFFF.
+  EXPECT_EQ(FindInvalidUtf8("\xc3\xa9\x80"), 2u);      // Stray continuation.
   EXPECT_EQ(FindInvalidUtf8(std::string(100, 'a') + "\xf8"), 100u);
 }
 
@@ -37,7 +37,7 @@ TEST(JsWhitespace, TrimsTheJavaScriptSet) {
   std::string text = " \t\n" + nbsp + ideographic + bom + "x y" + "\r\v\f" + nbsp + "\xe2\x80\xa9";
   EXPECT_EQ(LeadingJsWhitespace(text), 3u + 2 + 3 + 3);
   EXPECT_EQ(TrailingJsWhitespace(text), 3u + 2 + 3);
-  EXPECT_EQ(LeadingJsWhitespace("\xc3\xa9 "), 0u);  // é is not whitespace.
+  EXPECT_EQ(LeadingJsWhitespace("\xc3\xa9 "), 0u);       // é is not whitespace.
   EXPECT_EQ(TrailingJsWhitespace(" \xe2\x80\x8b"), 0u);  // U+200B zero width space is not.
   EXPECT_EQ(LeadingJsWhitespace("   "), 3u);
 }

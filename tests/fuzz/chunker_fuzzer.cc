@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto chunks = splitter->Split(text);
   if (chunks.ok()) {
     for (const llmkit::Chunk& chunk : *chunks) {
-      if (chunk.end > text.size() || text.substr(chunk.begin, chunk.end - chunk.begin) != chunk.text) {
+      if (chunk.end > text.size() ||
+          text.substr(chunk.begin, chunk.end - chunk.begin) != chunk.text) {
         __builtin_trap();
       }
     }

@@ -41,9 +41,10 @@ int main(int argc, char** argv) {
     }
   }
   // Random inputs built from structure-heavy fragments.
-  static const char* kFragments[] = {"{", "}", "[", "]", "\"", ":", ",", "1", "-0.5e3", "true",
-                                     "null", "\\u00e9", "\n", "\n\n", " ", "# ", "```", "\xc3",
-                                     "\xa9", "\xf0\x9f\x98\x80", "\xff", "a", "\\"};
+  static const char* kFragments[] = {
+      "{",    "}",       "[",  "]",    "\"", ":",  ",",   "1",    "-0.5e3", "true",
+      "null", "\\u00e9", "\n", "\n\n", " ",  "# ", "```", "\xc3", "\xa9",   "\xf0\x9f\x98\x80",
+      "\xff", "a",       "\\"};
   std::mt19937 random(1);
   for (int round = 0; round < 20000; ++round) {
     std::string input;

@@ -46,7 +46,8 @@ TEST(JsonParse, KeysKeepInsertionOrderAndLastDuplicateWins) {
 
 TEST(JsonParse, ManyDuplicateKeysInLargeObjects) {
   std::string text = "{";
-  for (int i = 0; i < 100; ++i) text += "\"k" + std::to_string(i % 40) + "\":" + std::to_string(i) + ",";
+  for (int i = 0; i < 100; ++i)
+    text += "\"k" + std::to_string(i % 40) + "\":" + std::to_string(i) + ",";
   text.back() = '}';
   Json doc = MustParse(text);
   EXPECT_EQ(doc.size(), 40u);
@@ -76,11 +77,12 @@ TEST(JsonParse, DeepNestingIsAnErrorNotACrash) {
 
 TEST(JsonDump, EscapesExactly) {
   Json value(std::string("q\" b\\ \b\f\n\r\t \x01\x1f / \x7f \xc3\xa9 \xf0\x9f\x98\x80"));
-  EXPECT_EQ(value.Dump(), "\"q\\\" b\\\\ \\b\\f\\n\\r\\t \\u0001\\u001f / \x7f \xc3\xa9 \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(value.Dump(),
+            "\"q\\\" b\\\\ \\b\\f\\n\\r\\t \\u0001\\u001f / \x7f \xc3\xa9 \xf0\x9f\x98\x80\"");
   JsonDumpOptions ascii;
   ascii.ensure_ascii = true;
   EXPECT_EQ(value.Dump(ascii),
-            "\"q\\\" b\\\\ \\b\\f\\n\\r\\t \\u0001\\u001f / \x7f \\u00e9 \\ud83d\\ude00\"");
+            "\"q\\\" b\\\\ \\b\\f\\n\\r\\t \\u0001\\u001f / \\u007f \\u00e9 \\ud83d\\ude00\"");
   EXPECT_EQ(Json(std::string("a\0b", 3)).Dump(), "\"a\\u0000b\"");
 }
 
@@ -89,11 +91,11 @@ TEST(JsonDump, DoublesPrintAsPythonRepr) {
     double value;
     const char* text;
   };
-  for (const Case& c : {Case{1.0, "1.0"}, Case{-0.0, "-0.0"}, Case{0.1, "0.1"},
-                        Case{1e16, "1e+16"}, Case{1e15, "1000000000000000.0"},
-                        Case{1e-5, "1e-05"}, Case{0.0001, "0.0001"}, Case{1.5e-7, "1.5e-07"},
-                        Case{123456789012345680.0, "1.2345678901234568e+17"},
-                        Case{2.5, "2.5"}, Case{1e300, "1e+300"}, Case{3.14159, "3.14159"}}) {
+  for (const Case& c :
+       {Case{1.0, "1.0"}, Case{-0.0, "-0.0"}, Case{0.1, "0.1"}, Case{1e16, "1e+16"},
+        Case{1e15, "1000000000000000.0"}, Case{1e-5, "1e-05"}, Case{0.0001, "0.0001"},
+        Case{1.5e-7, "1.5e-07"}, Case{123456789012345680.0, "1.2345678901234568e+17"},
+        Case{2.5, "2.5"}, Case{1e300, "1e+300"}, Case{3.14159, "3.14159"}}) {
     EXPECT_EQ(Json(c.value).Dump(), c.text);
   }
   EXPECT_EQ(Json(std::nan("")).Dump(), "NaN");
@@ -128,17 +130,21 @@ TEST(JsonValue, BuildAndCompare) {
 Json RandomJson(std::mt19937& random, int depth) {
   int kind = random() % (depth > 3 ? 5 : 7);
   switch (kind) {
-    case 0: return Json();
-    case 1: return Json(random() % 2 == 0);
-    case 2: return Json(static_cast<int64_t>(random()) - (1LL << 31));
+    case 0:
+      return Json();
+    case 1:
+      return Json(random() % 2 == 0);
+    case 2:
+      return Json(static_cast<int64_t>(random()) - (1LL << 31));
     case 3: {
       std::uniform_real_distribution<double> d(-1e6, 1e6);
       double v = d(random);
       return Json(random() % 3 == 0 ? v * 1e-12 : v);
     }
     case 4: {
-      static const char* kPieces[] = {"a", "\"", "\\", "\n", "\x01", "\xc3\xa9", "\xe2\x80\xa8",
-                                      "\xf0\x9f\x98\x80", " ", "/", "\t", "\x7f"};
+      static const char* kPieces[] = {"a",    "\"",       "\\",           "\n",
+                                      "\x01", "\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x98\x80",
+                                      " ",    "/",        "\t",           "\x7f"};
       std::string s;
       for (int i = random() % 8; i > 0; --i) s += kPieces[random() % std::size(kPieces)];
       return Json(s);
@@ -162,8 +168,8 @@ TEST(JsonRoundTrip, RandomDocuments) {
   std::mt19937 random(7);
   for (int i = 0; i < 2000; ++i) {
     Json value = RandomJson(random, 0);
-    for (JsonDumpOptions options : {JsonDumpOptions{}, JsonDumpOptions::PythonStyle(),
-                                    JsonDumpOptions::PythonStyle(2)}) {
+    for (JsonDumpOptions options :
+         {JsonDumpOptions{}, JsonDumpOptions::PythonStyle(), JsonDumpOptions::PythonStyle(2)}) {
       options.ensure_ascii = i % 2 == 0;
       std::string text = value.Dump(options);
       absl::StatusOr<Json> parsed = Json::Parse(text);

@@ -1,0 +1,59 @@
+# The two commands of the README, each complete on a fresh Debian 12 machine (as root):
+#   make demo   install what is missing, build, run the main example
+#   make test   install what is missing, build, run every C++ and Python test (and the C++
+#               tests once more under AddressSanitizer + UndefinedBehaviorSanitizer)
+# Other targets: build, bench, compare, fuzz, format.
+
+JOBS ?= 2
+RELEASE := build/release
+DOCS_CORPUS := /usr/share/doc/python3.11/html/_sources
+
+.PHONY: deps peers build demo test test-release test-asan bench compare fuzz format
+
+deps:
+	bash scripts/install-deps.sh
+
+peers:
+	bash scripts/install-test-peers.sh
+
+build: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+
+demo: build
+	$(RELEASE)/examples/chunk_corpus $(DOCS_CORPUS)
+
+test: deps peers test-release test-asan
+
+test-release:
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+	LLMKIT_REQUIRE_PEERS=1 ctest --preset release
+
+test-asan:
+	cmake --preset asan
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan
+
+bench: build
+	bash scripts/fetch-corpus.sh build/corpus.txt
+	LLMKIT_CORPUS=build/corpus.txt $(RELEASE)/benchmarks/chunker_benchmark
+
+compare: build peers
+	bash benchmarks/compare/chunkers
+
+# libFuzzer builds need clang: make fuzz FUZZ_SECONDS=300
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DLLMKIT_BUILD_FUZZERS=ON -DLLMKIT_SANITIZE="address;undefined" -DLLMKIT_BUILD_PYTHON=OFF
+	cmake --build build/fuzz -j $(JOBS) --target chunker_fuzzer json_fuzzer
+	mkdir -p build/fuzz/findings
+	for target in chunker_fuzzer json_fuzzer; do \
+	  cp -r tests/fuzz/corpus/$$target build/fuzz/corpus-$$target 2>/dev/null || true; \
+	  build/fuzz/tests/fuzz/$$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/findings/ \
+	    build/fuzz/corpus-$$target || exit 1; \
+	done
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i

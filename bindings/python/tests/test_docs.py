@@ -1,0 +1,31 @@
+"""Docs are code: every ```cpp block in docs/ is quoted verbatim from an example that ctest
+builds and runs, and every ```python block in docs/ and README.md runs."""
+
+import re
+
+import pytest
+
+from conftest import SOURCE_DIR
+
+DOCS = sorted((SOURCE_DIR / "docs").glob("*.md")) + [SOURCE_DIR / "README.md"]
+EXAMPLES = "\n".join(p.read_text() for p in sorted((SOURCE_DIR / "examples").glob("*.cc")))
+
+
+def blocks(language):
+    for doc in DOCS:
+        for index, match in enumerate(re.finditer(rf"```{language}\n(.*?)```", doc.read_text(), re.S)):
+            yield pytest.param(match.group(1), id=f"{doc.name}#{index}")
+
+
+@pytest.mark.parametrize("code", list(blocks("cpp")))
+def test_cpp_blocks_come_from_examples(code):
+    assert code in EXAMPLES, "a ```cpp block in the docs is not quoted verbatim from examples/"
+
+
+@pytest.mark.parametrize("code", list(blocks("python")))
+def test_python_blocks_run(code):
+    exec(compile(code, "<doc>", "exec"), {})
+
+
+def test_every_doc_has_examples():
+    assert list(blocks("cpp")) and list(blocks("python"))

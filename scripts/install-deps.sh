@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages llmkit needs to build, test and run its demo. Idempotent:
+# apt-get runs only when something is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  # Toolchain and build.
+  build-essential cmake pkg-config git
+  # Library dependencies (the product card's, plus RE2 for regex separators).
+  libabsl-dev libsimdjson-dev libre2-dev
+  # Tests and benchmarks.
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # Python bindings: Debian's interpreter with numpy and pytest; venv + setuptools + wheel for
+  # the `pip install .` test.
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-venv python3-setuptools
+  python3-wheel python3-pip
+  # The real document set for the demo, tests and benchmarks (Python docs sources).
+  python3.11-doc
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
