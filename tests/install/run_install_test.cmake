@@ -10,8 +10,7 @@ endfunction()
 run(${CMAKE_COMMAND} --install "${LLMKIT_BUILD_DIR}" --prefix "${prefix}")
 set(flags "")
 if(LLMKIT_SANITIZE)
-  string(REPLACE ";" "," sanitizers "${LLMKIT_SANITIZE}")
-  set(flags "-fsanitize=${sanitizers}")
+  set(flags "-fsanitize=${LLMKIT_SANITIZE}")
 endif()
 run(${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${SCRATCH_DIR}/build"
     "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
