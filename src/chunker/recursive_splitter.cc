@@ -6,7 +6,6 @@
 // differs.
 
 #include <algorithm>
-#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -70,7 +69,11 @@ class SplitRun {
         text_(text),
         protected_(protected_ranges),
         metadata_(metadata),
-        out_(out) {}
+        out_(out) {
+    // Recursion goes one separator further each level; the buffers must never move while a
+    // shallower level holds a reference to its own.
+    buffers_.reserve(options.separators.size() + 1);
+  }
 
   absl::Status Run(size_t begin, size_t end) {
     SplitRange(begin, end, 0);
@@ -134,8 +137,8 @@ class SplitRun {
 
   // Cuts text[begin, end) at separator `index` into non-empty pieces (LangChain's
   // splitOnSeparator followed by the filter of empty strings).
-  std::vector<Piece> Cut(size_t begin, size_t end, size_t index) const {
-    std::vector<Piece> pieces;
+  void Cut(size_t begin, size_t end, size_t index, std::vector<Piece>& pieces) const {
+    pieces.clear();
     auto add = [&](size_t b, size_t e) {
       if (e > b) pieces.push_back({b, e, 0});
     };
@@ -149,7 +152,7 @@ class SplitRun {
         add(piece_begin, pos);
         piece_begin = pos;
       }
-      return pieces;
+      return;
     }
     const bool literal_start =
         !options_.is_separator_regex && options_.keep_separator == KeepSeparator::kStart;
@@ -185,7 +188,6 @@ class SplitRun {
       }
     }
     add(piece_begin, end);
-    return pieces;
   }
 
   void SplitRange(size_t begin, size_t end, size_t first_separator) {
@@ -208,28 +210,30 @@ class SplitRun {
         break;
       }
     }
-    std::vector<Piece> pieces = Cut(begin, end, chosen);
+    // Pieces live in a buffer per recursion depth, reused across calls.
+    if (depth_ == buffers_.size()) buffers_.emplace_back();
+    std::vector<Piece>& pieces = buffers_[depth_];
+    Cut(begin, end, chosen, pieces);
     // LangChain joins pieces with the separator only when it was dropped from them.
     const size_t separator_length =
         options_.keep_separator == KeepSeparator::kNone ? MeasureSeparator(chosen) : 0;
-    std::vector<Piece> good;
-    for (Piece& piece : pieces) {
+    // Runs of pieces shorter than chunk_size are merged; longer ones are cut further.
+    size_t good_begin = 0;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      Piece& piece = pieces[i];
       piece.length = Length(piece.begin, piece.end);
-      if (piece.length < options_.chunk_size) {
-        good.push_back(piece);
-        continue;
-      }
-      if (!good.empty()) {
-        Merge(good, separator_length);
-        good.clear();
-      }
+      if (piece.length < options_.chunk_size) continue;
+      Merge(pieces, good_begin, i, separator_length);
+      good_begin = i + 1;
       if (next == std::string_view::npos) {
         Emit(piece.begin, piece.end);  // As LangChain: unsplittable, kept whole and untrimmed.
       } else {
+        ++depth_;
         SplitRange(piece.begin, piece.end, next);
+        --depth_;
       }
     }
-    if (!good.empty()) Merge(good, separator_length);
+    Merge(pieces, good_begin, pieces.size(), separator_length);
   }
 
   size_t MeasureSeparator(size_t index) const {
@@ -242,23 +246,25 @@ class SplitRun {
   // each next chunk with trailing pieces of the previous one worth at most chunk_overlap.
   // LangChain.js counts `separator_length` per piece in the chunk for the size test but not for
   // the overlap test; so does llmkit.
-  void Merge(const std::vector<Piece>& pieces, size_t separator_length) {
-    std::deque<const Piece*> current;
+  void Merge(const std::vector<Piece>& pieces, size_t from, size_t to, size_t separator_length) {
+    // The chunk being built is always the window pieces[first, last) of consecutive pieces.
+    size_t first = from, last = from;
     size_t total = 0;
     const size_t size = options_.chunk_size;
-    for (const Piece& piece : pieces) {
-      if (total + piece.length + current.size() * separator_length > size && !current.empty()) {
-        EmitJoined(*current.front(), *current.back());
+    for (size_t i = from; i < to; ++i) {
+      const Piece& piece = pieces[i];
+      if (last > first && total + piece.length + (last - first) * separator_length > size) {
+        EmitJoined(pieces[first], pieces[last - 1]);
         while (total > options_.chunk_overlap ||
-               (total + piece.length + current.size() * separator_length > size && total > 0)) {
-          total -= current.front()->length;
-          current.pop_front();
+               (total + piece.length + (last - first) * separator_length > size && total > 0)) {
+          total -= pieces[first].length;
+          ++first;
         }
       }
-      current.push_back(&piece);
+      ++last;
       total += piece.length;
     }
-    if (!current.empty()) EmitJoined(*current.front(), *current.back());
+    if (last > first) EmitJoined(pieces[first], pieces[last - 1]);
   }
 
   // A chunk from `first` to `last` (LangChain's joinDocs: join, trim, drop if empty). The pieces
@@ -303,7 +309,7 @@ class SplitRun {
       }
       pos = next;
     }
-    if (status_.ok()) Merge(pieces, 0);
+    if (status_.ok()) Merge(pieces, 0, pieces.size(), 0);
     in_hard_split_ = false;
   }
 
@@ -349,6 +355,8 @@ class SplitRun {
   const Json& metadata_;
   std::vector<Chunk>* out_;
   bool in_hard_split_ = false;
+  size_t depth_ = 0;
+  std::vector<std::vector<Piece>> buffers_;
   absl::Status status_;
 };
 

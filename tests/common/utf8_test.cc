@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace llmkit::internal {
@@ -30,6 +31,23 @@ TEST(Count, CodePointsAndUtf16Units) {
   std::string text = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";  // a é € 😀
   EXPECT_EQ(CountCodePoints(text), 4u);
   EXPECT_EQ(CountUtf16Units(text), 5u);
+}
+
+TEST(Count, MatchesAScalarCountOnRandomText) {
+  std::mt19937 random(9);
+  const char* pieces[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", " ", "\x7f"};
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    size_t code_points = 0, utf16 = 0;
+    for (int i = random() % 40; i > 0; --i) {
+      int k = random() % std::size(pieces);
+      text += pieces[k];
+      code_points += 1;
+      utf16 += k == 3 ? 2 : 1;
+    }
+    ASSERT_EQ(CountCodePoints(text), code_points) << text;
+    ASSERT_EQ(CountUtf16Units(text), utf16) << text;
+  }
 }
 
 TEST(JsWhitespace, TrimsTheJavaScriptSet) {
