@@ -220,6 +220,22 @@ std::string KeepSeparatorRepr(KeepSeparator keep) {
   return "?";
 }
 
+// split(text) -> list[Chunk] and split_text(text) -> list[str], for either splitter holder.
+template <typename Holder>
+std::vector<PyChunk> SplitChunks(const Holder& self, const py::str& text) {
+  Utf8Text utf8 = GetUtf8(text);
+  return ToPython(RunSplit(self.splitter, self.length, utf8.bytes), utf8);
+}
+
+template <typename Holder>
+std::vector<std::string> SplitTexts(const Holder& self, const py::str& text) {
+  std::vector<Chunk> chunks = RunSplit(self.splitter, self.length, GetUtf8(text).bytes);
+  std::vector<std::string> texts;
+  texts.reserve(chunks.size());
+  for (Chunk& chunk : chunks) texts.push_back(std::move(chunk.text));
+  return texts;
+}
+
 }  // namespace
 
 void BindChunkers(py::module_& module) {
@@ -281,23 +297,10 @@ void BindChunkers(py::module_& module) {
             return ValueOrThrow(RecursiveCharacterSplitter::SeparatorsForLanguage(language));
           },
           py::arg("language"))
-      .def(
-          "split",
-          [](const PyRecursiveSplitter& self, const py::str& text) {
-            Utf8Text utf8 = GetUtf8(text);
-            return ToPython(RunSplit(self.splitter, self.length, utf8.bytes), utf8);
-          },
-          py::arg("text"), "Returns list[Chunk] in text order.")
-      .def(
-          "split_text",
-          [](const PyRecursiveSplitter& self, const py::str& text) {
-            std::vector<Chunk> chunks = RunSplit(self.splitter, self.length, GetUtf8(text).bytes);
-            std::vector<std::string> texts;
-            texts.reserve(chunks.size());
-            for (Chunk& chunk : chunks) texts.push_back(std::move(chunk.text));
-            return texts;
-          },
-          py::arg("text"), "Returns the chunk texts (list[str]).")
+      .def("split", &SplitChunks<PyRecursiveSplitter>, py::arg("text"),
+           "Returns list[Chunk] in text order.")
+      .def("split_text", &SplitTexts<PyRecursiveSplitter>, py::arg("text"),
+           "Returns the chunk texts.")
       .def_property_readonly(
           "chunk_size",
           [](const PyRecursiveSplitter& s) { return s.splitter.options().chunk_size; })
@@ -336,22 +339,10 @@ void BindChunkers(py::module_& module) {
            py::arg("strip_whitespace") = true, py::arg("length_unit") = "code_points",
            py::arg("length_function") = py::none(), py::arg("hard_limit") = false,
            py::arg("max_heading_level") = 6)
-      .def(
-          "split",
-          [](const PyMarkdownSplitter& self, const py::str& text) {
-            Utf8Text utf8 = GetUtf8(text);
-            return ToPython(RunSplit(self.splitter, self.length, utf8.bytes), utf8);
-          },
-          py::arg("text"))
-      .def(
-          "split_text",
-          [](const PyMarkdownSplitter& self, const py::str& text) {
-            std::vector<Chunk> chunks = RunSplit(self.splitter, self.length, GetUtf8(text).bytes);
-            std::vector<std::string> texts;
-            for (Chunk& chunk : chunks) texts.push_back(std::move(chunk.text));
-            return texts;
-          },
-          py::arg("text"))
+      .def("split", &SplitChunks<PyMarkdownSplitter>, py::arg("text"),
+           "Returns list[Chunk] in text order.")
+      .def("split_text", &SplitTexts<PyMarkdownSplitter>, py::arg("text"),
+           "Returns the chunk texts.")
       .def("__repr__", [](const PyMarkdownSplitter& self) {
         return "MarkdownSplitter(chunk_size=" + std::to_string(self.splitter.options().chunk_size) +
                ", chunk_overlap=" + std::to_string(self.splitter.options().chunk_overlap) + ")";

@@ -126,3 +126,11 @@ def test_splitting_releases_the_gil(docs_corpus):
     for t in threads:
         t.join()
     assert results[0] == results[1] > 10000
+
+
+def test_stub_lists_the_public_names():
+    import pathlib
+
+    stub = (pathlib.Path(llmkit.__file__).parent / "__init__.pyi").read_text()
+    for name in llmkit.__all__:
+        assert name in stub, name
