@@ -74,8 +74,10 @@ class Json {
   static Json MakeObject() { return Json(Object{}); }
 
   // Parses one JSON document (RFC 8259; the input must be valid UTF-8). Integers that fit in
-  // int64 become kInt; other numbers become kDouble. A key repeated in an object keeps its last
-  // value, as Python's json does.
+  // int64 become kInt, larger ones up to UINT64_MAX the nearest kDouble, other numbers kDouble;
+  // integers wider than 64 bits and numbers outside double range are errors (Python would keep
+  // them). A key repeated in an object keeps its last value, as Python's json does.
+  // Threads: each thread reuses its own simdjson parser.
   // Errors: kInvalidArgument naming the byte offset of the problem (payload kPayloadByteOffset),
   // including trailing content after the value and nesting deeper than 1024 levels.
   static absl::StatusOr<Json> Parse(std::string_view text);
