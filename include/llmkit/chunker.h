@@ -139,6 +139,9 @@ class RecursiveCharacterSplitter {
                           const std::vector<std::pair<size_t, size_t>>& protected_ranges,
                           const Json& metadata, std::vector<Chunk>* out) const;
 
+  // The length of `text` as this splitter counts it (length_function, else length_unit).
+  size_t Measure(std::string_view text) const;
+
   std::shared_ptr<const State> state_;
   friend class MarkdownSplitter;
 };

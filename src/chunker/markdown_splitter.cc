@@ -144,10 +144,9 @@ absl::StatusOr<std::vector<Chunk>> MarkdownSplitter::Split(std::string_view text
   // A fenced block that fits in a chunk is never cut; a longer one is cut like any text.
   std::vector<std::pair<size_t, size_t>> protected_ranges;
   for (const auto& [begin, end] : outline.fences) {
-    std::string_view block = text.substr(begin, end - begin);
-    size_t length = options_.length_function ? options_.length_function(block)
-                                             : TextLength(block, options_.length_unit);
-    if (length <= options_.chunk_size) protected_ranges.emplace_back(begin, end);
+    if (body_.Measure(text.substr(begin, end - begin)) <= options_.chunk_size) {
+      protected_ranges.emplace_back(begin, end);
+    }
   }
   std::vector<Chunk> chunks;
   for (size_t i = 0; i < outline.sections.size(); ++i) {

@@ -51,6 +51,12 @@ namespace {
 
 using Ranges = std::vector<std::pair<size_t, size_t>>;
 
+// The length of `text` as the options count it: the caller's function, else the unit.
+size_t Measure(const SplitterOptions& options, std::string_view text) {
+  if (options.length_function) return options.length_function(text);
+  return TextLength(text, options.length_unit);
+}
+
 // A piece of the input: text[begin, end) and its measured length.
 struct Piece {
   size_t begin;
@@ -82,9 +88,7 @@ class SplitRun {
 
  private:
   size_t Length(size_t begin, size_t end) const {
-    std::string_view piece = text_.substr(begin, end - begin);
-    if (options_.length_function) return options_.length_function(piece);
-    return TextLength(piece, options_.length_unit);
+    return Measure(options_, text_.substr(begin, end - begin));
   }
 
   // True unless `pos` lies strictly inside a protected range.
@@ -215,8 +219,9 @@ class SplitRun {
     std::vector<Piece>& pieces = buffers_[depth_];
     Cut(begin, end, chosen, pieces);
     // LangChain joins pieces with the separator only when it was dropped from them.
-    const size_t separator_length =
-        options_.keep_separator == KeepSeparator::kNone ? MeasureSeparator(chosen) : 0;
+    const size_t separator_length = options_.keep_separator == KeepSeparator::kNone
+                                        ? Measure(options_, options_.separators[chosen])
+                                        : 0;
     // Runs of pieces shorter than chunk_size are merged; longer ones are cut further.
     size_t good_begin = 0;
     for (size_t i = 0; i < pieces.size(); ++i) {
@@ -234,12 +239,6 @@ class SplitRun {
       }
     }
     Merge(pieces, good_begin, pieces.size(), separator_length);
-  }
-
-  size_t MeasureSeparator(size_t index) const {
-    const std::string& separator = options_.separators[index];
-    if (options_.length_function) return options_.length_function(separator);
-    return TextLength(separator, options_.length_unit);
   }
 
   // LangChain's mergeSplits: greedily packs pieces into chunks of at most chunk_size, starting
@@ -314,14 +313,15 @@ class SplitRun {
   }
 
   void GreedyPrefixes(size_t begin, size_t end) {
-    while (begin < end && status_.ok()) {
-      // Binary search over code point boundaries for the longest prefix within chunk_size.
-      std::vector<size_t> boundaries;
-      for (size_t pos = begin; pos < end;) {
-        pos += internal::SequenceLength(static_cast<unsigned char>(text_[pos]));
-        boundaries.push_back(pos);
-      }
-      size_t low = 0, high = boundaries.size();  // Answer in [low, high).
+    std::vector<size_t> boundaries;  // Code point ends in (begin, end].
+    for (size_t pos = begin; pos < end;) {
+      pos += internal::SequenceLength(static_cast<unsigned char>(text_[pos]));
+      boundaries.push_back(pos);
+    }
+    size_t first = 0;  // Index of the first boundary after `begin`.
+    while (begin < end) {
+      // Binary search for the longest prefix within chunk_size; answer in [low, high).
+      size_t low = first, high = boundaries.size();
       while (high - low > 1) {
         size_t mid = (low + high) / 2;
         if (Length(begin, boundaries[mid]) <= options_.chunk_size) {
@@ -338,6 +338,7 @@ class SplitRun {
       out_->push_back(
           Chunk{std::string(text_.substr(begin, stop - begin)), begin, stop, metadata_});
       begin = stop;
+      first = low + 1;
     }
   }
 
@@ -515,5 +516,9 @@ absl::StatusOr<std::vector<std::string>> RecursiveCharacterSplitter::SplitText(
 }
 
 const SplitterOptions& RecursiveCharacterSplitter::options() const { return state_->options; }
+
+size_t RecursiveCharacterSplitter::Measure(std::string_view text) const {
+  return llmkit::Measure(state_->options, text);
+}
 
 }  // namespace llmkit

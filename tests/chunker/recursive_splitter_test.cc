@@ -175,6 +175,16 @@ TEST(RecursiveCharacterSplitter, HardLimitCapsEveryChunk) {
   EXPECT_EQ(GetByteOffset(failed.status()), 3);
 }
 
+TEST(RecursiveCharacterSplitter, HardLimitWithANonAdditiveLength) {
+  // Length grows faster than the sum of its parts (bytes squared): merging single code points
+  // still overshoots, so the longest fitting prefixes are taken.
+  SplitterOptions options = Sized(16, 0);
+  options.separators = {"\n"};
+  options.hard_limit = true;
+  options.length_function = [](std::string_view piece) { return piece.size() * piece.size(); };
+  EXPECT_EQ(SplitTexts(options, "abcdefghij"), (Texts{"abcd", "efgh", "ij"}));
+}
+
 TEST(RecursiveCharacterSplitter, InvalidUtf8NamesTheOffset) {
   auto splitter = RecursiveCharacterSplitter::Create({});
   auto result = splitter->Split("valid text \xe2\x82 broken");
