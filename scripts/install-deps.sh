@@ -7,7 +7,7 @@ packages=(
   # Toolchain and build.
   build-essential cmake pkg-config git
   # Library dependencies (the product card's, plus RE2 for regex separators).
-  libabsl-dev libsimdjson-dev libre2-dev
+  libabsl-dev libsimdjson-dev libre2-dev libcurl4-openssl-dev unicode-data
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
   # Python bindings: Debian's interpreter with numpy and pytest; venv + setuptools + wheel for

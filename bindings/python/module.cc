@@ -31,7 +31,8 @@ void RegisterStatusTranslator() {
   });
 }
 
-void BindChunkers(py::module_& module);  // chunker_bindings.cc
+void BindChunkers(py::module_& module);   // chunker_bindings.cc
+void BindTokenizer(py::module_& module);  // tokenizer_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -62,4 +63,5 @@ PYBIND11_MODULE(_llmkit, module) {
       "Serializes with llmkit's writer; python_style=True prints what json.dumps prints.");
 
   BindChunkers(module);
+  BindTokenizer(module);
 }

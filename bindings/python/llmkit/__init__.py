@@ -26,11 +26,16 @@ from ._errors import (
 )
 from ._llmkit import (
     Chunk,
+    Encoding,
     MarkdownSplitter,
     RecursiveCharacterSplitter,
     __version__,
+    encoding_for_model,
+    encoding_name_for_model,
+    get_encoding,
     json_dumps,
     json_loads,
+    load_encoding,
 )
 
 __all__ = [
@@ -40,6 +45,7 @@ __all__ = [
     "Chunk",
     "DataLossError",
     "DeadlineExceededError",
+    "Encoding",
     "Error",
     "FailedPreconditionError",
     "InternalError",
@@ -54,6 +60,10 @@ __all__ = [
     "UnavailableError",
     "UnimplementedError",
     "__version__",
+    "encoding_for_model",
+    "encoding_name_for_model",
+    "get_encoding",
     "json_dumps",
     "json_loads",
+    "load_encoding",
 ]
