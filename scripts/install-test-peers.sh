@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
 # Installs the reference implementations the differential tests and comparisons run, from the
-# npm registry, into ${LLMKIT_PEERS_DIR:-.cache/peers}. Idempotent. The library never uses npm.
+# npm registry, into ${LLMKIT_PEERS_DIR:-.cache/peers}, and expands npm tiktoken's encoders into
+# .tiktoken rank files in ${LLMKIT_TEST_RANKS_DIR:-.cache/tiktoken}. Idempotent. The library
+# never uses npm.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${LLMKIT_PEERS_DIR:-$root/.cache/peers}
-want_splitters=1.0.2
+ranks=${LLMKIT_TEST_RANKS_DIR:-$root/.cache/tiktoken}
+packages=(
+  "@langchain/textsplitters@1.0.2" "@langchain/core@1.4.0"
+  "tiktoken@1.0.22" "js-tiktoken@1.0.21" "gpt-tokenizer@4.0.0"
+)
 mkdir -p "$dir"
-current=$(node -e "try{console.log(require('$dir/node_modules/@langchain/textsplitters/package.json').version)}catch(e){}" 2>/dev/null || true)
-if [ "$current" = "$want_splitters" ]; then
-  echo "install-test-peers: @langchain/textsplitters $current present in $dir"
-  exit 0
+version() {
+  node -e "try{console.log(require('$dir/node_modules/$1/package.json').version)}catch(e){}" \
+    2>/dev/null || true
+}
+missing=()
+for spec in "${packages[@]}"; do
+  name=${spec%@*}
+  [ "$(version "$name")" = "${spec##*@}" ] || missing+=("$spec")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-test-peers: ${#packages[@]} npm packages present in $dir"
+else
+  (cd "$dir" && { [ -f package.json ] || echo '{"name": "llmkit-test-peers", "private": true}' > package.json; } &&
+    npm install --no-audit --no-fund --loglevel=error "${missing[@]}")
+  echo "install-test-peers: installed ${missing[*]} into $dir"
 fi
-cd "$dir"
-[ -f package.json ] || echo '{"name": "llmkit-test-peers", "private": true}' > package.json
-npm install --no-audit --no-fund --loglevel=error \
-  "@langchain/textsplitters@$want_splitters" "@langchain/core@1.4.0"
-echo "install-test-peers: installed into $dir"
+if [ ! -f "$ranks/o200k_base.tiktoken" ]; then
+  /usr/bin/python3 "$root/scripts/expand-tiktoken-encoders.py" "$dir/node_modules/tiktoken" "$ranks"
+fi

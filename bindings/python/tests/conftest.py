@@ -16,3 +16,21 @@ def docs_corpus():
         pytest.skip(f"{DOCS_SOURCES} is absent: run scripts/install-deps.sh (python3.11-doc)")
     files = sorted(DOCS_SOURCES.rglob("*.txt"), key=lambda p: str(p).encode())
     return b"".join(p.read_bytes() for p in files).decode("utf-8")
+
+PEERS = pathlib.Path(os.environ.get("LLMKIT_PEERS_DIR", SOURCE_DIR / ".cache" / "peers"))
+RANKS_DIR = pathlib.Path(os.environ.get("LLMKIT_TEST_RANKS_DIR", SOURCE_DIR / ".cache" / "tiktoken"))
+
+
+def missing_peer(message):
+    """Skips, or fails when LLMKIT_REQUIRE_PEERS=1 (as `make test` sets)."""
+    if os.environ.get("LLMKIT_REQUIRE_PEERS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def ranks_dir():
+    """The .tiktoken rank files scripts/install-test-peers.sh expands from npm `tiktoken`."""
+    if not (RANKS_DIR / "o200k_base.tiktoken").is_file():
+        missing_peer(f"no rank files in {RANKS_DIR}: run scripts/install-test-peers.sh")
+    return RANKS_DIR
