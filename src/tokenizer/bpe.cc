@@ -1,61 +1,44 @@
 #include "tokenizer/bpe.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
+#include <new>
 #include <queue>
 #include <tuple>
 
 namespace llmkit::internal {
-namespace {
 
-inline uint64_t Load64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
+RankTable::SlotArray::SlotArray(size_t n) : size_(n) {
+  size_t bytes = n * sizeof(Slot);
+  void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) throw std::bad_alloc();
+  madvise(memory, bytes, MADV_HUGEPAGE);  // Advice only; fine if refused.
+  data_ = static_cast<Slot*>(memory);
 }
 
-// Loads 1..8 bytes, zero-extended.
-inline uint64_t LoadTail(const char* p, size_t n) {
-  uint64_t v = 0;
-  std::memcpy(&v, p, n);
-  return v;
+RankTable::SlotArray::~SlotArray() {
+  if (data_ != nullptr) munmap(data_, size_ * sizeof(Slot));
 }
 
-inline uint64_t Mix(uint64_t a, uint64_t b) {
-  __uint128_t r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-constexpr uint64_t kSeed0 = 0xa0761d6478bd642full;
-constexpr uint64_t kSeed1 = 0xe7037ed1a0b428dbull;
-constexpr uint64_t kSeed2 = 0x8ebc6af09c88c6e3ull;
-
-}  // namespace
-
-uint64_t RankTable::Hash(const char* p, size_t n) {
-  uint64_t h = kSeed0 ^ (n * kSeed2);
-  while (n > 8) {
-    h = Mix(h ^ Load64(p), kSeed1);
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) h = Mix(h ^ LoadTail(p, n), kSeed1);
-  return Mix(h, kSeed2);
-}
-
-void RankTable::Insert(uint32_t offset, uint32_t len, Token rank) {
-  uint64_t h = Hash(bytes_.data() + offset, len);
+bool RankTable::Insert(uint32_t offset, uint32_t len, Token rank) {
+  const char* p = bytes_.data() + offset;
+  uint64_t h = Hash(p, len);
   size_t mask = slots_.size() - 1;
   uint32_t tag = static_cast<uint32_t>(h >> 32) | 1;
   size_t i = h & mask;
-  while (slots_[i].tag != 0) i = (i + 1) & mask;
+  for (; slots_[i].tag != 0; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.tag == tag && s.len == len && Equal(bytes_.data() + s.offset, p, len)) return false;
+  }
   slots_[i] = Slot{tag, offset, len, rank};
+  return true;
 }
 
 bool RankTable::Add(std::string_view bytes, Token rank) {
-  if (slots_.empty()) slots_.resize(1024);
-  if (count_ > 0 && Find(bytes) != kNoRank) return false;
+  if (slots_.empty()) SlotArray(1024).swap(slots_);
   if ((count_ + 1) * 2 > slots_.size()) {
-    std::vector<Slot> old(slots_.size() * 2);
+    SlotArray old(slots_.size() * 2);
     old.swap(slots_);
     for (const Slot& s : old) {
       if (s.tag != 0) Insert(s.offset, s.len, s.rank);
@@ -63,11 +46,26 @@ bool RankTable::Add(std::string_view bytes, Token rank) {
   }
   uint32_t offset = static_cast<uint32_t>(bytes_.size());
   bytes_.append(bytes);
-  Insert(offset, static_cast<uint32_t>(bytes.size()), rank);
+  if (!Insert(offset, static_cast<uint32_t>(bytes.size()), rank)) {
+    bytes_.resize(offset);
+    return false;
+  }
   if (rank >= by_rank_.size()) by_rank_.resize(static_cast<size_t>(rank) + 1);
   by_rank_[rank] = Span{offset, static_cast<uint32_t>(bytes.size())};
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() == 1) singles_[b[0]] = rank;
+  if (bytes.size() == 2) pairs_[(b[0] << 8) | b[1]] = rank;
   ++count_;
   return true;
+}
+
+void RankTable::Reserve(size_t tokens, size_t bytes) {
+  if (count_ != 0) return;
+  size_t slots = 1024;
+  while (slots < tokens * 2) slots *= 2;
+  SlotArray(slots).swap(slots_);
+  bytes_.reserve(bytes);
+  by_rank_.reserve(tokens);
 }
 
 void RankTable::Finish() {
@@ -80,20 +78,23 @@ namespace {
 // Pieces up to this many bytes merge with tiktoken's own O(n^2) scan, longer ones with a heap.
 constexpr size_t kShortPiece = 128;
 
-// tiktoken's algorithm on a vector of parts: O(n^2), fastest for the short pieces of real text.
-void MergeShort(const RankTable& ranks, std::string_view piece, std::vector<uint32_t>* bounds) {
-  struct Part {
+// tiktoken's algorithm on an array of parts: O(n^2), fastest for the short pieces of real text.
+void MergeShort(const RankTable& ranks, std::string_view piece, std::vector<Part>* out) {
+  struct Node {
     uint32_t start;
-    Token rank;  // Rank of this part merged with the next one.
+    Token token;      // Token of this part.
+    Token pair_rank;  // Rank of this part merged with the next one.
   };
-  Part parts[kShortPiece + 2];
+  Node parts[kShortPiece + 1];
   size_t n = piece.size();
-  for (size_t i = 0; i + 1 < n; ++i) {
-    parts[i] = {static_cast<uint32_t>(i), ranks.Find(piece.substr(i, 2))};
+  for (size_t i = 0; i < n; ++i) {
+    parts[i].start = static_cast<uint32_t>(i);
+    parts[i].token = ranks.Find(piece.substr(i, 1));
+    parts[i].pair_rank = i + 1 < n ? ranks.Find(piece.substr(i, 2)) : kNoRank;
   }
-  parts[n - 1] = {static_cast<uint32_t>(n - 1), kNoRank};
-  parts[n] = {static_cast<uint32_t>(n), kNoRank};
-  size_t count = n + 1;
+  parts[n] = {static_cast<uint32_t>(n), kNoRank, kNoRank};
+  size_t count = n + 1;  // Parts plus the end marker.
+  // The rank of parts i and i+1 merged with part i+2 (after the merge removes i+1).
   auto rank_at = [&](size_t i) {
     if (i + 3 >= count) return kNoRank;
     return ranks.Find(piece.substr(parts[i].start, parts[i + 3].start - parts[i].start));
@@ -102,42 +103,43 @@ void MergeShort(const RankTable& ranks, std::string_view piece, std::vector<uint
     Token best = kNoRank;
     size_t at = 0;
     for (size_t i = 0; i + 1 < count; ++i) {
-      if (parts[i].rank < best) {
-        best = parts[i].rank;
+      if (parts[i].pair_rank < best) {
+        best = parts[i].pair_rank;
         at = i;
       }
     }
     if (best == kNoRank) break;
-    if (at > 0) parts[at - 1].rank = rank_at(at - 1);
-    parts[at].rank = rank_at(at);
-    std::memmove(&parts[at + 1], &parts[at + 2], (count - at - 2) * sizeof(Part));
+    if (at > 0) parts[at - 1].pair_rank = rank_at(at - 1);
+    parts[at].pair_rank = rank_at(at);
+    parts[at].token = best;
+    std::memmove(&parts[at + 1], &parts[at + 2], (count - at - 2) * sizeof(Node));
     --count;
   }
-  bounds->clear();
-  for (size_t i = 0; i < count; ++i) bounds->push_back(parts[i].start);
+  out->clear();
+  for (size_t i = 0; i + 1 < count; ++i) out->push_back(Part{parts[i].start, parts[i].token});
 }
 
 // The same merge order, O(n log n): a heap of (rank, start) over a linked list of parts, with
 // stale entries skipped. The pair chosen is always the lowest rank, leftmost on ties, as above.
-void MergeLong(const RankTable& ranks, std::string_view piece, std::vector<uint32_t>* bounds) {
+void MergeLong(const RankTable& ranks, std::string_view piece, std::vector<Part>* out) {
   size_t n = piece.size();
   std::vector<uint32_t> next(n + 1), prev(n + 1), version(n + 1, 0);
+  std::vector<Token> token(n);
   std::vector<bool> alive(n + 1, true);
   for (size_t i = 0; i <= n; ++i) {
     next[i] = static_cast<uint32_t>(i + 1);
     prev[i] = static_cast<uint32_t>(i == 0 ? 0 : i - 1);
+    if (i < n) token[i] = ranks.Find(piece.substr(i, 1));
   }
-  // Node i starts at byte i; node n is the end sentinel.
+  // Node i starts at byte i; node n is the end marker.
   auto pair_rank = [&](uint32_t i) {
     if (i >= n || next[i] >= n) return kNoRank;
-    uint32_t end = next[next[i]];
-    return ranks.Find(piece.substr(i, end - i));
+    return ranks.Find(piece.substr(i, next[next[i]] - i));
   };
   using Entry = std::tuple<Token, uint32_t, uint32_t>;  // rank, start (= node), version
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
   for (uint32_t i = 0; i + 1 < n; ++i) {
-    Token r = pair_rank(i);
-    if (r != kNoRank) heap.emplace(r, i, 0);
+    if (Token r = pair_rank(i); r != kNoRank) heap.emplace(r, i, 0);
   }
   while (!heap.empty()) {
     auto [rank, node, ver] = heap.top();
@@ -147,6 +149,7 @@ void MergeLong(const RankTable& ranks, std::string_view piece, std::vector<uint3
     alive[gone] = false;
     next[node] = next[gone];
     prev[next[gone]] = node;
+    token[node] = rank;
     ++version[node];
     if (Token r = pair_rank(node); r != kNoRank) heap.emplace(r, node, version[node]);
     if (node > 0) {
@@ -155,19 +158,17 @@ void MergeLong(const RankTable& ranks, std::string_view piece, std::vector<uint3
       if (Token r = pair_rank(before); r != kNoRank) heap.emplace(r, before, version[before]);
     }
   }
-  bounds->clear();
-  for (uint32_t i = 0; i < n; i = next[i]) bounds->push_back(i);
-  bounds->push_back(static_cast<uint32_t>(n));
+  out->clear();
+  for (uint32_t i = 0; i < n; i = next[i]) out->push_back(Part{i, token[i]});
 }
 
 }  // namespace
 
-void MergeBoundaries(const RankTable& ranks, std::string_view piece,
-                     std::vector<uint32_t>* bounds) {
+void BytePairMerge(const RankTable& ranks, std::string_view piece, std::vector<Part>* parts) {
   if (piece.size() <= kShortPiece) {
-    MergeShort(ranks, piece, bounds);
+    MergeShort(ranks, piece, parts);
   } else {
-    MergeLong(ranks, piece, bounds);
+    MergeLong(ranks, piece, parts);
   }
 }
 

@@ -149,12 +149,11 @@ std::string Env(const char* name) {
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return false;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  *out = buffer.str();
-  return !in.bad();
+  out->assign(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  return static_cast<bool>(in.read(out->data(), static_cast<std::streamsize>(out->size())));
 }
 
 // mkdir -p.

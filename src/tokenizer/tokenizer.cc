@@ -39,11 +39,11 @@ struct Tokenizer::Impl {
       if (rank != internal::kNoRank) {
         if (!emit(rank, base + pos)) return false;
       } else {
-        bool go_on = true;
-        internal::BytePairMerge(ranks, piece, [&](Token token, uint32_t offset) {
-          if (go_on) go_on = emit(token, base + pos + offset);
-        });
-        if (!go_on) return false;
+        thread_local std::vector<internal::Part> parts;
+        internal::BytePairMerge(ranks, piece, &parts);
+        for (const internal::Part& part : parts) {
+          if (!emit(part.token, base + pos + part.start)) return false;
+        }
       }
       pos = end;
     }
@@ -53,7 +53,7 @@ struct Tokenizer::Impl {
   // Counts the tokens of an ordinary segment, stopping once the count exceeds `limit`.
   size_t CountSegment(std::string_view text, size_t limit) const {
     size_t count = 0;
-    thread_local std::vector<uint32_t> bounds;
+    thread_local std::vector<internal::Part> parts;
     size_t pos = 0;
     while (pos < text.size() && count <= limit) {
       size_t end = internal::NextPiece(spec.pre_split, text, pos);
@@ -61,13 +61,17 @@ struct Tokenizer::Impl {
       if (ranks.Find(piece) != internal::kNoRank) {
         ++count;
       } else {
-        internal::MergeBoundaries(ranks, piece, &bounds);
-        count += bounds.size() - 1;
+        internal::BytePairMerge(ranks, piece, &parts);
+        count += parts.size();
       }
       pos = end;
     }
     return count;
   }
+
+  // Parses a .tiktoken rank file (spec gives the name for errors and the special tokens).
+  static absl::StatusOr<std::unique_ptr<Impl>> Parse(std::string_view ranks,
+                                                     const EncodingSpec& spec);
 
   absl::Status EncodeWithPolicy(std::string_view text, const SpecialTokenPolicy& policy,
                                 std::vector<Token>* out) const;
@@ -122,19 +126,12 @@ bool DecodeBase64(std::string_view in, std::string* out) {
 
 }  // namespace
 
-Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Tokenizer::~Tokenizer() = default;
-
-absl::StatusOr<std::shared_ptr<const Tokenizer>> Tokenizer::FromRanks(std::string_view ranks,
-                                                                      EncodingSpec spec) {
-  if (!spec.sha256.empty()) {
-    std::string actual = internal::Sha256Hex(ranks);
-    if (actual != spec.sha256) {
-      return absl::DataLossError(absl::StrCat("rank file for ", spec.name, " has SHA-256 ", actual,
-                                              ", expected ", spec.sha256));
-    }
-  }
+absl::StatusOr<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::Parse(std::string_view ranks,
+                                                                     const EncodingSpec& spec) {
   auto impl = std::make_unique<Impl>();
+  // Lines are about (4/3 * token bytes + 8) long: reserve from the line count.
+  size_t lines = static_cast<size_t>(std::count(ranks.begin(), ranks.end(), '\n')) + 1;
+  impl->ranks.Reserve(lines, ranks.size());
   std::string bytes;
   size_t line_number = 0;
   size_t pos = 0;
@@ -176,19 +173,43 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Tokenizer::FromRanks(std::strin
   }
   impl->n_vocab = static_cast<size_t>(max_token) + 1;
   impl->specials = spec.special_tokens;
-  impl->spec = std::move(spec);
-  return std::shared_ptr<const Tokenizer>(new Tokenizer(std::move(impl)));
+  return impl;
 }
+
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::~Tokenizer() = default;
+
+absl::StatusOr<std::shared_ptr<const Tokenizer>> Tokenizer::FromRanks(std::string_view ranks,
+                                                                      EncodingSpec spec) {
+  // The checksum runs on a second thread while the ranks are parsed.
+  std::string actual_sha256;
+  std::thread checksum;
+  if (!spec.sha256.empty()) {
+    checksum = std::thread([&] { actual_sha256 = internal::Sha256Hex(ranks); });
+  }
+  absl::StatusOr<std::unique_ptr<Impl>> impl = Impl::Parse(ranks, spec);
+  if (checksum.joinable()) checksum.join();
+  if (!spec.sha256.empty() && actual_sha256 != spec.sha256) {
+    return absl::DataLossError(absl::StrCat("rank file for ", spec.name, " has SHA-256 ",
+                                            actual_sha256, ", expected ", spec.sha256));
+  }
+  if (!impl.ok()) return impl.status();
+  (*impl)->spec = std::move(spec);
+  return std::shared_ptr<const Tokenizer>(new Tokenizer(*std::move(impl)));
+}
+
 
 absl::StatusOr<std::shared_ptr<const Tokenizer>> Tokenizer::FromFile(const std::string& path,
                                                                      EncodingSpec spec) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open rank file ", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read rank file ", path));
-  absl::StatusOr<std::shared_ptr<const Tokenizer>> tokenizer =
-      FromRanks(buffer.str(), std::move(spec));
+  std::string data(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(data.data(), static_cast<std::streamsize>(data.size()))) {
+    return absl::DataLossError(absl::StrCat("cannot read rank file ", path));
+  }
+  absl::StatusOr<std::shared_ptr<const Tokenizer>> tokenizer = FromRanks(data, std::move(spec));
   if (!tokenizer.ok()) {
     return absl::Status(tokenizer.status().code(),
                         absl::StrCat(tokenizer.status().message(), " (", path, ")"));
