@@ -251,6 +251,9 @@ void BindTokenizer(py::module_& m) {
       [](const std::string& model) { return ValueOrThrow(EncodingNameForModel(model)); },
       py::arg("model_name"));
   m.def(
+      "_utf8_lossy", [](const py::bytes& data) { return py::bytes(Utf8Lossy(std::string(data))); },
+      py::arg("data"), "Testing hook: llmkit's U+FFFD replacement of invalid UTF-8.");
+  m.def(
       "load_encoding",
       [](const std::string& name, const std::string& path, bool verify_sha256) {
         EncodingSpec spec = ValueOrThrow(BuiltinEncoding(name));

@@ -167,6 +167,15 @@ absl::StatusOr<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::Parse(std::str
     return absl::DataLossError(absl::StrCat("rank file for ", spec.name, " has no tokens"));
   }
   impl->ranks.Finish();
+  for (int b = 0; b < 256; ++b) {
+    char byte = static_cast<char>(b);
+    if (impl->ranks.Find(std::string_view(&byte, 1)) == internal::kNoRank) {
+      return absl::DataLossError(absl::StrCat("rank file for ", spec.name,
+                                              " has no token for byte 0x",
+                                              absl::Hex(b, absl::kZeroPad2),
+                                              ": some text could not be encoded"));
+    }
+  }
   for (const auto& [text, id] : spec.special_tokens) {
     max_token = std::max(max_token, id);
     if (text == "<|endoftext|>") impl->eot = id;
