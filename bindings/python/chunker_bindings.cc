@@ -20,6 +20,7 @@
 #include "json_conversion.h"
 #include "llmkit/chunker.h"
 #include "status_conversion.h"
+#include "tokenizer_conversion.h"
 
 namespace py = pybind11;
 
@@ -132,7 +133,8 @@ LengthUnit ParseLengthUnit(const std::string& name) {
   if (name == "utf16") return LengthUnit::kUtf16;
   if (name == "bytes") return LengthUnit::kBytes;
   throw StatusError(absl::InvalidArgumentError(
-      "length_unit must be \"code_points\", \"utf16\" or \"bytes\", got \"" + name + "\""));
+      "length_unit must be \"code_points\", \"utf16\", \"bytes\" or \"tokens\", got \"" +
+      name + "\""));
 }
 
 KeepSeparator ParseKeepSeparator(py::handle value) {
@@ -174,9 +176,24 @@ struct PyMarkdownSplitter {
   std::optional<PythonLength> length;
 };
 
+// length_unit "tokens" counts tokens of `encoding` (a name or an Encoding), natively.
 template <typename Options>
 std::optional<PythonLength> ApplyLength(Options& options, const std::string& length_unit,
-                                        const py::object& length_function) {
+                                        const py::object& length_function,
+                                        const py::object& encoding) {
+  if (length_unit == "tokens") {
+    if (!length_function.is_none()) {
+      throw StatusError(absl::InvalidArgumentError(
+          "length_unit=\"tokens\" and length_function are exclusive"));
+    }
+    options.length_function = TokenLength(ToTokenizer(encoding.is_none() ? py::str("cl100k_base")
+                                                                         : encoding));
+    return std::nullopt;
+  }
+  if (!encoding.is_none()) {
+    throw StatusError(
+        absl::InvalidArgumentError("encoding is only used with length_unit=\"tokens\""));
+  }
   options.length_unit = ParseLengthUnit(length_unit);
   if (length_function.is_none()) return std::nullopt;
   if (!PyCallable_Check(length_function.ptr())) {
@@ -187,12 +204,18 @@ std::optional<PythonLength> ApplyLength(Options& options, const std::string& len
   return length;
 }
 
+// `length` is a short alias of `length_unit` (length="tokens").
+std::string UnitOf(const std::string& length_unit, const std::optional<std::string>& length) {
+  return length.has_value() ? *length : length_unit;
+}
+
 PyRecursiveSplitter MakeRecursive(size_t chunk_size, size_t chunk_overlap,
                                   std::optional<std::vector<std::string>> separators,
                                   const std::optional<std::string>& language,
                                   py::handle keep_separator, bool is_separator_regex,
                                   bool strip_whitespace, const std::string& length_unit,
-                                  const py::object& length_function, bool hard_limit) {
+                                  const py::object& length_function, bool hard_limit,
+                                  const py::object& encoding) {
   SplitterOptions options;
   options.chunk_size = chunk_size;
   options.chunk_overlap = chunk_overlap;
@@ -201,7 +224,8 @@ PyRecursiveSplitter MakeRecursive(size_t chunk_size, size_t chunk_overlap,
   options.is_separator_regex = is_separator_regex;
   options.strip_whitespace = strip_whitespace;
   options.hard_limit = hard_limit;
-  std::optional<PythonLength> length = ApplyLength(options, length_unit, length_function);
+  std::optional<PythonLength> length =
+      ApplyLength(options, length_unit, length_function, encoding);
   absl::StatusOr<RecursiveCharacterSplitter> splitter =
       language.has_value() ? RecursiveCharacterSplitter::FromLanguage(*language, std::move(options))
                            : RecursiveCharacterSplitter::Create(std::move(options));
@@ -233,6 +257,25 @@ std::vector<std::string> SplitTexts(const Holder& self, const py::str& text) {
   std::vector<std::string> texts;
   texts.reserve(chunks.size());
   for (Chunk& chunk : chunks) texts.push_back(std::move(chunk.text));
+  return texts;
+}
+
+// split / split_text for splitters with no Python callbacks: the GIL is released.
+template <typename Splitter>
+std::vector<PyChunk> SplitAny(const Splitter& splitter, const py::str& text) {
+  Utf8Text utf8 = GetUtf8(text);
+  absl::StatusOr<std::vector<Chunk>> chunks;
+  {
+    py::gil_scoped_release release;
+    chunks = splitter.Split(utf8.bytes);
+  }
+  return ToPython(ValueOrThrow(std::move(chunks)), utf8);
+}
+
+template <typename Splitter>
+std::vector<std::string> SplitAnyTexts(const Splitter& splitter, const py::str& text) {
+  std::vector<std::string> texts;
+  for (PyChunk& chunk : SplitAny(splitter, text)) texts.push_back(std::move(chunk.text));
   return texts;
 }
 
@@ -268,28 +311,34 @@ void BindChunkers(py::module_& module) {
           py::init([](size_t chunk_size, size_t chunk_overlap,
                       std::optional<std::vector<std::string>> separators, py::object keep_separator,
                       bool is_separator_regex, bool strip_whitespace,
-                      const std::string& length_unit, py::object length_function, bool hard_limit) {
+                      const std::string& length_unit, py::object length_function, bool hard_limit,
+                      const std::optional<std::string>& length, py::object encoding) {
             return MakeRecursive(chunk_size, chunk_overlap, std::move(separators), std::nullopt,
-                                 keep_separator, is_separator_regex, strip_whitespace, length_unit,
-                                 length_function, hard_limit);
+                                 keep_separator, is_separator_regex, strip_whitespace,
+                                 UnitOf(length_unit, length), length_function, hard_limit,
+                                 encoding);
           }),
           py::kw_only(), py::arg("chunk_size") = 1000, py::arg("chunk_overlap") = 200,
           py::arg("separators") = py::none(), py::arg("keep_separator") = true,
           py::arg("is_separator_regex") = false, py::arg("strip_whitespace") = true,
           py::arg("length_unit") = "code_points", py::arg("length_function") = py::none(),
-          py::arg("hard_limit") = false)
+          py::arg("hard_limit") = false, py::arg("length") = py::none(),
+          py::arg("encoding") = py::none())
       .def_static(
           "from_language",
           [](const std::string& language, size_t chunk_size, size_t chunk_overlap,
              py::object keep_separator, bool strip_whitespace, const std::string& length_unit,
-             py::object length_function, bool hard_limit) {
+             py::object length_function, bool hard_limit, const std::optional<std::string>& length,
+             py::object encoding) {
             return MakeRecursive(chunk_size, chunk_overlap, std::nullopt, language, keep_separator,
-                                 false, strip_whitespace, length_unit, length_function, hard_limit);
+                                 false, strip_whitespace, UnitOf(length_unit, length),
+                                 length_function, hard_limit, encoding);
           },
           py::arg("language"), py::kw_only(), py::arg("chunk_size") = 1000,
           py::arg("chunk_overlap") = 200, py::arg("keep_separator") = true,
           py::arg("strip_whitespace") = true, py::arg("length_unit") = "code_points",
           py::arg("length_function") = py::none(), py::arg("hard_limit") = false,
+          py::arg("length") = py::none(), py::arg("encoding") = py::none(),
           "A splitter with the separators of LangChain's fromLanguage(language).")
       .def_static(
           "get_separators_for_language",
@@ -323,7 +372,8 @@ void BindChunkers(py::module_& module) {
       "heading path.")
       .def(py::init([](size_t chunk_size, size_t chunk_overlap, bool strip_whitespace,
                        const std::string& length_unit, py::object length_function, bool hard_limit,
-                       int max_heading_level) {
+                       int max_heading_level, const std::optional<std::string>& length_alias,
+                       py::object encoding) {
              MarkdownSplitterOptions options;
              options.chunk_size = chunk_size;
              options.chunk_overlap = chunk_overlap;
@@ -331,14 +381,15 @@ void BindChunkers(py::module_& module) {
              options.hard_limit = hard_limit;
              options.max_heading_level = max_heading_level;
              std::optional<PythonLength> length =
-                 ApplyLength(options, length_unit, length_function);
+                 ApplyLength(options, UnitOf(length_unit, length_alias), length_function, encoding);
              return PyMarkdownSplitter{ValueOrThrow(MarkdownSplitter::Create(std::move(options))),
                                        std::move(length)};
            }),
            py::kw_only(), py::arg("chunk_size") = 1000, py::arg("chunk_overlap") = 200,
            py::arg("strip_whitespace") = true, py::arg("length_unit") = "code_points",
            py::arg("length_function") = py::none(), py::arg("hard_limit") = false,
-           py::arg("max_heading_level") = 6)
+           py::arg("max_heading_level") = 6, py::arg("length") = py::none(),
+           py::arg("encoding") = py::none())
       .def("split", &SplitChunks<PyMarkdownSplitter>, py::arg("text"),
            "Returns list[Chunk] in text order.")
       .def("split_text", &SplitTexts<PyMarkdownSplitter>, py::arg("text"),
@@ -347,6 +398,43 @@ void BindChunkers(py::module_& module) {
         return "MarkdownSplitter(chunk_size=" + std::to_string(self.splitter.options().chunk_size) +
                ", chunk_overlap=" + std::to_string(self.splitter.options().chunk_overlap) + ")";
       });
+
+  py::class_<TokenSplitter>(module, "TokenSplitter",
+                            "Windows of chunk_size tokens (LangChain's TokenTextSplitter) with "
+                            "boundaries on characters and exact offsets.")
+      .def(py::init([](const py::object& encoding, size_t chunk_size, size_t chunk_overlap) {
+             TokenSplitterOptions options;
+             options.chunk_size = chunk_size;
+             options.chunk_overlap = chunk_overlap;
+             return ValueOrThrow(TokenSplitter::Create(ToTokenizer(encoding), options));
+           }),
+           py::kw_only(), py::arg("encoding") = "cl100k_base", py::arg("chunk_size") = 512,
+           py::arg("chunk_overlap") = 50)
+      .def("split", &SplitAny<TokenSplitter>, py::arg("text"), "Returns list[Chunk] in text order.")
+      .def("split_text", &SplitAnyTexts<TokenSplitter>, py::arg("text"))
+      .def_property_readonly("chunk_size",
+                             [](const TokenSplitter& s) { return s.options().chunk_size; })
+      .def_property_readonly("chunk_overlap",
+                             [](const TokenSplitter& s) { return s.options().chunk_overlap; });
+
+  py::class_<SentenceSplitter>(module, "SentenceSplitter",
+                               "Token-sized chunks ending at paragraph, sentence, then word "
+                               "boundaries; never over chunk_size tokens.")
+      .def(py::init([](const py::object& encoding, size_t chunk_size, size_t chunk_overlap) {
+             SentenceSplitterOptions options;
+             options.chunk_size = chunk_size;
+             options.chunk_overlap = chunk_overlap;
+             return ValueOrThrow(SentenceSplitter::Create(ToTokenizer(encoding), options));
+           }),
+           py::kw_only(), py::arg("encoding") = "cl100k_base", py::arg("chunk_size") = 512,
+           py::arg("chunk_overlap") = 50)
+      .def("split", &SplitAny<SentenceSplitter>, py::arg("text"),
+           "Returns list[Chunk] in text order.")
+      .def("split_text", &SplitAnyTexts<SentenceSplitter>, py::arg("text"))
+      .def_property_readonly("chunk_size",
+                             [](const SentenceSplitter& s) { return s.options().chunk_size; })
+      .def_property_readonly("chunk_overlap",
+                             [](const SentenceSplitter& s) { return s.options().chunk_overlap; });
 }
 
 }  // namespace llmkit::python

@@ -13,6 +13,7 @@
 
 #include "llmkit/tokenizer.h"
 #include "status_conversion.h"
+#include "tokenizer_conversion.h"
 
 namespace py = pybind11;
 
@@ -100,6 +101,16 @@ py::str DecodeWith(const std::string& bytes, const std::string& errors) {
 }
 
 }  // namespace
+
+std::shared_ptr<const Tokenizer> ToTokenizer(const py::handle& encoding) {
+  if (py::isinstance<py::str>(encoding)) {
+    std::string name = encoding.cast<std::string>();
+    py::gil_scoped_release release;
+    return ValueOrThrow(Tokenizer::ForEncoding(name));
+  }
+  if (py::isinstance<Tokenizer>(encoding)) return encoding.cast<Encoding>();
+  throw py::type_error("encoding must be an encoding name (str) or an llmkit.Encoding");
+}
 
 void BindTokenizer(py::module_& m) {
   py::class_<Tokenizer, Encoding>(m, "Encoding",

@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "llmkit/json.h"
+#include "llmkit/tokenizer.h"
 
 namespace llmkit {
 
@@ -62,6 +63,10 @@ using LengthFunction = std::function<size_t(std::string_view)>;
 
 // Returns the length of `text` in `unit`. REQUIRES: `text` is valid UTF-8.
 size_t TextLength(std::string_view text, LengthUnit unit);
+
+// A length function counting tokens of `tokenizer` (no id vector built; the splitters only pass
+// valid UTF-8). Use it as SplitterOptions::length_function to size chunks in tokens.
+LengthFunction TokenLength(std::shared_ptr<const Tokenizer> tokenizer);
 
 // Returns OK if `text` is valid UTF-8, else kInvalidArgument naming the offset of the first bad
 // byte (message and payload kPayloadByteOffset).
@@ -179,6 +184,65 @@ class MarkdownSplitter {
   MarkdownSplitter(MarkdownSplitterOptions options, RecursiveCharacterSplitter body);
   MarkdownSplitterOptions options_;
   RecursiveCharacterSplitter body_;
+};
+
+struct TokenSplitterOptions {
+  size_t chunk_size = 512;   // Tokens per window. Must be > 0.
+  size_t chunk_overlap = 50;  // Tokens shared by adjacent windows. Must be < chunk_size.
+};
+
+// Windows of chunk_size tokens, each starting chunk_size - chunk_overlap tokens after the
+// previous one (LangChain's TokenTextSplitter). Text is encoded with EncodeOrdinary (special
+// token text is plain text). Where a window boundary falls inside a character (byte-level BPE
+// cuts some characters into several tokens), it moves back to the start of that character, so
+// no chunk carries a broken character and none is lost; a chunk can then hold a few bytes more
+// or less than its window. Chunks are not trimmed; empty ones are skipped.
+class TokenSplitter {
+ public:
+  // Errors: kInvalidArgument for a null tokenizer, chunk_size == 0 or chunk_overlap >=
+  // chunk_size.
+  static absl::StatusOr<TokenSplitter> Create(std::shared_ptr<const Tokenizer> tokenizer,
+                                              TokenSplitterOptions options = {});
+
+  // Errors: kInvalidArgument for invalid UTF-8 (with the byte offset).
+  absl::StatusOr<std::vector<Chunk>> Split(std::string_view text) const;
+
+  const TokenSplitterOptions& options() const { return options_; }
+
+ private:
+  TokenSplitter(std::shared_ptr<const Tokenizer> tokenizer, TokenSplitterOptions options)
+      : tokenizer_(std::move(tokenizer)), options_(options) {}
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  TokenSplitterOptions options_;
+};
+
+struct SentenceSplitterOptions {
+  size_t chunk_size = 512;   // Maximum tokens per chunk (the chunk's own text, encoded). > 0.
+  size_t chunk_overlap = 50;  // At most this many tokens of whole units repeated. < chunk_size.
+};
+
+// Token-sized chunks that end at the coarsest boundary that fits: paragraphs (blank lines), then
+// sentences (after . ! ? and their closing quotes or brackets, before whitespace; after 。！？;
+// at line ends), then words (whitespace), then characters. Adjacent chunks share whole trailing
+// units of up to chunk_overlap tokens. Every chunk is trimmed of surrounding whitespace, and its
+// text encodes to at most chunk_size tokens.
+class SentenceSplitter {
+ public:
+  // Errors: as TokenSplitter::Create.
+  static absl::StatusOr<SentenceSplitter> Create(std::shared_ptr<const Tokenizer> tokenizer,
+                                                 SentenceSplitterOptions options = {});
+
+  // Errors: kInvalidArgument for invalid UTF-8, or a single character that alone needs more
+  // than chunk_size tokens (possible only for very small chunk_size), naming the byte offset.
+  absl::StatusOr<std::vector<Chunk>> Split(std::string_view text) const;
+
+  const SentenceSplitterOptions& options() const { return options_; }
+
+ private:
+  SentenceSplitter(std::shared_ptr<const Tokenizer> tokenizer, SentenceSplitterOptions options)
+      : tokenizer_(std::move(tokenizer)), options_(options) {}
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  SentenceSplitterOptions options_;
 };
 
 }  // namespace llmkit
