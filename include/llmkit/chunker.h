@@ -233,7 +233,7 @@ class SentenceSplitter {
                                                  SentenceSplitterOptions options = {});
 
   // Errors: kInvalidArgument for invalid UTF-8, or a single character that alone needs more
-  // than chunk_size tokens (possible only for very small chunk_size), naming the byte offset.
+  // than chunk_size tokens (possible only when chunk_size < 4), naming the byte offset.
   absl::StatusOr<std::vector<Chunk>> Split(std::string_view text) const;
 
   const SentenceSplitterOptions& options() const { return options_; }

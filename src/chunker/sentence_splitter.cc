@@ -114,13 +114,14 @@ class Splitting {
       out->push_back({begin, end, tokens});
       return absl::OkStatus();
     }
-    if (level == kCharacter) {
+    size_t first_char_end = begin + internal::SequenceLength(static_cast<unsigned char>(text_[begin]));
+    if (first_char_end >= end) {
       return WithPayload(absl::InvalidArgumentError(absl::StrCat(
                              "the character at byte offset ", begin, " alone needs more than ",
                              options_.chunk_size, " tokens (chunk_size)")),
                          kPayloadByteOffset, absl::StrCat(begin));
     }
-    Level deeper = static_cast<Level>(level + 1);
+    Level deeper = level == kCharacter ? kCharacter : static_cast<Level>(level + 1);
     size_t start = begin;
     for (size_t cut : Cuts(text_, begin, end, level)) {
       LLMKIT_RETURN_IF_ERROR(Units(start, cut, deeper, out));
