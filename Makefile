@@ -2,13 +2,13 @@
 #   make demo   install what is missing, build, run the main example
 #   make test   install what is missing, build, run every C++ and Python test (and the C++
 #               tests once more under AddressSanitizer + UndefinedBehaviorSanitizer)
-# Other targets: build, bench, compare, fuzz, format.
+# Other targets: build, bench, compare, conformance, fuzz, format.
 
 JOBS ?= 2
 RELEASE := build/release
 DOCS_CORPUS := /usr/share/doc/python3.11/html/_sources
 
-.PHONY: deps peers build demo test test-release test-asan bench compare fuzz format
+.PHONY: deps peers build demo test test-release test-asan bench compare conformance fuzz format
 
 deps:
 	bash scripts/install-deps.sh
@@ -38,9 +38,17 @@ test-asan:
 bench: build
 	bash scripts/fetch-corpus.sh build/corpus.txt
 	LLMKIT_CORPUS=build/corpus.txt $(RELEASE)/benchmarks/chunker_benchmark
+	bash scripts/install-test-peers.sh
+	LLMKIT_CORPUS=build/corpus.txt LLMKIT_TEST_RANKS_DIR=.cache/tiktoken \
+	  $(RELEASE)/benchmarks/tokenizer_benchmark
 
 compare: build peers
-	bash benchmarks/compare/chunkers
+	/usr/bin/python3 benchmarks/compare/chunkers
+	/usr/bin/python3 benchmarks/compare/tokenizers
+
+# The full differential runs (every corpus file against tiktoken, not the sample of make test).
+conformance: build peers
+	cd $(RELEASE) && LLMKIT_FULL_CONFORMANCE=1 LLMKIT_REQUIRE_PEERS=1 ctest -R "python_test_tiktoken_parity|tokenizer" --output-on-failure
 
 # libFuzzer builds need clang: make fuzz FUZZ_SECONDS=300
 FUZZ_SECONDS ?= 60

@@ -1,7 +1,9 @@
 // Encodes one file with llmkit's tokenizer and prints {"tokens", "best_seconds", "mb_per_s",
 // "load_ms"} as JSON: the llmkit side of benchmarks/compare/tokenizers.
 //
-//   token_throughput ENCODING RANKS_DIR FILE [REPEATS] [encode|count]
+//   token_throughput ENCODING RANKS_DIR FILE [REPEATS] [encode|count|recursive]
+// "recursive" splits with RecursiveCharacterSplitter at 512/50 sized in tokens and adds
+// "chunks" (LangChain.js counts lengths in UTF-16 units for separators, tokens for lengths).
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "llmkit/chunker.h"
 #include "llmkit/tokenizer.h"
 
 namespace {
@@ -52,9 +55,19 @@ int main(int argc, char** argv) {
   }
   double best = 1e9;
   size_t tokens = 0;
+  size_t chunks = 0;
+  llmkit::SplitterOptions options;
+  options.chunk_size = 512;
+  options.chunk_overlap = 50;
+  options.length_function = llmkit::TokenLength(*tokenizer);
+  auto splitter = llmkit::RecursiveCharacterSplitter::Create(options);
   for (int i = 0; i < repeats; ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (mode == "count") {
+    if (mode == "recursive") {
+      auto result = splitter->Split(text);
+      if (!result.ok()) return 1;
+      chunks = result->size();
+    } else if (mode == "count") {
       auto count = (*tokenizer)->Count(text);
       if (!count.ok()) return 1;
       tokens = *count;
@@ -65,7 +78,9 @@ int main(int argc, char** argv) {
     }
     best = std::min(best, Since(start));
   }
-  std::printf("{\"tokens\": %zu, \"best_seconds\": %.6f, \"mb_per_s\": %.2f, \"load_ms\": %.2f}\n",
-              tokens, best, text.size() / best / 1e6, load_ms);
+  std::printf(
+      "{\"tokens\": %zu, \"chunks\": %zu, \"best_seconds\": %.6f, \"mb_per_s\": %.2f, "
+      "\"load_ms\": %.2f}\n",
+      tokens, chunks, best, text.size() / best / 1e6, load_ms);
   return 0;
 }

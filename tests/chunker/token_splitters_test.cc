@@ -17,6 +17,7 @@ namespace {
 
 std::shared_ptr<const Tokenizer> LoadCl100k() {
   const char* dir = std::getenv("LLMKIT_TEST_RANKS_DIR");
+  if (dir == nullptr) dir = LLMKIT_TEST_RANKS_DIR_DEFAULT;
   if (dir == nullptr) return nullptr;
   std::string path = std::string(dir) + "/cl100k_base.tiktoken";
   if (!std::filesystem::exists(path)) return nullptr;

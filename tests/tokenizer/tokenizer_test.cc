@@ -21,6 +21,7 @@ using ::testing::HasSubstr;
 
 std::shared_ptr<const Tokenizer> Load(const std::string& name) {
   const char* dir = std::getenv("LLMKIT_TEST_RANKS_DIR");
+  if (dir == nullptr) dir = LLMKIT_TEST_RANKS_DIR_DEFAULT;
   std::string path = std::string(dir ? dir : "") + "/" + name + ".tiktoken";
   if (dir == nullptr || !std::filesystem::exists(path)) return nullptr;
   auto spec = BuiltinEncoding(name);

@@ -23,7 +23,9 @@ def test_cpp_blocks_come_from_examples(code):
 
 
 @pytest.mark.parametrize("code", list(blocks("python")))
-def test_python_blocks_run(code):
+def test_python_blocks_run(code, request, monkeypatch):
+    if "encoding" in code:  # Tokenizer examples read rank files from $LLMKIT_CACHE_DIR.
+        monkeypatch.setenv("LLMKIT_CACHE_DIR", str(request.getfixturevalue("ranks_dir")))
     exec(compile(code, "<doc>", "exec"), {})
 
 
