@@ -32,7 +32,8 @@ const std::string& Corpus() {
     const char* path = std::getenv("LLMKIT_CORPUS");
     std::string text = path != nullptr ? ReadFile(path) : std::string();
     if (text.empty()) {
-      for (int i = 0; i < 20000; ++i) text += "The tokenizer splits text into pieces, then merges bytes. ";
+      for (int i = 0; i < 20000; ++i)
+        text += "The tokenizer splits text into pieces, then merges bytes. ";
     }
     return text;
   }();
@@ -94,7 +95,8 @@ BENCHMARK(BM_RecursiveInTokens)->Unit(benchmark::kMillisecond);
 void BM_SentenceSplitter(benchmark::State& state) {
   auto tokenizer = Get("cl100k_base");
   if (tokenizer == nullptr) return state.SkipWithError("no rank file; set LLMKIT_TEST_RANKS_DIR");
-  auto splitter = llmkit::SentenceSplitter::Create(tokenizer, {.chunk_size = 512, .chunk_overlap = 50});
+  auto splitter =
+      llmkit::SentenceSplitter::Create(tokenizer, {.chunk_size = 512, .chunk_overlap = 50});
   for (auto _ : state) benchmark::DoNotOptimize(splitter->Split(Corpus()));
   state.SetBytesProcessed(state.iterations() * Corpus().size());
 }

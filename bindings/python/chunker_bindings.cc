@@ -133,8 +133,8 @@ LengthUnit ParseLengthUnit(const std::string& name) {
   if (name == "utf16") return LengthUnit::kUtf16;
   if (name == "bytes") return LengthUnit::kBytes;
   throw StatusError(absl::InvalidArgumentError(
-      "length_unit must be \"code_points\", \"utf16\", \"bytes\" or \"tokens\", got \"" +
-      name + "\""));
+      "length_unit must be \"code_points\", \"utf16\", \"bytes\" or \"tokens\", got \"" + name +
+      "\""));
 }
 
 KeepSeparator ParseKeepSeparator(py::handle value) {
@@ -183,11 +183,11 @@ std::optional<PythonLength> ApplyLength(Options& options, const std::string& len
                                         const py::object& encoding) {
   if (length_unit == "tokens") {
     if (!length_function.is_none()) {
-      throw StatusError(absl::InvalidArgumentError(
-          "length_unit=\"tokens\" and length_function are exclusive"));
+      throw StatusError(
+          absl::InvalidArgumentError("length_unit=\"tokens\" and length_function are exclusive"));
     }
-    options.length_function = TokenLength(ToTokenizer(encoding.is_none() ? py::str("cl100k_base")
-                                                                         : encoding));
+    options.length_function =
+        TokenLength(ToTokenizer(encoding.is_none() ? py::str("cl100k_base") : encoding));
     return std::nullopt;
   }
   if (!encoding.is_none()) {
@@ -224,8 +224,7 @@ PyRecursiveSplitter MakeRecursive(size_t chunk_size, size_t chunk_overlap,
   options.is_separator_regex = is_separator_regex;
   options.strip_whitespace = strip_whitespace;
   options.hard_limit = hard_limit;
-  std::optional<PythonLength> length =
-      ApplyLength(options, length_unit, length_function, encoding);
+  std::optional<PythonLength> length = ApplyLength(options, length_unit, length_function, encoding);
   absl::StatusOr<RecursiveCharacterSplitter> splitter =
       language.has_value() ? RecursiveCharacterSplitter::FromLanguage(*language, std::move(options))
                            : RecursiveCharacterSplitter::Create(std::move(options));
@@ -307,23 +306,22 @@ void BindChunkers(py::module_& module) {
   py::class_<PyRecursiveSplitter>(
       module, "RecursiveCharacterSplitter",
       "LangChain's RecursiveCharacterTextSplitter with exact offsets (see docs/chunking.md).")
-      .def(
-          py::init([](size_t chunk_size, size_t chunk_overlap,
-                      std::optional<std::vector<std::string>> separators, py::object keep_separator,
-                      bool is_separator_regex, bool strip_whitespace,
-                      const std::string& length_unit, py::object length_function, bool hard_limit,
-                      const std::optional<std::string>& length, py::object encoding) {
-            return MakeRecursive(chunk_size, chunk_overlap, std::move(separators), std::nullopt,
-                                 keep_separator, is_separator_regex, strip_whitespace,
-                                 UnitOf(length_unit, length), length_function, hard_limit,
-                                 encoding);
-          }),
-          py::kw_only(), py::arg("chunk_size") = 1000, py::arg("chunk_overlap") = 200,
-          py::arg("separators") = py::none(), py::arg("keep_separator") = true,
-          py::arg("is_separator_regex") = false, py::arg("strip_whitespace") = true,
-          py::arg("length_unit") = "code_points", py::arg("length_function") = py::none(),
-          py::arg("hard_limit") = false, py::arg("length") = py::none(),
-          py::arg("encoding") = py::none())
+      .def(py::init([](size_t chunk_size, size_t chunk_overlap,
+                       std::optional<std::vector<std::string>> separators,
+                       py::object keep_separator, bool is_separator_regex, bool strip_whitespace,
+                       const std::string& length_unit, py::object length_function, bool hard_limit,
+                       const std::optional<std::string>& length, py::object encoding) {
+             return MakeRecursive(chunk_size, chunk_overlap, std::move(separators), std::nullopt,
+                                  keep_separator, is_separator_regex, strip_whitespace,
+                                  UnitOf(length_unit, length), length_function, hard_limit,
+                                  encoding);
+           }),
+           py::kw_only(), py::arg("chunk_size") = 1000, py::arg("chunk_overlap") = 200,
+           py::arg("separators") = py::none(), py::arg("keep_separator") = true,
+           py::arg("is_separator_regex") = false, py::arg("strip_whitespace") = true,
+           py::arg("length_unit") = "code_points", py::arg("length_function") = py::none(),
+           py::arg("hard_limit") = false, py::arg("length") = py::none(),
+           py::arg("encoding") = py::none())
       .def_static(
           "from_language",
           [](const std::string& language, size_t chunk_size, size_t chunk_overlap,

@@ -32,10 +32,12 @@ Utf8 ToUtf8(const py::handle& text) {
   Py_ssize_t size = 0;
   const char* data = PyUnicode_AsUTF8AndSize(text.ptr(), &size);
   if (data != nullptr) {
-    return {std::string_view(data, static_cast<size_t>(size)), py::reinterpret_borrow<py::object>(text)};
+    return {std::string_view(data, static_cast<size_t>(size)),
+            py::reinterpret_borrow<py::object>(text)};
   }
   PyErr_Clear();
-  py::object fixed = text.attr("encode")("utf-16", "surrogatepass").attr("decode")("utf-16", "replace");
+  py::object fixed =
+      text.attr("encode")("utf-16", "surrogatepass").attr("decode")("utf-16", "replace");
   data = PyUnicode_AsUTF8AndSize(fixed.ptr(), &size);
   if (data == nullptr) throw py::error_already_set();
   return {std::string_view(data, static_cast<size_t>(size)), fixed};
@@ -94,8 +96,8 @@ std::vector<Utf8> ToUtf8List(const py::iterable& texts) {
 }
 
 py::str DecodeWith(const std::string& bytes, const std::string& errors) {
-  PyObject* text = PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()),
-                                        errors.c_str());
+  PyObject* text =
+      PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), errors.c_str());
   if (text == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::str>(text);
 }
@@ -117,8 +119,7 @@ void BindTokenizer(py::module_& m) {
                                   "A tiktoken-compatible encoding (get one with get_encoding).")
       .def_property_readonly("name", &Tokenizer::name)
       .def_property_readonly("n_vocab", &Tokenizer::n_vocab)
-      .def_property_readonly("max_token_value",
-                             [](const Tokenizer& t) { return t.n_vocab() - 1; })
+      .def_property_readonly("max_token_value", [](const Tokenizer& t) { return t.n_vocab() - 1; })
       .def_property_readonly("eot_token", &Tokenizer::eot_token)
       .def_property_readonly("special_tokens_set",
                              [](const Tokenizer& t) {
@@ -232,8 +233,7 @@ void BindTokenizer(py::module_& m) {
             return py::bytes(std::string(ValueOrThrow(t.TokenBytes(token))));
           },
           py::arg("token"))
-      .def("__repr__",
-           [](const Tokenizer& t) { return "<Encoding '" + t.name() + "'>"; });
+      .def("__repr__", [](const Tokenizer& t) { return "<Encoding '" + t.name() + "'>"; });
 
   m.def(
       "get_encoding",
@@ -249,8 +249,8 @@ void BindTokenizer(py::module_& m) {
       "downloads only with allow_download=True. One shared instance per name.");
   m.def(
       "encoding_for_model",
-      [](const std::string& model, const std::optional<std::string>& cache_dir,
-         bool allow_download, const std::optional<std::string>& download_base_url) {
+      [](const std::string& model, const std::optional<std::string>& cache_dir, bool allow_download,
+         const std::optional<std::string>& download_base_url) {
         TokenizerLoadOptions options = ToLoadOptions(cache_dir, allow_download, download_base_url);
         py::gil_scoped_release release;
         return ToHolder(Tokenizer::ForModel(model, options));

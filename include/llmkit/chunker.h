@@ -187,7 +187,7 @@ class MarkdownSplitter {
 };
 
 struct TokenSplitterOptions {
-  size_t chunk_size = 512;   // Tokens per window. Must be > 0.
+  size_t chunk_size = 512;    // Tokens per window. Must be > 0.
   size_t chunk_overlap = 50;  // Tokens shared by adjacent windows. Must be < chunk_size.
 };
 
@@ -217,7 +217,7 @@ class TokenSplitter {
 };
 
 struct SentenceSplitterOptions {
-  size_t chunk_size = 512;   // Maximum tokens per chunk (the chunk's own text, encoded). > 0.
+  size_t chunk_size = 512;    // Maximum tokens per chunk (the chunk's own text, encoded). > 0.
   size_t chunk_overlap = 50;  // At most this many tokens of whole units repeated. < chunk_size.
 };
 

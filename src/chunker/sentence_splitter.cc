@@ -21,7 +21,9 @@ struct Unit {
   size_t tokens;
 };
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // End of the run of ASCII whitespace from `pos`; `newlines` counts the '\n' in it.
 size_t SpaceRun(std::string_view text, size_t pos, size_t end, int* newlines) {
@@ -62,7 +64,8 @@ std::vector<size_t> Cuts(std::string_view text, size_t begin, size_t end, Level 
     if (level == kSentence) {
       if (c == '.' || c == '!' || c == '?') {
         size_t after = pos + 1;
-        while (after < end && std::string_view(")]\"'").find(text[after]) != std::string_view::npos) {
+        while (after < end &&
+               std::string_view(")]\"'").find(text[after]) != std::string_view::npos) {
           ++after;
         }
         for (std::string_view closer : {"\xE2\x80\x9D", "\xE2\x80\x99", "\xC2\xBB"}) {  // ” ’ »
@@ -114,7 +117,8 @@ class Splitting {
       out->push_back({begin, end, tokens});
       return absl::OkStatus();
     }
-    size_t first_char_end = begin + internal::SequenceLength(static_cast<unsigned char>(text_[begin]));
+    size_t first_char_end =
+        begin + internal::SequenceLength(static_cast<unsigned char>(text_[begin]));
     if (first_char_end >= end) {
       return WithPayload(absl::InvalidArgumentError(absl::StrCat(
                              "the character at byte offset ", begin, " alone needs more than ",
@@ -179,7 +183,9 @@ class Splitting {
       }
       // Then take more units while the exact count still fits (merged text usually needs fewer
       // tokens than its units' sum): gallop, then binary search; every accepted end fits.
-      auto fits = [&](size_t end) { return TrimmedCount(units, first, end) <= options_.chunk_size; };
+      auto fits = [&](size_t end) {
+        return TrimmedCount(units, first, end) <= options_.chunk_size;
+      };
       size_t step = 1;
       while (last + step <= n && fits(last + step)) {
         last += step;

@@ -29,7 +29,8 @@ class RankTable {
 
   Token Find(std::string_view bytes) const {
     if (bytes.size() == 2) {
-      return pairs_[(static_cast<unsigned char>(bytes[0]) << 8) | static_cast<unsigned char>(bytes[1])];
+      return pairs_[(static_cast<unsigned char>(bytes[0]) << 8) |
+                    static_cast<unsigned char>(bytes[1])];
     }
     if (bytes.size() == 1) return singles_[static_cast<unsigned char>(bytes[0])];
     return FindInTable(bytes.data(), bytes.size());

@@ -229,13 +229,13 @@ absl::StatusOr<std::string> Download(const std::string& url, const std::string& 
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
   curl_easy_cleanup(curl);
   if (code != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat("downloading ", url, " failed: ",
-                                               error[0] != 0 ? error : curl_easy_strerror(code)));
+    return absl::UnavailableError(absl::StrCat(
+        "downloading ", url, " failed: ", error[0] != 0 ? error : curl_easy_strerror(code)));
   }
   if (http_status != 200) {
-    return WithPayload(absl::UnavailableError(absl::StrCat("downloading ", url,
-                                                           " failed: HTTP ", http_status)),
-                       kPayloadHttpStatus, absl::StrCat(http_status));
+    return WithPayload(
+        absl::UnavailableError(absl::StrCat("downloading ", url, " failed: HTTP ", http_status)),
+        kPayloadHttpStatus, absl::StrCat(http_status));
   }
   return body;
 }
@@ -284,10 +284,10 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Load(const Builtin& builtin,
     }
   }
   if (!options.allow_download) {
-    return absl::NotFoundError(absl::StrCat(
-        "no rank file for ", builtin.name, "; looked in ", absl::StrJoin(candidates, ", "),
-        ". Put ", builtin.file,
-        " in $LLMKIT_CACHE_DIR, or set allow_download to fetch it from OpenAI"));
+    return absl::NotFoundError(
+        absl::StrCat("no rank file for ", builtin.name, "; looked in ",
+                     absl::StrJoin(candidates, ", "), ". Put ", builtin.file,
+                     " in $LLMKIT_CACHE_DIR, or set allow_download to fetch it from OpenAI"));
   }
   std::string base = options.download_base_url.empty() ? kOfficialBase : options.download_base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();

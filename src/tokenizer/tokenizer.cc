@@ -82,10 +82,9 @@ namespace {
 absl::Status CheckUtf8(std::string_view text) {
   size_t bad = internal::FindInvalidUtf8(text);
   if (bad == std::string_view::npos) return absl::OkStatus();
-  return WithPayload(
-      absl::InvalidArgumentError(absl::StrCat("tokenizer input is not valid UTF-8 at byte offset ",
-                                              bad)),
-      kPayloadByteOffset, absl::StrCat(bad));
+  return WithPayload(absl::InvalidArgumentError(
+                         absl::StrCat("tokenizer input is not valid UTF-8 at byte offset ", bad)),
+                     kPayloadByteOffset, absl::StrCat(bad));
 }
 
 int Base64Value(unsigned char c) {
@@ -127,7 +126,7 @@ bool DecodeBase64(std::string_view in, std::string* out) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::Parse(std::string_view ranks,
-                                                                     const EncodingSpec& spec) {
+                                                                        const EncodingSpec& spec) {
   auto impl = std::make_unique<Impl>();
   // Lines are about (4/3 * token bytes + 8) long: reserve from the line count.
   size_t lines = static_cast<size_t>(std::count(ranks.begin(), ranks.end(), '\n')) + 1;
@@ -146,8 +145,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::Parse(std::str
     if (line.empty()) continue;
     size_t space = line.find(' ');
     auto bad = [&](std::string_view why) {
-      return absl::DataLossError(
-          absl::StrCat("rank file for ", spec.name, ", line ", line_number, ": ", internal::ToAbsl(why)));
+      return absl::DataLossError(absl::StrCat("rank file for ", spec.name, ", line ", line_number,
+                                              ": ", internal::ToAbsl(why)));
     };
     if (space == std::string_view::npos) return bad("expected \"<base64> <rank>\"");
     if (!DecodeBase64(line.substr(0, space), &bytes) || bytes.empty()) {
@@ -170,10 +169,9 @@ absl::StatusOr<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::Parse(std::str
   for (int b = 0; b < 256; ++b) {
     char byte = static_cast<char>(b);
     if (impl->ranks.Find(std::string_view(&byte, 1)) == internal::kNoRank) {
-      return absl::DataLossError(absl::StrCat("rank file for ", spec.name,
-                                              " has no token for byte 0x",
-                                              absl::Hex(b, absl::kZeroPad2),
-                                              ": some text could not be encoded"));
+      return absl::DataLossError(
+          absl::StrCat("rank file for ", spec.name, " has no token for byte 0x",
+                       absl::Hex(b, absl::kZeroPad2), ": some text could not be encoded"));
     }
   }
   for (const auto& [text, id] : spec.special_tokens) {
@@ -184,7 +182,6 @@ absl::StatusOr<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::Parse(std::str
   impl->specials = spec.special_tokens;
   return impl;
 }
-
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
@@ -207,7 +204,6 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Tokenizer::FromRanks(std::strin
   (*impl)->spec = std::move(spec);
   return std::shared_ptr<const Tokenizer>(new Tokenizer(*std::move(impl)));
 }
-
 
 absl::StatusOr<std::shared_ptr<const Tokenizer>> Tokenizer::FromFile(const std::string& path,
                                                                      EncodingSpec spec) {
@@ -244,8 +240,7 @@ absl::StatusOr<std::vector<Token>> Tokenizer::EncodeOrdinary(std::string_view te
   return out;
 }
 
-absl::Status Tokenizer::EncodeOrdinaryWithOffsets(std::string_view text,
-                                                  std::vector<Token>* tokens,
+absl::Status Tokenizer::EncodeOrdinaryWithOffsets(std::string_view text, std::vector<Token>* tokens,
                                                   std::vector<size_t>* offsets) const {
   LLMKIT_RETURN_IF_ERROR(CheckUtf8(text));
   tokens->clear();

@@ -34,8 +34,9 @@ std::shared_ptr<const Tokenizer> LoadCl100k() {
 
 std::string RandomText(std::mt19937& rng, size_t pieces) {
   static const std::vector<std::string> kPieces = {
-      "word", " ", "  ", "\n", "\n\n", "Sentence.", " End!", "日本語。", "é", "👩🏽‍💻", "x", "42",
-      "(quoted.)\" ", "\t"};
+      "word",      " ",     "  ",           "\n", "\n\n",
+      "Sentence.", " End!", "日本語。",     "é",  "👩🏽‍💻",
+      "x",         "42",    "(quoted.)\" ", "\t"};
   std::string text;
   for (size_t i = 0; i < pieces; ++i) text += kPieces[rng() % kPieces.size()];
   return text;

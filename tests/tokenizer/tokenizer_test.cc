@@ -31,11 +31,11 @@ std::shared_ptr<const Tokenizer> Load(const std::string& name) {
   return tokenizer.ok() ? *tokenizer : nullptr;
 }
 
-#define LOAD_OR_SKIP(var, name)                                                      \
-  std::shared_ptr<const Tokenizer> var = Load(name);                                 \
-  if (var == nullptr) {                                                              \
-    if (std::getenv("LLMKIT_REQUIRE_PEERS") != nullptr) FAIL() << "no rank files";   \
-    GTEST_SKIP() << "no rank files: run scripts/install-test-peers.sh";              \
+#define LOAD_OR_SKIP(var, name)                                                    \
+  std::shared_ptr<const Tokenizer> var = Load(name);                               \
+  if (var == nullptr) {                                                            \
+    if (std::getenv("LLMKIT_REQUIRE_PEERS") != nullptr) FAIL() << "no rank files"; \
+    GTEST_SKIP() << "no rank files: run scripts/install-test-peers.sh";            \
   }
 
 TEST(Sha256, KnownVectors) {
@@ -184,7 +184,8 @@ TEST(Tokenizer, BatchesEqualSingleCalls) {
   std::vector<std::string_view> views(texts.begin(), texts.end());
   auto batch = o200k->EncodeOrdinaryBatch(views, 2);
   ASSERT_TRUE(batch.ok());
-  for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ((*batch)[i], *o200k->EncodeOrdinary(texts[i]));
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_EQ((*batch)[i], *o200k->EncodeOrdinary(texts[i]));
   views.push_back("bad \xff");
   EXPECT_EQ(o200k->EncodeOrdinaryBatch(views, 2).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -192,7 +193,8 @@ TEST(Tokenizer, BatchesEqualSingleCalls) {
 
 TEST(Tokenizer, OffsetsPointAtEachTokensBytes) {
   LOAD_OR_SKIP(o200k, "o200k_base");
-  std::string text = "Offsets: naïve café, 日本語, emoji 👩🏽‍💻 and a-very-long-word-with-no-token";
+  std::string text =
+      "Offsets: naïve café, 日本語, emoji 👩🏽‍💻 and a-very-long-word-with-no-token";
   std::vector<Token> tokens;
   std::vector<size_t> offsets;
   ASSERT_TRUE(o200k->EncodeOrdinaryWithOffsets(text, &tokens, &offsets).ok());
