@@ -135,3 +135,14 @@ def test_token_chunking_errors(cl100k):
         llmkit.TokenSplitter(encoding=42)
     with pytest.raises(llmkit.InvalidArgumentError):
         llmkit.RecursiveCharacterSplitter(length="tokens", length_function=len)
+
+
+def test_markdown_splitter_in_tokens(cl100k, docs_sample):
+    splitter = llmkit.MarkdownSplitter(chunk_size=128, chunk_overlap=16, length="tokens",
+                                       encoding=cl100k, hard_limit=True)
+    for text in docs_sample[:5]:
+        chunks = splitter.split(text)
+        assert chunks
+        for chunk in chunks:
+            assert text[chunk.start:chunk.end] == chunk.text
+            assert cl100k.count(chunk.text) <= 128
