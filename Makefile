@@ -38,6 +38,7 @@ test-asan:
 bench: build
 	bash scripts/fetch-corpus.sh build/corpus.txt
 	LLMKIT_CORPUS=build/corpus.txt $(RELEASE)/benchmarks/chunker_benchmark
+	$(RELEASE)/benchmarks/http_benchmark
 	bash scripts/install-test-peers.sh
 	LLMKIT_CORPUS=build/corpus.txt LLMKIT_TEST_RANKS_DIR=.cache/tiktoken \
 	  $(RELEASE)/benchmarks/tokenizer_benchmark
