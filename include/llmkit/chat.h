@@ -1,0 +1,118 @@
+// Chat model interface shared by the providers and the resilience decorators: messages, tools,
+// requests, responses, usage and stream events.
+//
+// Errors (every provider): kInvalidArgument (400/422, bad request), kUnauthenticated (401),
+// kPermissionDenied (403), kNotFound (404), kDeadlineExceeded (408, timeouts), kAborted (409),
+// kResourceExhausted (429), kUnavailable (5xx, 529, connection failures), kOutOfRange (the
+// request does not fit the model's context window), kCancelled. Payloads carry the HTTP status,
+// Retry-After, retry-after-ms, x-should-retry and the provider's error body (status.h keys).
+// API keys never appear in messages or payloads.
+//
+// Threads: a ChatModel is safe to share; Complete and Stream may run on many threads at once.
+
+#ifndef LLMKIT_CHAT_H_
+#define LLMKIT_CHAT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "llmkit/http.h"
+#include "llmkit/json.h"
+
+namespace llmkit {
+
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text, as the model wrote it.
+};
+
+// One part of a multi-part message: text, or an image by URL (data: URLs included).
+struct ContentPart {
+  std::string type = "text";  // "text" or "image_url"
+  std::string text;
+  std::string image_url;
+};
+
+struct Message {
+  std::string role;  // "system", "user", "assistant", "tool"
+  std::string content;
+  std::vector<ContentPart> parts;    // When set, sent instead of `content`.
+  std::vector<ToolCall> tool_calls;  // An assistant message's calls.
+  std::string tool_call_id;          // A "tool" message answers this call.
+};
+
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  Json parameters;  // JSON Schema of the arguments.
+};
+
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t total_tokens = 0;
+  int64_t cached_input_tokens = 0;  // Served from the provider's prompt cache.
+  int64_t cache_creation_input_tokens = 0;
+  int64_t reasoning_tokens = 0;
+};
+
+struct ChatRequest {
+  std::string model;  // Empty: the client's default model.
+  std::vector<Message> messages;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<int64_t> max_tokens;
+  std::vector<std::string> stop;
+  std::optional<int64_t> seed;
+  std::vector<ToolSpec> tools;
+  Json tool_choice;      // Null: provider default; "auto", "none", "required" or an object.
+  Json response_format;  // Null, or e.g. {"type": "json_object"} / a json_schema object.
+  Json extra;            // An object whose members are added to the request body as they are.
+  std::chrono::milliseconds timeout{600'000};
+  std::shared_ptr<Cancellation> cancellation;
+};
+
+struct ChatResponse {
+  std::string id;
+  std::string model;
+  std::string text;  // The assistant message's text.
+  Message message;   // The whole assistant message (text and tool calls).
+  std::string finish_reason;
+  Usage usage;
+  std::string request_id;  // The provider's x-request-id / request-id header.
+};
+
+struct StreamEvent {
+  enum class Kind { kTextDelta, kToolCallDelta, kUsage, kDone };
+  Kind kind = Kind::kTextDelta;
+  std::string text;             // kTextDelta
+  int tool_index = 0;           // kToolCallDelta: which call of the message
+  std::string tool_id;          // kToolCallDelta: set on the first delta of a call
+  std::string tool_name;        // kToolCallDelta: set on the first delta of a call
+  std::string arguments_delta;  // kToolCallDelta
+  Usage usage;                  // kUsage
+};
+
+// Return false to stop the stream (Stream then returns kCancelled).
+using StreamCallback = std::function<bool(const StreamEvent&)>;
+
+class ChatModel {
+ public:
+  virtual ~ChatModel() = default;
+  virtual absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) = 0;
+  // Calls `on_event` as the answer arrives (on the transport's thread), then returns the same
+  // ChatResponse Complete would have returned for that content.
+  virtual absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
+                                              const StreamCallback& on_event) = 0;
+};
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_CHAT_H_
