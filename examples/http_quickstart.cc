@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
   llmkit::HttpRequest request;
   request.method = "GET";
   request.url = argv[1];
-  request.timeout = std::chrono::seconds(30);           // The whole request.
-  request.idle_timeout = std::chrono::seconds(10);      // Between bytes of the body.
+  request.timeout = std::chrono::seconds(30);                       // The whole request.
+  request.idle_timeout = std::chrono::seconds(10);                  // Between bytes of the body.
   request.cancellation = std::make_shared<llmkit::Cancellation>();  // Cancel() from any thread.
   CountingHandler handler;
   absl::StatusOr<llmkit::HttpResponse> response = (*transport)->Send(request, &handler);

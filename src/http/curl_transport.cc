@@ -34,8 +34,9 @@ std::optional<std::string_view> FindHeader(const HttpHeaders& headers, std::stri
 absl::StatusOr<HttpResponse> HttpTransport::Send(HttpRequest request, StreamHandler* handler) {
   std::promise<absl::StatusOr<HttpResponse>> promise;
   std::future<absl::StatusOr<HttpResponse>> result = promise.get_future();
-  Start(std::move(request), handler,
-        [&promise](absl::StatusOr<HttpResponse> response) { promise.set_value(std::move(response)); });
+  Start(std::move(request), handler, [&promise](absl::StatusOr<HttpResponse> response) {
+    promise.set_value(std::move(response));
+  });
   return result.get();
 }
 
@@ -91,7 +92,8 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
     bool final_block = t->response.status >= 200 || t->response.status == 0;
     if (t->in_headers && final_block) {
       t->in_headers = false;
-      if (t->handler != nullptr && !t->handler->OnHeaders(t->response.status, t->response.headers)) {
+      if (t->handler != nullptr &&
+          !t->handler->OnHeaders(t->response.status, t->response.headers)) {
         t->stopped_by_handler = true;
         return 0;
       }
@@ -101,7 +103,8 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
   size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     t->response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
   }
   return n;
@@ -266,9 +269,9 @@ class CurlTransport final : public HttpTransport {
       return absl::CancelledError("request cancelled");
     }
     if (t.idle_expired) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          t.request.method, " ", Redacted(t.request.url), ": no bytes for ",
-          t.request.idle_timeout.count(), " ms (idle timeout)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat(t.request.method, " ", Redacted(t.request.url), ": no bytes for ",
+                       t.request.idle_timeout.count(), " ms (idle timeout)"));
     }
     if (code == CURLE_OK) return absl::OkStatus();
     return TransferError(t, code);
@@ -325,8 +328,8 @@ class CurlTransport final : public HttpTransport {
   std::thread loop_;
   std::mutex mu_;
   std::deque<std::unique_ptr<Transfer>> queue_;  // Guarded by mu_.
-  bool stopping_ = false;                         // Guarded by mu_.
-  std::unordered_set<Transfer*> active_;          // Loop thread only.
+  bool stopping_ = false;                        // Guarded by mu_.
+  std::unordered_set<Transfer*> active_;         // Loop thread only.
 };
 
 }  // namespace
