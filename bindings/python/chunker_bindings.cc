@@ -278,6 +278,25 @@ std::vector<std::string> SplitAnyTexts(const Splitter& splitter, const py::str& 
   return texts;
 }
 
+// TokenSplitter and SentenceSplitter: the same constructor and surface.
+template <typename Splitter, typename Options>
+void BindTokenChunker(py::module_& module, const char* name, const char* doc) {
+  py::class_<Splitter>(module, name, doc)
+      .def(py::init([](const py::object& encoding, size_t chunk_size, size_t chunk_overlap) {
+             Options options;
+             options.chunk_size = chunk_size;
+             options.chunk_overlap = chunk_overlap;
+             return ValueOrThrow(Splitter::Create(ToTokenizer(encoding), options));
+           }),
+           py::kw_only(), py::arg("encoding") = "cl100k_base", py::arg("chunk_size") = 512,
+           py::arg("chunk_overlap") = 50)
+      .def("split", &SplitAny<Splitter>, py::arg("text"), "Returns list[Chunk] in text order.")
+      .def("split_text", &SplitAnyTexts<Splitter>, py::arg("text"))
+      .def_property_readonly("chunk_size", [](const Splitter& s) { return s.options().chunk_size; })
+      .def_property_readonly("chunk_overlap",
+                             [](const Splitter& s) { return s.options().chunk_overlap; });
+}
+
 }  // namespace
 
 void BindChunkers(py::module_& module) {
@@ -397,42 +416,14 @@ void BindChunkers(py::module_& module) {
                ", chunk_overlap=" + std::to_string(self.splitter.options().chunk_overlap) + ")";
       });
 
-  py::class_<TokenSplitter>(module, "TokenSplitter",
-                            "Windows of chunk_size tokens (LangChain's TokenTextSplitter) with "
-                            "boundaries on characters and exact offsets.")
-      .def(py::init([](const py::object& encoding, size_t chunk_size, size_t chunk_overlap) {
-             TokenSplitterOptions options;
-             options.chunk_size = chunk_size;
-             options.chunk_overlap = chunk_overlap;
-             return ValueOrThrow(TokenSplitter::Create(ToTokenizer(encoding), options));
-           }),
-           py::kw_only(), py::arg("encoding") = "cl100k_base", py::arg("chunk_size") = 512,
-           py::arg("chunk_overlap") = 50)
-      .def("split", &SplitAny<TokenSplitter>, py::arg("text"), "Returns list[Chunk] in text order.")
-      .def("split_text", &SplitAnyTexts<TokenSplitter>, py::arg("text"))
-      .def_property_readonly("chunk_size",
-                             [](const TokenSplitter& s) { return s.options().chunk_size; })
-      .def_property_readonly("chunk_overlap",
-                             [](const TokenSplitter& s) { return s.options().chunk_overlap; });
-
-  py::class_<SentenceSplitter>(module, "SentenceSplitter",
-                               "Token-sized chunks ending at paragraph, sentence, then word "
-                               "boundaries; never over chunk_size tokens.")
-      .def(py::init([](const py::object& encoding, size_t chunk_size, size_t chunk_overlap) {
-             SentenceSplitterOptions options;
-             options.chunk_size = chunk_size;
-             options.chunk_overlap = chunk_overlap;
-             return ValueOrThrow(SentenceSplitter::Create(ToTokenizer(encoding), options));
-           }),
-           py::kw_only(), py::arg("encoding") = "cl100k_base", py::arg("chunk_size") = 512,
-           py::arg("chunk_overlap") = 50)
-      .def("split", &SplitAny<SentenceSplitter>, py::arg("text"),
-           "Returns list[Chunk] in text order.")
-      .def("split_text", &SplitAnyTexts<SentenceSplitter>, py::arg("text"))
-      .def_property_readonly("chunk_size",
-                             [](const SentenceSplitter& s) { return s.options().chunk_size; })
-      .def_property_readonly("chunk_overlap",
-                             [](const SentenceSplitter& s) { return s.options().chunk_overlap; });
+  BindTokenChunker<TokenSplitter, TokenSplitterOptions>(
+      module, "TokenSplitter",
+      "Windows of chunk_size tokens (LangChain's TokenTextSplitter) with boundaries on characters "
+      "and exact offsets.");
+  BindTokenChunker<SentenceSplitter, SentenceSplitterOptions>(
+      module, "SentenceSplitter",
+      "Token-sized chunks ending at paragraph, sentence, then word boundaries; never over "
+      "chunk_size tokens.");
 }
 
 }  // namespace llmkit::python

@@ -163,9 +163,9 @@ class Tokenizer {
   // The bytes of one token. Errors: kInvalidArgument for an unknown id.
   absl::StatusOr<std::string_view> TokenBytes(Token token) const;
 
-  // Count for text already known to be valid UTF-8 (the chunkers' length function).
-  // REQUIRES: `text` is valid UTF-8.
-  size_t CountValidUtf8(std::string_view text) const;
+  // Count (CountUpTo when `limit` is given) for text already known to be valid UTF-8, without
+  // checking it again (the chunkers' length function). REQUIRES: `text` is valid UTF-8.
+  size_t CountValidUtf8(std::string_view text, size_t limit = SIZE_MAX) const;
 
  private:
   struct Impl;

@@ -139,9 +139,9 @@ class OpenAIClient final : public ChatModel {
     }
     if (!state.error.ok()) return state.error;
     if (!response.ok()) return response.status();
-    if (absl::Status status = state.parser.Finish(); !status.ok() && state.error.ok())
-      return status;
+    absl::Status finished = state.parser.Finish();  // Delivers an event missing its blank line.
     if (!state.error.ok()) return state.error;
+    if (!finished.ok()) return finished;
     return state.Result();
   }
 
@@ -158,9 +158,11 @@ class OpenAIClient final : public ChatModel {
       return true;
     }
     bool OnData(std::string_view bytes) override {
-      if (http_status < 200 || http_status >= 300) {
-        error_body.append(
-            bytes.substr(0, (64 << 10) - std::min<size_t>(error_body.size(), 64 << 10)));
+      if (http_status < 200 || http_status >= 300) {  // An error body, kept up to 64 KB.
+        constexpr size_t kMaxErrorBody = 64 << 10;
+        if (error_body.size() < kMaxErrorBody) {
+          error_body.append(bytes.substr(0, kMaxErrorBody - error_body.size()));
+        }
         return true;
       }
       absl::Status status = parser.Feed(bytes);
@@ -172,10 +174,7 @@ class OpenAIClient final : public ChatModel {
     }
 
     bool OnEvent(const internal::SseEvent& event) {
-      if (event.data == "[DONE]") {
-        done = true;
-        return true;
-      }
+      if (event.data == "[DONE]") return true;
       absl::StatusOr<Json> chunk = Json::Parse(event.data);
       if (!chunk.ok()) {
         error = Malformed(absl::StrCat("a stream chunk is not JSON: ", chunk.status().message()));
@@ -255,7 +254,6 @@ class OpenAIClient final : public ChatModel {
     HttpHeaders headers;
     std::string error_body;
     absl::Status error;
-    bool done = false;
     ChatResponse out;
     std::map<int, ToolCall> tool_calls;
   };

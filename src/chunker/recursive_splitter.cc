@@ -38,14 +38,7 @@ size_t TextLength(std::string_view text, LengthUnit unit) {
   return text.size();
 }
 
-absl::Status ValidateUtf8(std::string_view text) {
-  size_t bad = internal::FindInvalidUtf8(text);
-  if (bad == std::string_view::npos) return absl::OkStatus();
-  return WithPayload(absl::InvalidArgumentError(absl::StrCat(
-                         "invalid UTF-8 at byte offset ", bad, " (byte 0x",
-                         absl::Hex(static_cast<unsigned char>(text[bad]), absl::kZeroPad2), ")")),
-                     kPayloadByteOffset, absl::StrCat(bad));
-}
+absl::Status ValidateUtf8(std::string_view text) { return internal::CheckUtf8(text); }
 
 namespace {
 

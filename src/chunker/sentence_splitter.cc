@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "chunker/token_sizes.h"
 #include "common/utf8.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
@@ -111,8 +112,8 @@ class Splitting {
 
   // Appends units of at most chunk_size tokens covering [begin, end).
   absl::Status Units(size_t begin, size_t end, Level level, std::vector<Unit>* out) const {
-    size_t tokens = tokenizer_.CountUpTo(text_.substr(begin, end - begin), options_.chunk_size)
-                        .value_or(options_.chunk_size + 1);
+    size_t tokens =
+        tokenizer_.CountValidUtf8(text_.substr(begin, end - begin), options_.chunk_size);
     if (tokens <= options_.chunk_size) {
       out->push_back({begin, end, tokens});
       return absl::OkStatus();
@@ -225,13 +226,8 @@ class Splitting {
 
 absl::StatusOr<SentenceSplitter> SentenceSplitter::Create(
     std::shared_ptr<const Tokenizer> tokenizer, SentenceSplitterOptions options) {
-  if (tokenizer == nullptr) return absl::InvalidArgumentError("tokenizer is null");
-  if (options.chunk_size == 0) return absl::InvalidArgumentError("chunk_size must be > 0");
-  if (options.chunk_overlap >= options.chunk_size) {
-    return absl::InvalidArgumentError(absl::StrCat("chunk_overlap (", options.chunk_overlap,
-                                                   ") must be < chunk_size (", options.chunk_size,
-                                                   ")"));
-  }
+  LLMKIT_RETURN_IF_ERROR(
+      internal::CheckTokenChunkSizes(tokenizer.get(), options.chunk_size, options.chunk_overlap));
   return SentenceSplitter(std::move(tokenizer), options);
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "chunker/token_sizes.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
 
@@ -16,16 +17,6 @@ LengthFunction TokenLength(std::shared_ptr<const Tokenizer> tokenizer) {
 }
 
 namespace {
-
-absl::Status CheckSizes(const Tokenizer* tokenizer, size_t chunk_size, size_t chunk_overlap) {
-  if (tokenizer == nullptr) return absl::InvalidArgumentError("tokenizer is null");
-  if (chunk_size == 0) return absl::InvalidArgumentError("chunk_size must be > 0");
-  if (chunk_overlap >= chunk_size) {
-    return absl::InvalidArgumentError(absl::StrCat("chunk_overlap (", chunk_overlap,
-                                                   ") must be < chunk_size (", chunk_size, ")"));
-  }
-  return absl::OkStatus();
-}
 
 // The start of the character that contains byte `offset`.
 size_t CharacterStart(std::string_view text, size_t offset) {
@@ -40,7 +31,8 @@ size_t CharacterStart(std::string_view text, size_t offset) {
 
 absl::StatusOr<TokenSplitter> TokenSplitter::Create(std::shared_ptr<const Tokenizer> tokenizer,
                                                     TokenSplitterOptions options) {
-  LLMKIT_RETURN_IF_ERROR(CheckSizes(tokenizer.get(), options.chunk_size, options.chunk_overlap));
+  LLMKIT_RETURN_IF_ERROR(
+      internal::CheckTokenChunkSizes(tokenizer.get(), options.chunk_size, options.chunk_overlap));
   return TokenSplitter(std::move(tokenizer), options);
 }
 
@@ -70,4 +62,18 @@ absl::StatusOr<std::vector<Chunk>> TokenSplitter::Split(std::string_view text) c
   return chunks;
 }
 
+namespace internal {
+
+absl::Status CheckTokenChunkSizes(const Tokenizer* tokenizer, size_t chunk_size,
+                                  size_t chunk_overlap) {
+  if (tokenizer == nullptr) return absl::InvalidArgumentError("tokenizer is null");
+  if (chunk_size == 0) return absl::InvalidArgumentError("chunk_size must be > 0");
+  if (chunk_overlap >= chunk_size) {
+    return absl::InvalidArgumentError(absl::StrCat("chunk_overlap (", chunk_overlap,
+                                                   ") must be < chunk_size (", chunk_size, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
 }  // namespace llmkit

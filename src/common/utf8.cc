@@ -5,33 +5,70 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
+#include "llmkit/status.h"
 #include "simdjson.h"
 
 namespace llmkit::internal {
 namespace {
 
-// Length of a valid sequence at text[i], or 0 if invalid there.
-size_t ValidSequenceAt(std::string_view text, size_t i) {
+// The sequence at text[i]: its length if valid; otherwise the length of its maximal invalid
+// subpart (Unicode 15 §3.9: the lead byte plus the continuation bytes that could still have
+// completed it; at least 1), which one U+FFFD replaces.
+struct Sequence {
+  size_t length;
+  bool valid;
+};
+
+Sequence SequenceAt(std::string_view text, size_t i) {
   const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
   unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
+  if (lead < 0x80) return {1, true};
   size_t length = lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0;
-  if (length == 0 || i + length > text.size()) return 0;
-  unsigned char second = byte(i + 1);
+  if (length == 0) return {1, false};
   // The second byte's range depends on the lead (excludes overlongs, surrogates, > U+10FFFF).
   unsigned char low = 0x80, high = 0xBF;
   if (lead == 0xE0) low = 0xA0;
   if (lead == 0xED) high = 0x9F;
   if (lead == 0xF0) low = 0x90;
   if (lead == 0xF4) high = 0x8F;
-  if (second < low || second > high) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return length;
+  if (i + 1 >= text.size() || byte(i + 1) < low || byte(i + 1) > high) return {1, false};
+  size_t good = 2;
+  while (good < length && i + good < text.size() && (byte(i + good) & 0xC0) == 0x80) ++good;
+  return {good, good == length};
+}
+
+// Length of a valid sequence at text[i], or 0 if invalid there.
+size_t ValidSequenceAt(std::string_view text, size_t i) {
+  Sequence sequence = SequenceAt(text, i);
+  return sequence.valid ? sequence.length : 0;
 }
 
 }  // namespace
+
+std::string ReplaceInvalidUtf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    Sequence sequence = SequenceAt(bytes, i);
+    if (sequence.valid) {
+      out.append(bytes.substr(i, sequence.length));
+    } else {
+      out.append("\xEF\xBF\xBD");
+    }
+    i += sequence.length;
+  }
+  return out;
+}
+
+absl::Status CheckUtf8(std::string_view text) {
+  size_t bad = FindInvalidUtf8(text);
+  if (bad == std::string_view::npos) return absl::OkStatus();
+  return WithPayload(absl::InvalidArgumentError(absl::StrCat(
+                         "invalid UTF-8 at byte offset ", bad, " (byte 0x",
+                         absl::Hex(static_cast<unsigned char>(text[bad]), absl::kZeroPad2), ")")),
+                     kPayloadByteOffset, absl::StrCat(bad));
+}
 
 size_t FindInvalidUtf8(std::string_view text) {
   if (simdjson::validate_utf8(text.data(), text.size())) return std::string_view::npos;

@@ -6,13 +6,24 @@
 #define LLMKIT_SRC_COMMON_UTF8_H_
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+
+#include "absl/status/status.h"
 
 namespace llmkit::internal {
 
 // Returns the offset of the first byte that does not start a valid UTF-8 sequence (overlong
 // forms, surrogates and values past U+10FFFF are invalid), or npos if `text` is valid.
 size_t FindInvalidUtf8(std::string_view text);
+
+// OK, or kInvalidArgument naming the byte offset (and value) of the first bad byte, with the
+// offset in the kPayloadByteOffset payload. The check behind every part's UTF-8 errors.
+absl::Status CheckUtf8(std::string_view text);
+
+// `bytes` with each maximal invalid subpart replaced by U+FFFD, as Python's
+// bytes.decode("utf-8", "replace") does.
+std::string ReplaceInvalidUtf8(std::string_view bytes);
 
 // Number of code points. REQUIRES: valid UTF-8.
 size_t CountCodePoints(std::string_view text);

@@ -1,7 +1,6 @@
 // The built-in encodings, model names, and where rank files come from: the caches, and an
 // opt-in download checked against the published SHA-256.
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,15 +8,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/absl_compat.h"
-#include "common/sha256.h"
+#include "llmkit/http.h"
 #include "llmkit/status.h"
 #include "llmkit/tokenizer.h"
 
@@ -148,14 +145,6 @@ std::string Env(const char* name) {
   return value == nullptr ? std::string() : std::string(value);
 }
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return false;
-  out->assign(static_cast<size_t>(in.tellg()), '\0');
-  in.seekg(0);
-  return static_cast<bool>(in.read(out->data(), static_cast<std::streamsize>(out->size())));
-}
-
 // mkdir -p.
 bool MakeDirs(const std::string& dir) {
   if (dir.empty()) return false;
@@ -199,45 +188,40 @@ absl::Status WriteAtomically(const std::string& path, std::string_view data) {
   return absl::OkStatus();
 }
 
-size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  constexpr size_t kMaxBody = 64 << 20;
-  if (body->size() + size * count > kMaxBody) return 0;  // Aborts the transfer.
-  body->append(data, size * count);
-  return size * count;
-}
+// Keeps a download's body, refusing more than a rank file could be.
+class BoundedBody : public StreamHandler {
+ public:
+  bool OnHeaders(int, const HttpHeaders&) override { return true; }
+  bool OnData(std::string_view bytes) override {
+    if (body.size() + bytes.size() > (64 << 20)) return false;
+    body.append(bytes);
+    return true;
+  }
+  std::string body;
+};
 
 absl::StatusOr<std::string> Download(const std::string& url, const std::string& ca_path) {
-  static std::once_flag init;
-  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
-  std::string body;
-  char error[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  if (!ca_path.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_path.c_str());
-  CURLcode code = curl_easy_perform(curl);
-  long http_status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-  curl_easy_cleanup(curl);
-  if (code != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(
-        "downloading ", url, " failed: ", error[0] != 0 ? error : curl_easy_strerror(code)));
+  CurlTransportOptions transport_options;
+  transport_options.ca_path = ca_path;
+  LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<HttpTransport> transport,
+                          NewCurlTransport(transport_options));
+  HttpRequest request;
+  request.method = "GET";
+  request.url = url;
+  request.connect_timeout = std::chrono::seconds(30);
+  request.timeout = std::chrono::seconds(300);
+  BoundedBody handler;
+  absl::StatusOr<HttpResponse> response = transport->Send(std::move(request), &handler);
+  if (!response.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("downloading ", url, " failed: ", response.status().message()));
   }
-  if (http_status != 200) {
-    return WithPayload(
-        absl::UnavailableError(absl::StrCat("downloading ", url, " failed: HTTP ", http_status)),
-        kPayloadHttpStatus, absl::StrCat(http_status));
+  if (response->status != 200) {
+    return WithPayload(absl::UnavailableError(
+                           absl::StrCat("downloading ", url, " failed: HTTP ", response->status)),
+                       kPayloadHttpStatus, absl::StrCat(response->status));
   }
-  return body;
+  return std::move(handler.body);
 }
 
 // The cache directories, most specific first.
@@ -272,15 +256,13 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Load(const Builtin& builtin,
   if (std::string dir = TiktokenCacheDir(); !dir.empty()) {
     candidates.push_back(absl::StrCat(dir, "/", builtin.url_sha1));
   }
-  std::string data;
   for (const std::string& path : candidates) {
-    if (!ReadFile(path, &data)) continue;
-    absl::StatusOr<std::shared_ptr<const Tokenizer>> tokenizer = Tokenizer::FromRanks(data, *spec);
-    if (tokenizer.ok() || !options.allow_download) {
-      if (tokenizer.ok()) return tokenizer;
-      return absl::DataLossError(
-          absl::StrCat(tokenizer.status().message(), " (", path,
-                       "); delete the file, or allow the download to replace it"));
+    absl::StatusOr<std::shared_ptr<const Tokenizer>> tokenizer = Tokenizer::FromFile(path, *spec);
+    if (tokenizer.ok()) return tokenizer;
+    if (tokenizer.status().code() == absl::StatusCode::kNotFound) continue;  // Not there.
+    if (!options.allow_download) {
+      return absl::DataLossError(absl::StrCat(
+          tokenizer.status().message(), "; delete the file, or allow the download to replace it"));
     }
   }
   if (!options.allow_download) {
@@ -292,19 +274,21 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Load(const Builtin& builtin,
   std::string base = options.download_base_url.empty() ? kOfficialBase : options.download_base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string url = absl::StrCat(base, "/", builtin.file);
-  absl::StatusOr<std::string> body = Download(url, options.ca_path);
-  if (!body.ok()) return body.status();
-  std::string actual = internal::Sha256Hex(*body);
-  if (actual != builtin.sha256) {
-    return absl::DataLossError(absl::StrCat("downloaded ", url, " has SHA-256 ", actual,
-                                            ", expected ", builtin.sha256, "; not used"));
+  LLMKIT_ASSIGN_OR_RETURN(std::string body, Download(url, options.ca_path));
+  // FromRanks checks the SHA-256 before anything is used or stored.
+  absl::StatusOr<std::shared_ptr<const Tokenizer>> tokenizer =
+      Tokenizer::FromRanks(body, *std::move(spec));
+  if (!tokenizer.ok()) {
+    return absl::Status(
+        tokenizer.status().code(),
+        absl::StrCat(tokenizer.status().message(), " (downloaded from ", url, "; not used)"));
   }
   std::vector<std::string> dirs = LlmkitCacheDirs(options);
   if (!dirs.empty()) {
     // A cache that cannot be written only costs a download next time.
-    (void)WriteAtomically(absl::StrCat(dirs.front(), "/", builtin.file), *body);
+    (void)WriteAtomically(absl::StrCat(dirs.front(), "/", builtin.file), body);
   }
-  return Tokenizer::FromRanks(*body, *std::move(spec));
+  return tokenizer;
 }
 
 }  // namespace

@@ -157,6 +157,27 @@ size_t NextGpt2(std::string_view text, size_t pos) {
   return Whitespace(text, pos, /*newline_rule=*/false);
 }
 
+// The alternatives cl100k_base and o200k_base end with, once no letter alternative matched at
+// `pos` (c0 is the character there):
+// \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[<trailing>]*|\s*[\r\n]+|\s+(?!\S)|\s+
+size_t NumberOtherOrSpace(std::string_view text, size_t pos, Char c0, std::string_view trailing) {
+  size_t next = pos + c0.len;
+  if (c0.cls & kNumber) {
+    size_t end = next;
+    for (int i = 1; i < 3 && end < text.size(); ++i) {
+      Char c = At(text, end);
+      if ((c.cls & kNumber) == 0) break;
+      end += c.len;
+    }
+    return end;
+  }
+  size_t start = kFail;
+  if (c0.cp == ' ' && next < text.size() && IsOther(At(text, next).cls)) start = next;
+  if (IsOther(c0.cls)) start = pos;
+  if (start != kFail) return AsciiRun(text, OtherRun(text, start), trailing);
+  return Whitespace(text, pos, /*newline_rule=*/true);
+}
+
 // 'cl100k_base':
 // (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
 // \s*[\r\n]+|\s+(?!\S)|\s+
@@ -170,20 +191,7 @@ size_t NextCl100k(std::string_view text, size_t pos) {
       (At(text, next).cls & kLetter)) {
     return RunOf(text, next, kLetter);
   }
-  if (c0.cls & kNumber) {
-    end = next;
-    for (int i = 1; i < 3 && end < text.size(); ++i) {
-      Char c = At(text, end);
-      if ((c.cls & kNumber) == 0) break;
-      end += c.len;
-    }
-    return end;
-  }
-  size_t start = kFail;
-  if (c0.cp == ' ' && next < text.size() && IsOther(At(text, next).cls)) start = next;
-  if (IsOther(c0.cls)) start = pos;
-  if (start != kFail) return AsciiRun(text, OtherRun(text, start), "\r\n");
-  return Whitespace(text, pos, /*newline_rule=*/true);
+  return NumberOtherOrSpace(text, pos, c0, "\r\n");
 }
 
 // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+ from `pos`: the end, or kFail.
@@ -228,20 +236,7 @@ size_t NextO200k(std::string_view text, size_t pos) {
       return contraction != kFail ? contraction : end;
     }
   }
-  if (c0.cls & kNumber) {
-    size_t end = next;
-    for (int i = 1; i < 3 && end < text.size(); ++i) {
-      Char c = At(text, end);
-      if ((c.cls & kNumber) == 0) break;
-      end += c.len;
-    }
-    return end;
-  }
-  size_t start = kFail;
-  if (c0.cp == ' ' && next < text.size() && IsOther(At(text, next).cls)) start = next;
-  if (IsOther(c0.cls)) start = pos;
-  if (start != kFail) return AsciiRun(text, OtherRun(text, start), "\r\n/");
-  return Whitespace(text, pos, /*newline_rule=*/true);
+  return NumberOtherOrSpace(text, pos, c0, "\r\n/");
 }
 
 }  // namespace

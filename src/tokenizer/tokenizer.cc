@@ -50,7 +50,8 @@ struct Tokenizer::Impl {
     return true;
   }
 
-  // Counts the tokens of an ordinary segment, stopping once the count exceeds `limit`.
+  // Counts the tokens of an ordinary segment, stopping once the count exceeds `limit`: exact
+  // when <= limit, else limit + 1.
   size_t CountSegment(std::string_view text, size_t limit) const {
     size_t count = 0;
     thread_local std::vector<internal::Part> parts;
@@ -66,7 +67,7 @@ struct Tokenizer::Impl {
       }
       pos = end;
     }
-    return count;
+    return count > limit ? limit + 1 : count;
   }
 
   // Parses a .tiktoken rank file (spec gives the name for errors and the special tokens).
@@ -78,14 +79,6 @@ struct Tokenizer::Impl {
 };
 
 namespace {
-
-absl::Status CheckUtf8(std::string_view text) {
-  size_t bad = internal::FindInvalidUtf8(text);
-  if (bad == std::string_view::npos) return absl::OkStatus();
-  return WithPayload(absl::InvalidArgumentError(
-                         absl::StrCat("tokenizer input is not valid UTF-8 at byte offset ", bad)),
-                     kPayloadByteOffset, absl::StrCat(bad));
-}
 
 int Base64Value(unsigned char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -230,7 +223,7 @@ const std::vector<std::pair<std::string, Token>>& Tokenizer::special_tokens() co
 }
 
 absl::StatusOr<std::vector<Token>> Tokenizer::EncodeOrdinary(std::string_view text) const {
-  LLMKIT_RETURN_IF_ERROR(CheckUtf8(text));
+  LLMKIT_RETURN_IF_ERROR(internal::CheckUtf8(text));
   std::vector<Token> out;
   out.reserve(text.size() / 4 + 1);
   impl_->EncodeSegment(text, 0, [&](Token t, size_t) {
@@ -242,7 +235,7 @@ absl::StatusOr<std::vector<Token>> Tokenizer::EncodeOrdinary(std::string_view te
 
 absl::Status Tokenizer::EncodeOrdinaryWithOffsets(std::string_view text, std::vector<Token>* tokens,
                                                   std::vector<size_t>* offsets) const {
-  LLMKIT_RETURN_IF_ERROR(CheckUtf8(text));
+  LLMKIT_RETURN_IF_ERROR(internal::CheckUtf8(text));
   tokens->clear();
   offsets->clear();
   impl_->EncodeSegment(text, 0, [&](Token t, size_t offset) {
@@ -324,7 +317,7 @@ absl::Status Tokenizer::Impl::EncodeWithPolicy(std::string_view text,
 
 absl::StatusOr<std::vector<Token>> Tokenizer::Encode(std::string_view text,
                                                      const SpecialTokenPolicy& policy) const {
-  LLMKIT_RETURN_IF_ERROR(CheckUtf8(text));
+  LLMKIT_RETURN_IF_ERROR(internal::CheckUtf8(text));
   std::vector<Token> out;
   out.reserve(text.size() / 4 + 1);
   LLMKIT_RETURN_IF_ERROR(impl_->EncodeWithPolicy(text, policy, &out));
@@ -332,18 +325,17 @@ absl::StatusOr<std::vector<Token>> Tokenizer::Encode(std::string_view text,
 }
 
 absl::StatusOr<size_t> Tokenizer::Count(std::string_view text) const {
-  LLMKIT_RETURN_IF_ERROR(CheckUtf8(text));
-  return impl_->CountSegment(text, static_cast<size_t>(-2));
+  LLMKIT_RETURN_IF_ERROR(internal::CheckUtf8(text));
+  return CountValidUtf8(text);
 }
 
 absl::StatusOr<size_t> Tokenizer::CountUpTo(std::string_view text, size_t limit) const {
-  LLMKIT_RETURN_IF_ERROR(CheckUtf8(text));
-  if (limit >= static_cast<size_t>(-2)) return impl_->CountSegment(text, limit);
-  return std::min(impl_->CountSegment(text, limit), limit + 1);
+  LLMKIT_RETURN_IF_ERROR(internal::CheckUtf8(text));
+  return CountValidUtf8(text, limit);
 }
 
-size_t Tokenizer::CountValidUtf8(std::string_view text) const {
-  return impl_->CountSegment(text, static_cast<size_t>(-2));
+size_t Tokenizer::CountValidUtf8(std::string_view text, size_t limit) const {
+  return impl_->CountSegment(text, limit);
 }
 
 namespace {
@@ -426,52 +418,9 @@ absl::StatusOr<std::string> Tokenizer::Decode(absl::Span<const Token> tokens) co
 absl::StatusOr<std::string> Tokenizer::DecodeLossy(absl::Span<const Token> tokens) const {
   LLMKIT_ASSIGN_OR_RETURN(std::string bytes, Decode(tokens));
   if (internal::FindInvalidUtf8(bytes) == std::string_view::npos) return bytes;
-  return Utf8Lossy(bytes);
+  return internal::ReplaceInvalidUtf8(bytes);
 }
 
-std::string Utf8Lossy(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  size_t n = bytes.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char b = p[i];
-    if (b < 0x80) {
-      out.push_back(static_cast<char>(b));
-      ++i;
-      continue;
-    }
-    // Expected length and the allowed range of the second byte (Unicode Table 3-7).
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-      len = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      len = 3;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      len = 4;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    }
-    // The maximal subpart: the lead byte plus the continuation bytes that are still valid.
-    size_t good = 1;
-    if (len > 0) {
-      if (i + 1 < n && p[i + 1] >= lo && p[i + 1] <= hi) {
-        good = 2;
-        while (good < len && i + good < n && (p[i + good] & 0xC0) == 0x80) ++good;
-      }
-    }
-    if (len > 0 && good == len) {
-      out.append(bytes.substr(i, len));
-    } else {
-      out.append("\xEF\xBF\xBD");
-    }
-    i += good;
-  }
-  return out;
-}
+std::string Utf8Lossy(std::string_view bytes) { return internal::ReplaceInvalidUtf8(bytes); }
 
 }  // namespace llmkit

@@ -24,6 +24,15 @@ bool SendAll(int fd, const std::string& bytes) {
   return true;
 }
 
+// Appends what the peer sent next; false when it closed or failed.
+bool ReadMore(int fd, std::string* buffer) {
+  char chunk[16384];
+  ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+  if (n <= 0) return false;
+  buffer->append(chunk, static_cast<size_t>(n));
+  return true;
+}
+
 const char* Reason(int status) {
   switch (status) {
     case 200:
@@ -112,17 +121,11 @@ void TestServer::Accept() {
 
 void TestServer::Serve(int fd) {
   std::string buffer;
-  char chunk[16384];
   bool open = true;
   while (open && !stopping_) {
     size_t head_end;
-    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
-      if (n <= 0) {
-        open = false;
-        break;
-      }
-      buffer.append(chunk, static_cast<size_t>(n));
+    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos && open) {
+      open = ReadMore(fd, &buffer);
     }
     if (!open) break;
     ServerRequest request;
@@ -132,7 +135,6 @@ void TestServer::Serve(int fd) {
     size_t s1 = first.find(' '), s2 = first.rfind(' ');
     request.method = first.substr(0, s1);
     request.path = first.substr(s1 + 1, s2 - s1 - 1);
-    size_t content_length = 0;
     for (size_t pos = line_end + 2; pos < head.size();) {
       size_t end = head.find("\r\n", pos);
       if (end == std::string::npos) end = head.size();
@@ -141,22 +143,16 @@ void TestServer::Serve(int fd) {
       if (colon != std::string::npos) {
         std::string name = line.substr(0, colon), value = line.substr(colon + 1);
         value.erase(0, value.find_first_not_of(' '));
-        std::string lower = name;
-        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-        if (lower == "content-length") content_length = std::strtoul(value.c_str(), nullptr, 10);
         request.headers.emplace_back(name, value);
       }
       pos = end + 2;
     }
     buffer.erase(0, head_end + 4);
-    while (buffer.size() < content_length) {
-      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
-      if (n <= 0) {
-        open = false;
-        break;
-      }
-      buffer.append(chunk, static_cast<size_t>(n));
+    size_t content_length = 0;
+    if (auto length = FindHeader(request.headers, "content-length")) {
+      content_length = std::strtoul(std::string(*length).c_str(), nullptr, 10);
     }
+    while (buffer.size() < content_length && open) open = ReadMore(fd, &buffer);
     if (!open) break;
     request.body = buffer.substr(0, content_length);
     buffer.erase(0, content_length);
