@@ -4,18 +4,15 @@
 #include "llmkit/openai.h"
 
 #include <cstdlib>
-#include <map>
 
 #include "absl/strings/str_cat.h"
+#include "chat/openai_wire.h"
 #include "chat/provider_error.h"
 #include "common/absl_compat.h"
-#include "http/sse.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
 namespace {
-
-constexpr char kProvider[] = "OpenAI-compatible server";
 
 Json MessageJson(const Message& m) {
   Json out = Json::MakeObject();
@@ -58,30 +55,6 @@ Json MessageJson(const Message& m) {
   return out;
 }
 
-Usage ParseUsage(const Json& usage) {
-  Usage out;
-  auto get = [](const Json* object, std::string_view key) -> int64_t {
-    const Json* v = object != nullptr ? object->Find(key) : nullptr;
-    return v != nullptr && v->is_int() ? v->as_int() : 0;
-  };
-  out.input_tokens = get(&usage, "prompt_tokens");
-  out.output_tokens = get(&usage, "completion_tokens");
-  out.total_tokens = get(&usage, "total_tokens");
-  out.cached_input_tokens = get(usage.Find("prompt_tokens_details"), "cached_tokens");
-  out.reasoning_tokens = get(usage.Find("completion_tokens_details"), "reasoning_tokens");
-  return out;
-}
-
-std::string StringAt(const Json& object, std::string_view key) {
-  const Json* v = object.Find(key);
-  return v != nullptr && v->is_string() ? v->as_string() : std::string();
-}
-
-absl::Status Malformed(std::string_view what) {
-  return absl::UnavailableError(
-      absl::StrCat(kProvider, " sent a malformed response: ", internal::ToAbsl(what)));
-}
-
 class OpenAIClient final : public ChatModel {
  public:
   OpenAIClient(OpenAIOptions options, std::string api_key, std::shared_ptr<HttpTransport> transport)
@@ -93,171 +66,22 @@ class OpenAIClient final : public ChatModel {
     LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/false));
     LLMKIT_ASSIGN_OR_RETURN(HttpResponse response, transport_->Send(std::move(http)));
     if (response.status < 200 || response.status >= 300) {
-      return internal::ProviderError(kProvider, response.status, response.headers, response.body);
+      return internal::ProviderError(internal::kOpenAIProvider, response.status, response.headers,
+                                     response.body);
     }
-    absl::StatusOr<Json> body = Json::Parse(response.body);
-    if (!body.ok()) return Malformed(internal::ToStd(body.status().message()));
-    ChatResponse out;
+    LLMKIT_ASSIGN_OR_RETURN(ChatResponse out, internal::ParseOpenAIResponse(response.body));
     out.request_id = std::string(response.Header("x-request-id").value_or(""));
-    out.id = StringAt(*body, "id");
-    out.model = StringAt(*body, "model");
-    const Json* choices = body->Find("choices");
-    if (choices == nullptr || !choices->is_array() || choices->size() == 0) {
-      return Malformed("no choices");
-    }
-    const Json& choice = choices->as_array()[0];
-    out.finish_reason = StringAt(choice, "finish_reason");
-    const Json* message = choice.Find("message");
-    if (message == nullptr || !message->is_object()) return Malformed("no message");
-    out.message.role = "assistant";
-    out.message.content = StringAt(*message, "content");
-    if (const Json* calls = message->Find("tool_calls"); calls != nullptr && calls->is_array()) {
-      for (const Json& call : calls->as_array()) {
-        ToolCall parsed;
-        parsed.id = StringAt(call, "id");
-        if (const Json* f = call.Find("function"); f != nullptr) {
-          parsed.name = StringAt(*f, "name");
-          parsed.arguments = StringAt(*f, "arguments");
-        }
-        out.message.tool_calls.push_back(std::move(parsed));
-      }
-    }
-    out.text = out.message.content;
-    if (const Json* usage = body->Find("usage"); usage != nullptr && usage->is_object()) {
-      out.usage = ParseUsage(*usage);
-    }
     return out;
   }
 
   absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
                                       const StreamCallback& on_event) override {
     LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/true));
-    StreamState state(on_event);
-    absl::StatusOr<HttpResponse> response = transport_->Send(std::move(http), &state);
-    if (state.http_status != 0 && (state.http_status < 200 || state.http_status >= 300)) {
-      return internal::ProviderError(kProvider, state.http_status, state.headers, state.error_body);
-    }
-    if (!state.error.ok()) return state.error;
-    if (!response.ok()) return response.status();
-    absl::Status finished = state.parser.Finish();  // Delivers an event missing its blank line.
-    if (!state.error.ok()) return state.error;
-    if (!finished.ok()) return finished;
-    return state.Result();
+    internal::OpenAIStreamDecoder decoder(on_event);
+    return internal::SendStream(*transport_, std::move(http), "x-request-id", decoder);
   }
 
  private:
-  // Parses the chunks as they arrive and keeps what the final response needs.
-  struct StreamState : StreamHandler {
-    explicit StreamState(const StreamCallback& callback)
-        : on_event(callback), parser([this](const internal::SseEvent& e) { return OnEvent(e); }) {}
-
-    bool OnHeaders(int status, const HttpHeaders& h) override {
-      http_status = status;
-      headers = h;
-      out.request_id = std::string(FindHeader(h, "x-request-id").value_or(""));
-      return true;
-    }
-    bool OnData(std::string_view bytes) override {
-      if (http_status < 200 || http_status >= 300) {  // An error body, kept up to 64 KB.
-        constexpr size_t kMaxErrorBody = 64 << 10;
-        if (error_body.size() < kMaxErrorBody) {
-          error_body.append(bytes.substr(0, kMaxErrorBody - error_body.size()));
-        }
-        return true;
-      }
-      absl::Status status = parser.Feed(bytes);
-      if (!status.ok()) {
-        if (error.ok()) error = status;
-        return false;
-      }
-      return true;
-    }
-
-    bool OnEvent(const internal::SseEvent& event) {
-      if (event.data == "[DONE]") return true;
-      absl::StatusOr<Json> chunk = Json::Parse(event.data);
-      if (!chunk.ok()) {
-        error = Malformed(absl::StrCat("a stream chunk is not JSON: ", chunk.status().message()));
-        return false;
-      }
-      if (const Json* e = chunk->Find("error"); e != nullptr && !e->is_null()) {
-        error = internal::ProviderError(kProvider, 500, {}, event.data);
-        return false;
-      }
-      if (out.id.empty()) out.id = StringAt(*chunk, "id");
-      if (out.model.empty()) out.model = StringAt(*chunk, "model");
-      if (const Json* usage = chunk->Find("usage"); usage != nullptr && usage->is_object()) {
-        out.usage = ParseUsage(*usage);
-        StreamEvent ev;
-        ev.kind = StreamEvent::Kind::kUsage;
-        ev.usage = out.usage;
-        if (!Emit(ev)) return false;
-      }
-      const Json* choices = chunk->Find("choices");
-      if (choices == nullptr || !choices->is_array() || choices->size() == 0) return true;
-      const Json& choice = choices->as_array()[0];
-      if (std::string reason = StringAt(choice, "finish_reason"); !reason.empty()) {
-        out.finish_reason = reason;
-      }
-      const Json* delta = choice.Find("delta");
-      if (delta == nullptr || !delta->is_object()) return true;
-      if (std::string text = StringAt(*delta, "content"); !text.empty()) {
-        out.message.content += text;
-        StreamEvent ev;
-        ev.kind = StreamEvent::Kind::kTextDelta;
-        ev.text = std::move(text);
-        if (!Emit(ev)) return false;
-      }
-      if (const Json* calls = delta->Find("tool_calls"); calls != nullptr && calls->is_array()) {
-        for (const Json& call : calls->as_array()) {
-          const Json* index = call.Find("index");
-          int i = index != nullptr && index->is_int() ? static_cast<int>(index->as_int()) : 0;
-          ToolCall& acc = tool_calls[i];
-          StreamEvent ev;
-          ev.kind = StreamEvent::Kind::kToolCallDelta;
-          ev.tool_index = i;
-          ev.tool_id = StringAt(call, "id");
-          if (!ev.tool_id.empty()) acc.id = ev.tool_id;
-          if (const Json* f = call.Find("function"); f != nullptr) {
-            ev.tool_name = StringAt(*f, "name");
-            ev.arguments_delta = StringAt(*f, "arguments");
-          }
-          if (!ev.tool_name.empty()) acc.name += ev.tool_name;
-          acc.arguments += ev.arguments_delta;
-          if (!Emit(ev)) return false;
-        }
-      }
-      return true;
-    }
-
-    bool Emit(const StreamEvent& ev) {
-      if (on_event && !on_event(ev)) {
-        error = absl::CancelledError("the stream callback stopped the stream");
-        return false;
-      }
-      return true;
-    }
-
-    absl::StatusOr<ChatResponse> Result() {
-      out.message.role = "assistant";
-      for (auto& [index, call] : tool_calls) out.message.tool_calls.push_back(call);
-      out.text = out.message.content;
-      StreamEvent ev;
-      ev.kind = StreamEvent::Kind::kDone;
-      if (on_event) on_event(ev);
-      return out;
-    }
-
-    const StreamCallback& on_event;
-    internal::SseParser parser;
-    int http_status = 0;
-    HttpHeaders headers;
-    std::string error_body;
-    absl::Status error;
-    ChatResponse out;
-    std::map<int, ToolCall> tool_calls;
-  };
-
   absl::StatusOr<HttpRequest> Build(const ChatRequest& request, bool stream) const {
     Json body = Json::MakeObject();
     std::string model = request.model.empty() ? options_.model : request.model;

@@ -221,6 +221,14 @@ TEST(OpenAIClient, StreamErrors) {
     auto r = Client(server)->Stream(WeatherRequest(), [](const StreamEvent&) { return false; });
     EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
   }
+  {  // The connection drops before the answer ends (no finish_reason, no [DONE]).
+    TestServer server([](const ServerRequest&) {
+      return Script{StreamHead(), Send(std::string("data: ") + kChunks[0] + "\n\n"), Close()};
+    });
+    auto r = Client(server)->Stream(WeatherRequest(), nullptr);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(r.status().message(), HasSubstr("ended before the answer was complete"));
+  }
   {  // A malformed chunk.
     TestServer server([](const ServerRequest&) {
       return Script{StreamHead(), Send("data: {\"choices\": [\n\n"), Close()};

@@ -1,0 +1,77 @@
+// What the streaming chat clients share: the decoder base that turns server-sent events into
+// StreamEvents and the final ChatResponse, and the function that runs a streamed request.
+
+#ifndef LLMKIT_SRC_CHAT_STREAM_DECODER_H_
+#define LLMKIT_SRC_CHAT_STREAM_DECODER_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "http/sse.h"
+#include "llmkit/chat.h"
+#include "llmkit/http.h"
+
+namespace llmkit::internal {
+
+// Decodes one provider's event stream. Not thread-safe; one per stream.
+class StreamDecoder {
+ public:
+  StreamDecoder(std::string_view provider, const StreamCallback& on_event);
+  virtual ~StreamDecoder() = default;
+  StreamDecoder(const StreamDecoder&) = delete;
+  StreamDecoder& operator=(const StreamDecoder&) = delete;
+
+  // Parses the next bytes of the stream, cut anywhere. After an error (malformed event, an error
+  // event from the provider, the callback stopping) the stream is over; Feed returns that error.
+  absl::Status Feed(std::string_view bytes);
+
+  // The stream ended. Delivers an event still missing its blank line, checks the answer is
+  // complete (kUnavailable if the stream stopped early), emits kDone and returns the response.
+  absl::StatusOr<ChatResponse> Finish();
+
+  void set_request_id(std::string id) { out_.request_id = std::move(id); }
+  std::string_view provider() const { return provider_; }
+
+ protected:
+  // Handles one event; returns false after Fail().
+  virtual bool OnEvent(const SseEvent& event) = 0;
+  // Whether the provider marked the end of the answer.
+  virtual bool Complete() const = 0;
+
+  // Sends `event` to the caller; false (after Fail) if the caller stopped.
+  bool Emit(const StreamEvent& event);
+  bool Fail(absl::Status status);
+  absl::Status Malformed(std::string_view what) const;
+  // The tool call being streamed at `index` (calls are kept in index order).
+  ToolCall& Call(int index) { return tool_calls_[index]; }
+
+  std::string_view provider_;
+  ChatResponse out_;
+
+ private:
+  const StreamCallback& on_event_;
+  SseParser parser_;
+  absl::Status error_;
+  std::map<int, ToolCall> tool_calls_;
+};
+
+// Sends a streamed request: a non-2xx answer becomes ProviderError (with its body and headers);
+// a 2xx body goes to `decoder`. `request_id_header` names the header that carries the request id.
+absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest request,
+                                        std::string_view request_id_header,
+                                        StreamDecoder& decoder);
+
+// kUnavailable: the provider answered 2xx with a body that is not the expected JSON.
+absl::Status MalformedResponse(std::string_view provider, std::string_view what);
+
+// The string member `key` of an object, or "" when absent or not a string.
+std::string StringAt(const Json& object, std::string_view key);
+// The integer member `key` of an object (nullptr allowed), or 0.
+int64_t IntAt(const Json* object, std::string_view key);
+
+}  // namespace llmkit::internal
+
+#endif  // LLMKIT_SRC_CHAT_STREAM_DECODER_H_
