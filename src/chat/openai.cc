@@ -3,8 +3,6 @@
 
 #include "llmkit/openai.h"
 
-#include <cstdlib>
-
 #include "absl/strings/str_cat.h"
 #include "chat/openai_wire.h"
 #include "chat/provider_error.h"
@@ -136,13 +134,8 @@ class OpenAIClient final : public ChatModel {
     http.body = body.Dump();
     http.timeout = request.timeout;
     http.cancellation = request.cancellation;
-    http.headers = {{"Content-Type", "application/json"},
-                    {"Accept", stream ? "text/event-stream" : "application/json"}};
-    if (!api_key_.empty()) http.headers.emplace_back("Authorization", "Bearer " + api_key_);
-    if (!options_.organization.empty())
-      http.headers.emplace_back("OpenAI-Organization", options_.organization);
-    if (!options_.project.empty()) http.headers.emplace_back("OpenAI-Project", options_.project);
-    for (const auto& header : options_.extra_headers) http.headers.push_back(header);
+    http.headers = internal::OpenAIHeaders(options_, api_key_,
+                                           stream ? "text/event-stream" : "application/json");
     return http;
   }
 
@@ -154,13 +147,7 @@ class OpenAIClient final : public ChatModel {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChatModel>> NewOpenAIClient(OpenAIOptions options) {
-  while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  if (options.base_url.empty()) return absl::InvalidArgumentError("base_url is empty");
-  std::string key = options.api_key;
-  if (key.empty()) {
-    if (const char* env = std::getenv("OPENAI_API_KEY")) key = env;
-  }
-  options.api_key.clear();  // Kept in one place only.
+  LLMKIT_ASSIGN_OR_RETURN(std::string key, internal::TakeOpenAIKey(options));
   std::shared_ptr<HttpTransport> transport = options.transport;
   if (transport == nullptr) {
     LLMKIT_ASSIGN_OR_RETURN(transport, NewCurlTransport());

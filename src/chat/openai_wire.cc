@@ -1,5 +1,7 @@
 #include "chat/openai_wire.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "chat/provider_error.h"
 #include "common/absl_compat.h"
@@ -18,6 +20,28 @@ Usage ParseUsage(const Json& usage) {
 }
 
 }  // namespace
+
+HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_key,
+                          std::string_view accept) {
+  HttpHeaders headers = {{"Content-Type", "application/json"}, {"Accept", std::string(accept)}};
+  if (!api_key.empty()) headers.emplace_back("Authorization", "Bearer " + api_key);
+  if (!options.organization.empty())
+    headers.emplace_back("OpenAI-Organization", options.organization);
+  if (!options.project.empty()) headers.emplace_back("OpenAI-Project", options.project);
+  for (const auto& header : options.extra_headers) headers.push_back(header);
+  return headers;
+}
+
+absl::StatusOr<std::string> TakeOpenAIKey(OpenAIOptions& options) {
+  while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
+  if (options.base_url.empty()) return absl::InvalidArgumentError("base_url is empty");
+  std::string key = std::move(options.api_key);
+  options.api_key.clear();
+  if (key.empty()) {
+    if (const char* env = std::getenv("OPENAI_API_KEY")) key = env;
+  }
+  return key;
+}
 
 absl::StatusOr<ChatResponse> ParseOpenAIResponse(std::string_view text) {
   absl::StatusOr<Json> body = Json::Parse(text);

@@ -1,5 +1,6 @@
-// Parsing of the OpenAI-compatible chat answers, plain and streamed (kept apart from the client
-// so the fuzz targets reach them).
+// The OpenAI-compatible wire format shared by the chat and embedding clients: request headers,
+// and parsing of chat answers, plain and streamed (kept apart from the client so the fuzz targets
+// reach them).
 
 #ifndef LLMKIT_SRC_CHAT_OPENAI_WIRE_H_
 #define LLMKIT_SRC_CHAT_OPENAI_WIRE_H_
@@ -9,10 +10,19 @@
 #include "absl/status/statusor.h"
 #include "chat/stream_decoder.h"
 #include "llmkit/chat.h"
+#include "llmkit/openai.h"
 
 namespace llmkit::internal {
 
 inline constexpr char kOpenAIProvider[] = "OpenAI-compatible server";
+
+// Content-Type, Accept, the bearer token and the organization/project/extra headers.
+HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_key,
+                          std::string_view accept);
+
+// Trims the base URL and moves the API key (option, else $OPENAI_API_KEY) out of `options`, so
+// it is kept in one place. Errors: kInvalidArgument for an empty base_url.
+absl::StatusOr<std::string> TakeOpenAIKey(OpenAIOptions& options);
 
 // A /chat/completions JSON body. Errors: kUnavailable (not JSON, no choice or message).
 absl::StatusOr<ChatResponse> ParseOpenAIResponse(std::string_view body);

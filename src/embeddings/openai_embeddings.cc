@@ -1,0 +1,221 @@
+// The OpenAI-compatible embedding client: batching by inputs and tokens, bounded concurrency on
+// the transport's event loop, answers parsed on the calling thread and placed in input order.
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "chat/openai_wire.h"
+#include "chat/provider_error.h"
+#include "common/utf8.h"
+#include "embeddings/embedding_response.h"
+#include "llmkit/embeddings.h"
+#include "llmkit/status.h"
+
+namespace llmkit {
+namespace {
+
+struct Batch {
+  size_t begin = 0;
+  size_t end = 0;
+};
+
+class OpenAIEmbeddingModel final : public EmbeddingModel {
+ public:
+  OpenAIEmbeddingModel(OpenAIOptions options, EmbeddingBatchOptions batch, std::string api_key,
+                       std::shared_ptr<HttpTransport> transport)
+      : options_(std::move(options)),
+        batch_(std::move(batch)),
+        api_key_(std::move(api_key)),
+        transport_(std::move(transport)) {}
+
+  absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
+                                   const EmbedOptions& options) override {
+    Embeddings result;
+    std::string model = options.model.empty() ? options_.model : options.model;
+    if (model.empty()) {
+      return absl::InvalidArgumentError("no model: set EmbedOptions::model or OpenAIOptions::model");
+    }
+    if (inputs.empty()) return result;
+    std::optional<int> dimensions = options.dimensions ? options.dimensions : batch_.dimensions;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (absl::Status valid = internal::CheckUtf8(inputs[i]); !valid.ok()) {
+        return absl::Status(valid.code(), absl::StrCat("input ", i, ": ", valid.message()));
+      }
+    }
+    std::vector<Batch> batches = Split(inputs);
+    auto deadline = std::chrono::steady_clock::now() + options.timeout;
+
+    // Answers arrive on the transport's thread; they are parsed here, on the caller's.
+    struct Arrival {
+      size_t batch;
+      absl::StatusOr<HttpResponse> response;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Arrival> arrivals;  // Guarded by mu.
+    auto stop = std::make_shared<Cancellation>();
+    size_t next = 0, in_flight = 0;
+    absl::Status error;
+    std::vector<internal::EmbeddingBatch> parsed(batches.size());
+    auto launch = [&](size_t b) {
+      HttpRequest http = Request(inputs, batches[b], model, dimensions);
+      http.timeout = std::max(std::chrono::milliseconds(1),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  deadline - std::chrono::steady_clock::now()));
+      http.cancellation = stop;
+      ++in_flight;
+      transport_->Start(std::move(http), nullptr,
+                        [&, b](absl::StatusOr<HttpResponse> response) {
+                          std::lock_guard<std::mutex> lock(mu);
+                          arrivals.push_back({b, std::move(response)});
+                          cv.notify_one();
+                        });
+    };
+    const size_t limit = static_cast<size_t>(std::max(1, batch_.max_concurrency));
+    while (next < batches.size() && in_flight < limit) launch(next++);
+    while (in_flight > 0) {
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return !arrivals.empty(); })) {
+        if (options.cancellation != nullptr && options.cancellation->cancelled()) stop->Cancel();
+        continue;
+      }
+      Arrival arrival = std::move(arrivals.front());
+      arrivals.pop_front();
+      lock.unlock();
+      --in_flight;
+      if (error.ok()) {
+        const Batch& batch = batches[arrival.batch];
+        absl::Status status =
+            Accept(arrival.response, batch.end - batch.begin, &parsed[arrival.batch]);
+        if (!status.ok()) {
+          error = status;
+          stop->Cancel();  // The others end kCancelled; their answers are dropped.
+        } else if (next < batches.size()) {
+          launch(next++);
+        }
+      }
+    }
+    if (!error.ok()) return error;
+    if (options.cancellation != nullptr && options.cancellation->cancelled()) {
+      return absl::CancelledError("the embedding call was cancelled");
+    }
+    return Assemble(std::move(parsed), dimensions);
+  }
+
+ private:
+  std::vector<Batch> Split(absl::Span<const std::string> inputs) const {
+    std::vector<Batch> batches;
+    const size_t max_inputs = batch_.max_inputs_per_request;
+    const size_t max_tokens = batch_.max_tokens_per_request;
+    Batch current;
+    size_t tokens = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      size_t cost = batch_.tokenizer != nullptr
+                        ? batch_.tokenizer->CountValidUtf8(inputs[i], max_tokens)
+                        : (inputs[i].size() + 2) / 3;
+      if (current.end > current.begin &&
+          (current.end - current.begin >= max_inputs || tokens + cost > max_tokens)) {
+        batches.push_back(current);
+        current = {i, i};
+        tokens = 0;
+      }
+      current.end = i + 1;
+      tokens += cost;
+    }
+    batches.push_back(current);
+    return batches;
+  }
+
+  HttpRequest Request(absl::Span<const std::string> inputs, const Batch& batch,
+                      const std::string& model, std::optional<int> dimensions) const {
+    Json body = Json::MakeObject();
+    body.Set("model", model);
+    Json input = Json::MakeArray();
+    input.as_array().reserve(batch.end - batch.begin);
+    for (size_t i = batch.begin; i < batch.end; ++i) input.push_back(inputs[i]);
+    body.Set("input", std::move(input));
+    if (batch_.base64) body.Set("encoding_format", "base64");
+    if (dimensions) body.Set("dimensions", *dimensions);
+    HttpRequest http;
+    http.url = options_.base_url + "/embeddings";
+    http.body = body.Dump();
+    http.headers = internal::OpenAIHeaders(options_, api_key_, "application/json");
+    return http;
+  }
+
+  // Checks one answer and parses it into `out`.
+  static absl::Status Accept(const absl::StatusOr<HttpResponse>& response, size_t rows,
+                             internal::EmbeddingBatch* out) {
+    if (!response.ok()) return response.status();
+    if (response->status < 200 || response->status >= 300) {
+      return internal::ProviderError(internal::kOpenAIProvider, response->status,
+                                     response->headers, response->body);
+    }
+    LLMKIT_ASSIGN_OR_RETURN(*out, internal::ParseEmbeddingResponse(response->body, rows));
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<Embeddings> Assemble(std::vector<internal::EmbeddingBatch> parsed,
+                                             std::optional<int> dimensions) {
+    Embeddings result;
+    result.dimensions = parsed[0].dimensions;
+    result.model = parsed[0].model;
+    result.requests = static_cast<int>(parsed.size());
+    if (dimensions && static_cast<size_t>(*dimensions) != result.dimensions) {
+      return internal::MalformedResponse(
+          internal::kOpenAIProvider,
+          absl::StrCat(result.dimensions, "-dimensional embeddings for dimensions=", *dimensions));
+    }
+    size_t total = 0;
+    for (const internal::EmbeddingBatch& b : parsed) {
+      if (b.dimensions != result.dimensions) {
+        return internal::MalformedResponse(
+            internal::kOpenAIProvider,
+            absl::StrCat("embeddings of ", result.dimensions, " and ", b.dimensions, " values"));
+      }
+      total += b.values.size();
+    }
+    if (parsed.size() == 1) {
+      result.values = std::move(parsed[0].values);
+    } else {
+      result.values.reserve(total);
+      for (const internal::EmbeddingBatch& b : parsed) {
+        result.values.insert(result.values.end(), b.values.begin(), b.values.end());
+      }
+    }
+    for (const internal::EmbeddingBatch& b : parsed) {
+      result.usage.input_tokens += b.prompt_tokens;
+      result.usage.total_tokens += b.total_tokens;
+    }
+    return result;
+  }
+
+  OpenAIOptions options_;
+  EmbeddingBatchOptions batch_;
+  std::string api_key_;
+  std::shared_ptr<HttpTransport> transport_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewOpenAIEmbeddingModel(
+    OpenAIOptions options, EmbeddingBatchOptions batch) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string key, internal::TakeOpenAIKey(options));
+  if (batch.max_inputs_per_request < 1 || batch.max_tokens_per_request < 1 ||
+      batch.max_concurrency < 1) {
+    return absl::InvalidArgumentError(
+        "max_inputs_per_request, max_tokens_per_request and max_concurrency must be at least 1");
+  }
+  std::shared_ptr<HttpTransport> transport = options.transport;
+  if (transport == nullptr) {
+    LLMKIT_ASSIGN_OR_RETURN(transport, NewCurlTransport());
+  }
+  return std::unique_ptr<EmbeddingModel>(std::make_unique<OpenAIEmbeddingModel>(
+      std::move(options), std::move(batch), std::move(key), std::move(transport)));
+}
+
+}  // namespace llmkit
