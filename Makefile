@@ -52,13 +52,15 @@ conformance: build peers
 	cd $(RELEASE) && LLMKIT_FULL_CONFORMANCE=1 LLMKIT_REQUIRE_PEERS=1 ctest -R "tiktoken|[Tt]oken|SentenceSplitter" --output-on-failure
 
 # libFuzzer builds need clang: make fuzz FUZZ_SECONDS=300
+FUZZERS := chunker_fuzzer json_fuzzer tokenizer_fuzzer sse_fuzzer chat_response_fuzzer \
+  embedding_response_fuzzer
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DLLMKIT_BUILD_FUZZERS=ON -DLLMKIT_SANITIZE="address;undefined" -DLLMKIT_BUILD_PYTHON=OFF
-	cmake --build build/fuzz -j $(JOBS) --target chunker_fuzzer json_fuzzer tokenizer_fuzzer sse_fuzzer
+	cmake --build build/fuzz -j $(JOBS) --target $(FUZZERS)
 	mkdir -p build/fuzz/findings
-	for target in chunker_fuzzer json_fuzzer tokenizer_fuzzer sse_fuzzer; do \
+	for target in $(FUZZERS); do \
 	  cp -r tests/fuzz/corpus/$$target build/fuzz/corpus-$$target 2>/dev/null || true; \
 	  build/fuzz/tests/fuzz/$$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/findings/ \
 	    build/fuzz/corpus-$$target || exit 1; \
