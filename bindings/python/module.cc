@@ -33,6 +33,7 @@ void RegisterStatusTranslator() {
 
 void BindChunkers(py::module_& module);   // chunker_bindings.cc
 void BindTokenizer(py::module_& module);  // tokenizer_bindings.cc
+void BindClients(py::module_& module);    // client_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -64,4 +65,5 @@ PYBIND11_MODULE(_llmkit, module) {
 
   BindChunkers(module);
   BindTokenizer(module);
+  BindClients(module);
 }

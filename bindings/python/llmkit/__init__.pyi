@@ -6,6 +6,11 @@ class Error(Exception):
     code: str
     payloads: dict[str, str]
     byte_offset: Optional[int]
+    http_status: Optional[int]
+    retry_after: Optional[str]
+    retry_after_ms: Optional[str]
+    should_retry: Optional[bool]
+    provider_error: Optional[str]
     def __init__(self, message: str, code: Optional[str] = ..., payloads: Optional[dict[str, str]] = ...) -> None: ...
 
 class CancelledError(Error): ...
@@ -181,3 +186,73 @@ def json_loads(text: str) -> Any: ...
 def json_dumps(
     value: Any, *, indent: int = -1, sort_keys: bool = False, ensure_ascii: bool = False, python_style: bool = False
 ) -> str: ...
+
+# Model clients (docs/clients.md). Messages and tools are OpenAI-style dicts.
+Message = dict[str, Any]
+
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+
+class Usage:
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cached_input_tokens: int
+    cache_creation_input_tokens: int
+    reasoning_tokens: int
+
+class ChatResponse:
+    id: str
+    model: str
+    text: str
+    message: dict[str, Any]
+    tool_calls: list[ToolCall]
+    finish_reason: str
+    usage: Usage
+    request_id: str
+
+class StreamEvent:
+    kind: Literal["text", "tool_call", "usage", "done"]
+    text: str
+    tool_index: int
+    tool_id: str
+    tool_name: str
+    arguments_delta: str
+    usage: Usage
+
+class ChatStream:
+    def __iter__(self) -> "ChatStream": ...
+    def __next__(self) -> StreamEvent: ...
+    @property
+    def response(self) -> ChatResponse: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "ChatStream": ...
+    def __exit__(self, *args: Any) -> None: ...
+
+class _ChatClient:
+    def chat(self, messages: Sequence[Message], *, model: Optional[str] = ..., temperature: Optional[float] = ...,
+             top_p: Optional[float] = ..., max_tokens: Optional[int] = ..., stop: Optional[Sequence[str]] = ...,
+             seed: Optional[int] = ..., tools: Optional[Sequence[dict[str, Any]]] = ..., tool_choice: Any = ...,
+             response_format: Optional[dict[str, Any]] = ..., extra: Optional[dict[str, Any]] = ...,
+             timeout: float = ...) -> ChatResponse: ...
+    def stream(self, messages: Sequence[Message], *, model: Optional[str] = ..., temperature: Optional[float] = ...,
+               top_p: Optional[float] = ..., max_tokens: Optional[int] = ..., stop: Optional[Sequence[str]] = ...,
+               seed: Optional[int] = ..., tools: Optional[Sequence[dict[str, Any]]] = ..., tool_choice: Any = ...,
+               response_format: Optional[dict[str, Any]] = ..., extra: Optional[dict[str, Any]] = ...,
+               timeout: float = ...) -> ChatStream: ...
+
+class OpenAIClient(_ChatClient):
+    def __init__(self, base_url: str = ..., *, api_key: Optional[str] = ..., model: Optional[str] = ...,
+                 embedding_model: Optional[str] = ..., organization: Optional[str] = ..., project: Optional[str] = ...,
+                 headers: Optional[dict[str, str]] = ..., max_completion_tokens: bool = ...,
+                 embedding_batch_size: int = ..., embedding_batch_tokens: int = ...,
+                 embedding_concurrency: int = ...) -> None: ...
+    def embed(self, inputs: Sequence[str], *, model: Optional[str] = ..., dimensions: Optional[int] = ...,
+              timeout: float = ...) -> Any: ...  # numpy.ndarray, float32, shape (n, d)
+
+class AnthropicClient(_ChatClient):
+    def __init__(self, *, api_key: Optional[str] = ..., model: Optional[str] = ..., base_url: str = ...,
+                 anthropic_version: Optional[str] = ..., max_tokens: int = ...,
+                 headers: Optional[dict[str, str]] = ...) -> None: ...

@@ -1,7 +1,10 @@
 """llmkit's exception hierarchy: one class per absl status code.
 
 Every error raised by llmkit is an ``llmkit.Error`` with ``.code`` (the status code name, e.g.
-``"INVALID_ARGUMENT"``) and, where the C++ status named one, ``.byte_offset``. Subclasses also
+``"INVALID_ARGUMENT"``) and, where the C++ status named one, ``.byte_offset``. Errors from a
+model provider also carry ``.http_status`` (int), ``.retry_after`` and ``.retry_after_ms`` (the
+header values as str), ``.should_retry`` (the ``x-should-retry`` header: True/False/None) and
+``.provider_error`` (the provider's error body). Subclasses also
 inherit the matching built-in exception, so ``except ValueError`` catches bad input.
 """
 
@@ -18,6 +21,13 @@ class Error(Exception):
         self.payloads = dict(payloads or {})
         offset = self.payloads.get("llmkit/byte_offset")
         self.byte_offset = int(offset) if offset is not None else None
+        status = self.payloads.get("llmkit/http_status")
+        self.http_status = int(status) if status is not None else None
+        self.retry_after = self.payloads.get("llmkit/retry_after")
+        self.retry_after_ms = self.payloads.get("llmkit/retry_after_ms")
+        should_retry = self.payloads.get("llmkit/should_retry")
+        self.should_retry = None if should_retry is None else should_retry.lower() == "true"
+        self.provider_error = self.payloads.get("llmkit/provider_error")
 
 
 class CancelledError(Error):

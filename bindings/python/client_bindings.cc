@@ -1,0 +1,444 @@
+// Python bindings of the model clients: OpenAIClient (chat, stream, embed) and AnthropicClient
+// (chat, stream). Messages and tools are OpenAI-style dicts; answers are ChatResponse objects;
+// embeddings come back as a float32 numpy array. Network waits release the GIL and Ctrl-C
+// cancels the request.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "interrupt.h"
+#include "json_conversion.h"
+#include "llmkit/anthropic.h"
+#include "llmkit/embeddings.h"
+#include "llmkit/openai.h"
+#include "status_conversion.h"
+
+namespace py = pybind11;
+
+namespace llmkit::python {
+namespace {
+
+std::string StrAt(const Json& object, std::string_view key) {
+  const Json* v = object.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : std::string();
+}
+
+absl::Status BadMessage(size_t index, std::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("messages[", index, "]: ", absl::string_view(what.data(), what.size())));
+}
+
+// An OpenAI-style message dict: role, content (str, None or a list of text/image_url parts),
+// tool_calls, tool_call_id.
+Message ToMessage(const Json& m, size_t index) {
+  if (!m.is_object()) throw StatusError(BadMessage(index, "expected a dict"));
+  Message out;
+  out.role = StrAt(m, "role");
+  if (out.role.empty()) throw StatusError(BadMessage(index, "no role"));
+  if (const Json* content = m.Find("content"); content != nullptr) {
+    if (content->is_string()) {
+      out.content = content->as_string();
+    } else if (content->is_array()) {
+      for (const Json& part : content->as_array()) {
+        ContentPart p;
+        p.type = StrAt(part, "type");
+        if (p.type == "image_url") {
+          const Json* url = part.Find("image_url");
+          p.image_url = url != nullptr && url->is_object() ? StrAt(*url, "url") : StrAt(part, "image_url");
+        } else if (p.type == "text") {
+          p.text = StrAt(part, "text");
+        } else {
+          throw StatusError(BadMessage(index, "content parts are \"text\" or \"image_url\""));
+        }
+        out.parts.push_back(std::move(p));
+      }
+    } else if (!content->is_null()) {
+      throw StatusError(BadMessage(index, "content must be str, None or a list of parts"));
+    }
+  }
+  if (const Json* calls = m.Find("tool_calls"); calls != nullptr && calls->is_array()) {
+    for (const Json& call : calls->as_array()) {
+      ToolCall c;
+      c.id = StrAt(call, "id");
+      const Json* f = call.Find("function");
+      const Json& fields = f != nullptr ? *f : call;
+      c.name = StrAt(fields, "name");
+      c.arguments = StrAt(fields, "arguments");
+      out.tool_calls.push_back(std::move(c));
+    }
+  }
+  out.tool_call_id = StrAt(m, "tool_call_id");
+  return out;
+}
+
+// {"type": "function", "function": {...}} or the inner {"name", "description", "parameters"}.
+ToolSpec ToTool(const Json& t) {
+  const Json* f = t.Find("function");
+  const Json& fields = f != nullptr ? *f : t;
+  ToolSpec spec;
+  spec.name = StrAt(fields, "name");
+  if (spec.name.empty()) throw StatusError(absl::InvalidArgumentError("a tool has no name"));
+  spec.description = StrAt(fields, "description");
+  if (const Json* p = fields.Find("parameters"); p != nullptr) spec.parameters = *p;
+  if (const Json* p = fields.Find("input_schema"); p != nullptr) spec.parameters = *p;
+  return spec;
+}
+
+py::dict MessageDict(const Message& m) {
+  py::dict out;
+  out["role"] = m.role;
+  out["content"] = m.content.empty() && !m.tool_calls.empty() ? py::object(py::none())
+                                                              : py::object(py::str(m.content));
+  if (!m.tool_calls.empty()) {
+    py::list calls;
+    for (const ToolCall& call : m.tool_calls) {
+      py::dict function;
+      function["name"] = call.name;
+      function["arguments"] = call.arguments;
+      py::dict c;
+      c["id"] = call.id;
+      c["type"] = "function";
+      c["function"] = function;
+      calls.append(c);
+    }
+    out["tool_calls"] = calls;
+  }
+  return out;
+}
+
+struct ChatArgs {
+  py::list messages;
+  std::optional<std::string> model;
+  std::optional<double> temperature, top_p;
+  std::optional<int64_t> max_tokens, seed;
+  std::optional<std::vector<std::string>> stop;
+  py::object tools, tool_choice, response_format, extra;
+  double timeout;
+};
+
+ChatRequest ToRequest(const ChatArgs& a) {
+  ChatRequest r;
+  size_t i = 0;
+  for (const py::handle& m : a.messages) r.messages.push_back(ToMessage(PythonToJson(m), i++));
+  if (a.model) r.model = *a.model;
+  r.temperature = a.temperature;
+  r.top_p = a.top_p;
+  r.max_tokens = a.max_tokens;
+  r.seed = a.seed;
+  if (a.stop) r.stop = *a.stop;
+  if (!a.tools.is_none()) {
+    for (const py::handle& t : a.tools) r.tools.push_back(ToTool(PythonToJson(t)));
+  }
+  if (!a.tool_choice.is_none()) r.tool_choice = PythonToJson(a.tool_choice);
+  if (!a.response_format.is_none()) r.response_format = PythonToJson(a.response_format);
+  if (!a.extra.is_none()) r.extra = PythonToJson(a.extra);
+  if (a.timeout <= 0) throw py::value_error("timeout must be positive");
+  r.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000));
+  return r;
+}
+
+// A stream running on a worker thread; events queue up until Python takes them.
+class ChatStream {
+ public:
+  ChatStream(std::shared_ptr<ChatModel> model, ChatRequest request)
+      : model_(std::move(model)), cancellation_(std::make_shared<Cancellation>()) {
+    request.cancellation = cancellation_;
+    worker_ = std::thread([this, request = std::move(request)] {
+      absl::StatusOr<ChatResponse> result =
+          model_->Stream(request, [this](const StreamEvent& event) {
+            std::lock_guard<std::mutex> lock(mu_);
+            events_.push_back(event);
+            cv_.notify_one();
+            return true;
+          });
+      std::lock_guard<std::mutex> lock(mu_);
+      result_ = std::move(result);
+      cv_.notify_one();
+    });
+  }
+  ~ChatStream() { Close(); }
+
+  // Stops the request (if still running) and waits for the worker. GIL released while waiting.
+  void Close() {
+    if (!worker_.joinable()) return;
+    cancellation_->Cancel();
+    py::gil_scoped_release release;
+    worker_.join();
+  }
+
+  StreamEvent Next() {
+    while (true) {
+      {
+        py::gil_scoped_release release;
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(100),
+                     [&] { return !events_.empty() || result_.has_value(); });
+        if (!events_.empty()) {
+          StreamEvent event = std::move(events_.front());
+          events_.pop_front();
+          return event;
+        }
+        if (result_.has_value()) break;
+      }
+      if (PyErr_CheckSignals() != 0) {
+        Close();
+        throw py::error_already_set();
+      }
+    }
+    Close();
+    if (!result_->ok()) throw StatusError(result_->status());
+    throw py::stop_iteration();
+  }
+
+  // The final response once the stream has ended.
+  const ChatResponse& response() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!result_.has_value()) throw py::value_error("the stream has not ended yet");
+    }
+    Close();
+    if (!result_->ok()) throw StatusError(result_->status());
+    return **result_;
+  }
+
+ private:
+  std::shared_ptr<ChatModel> model_;
+  std::shared_ptr<Cancellation> cancellation_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<StreamEvent> events_;                      // Guarded by mu_.
+  std::optional<absl::StatusOr<ChatResponse>> result_;  // Guarded by mu_ until joined.
+  std::thread worker_;
+};
+
+// The Python-facing client: a chat model and, for OpenAI-compatible servers, an embedding model.
+struct Client {
+  std::shared_ptr<ChatModel> chat;
+  std::shared_ptr<EmbeddingModel> embeddings;
+};
+// One C++ type per Python class (pybind11 registers a type once).
+struct PyOpenAIClient : Client {};
+struct PyAnthropicClient : Client {};
+
+ChatResponse Chat(Client& client, const ChatArgs& args) {
+  ChatRequest request = ToRequest(args);
+  std::shared_ptr<ChatModel> model = client.chat;
+  return ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+    request.cancellation = std::move(cancellation);
+    return model->Complete(request);
+  }));
+}
+
+HttpHeaders ToHeaders(const std::optional<std::map<std::string, std::string>>& headers) {
+  HttpHeaders out;
+  if (headers) out.assign(headers->begin(), headers->end());
+  return out;
+}
+
+const char* KindName(StreamEvent::Kind kind) {
+  switch (kind) {
+    case StreamEvent::Kind::kTextDelta:
+      return "text";
+    case StreamEvent::Kind::kToolCallDelta:
+      return "tool_call";
+    case StreamEvent::Kind::kUsage:
+      return "usage";
+    case StreamEvent::Kind::kDone:
+      return "done";
+  }
+  return "";
+}
+
+// chat(...) and stream(...) with the same keyword arguments on both client classes.
+template <typename Class>
+void DefineChatMethods(Class& cls) {
+  using Self = typename Class::type;
+  auto chat = [](Self& c, py::list messages, std::optional<std::string> model,
+                 std::optional<double> temperature, std::optional<double> top_p,
+                 std::optional<int64_t> max_tokens, std::optional<std::vector<std::string>> stop,
+                 std::optional<int64_t> seed, py::object tools, py::object tool_choice,
+                 py::object response_format, py::object extra, double timeout) {
+    return Chat(c, {messages, model, temperature, top_p, max_tokens, seed, stop, tools,
+                    tool_choice, response_format, extra, timeout});
+  };
+  auto stream = [](Self& c, py::list messages, std::optional<std::string> model,
+                   std::optional<double> temperature, std::optional<double> top_p,
+                   std::optional<int64_t> max_tokens, std::optional<std::vector<std::string>> stop,
+                   std::optional<int64_t> seed, py::object tools, py::object tool_choice,
+                   py::object response_format, py::object extra, double timeout) {
+    return std::make_unique<ChatStream>(
+        c.chat, ToRequest({messages, model, temperature, top_p, max_tokens, seed, stop, tools,
+                           tool_choice, response_format, extra, timeout}));
+  };
+#define LLMKIT_CHAT_ARGS                                                                      \
+  py::arg("messages"), py::kw_only(), py::arg("model") = py::none(),                          \
+      py::arg("temperature") = py::none(), py::arg("top_p") = py::none(),                     \
+      py::arg("max_tokens") = py::none(), py::arg("stop") = py::none(),                       \
+      py::arg("seed") = py::none(), py::arg("tools") = py::none(),                            \
+      py::arg("tool_choice") = py::none(), py::arg("response_format") = py::none(),           \
+      py::arg("extra") = py::none(), py::arg("timeout") = 600.0
+  cls.def("chat", chat, LLMKIT_CHAT_ARGS,
+          "Sends the messages and returns a ChatResponse. Raises llmkit.Error subclasses.");
+  cls.def("stream", stream, LLMKIT_CHAT_ARGS,
+          "Starts a streamed answer; iterate the returned ChatStream for StreamEvents, then "
+          "read .response.");
+#undef LLMKIT_CHAT_ARGS
+}
+
+}  // namespace
+
+void BindClients(py::module_& m) {
+  py::class_<ToolCall>(m, "ToolCall")
+      .def_readonly("id", &ToolCall::id)
+      .def_readonly("name", &ToolCall::name)
+      .def_readonly("arguments", &ToolCall::arguments, "JSON text, as the model wrote it.")
+      .def("__repr__", [](const ToolCall& c) {
+        return "ToolCall(id=" + py::repr(py::str(c.id)).cast<std::string>() +
+               ", name=" + py::repr(py::str(c.name)).cast<std::string>() +
+               ", arguments=" + py::repr(py::str(c.arguments)).cast<std::string>() + ")";
+      });
+  py::class_<Usage>(m, "Usage")
+      .def_readonly("input_tokens", &Usage::input_tokens)
+      .def_readonly("output_tokens", &Usage::output_tokens)
+      .def_readonly("total_tokens", &Usage::total_tokens)
+      .def_readonly("cached_input_tokens", &Usage::cached_input_tokens)
+      .def_readonly("cache_creation_input_tokens", &Usage::cache_creation_input_tokens)
+      .def_readonly("reasoning_tokens", &Usage::reasoning_tokens)
+      .def("__repr__", [](const Usage& u) {
+        return "Usage(input_tokens=" + std::to_string(u.input_tokens) +
+               ", output_tokens=" + std::to_string(u.output_tokens) +
+               ", total_tokens=" + std::to_string(u.total_tokens) + ")";
+      });
+  py::class_<ChatResponse>(m, "ChatResponse")
+      .def_readonly("id", &ChatResponse::id)
+      .def_readonly("model", &ChatResponse::model)
+      .def_readonly("text", &ChatResponse::text)
+      .def_property_readonly("message",
+                             [](const ChatResponse& r) { return MessageDict(r.message); },
+                             "The assistant message as an OpenAI-style dict (append it to the "
+                             "conversation as it is).")
+      .def_property_readonly("tool_calls",
+                             [](const ChatResponse& r) { return r.message.tool_calls; })
+      .def_readonly("finish_reason", &ChatResponse::finish_reason)
+      .def_readonly("usage", &ChatResponse::usage)
+      .def_readonly("request_id", &ChatResponse::request_id)
+      .def("__repr__", [](const ChatResponse& r) {
+        return "ChatResponse(text=" + py::repr(py::str(r.text)).cast<std::string>() +
+               ", finish_reason=" + py::repr(py::str(r.finish_reason)).cast<std::string>() + ")";
+      });
+  py::class_<StreamEvent>(m, "StreamEvent")
+      .def_property_readonly("kind", [](const StreamEvent& e) { return KindName(e.kind); },
+                             "\"text\", \"tool_call\", \"usage\" or \"done\".")
+      .def_readonly("text", &StreamEvent::text)
+      .def_readonly("tool_index", &StreamEvent::tool_index)
+      .def_readonly("tool_id", &StreamEvent::tool_id)
+      .def_readonly("tool_name", &StreamEvent::tool_name)
+      .def_readonly("arguments_delta", &StreamEvent::arguments_delta)
+      .def_readonly("usage", &StreamEvent::usage)
+      .def("__repr__", [](const StreamEvent& e) {
+        return std::string("StreamEvent(kind=") + KindName(e.kind) +
+               ", text=" + py::repr(py::str(e.text)).cast<std::string>() + ")";
+      });
+  py::class_<ChatStream>(m, "ChatStream")
+      .def("__iter__", [](ChatStream& s) -> ChatStream& { return s; })
+      .def("__next__", &ChatStream::Next)
+      .def_property_readonly("response", &ChatStream::response,
+                             py::return_value_policy::copy,
+                             "The final ChatResponse, once iteration has ended.")
+      .def("close", &ChatStream::Close, "Stops the stream.")
+      .def("__enter__", [](ChatStream& s) -> ChatStream& { return s; })
+      .def("__exit__", [](ChatStream& s, py::args) { s.Close(); });
+
+  py::class_<PyOpenAIClient> openai(m, "OpenAIClient",
+                            "A client of an OpenAI-compatible server: chat, stream, embed.");
+  openai.def(
+      py::init([](std::string base_url, std::optional<std::string> api_key,
+                  std::optional<std::string> model, std::optional<std::string> embedding_model,
+                  std::optional<std::string> organization, std::optional<std::string> project,
+                  std::optional<std::map<std::string, std::string>> headers,
+                  bool max_completion_tokens, size_t embedding_batch_size,
+                  size_t embedding_batch_tokens, int embedding_concurrency) {
+        OpenAIOptions options;
+        options.base_url = std::move(base_url);
+        options.api_key = api_key.value_or("");
+        options.model = model.value_or("");
+        options.organization = organization.value_or("");
+        options.project = project.value_or("");
+        options.extra_headers = ToHeaders(headers);
+        options.max_completion_tokens = max_completion_tokens;
+        options.transport = ValueOrThrow(NewCurlTransport());
+        Client client;
+        client.chat = ValueOrThrow(NewOpenAIClient(options));
+        options.model = embedding_model.value_or(model.value_or(""));
+        EmbeddingBatchOptions batch;
+        batch.max_inputs_per_request = embedding_batch_size;
+        batch.max_tokens_per_request = embedding_batch_tokens;
+        batch.max_concurrency = embedding_concurrency;
+        client.embeddings = ValueOrThrow(NewOpenAIEmbeddingModel(options, batch));
+        return PyOpenAIClient{client};
+      }),
+      py::arg("base_url") = "https://api.openai.com/v1", py::kw_only(),
+      py::arg("api_key") = py::none(), py::arg("model") = py::none(),
+      py::arg("embedding_model") = py::none(), py::arg("organization") = py::none(),
+      py::arg("project") = py::none(), py::arg("headers") = py::none(),
+      py::arg("max_completion_tokens") = false, py::arg("embedding_batch_size") = 2048,
+      py::arg("embedding_batch_tokens") = 300000, py::arg("embedding_concurrency") = 4);
+  DefineChatMethods(openai);
+  openai.def(
+      "embed",
+      [](PyOpenAIClient& c, std::vector<std::string> inputs, std::optional<std::string> model,
+         std::optional<int> dimensions, double timeout) {
+        EmbedOptions options;
+        options.model = model.value_or("");
+        options.dimensions = dimensions;
+        options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+        std::shared_ptr<EmbeddingModel> model_ptr = c.embeddings;
+        Embeddings e = ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancel) {
+          options.cancellation = std::move(cancel);
+          return model_ptr->Embed(inputs, options);
+        }));
+        auto* values = new std::vector<float>(std::move(e.values));
+        py::capsule owner(values, [](void* p) { delete static_cast<std::vector<float>*>(p); });
+        size_t rows = e.dimensions == 0 ? 0 : values->size() / e.dimensions;
+        return py::array_t<float>({rows, e.dimensions}, values->data(), owner);
+      },
+      py::arg("inputs"), py::kw_only(), py::arg("model") = py::none(),
+      py::arg("dimensions") = py::none(), py::arg("timeout") = 600.0,
+      "Embeds the texts (batched, concurrent, in order) and returns a float32 array (n, d).");
+
+  py::class_<PyAnthropicClient> anthropic(m, "AnthropicClient", "A client of Anthropic's Messages API.");
+  anthropic.def(py::init([](std::optional<std::string> api_key, std::optional<std::string> model,
+                            std::string base_url, std::optional<std::string> anthropic_version,
+                            int64_t max_tokens,
+                            std::optional<std::map<std::string, std::string>> headers) {
+                  AnthropicOptions options;
+                  options.api_key = api_key.value_or("");
+                  options.model = model.value_or("");
+                  options.base_url = std::move(base_url);
+                  if (anthropic_version) options.anthropic_version = *anthropic_version;
+                  options.default_max_tokens = max_tokens;
+                  options.extra_headers = ToHeaders(headers);
+                  Client client;
+                  client.chat = ValueOrThrow(NewAnthropicClient(options));
+                  return PyAnthropicClient{client};
+                }),
+                py::kw_only(), py::arg("api_key") = py::none(), py::arg("model") = py::none(),
+                py::arg("base_url") = "https://api.anthropic.com",
+                py::arg("anthropic_version") = py::none(), py::arg("max_tokens") = 4096,
+                py::arg("headers") = py::none());
+  DefineChatMethods(anthropic);
+}
+
+}  // namespace llmkit::python
