@@ -46,6 +46,7 @@ bench: build
 compare: build peers
 	/usr/bin/python3 benchmarks/compare/chunkers
 	/usr/bin/python3 benchmarks/compare/tokenizers
+	/usr/bin/python3 benchmarks/compare/clients
 
 # The full differential runs (every corpus file against tiktoken, not the sample of make test).
 conformance: build peers

@@ -58,6 +58,10 @@ struct HttpRequest {
   std::shared_ptr<Cancellation> cancellation;  // Optional.
 };
 
+// Spare capacity the curl transport leaves after a body whose Content-Length it knew, so parsers
+// that read ahead (simdjson needs 64 bytes) can use the buffer without copying it.
+inline constexpr size_t kBodyPadding = 64;
+
 struct HttpResponse {
   int status = 0;
   HttpHeaders headers;

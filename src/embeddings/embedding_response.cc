@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "llmkit/http.h"
 #include "simdjson.h"
 
 namespace llmkit::internal {
@@ -70,12 +71,15 @@ int64_t DecodeBase64(std::string_view text, uint8_t* out, size_t capacity) {
   return static_cast<int64_t>(o);
 }
 
-absl::StatusOr<EmbeddingBatch> ParseEmbeddingResponse(std::string_view body, size_t rows) {
+static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
+
+absl::StatusOr<EmbeddingBatch> ParseEmbeddingResponse(std::string_view body, size_t rows,
+                                                      bool padded) {
   // One parser per thread, reused: its buffers grow to the largest answer seen. simdjson's DOM
   // parser picks the SIMD kernel at run time (Debian's On-Demand is built for the scalar one).
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (auto error = parser.parse(body.data(), body.size()).get(root)) {
+  if (auto error = parser.parse(body.data(), body.size(), /*realloc_if_needed=*/!padded).get(root)) {
     return Malformed(absl::StrCat("not JSON (", simdjson::error_message(error), ")"));
   }
   simdjson::dom::array data;

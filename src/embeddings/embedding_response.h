@@ -22,10 +22,12 @@ struct EmbeddingBatch {
   int64_t total_tokens = 0;
 };
 
-// `rows`: how many inputs the request sent. Threads: each thread reuses its own parser.
-// Errors: kUnavailable naming what is wrong (not JSON, wrong row count, an index out of range
-// or repeated, rows of different lengths, bad base64).
-absl::StatusOr<EmbeddingBatch> ParseEmbeddingResponse(std::string_view body, size_t rows);
+// `rows`: how many inputs the request sent. `padded`: at least kBodyPadding readable bytes
+// follow `body` (then it is parsed in place, without a copy). Threads: each thread reuses its
+// own parser. Errors: kUnavailable naming what is wrong (not JSON, wrong row count, an index out
+// of range or repeated, rows of different lengths, bad base64).
+absl::StatusOr<EmbeddingBatch> ParseEmbeddingResponse(std::string_view body, size_t rows,
+                                                      bool padded = false);
 
 // Decodes standard base64 (with or without padding) into `out`; returns the bytes written or
 // -1 for a character outside the alphabet, misplaced padding, or more than `capacity` bytes.

@@ -13,7 +13,9 @@
 #include <thread>
 #include <unordered_set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
 #include "llmkit/http.h"
 
 namespace llmkit {
@@ -92,6 +94,15 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
     bool final_block = t->response.status >= 200 || t->response.status == 0;
     if (t->in_headers && final_block) {
       t->in_headers = false;
+      if (t->handler == nullptr) {
+        // One allocation for the body, with spare bytes after it so a JSON parser that reads
+        // past the end (simdjson's padding) can use the buffer as it is.
+        auto length = FindHeader(t->response.headers, "content-length");
+        uint64_t bytes = 0;
+        if (length && absl::SimpleAtoi(internal::ToAbsl(*length), &bytes)) {
+          t->response.body.reserve(std::min<uint64_t>(bytes, 1 << 28) + kBodyPadding);
+        }
+      }
       if (t->handler != nullptr &&
           !t->handler->OnHeaders(t->response.status, t->response.headers)) {
         t->stopped_by_handler = true;
@@ -168,6 +179,7 @@ class CurlTransport final : public HttpTransport {
     }
     if (multi_ != nullptr) curl_multi_wakeup(multi_);
     if (loop_.joinable()) loop_.join();
+    for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
     if (share_ != nullptr) curl_share_cleanup(share_);
   }
@@ -195,7 +207,15 @@ class CurlTransport final : public HttpTransport {
  private:
   // Prepares the easy handle; false (and `done` called) for a request that cannot start.
   bool Begin(std::unique_ptr<Transfer>& t) {
-    CURL* easy = curl_easy_init();
+    // Easy handles are reused (reset first): a fresh one allocates its buffers again.
+    CURL* easy = nullptr;
+    if (!idle_easy_.empty()) {
+      easy = idle_easy_.back();
+      idle_easy_.pop_back();
+      curl_easy_reset(easy);
+    } else {
+      easy = curl_easy_init();
+    }
     if (easy == nullptr) {
       t->done(absl::InternalError("curl_easy_init failed"));
       return false;
@@ -236,7 +256,7 @@ class CurlTransport final : public HttpTransport {
         t->done(absl::InvalidArgumentError(absl::StrCat("header \"", name,
                                                         "\" has a name or value with ':' or a "
                                                         "line break")));
-        curl_easy_cleanup(easy);
+        Release(easy);
         return false;
       }
       t->header_list = curl_slist_append(t->header_list, (name + ": " + value).c_str());
@@ -248,13 +268,22 @@ class CurlTransport final : public HttpTransport {
     return true;
   }
 
+  // Keeps up to 64 idle easy handles for later requests.
+  void Release(CURL* easy) {
+    if (idle_easy_.size() < 64) {
+      idle_easy_.push_back(easy);
+    } else {
+      curl_easy_cleanup(easy);
+    }
+  }
+
   void Finish(Transfer* raw, absl::Status error) {
     std::unique_ptr<Transfer> t(raw);
     active_.erase(raw);
     curl_multi_remove_handle(multi_, t->easy);
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(t->easy);
+    Release(t->easy);
     if (!error.ok()) {
       t->done(std::move(error));
       return;
@@ -330,6 +359,7 @@ class CurlTransport final : public HttpTransport {
   std::deque<std::unique_ptr<Transfer>> queue_;  // Guarded by mu_.
   bool stopping_ = false;                        // Guarded by mu_.
   std::unordered_set<Transfer*> active_;         // Loop thread only.
+  std::vector<CURL*> idle_easy_;                 // Loop thread only.
 };
 
 }  // namespace
