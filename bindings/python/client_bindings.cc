@@ -364,14 +364,14 @@ void BindClients(py::module_& m) {
   py::class_<PyOpenAIClient> openai(m, "OpenAIClient",
                             "A client of an OpenAI-compatible server: chat, stream, embed.");
   openai.def(
-      py::init([](std::string base_url, std::optional<std::string> api_key,
+      py::init([](std::optional<std::string> base_url, std::optional<std::string> api_key,
                   std::optional<std::string> model, std::optional<std::string> embedding_model,
                   std::optional<std::string> organization, std::optional<std::string> project,
                   std::optional<std::map<std::string, std::string>> headers,
                   bool max_completion_tokens, size_t embedding_batch_size,
                   size_t embedding_batch_tokens, int embedding_concurrency) {
         OpenAIOptions options;
-        options.base_url = std::move(base_url);
+        options.base_url = base_url.value_or("");
         options.api_key = api_key.value_or("");
         options.model = model.value_or("");
         options.organization = organization.value_or("");
@@ -389,7 +389,7 @@ void BindClients(py::module_& m) {
         client.embeddings = ValueOrThrow(NewOpenAIEmbeddingModel(options, batch));
         return PyOpenAIClient{client};
       }),
-      py::arg("base_url") = "https://api.openai.com/v1", py::kw_only(),
+      py::arg("base_url") = py::none(), py::kw_only(),
       py::arg("api_key") = py::none(), py::arg("model") = py::none(),
       py::arg("embedding_model") = py::none(), py::arg("organization") = py::none(),
       py::arg("project") = py::none(), py::arg("headers") = py::none(),
@@ -420,13 +420,14 @@ void BindClients(py::module_& m) {
 
   py::class_<PyAnthropicClient> anthropic(m, "AnthropicClient", "A client of Anthropic's Messages API.");
   anthropic.def(py::init([](std::optional<std::string> api_key, std::optional<std::string> model,
-                            std::string base_url, std::optional<std::string> anthropic_version,
+                            std::optional<std::string> base_url,
+                            std::optional<std::string> anthropic_version,
                             int64_t max_tokens,
                             std::optional<std::map<std::string, std::string>> headers) {
                   AnthropicOptions options;
                   options.api_key = api_key.value_or("");
                   options.model = model.value_or("");
-                  options.base_url = std::move(base_url);
+                  options.base_url = base_url.value_or("");
                   if (anthropic_version) options.anthropic_version = *anthropic_version;
                   options.default_max_tokens = max_tokens;
                   options.extra_headers = ToHeaders(headers);
@@ -435,7 +436,7 @@ void BindClients(py::module_& m) {
                   return PyAnthropicClient{client};
                 }),
                 py::kw_only(), py::arg("api_key") = py::none(), py::arg("model") = py::none(),
-                py::arg("base_url") = "https://api.anthropic.com",
+                py::arg("base_url") = py::none(),
                 py::arg("anthropic_version") = py::none(), py::arg("max_tokens") = 4096,
                 py::arg("headers") = py::none());
   DefineChatMethods(anthropic);

@@ -32,7 +32,8 @@
 namespace llmkit {
 
 struct AnthropicOptions {
-  std::string base_url = "https://api.anthropic.com";
+  // Empty: $ANTHROPIC_BASE_URL, else https://api.anthropic.com (as the official SDK does).
+  std::string base_url;
   std::string api_key;  // Empty: $ANTHROPIC_API_KEY.
   std::string model;    // Used when a request names none.
   // The `anthropic-version` header; the default is what the official SDK (1.12) sends.
@@ -44,7 +45,7 @@ struct AnthropicOptions {
   std::shared_ptr<HttpTransport> transport;
 };
 
-// Errors: kInvalidArgument for an empty base_url; kInternal if the transport cannot start.
+// Errors: kInternal if the transport cannot start.
 absl::StatusOr<std::unique_ptr<ChatModel>> NewAnthropicClient(AnthropicOptions options = {});
 
 }  // namespace llmkit

@@ -75,8 +75,7 @@ struct EmbeddingBatchOptions {
 };
 
 // `options.model` is the embedding model; the other fields as for the chat client
-// (max_completion_tokens is ignored). Errors: kInvalidArgument for an empty base_url or a
-// max_* below 1; kInternal if the transport cannot start.
+// (max_completion_tokens is ignored). Errors: kInvalidArgument for a max_* below 1; kInternal if the transport cannot start.
 absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewOpenAIEmbeddingModel(
     OpenAIOptions options, EmbeddingBatchOptions batch = {});
 

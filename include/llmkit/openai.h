@@ -17,7 +17,8 @@
 namespace llmkit {
 
 struct OpenAIOptions {
-  std::string base_url = "https://api.openai.com/v1";
+  // Empty: $OPENAI_BASE_URL, else https://api.openai.com/v1 (as the official SDKs do).
+  std::string base_url;
   std::string api_key;  // Empty: $OPENAI_API_KEY (may be unset for local servers).
   std::string model;    // Used when a request names none.
   std::string organization;
@@ -29,7 +30,7 @@ struct OpenAIOptions {
   std::shared_ptr<HttpTransport> transport;
 };
 
-// Errors: kInvalidArgument for an empty base_url; kInternal if the transport cannot start.
+// Errors: kInternal if the transport cannot start.
 absl::StatusOr<std::unique_ptr<ChatModel>> NewOpenAIClient(OpenAIOptions options = {});
 
 }  // namespace llmkit

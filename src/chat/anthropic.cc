@@ -2,8 +2,6 @@
 
 #include "llmkit/anthropic.h"
 
-#include <cstdlib>
-
 #include "absl/strings/str_cat.h"
 #include "chat/anthropic_wire.h"
 #include "chat/provider_error.h"
@@ -219,12 +217,10 @@ class AnthropicClient final : public ChatModel {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChatModel>> NewAnthropicClient(AnthropicOptions options) {
-  while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  if (options.base_url.empty()) return absl::InvalidArgumentError("base_url is empty");
-  std::string key = options.api_key;
-  if (key.empty()) {
-    if (const char* env = std::getenv("ANTHROPIC_API_KEY")) key = env;
-  }
+  options.base_url = internal::OptionOrEnv(std::move(options.base_url), "ANTHROPIC_BASE_URL",
+                                           "https://api.anthropic.com");
+  while (options.base_url.size() > 1 && options.base_url.back() == '/') options.base_url.pop_back();
+  std::string key = internal::OptionOrEnv(std::move(options.api_key), "ANTHROPIC_API_KEY", "");
   options.api_key.clear();  // Kept in one place only.
   std::shared_ptr<HttpTransport> transport = options.transport;
   if (transport == nullptr) {

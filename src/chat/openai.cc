@@ -147,7 +147,7 @@ class OpenAIClient final : public ChatModel {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChatModel>> NewOpenAIClient(OpenAIOptions options) {
-  LLMKIT_ASSIGN_OR_RETURN(std::string key, internal::TakeOpenAIKey(options));
+  std::string key = internal::TakeOpenAIKey(options);
   std::shared_ptr<HttpTransport> transport = options.transport;
   if (transport == nullptr) {
     LLMKIT_ASSIGN_OR_RETURN(transport, NewCurlTransport());

@@ -1,7 +1,5 @@
 #include "chat/openai_wire.h"
 
-#include <cstdlib>
-
 #include "absl/strings/str_cat.h"
 #include "chat/provider_error.h"
 #include "common/absl_compat.h"
@@ -32,14 +30,12 @@ HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_k
   return headers;
 }
 
-absl::StatusOr<std::string> TakeOpenAIKey(OpenAIOptions& options) {
-  while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  if (options.base_url.empty()) return absl::InvalidArgumentError("base_url is empty");
-  std::string key = std::move(options.api_key);
+std::string TakeOpenAIKey(OpenAIOptions& options) {
+  options.base_url = OptionOrEnv(std::move(options.base_url), "OPENAI_BASE_URL",
+                                 "https://api.openai.com/v1");
+  while (options.base_url.size() > 1 && options.base_url.back() == '/') options.base_url.pop_back();
+  std::string key = OptionOrEnv(std::move(options.api_key), "OPENAI_API_KEY", "");
   options.api_key.clear();
-  if (key.empty()) {
-    if (const char* env = std::getenv("OPENAI_API_KEY")) key = env;
-  }
   return key;
 }
 

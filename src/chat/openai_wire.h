@@ -20,9 +20,9 @@ inline constexpr char kOpenAIProvider[] = "OpenAI-compatible server";
 HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_key,
                           std::string_view accept);
 
-// Trims the base URL and moves the API key (option, else $OPENAI_API_KEY) out of `options`, so
-// it is kept in one place. Errors: kInvalidArgument for an empty base_url.
-absl::StatusOr<std::string> TakeOpenAIKey(OpenAIOptions& options);
+// Fills in the base URL (option, $OPENAI_BASE_URL, OpenAI's) without trailing slashes and moves
+// the API key (option, else $OPENAI_API_KEY) out of `options`, so it is kept in one place.
+std::string TakeOpenAIKey(OpenAIOptions& options);
 
 // A /chat/completions JSON body. Errors: kUnavailable (not JSON, no choice or message).
 absl::StatusOr<ChatResponse> ParseOpenAIResponse(std::string_view body);

@@ -1,5 +1,7 @@
 #include "chat/stream_decoder.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "chat/provider_error.h"
 #include "common/absl_compat.h"
@@ -113,6 +115,14 @@ absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest re
 absl::Status MalformedResponse(std::string_view provider, std::string_view what) {
   return absl::UnavailableError(
       absl::StrCat(ToAbsl(provider), " sent a malformed response: ", ToAbsl(what)));
+}
+
+std::string OptionOrEnv(std::string value, const char* name, std::string_view fallback) {
+  if (value.empty()) {
+    const char* env = std::getenv(name);
+    value = env != nullptr && *env != 0 ? env : fallback;
+  }
+  return value;
 }
 
 std::string StringAt(const Json& object, std::string_view key) {

@@ -1,5 +1,6 @@
-// What the streaming chat clients share: the decoder base that turns server-sent events into
-// StreamEvents and the final ChatResponse, and the function that runs a streamed request.
+// What the chat clients share: the decoder base that turns server-sent events into StreamEvents
+// and the final ChatResponse, the function that runs a streamed request, and small helpers for
+// options and JSON members.
 
 #ifndef LLMKIT_SRC_CHAT_STREAM_DECODER_H_
 #define LLMKIT_SRC_CHAT_STREAM_DECODER_H_
@@ -66,6 +67,9 @@ absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest re
 
 // kUnavailable: the provider answered 2xx with a body that is not the expected JSON.
 absl::Status MalformedResponse(std::string_view provider, std::string_view what);
+
+// `value`, else the environment variable `name` when set and not empty, else `fallback`.
+std::string OptionOrEnv(std::string value, const char* name, std::string_view fallback);
 
 // The string member `key` of an object, or "" when absent or not a string.
 std::string StringAt(const Json& object, std::string_view key);

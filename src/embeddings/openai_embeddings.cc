@@ -255,7 +255,7 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
 
 absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewOpenAIEmbeddingModel(
     OpenAIOptions options, EmbeddingBatchOptions batch) {
-  LLMKIT_ASSIGN_OR_RETURN(std::string key, internal::TakeOpenAIKey(options));
+  std::string key = internal::TakeOpenAIKey(options);
   if (batch.max_inputs_per_request < 1 || batch.max_tokens_per_request < 1 ||
       batch.max_concurrency < 1) {
     return absl::InvalidArgumentError(

@@ -244,7 +244,7 @@ class _ChatClient:
                timeout: float = ...) -> ChatStream: ...
 
 class OpenAIClient(_ChatClient):
-    def __init__(self, base_url: str = ..., *, api_key: Optional[str] = ..., model: Optional[str] = ...,
+    def __init__(self, base_url: Optional[str] = ..., *, api_key: Optional[str] = ..., model: Optional[str] = ...,
                  embedding_model: Optional[str] = ..., organization: Optional[str] = ..., project: Optional[str] = ...,
                  headers: Optional[dict[str, str]] = ..., max_completion_tokens: bool = ...,
                  embedding_batch_size: int = ..., embedding_batch_tokens: int = ...,
@@ -253,6 +253,6 @@ class OpenAIClient(_ChatClient):
               timeout: float = ...) -> Any: ...  # numpy.ndarray, float32, shape (n, d)
 
 class AnthropicClient(_ChatClient):
-    def __init__(self, *, api_key: Optional[str] = ..., model: Optional[str] = ..., base_url: str = ...,
+    def __init__(self, *, api_key: Optional[str] = ..., model: Optional[str] = ..., base_url: Optional[str] = ...,
                  anthropic_version: Optional[str] = ..., max_tokens: int = ...,
                  headers: Optional[dict[str, str]] = ...) -> None: ...
