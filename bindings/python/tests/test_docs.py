@@ -6,6 +6,7 @@ import re
 import pytest
 
 from conftest import SOURCE_DIR
+from fake_provider import Provider, both_script, fake_environment
 
 DOCS = sorted((SOURCE_DIR / "docs").glob("*.md")) + [SOURCE_DIR / "README.md"]
 EXAMPLES = "\n".join(p.read_text() for p in sorted((SOURCE_DIR / "examples").glob("*.cc")))
@@ -26,7 +27,16 @@ def test_cpp_blocks_come_from_examples(code):
 def test_python_blocks_run(code, request, monkeypatch):
     if "encoding" in code:  # Tokenizer examples read rank files from $LLMKIT_CACHE_DIR.
         monkeypatch.setenv("LLMKIT_CACHE_DIR", str(request.getfixturevalue("ranks_dir")))
-    exec(compile(code, "<doc>", "exec"), {})
+    server = None
+    if "Client(" in code:  # Client examples talk to a fake provider, set as the SDKs read it.
+        server = Provider(both_script)
+        for name, value in fake_environment(server.url).items():
+            monkeypatch.setenv(name, value)
+    try:
+        exec(compile(code, "<doc>", "exec"), {})
+    finally:
+        if server is not None:
+            server.close()
 
 
 def test_every_doc_has_examples():
