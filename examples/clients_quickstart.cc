@@ -52,9 +52,8 @@ absl::Status Run() {
 
   // Embeddings: batched, concurrent, in input order.
   absl::StatusOr<std::unique_ptr<llmkit::EmbeddingModel>> embedder =
-      llmkit::NewOpenAIEmbeddingModel(
-          {.model = "text-embedding-3-small", .transport = *transport},
-          {.max_inputs_per_request = 256, .max_concurrency = 4});
+      llmkit::NewOpenAIEmbeddingModel({.model = "text-embedding-3-small", .transport = *transport},
+                                      {.max_inputs_per_request = 256, .max_concurrency = 4});
   if (!embedder.ok()) return embedder.status();
   std::vector<std::string> texts = {"Paris is the capital of France.", "Berlin is in Germany."};
   absl::StatusOr<llmkit::Embeddings> vectors = (*embedder)->Embed(texts);

@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
             concurrency = std::atoi(argv[5]);
   auto transport = llmkit::NewCurlTransport();
   if (!transport.ok()) return 1;
-  llmkit::OpenAIOptions options{.base_url = argv[1], .api_key = "sk-bench",
-                                .model = "gpt-4o-mini", .transport = *transport};
+  llmkit::OpenAIOptions options{
+      .base_url = argv[1], .api_key = "sk-bench", .model = "gpt-4o-mini", .transport = *transport};
   auto client = llmkit::NewOpenAIClient(options);
   options.model = "text-embedding-3-small";
   auto embedder = llmkit::NewOpenAIEmbeddingModel(options);

@@ -56,7 +56,8 @@ Message ToMessage(const Json& m, size_t index) {
         p.type = StrAt(part, "type");
         if (p.type == "image_url") {
           const Json* url = part.Find("image_url");
-          p.image_url = url != nullptr && url->is_object() ? StrAt(*url, "url") : StrAt(part, "image_url");
+          p.image_url =
+              url != nullptr && url->is_object() ? StrAt(*url, "url") : StrAt(part, "image_url");
         } else if (p.type == "text") {
           p.text = StrAt(part, "text");
         } else {
@@ -270,8 +271,8 @@ void DefineChatMethods(Class& cls) {
                  std::optional<int64_t> max_tokens, std::optional<std::vector<std::string>> stop,
                  std::optional<int64_t> seed, py::object tools, py::object tool_choice,
                  py::object response_format, py::object extra, double timeout) {
-    return Chat(c, {messages, model, temperature, top_p, max_tokens, seed, stop, tools,
-                    tool_choice, response_format, extra, timeout});
+    return Chat(c, {messages, model, temperature, top_p, max_tokens, seed, stop, tools, tool_choice,
+                    response_format, extra, timeout});
   };
   auto stream = [](Self& c, py::list messages, std::optional<std::string> model,
                    std::optional<double> temperature, std::optional<double> top_p,
@@ -282,12 +283,12 @@ void DefineChatMethods(Class& cls) {
         c.chat, ToRequest({messages, model, temperature, top_p, max_tokens, seed, stop, tools,
                            tool_choice, response_format, extra, timeout}));
   };
-#define LLMKIT_CHAT_ARGS                                                                      \
-  py::arg("messages"), py::kw_only(), py::arg("model") = py::none(),                          \
-      py::arg("temperature") = py::none(), py::arg("top_p") = py::none(),                     \
-      py::arg("max_tokens") = py::none(), py::arg("stop") = py::none(),                       \
-      py::arg("seed") = py::none(), py::arg("tools") = py::none(),                            \
-      py::arg("tool_choice") = py::none(), py::arg("response_format") = py::none(),           \
+#define LLMKIT_CHAT_ARGS                                                                         \
+  py::arg("messages"), py::kw_only(),                                                            \
+      py::arg("model") = py::none(), py::arg("temperature") = py::none(),                        \
+      py::arg("top_p") = py::none(), py::arg("max_tokens") = py::none(),                         \
+      py::arg("stop") = py::none(), py::arg("seed") = py::none(), py::arg("tools") = py::none(), \
+      py::arg("tool_choice") = py::none(), py::arg("response_format") = py::none(),              \
       py::arg("extra") = py::none(), py::arg("timeout") = 600.0
   cls.def("chat", chat, LLMKIT_CHAT_ARGS,
           "Sends the messages and returns a ChatResponse. Raises llmkit.Error subclasses.");
@@ -325,10 +326,10 @@ void BindClients(py::module_& m) {
       .def_readonly("id", &ChatResponse::id)
       .def_readonly("model", &ChatResponse::model)
       .def_readonly("text", &ChatResponse::text)
-      .def_property_readonly("message",
-                             [](const ChatResponse& r) { return MessageDict(r.message); },
-                             "The assistant message as an OpenAI-style dict (append it to the "
-                             "conversation as it is).")
+      .def_property_readonly(
+          "message", [](const ChatResponse& r) { return MessageDict(r.message); },
+          "The assistant message as an OpenAI-style dict (append it to the "
+          "conversation as it is).")
       .def_property_readonly("tool_calls",
                              [](const ChatResponse& r) { return r.message.tool_calls; })
       .def_readonly("finish_reason", &ChatResponse::finish_reason)
@@ -339,8 +340,9 @@ void BindClients(py::module_& m) {
                ", finish_reason=" + py::repr(py::str(r.finish_reason)).cast<std::string>() + ")";
       });
   py::class_<StreamEvent>(m, "StreamEvent")
-      .def_property_readonly("kind", [](const StreamEvent& e) { return KindName(e.kind); },
-                             "\"text\", \"tool_call\", \"usage\" or \"done\".")
+      .def_property_readonly(
+          "kind", [](const StreamEvent& e) { return KindName(e.kind); },
+          "\"text\", \"tool_call\", \"usage\" or \"done\".")
       .def_readonly("text", &StreamEvent::text)
       .def_readonly("tool_index", &StreamEvent::tool_index)
       .def_readonly("tool_id", &StreamEvent::tool_id)
@@ -354,15 +356,14 @@ void BindClients(py::module_& m) {
   py::class_<ChatStream>(m, "ChatStream")
       .def("__iter__", [](ChatStream& s) -> ChatStream& { return s; })
       .def("__next__", &ChatStream::Next)
-      .def_property_readonly("response", &ChatStream::response,
-                             py::return_value_policy::copy,
+      .def_property_readonly("response", &ChatStream::response, py::return_value_policy::copy,
                              "The final ChatResponse, once iteration has ended.")
       .def("close", &ChatStream::Close, "Stops the stream.")
       .def("__enter__", [](ChatStream& s) -> ChatStream& { return s; })
       .def("__exit__", [](ChatStream& s, py::args) { s.Close(); });
 
-  py::class_<PyOpenAIClient> openai(m, "OpenAIClient",
-                            "A client of an OpenAI-compatible server: chat, stream, embed.");
+  py::class_<PyOpenAIClient> openai(
+      m, "OpenAIClient", "A client of an OpenAI-compatible server: chat, stream, embed.");
   openai.def(
       py::init([](std::optional<std::string> base_url, std::optional<std::string> api_key,
                   std::optional<std::string> model, std::optional<std::string> embedding_model,
@@ -389,12 +390,12 @@ void BindClients(py::module_& m) {
         client.embeddings = ValueOrThrow(NewOpenAIEmbeddingModel(options, batch));
         return PyOpenAIClient{client};
       }),
-      py::arg("base_url") = py::none(), py::kw_only(),
-      py::arg("api_key") = py::none(), py::arg("model") = py::none(),
-      py::arg("embedding_model") = py::none(), py::arg("organization") = py::none(),
-      py::arg("project") = py::none(), py::arg("headers") = py::none(),
-      py::arg("max_completion_tokens") = false, py::arg("embedding_batch_size") = 2048,
-      py::arg("embedding_batch_tokens") = 300000, py::arg("embedding_concurrency") = 4);
+      py::arg("base_url") = py::none(), py::kw_only(), py::arg("api_key") = py::none(),
+      py::arg("model") = py::none(), py::arg("embedding_model") = py::none(),
+      py::arg("organization") = py::none(), py::arg("project") = py::none(),
+      py::arg("headers") = py::none(), py::arg("max_completion_tokens") = false,
+      py::arg("embedding_batch_size") = 2048, py::arg("embedding_batch_tokens") = 300000,
+      py::arg("embedding_concurrency") = 4);
   DefineChatMethods(openai);
   openai.def(
       "embed",
@@ -418,27 +419,26 @@ void BindClients(py::module_& m) {
       py::arg("dimensions") = py::none(), py::arg("timeout") = 600.0,
       "Embeds the texts (batched, concurrent, in order) and returns a float32 array (n, d).");
 
-  py::class_<PyAnthropicClient> anthropic(m, "AnthropicClient", "A client of Anthropic's Messages API.");
-  anthropic.def(py::init([](std::optional<std::string> api_key, std::optional<std::string> model,
-                            std::optional<std::string> base_url,
-                            std::optional<std::string> anthropic_version,
-                            int64_t max_tokens,
-                            std::optional<std::map<std::string, std::string>> headers) {
-                  AnthropicOptions options;
-                  options.api_key = api_key.value_or("");
-                  options.model = model.value_or("");
-                  options.base_url = base_url.value_or("");
-                  if (anthropic_version) options.anthropic_version = *anthropic_version;
-                  options.default_max_tokens = max_tokens;
-                  options.extra_headers = ToHeaders(headers);
-                  Client client;
-                  client.chat = ValueOrThrow(NewAnthropicClient(options));
-                  return PyAnthropicClient{client};
-                }),
-                py::kw_only(), py::arg("api_key") = py::none(), py::arg("model") = py::none(),
-                py::arg("base_url") = py::none(),
-                py::arg("anthropic_version") = py::none(), py::arg("max_tokens") = 4096,
-                py::arg("headers") = py::none());
+  py::class_<PyAnthropicClient> anthropic(m, "AnthropicClient",
+                                          "A client of Anthropic's Messages API.");
+  anthropic.def(
+      py::init([](std::optional<std::string> api_key, std::optional<std::string> model,
+                  std::optional<std::string> base_url, std::optional<std::string> anthropic_version,
+                  int64_t max_tokens, std::optional<std::map<std::string, std::string>> headers) {
+        AnthropicOptions options;
+        options.api_key = api_key.value_or("");
+        options.model = model.value_or("");
+        options.base_url = base_url.value_or("");
+        if (anthropic_version) options.anthropic_version = *anthropic_version;
+        options.default_max_tokens = max_tokens;
+        options.extra_headers = ToHeaders(headers);
+        Client client;
+        client.chat = ValueOrThrow(NewAnthropicClient(options));
+        return PyAnthropicClient{client};
+      }),
+      py::kw_only(), py::arg("api_key") = py::none(), py::arg("model") = py::none(),
+      py::arg("base_url") = py::none(), py::arg("anthropic_version") = py::none(),
+      py::arg("max_tokens") = 4096, py::arg("headers") = py::none());
   DefineChatMethods(anthropic);
 }
 

@@ -51,8 +51,8 @@ struct Embeddings {
 };
 
 struct EmbedOptions {
-  std::string model;                 // Empty: the model's default.
-  std::optional<int> dimensions;     // Empty: the model's default (text-embedding-3-* can shorten).
+  std::string model;              // Empty: the model's default.
+  std::optional<int> dimensions;  // Empty: the model's default (text-embedding-3-* can shorten).
   std::chrono::milliseconds timeout{600'000};  // For the whole call.
   std::shared_ptr<Cancellation> cancellation;
 };
@@ -75,7 +75,8 @@ struct EmbeddingBatchOptions {
 };
 
 // `options.model` is the embedding model; the other fields as for the chat client
-// (max_completion_tokens is ignored). Errors: kInvalidArgument for a max_* below 1; kInternal if the transport cannot start.
+// (max_completion_tokens is ignored). Errors: kInvalidArgument for a max_* below 1; kInternal if
+// the transport cannot start.
 absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewOpenAIEmbeddingModel(
     OpenAIOptions options, EmbeddingBatchOptions batch = {});
 

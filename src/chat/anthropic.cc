@@ -58,8 +58,8 @@ absl::StatusOr<Json> ContentOf(const Message& m) {
     } else {
       absl::StatusOr<Json> input = Json::Parse(call.arguments);
       if (!input.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("the arguments of tool call '", call.id,
-                                                       "' are not JSON: ", input.status().message()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the arguments of tool call '", call.id, "' are not JSON: ", input.status().message()));
       }
       block.Set("input", *std::move(input));
     }
@@ -226,8 +226,8 @@ absl::StatusOr<std::unique_ptr<ChatModel>> NewAnthropicClient(AnthropicOptions o
   if (transport == nullptr) {
     LLMKIT_ASSIGN_OR_RETURN(transport, NewCurlTransport());
   }
-  return std::unique_ptr<ChatModel>(std::make_unique<AnthropicClient>(
-      std::move(options), std::move(key), std::move(transport)));
+  return std::unique_ptr<ChatModel>(
+      std::make_unique<AnthropicClient>(std::move(options), std::move(key), std::move(transport)));
 }
 
 }  // namespace llmkit

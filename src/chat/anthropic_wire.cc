@@ -82,7 +82,8 @@ bool AnthropicStreamDecoder::OnEvent(const SseEvent& event) {
   if (event.event == "error") {
     std::string type;
     if (absl::StatusOr<Json> body = Json::Parse(event.data); body.ok()) {
-      if (const Json* error = body->Find("error"); error != nullptr) type = StringAt(*error, "type");
+      if (const Json* error = body->Find("error"); error != nullptr)
+        type = StringAt(*error, "type");
     }
     return Fail(ProviderError(provider_, StatusForErrorType(type), {}, event.data));
   }

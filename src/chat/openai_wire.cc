@@ -31,8 +31,8 @@ HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_k
 }
 
 std::string TakeOpenAIKey(OpenAIOptions& options) {
-  options.base_url = OptionOrEnv(std::move(options.base_url), "OPENAI_BASE_URL",
-                                 "https://api.openai.com/v1");
+  options.base_url =
+      OptionOrEnv(std::move(options.base_url), "OPENAI_BASE_URL", "https://api.openai.com/v1");
   while (options.base_url.size() > 1 && options.base_url.back() == '/') options.base_url.pop_back();
   std::string key = OptionOrEnv(std::move(options.api_key), "OPENAI_API_KEY", "");
   options.api_key.clear();

@@ -62,8 +62,7 @@ class StreamDecoder {
 // Sends a streamed request: a non-2xx answer becomes ProviderError (with its body and headers);
 // a 2xx body goes to `decoder`. `request_id_header` names the header that carries the request id.
 absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest request,
-                                        std::string_view request_id_header,
-                                        StreamDecoder& decoder);
+                                        std::string_view request_id_header, StreamDecoder& decoder);
 
 // kUnavailable: the provider answered 2xx with a body that is not the expected JSON.
 absl::Status MalformedResponse(std::string_view provider, std::string_view what);

@@ -79,7 +79,8 @@ absl::StatusOr<EmbeddingBatch> ParseEmbeddingResponse(std::string_view body, siz
   // parser picks the SIMD kernel at run time (Debian's On-Demand is built for the scalar one).
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (auto error = parser.parse(body.data(), body.size(), /*realloc_if_needed=*/!padded).get(root)) {
+  if (auto error =
+          parser.parse(body.data(), body.size(), /*realloc_if_needed=*/!padded).get(root)) {
     return Malformed(absl::StrCat("not JSON (", simdjson::error_message(error), ")"));
   }
   simdjson::dom::array data;
@@ -146,8 +147,8 @@ absl::StatusOr<EmbeddingBatch> ParseEmbeddingResponse(std::string_view body, siz
     for (size_t i = 0; i < rows; ++i) {
       if (seen[order[i]]) return Malformed(absl::StrCat("index ", order[i], " repeats"));
       seen[order[i]] = true;
-      std::memcpy(out.values.data() + order[i] * out.dimensions,
-                  values.data() + i * out.dimensions, out.dimensions * sizeof(float));
+      std::memcpy(out.values.data() + order[i] * out.dimensions, values.data() + i * out.dimensions,
+                  out.dimensions * sizeof(float));
     }
   }
   std::string_view model;

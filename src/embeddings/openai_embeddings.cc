@@ -63,7 +63,8 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
     Embeddings result;
     std::string model = options.model.empty() ? options_.model : options.model;
     if (model.empty()) {
-      return absl::InvalidArgumentError("no model: set EmbedOptions::model or OpenAIOptions::model");
+      return absl::InvalidArgumentError(
+          "no model: set EmbedOptions::model or OpenAIOptions::model");
     }
     if (inputs.empty()) return result;
     std::optional<int> dimensions = options.dimensions ? options.dimensions : batch_.dimensions;

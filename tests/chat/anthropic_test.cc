@@ -75,9 +75,9 @@ std::string EventText(size_t count = std::size(kEvents)) {
 }
 
 Script StreamScript(size_t fragment, std::string all = EventText()) {
-  Script script = {Send(
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nrequest-id: req_a\r\nConnection: "
-      "close\r\n\r\n")};
+  Script script = {
+      Send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nrequest-id: req_a\r\nConnection: "
+           "close\r\n\r\n")};
   for (size_t i = 0; i < all.size(); i += fragment) script.push_back(Send(all.substr(i, fragment)));
   script.push_back(Close());
   return script;
@@ -314,7 +314,8 @@ TEST(AnthropicClient, ErrorsMapToCodesWithPayloads) {
   EXPECT_EQ(ErrorFor(413, R"({"type":"error","error":{"type":"request_too_large"}})").code(),
             absl::StatusCode::kOutOfRange);
   absl::Status auth = ErrorFor(
-      401, R"({"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}})");
+      401,
+      R"({"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}})");
   EXPECT_EQ(auth.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(auth.message(), Not(HasSubstr("sk-ant-test-secret")));
   EXPECT_EQ(ErrorFor(403, "{}").code(), absl::StatusCode::kPermissionDenied);

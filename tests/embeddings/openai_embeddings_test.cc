@@ -83,9 +83,10 @@ Script Answer(const ServerRequest& request, bool reverse, int sleep_ms = 0) {
 }
 
 std::unique_ptr<EmbeddingModel> Model(const TestServer& server, EmbeddingBatchOptions batch = {}) {
-  auto model = NewOpenAIEmbeddingModel(
-      {.base_url = server.Url("/v1"), .api_key = "sk-emb-secret", .model = "text-embedding-3-small"},
-      std::move(batch));
+  auto model = NewOpenAIEmbeddingModel({.base_url = server.Url("/v1"),
+                                        .api_key = "sk-emb-secret",
+                                        .model = "text-embedding-3-small"},
+                                       std::move(batch));
   EXPECT_TRUE(model.ok()) << model.status();
   return std::move(*model);
 }
@@ -187,16 +188,15 @@ TEST(OpenAIEmbeddings, Errors) {
   };
   EXPECT_THAT(malformed(R"({"data":[{"index":0,"embedding":[1,2]}]})").message(),
               HasSubstr("1 embeddings for 2 inputs"));
-  EXPECT_THAT(
-      malformed(R"({"data":[{"index":0,"embedding":[1,2]},{"index":0,"embedding":[3,4]}]})")
-          .message(),
-      HasSubstr("repeats"));
+  EXPECT_THAT(malformed(R"({"data":[{"index":0,"embedding":[1,2]},{"index":0,"embedding":[3,4]}]})")
+                  .message(),
+              HasSubstr("repeats"));
   EXPECT_THAT(malformed(R"({"data":[{"index":0,"embedding":[1,2]},{"index":1,"embedding":[3]}]})")
                   .message(),
               HasSubstr("embeddings of 2 and 1 values"));
-  EXPECT_THAT(malformed(R"({"data":[{"index":0,"embedding":"AAA"},{"index":1,"embedding":"!!"}]})")
-                  .code(),
-              absl::StatusCode::kUnavailable);
+  EXPECT_THAT(
+      malformed(R"({"data":[{"index":0,"embedding":"AAA"},{"index":1,"embedding":"!!"}]})").code(),
+      absl::StatusCode::kUnavailable);
   EXPECT_EQ(malformed("not json").code(), absl::StatusCode::kUnavailable);
   {  // Dimensions other than requested.
     TestServer server([](const ServerRequest& request) { return Answer(request, false); });
