@@ -18,17 +18,7 @@ constexpr int kRows = 100;
 constexpr int kDims = 1536;
 
 std::string Base64(const void* data, size_t size) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::string out;
-  for (size_t i = 0; i < size; i += 3) {
-    uint32_t v = p[i] << 16 | (i + 1 < size ? p[i + 1] << 8 : 0) | (i + 2 < size ? p[i + 2] : 0);
-    out += kAlphabet[v >> 18 & 63];
-    out += kAlphabet[v >> 12 & 63];
-    out += i + 1 < size ? kAlphabet[v >> 6 & 63] : '=';
-    out += i + 2 < size ? kAlphabet[v & 63] : '=';
-  }
-  return out;
+  return llmkit::internal::EncodeBase64(data, size);
 }
 
 // An answer shaped like OpenAI's, with the same values in both encodings.

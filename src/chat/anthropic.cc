@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "chat/anthropic_wire.h"
-#include "chat/provider_error.h"
 #include "common/absl_compat.h"
 #include "llmkit/status.h"
 
@@ -122,35 +121,24 @@ Json ToolChoice(const Json& choice) {
   return choice;
 }
 
-class AnthropicClient final : public ChatModel {
+class AnthropicClient final : public internal::HttpChatModel {
  public:
   AnthropicClient(AnthropicOptions options, std::string api_key,
                   std::shared_ptr<HttpTransport> transport)
-      : options_(std::move(options)),
-        api_key_(std::move(api_key)),
-        transport_(std::move(transport)) {}
-
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
-    LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/false));
-    LLMKIT_ASSIGN_OR_RETURN(HttpResponse response, transport_->Send(std::move(http)));
-    if (response.status < 200 || response.status >= 300) {
-      return internal::ProviderError(internal::kAnthropicProvider, response.status,
-                                     response.headers, response.body);
-    }
-    LLMKIT_ASSIGN_OR_RETURN(ChatResponse out, internal::ParseAnthropicResponse(response.body));
-    out.request_id = std::string(response.Header("request-id").value_or(""));
-    return out;
-  }
-
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override {
-    LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/true));
-    internal::AnthropicStreamDecoder decoder(on_event);
-    return internal::SendStream(*transport_, std::move(http), "request-id", decoder);
-  }
+      : HttpChatModel(std::move(transport), internal::kAnthropicProvider, "request-id"),
+        options_(std::move(options)),
+        api_key_(std::move(api_key)) {}
 
  private:
-  absl::StatusOr<HttpRequest> Build(const ChatRequest& request, bool stream) const {
+  absl::StatusOr<ChatResponse> Parse(std::string_view body) const override {
+    return internal::ParseAnthropicResponse(body);
+  }
+  std::unique_ptr<internal::StreamDecoder> NewDecoder(
+      const StreamCallback& on_event) const override {
+    return std::make_unique<internal::AnthropicStreamDecoder>(on_event);
+  }
+
+  absl::StatusOr<HttpRequest> Build(const ChatRequest& request, bool stream) const override {
     std::string model = request.model.empty() ? options_.model : request.model;
     if (model.empty()) {
       return absl::InvalidArgumentError(
@@ -211,7 +199,6 @@ class AnthropicClient final : public ChatModel {
 
   AnthropicOptions options_;
   std::string api_key_;
-  std::shared_ptr<HttpTransport> transport_;
 };
 
 }  // namespace

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "chat/openai_wire.h"
-#include "chat/provider_error.h"
 #include "common/absl_compat.h"
 #include "llmkit/status.h"
 
@@ -53,34 +52,23 @@ Json MessageJson(const Message& m) {
   return out;
 }
 
-class OpenAIClient final : public ChatModel {
+class OpenAIClient final : public internal::HttpChatModel {
  public:
   OpenAIClient(OpenAIOptions options, std::string api_key, std::shared_ptr<HttpTransport> transport)
-      : options_(std::move(options)),
-        api_key_(std::move(api_key)),
-        transport_(std::move(transport)) {}
-
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
-    LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/false));
-    LLMKIT_ASSIGN_OR_RETURN(HttpResponse response, transport_->Send(std::move(http)));
-    if (response.status < 200 || response.status >= 300) {
-      return internal::ProviderError(internal::kOpenAIProvider, response.status, response.headers,
-                                     response.body);
-    }
-    LLMKIT_ASSIGN_OR_RETURN(ChatResponse out, internal::ParseOpenAIResponse(response.body));
-    out.request_id = std::string(response.Header("x-request-id").value_or(""));
-    return out;
-  }
-
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override {
-    LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/true));
-    internal::OpenAIStreamDecoder decoder(on_event);
-    return internal::SendStream(*transport_, std::move(http), "x-request-id", decoder);
-  }
+      : HttpChatModel(std::move(transport), internal::kOpenAIProvider, "x-request-id"),
+        options_(std::move(options)),
+        api_key_(std::move(api_key)) {}
 
  private:
-  absl::StatusOr<HttpRequest> Build(const ChatRequest& request, bool stream) const {
+  absl::StatusOr<ChatResponse> Parse(std::string_view body) const override {
+    return internal::ParseOpenAIResponse(body);
+  }
+  std::unique_ptr<internal::StreamDecoder> NewDecoder(
+      const StreamCallback& on_event) const override {
+    return std::make_unique<internal::OpenAIStreamDecoder>(on_event);
+  }
+
+  absl::StatusOr<HttpRequest> Build(const ChatRequest& request, bool stream) const override {
     Json body = Json::MakeObject();
     std::string model = request.model.empty() ? options_.model : request.model;
     if (model.empty())
@@ -141,7 +129,6 @@ class OpenAIClient final : public ChatModel {
 
   OpenAIOptions options_;
   std::string api_key_;
-  std::shared_ptr<HttpTransport> transport_;
 };
 
 }  // namespace

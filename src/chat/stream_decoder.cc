@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "chat/provider_error.h"
 #include "common/absl_compat.h"
+#include "llmkit/status.h"
 
 namespace llmkit::internal {
 
@@ -110,6 +111,24 @@ absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest re
   if (!fed.ok()) return fed;
   if (!response.ok()) return response.status();
   return decoder.Finish();
+}
+
+absl::StatusOr<ChatResponse> HttpChatModel::Complete(const ChatRequest& request) {
+  LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/false));
+  LLMKIT_ASSIGN_OR_RETURN(HttpResponse response, transport_->Send(std::move(http)));
+  if (response.status < 200 || response.status >= 300) {
+    return ProviderError(provider_, response.status, response.headers, response.body);
+  }
+  LLMKIT_ASSIGN_OR_RETURN(ChatResponse out, Parse(response.body));
+  out.request_id = std::string(response.Header(request_id_header_).value_or(""));
+  return out;
+}
+
+absl::StatusOr<ChatResponse> HttpChatModel::Stream(const ChatRequest& request,
+                                                   const StreamCallback& on_event) {
+  LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/true));
+  std::unique_ptr<StreamDecoder> decoder = NewDecoder(on_event);
+  return SendStream(*transport_, std::move(http), request_id_header_, *decoder);
 }
 
 absl::Status MalformedResponse(std::string_view provider, std::string_view what) {

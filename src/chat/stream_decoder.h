@@ -6,6 +6,7 @@
 #define LLMKIT_SRC_CHAT_STREAM_DECODER_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,31 @@ class StreamDecoder {
 // a 2xx body goes to `decoder`. `request_id_header` names the header that carries the request id.
 absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest request,
                                         std::string_view request_id_header, StreamDecoder& decoder);
+
+// A ChatModel over HTTP: subclasses build the request and read the answers; this sends them
+// and maps non-2xx answers to ProviderError.
+class HttpChatModel : public ChatModel {
+ public:
+  HttpChatModel(std::shared_ptr<HttpTransport> transport, std::string_view provider,
+                std::string_view request_id_header)
+      : transport_(std::move(transport)),
+        provider_(provider),
+        request_id_header_(request_id_header) {}
+
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override;
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
+                                      const StreamCallback& on_event) override;
+
+ protected:
+  virtual absl::StatusOr<HttpRequest> Build(const ChatRequest& request, bool stream) const = 0;
+  virtual absl::StatusOr<ChatResponse> Parse(std::string_view body) const = 0;
+  virtual std::unique_ptr<StreamDecoder> NewDecoder(const StreamCallback& on_event) const = 0;
+
+ private:
+  std::shared_ptr<HttpTransport> transport_;
+  std::string_view provider_;
+  std::string_view request_id_header_;
+};
 
 // kUnavailable: the provider answered 2xx with a body that is not the expected JSON.
 absl::Status MalformedResponse(std::string_view provider, std::string_view what);

@@ -39,6 +39,22 @@ bool AppendNumbers(simdjson::dom::array array, std::vector<float>* out) {
 
 }  // namespace
 
+std::string EncodeBase64(const void* data, size_t size) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto* p = static_cast<const uint8_t*>(data);
+  std::string out;
+  out.reserve((size + 2) / 3 * 4);
+  for (size_t i = 0; i < size; i += 3) {
+    uint32_t v = p[i] << 16 | (i + 1 < size ? p[i + 1] << 8 : 0) | (i + 2 < size ? p[i + 2] : 0);
+    out += kAlphabet[v >> 18 & 63];
+    out += kAlphabet[v >> 12 & 63];
+    out += i + 1 < size ? kAlphabet[v >> 6 & 63] : '=';
+    out += i + 2 < size ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
 size_t Base64DecodedSize(std::string_view text) {
   size_t n = text.size();
   while (n > 0 && text[n - 1] == '=') --n;

@@ -34,6 +34,8 @@ absl::StatusOr<EmbeddingBatch> ParseEmbeddingResponse(std::string_view body, siz
 int64_t DecodeBase64(std::string_view text, uint8_t* out, size_t capacity);
 // The exact decoded size of valid base64 `text`.
 size_t Base64DecodedSize(std::string_view text);
+// Standard base64 with padding (for tests, benchmarks and fakes that play the server).
+std::string EncodeBase64(const void* data, size_t size);
 
 }  // namespace llmkit::internal
 

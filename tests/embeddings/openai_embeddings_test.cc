@@ -26,17 +26,7 @@ using ::llmkit::testing::TestServer;
 using ::testing::HasSubstr;
 
 std::string Base64(const void* data, size_t size) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::string out;
-  for (size_t i = 0; i < size; i += 3) {
-    uint32_t v = p[i] << 16 | (i + 1 < size ? p[i + 1] << 8 : 0) | (i + 2 < size ? p[i + 2] : 0);
-    out += kAlphabet[v >> 18 & 63];
-    out += kAlphabet[v >> 12 & 63];
-    out += i + 1 < size ? kAlphabet[v >> 6 & 63] : '=';
-    out += i + 2 < size ? kAlphabet[v & 63] : '=';
-  }
-  return out;
+  return llmkit::internal::EncodeBase64(data, size);
 }
 
 // The vector the fake server gives a text: its length, its first byte, a fraction, a constant.
@@ -237,6 +227,9 @@ TEST(EmbeddingResponse, Base64DecodesEveryLengthAndRejectsJunk) {
     std::string unpadded = text.substr(0, text.find('='));
     ASSERT_EQ(internal::DecodeBase64(unpadded, out.data(), n), static_cast<int64_t>(n));
   }
+  EXPECT_EQ(Base64("Man", 3), "TWFu");  // RFC 4648's examples.
+  EXPECT_EQ(Base64("fo", 2), "Zm8=");
+  EXPECT_EQ(Base64("f", 1), "Zg==");
   uint8_t out[8];
   EXPECT_EQ(internal::DecodeBase64("AB$D", out, 8), -1);
   EXPECT_EQ(internal::DecodeBase64("A", out, 8), -1);
