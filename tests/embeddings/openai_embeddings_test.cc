@@ -3,7 +3,6 @@
 // arrive out of order, and the errors.
 
 #include <atomic>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -223,7 +222,7 @@ TEST(EmbeddingResponse, Base64DecodesEveryLengthAndRejectsJunk) {
     std::vector<uint8_t> out(n);
     ASSERT_EQ(internal::Base64DecodedSize(text), n);
     ASSERT_EQ(internal::DecodeBase64(text, out.data(), n), static_cast<int64_t>(n));
-    EXPECT_EQ(std::memcmp(out.data(), bytes.data(), n), 0);
+    EXPECT_EQ(std::string(out.begin(), out.end()), bytes);
     std::string unpadded = text.substr(0, text.find('='));
     ASSERT_EQ(internal::DecodeBase64(unpadded, out.data(), n), static_cast<int64_t>(n));
   }
