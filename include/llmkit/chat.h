@@ -87,6 +87,9 @@ struct ChatResponse {
   std::string finish_reason;
   Usage usage;
   std::string request_id;  // The provider's x-request-id / request-id header.
+  // Filled in by the resilience decorators: calls made and time spent waiting between them.
+  int attempts = 1;
+  std::chrono::nanoseconds backoff{0};
 };
 
 struct StreamEvent {

@@ -34,6 +34,7 @@ inline constexpr std::string_view kPayloadRetryAfterMs = "llmkit/retry_after_ms"
 inline constexpr std::string_view kPayloadShouldRetry = "llmkit/should_retry";  // "true"/"false"
 inline constexpr std::string_view kPayloadProviderError = "llmkit/provider_error";  // body
 inline constexpr std::string_view kPayloadByteOffset = "llmkit/byte_offset";        // "17"
+inline constexpr std::string_view kPayloadAttempts = "llmkit/attempts";  // calls made, "3"
 
 // Returns `status` with `value` attached under `key`.
 absl::Status WithPayload(absl::Status status, std::string_view key, std::string_view value);
