@@ -23,6 +23,7 @@
 #include "llmkit/anthropic.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/openai.h"
+#include "llmkit/resilience.h"
 #include "status_conversion.h"
 
 namespace py = pybind11;
@@ -232,6 +233,7 @@ struct Client {
 // One C++ type per Python class (pybind11 registers a type once).
 struct PyOpenAIClient : Client {};
 struct PyAnthropicClient : Client {};
+struct PyChatModel : Client {};  // A decorated model (with_retry, ...): chat and stream.
 
 ChatResponse Chat(Client& client, const ChatArgs& args) {
   ChatRequest request = ToRequest(args);
@@ -246,6 +248,19 @@ HttpHeaders ToHeaders(const std::optional<std::map<std::string, std::string>>& h
   HttpHeaders out;
   if (headers) out.assign(headers->begin(), headers->end());
   return out;
+}
+
+// The chat model behind any of the Python client or model classes.
+std::shared_ptr<ChatModel> ChatOf(const py::object& model) {
+  if (py::isinstance<PyOpenAIClient>(model)) return model.cast<PyOpenAIClient&>().chat;
+  if (py::isinstance<PyAnthropicClient>(model)) return model.cast<PyAnthropicClient&>().chat;
+  if (py::isinstance<PyChatModel>(model)) return model.cast<PyChatModel&>().chat;
+  throw py::type_error("expected an OpenAIClient, AnthropicClient or ChatModel");
+}
+
+std::chrono::milliseconds Seconds(double seconds, const char* name) {
+  if (!(seconds >= 0)) throw py::value_error(std::string(name) + " must be >= 0 seconds");
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 const char* KindName(StreamEvent::Kind kind) {
@@ -335,6 +350,11 @@ void BindClients(py::module_& m) {
       .def_readonly("finish_reason", &ChatResponse::finish_reason)
       .def_readonly("usage", &ChatResponse::usage)
       .def_readonly("request_id", &ChatResponse::request_id)
+      .def_readonly("attempts", &ChatResponse::attempts, "Calls made (resilience decorators).")
+      .def_property_readonly(
+          "backoff",
+          [](const ChatResponse& r) { return std::chrono::duration<double>(r.backoff).count(); },
+          "Seconds spent waiting between attempts.")
       .def("__repr__", [](const ChatResponse& r) {
         return "ChatResponse(text=" + py::repr(py::str(r.text)).cast<std::string>() +
                ", finish_reason=" + py::repr(py::str(r.finish_reason)).cast<std::string>() + ")";
@@ -440,6 +460,26 @@ void BindClients(py::module_& m) {
       py::arg("base_url") = py::none(), py::arg("anthropic_version") = py::none(),
       py::arg("max_tokens") = 4096, py::arg("headers") = py::none());
   DefineChatMethods(anthropic);
+
+  py::class_<PyChatModel> decorated(m, "ChatModel",
+                                    "A chat model wrapped by a resilience decorator.");
+  DefineChatMethods(decorated);
+  m.def(
+      "with_retry",
+      [](py::object model, int max_attempts, double initial_backoff, double max_backoff,
+         double max_retry_after) {
+        if (max_attempts < 1) throw py::value_error("max_attempts must be at least 1");
+        RetryPolicy policy;
+        policy.max_retries = max_attempts - 1;
+        policy.initial_backoff = Seconds(initial_backoff, "initial_backoff");
+        policy.max_backoff = Seconds(max_backoff, "max_backoff");
+        policy.max_retry_after = Seconds(max_retry_after, "max_retry_after");
+        return PyChatModel{{WithRetry(ChatOf(model), policy), nullptr}};
+      },
+      py::arg("model"), py::kw_only(), py::arg("max_attempts") = 3,
+      py::arg("initial_backoff") = 0.5, py::arg("max_backoff") = 8.0,
+      py::arg("max_retry_after") = 60.0,
+      "Wraps a client or model with the official SDKs' retry rule (see docs/resilience.md).");
 }
 
 }  // namespace llmkit::python

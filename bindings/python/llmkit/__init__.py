@@ -26,6 +26,7 @@ from ._errors import (
 )
 from ._llmkit import (
     AnthropicClient,
+    ChatModel,
     ChatResponse,
     ChatStream,
     Chunk,
@@ -45,6 +46,7 @@ from ._llmkit import (
     json_dumps,
     json_loads,
     load_encoding,
+    with_retry,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "AlreadyExistsError",
     "AnthropicClient",
     "CancelledError",
+    "ChatModel",
     "ChatResponse",
     "ChatStream",
     "Chunk",
@@ -84,4 +87,5 @@ __all__ = [
     "json_dumps",
     "json_loads",
     "load_encoding",
+    "with_retry",
 ]

@@ -212,6 +212,8 @@ class ChatResponse:
     finish_reason: str
     usage: Usage
     request_id: str
+    attempts: int
+    backoff: float
 
 class StreamEvent:
     kind: Literal["text", "tool_call", "usage", "done"]
@@ -256,3 +258,8 @@ class AnthropicClient(_ChatClient):
     def __init__(self, *, api_key: Optional[str] = ..., model: Optional[str] = ..., base_url: Optional[str] = ...,
                  anthropic_version: Optional[str] = ..., max_tokens: int = ...,
                  headers: Optional[dict[str, str]] = ...) -> None: ...
+
+class ChatModel(_ChatClient): ...
+
+def with_retry(model: Union[OpenAIClient, AnthropicClient, ChatModel], *, max_attempts: int = ...,
+               initial_backoff: float = ..., max_backoff: float = ..., max_retry_after: float = ...) -> ChatModel: ...

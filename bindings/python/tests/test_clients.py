@@ -206,3 +206,20 @@ def test_other_threads_run_while_waiting(provider):
     t.join()
     assert elapsed < 1.5  # Four 0.5 s calls overlapped: the GIL was released.
     assert len(ticks) > 20
+
+
+def test_with_retry_follows_the_sdk_rule(provider):
+    answers = [(429, {"retry-after": "0.05"}, b'{"error":{"message":"slow down"}}', 0),
+               (503, {}, b'{"error":{"message":"busy"}}', 0),
+               (200, {}, json.dumps(COMPLETION).encode(), 0)]
+    p = provider(lambda path, b, h: answers.pop(0) if answers else (400, {}, b"{}", 0))
+    m = llmkit.with_retry(llmkit.OpenAIClient(base_url=p.url + "/v1", model="m"), initial_backoff=0.01)
+    r = m.chat(MESSAGES)
+    assert r.text == "Checking." and r.attempts == 3
+    assert 0.05 + 0.015 - 1e-6 <= r.backoff <= 0.05 + 0.02 + 1e-6  # Retry-After, then jittered backoff.
+    with pytest.raises(llmkit.InvalidArgumentError) as info:  # 400: never retried.
+        m.chat(MESSAGES)
+    assert info.value.payloads["llmkit/attempts"] == "1"
+    assert len(p.requests) == 4
+    with pytest.raises(ValueError):
+        llmkit.with_retry(m, max_attempts=0)
