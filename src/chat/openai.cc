@@ -134,7 +134,7 @@ class OpenAIClient final : public internal::HttpChatModel {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChatModel>> NewOpenAIClient(OpenAIOptions options) {
-  std::string key = internal::TakeOpenAIKey(options);
+  std::string key = internal::ResolveOpenAIOptions(options);
   std::shared_ptr<HttpTransport> transport = options.transport;
   if (transport == nullptr) {
     LLMKIT_ASSIGN_OR_RETURN(transport, NewCurlTransport());

@@ -30,7 +30,7 @@ HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_k
   return headers;
 }
 
-std::string TakeOpenAIKey(OpenAIOptions& options) {
+std::string ResolveOpenAIOptions(OpenAIOptions& options) {
   options.base_url =
       OptionOrEnv(std::move(options.base_url), "OPENAI_BASE_URL", "https://api.openai.com/v1");
   while (options.base_url.size() > 1 && options.base_url.back() == '/') options.base_url.pop_back();

@@ -22,7 +22,7 @@ HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_k
 
 // Fills in the base URL (option, $OPENAI_BASE_URL, OpenAI's) without trailing slashes and moves
 // the API key (option, else $OPENAI_API_KEY) out of `options`, so it is kept in one place.
-std::string TakeOpenAIKey(OpenAIOptions& options);
+std::string ResolveOpenAIOptions(OpenAIOptions& options);
 
 // A /chat/completions JSON body. Errors: kUnavailable (not JSON, no choice or message).
 absl::StatusOr<ChatResponse> ParseOpenAIResponse(std::string_view body);

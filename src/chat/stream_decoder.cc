@@ -107,8 +107,7 @@ absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest re
     return ProviderError(decoder.provider(), handler.status(), handler.headers(),
                          handler.error_body());
   }
-  absl::Status fed = decoder.Feed({});  // The decoder's own error comes first.
-  if (!fed.ok()) return fed;
+  if (!decoder.error().ok()) return decoder.error();  // The decoder's reason comes first.
   if (!response.ok()) return response.status();
   return decoder.Finish();
 }

@@ -35,6 +35,8 @@ class StreamDecoder {
   absl::StatusOr<ChatResponse> Finish();
 
   void set_request_id(std::string id) { out_.request_id = std::move(id); }
+  // The error that ended the stream, if one did.
+  const absl::Status& error() const { return error_; }
   std::string_view provider() const { return provider_; }
 
  protected:

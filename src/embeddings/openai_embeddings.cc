@@ -3,17 +3,16 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <mutex>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "chat/openai_wire.h"
 #include "chat/provider_error.h"
 #include "common/utf8.h"
 #include "embeddings/embedding_response.h"
+#include "http/body.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/status.h"
 
@@ -32,11 +31,7 @@ struct BodyCollector final : StreamHandler {
   bool OnHeaders(int code, const HttpHeaders& h) override {
     status = code;
     headers = h;
-    uint64_t bytes = 0;
-    if (auto length = FindHeader(h, "content-length");
-        length && absl::SimpleAtoi(absl::string_view(length->data(), length->size()), &bytes)) {
-      body.reserve(std::min<uint64_t>(bytes, 1 << 28) + kBodyPadding);
-    }
+    internal::ReserveBody(h, &body);
     return true;
   }
   bool OnData(std::string_view bytes) override {
@@ -256,7 +251,7 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
 
 absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewOpenAIEmbeddingModel(
     OpenAIOptions options, EmbeddingBatchOptions batch) {
-  std::string key = internal::TakeOpenAIKey(options);
+  std::string key = internal::ResolveOpenAIOptions(options);
   if (batch.max_inputs_per_request < 1 || batch.max_tokens_per_request < 1 ||
       batch.max_concurrency < 1) {
     return absl::InvalidArgumentError(

@@ -13,9 +13,8 @@
 #include <thread>
 #include <unordered_set>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/absl_compat.h"
+#include "http/body.h"
 #include "llmkit/http.h"
 
 namespace llmkit {
@@ -94,15 +93,7 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
     bool final_block = t->response.status >= 200 || t->response.status == 0;
     if (t->in_headers && final_block) {
       t->in_headers = false;
-      if (t->handler == nullptr) {
-        // One allocation for the body, with spare bytes after it so a JSON parser that reads
-        // past the end (simdjson's padding) can use the buffer as it is.
-        auto length = FindHeader(t->response.headers, "content-length");
-        uint64_t bytes = 0;
-        if (length && absl::SimpleAtoi(internal::ToAbsl(*length), &bytes)) {
-          t->response.body.reserve(std::min<uint64_t>(bytes, 1 << 28) + kBodyPadding);
-        }
-      }
+      if (t->handler == nullptr) internal::ReserveBody(t->response.headers, &t->response.body);
       if (t->handler != nullptr &&
           !t->handler->OnHeaders(t->response.status, t->response.headers)) {
         t->stopped_by_handler = true;

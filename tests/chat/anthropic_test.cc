@@ -14,12 +14,9 @@
 namespace llmkit {
 namespace {
 
-using ::llmkit::testing::Close;
 using ::llmkit::testing::Reply;
 using ::llmkit::testing::Script;
-using ::llmkit::testing::Send;
 using ::llmkit::testing::ServerRequest;
-using ::llmkit::testing::StreamHead;
 using ::llmkit::testing::TestServer;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -75,12 +72,7 @@ std::string EventText(size_t count = std::size(kEvents)) {
 }
 
 Script StreamScript(size_t fragment, std::string all = EventText()) {
-  Script script = {
-      Send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nrequest-id: req_a\r\nConnection: "
-           "close\r\n\r\n")};
-  for (size_t i = 0; i < all.size(); i += fragment) script.push_back(Send(all.substr(i, fragment)));
-  script.push_back(Close());
-  return script;
+  return ::llmkit::testing::StreamReply(all, fragment, {{"request-id", "req_a"}});
 }
 
 std::unique_ptr<ChatModel> Client(const TestServer& server, AnthropicOptions options = {}) {

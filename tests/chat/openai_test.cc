@@ -49,12 +49,7 @@ Script StreamScript(size_t fragment) {
   std::string all;
   for (const char* chunk : kChunks) all += std::string("data: ") + chunk + "\n\n";
   all += "data: [DONE]\n\n";
-  Script script = {
-      Send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nx-request-id: "
-           "req_9\r\nConnection: close\r\n\r\n")};
-  for (size_t i = 0; i < all.size(); i += fragment) script.push_back(Send(all.substr(i, fragment)));
-  script.push_back(Close());
-  return script;
+  return ::llmkit::testing::StreamReply(all, fragment, {{"x-request-id", "req_9"}});
 }
 
 std::unique_ptr<ChatModel> Client(const TestServer& server, OpenAIOptions options = {}) {

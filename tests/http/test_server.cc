@@ -69,6 +69,17 @@ Step StreamHead(int status, std::string content_type) {
               "\r\nContent-Type: " + content_type + "\r\nConnection: close\r\n\r\n");
 }
 
+Script StreamReply(std::string_view body, size_t fragment, HttpHeaders headers) {
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n";
+  for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
+  Script script = {Send(head + "Connection: close\r\n\r\n")};
+  for (size_t i = 0; i < body.size(); i += fragment) {
+    script.push_back(Send(std::string(body.substr(i, fragment))));
+  }
+  script.push_back(Close());
+  return script;
+}
+
 TestServer::TestServer(Handler handler) : handler_(std::move(handler)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;

@@ -37,6 +37,8 @@ Script Reply(int status, std::string body, HttpHeaders headers = {},
              std::string content_type = "application/json");
 // Status line and headers of a streamed response that ends when the connection closes.
 Step StreamHead(int status = 200, std::string content_type = "text/event-stream");
+// A 200 event stream: `headers`, then `body` cut into `fragment`-byte sends, then close.
+Script StreamReply(std::string_view body, size_t fragment, HttpHeaders headers = {});
 inline Step Send(std::string bytes) { return {Step::kSend, std::move(bytes), {}}; }
 inline Step Sleep(int ms) { return {Step::kSleep, {}, std::chrono::milliseconds(ms)}; }
 inline Step Close() { return {Step::kClose, {}, {}}; }
