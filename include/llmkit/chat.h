@@ -87,9 +87,11 @@ struct ChatResponse {
   std::string finish_reason;
   Usage usage;
   std::string request_id;  // The provider's x-request-id / request-id header.
-  // Filled in by the resilience decorators: calls made and time spent waiting between them.
+  // Filled in by the resilience decorators (resilience.h): provider calls made, time spent
+  // waiting between them or for a rate limiter, and the fallback entry that answered.
   int attempts = 1;
   std::chrono::nanoseconds backoff{0};
+  std::string served_by;
 };
 
 struct StreamEvent {

@@ -43,6 +43,10 @@ struct Embeddings {
   std::string model;          // As the provider reported it.
   Usage usage;                // input_tokens and total_tokens, summed over the requests.
   int requests = 0;           // HTTP requests sent.
+  // Filled in by the resilience decorators, as ChatResponse's.
+  int attempts = 1;
+  std::chrono::nanoseconds backoff{0};
+  std::string served_by;
 
   size_t rows() const { return dimensions == 0 ? 0 : values.size() / dimensions; }
   absl::Span<const float> row(size_t i) const {

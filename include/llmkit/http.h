@@ -33,11 +33,19 @@ namespace llmkit {
 // Lets another thread stop a request. Shared between the caller and the transport.
 class Cancellation {
  public:
+  Cancellation() = default;
+  // A cancellation that is also cancelled when `parent` (may be null) is.
+  explicit Cancellation(std::shared_ptr<const Cancellation> parent) : parent_(std::move(parent)) {}
+
   void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
-  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  bool cancelled() const {
+    return cancelled_.load(std::memory_order_relaxed) ||
+           (parent_ != nullptr && parent_->cancelled());
+  }
 
  private:
   std::atomic<bool> cancelled_{false};
+  std::shared_ptr<const Cancellation> parent_;
 };
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;

@@ -1,34 +1,66 @@
-// Resilience decorators that wrap any ChatModel and compose in any order. This first part holds
-// the timing seams (Clock, Sleeper) and retries with the official SDKs' rules.
+// Resilience decorators: each wraps a ChatModel or an EmbeddingModel, returns one of the same
+// kind, and composes with the others in any order.
 //
-//   std::unique_ptr<llmkit::ChatModel> model = llmkit::WithRetry(std::move(client), {});
+//   std::shared_ptr<llmkit::ChatModel> m = llmkit::WithRetry(std::move(client), {});
+//   m = llmkit::WithFallback({{m}, {backup}}, {});
 //
-// Retry rule (the openai / @anthropic-ai/sdk defaults): never for kCancelled, kInvalidArgument,
-// kUnauthenticated, kPermissionDenied, kNotFound, kOutOfRange; otherwise the provider's
-// `x-should-retry` header decides when present; otherwise retry kDeadlineExceeded (408,
-// timeouts), kAborted (409), kResourceExhausted (429) and kUnavailable (5xx, 529, connection
-// errors). Wait: `retry-after-ms`, else `Retry-After` (seconds or an HTTP date), capped at
-// `max_retry_after`; else min(initial_backoff * 2^n, max_backoff) * (1 - 0.25 * random()) for
-// the n-th retry (n from 0). A streamed call is never retried once an event reached the caller.
-// The caller's deadline (ChatRequest::timeout from the first attempt) bounds everything: each
-// attempt gets the time left, and a wait that would end past the deadline is not taken — the call
-// returns kDeadlineExceeded at once, naming the last error.
+// WithRetry — the official SDKs' rule (openai / @anthropic-ai/sdk): never for kCancelled,
+// kInvalidArgument, kUnauthenticated, kPermissionDenied, kNotFound, kOutOfRange; otherwise the
+// provider's `x-should-retry` header decides when present; otherwise retry kDeadlineExceeded
+// (408, timeouts), kAborted (409), kResourceExhausted (429) and kUnavailable (5xx, 529,
+// connection errors). Wait: `retry-after-ms`, else `Retry-After` (seconds or an HTTP date),
+// capped at `max_retry_after`; else min(initial_backoff * 2^n, max_backoff) * (1 - 0.25 *
+// random()) for the n-th retry (n from 0). A streamed call is never retried once an event reached
+// the caller. The caller's deadline (the request's timeout, from the first attempt) bounds
+// everything: each attempt gets the time left (or attempt_timeout if smaller), and a wait that
+// would end past the deadline is not taken — the call returns kDeadlineExceeded at once, naming the
+// last error. An optional RetryBudget keeps retries under a fraction of calls.
 //
-// The response says how it went: ChatResponse::attempts and ::backoff.
-// Threads: the decorators are as thread-safe as the model they wrap (all of llmkit's are).
+// WithFallback — the next model when one fails with a retryable error or a decorator's local
+// refusal (open breaker, rate limit); kOutOfRange (context window) goes to the context-window
+// list and content-policy refusals to the content-policy list. A model that fails is cooled down
+// by LiteLLM's rule (see FallbackPolicy) and skipped while cooling.
+//
+// WithCircuitBreaker — fails fast (kUnavailable, kPayloadCircuitOpen, retry-after-ms = time left)
+// while the failure ratio of recent calls is too high; see CircuitBreakerPolicy.
+//
+// WithRateLimit — requests-per-minute and tokens-per-minute buckets; waits within the deadline or
+// fails fast (kResourceExhausted, kPayloadRateLimited, retry-after-ms = when it would pass).
+//
+// WithHedging — starts a second attempt when the first is slower than a delay (fixed, or the
+// observed percentile), returns the first success and cancels the other.
+//
+// Composition: the outermost decorator sees the others as one model. The usual stack is
+// WithRetry(WithFallback({WithCircuitBreaker(WithRateLimit(client))...})): the rate limiter and
+// breaker guard each provider, fallback picks a healthy one, retry waits when all are down (open
+// breakers and rate limiters tell it how long through retry-after-ms).
+//
+// The response says how it went: attempts (provider calls, summed through the stack), backoff
+// (time waited between attempts and for rate limiters) and served_by (the fallback entry).
+// Errors carry kPayloadAttempts.
+// Threads: every decorator is thread-safe; calls may run on many threads at once. Streaming
+// callbacks run on the wrapped model's thread (hedging: on one of its two attempts' threads,
+// never both).
 
 #ifndef LLMKIT_RESILIENCE_H_
 #define LLMKIT_RESILIENCE_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "llmkit/chat.h"
+#include "llmkit/embeddings.h"
 #include "llmkit/http.h"
+#include "llmkit/tokenizer.h"
 
 namespace llmkit {
 
@@ -52,15 +84,41 @@ class Sleeper {
 std::shared_ptr<Clock> SystemClock();
 std::shared_ptr<Sleeper> RealSleeper();  // Wakes within 10 ms of a cancellation.
 
+// Keeps retries under `ratio` of calls: every call adds `ratio` tokens (up to `burst`), every
+// retry takes one, and a retry with less than one token left is not made (the call fails with its
+// last error, annotated, and kPayloadRetryBudget). The bucket starts full. One budget may be
+// shared by several decorators (e.g. every model of one provider). Over any stretch of N calls,
+// retries <= ratio * N + burst. Thread-safe.
+class RetryBudget {
+ public:
+  explicit RetryBudget(double ratio = 0.2, double burst = 10);
+  void RecordCall();
+  bool TryRetry();
+  double tokens() const;
+  int64_t retries_refused() const;
+
+ private:
+  mutable std::mutex mu_;
+  const double ratio_;
+  const double burst_;
+  double tokens_;
+  int64_t refused_ = 0;
+};
+
 struct RetryPolicy {
   int max_retries = 2;  // Attempts = 1 + max_retries.
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{8000};
   // Server hints (retry-after-ms, Retry-After) above this are cut to it.
   std::chrono::milliseconds max_retry_after{60'000};
-  std::shared_ptr<Clock> clock;      // Null: SystemClock().
-  std::shared_ptr<Sleeper> sleeper;  // Null: RealSleeper().
-  std::function<double()> random;    // Uniform in [0, 1); null: a thread-local engine.
+  // Longest single attempt (a stalled one ends kDeadlineExceeded and is retried); each attempt
+  // gets the smaller of this and the time left before the caller's deadline. Zero: no limit of
+  // its own.
+  std::chrono::milliseconds attempt_timeout{0};
+  std::shared_ptr<RetryBudget> budget;  // Null: no budget (the SDKs' behaviour).
+  std::shared_ptr<Clock> clock;         // Null: SystemClock().
+  std::shared_ptr<Sleeper> sleeper;     // Null: RealSleeper().
+  std::function<double()> random;       // Uniform in [0, 1); null: a thread-local engine.
 };
 
 // Whether the rule above retries `status`.
@@ -74,6 +132,154 @@ std::chrono::nanoseconds RetryDelay(const absl::Status& status, int retry,
 std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view text);
 
 std::unique_ptr<ChatModel> WithRetry(std::shared_ptr<ChatModel> model, RetryPolicy policy = {});
+std::unique_ptr<EmbeddingModel> WithRetry(std::shared_ptr<EmbeddingModel> model,
+                                          RetryPolicy policy = {});
+
+// One entry of a fallback list.
+template <typename Model>
+struct FallbackTarget {
+  std::shared_ptr<Model> model;
+  // Non-empty: replaces the request's model name (ChatRequest::model, EmbedOptions::model), so
+  // one client can fall back from one model to another.
+  std::string model_name;
+  // In served_by and errors. Empty: model_name, else the model the provider reported (errors:
+  // "#<position>").
+  std::string name;
+};
+
+template <typename Model>
+struct FallbackPolicy {
+  // Tried in order after a kOutOfRange (context window) from any model, e.g. larger models.
+  std::vector<FallbackTarget<Model>> context_window_fallbacks;
+  // Tried in order after a content-policy refusal: an error with kPayloadContentPolicy, or an
+  // answer that finished with "content_filter" (OpenAI, Azure) or "refusal" (Anthropic). With
+  // this list empty such answers are returned as they are.
+  std::vector<FallbackTarget<Model>> content_policy_fallbacks;
+  // Cooldown (LiteLLM's router rule): after a provider failure, a model is skipped for
+  // `cooldown` when the failure was a 429, or a 401/404 (which will not fix themselves), or when
+  // more than `cooldown_failure_ratio` of its calls in the current minute failed. A list of one
+  // model never cools down. Zero: no cooldown. When every model of the list is cooling, the call
+  // fails fast with kUnavailable, kPayloadCoolingDown and retry-after-ms = the shortest wait.
+  std::chrono::milliseconds cooldown{5000};
+  double cooldown_failure_ratio = 0.5;
+  std::shared_ptr<Clock> clock;  // Null: SystemClock().
+};
+
+std::unique_ptr<ChatModel> WithFallback(std::vector<FallbackTarget<ChatModel>> models,
+                                        FallbackPolicy<ChatModel> policy = {});
+std::unique_ptr<EmbeddingModel> WithFallback(std::vector<FallbackTarget<EmbeddingModel>> models,
+                                             FallbackPolicy<EmbeddingModel> policy = {});
+
+struct CircuitBreakerPolicy {
+  double failure_ratio = 0.5;  // Opens when failures / calls in the window reach this...
+  int window = 100;            // ...over the last `window` calls...
+  int min_calls = 10;          // ...once at least this many were made.
+  std::chrono::milliseconds open_for{30'000};  // Then half-open:
+  int half_open_calls = 3;     // this many trial calls; all succeed → closed, any fails → open.
+  std::string name = "model";  // In errors.
+  std::shared_ptr<Clock> clock;  // Null: SystemClock().
+};
+
+// The closed / open / half-open state machine. Provider failures (IsProviderFailure: 5xx,
+// timeouts, 429, connection errors) count as failures; other outcomes count as successes, except
+// kCancelled and local rejections, which do not count. Thread-safe.
+class CircuitBreaker {
+ public:
+  enum class State { kClosed, kOpen, kHalfOpen };
+  explicit CircuitBreaker(CircuitBreakerPolicy policy = {});
+
+  // OK when a call may go ahead (then Record its outcome); else the fail-fast error.
+  absl::Status Allow();
+  void Record(const absl::Status& outcome);
+  State state() const;
+
+ private:
+  void OpenLocked();
+  CircuitBreakerPolicy policy_;
+  mutable std::mutex mu_;
+  State state_ = State::kClosed;
+  std::vector<char> window_;  // Ring of the last outcomes (1 = failure).
+  size_t next_ = 0;
+  int calls_ = 0;
+  int failures_ = 0;
+  std::chrono::steady_clock::time_point open_until_;
+  int trials_started_ = 0;
+  int trials_succeeded_ = 0;
+};
+
+std::unique_ptr<ChatModel> WithCircuitBreaker(std::shared_ptr<ChatModel> model,
+                                              std::shared_ptr<CircuitBreaker> breaker);
+std::unique_ptr<EmbeddingModel> WithCircuitBreaker(std::shared_ptr<EmbeddingModel> model,
+                                                   std::shared_ptr<CircuitBreaker> breaker);
+
+struct RateLimitPolicy {
+  double requests_per_minute = 0;  // Zero: no request limit.
+  double tokens_per_minute = 0;    // Zero: no token limit.
+  // Waits for capacity when it comes before the call's deadline; false: fails fast instead.
+  bool wait = true;
+  // Counts request tokens (ChatRequest: message text + 3 per message + 3 + max_tokens;
+  // embeddings: the inputs). Null: bytes / 4. The answer's usage.total_tokens corrects the
+  // estimate afterwards.
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::shared_ptr<Clock> clock;      // Null: SystemClock().
+  std::shared_ptr<Sleeper> sleeper;  // Null: RealSleeper().
+};
+
+// Token buckets that refill continuously at limit / 60 per second and hold at most one minute's
+// worth; a call takes its share up front (callers queue in order by reserving ahead). A request
+// larger than a whole minute's tokens is charged the minute's worth. Thread-safe; may be shared
+// by the models that draw on one provider account.
+class RateLimiter {
+ public:
+  explicit RateLimiter(RateLimitPolicy policy);
+
+  // Takes one request and `tokens`, waiting at most until `deadline` (fails fast when the wait
+  // would pass it, or when the policy does not wait). Returns the time waited.
+  absl::StatusOr<std::chrono::nanoseconds> Acquire(int64_t tokens,
+                                                   std::chrono::steady_clock::time_point deadline,
+                                                   const Cancellation* cancellation);
+  // Gives back (positive) or charges (negative) tokens once the real count is known.
+  void Adjust(int64_t tokens);
+  const RateLimitPolicy& policy() const { return policy_; }
+
+ private:
+  struct Bucket {
+    double limit = 0;  // Per minute; zero: unlimited.
+    double level = 0;  // Tokens available now (may be negative: reserved ahead).
+    std::chrono::steady_clock::time_point updated;
+  };
+  void Refill(Bucket& bucket, std::chrono::steady_clock::time_point now) const;
+  static std::chrono::nanoseconds WaitFor(const Bucket& bucket, double amount);
+
+  RateLimitPolicy policy_;
+  std::mutex mu_;
+  Bucket requests_;
+  Bucket tokens_;
+};
+
+std::unique_ptr<ChatModel> WithRateLimit(std::shared_ptr<ChatModel> model,
+                                         std::shared_ptr<RateLimiter> limiter);
+std::unique_ptr<EmbeddingModel> WithRateLimit(std::shared_ptr<EmbeddingModel> model,
+                                              std::shared_ptr<RateLimiter> limiter);
+
+struct HedgingPolicy {
+  // Start the second attempt after this delay. Zero: the observed `percentile` latency of the
+  // last `window` successful calls, once there are `min_samples` of them; `initial_delay` until
+  // then.
+  std::chrono::milliseconds delay{0};
+  double percentile = 0.95;
+  int window = 1000;
+  int min_samples = 20;
+  std::chrono::milliseconds initial_delay{1000};
+};
+
+// Runs the first attempt on the caller's thread and the hedge on a thread of its own (real time:
+// the delay is a wait on the steady clock); the loser is cancelled (its request's Cancellation,
+// linked to the caller's) and joined before the call returns. A stream is hedged only until an
+// attempt delivers its first event; that attempt wins. attempts is 2 when the hedge started.
+std::unique_ptr<ChatModel> WithHedging(std::shared_ptr<ChatModel> model, HedgingPolicy policy = {});
+std::unique_ptr<EmbeddingModel> WithHedging(std::shared_ptr<EmbeddingModel> model,
+                                            HedgingPolicy policy = {});
 
 }  // namespace llmkit
 

@@ -35,6 +35,14 @@ inline constexpr std::string_view kPayloadShouldRetry = "llmkit/should_retry";  
 inline constexpr std::string_view kPayloadProviderError = "llmkit/provider_error";  // body
 inline constexpr std::string_view kPayloadByteOffset = "llmkit/byte_offset";        // "17"
 inline constexpr std::string_view kPayloadAttempts = "llmkit/attempts";  // calls made, "3"
+// A provider refused on content-policy grounds ("true").
+inline constexpr std::string_view kPayloadContentPolicy = "llmkit/content_policy";
+// Failed fast by a resilience decorator, not by the provider: an open circuit breaker (its name),
+// a rate limiter that would not wait, every fallback cooling down, a spent retry budget.
+inline constexpr std::string_view kPayloadCircuitOpen = "llmkit/circuit_open";
+inline constexpr std::string_view kPayloadRateLimited = "llmkit/rate_limited";
+inline constexpr std::string_view kPayloadCoolingDown = "llmkit/cooling_down";
+inline constexpr std::string_view kPayloadRetryBudget = "llmkit/retry_budget";  // "exhausted"
 
 // Returns `status` with `value` attached under `key`.
 absl::Status WithPayload(absl::Status status, std::string_view key, std::string_view value);

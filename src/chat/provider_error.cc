@@ -67,11 +67,17 @@ absl::Status ProviderError(std::string_view provider, int status, const HttpHead
        Contains(message, "too many tokens"))) {
     status_code = absl::StatusCode::kOutOfRange;
   }
+  // OpenAI's content_policy_violation, Azure's content_filter, and their messages.
+  const bool content_policy =
+      status == 400 && (code == "content_policy_violation" || code == "content_filter" ||
+                        Contains(message, "content management policy") ||
+                        Contains(message, "content policy") || Contains(message, "safety system"));
   std::string text = absl::StrCat(ToAbsl(provider), " returned HTTP ", status);
   if (!type.empty()) absl::StrAppend(&text, " (", type, ")");
   absl::StrAppend(&text, ": ", message);
   absl::Status result =
       WithPayload(absl::Status(status_code, text), kPayloadHttpStatus, absl::StrCat(status));
+  if (content_policy) result = WithPayload(result, kPayloadContentPolicy, "true");
   if (auto v = FindHeader(headers, "retry-after"))
     result = WithPayload(result, kPayloadRetryAfter, *v);
   if (auto v = FindHeader(headers, "retry-after-ms"))

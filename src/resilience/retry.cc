@@ -1,10 +1,9 @@
-// Clock and Sleeper implementations, the SDKs' retry rule, and the WithRetry decorator.
+// The SDKs' retry rule, the retry budget and the WithRetry decorator.
 
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,35 +11,13 @@
 #include "common/absl_compat.h"
 #include "llmkit/resilience.h"
 #include "llmkit/status.h"
+#include "resilience/decorator.h"
 
 namespace llmkit {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
-
-class SystemClockImpl final : public Clock {
- public:
-  std::chrono::steady_clock::time_point Now() const override {
-    return std::chrono::steady_clock::now();
-  }
-  std::chrono::system_clock::time_point WallNow() const override {
-    return std::chrono::system_clock::now();
-  }
-};
-
-class RealSleeperImpl final : public Sleeper {
- public:
-  bool Sleep(nanoseconds duration, const Cancellation* cancellation) override {
-    auto end = std::chrono::steady_clock::now() + duration;
-    while (true) {
-      if (cancellation != nullptr && cancellation->cancelled()) return false;
-      auto now = std::chrono::steady_clock::now();
-      if (now >= end) return true;
-      std::this_thread::sleep_for(std::min<nanoseconds>(end - now, milliseconds(10)));
-    }
-  }
-};
 
 double DefaultRandom() {
   thread_local std::mt19937_64 engine(std::random_device{}());
@@ -51,91 +28,89 @@ std::string Millis(nanoseconds d) {
   return absl::StrCat(std::chrono::duration_cast<milliseconds>(d).count(), " ms");
 }
 
-// `status` with the attempts made attached.
-absl::Status WithAttempts(absl::Status status, int attempts) {
-  return WithPayload(std::move(status), kPayloadAttempts, absl::StrCat(attempts));
-}
-
-class RetryingChatModel final : public ChatModel {
+template <typename Kind>
+class RetryCore {
  public:
-  RetryingChatModel(std::shared_ptr<ChatModel> model, RetryPolicy policy)
+  using Request = typename Kind::Request;
+  using Response = typename Kind::Response;
+
+  RetryCore(std::shared_ptr<typename Kind::Model> model, RetryPolicy policy)
       : model_(std::move(model)), policy_(std::move(policy)) {
     if (policy_.clock == nullptr) policy_.clock = SystemClock();
     if (policy_.sleeper == nullptr) policy_.sleeper = RealSleeper();
     if (!policy_.random) policy_.random = DefaultRandom;
   }
 
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
-    return Run(request, nullptr);
-  }
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override {
-    return Run(request, &on_event);
-  }
-
- private:
-  absl::StatusOr<ChatResponse> Run(const ChatRequest& request, const StreamCallback* on_event) {
+  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event) {
     const Clock& clock = *policy_.clock;
-    const bool has_deadline = request.timeout.count() > 0;
-    const auto deadline = clock.Now() + request.timeout;
-    ChatRequest attempt = request;
+    const milliseconds timeout = Kind::Timeout(request);
+    const bool has_deadline = timeout.count() > 0;
+    const auto deadline = clock.Now() + timeout;
+    if (policy_.budget != nullptr) policy_.budget->RecordCall();
     nanoseconds waited{0};
+    int attempts = 0;
     for (int retry = 0;; ++retry) {
-      if (has_deadline) {
-        attempt.timeout = std::max(
-            milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - clock.Now()));
-      }
+      milliseconds left =
+          has_deadline ? std::max(milliseconds(1),
+                                  std::chrono::duration_cast<milliseconds>(deadline - clock.Now()))
+                       : timeout;
+      const bool limit_attempt =
+          policy_.attempt_timeout.count() > 0 && (!has_deadline || policy_.attempt_timeout < left);
+      if (limit_attempt) left = policy_.attempt_timeout;
       bool delivered = false;
-      absl::StatusOr<ChatResponse> result;
-      if (on_event == nullptr) {
-        result = model_->Complete(attempt);
-      } else {
-        result = model_->Stream(attempt, [&](const StreamEvent& event) {
+      StreamCallback forward;
+      if (on_event != nullptr) {
+        forward = [&](const StreamEvent& event) {
           delivered = true;
           return !*on_event || (*on_event)(event);
-        });
+        };
       }
+      const StreamCallback* callback = on_event == nullptr ? nullptr : &forward;
+      absl::StatusOr<Response> result =
+          has_deadline || limit_attempt
+              ? Kind::Call(*model_, Kind::ForAttempt(request, left, Kind::CancellationOf(request)),
+                           callback)
+              : Kind::Call(*model_, request, callback);
+      attempts += internal::AttemptsOf(result);
       if (result.ok()) {
-        result->attempts = retry + 1;
-        result->backoff = waited;
+        result->attempts = attempts;
+        result->backoff += waited;
         return result;
       }
       const absl::Status& error = result.status();
       if (delivered || retry >= policy_.max_retries || !IsRetryable(error)) {
-        return WithAttempts(error, retry + 1);
+        return internal::WithAttempts(error, attempts);
       }
       nanoseconds delay = RetryDelay(error, retry, policy_, clock, policy_.random());
       if (has_deadline && clock.Now() + delay >= deadline) {
         absl::Status late = absl::DeadlineExceededError(
             absl::StrCat("not retrying: the wait of ", Millis(delay), " would pass the deadline (",
-                         Millis(deadline - clock.Now()), " left) after ", retry + 1,
+                         Millis(deadline - clock.Now()), " left) after ", attempts,
                          " attempt(s); last error: ", error.ToString()));
         error.ForEachPayload(
             [&](absl::string_view key, const absl::Cord& value) { late.SetPayload(key, value); });
-        return WithAttempts(late, retry + 1);
+        return internal::WithAttempts(late, attempts);
       }
-      if (!policy_.sleeper->Sleep(delay, request.cancellation.get())) {
-        return WithAttempts(absl::CancelledError("cancelled while waiting to retry"), retry + 1);
+      if (policy_.budget != nullptr && !policy_.budget->TryRetry()) {
+        return WithPayload(
+            internal::WithAttempts(
+                internal::Annotate(error, " (not retried: retry budget exhausted)"), attempts),
+            kPayloadRetryBudget, "exhausted");
+      }
+      if (!policy_.sleeper->Sleep(delay, Kind::CancellationOf(request).get())) {
+        return internal::WithAttempts(absl::CancelledError("cancelled while waiting to retry"),
+                                      attempts);
       }
       waited += delay;
     }
   }
 
-  std::shared_ptr<ChatModel> model_;
+ private:
+  std::shared_ptr<typename Kind::Model> model_;
   RetryPolicy policy_;
 };
 
 }  // namespace
-
-std::shared_ptr<Clock> SystemClock() {
-  static const std::shared_ptr<Clock> clock = std::make_shared<SystemClockImpl>();
-  return clock;
-}
-
-std::shared_ptr<Sleeper> RealSleeper() {
-  static const std::shared_ptr<Sleeper> sleeper = std::make_shared<RealSleeperImpl>();
-  return sleeper;
-}
 
 bool IsRetryable(const absl::Status& status) {
   switch (status.code()) {
@@ -202,8 +177,43 @@ nanoseconds RetryDelay(const absl::Status& status, int retry, const RetryPolicy&
   return std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(seconds * jitter));
 }
 
+RetryBudget::RetryBudget(double ratio, double burst)
+    : ratio_(std::max(0.0, ratio)), burst_(std::max(1.0, burst)), tokens_(burst_) {}
+
+void RetryBudget::RecordCall() {
+  std::lock_guard lock(mu_);
+  tokens_ = std::min(burst_, tokens_ + ratio_);
+}
+
+bool RetryBudget::TryRetry() {
+  std::lock_guard lock(mu_);
+  if (tokens_ < 1.0) {
+    ++refused_;
+    return false;
+  }
+  tokens_ -= 1.0;
+  return true;
+}
+
+double RetryBudget::tokens() const {
+  std::lock_guard lock(mu_);
+  return tokens_;
+}
+
+int64_t RetryBudget::retries_refused() const {
+  std::lock_guard lock(mu_);
+  return refused_;
+}
+
 std::unique_ptr<ChatModel> WithRetry(std::shared_ptr<ChatModel> model, RetryPolicy policy) {
-  return std::make_unique<RetryingChatModel>(std::move(model), std::move(policy));
+  return internal::Wrap<internal::ChatKind>(
+      std::make_unique<RetryCore<internal::ChatKind>>(std::move(model), std::move(policy)));
+}
+
+std::unique_ptr<EmbeddingModel> WithRetry(std::shared_ptr<EmbeddingModel> model,
+                                          RetryPolicy policy) {
+  return internal::Wrap<internal::EmbeddingKind>(
+      std::make_unique<RetryCore<internal::EmbeddingKind>>(std::move(model), std::move(policy)));
 }
 
 }  // namespace llmkit

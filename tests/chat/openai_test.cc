@@ -179,8 +179,14 @@ TEST(OpenAIClient, ErrorsMapToCodesWithPayloads) {
       400,
       R"({"error":{"message":"This model's maximum context length is 128000 tokens.","code":"context_length_exceeded"}})");
   EXPECT_EQ(overflow.code(), absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(ErrorFor(400, R"({"error":{"message":"bad"}})").code(),
-            absl::StatusCode::kInvalidArgument);
+  absl::Status bad = ErrorFor(400, R"({"error":{"message":"bad"}})");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetPayload(bad, kPayloadContentPolicy), std::nullopt);
+  absl::Status refused = ErrorFor(
+      400,
+      R"({"error":{"message":"Your request was rejected by our safety system.","code":"content_policy_violation"}})");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetPayload(refused, kPayloadContentPolicy), "true");
   absl::Status auth =
       ErrorFor(401, R"({"error":{"message":"Incorrect API key provided: sk-te****cret"}})");
   EXPECT_EQ(auth.code(), absl::StatusCode::kUnauthenticated);

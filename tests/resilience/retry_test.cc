@@ -3,7 +3,6 @@
 // already delivered events, cancellation; then the whole loop against the scripted HTTP server.
 
 #include <deque>
-#include <mutex>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -12,6 +11,7 @@
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
 #include "llmkit/status.h"
+#include "resilience/fakes.h"
 
 namespace llmkit {
 namespace {
@@ -22,82 +22,11 @@ using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// A clock that only moves when the sleeper sleeps.
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point Now() const override { return now_; }
-  std::chrono::system_clock::time_point WallNow() const override {
-    return wall_ + (now_ - std::chrono::steady_clock::time_point());
-  }
-  void Advance(nanoseconds d) { now_ += d; }
-
- private:
-  std::chrono::steady_clock::time_point now_;
-  // 2026-11-23 12:00:00 UTC.
-  std::chrono::system_clock::time_point wall_ =
-      std::chrono::system_clock::time_point(seconds(1795435200));
-};
-
-class FakeSleeper final : public Sleeper {
- public:
-  explicit FakeSleeper(std::shared_ptr<FakeClock> clock) : clock_(std::move(clock)) {}
-  bool Sleep(nanoseconds d, const Cancellation* cancellation) override {
-    if (cancellation != nullptr && cancellation->cancelled()) return false;
-    sleeps.push_back(std::chrono::duration_cast<milliseconds>(d));
-    clock_->Advance(d);
-    return true;
-  }
-  std::vector<milliseconds> sleeps;
-
- private:
-  std::shared_ptr<FakeClock> clock_;
-};
-
-absl::Status Http(absl::StatusCode code,
-                  std::vector<std::pair<std::string_view, std::string>> payloads = {}) {
-  absl::Status status(code, "provider said no");
-  for (auto& [key, value] : payloads) status = WithPayload(status, key, value);
-  return status;
-}
-
-// Answers from a script; records the timeout each attempt had left.
-class ScriptedModel final : public ChatModel {
- public:
-  explicit ScriptedModel(std::deque<absl::StatusOr<ChatResponse>> script, int events = 0)
-      : script_(std::move(script)), events_(events) {}
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
-    timeouts.push_back(request.timeout);
-    absl::StatusOr<ChatResponse> next = script_.front();
-    script_.pop_front();
-    return next;
-  }
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override {
-    for (int i = 0; i < events_; ++i) {
-      StreamEvent e;
-      e.text = "partial";
-      if (on_event) on_event(e);
-    }
-    return Complete(request);
-  }
-  std::vector<milliseconds> timeouts;
-
- private:
-  std::deque<absl::StatusOr<ChatResponse>> script_;
-  int events_;
-};
-
-struct Harness {
-  std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>();
-  std::shared_ptr<FakeSleeper> sleeper = std::make_shared<FakeSleeper>(clock);
-  RetryPolicy Policy(double random = 0.0) {
-    RetryPolicy policy;
-    policy.clock = clock;
-    policy.sleeper = sleeper;
-    policy.random = [random] { return random; };
-    return policy;
-  }
-};
+using testing::Answer;
+using testing::Harness;
+using testing::Http;
+using testing::ScriptedEmbeddingModel;
+using testing::ScriptedModel;
 
 TEST(RetryRule, WhichStatusesRetry) {
   for (auto code : {absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kAborted,
@@ -281,6 +210,126 @@ TEST(WithRetry, AgainstTheScriptedServer) {
   EXPECT_EQ(server.requests(), 4);
   EXPECT_THAT(h.sleeper->sleeps,
               ElementsAre(milliseconds(1000), milliseconds(1000), milliseconds(2000)));
+}
+
+TEST(RetryBudget, KeepsRetriesUnderTheRatio) {
+  Harness h;
+  RetryPolicy policy = h.Policy();
+  policy.max_retries = 5;
+  policy.budget = std::make_shared<RetryBudget>(/*ratio=*/0.1, /*burst=*/2);
+  auto down = std::make_shared<ScriptedModel>(
+      std::deque<absl::StatusOr<ChatResponse>>{Http(absl::StatusCode::kUnavailable)});
+  auto model = WithRetry(down, policy);
+  // The first call spends the burst (2 retries); after it every 10 calls earn one retry.
+  absl::Status first = model->Complete({}).status();
+  EXPECT_EQ(GetPayload(first, kPayloadAttempts), "3");
+  EXPECT_EQ(GetPayload(first, kPayloadRetryBudget), "exhausted");
+  EXPECT_THAT(first.message(), HasSubstr("retry budget exhausted"));
+  EXPECT_EQ(first.code(), absl::StatusCode::kUnavailable);
+  for (int i = 0; i < 99; ++i) (void)model->Complete({});
+  // 100 calls: at most 0.1 * 100 + 2 retries.
+  EXPECT_LE(down->calls() - 100, 12);
+  EXPECT_GE(down->calls() - 100, 11);
+  EXPECT_GT(policy.budget->retries_refused(), 0);
+}
+
+TEST(RetryBudget, RefillsWithCallsUpToTheBurst) {
+  RetryBudget budget(0.5, 3);
+  EXPECT_DOUBLE_EQ(budget.tokens(), 3);
+  EXPECT_TRUE(budget.TryRetry());
+  EXPECT_TRUE(budget.TryRetry());
+  EXPECT_TRUE(budget.TryRetry());
+  EXPECT_FALSE(budget.TryRetry());
+  budget.RecordCall();
+  EXPECT_FALSE(budget.TryRetry());  // 0.5 token.
+  budget.RecordCall();
+  EXPECT_TRUE(budget.TryRetry());
+  for (int i = 0; i < 100; ++i) budget.RecordCall();
+  EXPECT_DOUBLE_EQ(budget.tokens(), 3);
+  EXPECT_EQ(budget.retries_refused(), 2);
+}
+
+TEST(WithRetry, EmbeddingModelsToo) {
+  Harness h;
+  Embeddings ok;
+  ok.dimensions = 2;
+  ok.values = {1, 2};
+  auto model = std::make_shared<ScriptedEmbeddingModel>(std::deque<absl::StatusOr<Embeddings>>{
+      Http(absl::StatusCode::kUnavailable, {{kPayloadRetryAfterMs, "250"}}), ok});
+  std::vector<std::string> inputs = {"a"};
+  auto e = WithRetry(std::shared_ptr<EmbeddingModel>(model), h.Policy())->Embed(inputs, {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->attempts, 2);
+  EXPECT_EQ(e->backoff, milliseconds(250));
+  EXPECT_EQ(model->calls, 2);
+  EXPECT_THAT(h.sleeper->sleeps, ElementsAre(milliseconds(250)));
+}
+
+// A stall past the attempt timeout is retried; a stream fails over before its first byte only.
+TEST(WithRetry, StallsAndStreamsAgainstTheScriptedServer) {
+  using ::llmkit::testing::Close;
+  using ::llmkit::testing::Reply;
+  using ::llmkit::testing::Send;
+  using ::llmkit::testing::ServerRequest;
+  using ::llmkit::testing::StreamHead;
+  using ::llmkit::testing::StreamReply;
+  using ::llmkit::testing::TestServer;
+  const std::string stream =
+      "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
+      "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
+      "\n\ndata: [DONE]\n\n";
+  std::atomic<int> n{0};
+  TestServer server([&](const ServerRequest& request) -> ::llmkit::testing::Script {
+    int i = n++;
+    if (request.path == "/stall/v1/chat/completions") {
+      if (i == 0) return {::llmkit::testing::Sleep(3000), Close()};  // Stalls past 300 ms.
+      return Reply(200, R"({"id":"c","choices":[{"message":{"content":"late"},
+                            "finish_reason":"stop"}]})");
+    }
+    if (request.path == "/before/v1/chat/completions") {  // 503 before any byte, then a stream.
+      if (i == 0) return Reply(503, R"({"error":{"message":"busy"}})");
+      return StreamReply(stream, 7);
+    }
+    // After: one event, then the connection drops.
+    return {StreamHead(), Send(stream.substr(0, stream.find("\n\n") + 2)), Close()};
+  });
+  Harness h;
+  RetryPolicy policy = h.Policy();
+  policy.attempt_timeout = milliseconds(300);
+  ChatRequest request;
+  request.messages = {{.role = "user", .content = "hi"}};
+
+  auto stalling = NewOpenAIClient({.base_url = server.Url("/stall/v1"), .model = "m"});
+  ASSERT_TRUE(stalling.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto r = WithRetry(std::move(*stalling), policy)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->text, "late");
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2));
+
+  n = 0;
+  auto before = NewOpenAIClient({.base_url = server.Url("/before/v1"), .model = "m"});
+  ASSERT_TRUE(before.ok());
+  std::string text;
+  auto collect = [&](const StreamEvent& e) {
+    text += e.text;
+    return true;
+  };
+  r = WithRetry(std::move(*before), h.Policy())->Stream(request, collect);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(text, "hi");
+  EXPECT_EQ(r->attempts, 2);
+
+  n = 0;
+  text.clear();
+  auto after = NewOpenAIClient({.base_url = server.Url("/after/v1"), .model = "m"});
+  ASSERT_TRUE(after.ok());
+  absl::Status status = WithRetry(std::move(*after), h.Policy())->Stream(request, collect).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(GetPayload(status, kPayloadAttempts), "1");
+  EXPECT_EQ(text, "hi");
+  EXPECT_EQ(n.load(), 1);
 }
 
 }  // namespace

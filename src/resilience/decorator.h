@@ -1,0 +1,166 @@
+// What the resilience decorators share: one description of a call for each model kind (chat and
+// embeddings), so every decorator is written once as a "core" over a Kind and wrapped into a
+// ChatModel or an EmbeddingModel by Wrap<Kind>(core).
+//
+// A Kind gives the Model, Request and Response types and:
+//   Call(model, request, on_event)  one call (on_event: the stream callback, null when not
+//                                   streaming; always null for embeddings),
+//   Timeout(request), CancellationOf(request), ForAttempt(request, timeout, cancellation),
+//   WithModelName(request, name), Refused(response) (a content-policy refusal that came back as
+//   an answer), EstimateTokens(request, tokenizer).
+// Responses of both kinds carry attempts, backoff and served_by.
+
+#ifndef LLMKIT_SRC_RESILIENCE_DECORATOR_H_
+#define LLMKIT_SRC_RESILIENCE_DECORATOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "llmkit/chat.h"
+#include "llmkit/embeddings.h"
+#include "llmkit/http.h"
+#include "llmkit/tokenizer.h"
+
+namespace llmkit::internal {
+
+struct ChatKind {
+  using Model = ChatModel;
+  using Request = ChatRequest;
+  using Response = ChatResponse;
+
+  static absl::StatusOr<ChatResponse> Call(ChatModel& model, const ChatRequest& request,
+                                           const StreamCallback* on_event) {
+    return on_event == nullptr ? model.Complete(request) : model.Stream(request, *on_event);
+  }
+  static std::chrono::milliseconds Timeout(const ChatRequest& r) { return r.timeout; }
+  static const std::shared_ptr<Cancellation>& CancellationOf(const ChatRequest& r) {
+    return r.cancellation;
+  }
+  static ChatRequest ForAttempt(const ChatRequest& r, std::chrono::milliseconds timeout,
+                                std::shared_ptr<Cancellation> cancellation) {
+    ChatRequest copy = r;
+    copy.timeout = timeout;
+    copy.cancellation = std::move(cancellation);
+    return copy;
+  }
+  static ChatRequest WithModelName(const ChatRequest& r, const std::string& name) {
+    ChatRequest copy = r;
+    copy.model = name;
+    return copy;
+  }
+  // OpenAI/Azure finish with "content_filter", Anthropic stops with "refusal".
+  static bool Refused(const ChatResponse& r) {
+    return r.finish_reason == "content_filter" || r.finish_reason == "refusal";
+  }
+  // Text tokens of every message plus 3 per message and 3 for the reply (OpenAI's counting
+  // rule), plus max_tokens, which OpenAI charges against the limit up front. Without a
+  // tokenizer, bytes / 4 rounded up.
+  static int64_t EstimateTokens(const ChatRequest& r, const Tokenizer* tokenizer);
+};
+
+// The arguments of EmbeddingModel::Embed as one request.
+struct EmbedCall {
+  absl::Span<const std::string> inputs;
+  EmbedOptions options;
+};
+
+struct EmbeddingKind {
+  using Model = EmbeddingModel;
+  using Request = EmbedCall;
+  using Response = Embeddings;
+
+  static absl::StatusOr<Embeddings> Call(EmbeddingModel& model, const EmbedCall& request,
+                                         const StreamCallback*) {
+    return model.Embed(request.inputs, request.options);
+  }
+  static std::chrono::milliseconds Timeout(const EmbedCall& r) { return r.options.timeout; }
+  static const std::shared_ptr<Cancellation>& CancellationOf(const EmbedCall& r) {
+    return r.options.cancellation;
+  }
+  static EmbedCall ForAttempt(const EmbedCall& r, std::chrono::milliseconds timeout,
+                              std::shared_ptr<Cancellation> cancellation) {
+    EmbedCall copy = r;
+    copy.options.timeout = timeout;
+    copy.options.cancellation = std::move(cancellation);
+    return copy;
+  }
+  static EmbedCall WithModelName(const EmbedCall& r, const std::string& name) {
+    EmbedCall copy = r;
+    copy.options.model = name;
+    return copy;
+  }
+  static bool Refused(const Embeddings&) { return false; }
+  static int64_t EstimateTokens(const EmbedCall& r, const Tokenizer* tokenizer);
+};
+
+// The attempts a finished call made: the response's count, or the error's kPayloadAttempts
+// (1 when absent: a plain client).
+int AttemptsOf(const absl::Status& status);
+template <typename Response>
+int AttemptsOf(const absl::StatusOr<Response>& result) {
+  return result.ok() ? result->attempts : AttemptsOf(result.status());
+}
+
+// `status` with kPayloadAttempts set to `attempts`.
+absl::Status WithAttempts(absl::Status status, int attempts);
+
+// `status` with `note` appended to its message, the code and payloads kept.
+absl::Status Annotate(const absl::Status& status, std::string_view note);
+
+// Whether `status` was made by a decorator that refused locally (open breaker, rate limiter,
+// cooling fallback, spent budget) rather than by the provider; such failures say nothing about
+// the provider's health.
+bool IsLocalRejection(const absl::Status& status);
+
+// Whether `status` says the provider is unhealthy (counted by breakers and cooldowns): the
+// kDeadlineExceeded, kResourceExhausted, kUnavailable, kInternal, kUnknown and kDataLoss, minus
+// local rejections. Caller errors (bad request, auth, not found, 409) and cancellation are not.
+bool IsProviderFailure(const absl::Status& status);
+
+template <typename Kind, typename Core>
+class Decorated;
+
+template <typename Core>
+class Decorated<ChatKind, Core> final : public ChatModel {
+ public:
+  explicit Decorated(std::unique_ptr<Core> core) : core_(std::move(core)) {}
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
+    return core_->Call(request, nullptr);
+  }
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
+                                      const StreamCallback& on_event) override {
+    return core_->Call(request, &on_event);
+  }
+
+ private:
+  std::unique_ptr<Core> core_;
+};
+
+template <typename Core>
+class Decorated<EmbeddingKind, Core> final : public EmbeddingModel {
+ public:
+  explicit Decorated(std::unique_ptr<Core> core) : core_(std::move(core)) {}
+  absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
+                                   const EmbedOptions& options) override {
+    return core_->Call(EmbedCall{inputs, options}, nullptr);
+  }
+
+ private:
+  std::unique_ptr<Core> core_;
+};
+
+// `core` as a ChatModel or EmbeddingModel.
+template <typename Kind, typename Core>
+std::unique_ptr<typename Kind::Model> Wrap(std::unique_ptr<Core> core) {
+  return std::make_unique<Decorated<Kind, Core>>(std::move(core));
+}
+
+}  // namespace llmkit::internal
+
+#endif  // LLMKIT_SRC_RESILIENCE_DECORATOR_H_

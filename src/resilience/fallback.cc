@@ -1,0 +1,231 @@
+// WithFallback: the next model on failure, context-window and content-policy lists, and
+// LiteLLM's per-model cooldown.
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "llmkit/resilience.h"
+#include "llmkit/status.h"
+#include "resilience/decorator.h"
+
+namespace llmkit {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::steady_clock;
+
+// Errors that send a call to the next model: the retryable ones, provider failures whatever
+// x-should-retry says, decorators' local refusals, and errors specific to one provider or model
+// (auth, permission, unknown model) that another may not have.
+bool FallsBack(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kNotFound:
+      return true;
+    default:
+      return IsRetryable(status) || internal::IsProviderFailure(status) ||
+             internal::IsLocalRejection(status);
+  }
+}
+
+template <typename Kind>
+class FallbackCore {
+ public:
+  using Model = typename Kind::Model;
+  using Request = typename Kind::Request;
+  using Response = typename Kind::Response;
+
+  FallbackCore(std::vector<FallbackTarget<Model>> models, FallbackPolicy<Model> policy)
+      : cooldown_(policy.cooldown),
+        ratio_(policy.cooldown_failure_ratio),
+        clock_(policy.clock != nullptr ? policy.clock : SystemClock()),
+        primary_(MakeList(std::move(models))),
+        context_(MakeList(std::move(policy.context_window_fallbacks))),
+        content_(MakeList(std::move(policy.content_policy_fallbacks))) {}
+
+  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event) {
+    bool delivered = false;
+    StreamCallback forward;
+    if (on_event != nullptr) {
+      forward = [&](const StreamEvent& event) {
+        delivered = true;
+        return !*on_event || (*on_event)(event);
+      };
+    }
+    std::vector<Entry>* list = &primary_;
+    size_t i = 0;
+    auto switch_to = [&](std::vector<Entry>* next) {
+      if (list == next) {
+        ++i;
+      } else {
+        list = next;
+        i = 0;
+      }
+    };
+    int attempts = 0;
+    nanoseconds backoff{0};
+    absl::Status last;
+    std::string tried;
+    std::optional<Response> refused;  // A content-policy refusal, returned if nothing better.
+    std::optional<nanoseconds> shortest_cooldown;
+    while (true) {
+      if (i >= list->size()) break;
+      Entry& entry = (*list)[i];
+      if (entry.target.model == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("WithFallback: entry ", entry.label, " has no model"));
+      }
+      if (std::optional<nanoseconds> left = CoolingFor(entry, list->size())) {
+        shortest_cooldown = std::min(shortest_cooldown.value_or(*left), *left);
+        absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (cooling down)");
+        ++i;
+        continue;
+      }
+      absl::StatusOr<Response> result =
+          entry.target.model_name.empty()
+              ? Kind::Call(*entry.target.model, request, on_event == nullptr ? nullptr : &forward)
+              : Kind::Call(*entry.target.model,
+                           Kind::WithModelName(request, entry.target.model_name),
+                           on_event == nullptr ? nullptr : &forward);
+      attempts += internal::AttemptsOf(result);
+      Record(entry, list->size(), result.status());
+      if (result.ok()) {
+        backoff += result->backoff;
+        if (Kind::Refused(*result) && !content_.empty() && !delivered) {
+          absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (refused)");
+          refused = *std::move(result);
+          switch_to(&content_);
+          continue;
+        }
+        result->attempts = attempts;
+        result->backoff = backoff;
+        result->served_by = entry.target.name.empty()
+                                ? (entry.target.model_name.empty() ? std::string(result->model)
+                                                                   : entry.target.model_name)
+                                : entry.target.name;
+        return result;
+      }
+      last = result.status();
+      absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (",
+                      absl::StatusCodeToString(last.code()), ")");
+      if (delivered) return internal::WithAttempts(last, attempts);
+      if (last.code() == absl::StatusCode::kOutOfRange && !context_.empty()) {
+        switch_to(&context_);
+      } else if (GetPayload(last, kPayloadContentPolicy) == "true" && !content_.empty()) {
+        switch_to(&content_);
+      } else if (FallsBack(last)) {
+        ++i;
+      } else {
+        return internal::WithAttempts(last, attempts);
+      }
+    }
+    if (refused.has_value()) {
+      refused->attempts = attempts;
+      refused->backoff = backoff;
+      return *std::move(refused);
+    }
+    if (primary_.empty()) return absl::InvalidArgumentError("WithFallback was given no models");
+    if (last.ok()) {  // Nothing was called: every model is cooling down.
+      absl::Status cooling = absl::UnavailableError(
+          absl::StrCat("every fallback model is cooling down after failures: ", tried));
+      cooling = WithPayload(cooling, kPayloadCoolingDown, "true");
+      cooling = WithPayload(
+          cooling, kPayloadRetryAfterMs,
+          absl::StrCat(std::chrono::duration_cast<milliseconds>(*shortest_cooldown).count()));
+      return internal::WithAttempts(cooling, std::max(attempts, 1));
+    }
+    return internal::WithAttempts(
+        internal::Annotate(last, absl::StrCat(" (fallbacks tried: ", tried, ")")), attempts);
+  }
+
+ private:
+  struct Entry {
+    FallbackTarget<Model> target;
+    std::string label;
+    // Cooldown state, guarded by mu_.
+    int64_t minute = -1;
+    int calls = 0;
+    int failures = 0;
+    steady_clock::time_point cool_until;
+  };
+
+  static std::vector<Entry> MakeList(std::vector<FallbackTarget<Model>> targets) {
+    std::vector<Entry> list;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      Entry entry;
+      entry.label = !targets[i].name.empty()         ? targets[i].name
+                    : !targets[i].model_name.empty() ? targets[i].model_name
+                                                     : absl::StrCat("#", i);
+      entry.target = std::move(targets[i]);
+      list.push_back(std::move(entry));
+    }
+    return list;
+  }
+
+  std::optional<nanoseconds> CoolingFor(const Entry& entry, size_t list_size) {
+    if (list_size < 2 || cooldown_.count() <= 0) return std::nullopt;
+    std::lock_guard lock(mu_);
+    steady_clock::time_point now = clock_->Now();
+    if (now >= entry.cool_until) return std::nullopt;
+    return entry.cool_until - now;
+  }
+
+  void Record(Entry& entry, size_t list_size, const absl::Status& status) {
+    if (status.code() == absl::StatusCode::kCancelled || internal::IsLocalRejection(status)) {
+      return;
+    }
+    const bool failed = internal::IsProviderFailure(status) ||
+                        status.code() == absl::StatusCode::kUnauthenticated ||
+                        status.code() == absl::StatusCode::kNotFound;
+    std::lock_guard lock(mu_);
+    steady_clock::time_point now = clock_->Now();
+    int64_t minute =
+        std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count();
+    if (minute != entry.minute) {
+      entry.minute = minute;
+      entry.calls = entry.failures = 0;
+    }
+    ++entry.calls;
+    if (!failed) return;
+    ++entry.failures;
+    if (list_size < 2 || cooldown_.count() <= 0) return;
+    const bool rate_limited = GetPayload(status, kPayloadHttpStatus) == "429";
+    const bool will_not_heal = status.code() == absl::StatusCode::kUnauthenticated ||
+                               status.code() == absl::StatusCode::kNotFound;
+    if (rate_limited || will_not_heal ||
+        static_cast<double>(entry.failures) / entry.calls > ratio_) {
+      entry.cool_until = now + cooldown_;
+    }
+  }
+
+  const milliseconds cooldown_;
+  const double ratio_;
+  const std::shared_ptr<Clock> clock_;
+  std::mutex mu_;
+  std::vector<Entry> primary_;
+  std::vector<Entry> context_;
+  std::vector<Entry> content_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChatModel> WithFallback(std::vector<FallbackTarget<ChatModel>> models,
+                                        FallbackPolicy<ChatModel> policy) {
+  return internal::Wrap<internal::ChatKind>(
+      std::make_unique<FallbackCore<internal::ChatKind>>(std::move(models), std::move(policy)));
+}
+
+std::unique_ptr<EmbeddingModel> WithFallback(std::vector<FallbackTarget<EmbeddingModel>> models,
+                                             FallbackPolicy<EmbeddingModel> policy) {
+  return internal::Wrap<internal::EmbeddingKind>(
+      std::make_unique<FallbackCore<internal::EmbeddingKind>>(std::move(models),
+                                                              std::move(policy)));
+}
+
+}  // namespace llmkit
