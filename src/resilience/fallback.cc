@@ -72,7 +72,7 @@ class FallbackCore {
     nanoseconds backoff{0};
     absl::Status last;
     std::string tried;
-    std::optional<Response> refused;  // A content-policy refusal, returned if nothing better.
+    std::optional<Response> refused;  // The first refusal, returned if nothing better comes.
     std::optional<nanoseconds> shortest_cooldown;
     while (true) {
       if (i >= list->size()) break;
@@ -99,7 +99,7 @@ class FallbackCore {
         backoff += result->backoff;
         if (Kind::Refused(*result) && !content_.empty() && !delivered) {
           absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (refused)");
-          refused = *std::move(result);
+          if (!refused.has_value()) refused = *std::move(result);
           switch_to(&content_);
           continue;
         }
