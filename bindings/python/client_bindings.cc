@@ -1,7 +1,8 @@
 // Python bindings of the model clients: OpenAIClient (chat, stream, embed) and AnthropicClient
-// (chat, stream). Messages and tools are OpenAI-style dicts; answers are ChatResponse objects;
-// embeddings come back as a float32 numpy array. Network waits release the GIL and Ctrl-C
-// cancels the request.
+// (chat, stream), and the resilience decorators (with_retry, with_fallback, with_circuit_breaker,
+// with_rate_limit, with_hedging) that return a ChatModel with the same methods. Messages and tools
+// are OpenAI-style dicts; answers are ChatResponse objects; embeddings come back as a float32
+// numpy array. Network waits release the GIL and Ctrl-C cancels the request.
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +27,7 @@
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
 #include "status_conversion.h"
+#include "tokenizer_conversion.h"
 
 namespace py = pybind11;
 
@@ -250,12 +253,23 @@ HttpHeaders ToHeaders(const std::optional<std::map<std::string, std::string>>& h
   return out;
 }
 
-// The chat model behind any of the Python client or model classes.
-std::shared_ptr<ChatModel> ChatOf(const py::object& model) {
-  if (py::isinstance<PyOpenAIClient>(model)) return model.cast<PyOpenAIClient&>().chat;
-  if (py::isinstance<PyAnthropicClient>(model)) return model.cast<PyAnthropicClient&>().chat;
-  if (py::isinstance<PyChatModel>(model)) return model.cast<PyChatModel&>().chat;
-  throw py::type_error("expected an OpenAIClient, AnthropicClient or ChatModel");
+// The models behind any of the Python client or model classes.
+Client ClientOf(const py::handle& model) {
+  if (py::isinstance<PyOpenAIClient>(model)) return model.cast<PyOpenAIClient&>();
+  if (py::isinstance<PyAnthropicClient>(model)) return model.cast<PyAnthropicClient&>();
+  if (py::isinstance<PyChatModel>(model)) return model.cast<PyChatModel&>();
+  throw py::type_error("expected an OpenAIClient, AnthropicClient or ChatModel, got " +
+                       py::repr(model).cast<std::string>());
+}
+
+// `model` with `wrap` applied to its chat model and, when it has one, its embedding model.
+template <typename Wrap>
+PyChatModel Decorate(const py::object& model, Wrap wrap) {
+  Client client = ClientOf(model);
+  PyChatModel out;
+  out.chat = wrap(client.chat);
+  if (client.embeddings != nullptr) out.embeddings = wrap(client.embeddings);
+  return out;
 }
 
 std::chrono::milliseconds Seconds(double seconds, const char* name) {
@@ -275,6 +289,36 @@ const char* KindName(StreamEvent::Kind kind) {
       return "done";
   }
   return "";
+}
+
+// embed(...) on OpenAIClient, and on ChatModel when the model it wraps embeds.
+template <typename Class>
+void DefineEmbedMethod(Class& cls) {
+  using Self = typename Class::type;
+  cls.def(
+      "embed",
+      [](Self& c, std::vector<std::string> inputs, std::optional<std::string> model,
+         std::optional<int> dimensions, double timeout) {
+        if (c.embeddings == nullptr) {
+          throw py::type_error("this model has no embedding model (wrap an OpenAIClient)");
+        }
+        EmbedOptions options;
+        options.model = model.value_or("");
+        options.dimensions = dimensions;
+        options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+        std::shared_ptr<EmbeddingModel> model_ptr = c.embeddings;
+        Embeddings e = ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancel) {
+          options.cancellation = std::move(cancel);
+          return model_ptr->Embed(inputs, options);
+        }));
+        auto* values = new std::vector<float>(std::move(e.values));
+        py::capsule owner(values, [](void* p) { delete static_cast<std::vector<float>*>(p); });
+        size_t rows = e.dimensions == 0 ? 0 : values->size() / e.dimensions;
+        return py::array_t<float>({rows, e.dimensions}, values->data(), owner);
+      },
+      py::arg("inputs"), py::kw_only(), py::arg("model") = py::none(),
+      py::arg("dimensions") = py::none(), py::arg("timeout") = 600.0,
+      "Embeds the texts (batched, concurrent, in order) and returns a float32 array (n, d).");
 }
 
 // chat(...) and stream(...) with the same keyword arguments on both client classes.
@@ -313,6 +357,164 @@ void DefineChatMethods(Class& cls) {
 #undef LLMKIT_CHAT_ARGS
 }
 
+template <typename T>
+std::shared_ptr<T> ToShared(std::unique_ptr<T> p) {
+  return std::shared_ptr<T>(std::move(p));
+}
+
+// Fallback entries from Python: a model, or a (model, model_name) or (model, model_name, name)
+// tuple.
+template <typename Model>
+std::vector<FallbackTarget<Model>> Targets(const py::handle& entries, const char* what,
+                                           bool embeddings) {
+  std::vector<FallbackTarget<Model>> out;
+  if (entries.is_none()) return out;
+  for (const py::handle& entry : entries) {
+    FallbackTarget<Model> target;
+    py::handle model = entry;
+    if (py::isinstance<py::tuple>(entry)) {
+      py::tuple t = entry.cast<py::tuple>();
+      if (t.size() < 1 || t.size() > 3) {
+        throw py::value_error(std::string(what) + ": a tuple is (model, model_name[, name])");
+      }
+      model = t[0];
+      if (t.size() > 1 && !t[1].is_none()) target.model_name = t[1].cast<std::string>();
+      if (t.size() > 2 && !t[2].is_none()) target.name = t[2].cast<std::string>();
+    }
+    Client client = ClientOf(model);
+    if constexpr (std::is_same_v<Model, ChatModel>) {
+      target.model = client.chat;
+    } else {
+      target.model = client.embeddings;
+    }
+    if (target.model == nullptr && !embeddings)
+      throw py::type_error("a fallback entry has no model");
+    out.push_back(std::move(target));
+  }
+  return out;
+}
+
+template <typename Model>
+bool AllHave(const std::vector<FallbackTarget<Model>>& targets) {
+  for (const auto& t : targets) {
+    if (t.model == nullptr) return false;
+  }
+  return true;
+}
+
+void DefineResilience(py::module_& m) {
+  m.def(
+      "with_retry",
+      [](py::object model, int max_attempts, double initial_backoff, double max_backoff,
+         double max_retry_after, std::optional<double> attempt_timeout,
+         std::optional<double> budget, double budget_burst) {
+        if (max_attempts < 1) throw py::value_error("max_attempts must be at least 1");
+        RetryPolicy policy;
+        policy.max_retries = max_attempts - 1;
+        policy.initial_backoff = Seconds(initial_backoff, "initial_backoff");
+        policy.max_backoff = Seconds(max_backoff, "max_backoff");
+        policy.max_retry_after = Seconds(max_retry_after, "max_retry_after");
+        if (attempt_timeout) policy.attempt_timeout = Seconds(*attempt_timeout, "attempt_timeout");
+        if (budget) {
+          if (!(*budget >= 0)) throw py::value_error("budget must be a ratio >= 0");
+          policy.budget = std::make_shared<RetryBudget>(*budget, budget_burst);
+        }
+        return Decorate(model, [&](auto inner) { return ToShared(WithRetry(inner, policy)); });
+      },
+      py::arg("model"), py::kw_only(), py::arg("max_attempts") = 3,
+      py::arg("initial_backoff") = 0.5, py::arg("max_backoff") = 8.0,
+      py::arg("max_retry_after") = 60.0, py::arg("attempt_timeout") = py::none(),
+      py::arg("budget") = py::none(), py::arg("budget_burst") = 10.0,
+      "Wraps a client or model with the official SDKs' retry rule; `budget` keeps retries under "
+      "that fraction of calls (see docs/resilience.md).");
+  m.def(
+      "with_fallback",
+      [](py::list models, py::object context_window_fallbacks, py::object content_policy_fallbacks,
+         double cooldown, double cooldown_failure_ratio) {
+        if (models.empty()) throw py::value_error("with_fallback needs at least one model");
+        FallbackPolicy<ChatModel> chat_policy;
+        chat_policy.context_window_fallbacks =
+            Targets<ChatModel>(context_window_fallbacks, "context_window_fallbacks", false);
+        chat_policy.content_policy_fallbacks =
+            Targets<ChatModel>(content_policy_fallbacks, "content_policy_fallbacks", false);
+        chat_policy.cooldown = Seconds(cooldown, "cooldown");
+        chat_policy.cooldown_failure_ratio = cooldown_failure_ratio;
+        PyChatModel out;
+        out.chat = WithFallback(Targets<ChatModel>(models, "models", false), chat_policy);
+        auto embedders = Targets<EmbeddingModel>(models, "models", true);
+        if (AllHave(embedders)) {
+          FallbackPolicy<EmbeddingModel> policy;
+          policy.cooldown = chat_policy.cooldown;
+          policy.cooldown_failure_ratio = cooldown_failure_ratio;
+          out.embeddings = WithFallback(std::move(embedders), policy);
+        }
+        return out;
+      },
+      py::arg("models"), py::kw_only(), py::arg("context_window_fallbacks") = py::none(),
+      py::arg("content_policy_fallbacks") = py::none(), py::arg("cooldown") = 5.0,
+      py::arg("cooldown_failure_ratio") = 0.5,
+      "Tries the models in order (entries: a model, or (model, model_name[, name])); "
+      "r.served_by names the one that answered.");
+  m.def(
+      "with_circuit_breaker",
+      [](py::object model, double failure_ratio, int window, int min_calls, double open_for,
+         int half_open_calls, std::string name) {
+        if (!(failure_ratio > 0 && failure_ratio <= 1)) {
+          throw py::value_error("failure_ratio must be in (0, 1]");
+        }
+        if (window < 1 || min_calls < 1 || half_open_calls < 1) {
+          throw py::value_error("window, min_calls and half_open_calls must be at least 1");
+        }
+        CircuitBreakerPolicy policy;
+        policy.failure_ratio = failure_ratio;
+        policy.window = window;
+        policy.min_calls = min_calls;
+        policy.open_for = Seconds(open_for, "open_for");
+        policy.half_open_calls = half_open_calls;
+        policy.name = std::move(name);
+        auto breaker = std::make_shared<CircuitBreaker>(policy);  // One per provider.
+        return Decorate(model,
+                        [&](auto inner) { return ToShared(WithCircuitBreaker(inner, breaker)); });
+      },
+      py::arg("model"), py::kw_only(), py::arg("failure_ratio") = 0.5, py::arg("window") = 100,
+      py::arg("min_calls") = 10, py::arg("open_for") = 30.0, py::arg("half_open_calls") = 3,
+      py::arg("name") = "model",
+      "Fails fast (UnavailableError) while too many recent calls failed.");
+  m.def(
+      "with_rate_limit",
+      [](py::object model, double requests_per_minute, double tokens_per_minute, bool wait,
+         py::object tokenizer) {
+        if (!(requests_per_minute >= 0) || !(tokens_per_minute >= 0)) {
+          throw py::value_error("limits must be >= 0 (0: no limit)");
+        }
+        RateLimitPolicy policy;
+        policy.requests_per_minute = requests_per_minute;
+        policy.tokens_per_minute = tokens_per_minute;
+        policy.wait = wait;
+        if (!tokenizer.is_none()) policy.tokenizer = ToTokenizer(tokenizer);
+        auto limiter = std::make_shared<RateLimiter>(policy);  // Shared by chat and embed.
+        return Decorate(model, [&](auto inner) { return ToShared(WithRateLimit(inner, limiter)); });
+      },
+      py::arg("model"), py::kw_only(), py::arg("requests_per_minute") = 0.0,
+      py::arg("tokens_per_minute") = 0.0, py::arg("wait") = true, py::arg("tokenizer") = py::none(),
+      "Requests- and tokens-per-minute buckets; waits within the call's timeout or raises "
+      "RateLimitError.");
+  m.def(
+      "with_hedging",
+      [](py::object model, std::optional<double> delay, double percentile, int min_samples,
+         double initial_delay) {
+        HedgingPolicy policy;
+        if (delay) policy.delay = Seconds(*delay, "delay");
+        policy.percentile = percentile;
+        policy.min_samples = min_samples;
+        policy.initial_delay = Seconds(initial_delay, "initial_delay");
+        return Decorate(model, [&](auto inner) { return ToShared(WithHedging(inner, policy)); });
+      },
+      py::arg("model"), py::kw_only(), py::arg("delay") = py::none(), py::arg("percentile") = 0.95,
+      py::arg("min_samples") = 20, py::arg("initial_delay") = 1.0,
+      "Starts a second attempt when the first is slower than `delay` (default: the observed "
+      "p95); the first success wins.");
+}
 }  // namespace
 
 void BindClients(py::module_& m) {
@@ -351,6 +553,9 @@ void BindClients(py::module_& m) {
       .def_readonly("usage", &ChatResponse::usage)
       .def_readonly("request_id", &ChatResponse::request_id)
       .def_readonly("attempts", &ChatResponse::attempts, "Calls made (resilience decorators).")
+      .def_readonly("served_by", &ChatResponse::served_by,
+                    "The with_fallback entry that answered (its name, model name, or the "
+                    "model the provider reported).")
       .def_property_readonly(
           "backoff",
           [](const ChatResponse& r) { return std::chrono::duration<double>(r.backoff).count(); },
@@ -417,27 +622,7 @@ void BindClients(py::module_& m) {
       py::arg("embedding_batch_size") = 2048, py::arg("embedding_batch_tokens") = 300000,
       py::arg("embedding_concurrency") = 4);
   DefineChatMethods(openai);
-  openai.def(
-      "embed",
-      [](PyOpenAIClient& c, std::vector<std::string> inputs, std::optional<std::string> model,
-         std::optional<int> dimensions, double timeout) {
-        EmbedOptions options;
-        options.model = model.value_or("");
-        options.dimensions = dimensions;
-        options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
-        std::shared_ptr<EmbeddingModel> model_ptr = c.embeddings;
-        Embeddings e = ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancel) {
-          options.cancellation = std::move(cancel);
-          return model_ptr->Embed(inputs, options);
-        }));
-        auto* values = new std::vector<float>(std::move(e.values));
-        py::capsule owner(values, [](void* p) { delete static_cast<std::vector<float>*>(p); });
-        size_t rows = e.dimensions == 0 ? 0 : values->size() / e.dimensions;
-        return py::array_t<float>({rows, e.dimensions}, values->data(), owner);
-      },
-      py::arg("inputs"), py::kw_only(), py::arg("model") = py::none(),
-      py::arg("dimensions") = py::none(), py::arg("timeout") = 600.0,
-      "Embeds the texts (batched, concurrent, in order) and returns a float32 array (n, d).");
+  DefineEmbedMethod(openai);
 
   py::class_<PyAnthropicClient> anthropic(m, "AnthropicClient",
                                           "A client of Anthropic's Messages API.");
@@ -461,25 +646,13 @@ void BindClients(py::module_& m) {
       py::arg("max_tokens") = 4096, py::arg("headers") = py::none());
   DefineChatMethods(anthropic);
 
-  py::class_<PyChatModel> decorated(m, "ChatModel",
-                                    "A chat model wrapped by a resilience decorator.");
+  py::class_<PyChatModel> decorated(
+      m, "ChatModel",
+      "A client wrapped by resilience decorators: chat and stream, and embed when it wraps an "
+      "OpenAIClient.");
   DefineChatMethods(decorated);
-  m.def(
-      "with_retry",
-      [](py::object model, int max_attempts, double initial_backoff, double max_backoff,
-         double max_retry_after) {
-        if (max_attempts < 1) throw py::value_error("max_attempts must be at least 1");
-        RetryPolicy policy;
-        policy.max_retries = max_attempts - 1;
-        policy.initial_backoff = Seconds(initial_backoff, "initial_backoff");
-        policy.max_backoff = Seconds(max_backoff, "max_backoff");
-        policy.max_retry_after = Seconds(max_retry_after, "max_retry_after");
-        return PyChatModel{{WithRetry(ChatOf(model), policy), nullptr}};
-      },
-      py::arg("model"), py::kw_only(), py::arg("max_attempts") = 3,
-      py::arg("initial_backoff") = 0.5, py::arg("max_backoff") = 8.0,
-      py::arg("max_retry_after") = 60.0,
-      "Wraps a client or model with the official SDKs' retry rule (see docs/resilience.md).");
+  DefineEmbedMethod(decorated);
+  DefineResilience(m);
 }
 
 }  // namespace llmkit::python

@@ -46,6 +46,10 @@ from ._llmkit import (
     json_dumps,
     json_loads,
     load_encoding,
+    with_circuit_breaker,
+    with_fallback,
+    with_hedging,
+    with_rate_limit,
     with_retry,
 )
 
@@ -87,5 +91,9 @@ __all__ = [
     "json_dumps",
     "json_loads",
     "load_encoding",
+    "with_circuit_breaker",
+    "with_fallback",
+    "with_hedging",
+    "with_rate_limit",
     "with_retry",
 ]

@@ -214,6 +214,7 @@ class ChatResponse:
     request_id: str
     attempts: int
     backoff: float
+    served_by: str
 
 class StreamEvent:
     kind: Literal["text", "tool_call", "usage", "done"]
@@ -259,7 +260,22 @@ class AnthropicClient(_ChatClient):
                  anthropic_version: Optional[str] = ..., max_tokens: int = ...,
                  headers: Optional[dict[str, str]] = ...) -> None: ...
 
-class ChatModel(_ChatClient): ...
+class ChatModel(_ChatClient):
+    def embed(self, inputs: Sequence[str], *, model: Optional[str] = ..., dimensions: Optional[int] = ...,
+              timeout: float = ...) -> Any: ...  # TypeError unless it wraps an OpenAIClient
 
-def with_retry(model: Union[OpenAIClient, AnthropicClient, ChatModel], *, max_attempts: int = ...,
-               initial_backoff: float = ..., max_backoff: float = ..., max_retry_after: float = ...) -> ChatModel: ...
+_Model = Union[OpenAIClient, AnthropicClient, ChatModel]
+_FallbackEntry = Union[_Model, tuple[_Model, Optional[str]], tuple[_Model, Optional[str], Optional[str]]]
+
+def with_retry(model: _Model, *, max_attempts: int = ..., initial_backoff: float = ..., max_backoff: float = ...,
+               max_retry_after: float = ..., attempt_timeout: Optional[float] = ..., budget: Optional[float] = ...,
+               budget_burst: float = ...) -> ChatModel: ...
+def with_fallback(models: Sequence[_FallbackEntry], *, context_window_fallbacks: Optional[Sequence[_FallbackEntry]] = ...,
+                  content_policy_fallbacks: Optional[Sequence[_FallbackEntry]] = ..., cooldown: float = ...,
+                  cooldown_failure_ratio: float = ...) -> ChatModel: ...
+def with_circuit_breaker(model: _Model, *, failure_ratio: float = ..., window: int = ..., min_calls: int = ...,
+                         open_for: float = ..., half_open_calls: int = ..., name: str = ...) -> ChatModel: ...
+def with_rate_limit(model: _Model, *, requests_per_minute: float = ..., tokens_per_minute: float = ...,
+                    wait: bool = ..., tokenizer: Optional[Union[Encoding, str]] = ...) -> ChatModel: ...
+def with_hedging(model: _Model, *, delay: Optional[float] = ..., percentile: float = ..., min_samples: int = ...,
+                 initial_delay: float = ...) -> ChatModel: ...

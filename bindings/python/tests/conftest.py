@@ -34,3 +34,18 @@ def ranks_dir():
     if not (RANKS_DIR / "o200k_base.tiktoken").is_file():
         missing_peer(f"no rank files in {RANKS_DIR}: run scripts/install-test-peers.sh")
     return RANKS_DIR
+
+
+@pytest.fixture
+def provider():
+    """Starts scripted OpenAI/Anthropic servers (fake_provider.Provider); closes them after."""
+    from fake_provider import Provider
+    servers = []
+
+    def start(script):
+        servers.append(Provider(script))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()

@@ -14,19 +14,6 @@ import llmkit
 from fake_provider import CHUNKS, COMPLETION, Provider, anthropic_script, openai_script, sse
 
 
-@pytest.fixture
-def provider():
-    servers = []
-
-    def start(script):
-        servers.append(Provider(script))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.close()
-
-
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in Paris?"}]
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather",
                                            "parameters": {"type": "object"}}}]
