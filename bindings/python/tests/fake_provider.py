@@ -1,9 +1,10 @@
 """A scripted OpenAI/Anthropic server on 127.0.0.1 (http.server in a thread) for the Python client
 tests and the docs' examples, with canned answers in both providers' formats.
 
-    python3 fake_provider.py COMMAND...   runs COMMAND with OPENAI_BASE_URL, ANTHROPIC_BASE_URL and
-                                          both API keys pointing at a fake server (ctest runs the
-                                          C++ client example this way) and exits with its status.
+    python3 fake_provider.py [--openai-down] COMMAND...
+        runs COMMAND with OPENAI_BASE_URL, ANTHROPIC_BASE_URL and both API keys pointing at a fake
+        server (ctest runs the C++ client examples this way) and exits with its status; with
+        --openai-down the OpenAI-compatible side answers 503.
 """
 
 import base64
@@ -150,10 +151,21 @@ def fake_environment(url):
             "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "sk-ant-fake"}
 
 
+def openai_down_script(path, body, headers):
+    """Anthropic answers; the OpenAI-compatible side is down (503)."""
+    if path.endswith("/messages"):
+        return anthropic_script(path, body, headers)
+    return 503, {}, b'{"error":{"message":"down for the example"}}', 0
+
+
 if __name__ == "__main__":
-    server = Provider(both_script)
+    args = sys.argv[1:]
+    script = both_script
+    if args[:1] == ["--openai-down"]:
+        args, script = args[1:], openai_down_script
+    server = Provider(script)
     try:
-        code = subprocess.run(sys.argv[1:], env=dict(os.environ, **fake_environment(server.url))).returncode
+        code = subprocess.run(args, env=dict(os.environ, **fake_environment(server.url))).returncode
     finally:
         server.close()
     sys.exit(code)

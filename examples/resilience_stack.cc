@@ -1,0 +1,50 @@
+// A production stack of resilience decorators: each provider behind its own rate limiter and
+// circuit breaker, a fallback from OpenAI to Anthropic, retries with a budget around it all. The
+// servers and keys come from the environment (OPENAI_BASE_URL, OPENAI_API_KEY,
+// ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY); ctest runs this against a local fake.
+//
+//   build/release/examples/resilience_stack
+
+#include <cstdio>
+#include <memory>
+
+#include "llmkit/anthropic.h"
+#include "llmkit/openai.h"
+#include "llmkit/resilience.h"
+
+int main() {
+  absl::StatusOr<std::unique_ptr<llmkit::ChatModel>> openai =
+      llmkit::NewOpenAIClient({.model = "gpt-4o-mini"});
+  absl::StatusOr<std::unique_ptr<llmkit::ChatModel>> anthropic =
+      llmkit::NewAnthropicClient({.model = "claude-sonnet-4-5"});
+  if (!openai.ok() || !anthropic.ok()) return 1;
+
+  // Guard each provider: its account's limits, and a breaker that stops calling it while it is
+  // failing (50% of the last 100 calls, then 30 s before trial calls).
+  auto guard = [](std::shared_ptr<llmkit::ChatModel> model, const char* name) {
+    auto limiter = std::make_shared<llmkit::RateLimiter>(
+        llmkit::RateLimitPolicy{.requests_per_minute = 500, .tokens_per_minute = 200'000});
+    auto breaker =
+        std::make_shared<llmkit::CircuitBreaker>(llmkit::CircuitBreakerPolicy{.name = name});
+    return std::shared_ptr<llmkit::ChatModel>(
+        llmkit::WithCircuitBreaker(llmkit::WithRateLimit(std::move(model), limiter), breaker));
+  };
+  std::shared_ptr<llmkit::ChatModel> model =
+      llmkit::WithFallback({{guard(std::move(*openai), "openai"), "", "openai"},
+                            {guard(std::move(*anthropic), "anthropic"), "", "anthropic"}});
+  // Retries when every provider failed, waiting as the breakers and servers say, and never more
+  // than 20% extra calls.
+  model = llmkit::WithRetry(model, {.budget = std::make_shared<llmkit::RetryBudget>(0.2)});
+
+  llmkit::ChatRequest request;
+  request.messages = {{.role = "user", .content = "Say hello."}};
+  request.timeout = std::chrono::seconds(30);  // Everything included.
+  absl::StatusOr<llmkit::ChatResponse> answer = model->Complete(request);
+  if (!answer.ok()) {
+    std::fprintf(stderr, "error: %s\n", answer.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("%s (served by %s, %d attempt(s))\n", answer->text.c_str(), answer->served_by.c_str(),
+              answer->attempts);
+  return 0;
+}
