@@ -66,8 +66,9 @@ class RetryCore {
         };
       }
       const StreamCallback* callback = on_event == nullptr ? nullptr : &forward;
+      // The first attempt has the whole deadline: the request goes as it is, uncopied.
       absl::StatusOr<Response> result =
-          has_deadline || limit_attempt
+          (has_deadline && retry > 0) || limit_attempt
               ? Kind::Call(*model_, Kind::ForAttempt(request, left, Kind::CancellationOf(request)),
                            callback)
               : Kind::Call(*model_, request, callback);
@@ -156,20 +157,25 @@ std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_v
 
 nanoseconds RetryDelay(const absl::Status& status, int retry, const RetryPolicy& policy,
                        const Clock& clock, double random) {
-  std::optional<nanoseconds> hint;
+  // In double seconds until capped: hints may be any size (1e308 ms, the year 9999).
+  auto seconds_of = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  std::optional<double> hint;
   double value = 0;
   if (auto ms = GetPayload(status, kPayloadRetryAfterMs);
       ms && absl::SimpleAtod(*ms, &value) && std::isfinite(value) && value >= 0) {
-    hint =
-        std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double, std::milli>(value));
+    hint = value / 1000.0;
   } else if (auto after = GetPayload(status, kPayloadRetryAfter)) {
     if (absl::SimpleAtod(*after, &value) && std::isfinite(value) && value >= 0) {
-      hint = std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(value));
+      hint = value;
     } else if (auto date = ParseHttpDate(*after)) {
-      hint = std::max<nanoseconds>(nanoseconds(0), *date - clock.WallNow());
+      hint = std::max(0.0, seconds_of(date->time_since_epoch()) -
+                               seconds_of(clock.WallNow().time_since_epoch()));
     }
   }
-  if (hint) return std::min<nanoseconds>(*hint, policy.max_retry_after);
+  if (hint) {
+    return std::chrono::duration_cast<nanoseconds>(
+        std::chrono::duration<double>(std::min(*hint, seconds_of(policy.max_retry_after))));
+  }
   double seconds =
       std::min(std::chrono::duration<double>(policy.initial_backoff).count() * std::pow(2.0, retry),
                std::chrono::duration<double>(policy.max_backoff).count());
