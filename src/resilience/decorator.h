@@ -99,6 +99,29 @@ struct EmbeddingKind {
   static int64_t EstimateTokens(const EmbedCall& r, const Tokenizer* tokenizer);
 };
 
+// Passes a stream's events on to the caller's callback and remembers that one was delivered
+// (after which no decorator may try again). Without a stream (null callback) it stays empty.
+class DeliveryTracker {
+ public:
+  explicit DeliveryTracker(const StreamCallback* on_event) {
+    if (on_event == nullptr) return;
+    forward_ = [this, on_event](const StreamEvent& event) {
+      delivered_ = true;
+      return !*on_event || (*on_event)(event);
+    };
+  }
+  DeliveryTracker(const DeliveryTracker&) = delete;
+  DeliveryTracker& operator=(const DeliveryTracker&) = delete;
+
+  // The callback to hand the wrapped model: null when the call is not streamed.
+  const StreamCallback* callback() const { return forward_ ? &forward_ : nullptr; }
+  bool delivered() const { return delivered_; }
+
+ private:
+  bool delivered_ = false;
+  StreamCallback forward_;
+};
+
 // The attempts a finished call made: the response's count, or the error's kPayloadAttempts
 // (1 when absent: a plain client).
 int AttemptsOf(const absl::Status& status);

@@ -50,14 +50,7 @@ class FallbackCore {
         content_(MakeList(std::move(policy.content_policy_fallbacks))) {}
 
   absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event) {
-    bool delivered = false;
-    StreamCallback forward;
-    if (on_event != nullptr) {
-      forward = [&](const StreamEvent& event) {
-        delivered = true;
-        return !*on_event || (*on_event)(event);
-      };
-    }
+    internal::DeliveryTracker stream(on_event);
     std::vector<Entry>* list = &primary_;
     size_t i = 0;
     auto switch_to = [&](std::vector<Entry>* next) {
@@ -89,15 +82,15 @@ class FallbackCore {
       }
       absl::StatusOr<Response> result =
           entry.target.model_name.empty()
-              ? Kind::Call(*entry.target.model, request, on_event == nullptr ? nullptr : &forward)
+              ? Kind::Call(*entry.target.model, request, stream.callback())
               : Kind::Call(*entry.target.model,
                            Kind::WithModelName(request, entry.target.model_name),
-                           on_event == nullptr ? nullptr : &forward);
+                           stream.callback());
       attempts += internal::AttemptsOf(result);
       Record(entry, list->size(), result.status());
       if (result.ok()) {
         backoff += result->backoff;
-        if (Kind::Refused(*result) && !content_.empty() && !delivered) {
+        if (Kind::Refused(*result) && !content_.empty() && !stream.delivered()) {
           absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (refused)");
           if (!refused.has_value()) refused = *std::move(result);
           switch_to(&content_);
@@ -114,7 +107,7 @@ class FallbackCore {
       last = result.status();
       absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (",
                       absl::StatusCodeToString(last.code()), ")");
-      if (delivered) return internal::WithAttempts(last, attempts);
+      if (stream.delivered()) return internal::WithAttempts(last, attempts);
       if (last.code() == absl::StatusCode::kOutOfRange && !context_.empty()) {
         switch_to(&context_);
       } else if (GetPayload(last, kPayloadContentPolicy) == "true" && !content_.empty()) {

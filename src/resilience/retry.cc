@@ -57,15 +57,8 @@ class RetryCore {
       const bool limit_attempt =
           policy_.attempt_timeout.count() > 0 && (!has_deadline || policy_.attempt_timeout < left);
       if (limit_attempt) left = policy_.attempt_timeout;
-      bool delivered = false;
-      StreamCallback forward;
-      if (on_event != nullptr) {
-        forward = [&](const StreamEvent& event) {
-          delivered = true;
-          return !*on_event || (*on_event)(event);
-        };
-      }
-      const StreamCallback* callback = on_event == nullptr ? nullptr : &forward;
+      internal::DeliveryTracker stream(on_event);
+      const StreamCallback* callback = stream.callback();
       // The first attempt has the whole deadline: the request goes as it is, uncopied.
       absl::StatusOr<Response> result =
           (has_deadline && retry > 0) || limit_attempt
@@ -79,7 +72,7 @@ class RetryCore {
         return result;
       }
       const absl::Status& error = result.status();
-      if (delivered || retry >= policy_.max_retries || !IsRetryable(error)) {
+      if (stream.delivered() || retry >= policy_.max_retries || !IsRetryable(error)) {
         return internal::WithAttempts(error, attempts);
       }
       nanoseconds delay = RetryDelay(error, retry, policy_, clock, policy_.random());
