@@ -8,7 +8,7 @@ JOBS ?= 2
 RELEASE := build/release
 DOCS_CORPUS := /usr/share/doc/python3.11/html/_sources
 
-.PHONY: deps peers build demo test test-release test-asan bench compare conformance fuzz format
+.PHONY: deps peers build demo test test-release test-asan test-tsan bench compare conformance fuzz format
 
 deps:
 	bash scripts/install-deps.sh
@@ -23,7 +23,7 @@ build: deps
 demo: build
 	$(RELEASE)/examples/chunk_corpus $(DOCS_CORPUS)
 
-test: deps peers test-release test-asan
+test: deps peers test-release test-asan test-tsan
 
 test-release:
 	cmake --preset release
@@ -34,6 +34,14 @@ test-asan:
 	cmake --preset asan
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan
+
+# The multi-threaded parts under ThreadSanitizer: the transport and every resilience decorator,
+# including the 10,000-call load run.
+TSAN_TESTS := curl_transport_test retry_test fallback_test breaker_limiter_test hedging_test load_test
+test-tsan:
+	cmake --preset tsan
+	cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TESTS)
+	for t in $(TSAN_TESTS); do TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t || exit 1; done
 
 bench: build
 	bash scripts/fetch-corpus.sh build/corpus.txt
