@@ -37,7 +37,8 @@ test-asan:
 
 # The multi-threaded parts under ThreadSanitizer: the transport and every resilience decorator,
 # including the 10,000-call load run.
-TSAN_TESTS := curl_transport_test retry_test fallback_test breaker_limiter_test hedging_test load_test
+TSAN_TESTS := curl_transport_test retry_test fallback_test breaker_limiter_test hedging_test load_test \
+  stack_stress_test
 test-tsan:
 	cmake --preset tsan
 	cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TESTS)
