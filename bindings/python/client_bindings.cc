@@ -16,7 +16,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -362,44 +361,36 @@ std::shared_ptr<T> ToShared(std::unique_ptr<T> p) {
   return std::shared_ptr<T>(std::move(p));
 }
 
-// Fallback entries from Python: a model, or a (model, model_name) or (model, model_name, name)
-// tuple.
-template <typename Model>
-std::vector<FallbackTarget<Model>> Targets(const py::handle& entries, const char* what,
-                                           bool embeddings) {
-  std::vector<FallbackTarget<Model>> out;
+// Fallback entries from Python — a model, or a (model, model_name) or (model, model_name, name)
+// tuple — read once into the chat side and, when every entry embeds, the embedding side.
+struct FallbackEntries {
+  std::vector<FallbackTarget<ChatModel>> chat;
+  std::vector<FallbackTarget<EmbeddingModel>> embeddings;  // Empty unless every entry embeds.
+};
+
+FallbackEntries ReadFallbacks(const py::handle& entries, const char* what) {
+  FallbackEntries out;
   if (entries.is_none()) return out;
+  bool all_embed = true;
   for (const py::handle& entry : entries) {
-    FallbackTarget<Model> target;
     py::handle model = entry;
+    std::string model_name, name;
     if (py::isinstance<py::tuple>(entry)) {
       py::tuple t = entry.cast<py::tuple>();
       if (t.size() < 1 || t.size() > 3) {
         throw py::value_error(std::string(what) + ": a tuple is (model, model_name[, name])");
       }
       model = t[0];
-      if (t.size() > 1 && !t[1].is_none()) target.model_name = t[1].cast<std::string>();
-      if (t.size() > 2 && !t[2].is_none()) target.name = t[2].cast<std::string>();
+      if (t.size() > 1 && !t[1].is_none()) model_name = t[1].cast<std::string>();
+      if (t.size() > 2 && !t[2].is_none()) name = t[2].cast<std::string>();
     }
     Client client = ClientOf(model);
-    if constexpr (std::is_same_v<Model, ChatModel>) {
-      target.model = client.chat;
-    } else {
-      target.model = client.embeddings;
-    }
-    if (target.model == nullptr && !embeddings)
-      throw py::type_error("a fallback entry has no model");
-    out.push_back(std::move(target));
+    out.chat.push_back({client.chat, model_name, name});
+    all_embed = all_embed && client.embeddings != nullptr;
+    if (all_embed) out.embeddings.push_back({client.embeddings, model_name, name});
   }
+  if (!all_embed) out.embeddings.clear();
   return out;
-}
-
-template <typename Model>
-bool AllHave(const std::vector<FallbackTarget<Model>>& targets) {
-  for (const auto& t : targets) {
-    if (t.model == nullptr) return false;
-  }
-  return true;
 }
 
 void DefineResilience(py::module_& m) {
@@ -434,19 +425,19 @@ void DefineResilience(py::module_& m) {
         if (models.empty()) throw py::value_error("with_fallback needs at least one model");
         FallbackPolicy<ChatModel> chat_policy;
         chat_policy.context_window_fallbacks =
-            Targets<ChatModel>(context_window_fallbacks, "context_window_fallbacks", false);
+            ReadFallbacks(context_window_fallbacks, "context_window_fallbacks").chat;
         chat_policy.content_policy_fallbacks =
-            Targets<ChatModel>(content_policy_fallbacks, "content_policy_fallbacks", false);
+            ReadFallbacks(content_policy_fallbacks, "content_policy_fallbacks").chat;
         chat_policy.cooldown = Seconds(cooldown, "cooldown");
         chat_policy.cooldown_failure_ratio = cooldown_failure_ratio;
+        FallbackEntries entries = ReadFallbacks(models, "models");
         PyChatModel out;
-        out.chat = WithFallback(Targets<ChatModel>(models, "models", false), chat_policy);
-        auto embedders = Targets<EmbeddingModel>(models, "models", true);
-        if (AllHave(embedders)) {
+        out.chat = WithFallback(std::move(entries.chat), chat_policy);
+        if (!entries.embeddings.empty()) {
           FallbackPolicy<EmbeddingModel> policy;
           policy.cooldown = chat_policy.cooldown;
           policy.cooldown_failure_ratio = cooldown_failure_ratio;
-          out.embeddings = WithFallback(std::move(embedders), policy);
+          out.embeddings = WithFallback(std::move(entries.embeddings), policy);
         }
         return out;
       },

@@ -119,14 +119,13 @@ void CircuitBreaker::OpenLocked() {
 
 std::unique_ptr<ChatModel> WithCircuitBreaker(std::shared_ptr<ChatModel> model,
                                               std::shared_ptr<CircuitBreaker> breaker) {
-  return internal::Wrap<internal::ChatKind>(
-      std::make_unique<BreakerCore<internal::ChatKind>>(std::move(model), std::move(breaker)));
+  return internal::Decorate<BreakerCore, internal::ChatKind>(std::move(model), std::move(breaker));
 }
 
 std::unique_ptr<EmbeddingModel> WithCircuitBreaker(std::shared_ptr<EmbeddingModel> model,
                                                    std::shared_ptr<CircuitBreaker> breaker) {
-  return internal::Wrap<internal::EmbeddingKind>(
-      std::make_unique<BreakerCore<internal::EmbeddingKind>>(std::move(model), std::move(breaker)));
+  return internal::Decorate<BreakerCore, internal::EmbeddingKind>(std::move(model),
+                                                                  std::move(breaker));
 }
 
 }  // namespace llmkit

@@ -1,6 +1,6 @@
 // What the resilience decorators share: one description of a call for each model kind (chat and
 // embeddings), so every decorator is written once as a "core" over a Kind and wrapped into a
-// ChatModel or an EmbeddingModel by Wrap<Kind>(core).
+// ChatModel or an EmbeddingModel by Decorate<Core, Kind>(args...).
 //
 // A Kind gives the Model, Request and Response types and:
 //   Call(model, request, on_event)  one call (on_event: the stream callback, null when not
@@ -178,10 +178,11 @@ class Decorated<EmbeddingKind, Core> final : public EmbeddingModel {
   std::unique_ptr<Core> core_;
 };
 
-// `core` as a ChatModel or EmbeddingModel.
-template <typename Kind, typename Core>
-std::unique_ptr<typename Kind::Model> Wrap(std::unique_ptr<Core> core) {
-  return std::make_unique<Decorated<Kind, Core>>(std::move(core));
+// A Core<Kind> made from `args`, as a ChatModel or EmbeddingModel.
+template <template <typename> class Core, typename Kind, typename... Args>
+std::unique_ptr<typename Kind::Model> Decorate(Args&&... args) {
+  return std::make_unique<Decorated<Kind, Core<Kind>>>(
+      std::make_unique<Core<Kind>>(std::forward<Args>(args)...));
 }
 
 }  // namespace llmkit::internal

@@ -210,15 +210,13 @@ class FallbackCore {
 
 std::unique_ptr<ChatModel> WithFallback(std::vector<FallbackTarget<ChatModel>> models,
                                         FallbackPolicy<ChatModel> policy) {
-  return internal::Wrap<internal::ChatKind>(
-      std::make_unique<FallbackCore<internal::ChatKind>>(std::move(models), std::move(policy)));
+  return internal::Decorate<FallbackCore, internal::ChatKind>(std::move(models), std::move(policy));
 }
 
 std::unique_ptr<EmbeddingModel> WithFallback(std::vector<FallbackTarget<EmbeddingModel>> models,
                                              FallbackPolicy<EmbeddingModel> policy) {
-  return internal::Wrap<internal::EmbeddingKind>(
-      std::make_unique<FallbackCore<internal::EmbeddingKind>>(std::move(models),
-                                                              std::move(policy)));
+  return internal::Decorate<FallbackCore, internal::EmbeddingKind>(std::move(models),
+                                                                   std::move(policy));
 }
 
 }  // namespace llmkit

@@ -166,14 +166,13 @@ class HedgingCore {
 }  // namespace
 
 std::unique_ptr<ChatModel> WithHedging(std::shared_ptr<ChatModel> model, HedgingPolicy policy) {
-  return internal::Wrap<internal::ChatKind>(
-      std::make_unique<HedgingCore<internal::ChatKind>>(std::move(model), std::move(policy)));
+  return internal::Decorate<HedgingCore, internal::ChatKind>(std::move(model), std::move(policy));
 }
 
 std::unique_ptr<EmbeddingModel> WithHedging(std::shared_ptr<EmbeddingModel> model,
                                             HedgingPolicy policy) {
-  return internal::Wrap<internal::EmbeddingKind>(
-      std::make_unique<HedgingCore<internal::EmbeddingKind>>(std::move(model), std::move(policy)));
+  return internal::Decorate<HedgingCore, internal::EmbeddingKind>(std::move(model),
+                                                                  std::move(policy));
 }
 
 }  // namespace llmkit

@@ -129,15 +129,14 @@ void RateLimiter::Adjust(int64_t tokens) {
 
 std::unique_ptr<ChatModel> WithRateLimit(std::shared_ptr<ChatModel> model,
                                          std::shared_ptr<RateLimiter> limiter) {
-  return internal::Wrap<internal::ChatKind>(
-      std::make_unique<RateLimitCore<internal::ChatKind>>(std::move(model), std::move(limiter)));
+  return internal::Decorate<RateLimitCore, internal::ChatKind>(std::move(model),
+                                                               std::move(limiter));
 }
 
 std::unique_ptr<EmbeddingModel> WithRateLimit(std::shared_ptr<EmbeddingModel> model,
                                               std::shared_ptr<RateLimiter> limiter) {
-  return internal::Wrap<internal::EmbeddingKind>(
-      std::make_unique<RateLimitCore<internal::EmbeddingKind>>(std::move(model),
-                                                               std::move(limiter)));
+  return internal::Decorate<RateLimitCore, internal::EmbeddingKind>(std::move(model),
+                                                                    std::move(limiter));
 }
 
 }  // namespace llmkit

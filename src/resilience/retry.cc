@@ -205,14 +205,13 @@ int64_t RetryBudget::retries_refused() const {
 }
 
 std::unique_ptr<ChatModel> WithRetry(std::shared_ptr<ChatModel> model, RetryPolicy policy) {
-  return internal::Wrap<internal::ChatKind>(
-      std::make_unique<RetryCore<internal::ChatKind>>(std::move(model), std::move(policy)));
+  return internal::Decorate<RetryCore, internal::ChatKind>(std::move(model), std::move(policy));
 }
 
 std::unique_ptr<EmbeddingModel> WithRetry(std::shared_ptr<EmbeddingModel> model,
                                           RetryPolicy policy) {
-  return internal::Wrap<internal::EmbeddingKind>(
-      std::make_unique<RetryCore<internal::EmbeddingKind>>(std::move(model), std::move(policy)));
+  return internal::Decorate<RetryCore, internal::EmbeddingKind>(std::move(model),
+                                                                std::move(policy));
 }
 
 }  // namespace llmkit
