@@ -13,11 +13,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
+#include "json/json_text.h"
 #include "llmkit/status.h"
 #include "simdjson.h"
 
 namespace llmkit {
 namespace {
+
+using internal::AppendDouble;
+using internal::AppendString;
 
 // Objects up to this many members detect duplicate keys by a linear scan.
 constexpr size_t kLinearKeyScan = 16;
@@ -236,6 +240,68 @@ uint32_t DecodeLenient(std::string_view text, size_t* i) {
   return code_point;
 }
 
+void AppendNewline(const JsonDumpOptions& options, int depth, std::string* out) {
+  out->push_back('\n');
+  out->append(static_cast<size_t>(options.indent) * depth, ' ');
+}
+
+void Append(const Json& value, const JsonDumpOptions& options, int depth, std::string* out) {
+  switch (value.type()) {
+    case Json::Type::kNull:
+      out->append("null");
+      return;
+    case Json::Type::kBool:
+      out->append(value.as_bool() ? "true" : "false");
+      return;
+    case Json::Type::kInt:
+      absl::StrAppend(out, value.as_int());
+      return;
+    case Json::Type::kDouble:
+      AppendDouble(value.as_double(), out);
+      return;
+    case Json::Type::kString:
+      AppendString(value.as_string(), options.ensure_ascii, out);
+      return;
+    case Json::Type::kArray: {
+      const Json::Array& items = value.as_array();
+      out->push_back('[');
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out->append(options.item_separator);
+        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
+        Append(items[i], options, depth + 1, out);
+      }
+      if (options.indent >= 0 && !items.empty()) AppendNewline(options, depth, out);
+      out->push_back(']');
+      return;
+    }
+    case Json::Type::kObject: {
+      const Json::Object& members = value.as_object();
+      std::vector<const Json::Member*> order;
+      order.reserve(members.size());
+      for (const Json::Member& member : members) order.push_back(&member);
+      if (options.sort_keys) {
+        std::sort(order.begin(), order.end(),
+                  [](const Json::Member* a, const Json::Member* b) { return a->first < b->first; });
+      }
+      out->push_back('{');
+      for (size_t i = 0; i < order.size(); ++i) {
+        if (i > 0) out->append(options.item_separator);
+        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
+        AppendString(order[i]->first, options.ensure_ascii, out);
+        out->append(options.key_separator);
+        Append(order[i]->second, options, depth + 1, out);
+      }
+      if (options.indent >= 0 && !order.empty()) AppendNewline(options, depth, out);
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+namespace internal {
+
 void AppendString(std::string_view text, bool ensure_ascii, std::string* out) {
   out->push_back('"');
   size_t run_start = 0;
@@ -350,65 +416,7 @@ void AppendDouble(double value, std::string* out) {
   absl::StrAppend(out, magnitude);
 }
 
-void AppendNewline(const JsonDumpOptions& options, int depth, std::string* out) {
-  out->push_back('\n');
-  out->append(static_cast<size_t>(options.indent) * depth, ' ');
-}
-
-void Append(const Json& value, const JsonDumpOptions& options, int depth, std::string* out) {
-  switch (value.type()) {
-    case Json::Type::kNull:
-      out->append("null");
-      return;
-    case Json::Type::kBool:
-      out->append(value.as_bool() ? "true" : "false");
-      return;
-    case Json::Type::kInt:
-      absl::StrAppend(out, value.as_int());
-      return;
-    case Json::Type::kDouble:
-      AppendDouble(value.as_double(), out);
-      return;
-    case Json::Type::kString:
-      AppendString(value.as_string(), options.ensure_ascii, out);
-      return;
-    case Json::Type::kArray: {
-      const Json::Array& items = value.as_array();
-      out->push_back('[');
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (i > 0) out->append(options.item_separator);
-        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
-        Append(items[i], options, depth + 1, out);
-      }
-      if (options.indent >= 0 && !items.empty()) AppendNewline(options, depth, out);
-      out->push_back(']');
-      return;
-    }
-    case Json::Type::kObject: {
-      const Json::Object& members = value.as_object();
-      std::vector<const Json::Member*> order;
-      order.reserve(members.size());
-      for (const Json::Member& member : members) order.push_back(&member);
-      if (options.sort_keys) {
-        std::sort(order.begin(), order.end(),
-                  [](const Json::Member* a, const Json::Member* b) { return a->first < b->first; });
-      }
-      out->push_back('{');
-      for (size_t i = 0; i < order.size(); ++i) {
-        if (i > 0) out->append(options.item_separator);
-        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
-        AppendString(order[i]->first, options.ensure_ascii, out);
-        out->append(options.key_separator);
-        Append(order[i]->second, options, depth + 1, out);
-      }
-      if (options.indent >= 0 && !order.empty()) AppendNewline(options, depth, out);
-      out->push_back('}');
-      return;
-    }
-  }
-}
-
-}  // namespace
+}  // namespace internal
 
 Json::Json(Object value) {
   ObjectBuilder builder;

@@ -1,0 +1,176 @@
+// Prompt templates: a Jinja2-compatible engine (compile once, render many), model chat templates
+// rendered as transformers' `apply_chat_template` renders them, and LangChain-style `{variable}`
+// f-string prompts.
+//
+//   absl::StatusOr<llmkit::Template> t = llmkit::Template::Compile("Hello {{ name }}!");
+//   if (!t.ok()) return t.status();
+//   llmkit::Json context = llmkit::Json::MakeObject();
+//   context.Set("name", "Ada");
+//   absl::StatusOr<std::string> text = t->Render(context);   // "Hello Ada!"
+//
+// The language is Jinja2's (docs/templates.md lists the subset and every difference): output and
+// expressions, if/elif/else, for (loop.*, else, filters, break/continue), set (and block set),
+// namespace(), macro/call, filter blocks, raw, include/import through a caller-given loader, the
+// everyday filters and tests, Python's str/list/dict methods, slicing, whitespace control. Values
+// print as Python prints them; `tojson` is Python's `json.dumps` (ensure_ascii=False), as in
+// transformers' chat-template environment.
+//
+// Safety: a template reads only the `Json` context it is given (no host objects, no attributes
+// beyond data and the listed methods), reads files only through `TemplateOptions::loader`, and
+// runs under limits (output size, loop iterations, recursion depth, memory) that end a runaway
+// render with kResourceExhausted. Methods that change a list or dict (append, pop, update) change
+// the render's own copy: the caller's context is never modified.
+//
+// Errors: compile errors and render errors are kInvalidArgument with "line L, column C" of the
+// template in the message (byte offset in the kPayloadByteOffset payload). In strict mode a use
+// of an undefined variable names it ("'foo' is undefined"). `raise_exception(msg)` gives
+// kInvalidArgument with `msg`. Limits give kResourceExhausted.
+//
+// Threads: a compiled Template (and ChatTemplate, FStringTemplate) is immutable; any number of
+// threads can render it at once.
+
+#ifndef LLMKIT_TEMPLATE_H_
+#define LLMKIT_TEMPLATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "llmkit/json.h"
+
+namespace llmkit {
+
+// How a template treats a name that is not defined.
+enum class UndefinedMode {
+  kLenient,  // Jinja2's default: prints as "", iterates as empty, is false; `x.y` of it fails.
+  kStrict,   // StrictUndefined: any use other than `is defined` / `default` is an error.
+};
+
+struct TemplateLimits {
+  size_t max_output_bytes = size_t{64} << 20;   // Rendered text.
+  uint64_t max_loop_iterations = 10'000'000;    // Summed over every loop of one render.
+  int max_recursion_depth = 200;                // Macro calls, includes, recursive loops.
+  size_t max_memory_bytes = size_t{512} << 20;  // Strings, lists and dicts one render builds.
+  int max_nesting_depth = 200;                  // Parser: nested expressions and blocks.
+};
+
+struct TemplateOptions {
+  bool trim_blocks = false;            // Drop the first newline after a block or comment tag.
+  bool lstrip_blocks = false;          // Strip spaces/tabs before a block tag at a line's start.
+  bool keep_trailing_newline = false;  // Keep the source's final newline (Jinja2 drops one).
+  UndefinedMode undefined = UndefinedMode::kLenient;
+  TemplateLimits limits;
+  // Source of templates named by {% include %}, {% import %} and {% from ... import %}. Without
+  // a loader those tags fail with kInvalidArgument: a template cannot read files on its own.
+  // Called during Render, possibly from many threads at once.
+  std::function<absl::StatusOr<std::string>(std::string_view name)> loader;
+  // The time `strftime_now(format)` formats (in the local time zone); default: absl::Now().
+  std::function<absl::Time()> now;
+  // Name used in error messages (e.g. the file the source came from).
+  std::string name = "<template>";
+};
+
+class Template {
+ public:
+  // Parses `source` (UTF-8). Errors: kInvalidArgument with line and column (syntax errors,
+  // unknown tags, unbalanced blocks, invalid UTF-8); kResourceExhausted past
+  // limits.max_nesting_depth.
+  static absl::StatusOr<Template> Compile(std::string_view source,
+                                          const TemplateOptions& options = {});
+
+  // Renders with `context` (an object, or null for none) as the variables. The context is read
+  // in place and never modified. Errors: see the top of this file.
+  absl::StatusOr<std::string> Render(const Json& context) const;
+  // As Render, appending to `*out` (left as it was on error).
+  absl::Status RenderTo(const Json& context, std::string* out) const;
+
+  // Top-level names the template reads but never sets (its input variables), in first-use order.
+  const std::vector<std::string>& variables() const;
+  const TemplateOptions& options() const;
+
+  struct Impl;  // Internal.
+
+ private:
+  friend class ChatTemplate;
+  using Bindings = std::vector<std::pair<std::string_view, const Json*>>;
+  explicit Template(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  // Renders with `first` names, then `context`, then `last` names as the variables.
+  absl::Status RenderLayered(const Bindings& first, const Json& context, const Bindings& last,
+                             std::string* out) const;
+  std::shared_ptr<const Impl> impl_;
+};
+
+// A model's chat template (the `chat_template` of its tokenizer_config.json), rendered exactly
+// as transformers' `apply_chat_template` renders it: trim_blocks and lstrip_blocks on,
+// `bos_token`/`eos_token` and any extra variables in the context, `raise_exception` and
+// `strftime_now` available, `{% generation %}` blocks rendered as their body.
+struct ChatTemplateOptions {
+  std::string bos_token;
+  std::string eos_token;
+  UndefinedMode undefined = UndefinedMode::kLenient;
+  TemplateLimits limits;
+  std::function<absl::Time()> now;  // For strftime_now; default absl::Now().
+};
+
+class ChatTemplate {
+ public:
+  static absl::StatusOr<ChatTemplate> Compile(std::string_view source,
+                                              const ChatTemplateOptions& options = {});
+
+  // `messages`: an array of message objects ({"role", "content", "tool_calls", ...}) as the
+  // OpenAI wire format and transformers use them. `tools`: null or an array of tool specs.
+  // `extra`: null or an object of further variables (e.g. enable_thinking, documents); its
+  // members override bos_token/eos_token but not messages/tools/add_generation_prompt.
+  absl::StatusOr<std::string> Apply(const Json& messages, const Json& tools = nullptr,
+                                    bool add_generation_prompt = false,
+                                    const Json& extra = nullptr) const;
+
+  const Template& compiled() const { return template_; }
+
+ private:
+  ChatTemplate(Template t, ChatTemplateOptions options)
+      : template_(std::move(t)),
+        options_(std::move(options)),
+        bos_token_(options_.bos_token),
+        eos_token_(options_.eos_token) {}
+  Template template_;
+  ChatTemplateOptions options_;
+  Json bos_token_, eos_token_;
+};
+
+// A LangChain PromptTemplate in its default "f-string" format: `{name}` is replaced by the
+// variable (strings as they are, other values as Python's str() prints them), `{{` and `}}` are
+// literal braces. Attribute and index fields (`{a.b}`, `{a[0]}`) follow Python's str.format;
+// format specs and conversions (`{x:>8}`, `{x!r}`) are rejected at compile time.
+class FStringTemplate {
+ public:
+  // Errors: kInvalidArgument naming the offset of a lone `{` or `}`, an empty or unsupported
+  // field.
+  static absl::StatusOr<FStringTemplate> Compile(std::string_view source);
+
+  // Errors: kInvalidArgument naming a missing variable (as LangChain's KeyError).
+  absl::StatusOr<std::string> Render(const Json& variables) const;
+
+  // The variable names in first-use order (LangChain's input_variables, sorted there).
+  const std::vector<std::string>& variables() const { return variables_; }
+
+ private:
+  struct Piece {
+    std::string literal;            // Text before the field.
+    std::string field;              // Variable name; empty for the final literal.
+    std::vector<std::string> path;  // Attribute/index steps after the name.
+  };
+  FStringTemplate() = default;
+  std::vector<Piece> pieces_;
+  std::vector<std::string> variables_;
+};
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_TEMPLATE_H_

@@ -1,0 +1,1200 @@
+// Jinja2's built-in filters and tests, with transformers' `tojson` (Python json.dumps).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "json/json_text.h"
+#include "llmkit/status.h"
+#include "template/render.h"
+#include "template/text.h"
+
+namespace llmkit::internal::tmpl {
+namespace {
+
+using Result = absl::StatusOr<Value>;
+
+// Parameter `i` (1 = first after the input) given by position or by `name`, else `def`.
+Value Param(const Args& args, const Kwargs& kwargs, size_t i, std::string_view name,
+            Value def = Value::Undefined()) {
+  if (i < args.size()) return args[i];
+  for (const auto& [k, v] : kwargs) {
+    if (k == name) return v;
+  }
+  return def;
+}
+
+bool IsTrue(const Value& v) {
+  return (v.kind == Value::Kind::kBool && v.b) || (v.kind == Value::Kind::kInt && v.i != 0);
+}
+
+absl::StatusOr<std::string_view> StrArg(Renderer& r, const Expr& at, const Value& v) {
+  return r.Str(at, v);
+}
+
+// --- Conversions ---------------------------------------------------------------------------
+
+// Python int() of a string: optional sign, digits with single underscores, surrounding space.
+bool ParsePyInt(std::string_view s, int base, int64_t* out) {
+  size_t b = 0, e = s.size();
+  while (b < e && PySpaceLength(s, b) > 0) b += PySpaceLength(s, b);
+  e = b + RstripLength(s.substr(b));
+  s = s.substr(b, e - b);
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (base == 16 && s.size() > 2 && s[0] == '0' && (s[1] | 0x20) == 'x') s.remove_prefix(2);
+  if (base == 8 && s.size() > 2 && s[0] == '0' && (s[1] | 0x20) == 'o') s.remove_prefix(2);
+  if (base == 2 && s.size() > 2 && s[0] == '0' && (s[1] | 0x20) == 'b') s.remove_prefix(2);
+  if (s.empty() || s.front() == '_' || s.back() == '_') return false;
+  unsigned __int128 value = 0;
+  bool last_underscore = false;
+  for (char c : s) {
+    if (c == '_') {
+      if (last_underscore) return false;
+      last_underscore = true;
+      continue;
+    }
+    last_underscore = false;
+    int d = c >= '0' && c <= '9'                     ? c - '0'
+            : (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? (c | 0x20) - 'a' + 10
+                                                     : 99;
+    if (d >= base) return false;
+    value = value * base + d;
+    if (value > static_cast<unsigned __int128>(INT64_MAX) + 1) return false;
+  }
+  if (!negative && value > INT64_MAX) return false;
+  *out =
+      negative ? static_cast<int64_t>(-static_cast<__int128>(value)) : static_cast<int64_t>(value);
+  return true;
+}
+
+bool ParsePyFloat(std::string_view s, double* out) {
+  std::string text(s.substr(0, s.size()));
+  size_t b = 0;
+  while (b < text.size() && PySpaceLength(text, b) > 0) b += PySpaceLength(text, b);
+  text = text.substr(b, RstripLength(std::string_view(text).substr(b)));
+  if (text.empty()) return false;
+  std::string cleaned;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '_') {
+      if (i == 0 || i + 1 == text.size() ||
+          !std::isdigit(static_cast<unsigned char>(text[i - 1])) ||
+          !std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+        return false;
+      }
+      continue;
+    }
+    cleaned.push_back(text[i]);
+  }
+  std::string lower = ToLower(cleaned);
+  std::string_view body = lower;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
+  if (body == "inf" || body == "infinity" || body == "nan") {
+    double v = body == "nan" ? NAN : INFINITY;
+    *out = lower[0] == '-' ? -v : v;
+    return true;
+  }
+  for (char c : body) {
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == '+' ||
+          c == '-')) {
+      return false;
+    }
+  }
+  char* end = nullptr;
+  *out = std::strtod(cleaned.c_str(), &end);
+  return end != nullptr && *end == '\0';
+}
+
+// --- Filters ---------------------------------------------------------------------------------
+
+Result FilterDefault(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value def = Param(args, kwargs, 1, "default_value", Value::String(""));
+  bool boolean = IsTrue(Param(args, kwargs, 2, "boolean", Value::Bool(false)));
+  const Value& v = args[0];
+  if (v.is_undefined()) return def;
+  if (boolean) {
+    LLMKIT_ASSIGN_OR_RETURN(bool yes, r.Truthy(at, v));
+    if (!yes) return def;
+  }
+  return v;
+}
+
+Result FilterLength(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(int64_t n, r.Length(at, args[0]));
+  return Value::Int(n);
+}
+
+Result FilterString(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  return Value::String(s);
+}
+
+template <std::string (*Fn)(std::string_view)>
+Result FilterCase(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  return r.NewString(Fn(s));
+}
+
+// Jinja2's title filter: words start after runs of [-\s({[<].
+std::string JinjaTitle(std::string_view s) {
+  std::string out;
+  bool start = true;
+  for (size_t i = 0; i < s.size();) {
+    size_t b = i;
+    uint32_t cp = DecodeAt(s, &i);
+    bool sep = IsPySpace(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
+    if (sep) {
+      out.append(s.substr(b, i - b));
+      start = true;
+    } else {
+      out += start ? ToUpper(s.substr(b, i - b)) : ToLower(s.substr(b, i - b));
+      start = false;
+    }
+  }
+  return out;
+}
+
+Result FilterTrim(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  Value chars = Param(args, kwargs, 1, "chars", Value::None());
+  Args margs;
+  if (!chars.is_none() && !chars.is_undefined()) margs.push_back(chars);
+  Kwargs none;
+  bool found;
+  return CallMethod(r, at, Value::String(s), "strip", margs, none, &found);
+}
+
+Result FilterReplace(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  Args margs{Param(args, kwargs, 1, "old"), Param(args, kwargs, 2, "new")};
+  Value count = Param(args, kwargs, 3, "count", Value::None());
+  if (!count.is_none()) margs.push_back(count);
+  for (Value& v : margs) {
+    if (v.is_undefined()) return r.Error(at, "replace() needs old and new");
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view t, r.Str(at, v));
+    if (!v.is_integer()) v = Value::String(t);
+  }
+  Kwargs none;
+  bool found;
+  return CallMethod(r, at, Value::String(s), "replace", margs, none, &found);
+}
+
+Result FilterList(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  List* list = r.NewList();
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &list->items));
+  return Value::Of(list);
+}
+
+Result FilterFirst(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  if (items.empty()) return Value::Undefined("first", true);
+  return items.front();
+}
+
+Result FilterLast(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  if (items.empty()) return Value::Undefined("last", true);
+  return items.back();
+}
+
+Result FilterReverse(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  if (args[0].kind == Value::Kind::kString) {
+    std::vector<Value> chars;
+    LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &chars));
+    std::string out;
+    for (auto it = chars.rbegin(); it != chars.rend(); ++it) out.append(it->str);
+    return r.NewString(std::move(out));
+  }
+  List* list = r.NewList();
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &list->items));
+  std::reverse(list->items.begin(), list->items.end());
+  return Value::Of(list);
+}
+
+Result FilterJoin(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value sep = Param(args, kwargs, 1, "d", Value::String(""));
+  Value attribute = Param(args, kwargs, 2, "attribute", Value::None());
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view separator, r.Str(at, sep));
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out.append(separator);
+    Value item = items[i];
+    if (!attribute.is_none()) {
+      LLMKIT_ASSIGN_OR_RETURN(std::string_view name, r.Str(at, attribute));
+      LLMKIT_ASSIGN_OR_RETURN(item, r.GetItem(at, item, Value::String(name)));
+    }
+    LLMKIT_RETURN_IF_ERROR(r.AppendStr(at, item, &out));
+  }
+  return r.NewString(std::move(out));
+}
+
+// Follows a dotted attribute path ("a.b", "0") as Jinja2's make_attrgetter does.
+Result GetPath(Renderer& r, const Expr& at, Value v, std::string_view path) {
+  while (!path.empty()) {
+    size_t dot = path.find('.');
+    std::string_view part = path.substr(0, dot);
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+    int64_t index;
+    if (!part.empty() &&
+        std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        ParsePyInt(part, 10, &index)) {
+      LLMKIT_ASSIGN_OR_RETURN(v, r.GetItem(at, v, Value::Int(index)));
+    } else {
+      LLMKIT_ASSIGN_OR_RETURN(v, r.GetItem(at, v, Value::String(part)));
+    }
+  }
+  return v;
+}
+
+Result FilterMap(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  std::vector<Value> items;
+  LLMKIT_ASSIGN_OR_RETURN(bool any, r.Truthy(at, args[0]));
+  if (any) LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  List* list = r.NewList(items.size());
+  Value attribute = Param({}, kwargs, 99, "attribute");
+  if (!attribute.is_undefined()) {
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view path, r.Str(at, attribute));
+    Value def = Param({}, kwargs, 99, "default");
+    for (const Value& item : items) {
+      LLMKIT_ASSIGN_OR_RETURN(Value v, GetPath(r, at, item, path));
+      if (v.is_undefined() && !def.is_undefined()) v = def;
+      list->items.push_back(v);
+    }
+    return Value::Of(list);
+  }
+  if (args.size() < 2 || args[1].kind != Value::Kind::kString) {
+    return r.Error(at, "map() needs a filter name or attribute=");
+  }
+  std::string_view name = args[1].str;
+  for (const Value& item : items) {
+    Args fargs{item};
+    fargs.insert(fargs.end(), args.begin() + 2, args.end());
+    Kwargs fkwargs = kwargs;
+    LLMKIT_ASSIGN_OR_RETURN(Value v, r.ApplyFilter(at, name, fargs, fkwargs));
+    list->items.push_back(v);
+  }
+  return Value::Of(list);
+}
+
+// select / reject / selectattr / rejectattr.
+template <bool kSelect, bool kAttr>
+Result FilterSelect(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  std::vector<Value> items;
+  // Jinja2 iterates only a true value: `none | select(...)` is empty.
+  LLMKIT_ASSIGN_OR_RETURN(bool any, r.Truthy(at, args[0]));
+  if (any) LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  size_t next = 1;
+  std::string_view path;
+  if (kAttr) {
+    if (args.size() < 2) return r.Error(at, "selectattr/rejectattr need an attribute name");
+    LLMKIT_ASSIGN_OR_RETURN(path, r.Str(at, args[1]));
+    next = 2;
+  }
+  std::string_view test;
+  if (args.size() > next) {
+    if (args[next].kind != Value::Kind::kString) return r.Error(at, "test name must be a string");
+    test = args[next].str;
+    ++next;
+  }
+  List* list = r.NewList();
+  for (const Value& item : items) {
+    Value subject = item;
+    if (kAttr) {
+      LLMKIT_ASSIGN_OR_RETURN(subject, GetPath(r, at, item, path));
+    }
+    bool yes;
+    if (test.empty()) {
+      LLMKIT_ASSIGN_OR_RETURN(yes, r.Truthy(at, subject));
+    } else {
+      Args targs{subject};
+      targs.insert(targs.end(), args.begin() + next, args.end());
+      Kwargs tkwargs = kwargs;
+      LLMKIT_ASSIGN_OR_RETURN(yes, r.ApplyTest(at, test, targs, tkwargs));
+    }
+    if (yes == kSelect) list->items.push_back(item);
+  }
+  return Value::Of(list);
+}
+
+Result FilterItems(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  Value v = r.Resolve(args[0]);
+  if (v.is_undefined()) return Value::Of(r.NewList());
+  if (!v.is_mapping()) return r.Error(at, "items() needs a mapping");
+  Args none;
+  Kwargs nokw;
+  bool found;
+  return CallMethod(r, at, v, "items", none, nokw, &found);
+}
+
+// Sort key: strings lowercased unless case-sensitive.
+Value SortKey(Renderer& r, const Value& v, bool case_sensitive) {
+  if (case_sensitive || v.kind != Value::Kind::kString) return v;
+  return r.NewString(ToLower(v.str));
+}
+
+absl::Status SortValues(Renderer& r, const Expr& at, std::vector<Value>* items,
+                        std::vector<Value>* keys, bool reverse) {
+  std::vector<size_t> order(items->size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  absl::Status status;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (!status.ok()) return false;
+    absl::StatusOr<int> c = r.Compare(at, (*keys)[a], (*keys)[b]);
+    if (!c.ok()) {
+      status = c.status();
+      return false;
+    }
+    return reverse ? *c > 0 : *c < 0;
+  });
+  LLMKIT_RETURN_IF_ERROR(status);
+  std::vector<Value> sorted;
+  sorted.reserve(items->size());
+  for (size_t i : order) sorted.push_back((*items)[i]);
+  *items = std::move(sorted);
+  return absl::OkStatus();
+}
+
+Result FilterDictsort(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  bool case_sensitive = IsTrue(Param(args, kwargs, 1, "case_sensitive", Value::Bool(false)));
+  Value by = Param(args, kwargs, 2, "by", Value::String("key"));
+  bool reverse = IsTrue(Param(args, kwargs, 3, "reverse", Value::Bool(false)));
+  Args none;
+  Kwargs nokw;
+  LLMKIT_ASSIGN_OR_RETURN(Value pairs, FilterItems(r, at, args, nokw));
+  (void)none;
+  std::vector<Value> items = pairs.list->items;
+  size_t pos = by.kind == Value::Kind::kString && by.str == "value" ? 1 : 0;
+  std::vector<Value> keys;
+  for (const Value& p : items) keys.push_back(SortKey(r, p.list->items[pos], case_sensitive));
+  LLMKIT_RETURN_IF_ERROR(SortValues(r, at, &items, &keys, reverse));
+  List* list = r.NewList();
+  list->items = std::move(items);
+  return Value::Of(list);
+}
+
+Result FilterSort(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  bool reverse = IsTrue(Param(args, kwargs, 1, "reverse", Value::Bool(false)));
+  bool case_sensitive = IsTrue(Param(args, kwargs, 2, "case_sensitive", Value::Bool(false)));
+  Value attribute = Param(args, kwargs, 3, "attribute", Value::None());
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  std::vector<Value> keys;
+  for (const Value& item : items) {
+    Value k = item;
+    if (!attribute.is_none()) {
+      LLMKIT_ASSIGN_OR_RETURN(std::string_view path, r.Str(at, attribute));
+      LLMKIT_ASSIGN_OR_RETURN(k, GetPath(r, at, item, path));
+    }
+    keys.push_back(SortKey(r, k, case_sensitive));
+  }
+  LLMKIT_RETURN_IF_ERROR(SortValues(r, at, &items, &keys, reverse));
+  List* list = r.NewList();
+  list->items = std::move(items);
+  return Value::Of(list);
+}
+
+Result FilterUnique(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  bool case_sensitive = IsTrue(Param(args, kwargs, 1, "case_sensitive", Value::Bool(false)));
+  Value attribute = Param(args, kwargs, 2, "attribute", Value::None());
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  List* list = r.NewList();
+  std::vector<Value> seen;
+  for (const Value& item : items) {
+    Value k = item;
+    if (!attribute.is_none()) {
+      LLMKIT_ASSIGN_OR_RETURN(std::string_view path, r.Str(at, attribute));
+      LLMKIT_ASSIGN_OR_RETURN(k, GetPath(r, at, item, path));
+    }
+    k = SortKey(r, k, case_sensitive);
+    bool dup = false;
+    for (const Value& s : seen) {
+      if (r.Equal(s, k)) {
+        dup = true;
+        break;
+      }
+    }
+    if (dup) continue;
+    seen.push_back(k);
+    list->items.push_back(item);
+  }
+  return Value::Of(list);
+}
+
+template <bool kMax>
+Result FilterMinMax(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  bool case_sensitive = IsTrue(Param(args, kwargs, 1, "case_sensitive", Value::Bool(false)));
+  Value attribute = Param(args, kwargs, 2, "attribute", Value::None());
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  if (items.empty()) return Value::Undefined(kMax ? "max" : "min", true);
+  size_t best = 0;
+  Value best_key;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Value k = items[i];
+    if (!attribute.is_none()) {
+      LLMKIT_ASSIGN_OR_RETURN(std::string_view path, r.Str(at, attribute));
+      LLMKIT_ASSIGN_OR_RETURN(k, GetPath(r, at, items[i], path));
+    }
+    k = SortKey(r, k, case_sensitive);
+    if (i == 0) {
+      best_key = k;
+      continue;
+    }
+    LLMKIT_ASSIGN_OR_RETURN(int c, r.Compare(at, k, best_key));
+    if (kMax ? c > 0 : c < 0) {
+      best = i;
+      best_key = k;
+    }
+  }
+  return items[best];
+}
+
+Result FilterSum(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value attribute = Param(args, kwargs, 1, "attribute", Value::None());
+  Value total = Param(args, kwargs, 2, "start", Value::Int(0));
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  for (const Value& item : items) {
+    Value v = item;
+    if (!attribute.is_none()) {
+      LLMKIT_ASSIGN_OR_RETURN(std::string_view path, r.Str(at, attribute));
+      LLMKIT_ASSIGN_OR_RETURN(v, GetPath(r, at, item, path));
+    }
+    if (!v.is_number() || !total.is_number()) {
+      return r.Error(at, "sum() of non-numbers");
+    }
+    if (total.is_integer() && v.is_integer()) {
+      int64_t s;
+      if (__builtin_add_overflow(total.AsInt(), v.AsInt(), &s))
+        return r.Error(at, "integer overflow");
+      total = Value::Int(s);
+    } else {
+      total = Value::Double(total.AsDouble() + v.AsDouble());
+    }
+  }
+  return total;
+}
+
+Result FilterInt(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value def = Param(args, kwargs, 1, "default", Value::Int(0));
+  Value base = Param(args, kwargs, 2, "base", Value::Int(10));
+  Value v = r.Resolve(args[0]);
+  switch (v.kind) {
+    case Value::Kind::kBool:
+    case Value::Kind::kInt:
+      return Value::Int(v.AsInt());
+    case Value::Kind::kDouble:
+      if (std::isfinite(v.d) && std::fabs(v.d) < 9.2e18)
+        return Value::Int(static_cast<int64_t>(v.d));
+      return def;
+    case Value::Kind::kString: {
+      int64_t out;
+      if (ParsePyInt(v.str, base.is_integer() ? static_cast<int>(base.AsInt()) : 10, &out)) {
+        return Value::Int(out);
+      }
+      double d;
+      if (ParsePyFloat(v.str, &d) && std::isfinite(d) && std::fabs(d) < 9.2e18) {
+        return Value::Int(static_cast<int64_t>(d));
+      }
+      return def;
+    }
+    case Value::Kind::kUndefined:
+      if (r.undefined_mode() == UndefinedMode::kStrict) return r.UndefinedError(at, v);
+      return def;
+    default:
+      return def;
+  }
+}
+
+Result FilterFloat(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value def = Param(args, kwargs, 1, "default", Value::Double(0.0));
+  Value v = r.Resolve(args[0]);
+  if (v.is_number()) return Value::Double(v.AsDouble());
+  if (v.kind == Value::Kind::kString) {
+    double d;
+    if (ParsePyFloat(v.str, &d)) return Value::Double(d);
+  }
+  if (v.is_undefined() && r.undefined_mode() == UndefinedMode::kStrict)
+    return r.UndefinedError(at, v);
+  return def;
+}
+
+Result FilterRound(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value precision = Param(args, kwargs, 1, "precision", Value::Int(0));
+  Value method = Param(args, kwargs, 2, "method", Value::String("common"));
+  Value v = r.Resolve(args[0]);
+  if (!v.is_number()) return r.Error(at, "round() needs a number");
+  int64_t p = precision.is_integer() ? precision.AsInt() : 0;
+  if (method.str == "common") {
+    if (v.is_integer() && p >= 0) return Value::Int(v.AsInt());
+    if (p < 0 || p > 300) {
+      double scale = std::pow(10.0, static_cast<double>(p));
+      return Value::Double(std::nearbyint(v.AsDouble() * scale) / scale);
+    }
+    char buffer[512];
+    std::snprintf(buffer, sizeof(buffer), "%.*f", static_cast<int>(p), v.AsDouble());
+    return Value::Double(std::strtod(buffer, nullptr));
+  }
+  if (method.str != "ceil" && method.str != "floor") {
+    return r.Error(at, "method must be 'common', 'ceil' or 'floor'");
+  }
+  double scale = std::pow(10.0, static_cast<double>(p));
+  double x = v.AsDouble() * scale;
+  return Value::Double((method.str == "ceil" ? std::ceil(x) : std::floor(x)) / scale);
+}
+
+Result FilterAbs(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  Value v = args[0];
+  if (v.kind == Value::Kind::kDouble) return Value::Double(std::fabs(v.d));
+  if (v.is_integer()) {
+    if (v.AsInt() == INT64_MIN) return r.Error(at, "integer overflow");
+    return Value::Int(std::llabs(v.AsInt()));
+  }
+  return r.Error(at, "bad operand type for abs()");
+}
+
+Result FilterIndent(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value width = Param(args, kwargs, 1, "width", Value::Int(4));
+  bool first = IsTrue(Param(args, kwargs, 2, "first", Value::Bool(false)));
+  bool blank = IsTrue(Param(args, kwargs, 3, "blank", Value::Bool(false)));
+  std::string indention;
+  if (width.kind == Value::Kind::kString) {
+    indention = std::string(width.str);
+  } else if (width.is_integer()) {
+    indention.assign(static_cast<size_t>(std::clamp<int64_t>(width.AsInt(), 0, 1 << 20)), ' ');
+  } else {
+    return r.Error(at, "indent width must be an integer or a string");
+  }
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view text, r.Str(at, args[0]));
+  std::string s(text);
+  s.push_back('\n');
+  std::vector<std::string_view> lines = SplitLines(s);
+  std::string out;
+  if (blank) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i > 0) out.append("\n").append(indention);
+      out.append(lines[i]);
+    }
+  } else if (!lines.empty()) {
+    out.append(lines[0]);
+    if (lines.size() > 1) {
+      out.push_back('\n');
+      for (size_t i = 1; i < lines.size(); ++i) {
+        if (i > 1) out.push_back('\n');
+        if (!lines[i].empty()) out.append(indention);
+        out.append(lines[i]);
+      }
+    }
+  }
+  if (first) out = indention + out;
+  LLMKIT_RETURN_IF_ERROR(r.CheckMemory(at));
+  return r.NewString(std::move(out));
+}
+
+Result FilterEscape(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out.append("&amp;");
+        break;
+      case '<':
+        out.append("&lt;");
+        break;
+      case '>':
+        out.append("&gt;");
+        break;
+      case '"':
+        out.append("&#34;");
+        break;
+      case '\'':
+        out.append("&#39;");
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return r.NewString(std::move(out));
+}
+
+Result FilterSafe(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  return Value::String(s);
+}
+
+Result FilterCenter(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value width = Param(args, kwargs, 1, "width", Value::Int(80));
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  Args margs{width};
+  Kwargs none;
+  bool found;
+  return CallMethod(r, at, Value::String(s), "center", margs, none, &found);
+}
+
+Result FilterWordcount(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  int64_t words = 0;
+  bool in_word = false;
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = DecodeAt(s, &i);
+    bool w = cp == '_' || IsAlphaCp(cp) || IsDigitCp(cp);
+    if (w && !in_word) ++words;
+    in_word = w;
+  }
+  return Value::Int(words);
+}
+
+Result FilterTruncate(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  int64_t length = Param(args, kwargs, 1, "length", Value::Int(255)).AsInt();
+  bool killwords = IsTrue(Param(args, kwargs, 2, "killwords", Value::Bool(false)));
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view end,
+                          r.Str(at, Param(args, kwargs, 3, "end", Value::String("..."))));
+  Value leeway_v = Param(args, kwargs, 4, "leeway", Value::None());
+  int64_t leeway = leeway_v.is_integer() ? leeway_v.AsInt() : 5;
+  std::vector<size_t> offsets = CodePointOffsets(s);
+  int64_t n = static_cast<int64_t>(offsets.size()) - 1;
+  int64_t end_len = static_cast<int64_t>(PyLength(end));
+  if (length < end_len) return r.Error(at, absl::StrCat("expected length >= ", end_len));
+  if (n <= length + leeway) return Value::String(s);
+  std::string_view head = s.substr(0, offsets[length - end_len]);
+  if (!killwords) {
+    size_t space = head.rfind(' ');
+    if (space != std::string_view::npos) head = head.substr(0, space);
+  }
+  return r.NewString(absl::StrCat(ToAbsl(head), ToAbsl(end)));
+}
+
+Result FilterBatch(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value count = Param(args, kwargs, 1, "linecount");
+  Value fill = Param(args, kwargs, 2, "fill_with", Value::None());
+  if (!count.is_integer() || count.AsInt() <= 0)
+    return r.Error(at, "batch() needs a positive count");
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  List* out = r.NewList();
+  size_t n = static_cast<size_t>(count.AsInt());
+  for (size_t i = 0; i < items.size(); i += n) {
+    List* batch = r.NewList();
+    for (size_t j = i; j < i + n && j < items.size(); ++j) batch->items.push_back(items[j]);
+    if (!fill.is_none()) {
+      while (batch->items.size() < n) batch->items.push_back(fill);
+    }
+    out->items.push_back(Value::Of(batch));
+  }
+  return Value::Of(out);
+}
+
+Result FilterAttr(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value name = Param(args, kwargs, 1, "name");
+  if (name.kind != Value::Kind::kString) return r.Error(at, "attr() needs a name");
+  return r.GetAttr(at, args[0], name.str);
+}
+
+// printf-style formatting (`"%s: %d" | format(a, b)` and `"%s" % x`).
+Result FilterFormat(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view fmt, r.Str(at, args[0]));
+  std::string out;
+  size_t next = 1;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') {
+      out.push_back(fmt[i]);
+      continue;
+    }
+    if (++i >= fmt.size()) return r.Error(at, "incomplete format");
+    if (fmt[i] == '%') {
+      out.push_back('%');
+      continue;
+    }
+    Value arg;
+    bool have = false;
+    if (fmt[i] == '(') {
+      size_t close = fmt.find(')', i);
+      if (close == std::string_view::npos) return r.Error(at, "incomplete format key");
+      std::string_view key = fmt.substr(i + 1, close - i - 1);
+      for (const auto& [k, v] : kwargs) {
+        if (k == key) {
+          arg = v;
+          have = true;
+        }
+      }
+      if (!have && args.size() > 1) {
+        LLMKIT_ASSIGN_OR_RETURN(arg, r.GetItem(at, args[1], Value::String(key)));
+        have = !arg.is_undefined();
+      }
+      if (!have) return r.Error(at, absl::StrCat("format key '", ToAbsl(key), "' missing"));
+      i = close + 1;
+    }
+    std::string spec = "%";
+    while (i < fmt.size() && std::strchr("-+ #0123456789.", fmt[i]) != nullptr)
+      spec.push_back(fmt[i++]);
+    if (i >= fmt.size()) return r.Error(at, "incomplete format");
+    char conv = fmt[i];
+    if (!have) {
+      if (next >= args.size()) return r.Error(at, "not enough arguments for format string");
+      arg = args[next++];
+    }
+    char buffer[512];
+    switch (conv) {
+      case 's':
+      case 'r': {
+        std::string text;
+        if (conv == 's') {
+          LLMKIT_RETURN_IF_ERROR(r.AppendStr(at, arg, &text));
+        } else {
+          if (arg.kind == Value::Kind::kString) {
+            AppendPyRepr(arg.str, &text);
+          } else {
+            LLMKIT_RETURN_IF_ERROR(r.AppendRepr(at, arg, &text, 1));
+          }
+        }
+        spec += 's';
+        if (spec == "%s") {
+          out += text;
+        } else {
+          std::snprintf(buffer, sizeof(buffer), spec.c_str(), text.c_str());
+          out += buffer;
+        }
+        break;
+      }
+      case 'd':
+      case 'i':
+      case 'x':
+      case 'X':
+      case 'o':
+        if (!arg.is_number()) return r.Error(at, "%d format: a number is required");
+        spec += "ll";
+        spec += conv == 'i' ? 'd' : conv;
+        std::snprintf(
+            buffer, sizeof(buffer), spec.c_str(),
+            static_cast<long long>(arg.kind == Value::Kind::kDouble ? static_cast<int64_t>(arg.d)
+                                                                    : arg.AsInt()));
+        out += buffer;
+        break;
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G':
+        if (!arg.is_number()) return r.Error(at, "must be real number");
+        spec += conv;
+        std::snprintf(buffer, sizeof(buffer), spec.c_str(), arg.AsDouble());
+        out += buffer;
+        break;
+      default:
+        return r.Error(at,
+                       absl::StrCat("unsupported format character '", std::string(1, conv), "'"));
+    }
+  }
+  if (next < args.size() && kwargs.empty() && fmt.find("%(") == std::string_view::npos) {
+    return r.Error(at, "not all arguments converted during string formatting");
+  }
+  return r.NewString(std::move(out));
+}
+
+Result FilterToJson(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  bool ensure_ascii = IsTrue(Param(args, kwargs, 1, "ensure_ascii", Value::Bool(false)));
+  Value indent = Param(args, kwargs, 2, "indent", Value::None());
+  Value separators = r.Resolve(Param(args, kwargs, 3, "separators", Value::None()));
+  bool sort_keys = IsTrue(Param(args, kwargs, 4, "sort_keys", Value::Bool(false)));
+  int indent_level = -1;
+  std::string indent_str;
+  if (indent.is_integer()) {
+    indent_level = static_cast<int>(std::clamp<int64_t>(indent.AsInt(), 0, 1 << 16));
+    indent_str.assign(static_cast<size_t>(indent_level), ' ');
+  } else if (indent.kind == Value::Kind::kString) {
+    indent_level = 0;
+    indent_str = std::string(indent.str);
+  } else if (!indent.is_none() && !indent.is_undefined()) {
+    return r.Error(at, "tojson indent must be an integer or a string");
+  }
+  bool indented = !indent.is_none() && !indent.is_undefined();
+  std::string_view item_sep = indented ? "," : ", ";
+  std::string_view key_sep = ": ";
+  if (!separators.is_none() && !separators.is_undefined()) {
+    std::vector<Value> parts;
+    LLMKIT_RETURN_IF_ERROR(r.Iterate(at, separators, &parts));
+    if (parts.size() != 2 || parts[0].kind != Value::Kind::kString ||
+        parts[1].kind != Value::Kind::kString) {
+      return r.Error(at, "tojson separators must be two strings");
+    }
+    item_sep = parts[0].str;
+    key_sep = parts[1].str;
+  }
+  std::string out;
+  LLMKIT_RETURN_IF_ERROR(r.AppendJson(at, args[0], indented ? 1 : -1, indent_str, item_sep, key_sep,
+                                      sort_keys, ensure_ascii, 0, &out));
+  return r.NewString(std::move(out));
+}
+
+// --- Tests -----------------------------------------------------------------------------------
+
+Value B(bool x) { return Value::Bool(x); }
+
+Result TestDefined(Renderer&, const Expr&, Args& a, Kwargs&) { return B(!a[0].is_undefined()); }
+Result TestUndefined(Renderer&, const Expr&, Args& a, Kwargs&) { return B(a[0].is_undefined()); }
+Result TestNone(Renderer&, const Expr&, Args& a, Kwargs&) { return B(a[0].is_none()); }
+Result TestBoolean(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].kind == Value::Kind::kBool);
+}
+Result TestTrue(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].kind == Value::Kind::kBool && a[0].b);
+}
+Result TestFalse(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].kind == Value::Kind::kBool && !a[0].b);
+}
+Result TestString(Renderer&, const Expr&, Args& a, Kwargs&) { return B(a[0].is_string()); }
+Result TestNumber(Renderer&, const Expr&, Args& a, Kwargs&) { return B(a[0].is_number()); }
+Result TestInteger(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].kind == Value::Kind::kInt);
+}
+Result TestFloat(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].kind == Value::Kind::kDouble);
+}
+Result TestMapping(Renderer& r, const Expr&, Args& a, Kwargs&) {
+  return B(r.Resolve(a[0]).is_mapping());
+}
+Result TestSequence(Renderer& r, const Expr&, Args& a, Kwargs&) {
+  Value v = r.Resolve(a[0]);
+  return B(v.is_string() || v.is_sequence_like() || v.is_mapping());
+}
+Result TestIterable(Renderer& r, const Expr&, Args& a, Kwargs&) {
+  Value v = r.Resolve(a[0]);
+  return B(v.is_string() || v.is_sequence_like() || v.is_mapping() || v.is_undefined());
+}
+Result TestCallable(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].kind == Value::Kind::kCallable && a[0].callable->kind != Callable::Kind::kModule &&
+           a[0].callable->kind != Callable::Kind::kLoop);
+}
+Result TestEven(Renderer& r, const Expr& at, Args& a, Kwargs&) {
+  if (!a[0].is_integer()) return r.Error(at, "even test needs an integer");
+  return B(a[0].AsInt() % 2 == 0);
+}
+Result TestOdd(Renderer& r, const Expr& at, Args& a, Kwargs&) {
+  if (!a[0].is_integer()) return r.Error(at, "odd test needs an integer");
+  return B(a[0].AsInt() % 2 != 0);
+}
+Result TestDivisibleBy(Renderer& r, const Expr& at, Args& a, Kwargs& k) {
+  Value n = Param(a, k, 1, "num");
+  if (!a[0].is_integer() || !n.is_integer() || n.AsInt() == 0) {
+    return r.Error(at, "divisibleby needs non-zero integers");
+  }
+  return B(a[0].AsInt() % n.AsInt() == 0);
+}
+Result TestEq(Renderer& r, const Expr&, Args& a, Kwargs& k) {
+  return B(r.Equal(a[0], Param(a, k, 1, "other")));
+}
+Result TestNe(Renderer& r, const Expr&, Args& a, Kwargs& k) {
+  return B(!r.Equal(a[0], Param(a, k, 1, "other")));
+}
+template <int kWant>  // -1: lt, -2: le, 1: gt, 2: ge
+Result TestOrder(Renderer& r, const Expr& at, Args& a, Kwargs& k) {
+  LLMKIT_ASSIGN_OR_RETURN(int c, r.Compare(at, a[0], Param(a, k, 1, "other")));
+  switch (kWant) {
+    case -1:
+      return B(c < 0);
+    case -2:
+      return B(c <= 0);
+    case 1:
+      return B(c > 0);
+    default:
+      return B(c >= 0);
+  }
+}
+Result TestIn(Renderer& r, const Expr& at, Args& a, Kwargs& k) {
+  LLMKIT_ASSIGN_OR_RETURN(bool in, r.Contains(at, Param(a, k, 1, "seq"), a[0]));
+  return B(in);
+}
+Result TestSameAs(Renderer& r, const Expr&, Args& a, Kwargs& k) {
+  Value x = r.Resolve(a[0]), y = r.Resolve(Param(a, k, 1, "other"));
+  if (x.kind != y.kind) return B(false);
+  switch (x.kind) {
+    case Value::Kind::kList:
+      return B(x.list == y.list);
+    case Value::Kind::kDict:
+      return B(x.dict == y.dict);
+    case Value::Kind::kJsonArray:
+    case Value::Kind::kJsonObject:
+      return B(x.json == y.json);
+    case Value::Kind::kCallable:
+      return B(x.callable == y.callable);
+    default:
+      return B(r.Equal(x, y));
+  }
+}
+Result TestLower(Renderer& r, const Expr& at, Args& a, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, a[0]));
+  bool cased = false;
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = DecodeAt(s, &i);
+    if (IsUpperCp(cp)) return B(false);
+    if (IsLowerCp(cp)) cased = true;
+  }
+  return B(cased);
+}
+Result TestUpper(Renderer& r, const Expr& at, Args& a, Kwargs&) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, a[0]));
+  bool cased = false;
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = DecodeAt(s, &i);
+    if (IsLowerCp(cp)) return B(false);
+    if (IsUpperCp(cp)) cased = true;
+  }
+  return B(cased);
+}
+Result TestEscaped(Renderer&, const Expr&, Args&, Kwargs&) { return B(false); }
+Result TestFilter(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].is_string() && FindFilter(a[0].str) != nullptr);
+}
+Result TestTest(Renderer&, const Expr&, Args& a, Kwargs&) {
+  return B(a[0].is_string() && FindTest(a[0].str) != nullptr);
+}
+
+const absl::flat_hash_map<std::string_view, BuiltinFn>& Filters() {
+  static const auto* filters = new absl::flat_hash_map<std::string_view, BuiltinFn>{
+      {"abs", FilterAbs},
+      {"attr", FilterAttr},
+      {"batch", FilterBatch},
+      {"capitalize", FilterCase<PyCapitalize>},
+      {"center", FilterCenter},
+      {"count", FilterLength},
+      {"d", FilterDefault},
+      {"default", FilterDefault},
+      {"dictsort", FilterDictsort},
+      {"e", FilterEscape},
+      {"escape", FilterEscape},
+      {"first", FilterFirst},
+      {"float", FilterFloat},
+      {"forceescape", FilterEscape},
+      {"format", FilterFormat},
+      {"indent", FilterIndent},
+      {"int", FilterInt},
+      {"items", FilterItems},
+      {"join", FilterJoin},
+      {"last", FilterLast},
+      {"length", FilterLength},
+      {"list", FilterList},
+      {"lower", FilterCase<ToLower>},
+      {"map", FilterMap},
+      {"max", FilterMinMax<true>},
+      {"min", FilterMinMax<false>},
+      {"reject", FilterSelect<false, false>},
+      {"rejectattr", FilterSelect<false, true>},
+      {"replace", FilterReplace},
+      {"reverse", FilterReverse},
+      {"round", FilterRound},
+      {"safe", FilterSafe},
+      {"select", FilterSelect<true, false>},
+      {"selectattr", FilterSelect<true, true>},
+      {"sort", FilterSort},
+      {"string", FilterString},
+      {"sum", FilterSum},
+      {"title", FilterCase<JinjaTitle>},
+      {"tojson", FilterToJson},
+      {"trim", FilterTrim},
+      {"truncate", FilterTruncate},
+      {"unique", FilterUnique},
+      {"upper", FilterCase<ToUpper>},
+      {"wordcount", FilterWordcount},
+  };
+  return *filters;
+}
+
+const absl::flat_hash_map<std::string_view, BuiltinFn>& Tests() {
+  static const auto* tests = new absl::flat_hash_map<std::string_view, BuiltinFn>{
+      {"boolean", TestBoolean},
+      {"callable", TestCallable},
+      {"defined", TestDefined},
+      {"divisibleby", TestDivisibleBy},
+      {"eq", TestEq},
+      {"equalto", TestEq},
+      {"==", TestEq},
+      {"escaped", TestEscaped},
+      {"even", TestEven},
+      {"false", TestFalse},
+      {"filter", TestFilter},
+      {"float", TestFloat},
+      {"ge", TestOrder<2>},
+      {">=", TestOrder<2>},
+      {"gt", TestOrder<1>},
+      {">", TestOrder<1>},
+      {"greaterthan", TestOrder<1>},
+      {"in", TestIn},
+      {"integer", TestInteger},
+      {"iterable", TestIterable},
+      {"le", TestOrder<-2>},
+      {"<=", TestOrder<-2>},
+      {"lower", TestLower},
+      {"lt", TestOrder<-1>},
+      {"<", TestOrder<-1>},
+      {"lessthan", TestOrder<-1>},
+      {"mapping", TestMapping},
+      {"ne", TestNe},
+      {"!=", TestNe},
+      {"none", TestNone},
+      {"number", TestNumber},
+      {"odd", TestOdd},
+      {"sameas", TestSameAs},
+      {"sequence", TestSequence},
+      {"string", TestString},
+      {"test", TestTest},
+      {"true", TestTrue},
+      {"undefined", TestUndefined},
+      {"upper", TestUpper},
+  };
+  return *tests;
+}
+
+}  // namespace
+
+BuiltinFn FindFilter(std::string_view name) {
+  auto it = Filters().find(name);
+  return it == Filters().end() ? nullptr : it->second;
+}
+
+BuiltinFn FindTest(std::string_view name) {
+  auto it = Tests().find(name);
+  return it == Tests().end() ? nullptr : it->second;
+}
+
+absl::StatusOr<Value> Renderer::ApplyFilter(const Expr& at, std::string_view name, Args& args,
+                                            Kwargs& kwargs) {
+  BuiltinFn fn = FindFilter(name);
+  if (fn == nullptr) return Error(at, absl::StrCat("no filter named '", ToAbsl(name), "'"));
+  return fn(*this, at, args, kwargs);
+}
+
+absl::StatusOr<bool> Renderer::ApplyTest(const Expr& at, std::string_view name, Args& args,
+                                         Kwargs& kwargs) {
+  BuiltinFn fn = FindTest(name);
+  if (fn == nullptr) return Error(at, absl::StrCat("no test named '", ToAbsl(name), "'"));
+  LLMKIT_ASSIGN_OR_RETURN(Value v, fn(*this, at, args, kwargs));
+  return v.b;
+}
+
+absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent,
+                                  std::string_view indent_str, std::string_view item_sep,
+                                  std::string_view key_sep, bool sort_keys, bool ensure_ascii,
+                                  int depth, std::string* out) {
+  if (depth > 1000) return Error(at, "circular reference detected");
+  Value v = Resolve(value);
+  auto newline = [&](int level) {
+    if (indent < 0) return;
+    out->push_back('\n');
+    for (int i = 0; i < level; ++i) out->append(indent_str);
+  };
+  switch (v.kind) {
+    case Value::Kind::kNone:
+      out->append("null");
+      return absl::OkStatus();
+    case Value::Kind::kBool:
+      out->append(v.b ? "true" : "false");
+      return absl::OkStatus();
+    case Value::Kind::kInt:
+      absl::StrAppend(out, v.i);
+      return absl::OkStatus();
+    case Value::Kind::kDouble:
+      AppendDouble(v.d, out);
+      return absl::OkStatus();
+    case Value::Kind::kString:
+      AppendString(v.str, ensure_ascii, out);
+      return absl::OkStatus();
+    case Value::Kind::kJsonArray:
+    case Value::Kind::kList: {
+      std::vector<Value> items;
+      LLMKIT_RETURN_IF_ERROR(Iterate(at, v, &items));
+      if (items.empty()) {
+        out->append("[]");
+        return absl::OkStatus();
+      }
+      out->push_back('[');
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out->append(item_sep);
+        newline(depth + 1);
+        LLMKIT_RETURN_IF_ERROR(AppendJson(at, items[i], indent, indent_str, item_sep, key_sep,
+                                          sort_keys, ensure_ascii, depth + 1, out));
+      }
+      newline(depth);
+      out->push_back(']');
+      return absl::OkStatus();
+    }
+    case Value::Kind::kJsonObject:
+    case Value::Kind::kDict: {
+      if (v.IsNamespace()) break;
+      std::vector<std::pair<std::string, Value>> members;
+      if (v.kind == Value::Kind::kJsonObject) {
+        for (const auto& [k, item] : v.json->as_object()) members.emplace_back(k, Wrap(item));
+      } else {
+        for (const auto& [k, item] : v.dict->items) {
+          std::string key;
+          switch (k.kind) {
+            case Value::Kind::kString:
+              key = std::string(k.str);
+              break;
+            case Value::Kind::kInt:
+              key = std::to_string(k.i);
+              break;
+            case Value::Kind::kBool:
+              key = k.b ? "true" : "false";
+              break;
+            case Value::Kind::kNone:
+              key = "null";
+              break;
+            case Value::Kind::kDouble:
+              AppendDouble(k.d, &key);
+              break;
+            default:
+              return Error(at, "keys must be str, int, float, bool or None");
+          }
+          members.emplace_back(std::move(key), item);
+        }
+      }
+      if (sort_keys) {
+        std::stable_sort(members.begin(), members.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+      }
+      if (members.empty()) {
+        out->append("{}");
+        return absl::OkStatus();
+      }
+      out->push_back('{');
+      for (size_t i = 0; i < members.size(); ++i) {
+        if (i > 0) out->append(item_sep);
+        newline(depth + 1);
+        AppendString(members[i].first, ensure_ascii, out);
+        out->append(key_sep);
+        LLMKIT_RETURN_IF_ERROR(AppendJson(at, members[i].second, indent, indent_str, item_sep,
+                                          key_sep, sort_keys, ensure_ascii, depth + 1, out));
+      }
+      newline(depth);
+      out->push_back('}');
+      return absl::OkStatus();
+    }
+    default:
+      break;
+  }
+  if (v.is_undefined() && undefined_mode() == UndefinedMode::kStrict) return UndefinedError(at, v);
+  std::string type = v.is_undefined() ? "Undefined" : v.IsNamespace() ? "Namespace" : "function";
+  return Error(at, absl::StrCat("Object of type ", type, " is not JSON serializable"));
+}
+
+}  // namespace llmkit::internal::tmpl

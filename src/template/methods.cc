@@ -1,0 +1,752 @@
+// Python's str, list and dict methods as templates call them, plus loop.cycle/changed and
+// cycler.next/reset.
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "llmkit/status.h"
+#include "template/render.h"
+#include "template/text.h"
+
+namespace llmkit::internal::tmpl {
+namespace {
+
+using Result = absl::StatusOr<Value>;
+
+constexpr std::string_view kStringMethods[] = {
+    "strip",     "lstrip",    "rstrip",     "split",    "rsplit",  "splitlines",   "upper",
+    "lower",     "title",     "capitalize", "swapcase", "replace", "startswith",   "endswith",
+    "find",      "rfind",     "index",      "rindex",   "count",   "join",         "format",
+    "isdigit",   "isalpha",   "isalnum",    "isspace",  "isupper", "islower",      "isnumeric",
+    "isdecimal", "zfill",     "center",     "ljust",    "rjust",   "removeprefix", "removesuffix",
+    "partition", "rpartition"};
+constexpr std::string_view kListMethods[] = {"append", "extend", "insert", "pop",
+                                             "remove", "index",  "count",  "reverse",
+                                             "copy",   "clear",  "sort"};
+constexpr std::string_view kDictMethods[] = {"items",  "keys",       "values", "get",   "pop",
+                                             "update", "setdefault", "copy",   "clear", "popitem"};
+
+template <size_t N>
+bool In(const std::string_view (&names)[N], std::string_view name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+Value Arg(const Args& args, size_t i, Value def = Value::Undefined()) {
+  return i < args.size() ? args[i] : def;
+}
+
+absl::Status ArgCount(Renderer& r, const Expr& at, std::string_view name, const Args& args,
+                      size_t min, size_t max) {
+  if (args.size() >= min && args.size() <= max) return absl::OkStatus();
+  return r.Error(at, absl::StrCat(ToAbsl(name), "() takes ", min == max ? "" : "at most ", max,
+                                  " argument(s) (", args.size(), " given)"));
+}
+
+absl::StatusOr<std::string_view> StringArg(Renderer& r, const Expr& at, std::string_view method,
+                                           const Value& v) {
+  if (v.kind != Value::Kind::kString) {
+    return r.Error(at, absl::StrCat(ToAbsl(method), "() argument must be str"));
+  }
+  return v.str;
+}
+
+bool CharIn(uint32_t cp, std::string_view chars) {
+  for (size_t i = 0; i < chars.size();) {
+    if (DecodeAt(chars, &i) == cp) return true;
+  }
+  return false;
+}
+
+// str.strip/lstrip/rstrip with optional chars (None = whitespace).
+std::string_view Strip(std::string_view s, bool left, bool right, const std::string_view* chars) {
+  auto strip_cp = [&](uint32_t cp) { return chars ? CharIn(cp, *chars) : IsPySpace(cp); };
+  size_t b = 0, e = s.size();
+  if (left) {
+    while (b < e) {
+      size_t i = b;
+      if (!strip_cp(DecodeAt(s, &i))) break;
+      b = i;
+    }
+  }
+  if (right) {
+    while (e > b) {
+      size_t start = e - 1;
+      while (start > b && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+      size_t i = start;
+      if (!strip_cp(DecodeAt(s, &i))) break;
+      e = start;
+    }
+  }
+  return s.substr(b, e - b);
+}
+
+// Python str.split / rsplit.
+std::vector<std::string_view> Split(std::string_view s, const std::string_view* sep,
+                                    int64_t maxsplit, bool from_right) {
+  std::vector<std::string_view> parts;
+  if (sep == nullptr) {
+    // Runs of whitespace; leading/trailing ignored.
+    std::vector<std::pair<size_t, size_t>> words;
+    size_t i = 0;
+    while (i < s.size()) {
+      while (i < s.size() && PySpaceLength(s, i) > 0) i += PySpaceLength(s, i);
+      if (i >= s.size()) break;
+      size_t b = i;
+      while (i < s.size() && PySpaceLength(s, i) == 0) DecodeAt(s, &i);
+      words.emplace_back(b, i);
+    }
+    if (maxsplit < 0 || static_cast<size_t>(maxsplit) + 1 >= words.size()) {
+      for (auto [b, e] : words) parts.push_back(s.substr(b, e - b));
+      return parts;
+    }
+    size_t keep = static_cast<size_t>(maxsplit);
+    if (!from_right) {
+      for (size_t k = 0; k < keep; ++k)
+        parts.push_back(s.substr(words[k].first, words[k].second - words[k].first));
+      std::string_view rest = s.substr(words[keep].first);
+      parts.push_back(rest.substr(0, RstripLength(rest)));
+    } else {
+      size_t first = words.size() - keep;
+      std::string_view head = s.substr(0, words[first - 1].second);
+      size_t b = 0;
+      while (b < head.size() && PySpaceLength(head, b) > 0) b += PySpaceLength(head, b);
+      parts.push_back(head.substr(b));
+      for (size_t k = first; k < words.size(); ++k)
+        parts.push_back(s.substr(words[k].first, words[k].second - words[k].first));
+    }
+    return parts;
+  }
+  if (!from_right) {
+    size_t start = 0;
+    int64_t n = 0;
+    while (maxsplit < 0 || n < maxsplit) {
+      size_t at = s.find(*sep, start);
+      if (at == std::string_view::npos) break;
+      parts.push_back(s.substr(start, at - start));
+      start = at + sep->size();
+      ++n;
+    }
+    parts.push_back(s.substr(start));
+    return parts;
+  }
+  size_t end = s.size();
+  int64_t n = 0;
+  std::vector<std::string_view> reversed;
+  while (maxsplit < 0 || n < maxsplit) {
+    if (end < sep->size()) break;
+    size_t at = s.rfind(*sep, end - sep->size());
+    if (at == std::string_view::npos) break;
+    reversed.push_back(s.substr(at + sep->size(), end - at - sep->size()));
+    end = at;
+    ++n;
+  }
+  reversed.push_back(s.substr(0, end));
+  parts.assign(reversed.rbegin(), reversed.rend());
+  return parts;
+}
+
+Value Strings(Renderer& r, const std::vector<std::string_view>& parts) {
+  List* list = r.NewList(parts.size());
+  for (std::string_view p : parts) list->items.push_back(Value::String(p));
+  return Value::Of(list);
+}
+
+// Python str.format with {}, {0}, {name}, {name.attr}, {name[key]}; no format specs.
+Result StrFormat(Renderer& r, const Expr& at, std::string_view fmt, Args& args, Kwargs& kwargs) {
+  std::string out;
+  size_t auto_index = 0;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    char c = fmt[i];
+    if (c == '}') {
+      if (i + 1 < fmt.size() && fmt[i + 1] == '}') {
+        out.push_back('}');
+        ++i;
+        continue;
+      }
+      return r.Error(at, "single '}' encountered in format string");
+    }
+    if (c != '{') {
+      out.push_back(c);
+      continue;
+    }
+    if (i + 1 < fmt.size() && fmt[i + 1] == '{') {
+      out.push_back('{');
+      ++i;
+      continue;
+    }
+    size_t close = fmt.find('}', i);
+    if (close == std::string_view::npos)
+      return r.Error(at, "single '{' encountered in format string");
+    std::string_view field = fmt.substr(i + 1, close - i - 1);
+    i = close;
+    if (field.find_first_of(":!") != std::string_view::npos) {
+      return r.Error(at, "format specs and conversions are not supported in str.format");
+    }
+    size_t end = field.find_first_of(".[");
+    std::string_view head = field.substr(0, end);
+    Value v;
+    if (head.empty()) {
+      if (auto_index >= args.size()) return r.Error(at, "format: not enough positional arguments");
+      v = args[auto_index++];
+    } else if (std::all_of(head.begin(), head.end(), [](char d) { return d >= '0' && d <= '9'; })) {
+      size_t index = std::stoul(std::string(head));
+      if (index >= args.size()) return r.Error(at, "format: positional index out of range");
+      v = args[index];
+    } else {
+      bool found = false;
+      for (const auto& [k, val] : kwargs) {
+        if (k == head) {
+          v = val;
+          found = true;
+        }
+      }
+      if (!found) return r.Error(at, absl::StrCat("format: missing key '", ToAbsl(head), "'"));
+    }
+    std::string_view rest = end == std::string_view::npos ? std::string_view() : field.substr(end);
+    while (!rest.empty()) {
+      if (rest[0] == '.') {
+        size_t n = rest.find_first_of(".[", 1);
+        LLMKIT_ASSIGN_OR_RETURN(
+            v, r.GetAttr(at, v, rest.substr(1, n == std::string_view::npos ? rest.npos : n - 1)));
+        rest = n == std::string_view::npos ? std::string_view() : rest.substr(n);
+      } else {
+        size_t n = rest.find(']');
+        if (n == std::string_view::npos) return r.Error(at, "format: missing ']'");
+        std::string_view key = rest.substr(1, n - 1);
+        Value k = Value::String(key);
+        if (!key.empty() &&
+            std::all_of(key.begin(), key.end(), [](char d) { return d >= '0' && d <= '9'; })) {
+          k = Value::Int(std::stoll(std::string(key)));
+        }
+        LLMKIT_ASSIGN_OR_RETURN(v, r.GetItem(at, v, k));
+        rest = rest.substr(n + 1);
+      }
+    }
+    LLMKIT_RETURN_IF_ERROR(r.AppendStr(at, v, &out));
+  }
+  return r.NewString(std::move(out));
+}
+
+// Python str.center/ljust/rjust.
+std::string Pad(std::string_view s, int64_t width, std::string_view fill, int align) {
+  int64_t len = static_cast<int64_t>(PyLength(s));
+  if (width <= len) return std::string(s);
+  int64_t marg = width - len;
+  int64_t left = align < 0 ? 0 : align > 0 ? marg : marg / 2 + (marg & width & 1);
+  std::string out;
+  for (int64_t i = 0; i < left; ++i) out.append(fill);
+  out.append(s);
+  for (int64_t i = 0; i < marg - left; ++i) out.append(fill);
+  return out;
+}
+
+Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string_view name,
+                    Args& args, Kwargs& kwargs) {
+  if (!kwargs.empty() && name != "format") {
+    // Python's str methods take few keyword arguments; support the common ones by position.
+    for (const auto& [k, v] : kwargs) {
+      if (k == "maxsplit" || k == "sep" || k == "count" || k == "keepends") {
+        if (k == "sep" && args.empty())
+          args.push_back(v);
+        else if (k == "maxsplit") {
+          if (args.empty()) args.push_back(Value::None());
+          args.push_back(v);
+        } else if (k == "count") {
+          args.push_back(v);
+        }
+      } else {
+        return r.Error(at, absl::StrCat(ToAbsl(name), "() got an unexpected keyword argument '",
+                                        ToAbsl(k), "'"));
+      }
+    }
+  }
+  if (name == "strip" || name == "lstrip" || name == "rstrip") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 0, 1));
+    Value chars = Arg(args, 0, Value::None());
+    std::string_view chars_view;
+    const std::string_view* cp = nullptr;
+    if (!chars.is_none()) {
+      LLMKIT_ASSIGN_OR_RETURN(chars_view, StringArg(r, at, name, chars));
+      cp = &chars_view;
+    }
+    return Value::String(Strip(s, name != "rstrip", name != "lstrip", cp));
+  }
+  if (name == "split" || name == "rsplit") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 0, 2));
+    Value sep = Arg(args, 0, Value::None());
+    Value maxsplit = Arg(args, 1, Value::Int(-1));
+    if (!maxsplit.is_integer()) return r.Error(at, "maxsplit must be an integer");
+    if (sep.is_none()) return Strings(r, Split(s, nullptr, maxsplit.AsInt(), name == "rsplit"));
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view sep_view, StringArg(r, at, name, sep));
+    if (sep_view.empty()) return r.Error(at, "empty separator");
+    return Strings(r, Split(s, &sep_view, maxsplit.AsInt(), name == "rsplit"));
+  }
+  if (name == "splitlines") return Strings(r, SplitLines(s));
+  if (name == "upper") return r.NewString(ToUpper(s));
+  if (name == "lower") return r.NewString(ToLower(s));
+  if (name == "title") return r.NewString(PyTitle(s));
+  if (name == "capitalize") return r.NewString(PyCapitalize(s));
+  if (name == "swapcase") {
+    std::string out;
+    for (size_t i = 0; i < s.size();) {
+      size_t b = i;
+      uint32_t cp = DecodeAt(s, &i);
+      std::string_view one = s.substr(b, i - b);
+      out += IsUpperCp(cp) ? ToLower(one) : IsLowerCp(cp) ? ToUpper(one) : std::string(one);
+    }
+    return r.NewString(std::move(out));
+  }
+  if (name == "replace") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 2, 3));
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view old_s, StringArg(r, at, name, args[0]));
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view new_s, StringArg(r, at, name, args[1]));
+    int64_t count = args.size() > 2 && args[2].is_integer() ? args[2].AsInt() : -1;
+    std::string out;
+    if (old_s.empty()) {
+      // Python inserts `new` between characters (and at both ends).
+      int64_t n = 0;
+      for (size_t i = 0; i <= s.size();) {
+        if (count < 0 || n < count) {
+          out.append(new_s);
+          ++n;
+        }
+        if (i == s.size()) break;
+        size_t b = i;
+        DecodeAt(s, &i);
+        out.append(s.substr(b, i - b));
+      }
+      return r.NewString(std::move(out));
+    }
+    size_t start = 0;
+    int64_t n = 0;
+    while (count < 0 || n < count) {
+      size_t found = s.find(old_s, start);
+      if (found == std::string_view::npos) break;
+      out.append(s.substr(start, found - start)).append(new_s);
+      start = found + old_s.size();
+      ++n;
+      if (out.size() > r.program().options.limits.max_output_bytes) {
+        return r.Exhausted(at.pos, "string larger than limits.max_output_bytes");
+      }
+    }
+    out.append(s.substr(start));
+    return r.NewString(std::move(out));
+  }
+  if (name == "startswith" || name == "endswith") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    std::vector<Value> options;
+    Value a = r.Resolve(args[0]);
+    if (a.kind == Value::Kind::kList && a.list->tuple) {
+      options = a.list->items;
+    } else {
+      options.push_back(a);
+    }
+    for (const Value& o : options) {
+      LLMKIT_ASSIGN_OR_RETURN(std::string_view p, StringArg(r, at, name, o));
+      bool hit = name == "startswith" ? s.substr(0, p.size()) == p
+                                      : s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+      if (hit) return Value::Bool(true);
+    }
+    return Value::Bool(false);
+  }
+  if (name == "find" || name == "rfind" || name == "index" || name == "rindex" || name == "count") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view sub, StringArg(r, at, name, args[0]));
+    if (name == "count") {
+      if (sub.empty()) return Value::Int(static_cast<int64_t>(PyLength(s)) + 1);
+      int64_t n = 0;
+      for (size_t at_pos = s.find(sub); at_pos != std::string_view::npos;
+           at_pos = s.find(sub, at_pos + sub.size())) {
+        ++n;
+      }
+      return Value::Int(n);
+    }
+    size_t found = name == "find" || name == "index" ? s.find(sub) : s.rfind(sub);
+    if (found == std::string_view::npos) {
+      if (name == "index" || name == "rindex") return r.Error(at, "substring not found");
+      return Value::Int(-1);
+    }
+    return Value::Int(static_cast<int64_t>(PyLength(s.substr(0, found))));
+  }
+  if (name == "join") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    std::vector<Value> items;
+    LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+    std::string out;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].kind != Value::Kind::kString) {
+        return r.Error(at, absl::StrCat("sequence item ", i, ": expected str instance"));
+      }
+      if (i > 0) out.append(s);
+      out.append(items[i].str);
+    }
+    return r.NewString(std::move(out));
+  }
+  if (name == "format") return StrFormat(r, at, s, args, kwargs);
+  if (name == "isdigit" || name == "isalpha" || name == "isalnum" || name == "isspace" ||
+      name == "isnumeric" || name == "isdecimal") {
+    if (s.empty()) return Value::Bool(false);
+    for (size_t i = 0; i < s.size();) {
+      uint32_t cp = DecodeAt(s, &i);
+      bool ok = name == "isalpha"   ? IsAlphaCp(cp)
+                : name == "isspace" ? IsPySpace(cp)
+                : name == "isalnum" ? IsAlphaCp(cp) || IsDigitCp(cp)
+                                    : IsDigitCp(cp);
+      if (!ok) return Value::Bool(false);
+    }
+    return Value::Bool(true);
+  }
+  if (name == "isupper" || name == "islower") {
+    bool cased = false;
+    for (size_t i = 0; i < s.size();) {
+      uint32_t cp = DecodeAt(s, &i);
+      if (name == "isupper" ? IsLowerCp(cp) : IsUpperCp(cp)) return Value::Bool(false);
+      if (name == "isupper" ? IsUpperCp(cp) : IsLowerCp(cp)) cased = true;
+    }
+    return Value::Bool(cased);
+  }
+  if (name == "zfill") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    if (!args[0].is_integer()) return r.Error(at, "zfill() needs an integer");
+    int64_t width = std::min<int64_t>(args[0].AsInt(), 1 << 20);
+    int64_t len = static_cast<int64_t>(PyLength(s));
+    if (width <= len) return Value::String(s);
+    std::string out;
+    std::string_view body = s;
+    if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+      out.push_back(body[0]);
+      body.remove_prefix(1);
+    }
+    out.append(static_cast<size_t>(width - len), '0');
+    out.append(body);
+    return r.NewString(std::move(out));
+  }
+  if (name == "center" || name == "ljust" || name == "rjust") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 2));
+    if (!args[0].is_integer())
+      return r.Error(at, absl::StrCat(ToAbsl(name), "() needs an integer width"));
+    std::string_view fill = " ";
+    if (args.size() > 1) {
+      LLMKIT_ASSIGN_OR_RETURN(fill, StringArg(r, at, name, args[1]));
+      if (PyLength(fill) != 1)
+        return r.Error(at, "the fill character must be exactly one character long");
+    }
+    int64_t width = std::min<int64_t>(args[0].AsInt(), 1 << 20);
+    return r.NewString(Pad(s, width, fill, name == "center" ? 0 : name == "ljust" ? -1 : 1));
+  }
+  if (name == "removeprefix" || name == "removesuffix") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view a, StringArg(r, at, name, args[0]));
+    if (name == "removeprefix" && s.substr(0, a.size()) == a)
+      return Value::String(s.substr(a.size()));
+    if (name == "removesuffix" && !a.empty() && s.size() >= a.size() &&
+        s.substr(s.size() - a.size()) == a) {
+      return Value::String(s.substr(0, s.size() - a.size()));
+    }
+    return Value::String(s);
+  }
+  if (name == "partition" || name == "rpartition") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    LLMKIT_ASSIGN_OR_RETURN(std::string_view sep, StringArg(r, at, name, args[0]));
+    if (sep.empty()) return r.Error(at, "empty separator");
+    size_t found = name == "partition" ? s.find(sep) : s.rfind(sep);
+    List* list = r.NewList(3);
+    list->tuple = true;
+    if (found == std::string_view::npos) {
+      if (name == "partition") {
+        list->items = {Value::String(s), Value::String(""), Value::String("")};
+      } else {
+        list->items = {Value::String(""), Value::String(""), Value::String(s)};
+      }
+    } else {
+      list->items = {Value::String(s.substr(0, found)), Value::String(sep),
+                     Value::String(s.substr(found + sep.size()))};
+    }
+    return Value::Of(list);
+  }
+  return r.Error(at, absl::StrCat("'str' object has no attribute '", ToAbsl(name), "'"));
+}
+
+Result ListMethod(Renderer& r, const Expr& at, const Value& obj, std::string_view name,
+                  Args& args) {
+  if (name == "index" || name == "count" || name == "copy") {
+    std::vector<Value> items;
+    LLMKIT_RETURN_IF_ERROR(r.Iterate(at, obj, &items));
+    if (name == "copy") {
+      List* list = r.NewList();
+      list->items = std::move(items);
+      return Value::Of(list);
+    }
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    int64_t count = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!r.Equal(items[i], args[0])) continue;
+      if (name == "index") return Value::Int(static_cast<int64_t>(i));
+      ++count;
+    }
+    if (name == "index") return r.Error(at, "list.index(x): x not in list");
+    return Value::Int(count);
+  }
+  Value resolved = r.Resolve(obj);
+  if (resolved.kind == Value::Kind::kList && resolved.list->tuple) {
+    return r.Error(at, absl::StrCat("'tuple' object has no attribute '", ToAbsl(name), "'"));
+  }
+  List* list = r.MutableList(obj);
+  std::vector<Value>& items = list->items;
+  if (name == "append") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    items.push_back(args[0]);
+    r.Charge(sizeof(Value));
+    LLMKIT_RETURN_IF_ERROR(r.CheckMemory(at));
+    return Value::None();
+  }
+  if (name == "extend") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    std::vector<Value> more;
+    LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &more));
+    items.insert(items.end(), more.begin(), more.end());
+    return Value::None();
+  }
+  if (name == "insert") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 2, 2));
+    if (!args[0].is_integer()) return r.Error(at, "insert() index must be an integer");
+    int64_t n = static_cast<int64_t>(items.size());
+    int64_t i = args[0].AsInt();
+    if (i < 0) i = std::max<int64_t>(0, i + n);
+    i = std::min(i, n);
+    items.insert(items.begin() + i, args[1]);
+    return Value::None();
+  }
+  if (name == "pop") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 0, 1));
+    if (items.empty()) return r.Error(at, "pop from empty list");
+    int64_t n = static_cast<int64_t>(items.size());
+    int64_t i = args.empty() ? -1 : args[0].AsInt();
+    if (!args.empty() && !args[0].is_integer())
+      return r.Error(at, "pop() index must be an integer");
+    if (i < 0) i += n;
+    if (i < 0 || i >= n) return r.Error(at, "pop index out of range");
+    Value v = items[i];
+    items.erase(items.begin() + i);
+    return v;
+  }
+  if (name == "remove") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (r.Equal(items[i], args[0])) {
+        items.erase(items.begin() + static_cast<int64_t>(i));
+        return Value::None();
+      }
+    }
+    return r.Error(at, "list.remove(x): x not in list");
+  }
+  if (name == "reverse") {
+    std::reverse(items.begin(), items.end());
+    return Value::None();
+  }
+  if (name == "clear") {
+    items.clear();
+    return Value::None();
+  }
+  if (name == "sort") {
+    Args fargs{Value::Of(list)};
+    Kwargs none;
+    LLMKIT_ASSIGN_OR_RETURN(Value sorted, r.ApplyFilter(at, "sort", fargs, none));
+    std::vector<Value> copy = sorted.list->items;
+    // Python's sort is case-sensitive.
+    items = std::move(copy);
+    return Value::None();
+  }
+  return r.Error(at, absl::StrCat("'list' object has no attribute '", ToAbsl(name), "'"));
+}
+
+Result DictMethod(Renderer& r, const Expr& at, const Value& obj, std::string_view name, Args& args,
+                  Kwargs& kwargs) {
+  Value v = r.Resolve(obj);
+  if (name == "items" || name == "keys" || name == "values") {
+    List* list = r.NewList(v.kind == Value::Kind::kDict ? v.dict->items.size() : v.json->size());
+    auto add = [&](const Value& k, const Value& item) {
+      if (name == "keys") {
+        list->items.push_back(k);
+      } else if (name == "values") {
+        list->items.push_back(item);
+      } else {
+        List* pair = r.NewList(2);
+        pair->tuple = true;
+        pair->items = {k, item};
+        list->items.push_back(Value::Of(pair));
+      }
+    };
+    if (v.kind == Value::Kind::kDict) {
+      for (const auto& [k, item] : v.dict->items) add(k, item);
+    } else {
+      for (const auto& [k, item] : v.json->as_object()) add(Value::String(k), r.Wrap(item));
+    }
+    return Value::Of(list);
+  }
+  if (name == "get") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 2));
+    Value def = Arg(args, 1, Value::None());
+    if (v.kind == Value::Kind::kJsonObject) {
+      if (args[0].kind != Value::Kind::kString) return def;
+      const Json* member = v.json->Find(args[0].str);
+      return member != nullptr ? r.Wrap(*member) : def;
+    }
+    for (const auto& [k, item] : v.dict->items) {
+      if (r.Equal(k, args[0])) return item;
+    }
+    return def;
+  }
+  if (name == "copy") {
+    Dict* d = r.NewDict();
+    Args none;
+    Kwargs nokw;
+    bool found;
+    LLMKIT_ASSIGN_OR_RETURN(Value pairs, CallMethod(r, at, v, "items", none, nokw, &found));
+    for (const Value& p : pairs.list->items)
+      d->items.emplace_back(p.list->items[0], p.list->items[1]);
+    return Value::Of(d);
+  }
+  Dict* d = r.MutableDict(obj);
+  auto& items = d->items;
+  auto find = [&](const Value& key) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (r.Equal(items[i].first, key)) return static_cast<int64_t>(i);
+    }
+    return int64_t{-1};
+  };
+  if (name == "pop") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 2));
+    int64_t i = find(args[0]);
+    if (i < 0) {
+      if (args.size() > 1) return args[1];
+      std::string key;
+      LLMKIT_RETURN_IF_ERROR(r.AppendRepr(at, args[0], &key, 1));
+      return r.Error(at, absl::StrCat("KeyError: ", key));
+    }
+    Value out = items[i].second;
+    items.erase(items.begin() + i);
+    return out;
+  }
+  if (name == "popitem") {
+    if (items.empty()) return r.Error(at, "popitem(): dictionary is empty");
+    List* pair = r.NewList(2);
+    pair->tuple = true;
+    pair->items = {items.back().first, items.back().second};
+    items.pop_back();
+    return Value::Of(pair);
+  }
+  if (name == "setdefault") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 2));
+    int64_t i = find(args[0]);
+    if (i >= 0) return items[i].second;
+    Value def = Arg(args, 1, Value::None());
+    items.emplace_back(args[0], def);
+    return def;
+  }
+  if (name == "update") {
+    LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 0, 1));
+    std::vector<std::pair<Value, Value>> updates;
+    if (!args.empty()) {
+      Value other = r.Resolve(args[0]);
+      if (other.kind == Value::Kind::kJsonObject) {
+        for (const auto& [k, item] : other.json->as_object())
+          updates.emplace_back(Value::String(k), r.Wrap(item));
+      } else if (other.kind == Value::Kind::kDict) {
+        updates = other.dict->items;
+      } else {
+        return r.Error(at, "update() needs a mapping");
+      }
+    }
+    for (const auto& [k, item] : kwargs) updates.emplace_back(Value::String(k), item);
+    for (auto& [k, item] : updates) {
+      int64_t i = find(k);
+      if (i >= 0) {
+        items[i].second = item;
+      } else {
+        items.emplace_back(k, item);
+      }
+    }
+    return Value::None();
+  }
+  if (name == "clear") {
+    items.clear();
+    return Value::None();
+  }
+  return r.Error(at, absl::StrCat("'dict' object has no attribute '", ToAbsl(name), "'"));
+}
+
+}  // namespace
+
+bool HasMethod(const Value& obj, std::string_view name) {
+  switch (obj.kind) {
+    case Value::Kind::kString:
+      return In(kStringMethods, name);
+    case Value::Kind::kJsonArray:
+      return In(kListMethods, name);
+    case Value::Kind::kList:
+      return In(kListMethods, name);
+    case Value::Kind::kJsonObject:
+      return In(kDictMethods, name);
+    case Value::Kind::kDict:
+      return !obj.dict->is_namespace && In(kDictMethods, name);
+    case Value::Kind::kCallable:
+      if (obj.callable->kind == Callable::Kind::kLoop) return name == "cycle" || name == "changed";
+      if (obj.callable->kind == Callable::Kind::kCycler) return name == "next" || name == "reset";
+      return false;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<Value> CallMethod(Renderer& r, const Expr& at, const Value& obj_in,
+                                 std::string_view name, Args& args, Kwargs& kwargs, bool* found) {
+  Value obj = r.Resolve(obj_in);
+  *found = HasMethod(obj, name);
+  if (!*found) {
+    return r.Error(at, absl::StrCat("object has no method '", ToAbsl(name), "'"));
+  }
+  switch (obj.kind) {
+    case Value::Kind::kString:
+      return StringMethod(r, at, obj.str, name, args, kwargs);
+    case Value::Kind::kJsonArray:
+    case Value::Kind::kList:
+      return ListMethod(r, at, obj_in, name, args);
+    case Value::Kind::kJsonObject:
+    case Value::Kind::kDict:
+      return DictMethod(r, at, obj_in, name, args, kwargs);
+    case Value::Kind::kCallable: {
+      Callable* c = obj.callable;
+      if (c->kind == Callable::Kind::kLoop) {
+        if (name == "cycle") {
+          if (args.empty()) return r.Error(at, "no items for cycling given");
+          return args[static_cast<size_t>(c->loop.index0) % args.size()];
+        }
+        List* current = r.NewList();
+        current->items = args;
+        Value now = Value::Of(current);
+        bool changed = !c->loop.has_changed || !r.Equal(c->loop.last_changed, now);
+        c->loop.has_changed = true;
+        c->loop.last_changed = now;
+        return Value::Bool(changed);
+      }
+      if (name == "reset") {
+        c->position = 0;
+        return Value::None();
+      }
+      Value v = c->items[c->position];
+      c->position = (c->position + 1) % c->items.size();
+      return v;
+    }
+    default:
+      break;
+  }
+  return r.Error(at, "no such method");
+}
+
+}  // namespace llmkit::internal::tmpl

@@ -1,0 +1,181 @@
+// The interpreter: one Renderer per Render call walks the program's tree, reading the caller's
+// context in place and keeping everything it creates in its Arena.
+
+#ifndef LLMKIT_SRC_TEMPLATE_RENDER_H_
+#define LLMKIT_SRC_TEMPLATE_RENDER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "template/ast.h"
+#include "template/value.h"
+
+namespace llmkit::internal::tmpl {
+
+using Args = std::vector<Value>;
+using Kwargs = std::vector<std::pair<std::string_view, Value>>;
+
+struct Scope : HeapObject {
+  std::vector<std::pair<std::string_view, Value>> vars;
+  Scope* parent = nullptr;
+
+  Value* Find(std::string_view name) {
+    for (auto& [k, v] : vars) {
+      if (k == name) return &v;
+    }
+    return nullptr;
+  }
+  void Set(std::string_view name, Value value) {
+    if (Value* v = Find(name)) {
+      *v = value;
+    } else {
+      vars.emplace_back(name, value);
+    }
+  }
+};
+
+struct LoopState {
+  std::vector<Value> items;
+  int64_t index0 = 0;
+  int depth0 = 0;
+  bool has_changed = false;
+  Value last_changed;
+  const Stmt* stmt = nullptr;  // For recursive loops: loop(items) runs the body again.
+  Scope* scope = nullptr;      // The scope the for statement runs in.
+  const Program* program = nullptr;
+};
+
+struct Callable : HeapObject {
+  enum class Kind : uint8_t {
+    kMacro,
+    kCaller,
+    kGlobal,
+    kMethod,
+    kLoop,
+    kJoiner,
+    kCycler,
+    kModule,
+  };
+  Kind kind;
+  std::string_view name;             // Macro/global/method name.
+  const Stmt* stmt = nullptr;        // kMacro, kCaller
+  const Program* program = nullptr;  // Where stmt lives (error positions).
+  Scope* scope = nullptr;            // kMacro: defining scope; kCaller: call site's.
+  Value receiver;                    // kMethod
+  LoopState loop;                    // kLoop
+  std::vector<Value> items;          // kCycler
+  size_t position = 0;               // kCycler
+  bool used = false;                 // kJoiner
+};
+
+class Renderer {
+ public:
+  using Bindings = std::vector<std::pair<std::string_view, const Json*>>;
+  // `first` names shadow the context; `last` names are seen only where the context has none.
+  Renderer(const Program& program, const Json& context, const Bindings* first = nullptr,
+           const Bindings* last = nullptr);
+
+  absl::Status Run(std::string* out);
+
+  // --- Used by builtins.cc ---------------------------------------------------------------
+  absl::Status Error(uint32_t pos, std::string_view message) const;
+  absl::Status Error(const Expr& at, std::string_view message) const {
+    return Error(at.pos, message);
+  }
+  absl::Status Exhausted(uint32_t pos, std::string_view message) const;
+  absl::Status UndefinedError(const Expr& at, const Value& v) const;
+
+  // A child of the caller's context as a value (a changed copy when the template changed it).
+  Value Wrap(const Json& j);
+  // The template's own copy of a context array/object when it has changed it; `v` otherwise.
+  Value Resolve(const Value& v) const;
+  // The list/dict behind `v`, copying a context array/object first (for changing methods).
+  List* MutableList(const Value& v);
+  Dict* MutableDict(const Value& v);
+
+  Value NewString(std::string text);
+  List* NewList(size_t reserve = 0);
+  Dict* NewDict();
+  absl::Status CheckMemory(const Expr& at) const;
+  void Charge(size_t bytes) { arena_.Charge(bytes); }
+
+  // Python's bool(), str(), repr(), ==, <, len() and iteration; strict mode makes undefined fail.
+  absl::StatusOr<bool> Truthy(const Expr& at, const Value& v) const;
+  absl::Status AppendStr(const Expr& at, const Value& v, std::string* out);
+  absl::Status AppendRepr(const Expr& at, const Value& v, std::string* out, int depth = 0);
+  absl::StatusOr<std::string_view> Str(const Expr& at, const Value& v);
+  bool Equal(const Value& a, const Value& b, int depth = 0);
+  absl::StatusOr<int> Compare(const Expr& at, const Value& a, const Value& b);  // <0, 0, >0
+  absl::StatusOr<int64_t> Length(const Expr& at, const Value& v);
+  // The items iteration yields: list items, object keys, string characters.
+  absl::Status Iterate(const Expr& at, const Value& v, std::vector<Value>* items);
+  absl::StatusOr<bool> Contains(const Expr& at, const Value& container, const Value& item);
+
+  absl::StatusOr<Value> GetAttr(const Expr& at, const Value& obj, std::string_view name);
+  absl::StatusOr<Value> GetItem(const Expr& at, const Value& obj, const Value& key);
+  absl::StatusOr<Value> CallValue(const Expr& at, const Value& callee, Args& args, Kwargs& kwargs);
+  absl::StatusOr<Value> ApplyFilter(const Expr& at, std::string_view name, Args& args,
+                                    Kwargs& kwargs);
+  absl::StatusOr<bool> ApplyTest(const Expr& at, std::string_view name, Args& args, Kwargs& kwargs);
+  absl::Status AppendJson(const Expr& at, const Value& v, int indent, std::string_view indent_str,
+                          std::string_view item_sep, std::string_view key_sep, bool sort_keys,
+                          bool ensure_ascii, int depth, std::string* out);
+
+  const Program& program() const { return *program_; }
+  UndefinedMode undefined_mode() const { return root_program_.options.undefined; }
+  absl::Status CountIterations(const Expr& at, uint64_t n);
+
+ private:
+  friend struct Flow;
+  enum class Flow : uint8_t { kNormal, kBreak, kContinue };
+
+  absl::Status Exec(const Body& body, Scope* scope);
+  absl::Status ExecStmt(const Stmt& s, Scope* scope);
+  absl::Status ExecFor(const Stmt& s, Scope* scope, const Value& iterable, int depth0);
+  absl::Status ExecInclude(const Stmt& s, Scope* scope);
+  absl::Status ExecImport(const Stmt& s, Scope* scope);
+  absl::StatusOr<std::shared_ptr<Program>> Load(const Stmt& s, Scope* scope);
+  absl::Status Assign(const Stmt& s, const Target& target, const Value& value, Scope* scope);
+  absl::Status RenderToString(const Body& body, Scope* scope, std::string* text);
+  absl::Status Append(std::string_view text, uint32_t pos);
+
+  absl::StatusOr<Value> Eval(const Expr& e, Scope* scope);
+  absl::StatusOr<Value> Lookup(const Expr& e, Scope* scope);
+  absl::StatusOr<Value> EvalCall(const Expr& e, Scope* scope, const Value* caller = nullptr);
+  absl::Status EvalArgs(const Expr& e, size_t first, Scope* scope, Args* args, Kwargs* kwargs);
+  absl::StatusOr<Value> EvalBinary(const Expr& e, Op op, const Value& a, const Value& b);
+  absl::StatusOr<Value> EvalSlice(const Expr& e, Scope* scope);
+  absl::Status PrintExpr(const Expr& e, Scope* scope);
+  absl::StatusOr<Value> CallMacro(const Expr& at, Callable* macro, Args& args, Kwargs& kwargs);
+  absl::StatusOr<Value> CallGlobal(const Expr& at, Callable* fn, Args& args, Kwargs& kwargs);
+
+  const Program& root_program_;
+  const Program* program_;
+  const Json& context_;
+  const Bindings* first_;
+  const Bindings* last_;
+  std::string* out_ = nullptr;
+  Arena arena_;
+  absl::flat_hash_map<const Json*, Value> overlay_;
+  std::vector<std::shared_ptr<Program>> loaded_;
+  uint64_t iterations_ = 0;
+  int depth_ = 0;
+  Flow flow_ = Flow::kNormal;
+};
+
+// Methods of str, list and dict values (`'a b'.split()`, `messages.append(m)`, `d.items()`).
+// Sets *found = false when `obj` has no method `name`. Defined in methods.cc.
+absl::StatusOr<Value> CallMethod(Renderer& r, const Expr& at, const Value& obj,
+                                 std::string_view name, Args& args, Kwargs& kwargs, bool* found);
+bool HasMethod(const Value& obj, std::string_view name);
+
+}  // namespace llmkit::internal::tmpl
+
+#endif  // LLMKIT_SRC_TEMPLATE_RENDER_H_

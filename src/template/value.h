@@ -1,0 +1,181 @@
+// Runtime values of the template engine. A Value is a small, trivially copyable handle: scalars
+// inline, strings as views (into the template source, the caller's context or the render's
+// arena), the caller's arrays and objects as pointers into the context (read in place), and
+// lists, dicts, macros and the like as pointers to objects the render's Arena owns. Nothing a
+// render creates outlives it, so cycles a template builds (a list appended to itself) cost no
+// leak.
+
+#ifndef LLMKIT_SRC_TEMPLATE_VALUE_H_
+#define LLMKIT_SRC_TEMPLATE_VALUE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llmkit/json.h"
+
+namespace llmkit::internal::tmpl {
+
+struct HeapObject;
+struct List;
+struct Dict;
+struct Callable;
+
+struct Value {
+  enum class Kind : uint8_t {
+    kUndefined,  // `str` holds the missing name (or empty); `attr` set when it was an attribute.
+    kNone,
+    kBool,
+    kInt,
+    kDouble,
+    kString,      // `str`
+    kJsonArray,   // `json`: an array of the caller's context
+    kJsonObject,  // `json`: an object of the caller's context
+    kList,        // `list` (tuple when list->tuple)
+    kDict,        // `dict` (a namespace when dict->is_namespace)
+    kCallable,    // `callable`: macro, caller, builtin function, bound method, loop, cycler...
+  };
+
+  Kind kind = Kind::kUndefined;
+  bool attr = false;  // kUndefined: the missing name was an attribute/item, not a variable.
+  union {
+    bool b;
+    int64_t i;
+    double d;
+    const Json* json;
+    List* list;
+    Dict* dict;
+    Callable* callable;
+  };
+  std::string_view str;
+
+  Value() : i(0) {}
+  static Value Undefined(std::string_view name = {}, bool attribute = false) {
+    Value v;
+    v.str = name;
+    v.attr = attribute;
+    return v;
+  }
+  static Value None() { return Make(Kind::kNone); }
+  static Value Bool(bool x) {
+    Value v = Make(Kind::kBool);
+    v.b = x;
+    return v;
+  }
+  static Value Int(int64_t x) {
+    Value v = Make(Kind::kInt);
+    v.i = x;
+    return v;
+  }
+  static Value Double(double x) {
+    Value v = Make(Kind::kDouble);
+    v.d = x;
+    return v;
+  }
+  static Value String(std::string_view s) {
+    Value v = Make(Kind::kString);
+    v.str = s;
+    return v;
+  }
+  static Value Of(List* l) {
+    Value v = Make(Kind::kList);
+    v.list = l;
+    return v;
+  }
+  static Value Of(Dict* d) {
+    Value v = Make(Kind::kDict);
+    v.dict = d;
+    return v;
+  }
+  static Value Of(Callable* c) {
+    Value v = Make(Kind::kCallable);
+    v.callable = c;
+    return v;
+  }
+  // A value of the caller's context: scalars and strings become plain values, arrays and
+  // objects stay pointers.
+  static Value FromJson(const Json& j);
+
+  bool is_undefined() const { return kind == Kind::kUndefined; }
+  bool is_none() const { return kind == Kind::kNone; }
+  bool is_string() const { return kind == Kind::kString; }
+  bool is_number() const {
+    return kind == Kind::kInt || kind == Kind::kDouble || kind == Kind::kBool;
+  }
+  bool is_integer() const { return kind == Kind::kInt || kind == Kind::kBool; }
+  bool is_sequence_like() const { return kind == Kind::kList || kind == Kind::kJsonArray; }
+  bool is_mapping() const {
+    return kind == Kind::kJsonObject || (kind == Kind::kDict && !IsNamespace());
+  }
+  bool IsNamespace() const;
+  double AsDouble() const {
+    return kind == Kind::kDouble ? d : kind == Kind::kBool ? b : double(i);
+  }
+  int64_t AsInt() const { return kind == Kind::kBool ? int64_t{b} : i; }
+
+ private:
+  static Value Make(Kind k) {
+    Value v;
+    v.kind = k;
+    return v;
+  }
+};
+
+struct HeapObject {
+  virtual ~HeapObject() = default;
+};
+
+struct StringObject : HeapObject {
+  std::string text;
+};
+
+struct List : HeapObject {
+  std::vector<Value> items;
+  bool tuple = false;
+};
+
+struct Dict : HeapObject {
+  std::vector<std::pair<Value, Value>> items;  // Insertion order.
+  bool is_namespace = false;
+};
+
+inline bool Value::IsNamespace() const { return kind == Kind::kDict && dict->is_namespace; }
+
+// Owns everything one render allocates; counts the bytes against the memory limit.
+class Arena {
+ public:
+  explicit Arena(size_t max_bytes) : max_bytes_(max_bytes) {}
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  template <typename T>
+  T* New(size_t approximate_bytes = sizeof(T)) {
+    auto object = std::make_unique<T>();
+    T* raw = object.get();
+    objects_.push_back(std::move(object));
+    Charge(approximate_bytes);
+    return raw;
+  }
+  // A string the arena owns; the view stays valid for the arena's life.
+  std::string_view Intern(std::string text) {
+    StringObject* s = New<StringObject>(sizeof(StringObject) + text.size());
+    s->text = std::move(text);
+    return s->text;
+  }
+  void Charge(size_t bytes) { used_ += bytes; }
+  bool exhausted() const { return used_ > max_bytes_; }
+  size_t used() const { return used_; }
+
+ private:
+  std::vector<std::unique_ptr<HeapObject>> objects_;
+  size_t used_ = 0;
+  size_t max_bytes_;
+};
+
+}  // namespace llmkit::internal::tmpl
+
+#endif  // LLMKIT_SRC_TEMPLATE_VALUE_H_
