@@ -14,6 +14,8 @@ packages=(
   # the `pip install .` test.
   pybind11-dev python3-dev python3-numpy python3-pytest python3-venv python3-setuptools
   python3-wheel python3-pip
+  # The template engine's oracle (differential tests and the side-by-side comparison).
+  python3-jinja2
   # The real document set for the demo, tests and benchmarks (Python docs sources).
   python3.11-doc
 )

@@ -34,6 +34,7 @@ void RegisterStatusTranslator() {
 void BindChunkers(py::module_& module);   // chunker_bindings.cc
 void BindTokenizer(py::module_& module);  // tokenizer_bindings.cc
 void BindClients(py::module_& module);    // client_bindings.cc
+void BindTemplates(py::module_& module);  // template_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -66,4 +67,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindChunkers(module);
   BindTokenizer(module);
   BindClients(module);
+  BindTemplates(module);
 }

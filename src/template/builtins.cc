@@ -436,6 +436,50 @@ Result FilterUnique(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   return Value::Of(list);
 }
 
+// groupby(attribute, default=None, case_sensitive=False): (grouper, list) pairs sorted by key.
+Result FilterGroupby(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  Value attribute = Param(args, kwargs, 1, "attribute");
+  Value def = Param(args, kwargs, 2, "default", Value::None());
+  bool case_sensitive = IsTrue(Param(args, kwargs, 3, "case_sensitive", Value::Bool(false)));
+  if (attribute.kind != Value::Kind::kString && !attribute.is_integer()) {
+    return r.Error(at, "groupby() needs an attribute");
+  }
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view path, r.Str(at, attribute));
+  std::vector<Value> items;
+  LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+  std::vector<Value> keys, shown;
+  for (const Value& item : items) {
+    LLMKIT_ASSIGN_OR_RETURN(Value k, GetPath(r, at, item, path));
+    if (k.is_undefined() && !def.is_none()) k = def;
+    shown.push_back(k);
+    keys.push_back(SortKey(r, k, case_sensitive));
+  }
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::vector<Value> index_values;
+  for (size_t i = 0; i < order.size(); ++i)
+    index_values.push_back(Value::Int(static_cast<int64_t>(i)));
+  std::vector<Value> sort_keys = keys;
+  LLMKIT_RETURN_IF_ERROR(SortValues(r, at, &index_values, &sort_keys, false));
+  List* out = r.NewList();
+  List* current = nullptr;
+  Value current_key;
+  for (const Value& iv : index_values) {
+    size_t i = static_cast<size_t>(iv.i);
+    if (current == nullptr || !r.Equal(current_key, keys[i])) {
+      current = r.NewList();
+      current_key = keys[i];
+      List* pair = r.NewList(2);
+      pair->tuple = true;
+      pair->group = true;
+      pair->items = {shown[i], Value::Of(current)};
+      out->items.push_back(Value::Of(pair));
+    }
+    current->items.push_back(items[i]);
+  }
+  return Value::Of(out);
+}
+
 template <bool kMax>
 Result FilterMinMax(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   bool case_sensitive = IsTrue(Param(args, kwargs, 1, "case_sensitive", Value::Bool(false)));
@@ -986,6 +1030,7 @@ const absl::flat_hash_map<std::string_view, BuiltinFn>& Filters() {
       {"float", FilterFloat},
       {"forceescape", FilterEscape},
       {"format", FilterFormat},
+      {"groupby", FilterGroupby},
       {"indent", FilterIndent},
       {"int", FilterInt},
       {"items", FilterItems},

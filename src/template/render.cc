@@ -581,6 +581,12 @@ absl::StatusOr<Value> Renderer::GetAttr(const Expr& at, const Value& obj_in,
       }
       return Value::Undefined(name, true);
     }
+    case Value::Kind::kList:
+      if (obj.list->group && (name == "grouper" || name == "list")) {
+        return obj.list->items[name == "grouper" ? 0 : 1];
+      }
+      if (HasMethod(obj, name)) break;
+      return Value::Undefined(name, true);
     default:
       if (HasMethod(obj, name)) break;
       return Value::Undefined(name, true);
@@ -1131,6 +1137,7 @@ absl::StatusOr<Value> Renderer::CallMacro(const Expr& at, Callable* macro, Args&
   size_t n = s.params.size();
   std::vector<bool> bound(n, false);
   List* varargs = NewList();
+  varargs->tuple = true;
   for (size_t i = 0; i < args.size(); ++i) {
     if (i < n) {
       scope->vars.emplace_back(s.params[i].name, args[i]);

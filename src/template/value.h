@@ -136,6 +136,7 @@ struct StringObject : HeapObject {
 struct List : HeapObject {
   std::vector<Value> items;
   bool tuple = false;
+  bool group = false;  // A groupby result (grouper, list): also has those two attributes.
 };
 
 struct Dict : HeapObject {

@@ -1,0 +1,176 @@
+// Python bindings of template.h: Template, ChatTemplate, FStringTemplate.
+
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "json_conversion.h"
+#include "llmkit/template.h"
+#include "status_conversion.h"
+
+namespace py = pybind11;
+
+namespace llmkit::python {
+namespace {
+
+// The variables of a render: an optional mapping plus keyword arguments (which win).
+Json Variables(const py::object& context, const py::kwargs& kwargs) {
+  Json vars = Json::MakeObject();
+  if (!context.is_none()) {
+    if (!py::isinstance<py::dict>(context)) {
+      throw StatusError(absl::InvalidArgumentError("render() takes a dict of variables"));
+    }
+    vars = PythonToJson(context);
+  }
+  for (auto item : kwargs) {
+    vars.Set(py::cast<std::string>(item.first), PythonToJson(item.second));
+  }
+  return vars;
+}
+
+// A Python callable usable from any thread: the reference lives in a shared_ptr whose deleter
+// takes the GIL, and each call takes it too.
+std::function<absl::StatusOr<std::string>(std::string_view)> WrapLoader(py::object loader) {
+  if (loader.is_none()) return nullptr;
+  auto held = std::shared_ptr<py::object>(new py::object(std::move(loader)), [](py::object* o) {
+    py::gil_scoped_acquire gil;
+    delete o;
+  });
+  return [held](std::string_view name) -> absl::StatusOr<std::string> {
+    py::gil_scoped_acquire gil;
+    try {
+      py::object result = (*held)(py::str(name.data(), name.size()));
+      if (result.is_none()) {
+        return absl::NotFoundError(absl::StrCat("template '", std::string(name), "' not found"));
+      }
+      return py::cast<std::string>(result);
+    } catch (py::error_already_set& e) {
+      return absl::NotFoundError(
+          absl::StrCat("loader failed for '", std::string(name), "': ", e.what()));
+    }
+  };
+}
+
+// `now`: None (the real clock), a datetime (naive = local time, as Python's strftime sees it)
+// or seconds since the epoch.
+std::function<absl::Time()> FixedClock(const py::object& now) {
+  if (now.is_none()) return nullptr;
+  double seconds = py::hasattr(now, "timestamp") ? py::cast<double>(now.attr("timestamp")())
+                                                 : py::cast<double>(now);
+  absl::Time t = absl::FromUnixNanos(static_cast<int64_t>(seconds * 1e9));
+  return [t] { return t; };
+}
+
+TemplateLimits Limits(size_t max_output_bytes, uint64_t max_loop_iterations,
+                      int max_recursion_depth) {
+  TemplateLimits limits;
+  limits.max_output_bytes = max_output_bytes;
+  limits.max_loop_iterations = max_loop_iterations;
+  limits.max_recursion_depth = max_recursion_depth;
+  return limits;
+}
+
+}  // namespace
+
+void BindTemplates(py::module_& module) {
+  const TemplateLimits defaults;
+  py::class_<Template>(module, "Template",
+                       "A compiled Jinja2-compatible template. Thread-safe; render() releases "
+                       "the GIL.")
+      .def(py::init([](const std::string& source, bool strict, bool trim_blocks, bool lstrip_blocks,
+                       bool keep_trailing_newline, py::object loader, const py::object& now,
+                       const std::string& name, size_t max_output_bytes,
+                       uint64_t max_loop_iterations, int max_recursion_depth) {
+             TemplateOptions options;
+             options.undefined = strict ? UndefinedMode::kStrict : UndefinedMode::kLenient;
+             options.trim_blocks = trim_blocks;
+             options.lstrip_blocks = lstrip_blocks;
+             options.keep_trailing_newline = keep_trailing_newline;
+             options.loader = WrapLoader(std::move(loader));
+             options.now = FixedClock(now);
+             options.name = name;
+             options.limits = Limits(max_output_bytes, max_loop_iterations, max_recursion_depth);
+             return ValueOrThrow(Template::Compile(source, options));
+           }),
+           py::arg("source"), py::kw_only(), py::arg("strict") = false,
+           py::arg("trim_blocks") = false, py::arg("lstrip_blocks") = false,
+           py::arg("keep_trailing_newline") = false, py::arg("loader") = py::none(),
+           py::arg("now") = py::none(), py::arg("name") = "<template>",
+           py::arg("max_output_bytes") = defaults.max_output_bytes,
+           py::arg("max_loop_iterations") = defaults.max_loop_iterations,
+           py::arg("max_recursion_depth") = defaults.max_recursion_depth)
+      .def(
+          "render",
+          [](const Template& t, const py::object& context, const py::kwargs& kwargs) {
+            Json vars = Variables(context, kwargs);
+            absl::StatusOr<std::string> out;
+            {
+              py::gil_scoped_release release;
+              out = t.Render(vars);
+            }
+            return ValueOrThrow(std::move(out));
+          },
+          py::arg("context") = py::none(),
+          "Renders with a dict of variables and/or keyword arguments.")
+      .def_property_readonly("variables", &Template::variables,
+                             "Names the template reads but never sets, in first-use order.");
+
+  py::class_<ChatTemplate>(module, "ChatTemplate",
+                           "A model's chat_template, rendered as transformers' "
+                           "apply_chat_template renders it.")
+      .def(py::init([](const std::string& source, const std::string& bos_token,
+                       const std::string& eos_token, bool strict, const py::object& now) {
+             ChatTemplateOptions options;
+             options.now = FixedClock(now);
+             options.bos_token = bos_token;
+             options.eos_token = eos_token;
+             options.undefined = strict ? UndefinedMode::kStrict : UndefinedMode::kLenient;
+             return ValueOrThrow(ChatTemplate::Compile(source, options));
+           }),
+           py::arg("source"), py::kw_only(), py::arg("bos_token") = "", py::arg("eos_token") = "",
+           py::arg("strict") = false, py::arg("now") = py::none())
+      .def(
+          "apply",
+          [](const ChatTemplate& t, const py::object& messages, const py::object& tools,
+             bool add_generation_prompt, const py::kwargs& extra) {
+            Json m = PythonToJson(messages);
+            Json tl = PythonToJson(tools);
+            Json ex = Variables(py::none(), extra);
+            absl::StatusOr<std::string> out;
+            {
+              py::gil_scoped_release release;
+              out = t.Apply(m, tl, add_generation_prompt, ex);
+            }
+            return ValueOrThrow(std::move(out));
+          },
+          py::arg("messages"), py::arg("tools") = py::none(),
+          py::arg("add_generation_prompt") = false,
+          "Renders the conversation; extra keyword arguments become template variables.");
+
+  py::class_<FStringTemplate>(module, "FStringTemplate",
+                              "A LangChain-style f-string prompt: {name}, with {{ and }} "
+                              "as literal braces.")
+      .def(py::init([](const std::string& source) {
+             return ValueOrThrow(FStringTemplate::Compile(source));
+           }),
+           py::arg("source"))
+      .def(
+          "format",
+          [](const FStringTemplate& t, const py::kwargs& kwargs) {
+            return ValueOrThrow(t.Render(Variables(py::none(), kwargs)));
+          },
+          "Fills the variables (LangChain's PromptTemplate.format).")
+      .def(
+          "render",
+          [](const FStringTemplate& t, const py::object& context, const py::kwargs& kwargs) {
+            return ValueOrThrow(t.Render(Variables(context, kwargs)));
+          },
+          py::arg("context") = py::none())
+      .def_property_readonly("variables", &FStringTemplate::variables);
+}
+
+}  // namespace llmkit::python
