@@ -56,6 +56,7 @@ compare: build peers
 	/usr/bin/python3 benchmarks/compare/chunkers
 	/usr/bin/python3 benchmarks/compare/tokenizers
 	/usr/bin/python3 benchmarks/compare/clients
+	/usr/bin/python3 benchmarks/compare/templates
 
 # The full differential runs (every corpus file against tiktoken, not the sample of make test).
 conformance: build peers

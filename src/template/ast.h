@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "llmkit/template.h"
 #include "template/value.h"
@@ -21,10 +22,12 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 struct Renderer;
 
+using Args = absl::InlinedVector<Value, 4>;
+using Kwargs = absl::InlinedVector<std::pair<std::string_view, Value>, 2>;
+
 // A filter or test implementation: `args[0]` is the value filtered/tested.
-using BuiltinFn =
-    absl::StatusOr<Value> (*)(Renderer& r, const Expr& at, std::vector<Value>& args,
-                              std::vector<std::pair<std::string_view, Value>>& kwargs);
+using BuiltinFn = absl::StatusOr<Value> (*)(Renderer& r, const Expr& at, Args& args,
+                                            Kwargs& kwargs);
 
 enum class Op : uint8_t {
   kAdd,
@@ -78,6 +81,9 @@ struct Expr {
       nullptr;  // kFilter/kTest, resolved at compile time (null: unknown, fails when run)
   std::vector<ExprPtr> children;
   std::vector<Op> ops;  // kCompare
+  // kBinary + and ~: the operands of the whole left-nested chain `a + b + c` (set on the
+  // outermost node), so a render evaluates them in one pass and joins strings at once.
+  std::vector<const Expr*> chain;
   std::vector<std::pair<std::string_view, ExprPtr>> kwargs;
   ExprPtr dyn_args, dyn_kwargs;
 };

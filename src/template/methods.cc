@@ -728,7 +728,7 @@ absl::StatusOr<Value> CallMethod(Renderer& r, const Expr& at, const Value& obj_i
           return args[static_cast<size_t>(c->loop.index0) % args.size()];
         }
         List* current = r.NewList();
-        current->items = args;
+        current->items.assign(args.begin(), args.end());
         Value now = Value::Of(current);
         bool changed = !c->loop.has_changed || !r.Equal(c->loop.last_changed, now);
         c->loop.has_changed = true;

@@ -1036,6 +1036,15 @@ class Parser {
   ExprPtr Binary(Op op, uint32_t pos, ExprPtr left, ExprPtr right) {
     ExprPtr node = NewExpr(Expr::Kind::kBinary, pos);
     node->op = op;
+    if (op == Op::kAdd || op == Op::kConcat) {
+      if (left->kind == Expr::Kind::kBinary && left->op == op && !left->chain.empty()) {
+        node->chain = std::move(left->chain);
+        left->chain.clear();
+      } else {
+        node->chain.push_back(left.get());
+      }
+      node->chain.push_back(right.get());
+    }
     node->children.push_back(std::move(left));
     node->children.push_back(std::move(right));
     return node;

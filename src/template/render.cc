@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
@@ -194,9 +196,7 @@ Dict* Renderer::MutableDict(const Value& v) {
   return dict;
 }
 
-Value Renderer::NewString(std::string text) {
-  return Value::String(arena_.Intern(std::move(text)));
-}
+Value Renderer::NewString(std::string_view text) { return Value::String(arena_.Copy(text)); }
 
 List* Renderer::NewList(size_t reserve) {
   List* list = arena_.New<List>(sizeof(List) + reserve * sizeof(Value));
@@ -765,8 +765,6 @@ absl::Status Renderer::ExecStmt(const Stmt& s, Scope* scope) {
 
 absl::Status Renderer::Assign(const Stmt& s, const Target& target, const Value& value,
                               Scope* scope) {
-  Expr at{};
-  at.pos = s.pos;
   if (!target.attribute.empty()) {
     Value ns = Value::Undefined(target.names[0]);
     for (Scope* sc = scope; sc != nullptr; sc = sc->parent) {
@@ -792,6 +790,8 @@ absl::Status Renderer::Assign(const Stmt& s, const Target& target, const Value& 
     scope->Set(target.names[0], value);
     return absl::OkStatus();
   }
+  Expr at{};
+  at.pos = s.pos;
   std::vector<Value> parts;
   LLMKIT_RETURN_IF_ERROR(Iterate(at, value, &parts));
   if (parts.size() != target.names.size()) {
@@ -963,42 +963,61 @@ absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
   return Value::Undefined(e.name);
 }
 
-absl::Status Renderer::PrintExpr(const Expr& e, Scope* scope) {
-  // `a + b + c` of strings streams its parts instead of building the sum.
-  if (e.kind == Expr::Kind::kBinary && (e.op == Op::kAdd || e.op == Op::kConcat)) {
-    std::vector<const Expr*> chain;
-    const Expr* node = &e;
-    while (node->kind == Expr::Kind::kBinary && node->op == e.op) {
-      chain.push_back(node->children[1].get());
-      node = node->children[0].get();
+absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool print) {
+  absl::InlinedVector<Value, 8> parts;
+  bool all_strings = true;
+  for (const Expr* operand : e.chain) {
+    if (operand->kind == Expr::Kind::kLiteral) {
+      parts.push_back(operand->literal);
+    } else {
+      LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(*operand, scope));
+      parts.push_back(v);
     }
-    chain.push_back(node);
-    std::reverse(chain.begin(), chain.end());
-    Value parts[16];
-    if (chain.size() <= 16) {
-      bool all_strings = true;
-      for (size_t i = 0; i < chain.size(); ++i) {
-        LLMKIT_ASSIGN_OR_RETURN(parts[i], Eval(*chain[i], scope));
-        if (parts[i].kind != Value::Kind::kString) all_strings = false;
-      }
-      if (all_strings || e.op == Op::kConcat) {
-        for (size_t i = 0; i < chain.size(); ++i) {
-          if (parts[i].kind == Value::Kind::kString) {
-            out_->append(parts[i].str);
-          } else {
-            LLMKIT_RETURN_IF_ERROR(AppendStr(*chain[i], parts[i], out_));
-          }
-        }
-        return Append({}, e.pos);
-      }
-      Value acc = parts[0];
-      for (size_t i = 1; i < chain.size(); ++i) {
-        LLMKIT_ASSIGN_OR_RETURN(acc, EvalBinary(e, e.op, acc, parts[i]));
-      }
-      LLMKIT_RETURN_IF_ERROR(AppendStr(e, acc, out_));
-      return Append({}, e.pos);
-    }
+    all_strings = all_strings && parts.back().kind == Value::Kind::kString;
   }
+  if (all_strings || e.op == Op::kConcat) {
+    // `a ~ b` joins str() of each side; `a + b` of strings joins them: one allocation, or none
+    // when the result goes straight to the output.
+    size_t total = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (parts[i].kind != Value::Kind::kString) {
+        LLMKIT_ASSIGN_OR_RETURN(std::string_view text, Str(*e.chain[i], parts[i]));
+        parts[i] = Value::String(text);
+      }
+      total += parts[i].str.size();
+    }
+    if (print) {
+      for (const Value& part : parts) out_->append(part.str);
+      LLMKIT_RETURN_IF_ERROR(Append({}, e.pos));
+      return Value::None();
+    }
+    if (total > root_program_.options.limits.max_output_bytes) {
+      return Exhausted(e.pos, "string larger than limits.max_output_bytes");
+    }
+    if (total == 0) return Value::String({});
+    char* p = arena_.AllocateChars(total);
+    size_t at = 0;
+    for (const Value& part : parts) {
+      if (!part.str.empty()) std::memcpy(p + at, part.str.data(), part.str.size());
+      at += part.str.size();
+    }
+    LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
+    return Value::String(std::string_view(p, total));
+  }
+  Value acc = parts[0];
+  for (size_t i = 1; i < parts.size(); ++i) {
+    LLMKIT_ASSIGN_OR_RETURN(acc, EvalBinary(e, e.op, acc, parts[i]));
+  }
+  if (print) {
+    LLMKIT_RETURN_IF_ERROR(AppendStr(e, acc, out_));
+    LLMKIT_RETURN_IF_ERROR(Append({}, e.pos));
+    return Value::None();
+  }
+  return acc;
+}
+
+absl::Status Renderer::PrintExpr(const Expr& e, Scope* scope) {
+  if (!e.chain.empty()) return EvalChain(e, scope, /*print=*/true).status();
   LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(e, scope));
   if (v.kind == Value::Kind::kString) return Append(v.str, e.pos);
   LLMKIT_RETURN_IF_ERROR(AppendStr(e, v, out_));
@@ -1013,7 +1032,9 @@ absl::Status Renderer::EvalArgs(const Expr& e, size_t first, Scope* scope, Args*
   }
   if (e.dyn_args) {
     LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(*e.dyn_args, scope));
-    LLMKIT_RETURN_IF_ERROR(Iterate(*e.dyn_args, v, args));
+    std::vector<Value> items;
+    LLMKIT_RETURN_IF_ERROR(Iterate(*e.dyn_args, v, &items));
+    args->insert(args->end(), items.begin(), items.end());
   }
   for (const auto& [name, expr] : e.kwargs) {
     LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(*expr, scope));
@@ -1275,7 +1296,7 @@ absl::StatusOr<Value> Renderer::CallGlobal(const Expr& at, Callable* fn, Args& a
     Callable* c = arena_.New<Callable>();
     c->kind = Callable::Kind::kCycler;
     c->name = "cycler";
-    c->items = args;
+    c->items.assign(args.begin(), args.end());
     return Value::Of(c);
   }
   if (name == "raise_exception") {
@@ -1317,12 +1338,11 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         if (a.str.size() + b.str.size() > max_bytes) {
           return Exhausted(e.pos, "string larger than limits.max_output_bytes");
         }
-        std::string text;
-        text.reserve(a.str.size() + b.str.size());
-        text.append(a.str).append(b.str);
-        arena_.Charge(text.size());
+        char* p = arena_.AllocateChars(a.str.size() + b.str.size());
+        if (!a.str.empty()) std::memcpy(p, a.str.data(), a.str.size());
+        if (!b.str.empty()) std::memcpy(p + a.str.size(), b.str.data(), b.str.size());
         LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
-        return NewString(std::move(text));
+        return Value::String(std::string_view(p, a.str.size() + b.str.size()));
       }
       if (a.is_sequence_like() && b.is_sequence_like()) {
         bool at = a.kind == Value::Kind::kList && a.list->tuple;
@@ -1378,7 +1398,7 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         Args fargs;
         Value rb = Resolve(b);
         if (rb.kind == Value::Kind::kList && rb.list->tuple) {
-          fargs = rb.list->items;
+          fargs.assign(rb.list->items.begin(), rb.list->items.end());
         } else {
           fargs.push_back(b);
         }
@@ -1568,7 +1588,17 @@ absl::StatusOr<Value> Renderer::Eval(const Expr& e, Scope* scope) {
     }
     case Expr::Kind::kGetItem: {
       LLMKIT_ASSIGN_OR_RETURN(Value obj, Eval(*e.children[0], scope));
-      LLMKIT_ASSIGN_OR_RETURN(Value key, Eval(*e.children[1], scope));
+      const Expr& key_expr = *e.children[1];
+      if (key_expr.kind == Expr::Kind::kLiteral) {
+        // message['role'] on the caller's object: one lookup, no copy.
+        if (obj.kind == Value::Kind::kJsonObject && key_expr.literal.kind == Value::Kind::kString &&
+            overlay_.empty()) {
+          const Json* member = obj.json->Find(key_expr.literal.str);
+          if (member != nullptr) return Value::FromJson(*member);
+        }
+        return GetItem(e, obj, key_expr.literal);
+      }
+      LLMKIT_ASSIGN_OR_RETURN(Value key, Eval(key_expr, scope));
       return GetItem(e, obj, key);
     }
     case Expr::Kind::kSlice:
@@ -1607,6 +1637,7 @@ absl::StatusOr<Value> Renderer::Eval(const Expr& e, Scope* scope) {
       return Value::Int(-v.AsInt());
     }
     case Expr::Kind::kBinary: {
+      if (!e.chain.empty()) return EvalChain(e, scope, /*print=*/false);
       LLMKIT_ASSIGN_OR_RETURN(Value a, Eval(*e.children[0], scope));
       LLMKIT_ASSIGN_OR_RETURN(Value b, Eval(*e.children[1], scope));
       return EvalBinary(e, e.op, a, b);

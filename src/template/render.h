@@ -19,9 +19,6 @@
 
 namespace llmkit::internal::tmpl {
 
-using Args = std::vector<Value>;
-using Kwargs = std::vector<std::pair<std::string_view, Value>>;
-
 struct Scope : HeapObject {
   std::vector<std::pair<std::string_view, Value>> vars;
   Scope* parent = nullptr;
@@ -100,7 +97,7 @@ class Renderer {
   List* MutableList(const Value& v);
   Dict* MutableDict(const Value& v);
 
-  Value NewString(std::string text);
+  Value NewString(std::string_view text);
   List* NewList(size_t reserve = 0);
   Dict* NewDict();
   absl::Status CheckMemory(const Expr& at) const;
@@ -152,6 +149,7 @@ class Renderer {
   absl::Status EvalArgs(const Expr& e, size_t first, Scope* scope, Args* args, Kwargs* kwargs);
   absl::StatusOr<Value> EvalBinary(const Expr& e, Op op, const Value& a, const Value& b);
   absl::StatusOr<Value> EvalSlice(const Expr& e, Scope* scope);
+  absl::StatusOr<Value> EvalChain(const Expr& e, Scope* scope, bool print);
   absl::Status PrintExpr(const Expr& e, Scope* scope);
   absl::StatusOr<Value> CallMacro(const Expr& at, Callable* macro, Args& args, Kwargs& kwargs);
   absl::StatusOr<Value> CallGlobal(const Expr& at, Callable* fn, Args& args, Kwargs& kwargs);

@@ -2,6 +2,8 @@
 
 #include "llmkit/template.h"
 
+#include <algorithm>
+#include <atomic>
 #include <string>
 #include <utility>
 
@@ -15,6 +17,8 @@ namespace llmkit {
 
 struct Template::Impl {
   std::shared_ptr<internal::tmpl::Program> program;
+  // The last output's size: the next render reserves that much at once.
+  mutable std::atomic<size_t> size_hint{0};
 };
 
 absl::StatusOr<Template> Template::Compile(std::string_view source,
@@ -45,8 +49,11 @@ absl::Status Template::RenderTo(const Json& context, std::string* out) const {
 
 absl::StatusOr<std::string> Template::Render(const Json& context) const {
   std::string out;
-  out.reserve(impl_->program->source.size() + 256);
+  out.reserve(
+      std::max(impl_->size_hint.load(std::memory_order_relaxed), impl_->program->source.size()) +
+      64);
   LLMKIT_RETURN_IF_ERROR(RenderTo(context, &out));
+  impl_->size_hint.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 
@@ -87,8 +94,10 @@ absl::StatusOr<std::string> ChatTemplate::Apply(const Json& messages, const Json
                               {"add_generation_prompt", add_generation_prompt ? &kTrue : &kFalse}};
   Template::Bindings last = {{"bos_token", &bos_token_}, {"eos_token", &eos_token_}};
   std::string out;
-  out.reserve(1024);
+  out.reserve(std::max(template_.impl_->size_hint.load(std::memory_order_relaxed), size_t{1024}) +
+              64);
   LLMKIT_RETURN_IF_ERROR(template_.RenderLayered(first, extra, last, &out));
+  template_.impl_->size_hint.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 

@@ -8,8 +8,10 @@
 #ifndef LLMKIT_SRC_TEMPLATE_VALUE_H_
 #define LLMKIT_SRC_TEMPLATE_VALUE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -129,10 +131,6 @@ struct HeapObject {
   virtual ~HeapObject() = default;
 };
 
-struct StringObject : HeapObject {
-  std::string text;
-};
-
 struct List : HeapObject {
   std::vector<Value> items;
   bool tuple = false;
@@ -161,11 +159,28 @@ class Arena {
     Charge(approximate_bytes);
     return raw;
   }
-  // A string the arena owns; the view stays valid for the arena's life.
-  std::string_view Intern(std::string text) {
-    StringObject* s = New<StringObject>(sizeof(StringObject) + text.size());
-    s->text = std::move(text);
-    return s->text;
+  // Uninitialized characters the arena owns (bump-allocated from blocks; a render's first
+  // 2 KiB come from the arena itself, with no heap allocation).
+  char* AllocateChars(size_t n) {
+    if (n > left_) {
+      size_t size = std::max(n, next_block_);
+      next_block_ = std::min<size_t>(next_block_ * 2, size_t{1} << 20);
+      blocks_.push_back(std::make_unique<char[]>(size));
+      cursor_ = blocks_.back().get();
+      left_ = size;
+    }
+    char* p = cursor_;
+    cursor_ += n;
+    left_ -= n;
+    Charge(n);
+    return p;
+  }
+  // A copy the arena owns; the view stays valid for the arena's life.
+  std::string_view Copy(std::string_view text) {
+    if (text.empty()) return {};
+    char* p = AllocateChars(text.size());
+    std::memcpy(p, text.data(), text.size());
+    return std::string_view(p, text.size());
   }
   void Charge(size_t bytes) { used_ += bytes; }
   bool exhausted() const { return used_ > max_bytes_; }
@@ -173,6 +188,11 @@ class Arena {
 
  private:
   std::vector<std::unique_ptr<HeapObject>> objects_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char initial_[2048];
+  char* cursor_ = initial_;
+  size_t left_ = sizeof(initial_);
+  size_t next_block_ = 8192;
   size_t used_ = 0;
   size_t max_bytes_;
 };
