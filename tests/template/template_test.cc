@@ -1,0 +1,236 @@
+// Template engine behaviour beyond conformance: limits, strict mode, error positions, loaders,
+// the caller's context left untouched, threads, ChatTemplate and f-string prompts.
+
+#include "llmkit/template.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "llmkit/json.h"
+#include "llmkit/status.h"
+
+namespace llmkit {
+namespace {
+
+Json Parse(std::string_view text) { return *Json::Parse(text); }
+
+absl::StatusOr<std::string> Render(std::string_view source, const Json& context = nullptr,
+                                   TemplateOptions options = {}) {
+  absl::StatusOr<Template> t = Template::Compile(source, options);
+  if (!t.ok()) return t.status();
+  return t->Render(context);
+}
+
+TEST(TemplateLimits, OutputSizeEndsRunawayRender) {
+  TemplateOptions options;
+  options.limits.max_output_bytes = 1000;
+  absl::StatusOr<std::string> out =
+      Render("{% for i in range(100000) %}xxxxxxxxxx{% endfor %}", nullptr, options);
+  ASSERT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << out.status();
+  EXPECT_NE(out.status().message().find("max_output_bytes"), absl::string_view::npos);
+}
+
+TEST(TemplateLimits, LoopIterationsAreCountedAcrossLoops) {
+  TemplateOptions options;
+  options.limits.max_loop_iterations = 5000;
+  // 100 x 100 nested iterations: no single loop is large.
+  absl::StatusOr<std::string> out =
+      Render("{% for i in range(100) %}{% for j in range(100) %}{% endfor %}{% endfor %}", nullptr,
+             options);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << out.status();
+  EXPECT_TRUE(Render("{% for i in range(50) %}{% for j in range(50) %}{% endfor %}{% endfor %}",
+                     nullptr, options)
+                  .ok());
+}
+
+TEST(TemplateLimits, RecursionDepthEndsInfiniteMacroRecursion) {
+  absl::StatusOr<std::string> out =
+      Render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
+  ASSERT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << out.status();
+  EXPECT_NE(out.status().message().find("max_recursion_depth"), absl::string_view::npos);
+}
+
+TEST(TemplateLimits, MemoryLimitStopsDoublingStrings) {
+  TemplateOptions options;
+  options.limits.max_memory_bytes = 1 << 20;
+  absl::StatusOr<std::string> out = Render(
+      "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+      "{% endfor %}{{ ns.s | length }}",
+      nullptr, options);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << out.status();
+  // Lists growing without bound too.
+  out = Render(
+      "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = ns.l + ns.l %}"
+      "{% endfor %}",
+      nullptr, options);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << out.status();
+}
+
+TEST(TemplateLimits, HugeRepeatsAndRangesFailFast) {
+  EXPECT_EQ(Render("{{ 'x' * 10000000000 }}").status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Render("{{ range(1000000000) | length }}").status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST(TemplateLimits, DeepNestingIsRejectedAtCompileTime) {
+  std::string deep(5000, '(');
+  deep = "{{ " + deep + "1" + std::string(5000, ')') + " }}";
+  EXPECT_EQ(Template::Compile(deep).status().code(), absl::StatusCode::kResourceExhausted);
+  std::string ifs;
+  for (int i = 0; i < 1000; ++i) ifs += "{% if true %}";
+  EXPECT_EQ(Template::Compile(ifs).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(TemplateLimits, SelfReferencingListPrintsAnErrorNotACrash) {
+  absl::StatusOr<std::string> out = Render("{% set x = [] %}{% set _ = x.append(x) %}{{ x }}");
+  EXPECT_FALSE(out.ok());
+  out = Render("{% set x = [] %}{% set _ = x.append(x) %}{{ x | tojson }}");
+  EXPECT_FALSE(out.ok());
+}
+
+TEST(TemplateStrict, NamesTheUndefinedVariable) {
+  TemplateOptions strict;
+  strict.undefined = UndefinedMode::kStrict;
+  absl::StatusOr<std::string> out = Render("Hello\n  {{ user_name }}!", Json::MakeObject(), strict);
+  ASSERT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("'user_name' is undefined"), absl::string_view::npos)
+      << out.status();
+  EXPECT_NE(out.status().message().find("line 2, column 6"), absl::string_view::npos)
+      << out.status();
+  // Lenient (the default) prints nothing for it.
+  EXPECT_EQ(*Render("Hello {{ user_name }}!"), "Hello !");
+  // `is defined` and `default` work in both modes.
+  EXPECT_EQ(*Render("{{ x is defined }}{{ x | default('d') }}", Json::MakeObject(), strict),
+            "Falsed");
+}
+
+TEST(TemplateErrors, CompileErrorsCarryLineAndColumn) {
+  absl::StatusOr<Template> t = Template::Compile("line one\n{% if x %}\n{{ 1 + }}\n{% endif %}");
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(t.status().message().find("line 3, column"), absl::string_view::npos) << t.status();
+  EXPECT_TRUE(GetByteOffset(t.status()).has_value());
+  t = Template::Compile("{% for x in y %}no end");
+  EXPECT_NE(t.status().message().find("'endfor'"), absl::string_view::npos) << t.status();
+  t = Template::Compile("{% extends 'base.html' %}");
+  EXPECT_NE(t.status().message().find("not supported"), absl::string_view::npos) << t.status();
+  EXPECT_FALSE(Template::Compile("\xff\xfe{{ x }}").ok());  // invalid UTF-8
+}
+
+TEST(TemplateErrors, RaiseExceptionGivesTheTemplatesMessage) {
+  absl::StatusOr<std::string> out =
+      Render("{% if messages | length == 0 %}{{ raise_exception('need a message') }}{% endif %}",
+             Parse(R"({"messages": []})"));
+  ASSERT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("need a message"), absl::string_view::npos);
+}
+
+TEST(TemplateSafety, NoFileAccessWithoutALoader) {
+  absl::StatusOr<std::string> out = Render("{% include '/etc/passwd' %}");
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("no loader"), absl::string_view::npos) << out.status();
+}
+
+TEST(TemplateSafety, LoaderServesIncludeAndImport) {
+  TemplateOptions options;
+  options.loader = [](std::string_view name) -> absl::StatusOr<std::string> {
+    if (name == "header") return std::string("[{{ title }}]");
+    if (name == "macros") return std::string("{% macro shout(s) %}{{ s | upper }}!{% endmacro %}");
+    if (name == "self") return std::string("{% include 'self' %}");
+    return absl::NotFoundError("no such template");
+  };
+  Json context = Parse(R"({"title": "T"})");
+  EXPECT_EQ(*Render("{% include 'header' %} {% import 'macros' as m %}{{ m.shout('hi') }} "
+                    "{% from 'macros' import shout as s %}{{ s('yo') }}"
+                    "{% include 'missing' ignore missing %}",
+                    context, options),
+            "[T] HI! YO!");
+  EXPECT_EQ(Render("{% include 'self' %}", context, options).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Render("{% include 'missing' %}", context, options).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(TemplateSafety, ChangingMethodsNeverTouchTheCallersContext) {
+  Json context = Parse(R"({"items": [1, 2], "d": {"a": [1]}})");
+  const Json before = context;
+  EXPECT_EQ(*Render("{% set _ = items.append(3) %}{% set _ = d.a.append(2) %}"
+                    "{% set _ = d.update({'b': 1}) %}{{ items }} {{ d }} {{ items | length }}",
+                    context),
+            "[1, 2, 3] {'a': [1, 2], 'b': 1} 3");
+  EXPECT_EQ(context, before);
+  // Each render starts from the caller's values again.
+  absl::StatusOr<Template> t = Template::Compile("{% set _ = items.pop() %}{{ items }}");
+  EXPECT_EQ(*t->Render(context), "[1]");
+  EXPECT_EQ(*t->Render(context), "[1]");
+}
+
+TEST(TemplateThreads, ManyThreadsRenderOneTemplate) {
+  absl::StatusOr<Template> t = Template::Compile(
+      "{% for m in messages %}<|{{ m.role }}|>{{ m.content | trim }}{% if not loop.last %}\n"
+      "{% endif %}{% endfor %}{% set ns = namespace(n=0) %}{% for m in messages %}"
+      "{% set ns.n = ns.n + 1 %}{% endfor %}|{{ ns.n }}");
+  ASSERT_TRUE(t.ok());
+  Json context = Parse(R"({"messages": [{"role": "user", "content": " hi "},
+                                        {"role": "assistant", "content": "yo"}]})");
+  const std::string expected = "<|user|>hi\n<|assistant|>yo|2";
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 2000; ++k) {
+        absl::StatusOr<std::string> out = t->Render(context);
+        if (!out.ok() || *out != expected) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(TemplateVariables, ListsTheInputs) {
+  absl::StatusOr<Template> t = Template::Compile(
+      "{% set greeting = 'Hi' %}{{ greeting }} {{ user.name }}{% for d in docs %}{{ d }}{{ "
+      "loop.index }}"
+      "{% endfor %}{{ range(3) | list }}{{ question }}");
+  EXPECT_EQ(t->variables(), (std::vector<std::string>{"user", "docs", "question"}));
+}
+
+TEST(ChatTemplateTest, AppliesLikeTransformers) {
+  absl::StatusOr<ChatTemplate> ct = ChatTemplate::Compile(
+      "{{ bos_token }}{% for m in messages %}\n"
+      "  {{ m.role }}: {{ m.content }}{{ eos_token }}\n"
+      "{% endfor %}{% if tools %}tools={{ tools | map(attribute='name') | join(',') }}{% endif %}"
+      "{% if add_generation_prompt %}assistant:{% endif %}{{ extra_flag | default('') }}",
+      {.bos_token = "<s>", .eos_token = "</s>"});
+  ASSERT_TRUE(ct.ok()) << ct.status();
+  Json messages = Parse(R"([{"role": "user", "content": "hi"}])");
+  // lstrip_blocks strips before block tags only: the indentation before {{ stays, as in Jinja2.
+  EXPECT_EQ(*ct->Apply(messages), "<s>  user: hi</s>\n");
+  EXPECT_EQ(*ct->Apply(messages, Parse(R"([{"name": "f"}, {"name": "g"}])"), true,
+                       Parse(R"({"extra_flag": "!", "messages": "ignored"})")),
+            "<s>  user: hi</s>\ntools=f,gassistant:!");
+  EXPECT_FALSE(ct->Apply(Parse(R"({"role": "user"})")).ok());  // messages must be a list
+}
+
+TEST(FStringTemplateTest, FormatsLikeLangChain) {
+  absl::StatusOr<FStringTemplate> t =
+      FStringTemplate::Compile("Answer {question} using {{context}}: {docs[0]} ({meta.year}) {n}");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->variables(), (std::vector<std::string>{"question", "docs", "meta", "n"}));
+  EXPECT_EQ(*t->Render(
+                Parse(R"({"question": "why?", "docs": ["d0"], "meta": {"year": 2024}, "n": 1.5})")),
+            "Answer why? using {context}: d0 (2024) 1.5");
+  absl::StatusOr<std::string> missing = t->Render(Parse(R"({"question": "q"})"));
+  EXPECT_NE(missing.status().message().find("missing variable 'docs'"), absl::string_view::npos);
+  EXPECT_FALSE(FStringTemplate::Compile("a } b").ok());
+  EXPECT_FALSE(FStringTemplate::Compile("a { b").ok());
+  EXPECT_FALSE(FStringTemplate::Compile("{x:>10}").ok());
+  EXPECT_FALSE(FStringTemplate::Compile("{}").ok());
+}
+
+}  // namespace
+}  // namespace llmkit
