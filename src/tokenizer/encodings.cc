@@ -14,12 +14,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/absl_compat.h"
+#include "common/files.h"
 #include "llmkit/http.h"
 #include "llmkit/status.h"
 #include "llmkit/tokenizer.h"
 
 namespace llmkit {
 namespace {
+
+using internal::MakeDirs;
+using internal::WriteAtomically;
 
 constexpr char kOfficialBase[] = "https://openaipublic.blob.core.windows.net/encodings";
 
@@ -143,49 +147,6 @@ constexpr std::pair<const char*, const char*> kModels[] = {
 std::string Env(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? std::string() : std::string(value);
-}
-
-// mkdir -p.
-bool MakeDirs(const std::string& dir) {
-  if (dir.empty()) return false;
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      std::string part = dir.substr(0, i);
-      if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) return false;
-    }
-  }
-  return true;
-}
-
-// Writes `data` to `path` atomically: a temporary file in the same directory, fsync, rename.
-absl::Status WriteAtomically(const std::string& path, std::string_view data) {
-  std::string dir = path.substr(0, path.rfind('/'));
-  if (!MakeDirs(dir)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create cache directory ", dir, ": ", std::strerror(errno)));
-  }
-  std::string tmp = path + ".tmpXXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot write in ", dir, ": ", std::strerror(errno)));
-  }
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      close(fd);
-      unlink(tmp.c_str());
-      return absl::DataLossError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot store ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
 }
 
 // Keeps a download's body, refusing more than a rank file could be.
