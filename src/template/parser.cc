@@ -1245,6 +1245,7 @@ class Parser {
       if (!SkipOp(":")) break;
       slice = true;
     }
+    if (!slice && !parts[0]) return Error(pos, "expected an index");
     if (!slice && IsOp(",")) {  // x[a, b]: a tuple key
       ExprPtr tuple = NewExpr(Expr::Kind::kTuple, pos);
       tuple->children.push_back(std::move(parts[0]));
