@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "json_conversion.h"
+#include "llmkit/prompt_registry.h"
 #include "llmkit/template.h"
 #include "status_conversion.h"
 
@@ -171,6 +172,81 @@ void BindTemplates(py::module_& module) {
           },
           py::arg("context") = py::none())
       .def_property_readonly("variables", &FStringTemplate::variables);
+
+  py::class_<PromptVersion>(module, "Prompt", "One immutable version of a registered prompt.")
+      .def_readonly("name", &PromptVersion::name)
+      .def_readonly("version", &PromptVersion::version)
+      .def_readonly("hash", &PromptVersion::hash)
+      .def_readonly("id", &PromptVersion::id)
+      .def_readonly("description", &PromptVersion::description)
+      .def_readonly("format", &PromptVersion::format)
+      .def_property_readonly("parameters",
+                             [](const PromptVersion& v) { return JsonToPython(v.parameters); })
+      .def_readonly("input_variables", &PromptVersion::input_variables)
+      .def_readonly("body", &PromptVersion::body)
+      .def_readonly("created_at", &PromptVersion::created_at)
+      .def_readonly("error", &PromptVersion::error)
+      .def(
+          "render",
+          [](const PromptVersion& v, const py::object& context, const py::kwargs& kwargs) {
+            return ValueOrThrow(v.Render(Variables(context, kwargs)));
+          },
+          py::arg("context") = py::none())
+      .def("__repr__", [](const PromptVersion& v) {
+        return "<Prompt " + v.name + " v" + std::to_string(v.version) + " " + v.id + ">";
+      });
+
+  py::class_<PromptEvent>(module, "PromptEvent")
+      .def_readonly("prompt", &PromptEvent::prompt)
+      .def_readonly("label", &PromptEvent::label)
+      .def_readonly("version", &PromptEvent::version)
+      .def_readonly("action", &PromptEvent::action)
+      .def_readonly("at", &PromptEvent::at);
+
+  py::class_<PromptRegistry>(module, "PromptRegistry",
+                             "A folder of versioned prompts with labels (see docs/templates.md).")
+      .def(py::init([](const std::string& dir) { return ValueOrThrow(PromptRegistry::Open(dir)); }),
+           py::arg("dir"))
+      .def("sync", [](PromptRegistry& r) { return ValueOrThrow(r.Sync()); },
+           "Reads the folder again; returns the versions it added.")
+      .def(
+          "get",
+          [](const PromptRegistry& r, const std::string& name, const std::string& label) {
+            return ValueOrThrow(r.Get(name, label));
+          },
+          py::arg("name"), py::arg("label") = "latest")
+      .def(
+          "get_version",
+          [](const PromptRegistry& r, const std::string& name, int version) {
+            return ValueOrThrow(r.GetVersion(name, version));
+          },
+          py::arg("name"), py::arg("version"))
+      .def(
+          "promote",
+          [](PromptRegistry& r, const std::string& name, int version, const std::string& label) {
+            ThrowIfError(r.Promote(name, version, label));
+          },
+          py::arg("name"), py::arg("version"), py::arg("label"))
+      .def(
+          "rollback",
+          [](PromptRegistry& r, const std::string& name, const std::string& label) {
+            return ValueOrThrow(r.Rollback(name, label));
+          },
+          py::arg("name"), py::arg("label"))
+      .def("names", &PromptRegistry::Names)
+      .def("versions", &PromptRegistry::Versions, py::arg("name"))
+      .def(
+          "labels",
+          [](const PromptRegistry& r, const std::string& name) {
+            py::dict out;
+            for (const auto& [label, version] : r.Labels(name)) out[py::str(label)] = version;
+            return out;
+          },
+          py::arg("name"))
+      .def(
+          "history",
+          [](const PromptRegistry& r, const std::string& name) { return r.History(name); },
+          py::arg("name") = "");
 }
 
 }  // namespace llmkit::python

@@ -60,6 +60,10 @@ class RateLimitError(Error):
     code = "RESOURCE_EXHAUSTED"
 
 
+# A limit was reached (quota, rate, or a template's output/iteration/memory limits).
+ResourceExhaustedError = RateLimitError
+
+
 class FailedPreconditionError(Error):
     code = "FAILED_PRECONDITION"
 

@@ -1,0 +1,120 @@
+"""llmkit.Template, ChatTemplate, FStringTemplate and PromptRegistry from Python."""
+
+import threading
+
+import pytest
+
+import llmkit
+
+
+def test_template_render_kwargs_dict_and_strict():
+    t = llmkit.Template("Hello {{ name }}!", strict=True)
+    assert t.render(name="Ada") == "Hello Ada!"
+    assert t.render({"name": "Bob"}) == "Hello Bob!"
+    assert t.render({"name": "Bob"}, name="Cy") == "Hello Cy!"
+    assert t.variables == ["name"]
+    with pytest.raises(llmkit.InvalidArgumentError, match="'name' is undefined"):
+        t.render()
+    assert llmkit.Template("Hello {{ name }}!").render() == "Hello !"
+
+
+def test_whitespace_options_and_python_values():
+    t = llmkit.Template("{% for x in xs %}\n  {{ x }}\n{% endfor %}", trim_blocks=True, lstrip_blocks=True)
+    assert t.render(xs=[1, 2.5, None, True, "s", {"k": [1]}]) == "  1\n  2.5\n  None\n  True\n  s\n  {'k': [1]}\n"
+
+
+def test_compile_errors_have_positions():
+    with pytest.raises(llmkit.InvalidArgumentError, match="line 2, column") as e:
+        llmkit.Template("ok\n{{ 1 + }}")
+    assert "llmkit/byte_offset" in e.value.payloads
+
+
+def test_limits_raise_resource_exhausted():
+    t = llmkit.Template("{% for i in range(100000) %}xxxxxxxxxx{% endfor %}", max_output_bytes=1000)
+    with pytest.raises(llmkit.ResourceExhaustedError):
+        t.render()
+    with pytest.raises(llmkit.ResourceExhaustedError):
+        llmkit.Template("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").render()
+
+
+def test_loader_serves_includes_and_nothing_else():
+    sources = {"header.j2": "# {{ title }}\n"}
+    t = llmkit.Template("{% include 'header.j2' %}body", loader=sources.get)
+    assert t.render(title="T") == "# Tbody"  # as Jinja2: the final newline of a file is dropped
+    with pytest.raises(llmkit.NotFoundError):
+        llmkit.Template("{% include 'missing' %}", loader=sources.get).render()
+    with pytest.raises(llmkit.InvalidArgumentError, match="no loader"):
+        llmkit.Template("{% include '/etc/passwd' %}").render()
+
+
+def test_callers_data_is_not_modified():
+    data = {"items": [1, 2]}
+    assert llmkit.Template("{% set _ = items.append(3) %}{{ items }}").render(data) == "[1, 2, 3]"
+    assert data == {"items": [1, 2]}
+
+
+def test_chat_template_apply():
+    source = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{{ eos_token }}"
+              "{% endfor %}{% if tools %}[{{ tools | length }} tools]{% endif %}"
+              "{% if add_generation_prompt %}<|assistant|>{% endif %}{{ suffix | default('') }}")
+    ct = llmkit.ChatTemplate(source, bos_token="<s>", eos_token="</s>")
+    messages = [{"role": "user", "content": "hi"}]
+    assert ct.apply(messages) == "<s><|user|>hi</s>"
+    assert ct.apply(messages, tools=[{"type": "function"}], add_generation_prompt=True, suffix="!") == \
+        "<s><|user|>hi</s>[1 tools]<|assistant|>!"
+
+
+def test_fstring_template():
+    f = llmkit.FStringTemplate("Summarize {text} in {n} words. Use {{braces}}.")
+    assert f.variables == ["text", "n"]
+    assert f.format(text="the doc", n=5) == "Summarize the doc in 5 words. Use {braces}."
+    with pytest.raises(llmkit.InvalidArgumentError, match="missing variable 'n'"):
+        f.format(text="x")
+    with pytest.raises(llmkit.InvalidArgumentError):
+        llmkit.FStringTemplate("lone } brace")
+
+
+def test_threads_share_one_template():
+    t = llmkit.Template("{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}")
+    messages = [{"role": "user", "content": str(i)} for i in range(20)]
+    expected = "".join(f"user:{i};" for i in range(20))
+    errors = []
+
+    def work():
+        for _ in range(500):
+            if t.render(messages=messages) != expected:
+                errors.append(1)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+
+
+def test_prompt_registry(tmp_path):
+    (tmp_path / "qa.prompt").write_text(
+        "---\nname: qa\ndescription: QA\nmodel: gpt-4o-mini\ntemperature: 0.1\n"
+        "input_variables: question\n---\nQ: {{ question }}", encoding="utf-8")
+    reg = llmkit.PromptRegistry(str(tmp_path))
+    p = reg.get("qa")
+    assert (p.version, p.description, p.parameters, p.input_variables) == (1, "QA", {"model": "gpt-4o-mini", "temperature": 0.1}, ["question"])
+    reg.promote("qa", 1, "production")
+    (tmp_path / "qa.prompt").write_text("---\ninput_variables: question\n---\nQuestion: {{ question }}", encoding="utf-8")
+    added = reg.sync()
+    assert [v.version for v in added] == [2]
+    reg.promote("qa", 2, "production")
+    assert reg.get("qa", label="production").render(question="why?") == "Question: why?"
+    assert reg.rollback("qa", "production") == 1
+    assert reg.get("qa", label="production").render(question="why?") == "Q: why?"
+    assert reg.labels("qa") == {"production": 1}
+    assert [e.action for e in reg.history("qa")] == ["promote", "promote", "rollback"]
+    # Persisted: a new registry on the same folder sees the same labels.
+    assert llmkit.PromptRegistry(str(tmp_path)).get("qa", label="production").version == 1
+    with pytest.raises(llmkit.NotFoundError):
+        reg.get("qa", label="canary")
+    (tmp_path / "bad.prompt").write_text("{% if %}", encoding="utf-8")
+    reg.sync()
+    with pytest.raises(llmkit.FailedPreconditionError):
+        reg.promote("bad", 1, "production")
