@@ -629,6 +629,9 @@ Result FilterIndent(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   std::string s(text);
   s.push_back('\n');
   std::vector<std::string_view> lines = SplitLines(s);
+  if (indention.size() * lines.size() + s.size() > r.program().options.limits.max_output_bytes) {
+    return r.Exhausted(at.pos, "indent() result larger than limits.max_output_bytes");
+  }
   std::string out;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -1141,6 +1144,9 @@ absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent
                                   std::string_view key_sep, bool sort_keys, bool ensure_ascii,
                                   int depth, std::string* out) {
   if (depth > 1000) return Error(at, "circular reference detected");
+  if (out->size() > root_program_.options.limits.max_output_bytes) {
+    return Exhausted(at.pos, "tojson result larger than limits.max_output_bytes");
+  }
   Value v = Resolve(value);
   auto newline = [&](int level) {
     if (indent < 0) return;

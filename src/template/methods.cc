@@ -309,6 +309,9 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
     std::string out;
     if (old_s.empty()) {
       // Python inserts `new` between characters (and at both ends).
+      if ((s.size() + 1) * new_s.size() > r.program().options.limits.max_output_bytes) {
+        return r.Exhausted(at.pos, "string larger than limits.max_output_bytes");
+      }
       int64_t n = 0;
       for (size_t i = 0; i <= s.size();) {
         if (count < 0 || n < count) {

@@ -1365,7 +1365,8 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         std::string_view s = a.kind == Value::Kind::kString ? a.str : b.str;
         int64_t times =
             std::max<int64_t>(0, a.kind == Value::Kind::kString ? b.AsInt() : a.AsInt());
-        if (!s.empty() && static_cast<uint64_t>(times) > max_bytes / s.size()) {
+        if (s.empty() || times == 0) return Value::String({});  // '' * 10**18 is instant
+        if (static_cast<uint64_t>(times) > max_bytes / s.size()) {
           return Exhausted(e.pos, "string larger than limits.max_output_bytes");
         }
         std::string text;
@@ -1380,6 +1381,7 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         int64_t times = std::max<int64_t>(0, a.is_sequence_like() ? b.AsInt() : a.AsInt());
         std::vector<Value> items;
         LLMKIT_RETURN_IF_ERROR(Iterate(e, seq, &items));
+        if (items.empty()) times = 0;  // [] * 10**18 is instant
         if (!items.empty() && static_cast<uint64_t>(times) >
                                   root_program_.options.limits.max_loop_iterations / items.size()) {
           return Exhausted(e.pos, "list larger than limits.max_loop_iterations items");
