@@ -105,6 +105,8 @@ Renderer::Renderer(const Program& program, const Json& context, const Bindings* 
       arena_(program.options.limits.max_memory_bytes) {}
 
 absl::Status Renderer::Run(std::string* out) {
+  char base;
+  stack_base_ = &base;
   out_ = out;
   Scope* root = arena_.New<Scope>();
   return Exec(root_program_.body, root);
@@ -139,6 +141,15 @@ absl::Status Renderer::CheckMemory(const Expr& at) const {
   return Exhausted(
       at.pos, absl::StrCat("render used more than ", root_program_.options.limits.max_memory_bytes,
                            " bytes of memory (limits.max_memory_bytes)"));
+}
+
+absl::Status Renderer::CheckStack(uint32_t pos) const {
+  char here;
+  constexpr ptrdiff_t kMaxStackBytes = ptrdiff_t{1} << 20;
+  if (stack_base_ - &here <= kMaxStackBytes) return absl::OkStatus();
+  return Exhausted(pos,
+                   "template recursion too deep (macro calls and nested expressions use "
+                   "more than 1 MiB of stack)");
 }
 
 absl::Status Renderer::CountIterations(const Expr& at, uint64_t n) {
@@ -654,6 +665,7 @@ absl::StatusOr<Value> Renderer::GetItem(const Expr& at, const Value& obj_in, con
 // --- Statements ------------------------------------------------------------------------------
 
 absl::Status Renderer::Exec(const Body& body, Scope* scope) {
+  if (!body.empty()) LLMKIT_RETURN_IF_ERROR(CheckStack(body.front().pos));
   for (const Stmt& s : body) {
     LLMKIT_RETURN_IF_ERROR(ExecStmt(s, scope));
     if (flow_ != Flow::kNormal) return absl::OkStatus();
@@ -1550,6 +1562,7 @@ absl::StatusOr<Value> Renderer::EvalSlice(const Expr& e, Scope* scope) {
 }
 
 absl::StatusOr<Value> Renderer::Eval(const Expr& e, Scope* scope) {
+  LLMKIT_RETURN_IF_ERROR(CheckStack(e.pos));
   switch (e.kind) {
     case Expr::Kind::kLiteral:
       return e.literal;

@@ -128,6 +128,9 @@ class Renderer {
   const Program& program() const { return *program_; }
   UndefinedMode undefined_mode() const { return root_program_.options.undefined; }
   absl::Status CountIterations(const Expr& at, uint64_t n);
+  // kResourceExhausted once a render has used more than 1 MiB of stack (deep recursion of
+  // macros and expressions together), well before any thread's stack runs out.
+  absl::Status CheckStack(uint32_t pos) const;
 
  private:
   friend struct Flow;
@@ -164,6 +167,7 @@ class Renderer {
   absl::flat_hash_map<const Json*, Value> overlay_;
   std::vector<std::shared_ptr<Program>> loaded_;
   uint64_t iterations_ = 0;
+  const char* stack_base_ = nullptr;  // Address of a local in Run(): stack use is measured from it.
   int depth_ = 0;
   Flow flow_ = Flow::kNormal;
 };

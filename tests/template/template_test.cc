@@ -50,7 +50,8 @@ TEST(TemplateLimits, RecursionDepthEndsInfiniteMacroRecursion) {
   absl::StatusOr<std::string> out =
       Render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
   ASSERT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << out.status();
-  EXPECT_NE(out.status().message().find("max_recursion_depth"), absl::string_view::npos);
+  // max_recursion_depth, or the stack budget first (sanitizer builds use bigger frames).
+  EXPECT_NE(out.status().message().find("recursion"), absl::string_view::npos) << out.status();
 }
 
 TEST(TemplateLimits, MemoryLimitStopsDoublingStrings) {
