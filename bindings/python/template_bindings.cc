@@ -207,8 +207,9 @@ void BindTemplates(py::module_& module) {
                              "A folder of versioned prompts with labels (see docs/templates.md).")
       .def(py::init([](const std::string& dir) { return ValueOrThrow(PromptRegistry::Open(dir)); }),
            py::arg("dir"))
-      .def("sync", [](PromptRegistry& r) { return ValueOrThrow(r.Sync()); },
-           "Reads the folder again; returns the versions it added.")
+      .def(
+          "sync", [](PromptRegistry& r) { return ValueOrThrow(r.Sync()); },
+          "Reads the folder again; returns the versions it added.")
       .def(
           "get",
           [](const PromptRegistry& r, const std::string& name, const std::string& label) {

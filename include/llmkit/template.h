@@ -98,6 +98,7 @@ class Template {
 
  private:
   friend class ChatTemplate;
+  friend class FStringTemplate;
   using Bindings = std::vector<std::pair<std::string_view, const Json*>>;
   explicit Template(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   // Renders with `first` names, then `context`, then `last` names as the variables.
@@ -135,13 +136,9 @@ class ChatTemplate {
 
  private:
   ChatTemplate(Template t, ChatTemplateOptions options)
-      : template_(std::move(t)),
-        options_(std::move(options)),
-        bos_token_(options_.bos_token),
-        eos_token_(options_.eos_token) {}
+      : template_(std::move(t)), bos_token_(options.bos_token), eos_token_(options.eos_token) {}
   Template template_;
-  ChatTemplateOptions options_;
-  Json bos_token_, eos_token_;
+  Json bos_token_, eos_token_;  // As the template reads them.
 };
 
 // A LangChain PromptTemplate in its default "f-string" format: `{name}` is replaced by the

@@ -159,6 +159,15 @@ BuiltinFn FindTest(std::string_view name);
 // "line L, column C" of byte `offset` in `source`.
 std::string Where(std::string_view source, uint32_t offset);
 
+// A status with `code`: "<template name>: line L, column C: <what>", with the byte offset in the
+// kPayloadByteOffset payload. Every compile and render error goes through it.
+absl::Status TemplateError(absl::StatusCode code, const Program& program, uint32_t pos,
+                           std::string_view what);
+
+// The functions every template can call: range, namespace, dict, joiner, cycler,
+// raise_exception, strftime_now. Defined in render.cc.
+bool IsGlobalFunction(std::string_view name);
+
 }  // namespace llmkit::internal::tmpl
 
 #endif  // LLMKIT_SRC_TEMPLATE_AST_H_

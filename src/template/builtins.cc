@@ -36,10 +36,6 @@ bool IsTrue(const Value& v) {
   return (v.kind == Value::Kind::kBool && v.b) || (v.kind == Value::Kind::kInt && v.i != 0);
 }
 
-absl::StatusOr<std::string_view> StrArg(Renderer& r, const Expr& at, const Value& v) {
-  return r.Str(at, v);
-}
-
 // --- Conversions ---------------------------------------------------------------------------
 
 // Python int() of a string: optional sign, digits with single underscores, surrounding space.
@@ -373,10 +369,8 @@ Result FilterDictsort(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   bool case_sensitive = IsTrue(Param(args, kwargs, 1, "case_sensitive", Value::Bool(false)));
   Value by = Param(args, kwargs, 2, "by", Value::String("key"));
   bool reverse = IsTrue(Param(args, kwargs, 3, "reverse", Value::Bool(false)));
-  Args none;
   Kwargs nokw;
   LLMKIT_ASSIGN_OR_RETURN(Value pairs, FilterItems(r, at, args, nokw));
-  (void)none;
   std::vector<Value> items = pairs.list->items;
   size_t pos = by.kind == Value::Kind::kString && by.str == "value" ? 1 : 0;
   std::vector<Value> keys;

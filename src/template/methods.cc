@@ -250,7 +250,7 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
   if (!kwargs.empty() && name != "format") {
     // Python's str methods take few keyword arguments; support the common ones by position.
     for (const auto& [k, v] : kwargs) {
-      if (k == "maxsplit" || k == "sep" || k == "count" || k == "keepends") {
+      if (k == "maxsplit" || k == "sep" || k == "count") {
         if (k == "sep" && args.empty())
           args.push_back(v);
         else if (k == "maxsplit") {

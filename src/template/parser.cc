@@ -49,12 +49,9 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || IsDigit(c); }
 
-// Length of the Python-whitespace code point at `i`, or 0.
-size_t SpaceAt(std::string_view s, size_t i) { return PySpaceLength(s, i); }
-
 size_t SkipSpaces(std::string_view s, size_t i) {
   while (i < s.size()) {
-    size_t n = SpaceAt(s, i);
+    size_t n = PySpaceLength(s, i);
     if (n == 0) break;
     i += n;
   }
@@ -64,7 +61,7 @@ size_t SkipSpaces(std::string_view s, size_t i) {
 class Lexer {
  public:
   Lexer(const Program& program, std::vector<std::unique_ptr<std::string>>* strings)
-      : src_(program.source), options_(program.options), strings_(strings) {}
+      : program_(program), src_(program.source), options_(program.options), strings_(strings) {}
 
   absl::StatusOr<std::vector<Token>> Run() {
     size_t pos = 0;
@@ -81,17 +78,7 @@ class Lexer {
       bool raw = false;
       size_t raw_end = 0;
       if (kind == '%') raw = MatchRawBegin(after + (sign ? 1 : 0), &raw_end);
-      std::string_view text = src_.substr(pos, tag - pos);
-      if (sign == '-') {
-        text = text.substr(0, RstripLength(text));
-      } else if (sign != '+' && options_.lstrip_blocks && kind != '{') {
-        size_t l_pos = text.rfind('\n');
-        l_pos = l_pos == std::string_view::npos ? 0 : l_pos + 1;
-        if ((l_pos > 0 || line_starting_) && l_pos < text.size() &&
-            SkipSpaces(text, l_pos) == text.size()) {
-          text = text.substr(0, l_pos);
-        }
-      }
+      std::string_view text = StripBeforeTag(src_.substr(pos, tag - pos), sign, kind != '{');
       if (!text.empty()) Emit(T::kData, pos, text);
       line_starting_ = false;
       if (raw) {
@@ -108,10 +95,23 @@ class Lexer {
 
  private:
   absl::Status Error(size_t pos, std::string_view what) {
-    return WithPayload(
-        absl::InvalidArgumentError(absl::StrCat(ToAbsl(options_.name), ": ",
-                                                ToAbsl(Where(src_, pos)), ": ", ToAbsl(what))),
-        kPayloadByteOffset, std::to_string(pos));
+    return TemplateError(absl::StatusCode::kInvalidArgument, program_, static_cast<uint32_t>(pos),
+                         what);
+  }
+
+  // The text before a tag after its whitespace control: `-` strips all trailing whitespace;
+  // otherwise, with lstrip_blocks, a block-like tag (not `{{`) strips the spaces and tabs that
+  // alone precede it on its line (unless marked `+`).
+  std::string_view StripBeforeTag(std::string_view text, char sign, bool block_like) const {
+    if (sign == '-') return text.substr(0, RstripLength(text));
+    if (sign == '+' || !options_.lstrip_blocks || !block_like) return text;
+    size_t l_pos = text.rfind('\n');
+    l_pos = l_pos == std::string_view::npos ? 0 : l_pos + 1;
+    if ((l_pos > 0 || line_starting_) && l_pos < text.size() &&
+        SkipSpaces(text, l_pos) == text.size()) {
+      return text.substr(0, l_pos);
+    }
+    return text;
   }
 
   void Emit(T type, size_t pos, std::string_view text) {
@@ -173,6 +173,7 @@ class Lexer {
   }
 
   absl::Status LexRaw(size_t tag, size_t begin, size_t* pos) {
+    SetLineStarting(begin);
     // (.*?)({%[-+]?\s*endraw\s*(+%}|-%}\s*|%}\n?)) with the data lstripped like a tag's.
     for (size_t i = src_.find("{%", begin); i != std::string_view::npos;
          i = src_.find("{%", i + 1)) {
@@ -184,16 +185,7 @@ class Lexer {
       j = SkipSpaces(src_, j + 6);
       size_t end = MatchBlockEnd(j, '%');
       if (end == std::string_view::npos) continue;
-      std::string_view text = src_.substr(begin, i - begin);
-      if (sign == '-') {
-        text = text.substr(0, RstripLength(text));
-      } else if (sign != '+' && options_.lstrip_blocks) {
-        size_t l_pos = text.rfind('\n');
-        l_pos = l_pos == std::string_view::npos ? 0 : l_pos + 1;
-        if (l_pos > 0 && l_pos < text.size() && SkipSpaces(text, l_pos) == text.size()) {
-          text = text.substr(0, l_pos);
-        }
-      }
+      std::string_view text = StripBeforeTag(src_.substr(begin, i - begin), sign, true);
       if (!text.empty()) Emit(T::kData, begin, text);
       *pos = end;
       SetLineStarting(end);
@@ -207,7 +199,6 @@ class Lexer {
     Emit(block ? T::kBlockBegin : T::kVarBegin, tag, {});
     std::vector<char> balance;
     while (true) {
-      size_t start = i;
       i = SkipSpaces(src_, i);
       if (i >= src_.size()) {
         return Error(tag, block ? "unexpected end of template: missing '%}'"
@@ -229,7 +220,6 @@ class Lexer {
           return absl::OkStatus();
         }
       }
-      (void)start;
       char c = src_[i];
       if (IsDigit(c)) {
         LLMKIT_RETURN_IF_ERROR(LexNumber(&i));
@@ -444,6 +434,7 @@ class Lexer {
     return absl::OkStatus();
   }
 
+  const Program& program_;
   std::string_view src_;
   const TemplateOptions& options_;
   std::vector<std::unique_ptr<std::string>>* strings_;
@@ -453,11 +444,8 @@ class Lexer {
 
 // Names a template can read without its context providing them.
 bool IsGlobalName(std::string_view name) {
-  static const absl::flat_hash_set<std::string_view> kGlobals = {
-      "range",        "namespace", "dict",   "joiner",  "cycler", "raise_exception",
-      "strftime_now", "loop",      "caller", "varargs", "kwargs", "true",
-      "false",        "none",      "True",   "False",   "None"};
-  return kGlobals.contains(name);
+  return IsGlobalFunction(name) || name == "loop" || name == "caller" || name == "varargs" ||
+         name == "kwargs";
 }
 
 class Parser {
@@ -506,10 +494,7 @@ class Parser {
   }
 
   absl::Status Error(uint32_t pos, std::string_view what) const {
-    return WithPayload(
-        absl::InvalidArgumentError(absl::StrCat(ToAbsl(program_->options.name), ": ",
-                                                ToAbsl(Where(src_, pos)), ": ", ToAbsl(what))),
-        kPayloadByteOffset, std::to_string(pos));
+    return TemplateError(absl::StatusCode::kInvalidArgument, *program_, pos, what);
   }
   absl::Status Unexpected(std::string_view expected) const {
     const Token& t = Peek();
@@ -548,15 +533,11 @@ class Parser {
     Parser* p;
   };
   absl::Status CheckDepth() const {
-    if (depth_ > program_->options.limits.max_nesting_depth) {
-      return WithPayload(
-          absl::ResourceExhaustedError(absl::StrCat(
-              ToAbsl(program_->options.name), ": ", ToAbsl(Where(src_, Peek().pos)),
-              ": template nests deeper than ", program_->options.limits.max_nesting_depth,
-              " levels (limits.max_nesting_depth)")),
-          kPayloadByteOffset, std::to_string(Peek().pos));
-    }
-    return absl::OkStatus();
+    if (depth_ <= program_->options.limits.max_nesting_depth) return absl::OkStatus();
+    return TemplateError(
+        absl::StatusCode::kResourceExhausted, *program_, Peek().pos,
+        absl::StrCat("template nests deeper than ", program_->options.limits.max_nesting_depth,
+                     " levels (limits.max_nesting_depth)"));
   }
 
   ExprPtr NewExpr(Expr::Kind kind, uint32_t pos) {
@@ -955,24 +936,20 @@ class Parser {
   }
 
   absl::StatusOr<ExprPtr> ParseOr() {
-    LLMKIT_ASSIGN_OR_RETURN(ExprPtr left, ParseAnd());
-    while (IsName("or")) {
-      uint32_t pos = Next().pos;
-      LLMKIT_ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
-      ExprPtr node = NewExpr(Expr::Kind::kOr, pos);
-      node->children.push_back(std::move(left));
-      node->children.push_back(std::move(right));
-      left = std::move(node);
-    }
-    return left;
+    return ParseLogical<&Parser::ParseAnd>("or", Expr::Kind::kOr);
+  }
+  absl::StatusOr<ExprPtr> ParseAnd() {
+    return ParseLogical<&Parser::ParseNot>("and", Expr::Kind::kAnd);
   }
 
-  absl::StatusOr<ExprPtr> ParseAnd() {
-    LLMKIT_ASSIGN_OR_RETURN(ExprPtr left, ParseNot());
-    while (IsName("and")) {
+  // operand (`word` operand)*, left-nested.
+  template <absl::StatusOr<ExprPtr> (Parser::*kOperand)()>
+  absl::StatusOr<ExprPtr> ParseLogical(std::string_view word, Expr::Kind kind) {
+    LLMKIT_ASSIGN_OR_RETURN(ExprPtr left, (this->*kOperand)());
+    while (IsName(word)) {
       uint32_t pos = Next().pos;
-      LLMKIT_ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
-      ExprPtr node = NewExpr(Expr::Kind::kAnd, pos);
+      LLMKIT_ASSIGN_OR_RETURN(ExprPtr right, (this->*kOperand)());
+      ExprPtr node = NewExpr(kind, pos);
       node->children.push_back(std::move(left));
       node->children.push_back(std::move(right));
       left = std::move(node);
@@ -1411,6 +1388,14 @@ std::string Where(std::string_view source, uint32_t offset) {
   }
   size_t column = CountCodePoints(source.substr(line_start, offset - line_start)) + 1;
   return absl::StrCat("line ", line, ", column ", column);
+}
+
+absl::Status TemplateError(absl::StatusCode code, const Program& program, uint32_t pos,
+                           std::string_view what) {
+  return WithPayload(
+      absl::Status(code, absl::StrCat(ToAbsl(program.options.name), ": ",
+                                      ToAbsl(Where(program.source, pos)), ": ", ToAbsl(what))),
+      kPayloadByteOffset, std::to_string(pos));
 }
 
 absl::StatusOr<std::shared_ptr<Program>> Parse(std::string_view source,

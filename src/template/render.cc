@@ -76,11 +76,6 @@ const char* TypeName(const Value& v) {
   return "object";
 }
 
-bool IsGlobalFunction(std::string_view name) {
-  return name == "range" || name == "namespace" || name == "dict" || name == "joiner" ||
-         name == "cycler" || name == "raise_exception" || name == "strftime_now";
-}
-
 // Python's floor division and modulo on int64 (the sign follows the divisor).
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -94,6 +89,11 @@ int64_t FloorMod(int64_t a, int64_t b) {
 }
 
 }  // namespace
+
+bool IsGlobalFunction(std::string_view name) {
+  return name == "range" || name == "namespace" || name == "dict" || name == "joiner" ||
+         name == "cycler" || name == "raise_exception" || name == "strftime_now";
+}
 
 Renderer::Renderer(const Program& program, const Json& context, const Bindings* first,
                    const Bindings* last)
@@ -115,17 +115,11 @@ absl::Status Renderer::Run(std::string* out) {
 // --- Errors --------------------------------------------------------------------------------
 
 absl::Status Renderer::Error(uint32_t pos, std::string_view message) const {
-  return WithPayload(absl::InvalidArgumentError(absl::StrCat(ToAbsl(program_->options.name), ": ",
-                                                             ToAbsl(Where(program_->source, pos)),
-                                                             ": ", ToAbsl(message))),
-                     kPayloadByteOffset, std::to_string(pos));
+  return TemplateError(absl::StatusCode::kInvalidArgument, *program_, pos, message);
 }
 
 absl::Status Renderer::Exhausted(uint32_t pos, std::string_view message) const {
-  return WithPayload(absl::ResourceExhaustedError(absl::StrCat(ToAbsl(program_->options.name), ": ",
-                                                               ToAbsl(Where(program_->source, pos)),
-                                                               ": ", ToAbsl(message))),
-                     kPayloadByteOffset, std::to_string(pos));
+  return TemplateError(absl::StatusCode::kResourceExhausted, *program_, pos, message);
 }
 
 absl::Status Renderer::UndefinedError(const Expr& at, const Value& v) const {
@@ -701,15 +695,7 @@ absl::Status Renderer::ExecStmt(const Stmt& s, Scope* scope) {
       return Assign(s, s.target, value, scope);
     }
     case Stmt::Kind::kSetBlock: {
-      std::string text;
-      LLMKIT_RETURN_IF_ERROR(RenderToString(s.body, scope, &text));
-      Value value = NewString(std::move(text));
-      for (const ExprPtr& f : s.filters) {
-        Args args{value};
-        Kwargs kwargs;
-        LLMKIT_RETURN_IF_ERROR(EvalArgs(*f, 1, scope, &args, &kwargs));
-        LLMKIT_ASSIGN_OR_RETURN(value, ApplyFilter(*f, f->name, args, kwargs));
-      }
+      LLMKIT_ASSIGN_OR_RETURN(Value value, RenderFiltered(s, scope));
       return Assign(s, s.target, value, scope);
     }
     case Stmt::Kind::kMacro: {
@@ -734,20 +720,9 @@ absl::Status Renderer::ExecStmt(const Stmt& s, Scope* scope) {
       return AppendStr(*s.expr, result, out_);
     }
     case Stmt::Kind::kFilterBlock: {
-      std::string text;
-      LLMKIT_RETURN_IF_ERROR(RenderToString(s.body, scope, &text));
-      Value value = NewString(std::move(text));
-      for (const ExprPtr& f : s.filters) {
-        Args args{value};
-        Kwargs kwargs;
-        LLMKIT_RETURN_IF_ERROR(EvalArgs(*f, 1, scope, &args, &kwargs));
-        LLMKIT_ASSIGN_OR_RETURN(value, ApplyFilter(*f, f->name, args, kwargs));
-      }
-      std::string printed;
-      Expr at{};
-      at.pos = s.pos;
-      LLMKIT_RETURN_IF_ERROR(AppendStr(at, value, &printed));
-      return Append(printed, s.pos);
+      LLMKIT_ASSIGN_OR_RETURN(Value value, RenderFiltered(s, scope));
+      LLMKIT_RETURN_IF_ERROR(AppendStr(*s.filters.back(), value, out_));  // parser: >= 1 filter
+      return Append({}, s.pos);
     }
     case Stmt::Kind::kBreak:
       flow_ = Flow::kBreak;
@@ -773,6 +748,19 @@ absl::Status Renderer::ExecStmt(const Stmt& s, Scope* scope) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<Value> Renderer::RenderFiltered(const Stmt& s, Scope* scope) {
+  std::string text;
+  LLMKIT_RETURN_IF_ERROR(RenderToString(s.body, scope, &text));
+  Value value = NewString(text);
+  for (const ExprPtr& f : s.filters) {
+    Args args{value};
+    Kwargs kwargs;
+    LLMKIT_RETURN_IF_ERROR(EvalArgs(*f, 1, scope, &args, &kwargs));
+    LLMKIT_ASSIGN_OR_RETURN(value, ApplyFilter(*f, f->name, args, kwargs));
+  }
+  return value;
 }
 
 absl::Status Renderer::Assign(const Stmt& s, const Target& target, const Value& value,
@@ -1329,14 +1317,6 @@ absl::StatusOr<Value> Renderer::CallGlobal(const Expr& at, Callable* fn, Args& a
 absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_in,
                                            const Value& b_in) {
   Value a = Resolve(a_in), b = Resolve(b_in);
-  if (op == Op::kConcat) {
-    std::string text;
-    LLMKIT_RETURN_IF_ERROR(AppendStr(e, a, &text));
-    LLMKIT_RETURN_IF_ERROR(AppendStr(e, b, &text));
-    arena_.Charge(text.size());
-    LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
-    return NewString(std::move(text));
-  }
   if (a.is_undefined()) return UndefinedError(e, a);
   if (b.is_undefined()) return UndefinedError(e, b);
   auto type_error = [&](const char* symbol) {

@@ -142,6 +142,8 @@ class Renderer {
   absl::Status ExecInclude(const Stmt& s, Scope* scope);
   absl::Status ExecImport(const Stmt& s, Scope* scope);
   absl::StatusOr<std::shared_ptr<Program>> Load(const Stmt& s, Scope* scope);
+  // A set/filter block's body rendered, then passed through its filters.
+  absl::StatusOr<Value> RenderFiltered(const Stmt& s, Scope* scope);
   absl::Status Assign(const Stmt& s, const Target& target, const Value& value, Scope* scope);
   absl::Status RenderToString(const Body& body, Scope* scope, std::string* text);
   absl::Status Append(std::string_view text, uint32_t pos);

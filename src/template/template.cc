@@ -208,12 +208,12 @@ absl::StatusOr<std::string> FStringTemplate::Render(const Json& variables) const
       out.append(value->as_string());
       continue;
     }
-    // Python's str() of the value: the template engine's printing rules.
-    absl::StatusOr<Template> printer = Template::Compile("{{ v }}");
-    Json context = Json::MakeObject();
-    context.Set("v", *value);
-    LLMKIT_ASSIGN_OR_RETURN(std::string printed, printer->Render(context));
-    out.append(printed);
+    // Python's str() of the value: the engine's printing rules, compiled once, the value read
+    // in place.
+    static const Template* const kPrinter = new Template(*Template::Compile("{{ v }}"));
+    static const Json kNoContext;
+    static const Template::Bindings kNone;
+    LLMKIT_RETURN_IF_ERROR(kPrinter->RenderLayered({{"v", value}}, kNoContext, kNone, &out));
   }
   return out;
 }
