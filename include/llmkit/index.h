@@ -1,0 +1,207 @@
+// The embedding index: a Collection of documents (string id, text, JSON metadata, float32
+// vector) searchable by vector similarity with Chroma-style metadata filters, over an exact
+// (flat), HNSW or IVF index, with deletion, upserts and crash-safe persistence.
+//
+//   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<llmkit::Collection> col,
+//                           llmkit::Collection::Create({.dim = 384}));
+//   LLMKIT_RETURN_IF_ERROR(col->Add({{.id = "a", .text = "...", .vector = embedding}}));
+//   LLMKIT_ASSIGN_OR_RETURN(auto hits, col->Search(query, {.k = 5, .where = where}));
+//   LLMKIT_RETURN_IF_ERROR(col->Save("index/"));
+//
+// Exact search runs llmkit's own SIMD kernels (AVX2/FMA when the CPU has them, BLAS for query
+// batches); HNSW and IVF are FAISS structures (faiss::HNSW with llmkit's SIMD distance
+// computer, faiss::IndexIVFFlat). A filtered search returns k hits whenever k live documents
+// match, for every index kind: approximate indexes search with the filter as an id selector and
+// fall back to an exact scan of the matching documents when the filter is selective or the
+// approximate search comes back short.
+
+#ifndef LLMKIT_INDEX_H_
+#define LLMKIT_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "llmkit/json.h"
+
+namespace llmkit {
+
+// How similar two vectors are. Scores in SearchHit follow the metric: cosine similarity (vectors
+// are L2-normalized when stored and queries when searched), inner product, or squared L2
+// distance (the only one where smaller is closer).
+enum class Metric { kCosine, kInnerProduct, kL2 };
+
+// The structure answering vector queries.
+//   kFlat  exact: every live vector is scored (the reference; fastest below ~1M vectors).
+//   kHnsw  FAISS's HNSW graph; approximate, recall set by hnsw_ef_search.
+//   kIvf   FAISS's IndexIVFFlat; trained on the collection's vectors once it holds
+//          ivf_train_size of them (exact search until then); recall set by ivf_nprobe.
+enum class IndexKind { kFlat, kHnsw, kIvf };
+
+struct CollectionOptions {
+  int dim = 0;  // Vector dimension; required (> 0).
+  Metric metric = Metric::kCosine;
+  IndexKind index = IndexKind::kFlat;
+  // Store vectors as IEEE float16 (half the memory; exact search reads half the bytes). Scores
+  // are computed in float32 from the rounded vectors. kFlat only.
+  bool float16 = false;
+  int hnsw_m = 32;                // Graph degree (FAISS M; level 0 has 2M links).
+  int hnsw_ef_construction = 40;  // Beam width while inserting.
+  int hnsw_ef_search = 64;        // Beam width while searching (raised to k when smaller).
+  int ivf_nlist = 256;            // Number of IVF lists (k-means centroids).
+  int ivf_nprobe = 16;            // Lists scanned per query.
+  // IVF trains when the collection first holds this many vectors (0: 39 * ivf_nlist, FAISS's
+  // minimum for a good k-means).
+  int ivf_train_size = 0;
+  // Deleted or replaced documents stay as tombstones (excluded from every result) until they
+  // make up this fraction of the slots; then the next write compacts (HNSW/IVF rebuild).
+  double compact_deleted_fraction = 0.25;
+};
+
+// One document. `metadata` is a JSON object (or null).
+struct Document {
+  std::string id;
+  std::string text;
+  Json metadata;
+  std::vector<float> vector;
+};
+
+struct SearchOptions {
+  int k = 10;
+  // Chroma-style filter over metadata; null matches everything. Operators: {"field": value}
+  // (equality), {"field": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte": value}},
+  // {"field": {"$in"|"$nin": [values]}}, {"$and": [...]}, {"$or": [...]}, {"$not": filter}.
+  // Several fields in one object are and-ed. A missing field fails every comparison except
+  // $ne and $nin. Numbers compare as numbers (int and double alike), strings by bytes.
+  Json where;
+  bool exact = false;            // Score every matching vector even on HNSW/IVF.
+  bool include_text = true;      // Copy text into the hits.
+  bool include_metadata = true;  // Copy metadata into the hits.
+};
+
+struct SearchHit {
+  std::string id;
+  float score = 0;  // See Metric.
+  std::string text;
+  Json metadata;
+};
+
+// Sizes reported by Collection::Stats.
+struct CollectionStats {
+  size_t documents = 0;       // Live documents.
+  size_t tombstones = 0;      // Deleted or replaced slots not yet compacted.
+  size_t vector_bytes = 0;    // Vector storage (float32 or float16).
+  size_t index_bytes = 0;     // HNSW links or IVF lists and centroids.
+  size_t document_bytes = 0;  // Ids, texts and metadata (approximate).
+  bool ivf_trained = false;
+};
+
+// A filter compiled from its JSON form, reusable across searches.
+class Filter {
+ public:
+  // Errors: kInvalidArgument naming the offending path (e.g. "where.$and[1].year: unknown
+  // operator $gtx").
+  static absl::StatusOr<Filter> Parse(const Json& where);
+  Filter();  // Matches everything.
+  ~Filter();
+  Filter(const Filter&);
+  Filter& operator=(const Filter&);
+  Filter(Filter&&) noexcept;
+  Filter& operator=(Filter&&) noexcept;
+
+  bool Matches(const Json& metadata) const;
+  bool matches_all() const;
+
+  struct Node;
+
+ private:
+  std::shared_ptr<const Node> root_;
+};
+
+// Multiple threads can call const methods (Search, Get, Save, Stats, ...) concurrently with
+// each other and with one writer (Add, Upsert, Delete, Compact): writers are serialized by an
+// internal lock and searches see either the state before a write or the state after it.
+class Collection {
+ public:
+  // Errors: kInvalidArgument (dim <= 0, float16 with HNSW/IVF, non-positive HNSW/IVF sizes).
+  static absl::StatusOr<std::unique_ptr<Collection>> Create(const CollectionOptions& options);
+
+  // Reads a collection written by Save. Errors: kNotFound (no MANIFEST), kDataLoss naming the
+  // file that is truncated, corrupt or fails its checksum, kInvalidArgument (unknown format
+  // version).
+  static absl::StatusOr<std::unique_ptr<Collection>> Load(const std::string& dir);
+
+  ~Collection();
+  Collection(const Collection&) = delete;
+  Collection& operator=(const Collection&) = delete;
+
+  // Adds documents; all or none. Errors: kInvalidArgument (wrong vector size, NaN/infinite
+  // component, zero vector under cosine, metadata not an object, empty or repeated id in the
+  // batch), kAlreadyExists (an id already in the collection; use Upsert).
+  absl::Status Add(absl::Span<const Document> documents);
+  // The same from parallel arrays: `vectors` is row-major n x dim; `texts` and `metadatas` are
+  // empty or hold n entries.
+  absl::Status Add(absl::Span<const std::string> ids, absl::Span<const float> vectors,
+                   absl::Span<const std::string> texts = {}, absl::Span<const Json> metadatas = {});
+  // Adds or replaces (text, metadata and vector). Errors as Add, without kAlreadyExists.
+  absl::Status Upsert(absl::Span<const Document> documents);
+  absl::Status Upsert(absl::Span<const std::string> ids, absl::Span<const float> vectors,
+                      absl::Span<const std::string> texts = {},
+                      absl::Span<const Json> metadatas = {});
+  // Deletes the documents with these ids and returns how many existed. Unknown ids are skipped.
+  size_t Delete(absl::Span<const std::string> ids);
+  // Deletes every document matching `where`; returns how many. Errors: kInvalidArgument.
+  absl::StatusOr<size_t> DeleteWhere(const Json& where);
+  // Rebuilds storage and index without tombstones.
+  absl::Status Compact();
+
+  // The document with this id. Errors: kNotFound.
+  absl::StatusOr<Document> Get(std::string_view id) const;
+  bool Contains(std::string_view id) const;
+  size_t Size() const;  // Live documents.
+  const CollectionOptions& options() const;
+  CollectionStats Stats() const;
+
+  // The k most similar live documents matching options.where, best first (fewer only when
+  // fewer match). Errors: kInvalidArgument (query size != dim, k < 1, NaN in the query, bad
+  // filter), kInternal (a FAISS exception, with its message).
+  absl::StatusOr<std::vector<SearchHit>> Search(absl::Span<const float> query,
+                                                const SearchOptions& options = {}) const;
+  // `queries` is row-major m x dim; one result list per query. Large batches run through BLAS.
+  absl::StatusOr<std::vector<std::vector<SearchHit>>> SearchBatch(
+      absl::Span<const float> queries, const SearchOptions& options = {}) const;
+
+  // Writes the collection under `dir` (created if needed): data files named by a new
+  // generation, each written to a temporary file, fsynced and renamed, then MANIFEST (format
+  // version, options, sizes and SHA-256 of every file) replaced the same way, then the previous
+  // generation's files removed. A crash at any point leaves the previous save loadable.
+  // Errors: kPermissionDenied, kDataLoss (write failed).
+  absl::Status Save(const std::string& dir) const;
+
+  class Impl;
+  // For the retriever (MMR) and the loader: the implementation behind the handle.
+  const Impl& impl() const { return *impl_; }
+  explicit Collection(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+namespace internal {
+// Parses a MANIFEST and its files as Load does, from memory (the loader's fuzz target uses
+// it). `files` maps file names to contents. With verify_checksums false, corrupt contents are
+// still rejected with kDataLoss, never a crash.
+absl::StatusOr<std::unique_ptr<Collection>> LoadCollectionFromFiles(
+    std::string_view manifest, const std::vector<std::pair<std::string, std::string>>& files,
+    bool verify_checksums);
+}  // namespace internal
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_INDEX_H_

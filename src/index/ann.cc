@@ -1,0 +1,440 @@
+// The approximate indexes over FAISS: HNSW (faiss::HNSW reading the collection's store through
+// a SIMD distance computer) and IVF-Flat (faiss::IndexIVFFlat), plus their persisted forms.
+
+#include "index/ann.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/DistanceComputer.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/invlists/InvertedLists.h>
+#include <faiss/utils/Heap.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+
+namespace llmkit::internal {
+namespace {
+
+using idx_t = faiss::Index::idx_t;
+
+absl::Status FaissError(const std::exception& e) {
+  return absl::InternalError(absl::StrCat("FAISS: ", e.what()));
+}
+
+// FAISS distances are "smaller is closer": negated dot products, or squared L2.
+class SimdDistance : public faiss::DistanceComputer {
+ public:
+  // negate_dot: return -dot for inner products (what HNSW search wants); FAISS's own build path
+  // wraps the storage's computer in a NegativeDistanceComputer, so the storage returns +dot.
+  SimdDistance(const VectorStore* store, bool negate_dot) : store_(store), negate_(negate_dot) {}
+  void set_query(const float* x) override { query_ = x; }
+  float operator()(idx_t i) override { return ToDistance(store_->Score(query_, i)); }
+  float symmetric_dis(idx_t i, idx_t j) override {
+    row_.resize(store_->dim());
+    store_->Row(i, row_.data());
+    return ToDistance(store_->Score(row_.data(), j));
+  }
+
+ private:
+  float ToDistance(float score) const { return store_->l2() || negate_ ? -score : score; }
+  const VectorStore* store_;
+  bool negate_;
+  const float* query_ = nullptr;
+  std::vector<float> row_;
+};
+
+// The storage FAISS's IndexHNSW sees: the collection's rows, no copy.
+class StoreView : public faiss::Index {
+ public:
+  explicit StoreView(const VectorStore* store)
+      : faiss::Index(static_cast<idx_t>(store->dim()),
+                     store->l2() ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT),
+        store_(store) {}
+  void add(idx_t n, const float*) override { ntotal += n; }
+  void search(idx_t, const float*, idx_t, float*, idx_t*,
+              const faiss::SearchParameters*) const override {
+    FAISS_THROW_MSG("StoreView is searched through the HNSW graph only");
+  }
+  void reset() override { ntotal = 0; }
+  void reconstruct(idx_t key, float* out) const override { store_->Row(key, out); }
+  faiss::DistanceComputer* get_distance_computer() const override {
+    return new SimdDistance(store_, /*negate_dot=*/false);
+  }
+
+ private:
+  const VectorStore* store_;
+};
+
+class ByteMaskSelector : public faiss::IDSelector {
+ public:
+  explicit ByteMaskSelector(const uint8_t* mask) : mask_(mask) {}
+  bool is_member(idx_t id) const override { return mask_[id] != 0; }
+
+ private:
+  const uint8_t* mask_;
+};
+
+constexpr uint32_t kHnswMagic = 0x31484b4c;  // "LKH1"
+constexpr uint32_t kIvfMagic = 0x31494b4c;   // "LKI1"
+
+class HnswIndex : public AnnIndex {
+ public:
+  HnswIndex(const VectorStore* store, const CollectionOptions& options)
+      : store_(store),
+        view_(store),
+        index_(&view_, options.hnsw_m),
+        ef_search_(options.hnsw_ef_search) {
+    index_.own_fields = false;
+    index_.hnsw.efConstruction = options.hnsw_ef_construction;
+    index_.hnsw.efSearch = options.hnsw_ef_search;
+  }
+
+  absl::Status Added(size_t first, size_t n) override {
+    if (n == 0) return absl::OkStatus();
+    try {
+      index_.add(static_cast<idx_t>(n), store_->float32_data() + first * store_->dim());
+    } catch (const std::exception& e) {
+      return FaissError(e);
+    }
+    return absl::OkStatus();
+  }
+
+  bool ready() const override { return index_.ntotal > 0; }
+
+  absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
+                                                 const uint8_t* allowed) const override {
+    std::vector<idx_t> labels(k);
+    std::vector<float> distances(k);
+    ByteMaskSelector selector(allowed);
+    faiss::SearchParametersHNSW params;
+    params.efSearch = std::max<int>(ef_search_, static_cast<int>(k));
+    params.sel = allowed != nullptr ? &selector : nullptr;
+    try {
+      SimdDistance distance(store_, /*negate_dot=*/true);
+      distance.set_query(query);
+      thread_local std::unique_ptr<faiss::VisitedTable> visited;
+      if (visited == nullptr || visited->visited.size() < static_cast<size_t>(index_.ntotal)) {
+        visited = std::make_unique<faiss::VisitedTable>(static_cast<int>(index_.ntotal));
+      } else {
+        visited->advance();
+      }
+      faiss::maxheap_heapify(k, distances.data(), labels.data());
+      index_.hnsw.search(distance, static_cast<int>(k), labels.data(), distances.data(), *visited,
+                         &params);
+      faiss::maxheap_reorder(k, distances.data(), labels.data());
+    } catch (const std::exception& e) {
+      return FaissError(e);
+    }
+    std::vector<ScoredSlot> out;
+    for (size_t i = 0; i < k; ++i) {
+      if (labels[i] < 0) break;
+      out.push_back({-distances[i], static_cast<uint32_t>(labels[i])});
+    }
+    return out;
+  }
+
+  size_t bytes() const override {
+    const faiss::HNSW& h = index_.hnsw;
+    return h.neighbors.size() * sizeof(int) + h.offsets.size() * sizeof(size_t) +
+           h.levels.size() * sizeof(int);
+  }
+
+  std::string Serialize() const override {
+    const faiss::HNSW& h = index_.hnsw;
+    std::string out;
+    PutU32(&out, kHnswMagic);
+    PutU64(&out, static_cast<uint64_t>(index_.ntotal));
+    PutArray(&out, h.assign_probas);
+    PutArray(&out, h.cum_nneighbor_per_level);
+    PutArray(&out, h.levels);
+    PutArray(&out, h.offsets);
+    PutArray(&out, h.neighbors);
+    PutU32(&out, static_cast<uint32_t>(h.entry_point));
+    PutU32(&out, static_cast<uint32_t>(h.max_level));
+    return out;
+  }
+
+  // Validates every field against the store before installing it, so a corrupt file can never
+  // make the graph walk read out of bounds.
+  absl::Status Restore(std::string_view bytes) {
+    Reader r(bytes);
+    uint32_t magic;
+    uint64_t ntotal;
+    faiss::HNSW h;
+    int32_t entry, max_level;
+    if (!r.U32(&magic) || magic != kHnswMagic || !r.U64(&ntotal) || !r.Array(&h.assign_probas) ||
+        !r.Array(&h.cum_nneighbor_per_level) || !r.Array(&h.levels) || !r.Array(&h.offsets) ||
+        !r.Array(&h.neighbors) || !r.I32(&entry) || !r.I32(&max_level) || !r.done()) {
+      return absl::DataLossError("malformed HNSW graph");
+    }
+    const size_t n = store_->rows();
+    auto bad = [](std::string_view what) {
+      return absl::DataLossError(absl::StrCat("inconsistent HNSW graph: ", ToAbsl(what)));
+    };
+    if (ntotal != n || h.levels.size() != n || h.offsets.size() != n + 1) return bad("sizes");
+    const auto& cum = h.cum_nneighbor_per_level;
+    if (cum.empty() || cum[0] != 0 || h.assign_probas.size() + 1 != cum.size())
+      return bad("levels");
+    for (size_t i = 1; i < cum.size(); ++i) {
+      if (cum[i] < cum[i - 1] || cum[i] > (1 << 20)) return bad("levels");
+    }
+    if (h.offsets[0] != 0) return bad("offsets");
+    int top = -1;
+    for (size_t i = 0; i < n; ++i) {
+      int level = h.levels[i];
+      if (level < 1 || static_cast<size_t>(level) >= cum.size()) return bad("node level");
+      if (h.offsets[i + 1] - h.offsets[i] != static_cast<size_t>(cum[level]) ||
+          h.offsets[i + 1] < h.offsets[i]) {
+        return bad("offsets");
+      }
+      top = std::max(top, level - 1);
+    }
+    if (h.neighbors.size() != h.offsets[n]) return bad("links");
+    for (int link : h.neighbors) {
+      if (link < -1 || link >= static_cast<int64_t>(n)) return bad("link target");
+    }
+    if (n == 0 ? entry != -1 : (entry < 0 || static_cast<size_t>(entry) >= n)) {
+      return bad("entry point");
+    }
+    if (max_level != (n == 0 ? -1 : top) || (n != 0 && h.levels[entry] - 1 != max_level)) {
+      return bad("max level");
+    }
+    faiss::HNSW& dest = index_.hnsw;
+    dest.assign_probas = std::move(h.assign_probas);
+    dest.cum_nneighbor_per_level = std::move(h.cum_nneighbor_per_level);
+    dest.levels = std::move(h.levels);
+    dest.offsets = std::move(h.offsets);
+    dest.neighbors = std::move(h.neighbors);
+    dest.entry_point = entry;
+    dest.max_level = max_level;
+    view_.ntotal = static_cast<idx_t>(n);
+    index_.ntotal = static_cast<idx_t>(n);
+    return absl::OkStatus();
+  }
+
+ private:
+  const VectorStore* store_;
+  StoreView view_;
+  faiss::IndexHNSW index_;
+  int ef_search_;
+};
+
+class IvfIndex : public AnnIndex {
+ public:
+  IvfIndex(const VectorStore* store, const CollectionOptions& options)
+      : store_(store),
+        quantizer_(static_cast<idx_t>(store->dim()),
+                   store->l2() ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT),
+        index_(&quantizer_, store->dim(), options.ivf_nlist,
+               store->l2() ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT),
+        nprobe_(options.ivf_nprobe),
+        train_size_(options.ivf_train_size > 0 ? static_cast<size_t>(options.ivf_train_size)
+                                               : 39 * static_cast<size_t>(options.ivf_nlist)) {
+    index_.own_fields = false;
+    index_.nprobe = options.ivf_nprobe;
+  }
+
+  absl::Status Added(size_t first, size_t n) override {
+    try {
+      if (!index_.is_trained) {
+        if (store_->rows() < train_size_) return absl::OkStatus();  // Exact until then.
+        index_.train(static_cast<idx_t>(store_->rows()), store_->float32_data());
+        first = 0;
+        n = store_->rows();
+      }
+      std::vector<idx_t> ids(n);
+      for (size_t i = 0; i < n; ++i) ids[i] = static_cast<idx_t>(first + i);
+      index_.add_with_ids(static_cast<idx_t>(n), store_->float32_data() + first * store_->dim(),
+                          ids.data());
+    } catch (const std::exception& e) {
+      return FaissError(e);
+    }
+    return absl::OkStatus();
+  }
+
+  bool ready() const override { return index_.is_trained && index_.ntotal > 0; }
+
+  absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
+                                                 const uint8_t* allowed) const override {
+    std::vector<idx_t> labels(k);
+    std::vector<float> distances(k);
+    ByteMaskSelector selector(allowed);
+    faiss::SearchParametersIVF params;
+    params.nprobe = static_cast<size_t>(nprobe_);
+    params.sel = allowed != nullptr ? &selector : nullptr;
+    try {
+      index_.search(1, query, static_cast<idx_t>(k), distances.data(), labels.data(), &params);
+    } catch (const std::exception& e) {
+      return FaissError(e);
+    }
+    std::vector<ScoredSlot> out;
+    for (size_t i = 0; i < k; ++i) {
+      if (labels[i] < 0) break;
+      out.push_back(
+          {store_->l2() ? -distances[i] : distances[i], static_cast<uint32_t>(labels[i])});
+    }
+    return out;
+  }
+
+  size_t bytes() const override {
+    size_t total = quantizer_.codes.size();
+    for (size_t list = 0; list < index_.nlist; ++list) {
+      total += index_.invlists->list_size(list) * (index_.code_size + sizeof(idx_t));
+    }
+    return total;
+  }
+
+  // Centroids plus each row's list; the lists themselves are rebuilt from the store on load.
+  std::string Serialize() const override {
+    std::string out;
+    PutU32(&out, kIvfMagic);
+    PutU8(&out, index_.is_trained ? 1 : 0);
+    std::vector<float> centroids(quantizer_.ntotal * store_->dim());
+    if (!centroids.empty()) quantizer_.reconstruct_n(0, quantizer_.ntotal, centroids.data());
+    PutArray(&out, centroids);
+    std::vector<int32_t> assignment(store_->rows(), -1);
+    for (size_t list = 0; list < index_.nlist; ++list) {
+      size_t size = index_.invlists->list_size(list);
+      const idx_t* ids = index_.invlists->get_ids(list);
+      for (size_t i = 0; i < size; ++i) {
+        if (ids[i] >= 0 && static_cast<size_t>(ids[i]) < assignment.size()) {
+          assignment[ids[i]] = static_cast<int32_t>(list);
+        }
+      }
+      index_.invlists->release_ids(list, ids);
+    }
+    PutArray(&out, assignment);
+    return out;
+  }
+
+  absl::Status Restore(std::string_view bytes) {
+    Reader r(bytes);
+    uint32_t magic;
+    uint8_t trained;
+    std::vector<float> centroids;
+    std::vector<int32_t> assignment;
+    if (!r.U32(&magic) || magic != kIvfMagic || !r.U8(&trained) || trained > 1 ||
+        !r.Array(&centroids) || !r.Array(&assignment) || !r.done()) {
+      return absl::DataLossError("malformed IVF index");
+    }
+    const size_t dim = store_->dim(), nlist = index_.nlist;
+    if (assignment.size() != store_->rows() || centroids.size() != (trained ? nlist * dim : 0)) {
+      return absl::DataLossError("inconsistent IVF index: sizes");
+    }
+    if (!trained) {
+      for (int32_t list : assignment) {
+        if (list != -1) return absl::DataLossError("inconsistent IVF index: lists");
+      }
+      return absl::OkStatus();
+    }
+    std::vector<idx_t> ids, lists;
+    for (size_t row = 0; row < assignment.size(); ++row) {
+      int32_t list = assignment[row];
+      if (list < -1 || list >= static_cast<int32_t>(nlist)) {
+        return absl::DataLossError("inconsistent IVF index: list number");
+      }
+      if (list >= 0) {
+        ids.push_back(static_cast<idx_t>(row));
+        lists.push_back(list);
+      }
+    }
+    try {
+      quantizer_.add(static_cast<idx_t>(nlist), centroids.data());
+      index_.is_trained = true;
+      std::vector<float> rows(ids.size() * dim);
+      for (size_t i = 0; i < ids.size(); ++i) store_->Row(ids[i], &rows[i * dim]);
+      index_.add_core(static_cast<idx_t>(ids.size()), rows.data(), ids.data(), lists.data());
+    } catch (const std::exception& e) {
+      return FaissError(e);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const VectorStore* store_;
+  faiss::IndexFlat quantizer_;
+  faiss::IndexIVFFlat index_;
+  int nprobe_;
+  size_t train_size_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> NewHnswIndex(const VectorStore* store,
+                                                       const CollectionOptions& options) {
+  try {
+    return std::unique_ptr<AnnIndex>(new HnswIndex(store, options));
+  } catch (const std::exception& e) {
+    return FaissError(e);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> NewIvfIndex(const VectorStore* store,
+                                                      const CollectionOptions& options) {
+  try {
+    return std::unique_ptr<AnnIndex>(new IvfIndex(store, options));
+  } catch (const std::exception& e) {
+    return FaissError(e);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> LoadAnnIndex(const VectorStore* store,
+                                                       const CollectionOptions& options,
+                                                       std::string_view bytes) {
+  try {
+    if (options.index == IndexKind::kHnsw) {
+      auto index = std::make_unique<HnswIndex>(store, options);
+      absl::Status status = index->Restore(bytes);
+      if (!status.ok()) return status;
+      return std::unique_ptr<AnnIndex>(std::move(index));
+    }
+    auto index = std::make_unique<IvfIndex>(store, options);
+    absl::Status status = index->Restore(bytes);
+    if (!status.ok()) return status;
+    return std::unique_ptr<AnnIndex>(std::move(index));
+  } catch (const std::exception& e) {
+    return FaissError(e);
+  }
+}
+
+bool Reader::U8(uint8_t* out) {
+  if (bytes_.empty()) return false;
+  *out = static_cast<uint8_t>(bytes_[0]);
+  bytes_.remove_prefix(1);
+  return true;
+}
+
+bool Reader::U32(uint32_t* out) {
+  if (bytes_.size() < 4) return false;
+  std::memcpy(out, bytes_.data(), 4);
+  bytes_.remove_prefix(4);
+  return true;
+}
+
+bool Reader::U64(uint64_t* out) {
+  if (bytes_.size() < 8) return false;
+  std::memcpy(out, bytes_.data(), 8);
+  bytes_.remove_prefix(8);
+  return true;
+}
+
+bool Reader::Bytes(size_t n, std::string_view* out) {
+  if (bytes_.size() < n) return false;
+  *out = bytes_.substr(0, n);
+  bytes_.remove_prefix(n);
+  return true;
+}
+
+void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
+void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
+void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<const char*>(&v), 8); }
+
+}  // namespace llmkit::internal

@@ -1,0 +1,152 @@
+// The collection's vector storage, the exact scan over it, and the approximate indexes (FAISS
+// HNSW and IVF) that answer from it. Every FAISS call is wrapped here: FAISS exceptions become
+// kInternal statuses and never leave this file's implementation.
+
+#ifndef LLMKIT_SRC_INDEX_ANN_H_
+#define LLMKIT_SRC_INDEX_ANN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "index/distance.h"
+#include "llmkit/index.h"
+
+namespace llmkit::internal {
+
+// Row-major vectors, one row per collection slot, float32 or float16.
+class VectorStore {
+ public:
+  VectorStore(size_t dim, bool float16, bool l2);
+
+  size_t dim() const { return dim_; }
+  size_t rows() const { return rows_; }
+  bool float16() const { return float16_; }
+  bool l2() const { return l2_; }
+  const void* data() const;
+  const float* float32_data() const { return f32_.data(); }  // Empty for float16.
+  size_t bytes() const { return f32_.size() * 4 + f16_.size() * 2; }
+
+  void Append(const float* rows, size_t n);
+  void Reserve(size_t rows);
+  // Keeps the rows whose keep[i] is nonzero, in order.
+  void Compact(const std::vector<uint8_t>& keep);
+  void Row(size_t row, float* out) const;  // Decoded to float32.
+  // Raw bytes for persistence; Assign checks the size.
+  std::string_view RawBytes() const;
+  bool AssignRaw(std::string_view bytes, size_t rows);
+
+  ScoreRowsFn score_rows() const { return score_rows_; }
+  float Score(const float* query, size_t row) const;
+
+ private:
+  size_t dim_;
+  bool float16_;
+  bool l2_;
+  size_t rows_ = 0;
+  std::vector<float> f32_;
+  std::vector<uint16_t> f16_;
+  ScoreRowsFn score_rows_;
+};
+
+struct ScoredSlot {
+  float score;  // Higher is closer (dot product, or negated squared L2).
+  uint32_t slot;
+};
+
+// Keeps the k best (score, slot) pairs; ties go to the lower slot.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k), threshold_(-std::numeric_limits<float>::infinity()) {
+    heap_.reserve(k);
+  }
+  // The score a candidate must beat to enter (lowest float while not full).
+  float threshold() const { return threshold_; }
+  void Push(float score, uint32_t slot);
+  std::vector<ScoredSlot> Sorted() &&;  // Best first.
+
+ private:
+  size_t k_;
+  float threshold_;
+  std::vector<ScoredSlot> heap_;
+};
+
+// Exact search of one query over the store. `allowed` (one byte per slot) restricts the scan
+// when not null.
+std::vector<ScoredSlot> ExactSearch(const VectorStore& store, const float* query, size_t k,
+                                    const uint8_t* allowed);
+// Exact search of m queries over every row through BLAS, in blocks.
+std::vector<std::vector<ScoredSlot>> ExactSearchBatch(const VectorStore& store,
+                                                      const float* queries, size_t m, size_t k);
+
+// An approximate index over the store's rows. The store outlives it; rows are appended to the
+// store first, then announced with Added.
+class AnnIndex {
+ public:
+  virtual ~AnnIndex() = default;
+  // Rows [first, first + n) were appended to the store.
+  virtual absl::Status Added(size_t first, size_t n) = 0;
+  // False while the index cannot answer (IVF before training): search exactly instead.
+  virtual bool ready() const = 0;
+  // Up to k best rows among `allowed` (one byte per slot, or null for all).
+  virtual absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
+                                                         const uint8_t* allowed) const = 0;
+  virtual size_t bytes() const = 0;
+  virtual std::string Serialize() const = 0;
+};
+
+// HNSW (faiss::HNSW) reading vectors from `store` with llmkit's SIMD distance computer.
+absl::StatusOr<std::unique_ptr<AnnIndex>> NewHnswIndex(const VectorStore* store,
+                                                       const CollectionOptions& options);
+// IVF-Flat (faiss::IndexIVFFlat); trains once the store holds `train_size` rows.
+absl::StatusOr<std::unique_ptr<AnnIndex>> NewIvfIndex(const VectorStore* store,
+                                                      const CollectionOptions& options);
+// Restores an index written by Serialize over a store already holding its rows. Errors:
+// kDataLoss (malformed, or inconsistent with the store).
+absl::StatusOr<std::unique_ptr<AnnIndex>> LoadAnnIndex(const VectorStore* store,
+                                                       const CollectionOptions& options,
+                                                       std::string_view bytes);
+
+// Little-endian binary reading with bounds checks, for the persisted files.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  bool U8(uint8_t* out);
+  bool U32(uint32_t* out);
+  bool U64(uint64_t* out);
+  bool I32(int32_t* out) { return U32(reinterpret_cast<uint32_t*>(out)); }
+  bool Bytes(size_t n, std::string_view* out);
+  template <typename T>
+  bool Array(std::vector<T>* out) {  // u64 count, then raw elements.
+    uint64_t n;
+    std::string_view raw;
+    if (!U64(&n) || n > bytes_.size() / sizeof(T) || !Bytes(n * sizeof(T), &raw)) return false;
+    out->resize(n);
+    if (n != 0) std::memcpy(out->data(), raw.data(), raw.size());
+    return true;
+  }
+  bool done() const { return bytes_.empty(); }
+
+ private:
+  std::string_view bytes_;
+};
+void PutU8(std::string* out, uint8_t v);
+void PutU32(std::string* out, uint32_t v);
+void PutU64(std::string* out, uint64_t v);
+template <typename T>
+void PutArray(std::string* out, const std::vector<T>& v) {
+  PutU64(out, v.size());
+  out->append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+}  // namespace llmkit::internal
+
+#endif  // LLMKIT_SRC_INDEX_ANN_H_

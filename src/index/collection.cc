@@ -1,0 +1,446 @@
+// Collection: validation, writes (add, upsert, delete, compaction) and searches.
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "index/collection_impl.h"
+
+namespace llmkit {
+
+using internal::ScoredSlot;
+
+namespace {
+
+// Below this many matching documents a filtered approximate search scans them exactly: the
+// scan costs less than a graph walk that would mostly visit non-matching nodes.
+constexpr size_t kExactScanBelow = 4096;
+
+}  // namespace
+
+absl::Status internal::ValidateCollectionOptions(const CollectionOptions& o) {
+  if (o.dim <= 0) return absl::InvalidArgumentError("CollectionOptions.dim must be positive");
+  if (o.float16 && o.index != IndexKind::kFlat) {
+    return absl::InvalidArgumentError("float16 storage is supported by the flat index only");
+  }
+  if (o.hnsw_m < 2 || o.hnsw_m > 512 || o.hnsw_ef_construction < 1 || o.hnsw_ef_search < 1) {
+    return absl::InvalidArgumentError("HNSW options: hnsw_m in [2, 512], ef sizes >= 1");
+  }
+  if (o.ivf_nlist < 1 || o.ivf_nprobe < 1 || o.ivf_train_size < 0) {
+    return absl::InvalidArgumentError("IVF options: ivf_nlist and ivf_nprobe >= 1");
+  }
+  if (o.index == IndexKind::kIvf && o.ivf_train_size != 0 && o.ivf_train_size < o.ivf_nlist) {
+    return absl::InvalidArgumentError("IVF options: ivf_train_size must be >= ivf_nlist");
+  }
+  if (!(o.compact_deleted_fraction > 0 && o.compact_deleted_fraction <= 1)) {
+    return absl::InvalidArgumentError("compact_deleted_fraction must be in (0, 1]");
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Normalizes `v` in place under cosine; checks every component is finite.
+absl::Status PrepareVector(float* v, size_t dim, Metric metric, std::string_view what) {
+  double norm = 0;
+  for (size_t j = 0; j < dim; ++j) {
+    if (!std::isfinite(v[j])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(internal::ToAbsl(what), ": component ", j, " is not finite"));
+    }
+    norm += static_cast<double>(v[j]) * v[j];
+  }
+  if (metric == Metric::kCosine) {
+    if (norm == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(internal::ToAbsl(what), ": zero vector under cosine"));
+    }
+    float scale = static_cast<float>(1 / std::sqrt(norm));
+    for (size_t j = 0; j < dim; ++j) v[j] *= scale;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Collection::Impl::Impl(const CollectionOptions& o)
+    : options(o), store(static_cast<size_t>(o.dim), o.float16, o.metric == Metric::kL2) {}
+
+absl::Status Collection::Impl::NewAnn() {
+  absl::StatusOr<std::unique_ptr<internal::AnnIndex>> index;
+  switch (options.index) {
+    case IndexKind::kFlat:
+      ann = nullptr;
+      return absl::OkStatus();
+    case IndexKind::kHnsw:
+      index = internal::NewHnswIndex(&store, options);
+      break;
+    case IndexKind::kIvf:
+      index = internal::NewIvfIndex(&store, options);
+      break;
+  }
+  if (!index.ok()) return index.status();
+  ann = *std::move(index);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Collection>> Collection::Create(const CollectionOptions& options) {
+  LLMKIT_RETURN_IF_ERROR(internal::ValidateCollectionOptions(options));
+  auto impl = std::make_unique<Impl>(options);
+  {
+    absl::MutexLock lock(&impl->mu);
+    LLMKIT_RETURN_IF_ERROR(impl->NewAnn());
+  }
+  return std::make_unique<Collection>(std::move(impl));
+}
+
+Collection::Collection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Collection::~Collection() = default;
+
+absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
+                                     absl::Span<const float> vectors,
+                                     absl::Span<const std::string> new_texts,
+                                     absl::Span<const Json> metadatas, bool upsert) {
+  const size_t n = new_ids.size(), dim = store.dim();
+  if (vectors.size() != n * dim) {
+    return absl::InvalidArgumentError(absl::StrCat("expected ", n, " vectors of dimension ", dim,
+                                                   " (", n * dim, " floats), got ", vectors.size(),
+                                                   " floats"));
+  }
+  if (!new_texts.empty() && new_texts.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", new_texts.size(), " texts for ", n, " ids"));
+  }
+  if (!metadatas.empty() && metadatas.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", metadatas.size(), " metadatas for ", n, " ids"));
+  }
+  absl::flat_hash_set<std::string_view> batch;
+  for (size_t i = 0; i < n; ++i) {
+    if (new_ids[i].empty())
+      return absl::InvalidArgumentError(absl::StrCat("ids[", i, "] is empty"));
+    if (!batch.insert(new_ids[i]).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ids[", i, "] repeats id \"", new_ids[i], "\" within the batch"));
+    }
+    if (!metadatas.empty() && !metadatas[i].is_object() && !metadatas[i].is_null()) {
+      return absl::InvalidArgumentError(absl::StrCat("metadatas[", i, "] is not an object"));
+    }
+  }
+  std::vector<float> prepared(vectors.begin(), vectors.end());
+  for (size_t i = 0; i < n; ++i) {
+    LLMKIT_RETURN_IF_ERROR(
+        PrepareVector(&prepared[i * dim], dim, options.metric, absl::StrCat("vectors[", i, "]")));
+  }
+  absl::MutexLock lock(&mu);
+  if (!upsert) {
+    for (size_t i = 0; i < n; ++i) {
+      if (slot_of.contains(new_ids[i])) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("id \"", new_ids[i], "\" is already in the collection (use Upsert)"));
+      }
+    }
+  }
+  if (store.rows() + n > static_cast<size_t>(INT32_MAX)) {
+    return absl::ResourceExhaustedError("a collection holds at most 2^31 - 1 slots");
+  }
+  const size_t first = store.rows();
+  for (size_t i = 0; i < n; ++i) {
+    auto it = slot_of.find(new_ids[i]);
+    if (it != slot_of.end()) Tombstone(it->second);
+    uint32_t slot = static_cast<uint32_t>(first + i);
+    ids.push_back(new_ids[i]);
+    texts.push_back(new_texts.empty() ? std::string() : new_texts[i]);
+    metadata.push_back(metadatas.empty() ? Json() : metadatas[i]);
+    live.push_back(1);
+    slot_of[new_ids[i]] = slot;
+    ++live_count;
+  }
+  store.Append(prepared.data(), n);
+  if (ann != nullptr) LLMKIT_RETURN_IF_ERROR(ann->Added(first, n));
+  return MaybeCompact();
+}
+
+void Collection::Impl::Tombstone(uint32_t slot) {
+  live[slot] = 0;
+  slot_of.erase(ids[slot]);
+  texts[slot] = std::string();
+  metadata[slot] = Json();
+  --live_count;
+}
+
+absl::Status Collection::Impl::MaybeCompact() {
+  size_t dead = store.rows() - live_count;
+  if (dead == 0 || static_cast<double>(dead) <= options.compact_deleted_fraction * store.rows()) {
+    return absl::OkStatus();
+  }
+  return CompactLocked();
+}
+
+absl::Status Collection::Impl::CompactLocked() {
+  if (live_count == store.rows()) return absl::OkStatus();
+  size_t out = 0;
+  for (size_t slot = 0; slot < live.size(); ++slot) {
+    if (!live[slot]) continue;
+    if (out != slot) {
+      ids[out] = std::move(ids[slot]);
+      texts[out] = std::move(texts[slot]);
+      metadata[out] = std::move(metadata[slot]);
+    }
+    slot_of[ids[out]] = static_cast<uint32_t>(out);
+    ++out;
+  }
+  store.Compact(live);
+  ids.resize(out);
+  texts.resize(out);
+  metadata.resize(out);
+  live.assign(out, 1);
+  LLMKIT_RETURN_IF_ERROR(NewAnn());
+  if (ann != nullptr) return ann->Added(0, out);
+  return absl::OkStatus();
+}
+
+absl::Status Collection::Add(absl::Span<const Document> documents) {
+  std::vector<std::string> ids, texts;
+  std::vector<Json> metadatas;
+  std::vector<float> vectors;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    const Document& d = documents[i];
+    if (d.vector.size() != static_cast<size_t>(impl_->options.dim)) {
+      return absl::InvalidArgumentError(absl::StrCat("documents[", i, "].vector has ",
+                                                     d.vector.size(), " components, expected ",
+                                                     impl_->options.dim));
+    }
+    ids.push_back(d.id);
+    texts.push_back(d.text);
+    metadatas.push_back(d.metadata);
+    vectors.insert(vectors.end(), d.vector.begin(), d.vector.end());
+  }
+  return impl_->Write(ids, vectors, texts, metadatas, /*upsert=*/false);
+}
+
+absl::Status Collection::Upsert(absl::Span<const Document> documents) {
+  std::vector<std::string> ids, texts;
+  std::vector<Json> metadatas;
+  std::vector<float> vectors;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    const Document& d = documents[i];
+    if (d.vector.size() != static_cast<size_t>(impl_->options.dim)) {
+      return absl::InvalidArgumentError(absl::StrCat("documents[", i, "].vector has ",
+                                                     d.vector.size(), " components, expected ",
+                                                     impl_->options.dim));
+    }
+    ids.push_back(d.id);
+    texts.push_back(d.text);
+    metadatas.push_back(d.metadata);
+    vectors.insert(vectors.end(), d.vector.begin(), d.vector.end());
+  }
+  return impl_->Write(ids, vectors, texts, metadatas, /*upsert=*/true);
+}
+
+absl::Status Collection::Add(absl::Span<const std::string> ids, absl::Span<const float> vectors,
+                             absl::Span<const std::string> texts,
+                             absl::Span<const Json> metadatas) {
+  return impl_->Write(ids, vectors, texts, metadatas, /*upsert=*/false);
+}
+
+absl::Status Collection::Upsert(absl::Span<const std::string> ids, absl::Span<const float> vectors,
+                                absl::Span<const std::string> texts,
+                                absl::Span<const Json> metadatas) {
+  return impl_->Write(ids, vectors, texts, metadatas, /*upsert=*/true);
+}
+
+size_t Collection::Delete(absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&impl_->mu);
+  size_t deleted = 0;
+  for (const std::string& id : ids) {
+    auto it = impl_->slot_of.find(internal::ToAbsl(id));
+    if (it == impl_->slot_of.end()) continue;
+    impl_->Tombstone(it->second);
+    ++deleted;
+  }
+  // A failed compaction leaves the tombstones in place; searches still exclude them.
+  impl_->MaybeCompact().IgnoreError();
+  return deleted;
+}
+
+absl::StatusOr<size_t> Collection::DeleteWhere(const Json& where) {
+  LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(where));
+  absl::MutexLock lock(&impl_->mu);
+  size_t deleted = 0;
+  for (size_t slot = 0; slot < impl_->live.size(); ++slot) {
+    if (impl_->live[slot] && filter.Matches(impl_->metadata[slot])) {
+      impl_->Tombstone(static_cast<uint32_t>(slot));
+      ++deleted;
+    }
+  }
+  impl_->MaybeCompact().IgnoreError();
+  return deleted;
+}
+
+absl::Status Collection::Compact() {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->CompactLocked();
+}
+
+absl::StatusOr<Document> Collection::Get(std::string_view id) const {
+  absl::ReaderMutexLock lock(&impl_->mu);
+  auto it = impl_->slot_of.find(internal::ToAbsl(id));
+  if (it == impl_->slot_of.end()) {
+    return absl::NotFoundError(absl::StrCat("no document with id \"", internal::ToAbsl(id), "\""));
+  }
+  Document doc;
+  doc.id = impl_->ids[it->second];
+  doc.text = impl_->texts[it->second];
+  doc.metadata = impl_->metadata[it->second];
+  doc.vector.resize(impl_->store.dim());
+  impl_->store.Row(it->second, doc.vector.data());
+  return doc;
+}
+
+std::vector<float> Collection::Impl::VectorOf(std::string_view id) const {
+  absl::ReaderMutexLock lock(&mu);
+  auto it = slot_of.find(internal::ToAbsl(id));
+  if (it == slot_of.end()) return {};
+  std::vector<float> out(store.dim());
+  store.Row(it->second, out.data());
+  return out;
+}
+
+bool Collection::Contains(std::string_view id) const {
+  absl::ReaderMutexLock lock(&impl_->mu);
+  return impl_->slot_of.contains(internal::ToAbsl(id));
+}
+
+size_t Collection::Size() const {
+  absl::ReaderMutexLock lock(&impl_->mu);
+  return impl_->live_count;
+}
+
+const CollectionOptions& Collection::options() const { return impl_->options; }
+
+CollectionStats Collection::Stats() const {
+  absl::ReaderMutexLock lock(&impl_->mu);
+  CollectionStats stats;
+  stats.documents = impl_->live_count;
+  stats.tombstones = impl_->store.rows() - impl_->live_count;
+  stats.vector_bytes = impl_->store.bytes();
+  stats.index_bytes = impl_->ann != nullptr ? impl_->ann->bytes() : 0;
+  for (size_t slot = 0; slot < impl_->ids.size(); ++slot) {
+    stats.document_bytes += impl_->ids[slot].size() + impl_->texts[slot].size() +
+                            sizeof(std::string) * 2 + sizeof(Json);
+  }
+  stats.ivf_trained =
+      impl_->options.index == IndexKind::kIvf && impl_->ann != nullptr && impl_->ann->ready();
+  return stats;
+}
+
+absl::StatusOr<std::vector<float>> Collection::Impl::PrepareQuery(
+    absl::Span<const float> query) const {
+  if (query.size() != store.dim()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("query has ", query.size(), " components, expected ", store.dim()));
+  }
+  std::vector<float> prepared(query.begin(), query.end());
+  LLMKIT_RETURN_IF_ERROR(PrepareVector(prepared.data(), prepared.size(), options.metric, "query"));
+  return prepared;
+}
+
+absl::StatusOr<std::vector<ScoredSlot>> Collection::Impl::SearchSlots(const float* query, size_t k,
+                                                                      const Filter& filter,
+                                                                      bool exact) const {
+  if (live_count == 0) return std::vector<ScoredSlot>();
+  const uint8_t* allowed = nullptr;
+  size_t matches = live_count;
+  std::vector<uint8_t> mask;
+  if (!filter.matches_all()) {
+    mask.resize(live.size());
+    matches = 0;
+    for (size_t slot = 0; slot < live.size(); ++slot) {
+      mask[slot] = live[slot] && filter.Matches(metadata[slot]);
+      matches += mask[slot];
+    }
+    allowed = mask.data();
+  } else if (live_count != store.rows()) {
+    allowed = live.data();
+  }
+  if (matches == 0) return std::vector<ScoredSlot>();
+  const size_t want = std::min(k, matches);
+  bool use_exact =
+      exact || ann == nullptr || !ann->ready() || (allowed != nullptr && matches < kExactScanBelow);
+  if (!use_exact) {
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<ScoredSlot> found, ann->Search(query, k, allowed));
+    // Filtered graph walks and probed lists can come back short: then scan exactly, so a
+    // filtered search returns k hits whenever k documents match.
+    if (found.size() >= want) return found;
+  }
+  return internal::ExactSearch(store, query, k, allowed);
+}
+
+SearchHit Collection::Impl::MakeHit(const ScoredSlot& scored,
+                                    const SearchOptions& search_options) const {
+  SearchHit hit;
+  hit.id = ids[scored.slot];
+  hit.score = options.metric == Metric::kL2 ? -scored.score : scored.score;
+  if (search_options.include_text) hit.text = texts[scored.slot];
+  if (search_options.include_metadata) hit.metadata = metadata[scored.slot];
+  return hit;
+}
+
+absl::StatusOr<std::vector<SearchHit>> Collection::Search(absl::Span<const float> query,
+                                                          const SearchOptions& options) const {
+  if (options.k < 1) return absl::InvalidArgumentError("k must be at least 1");
+  LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(options.where));
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<float> prepared, impl_->PrepareQuery(query));
+  absl::ReaderMutexLock lock(&impl_->mu);
+  LLMKIT_ASSIGN_OR_RETURN(
+      std::vector<ScoredSlot> found,
+      impl_->SearchSlots(prepared.data(), static_cast<size_t>(options.k), filter, options.exact));
+  std::vector<SearchHit> hits;
+  hits.reserve(found.size());
+  for (const ScoredSlot& scored : found) hits.push_back(impl_->MakeHit(scored, options));
+  return hits;
+}
+
+absl::StatusOr<std::vector<std::vector<SearchHit>>> Collection::SearchBatch(
+    absl::Span<const float> queries, const SearchOptions& options) const {
+  if (options.k < 1) return absl::InvalidArgumentError("k must be at least 1");
+  const size_t dim = impl_->store.dim();
+  if (queries.size() % dim != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "queries hold ", queries.size(), " floats, not a multiple of the dimension ", dim));
+  }
+  const size_t m = queries.size() / dim;
+  LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(options.where));
+  std::vector<float> prepared(queries.begin(), queries.end());
+  for (size_t q = 0; q < m; ++q) {
+    LLMKIT_RETURN_IF_ERROR(PrepareVector(&prepared[q * dim], dim, impl_->options.metric,
+                                         absl::StrCat("queries[", q, "]")));
+  }
+  absl::ReaderMutexLock lock(&impl_->mu);
+  const size_t k = static_cast<size_t>(options.k);
+  std::vector<std::vector<ScoredSlot>> found;
+  bool plain_exact = filter.matches_all() && impl_->live_count == impl_->store.rows() &&
+                     (options.exact || impl_->ann == nullptr || !impl_->ann->ready());
+  if (plain_exact && m >= 4 && impl_->live_count > 0) {
+    found = internal::ExactSearchBatch(impl_->store, prepared.data(), m, k);
+  } else {
+    found.reserve(m);
+    for (size_t q = 0; q < m; ++q) {
+      LLMKIT_ASSIGN_OR_RETURN(std::vector<ScoredSlot> one,
+                              impl_->SearchSlots(&prepared[q * dim], k, filter, options.exact));
+      found.push_back(std::move(one));
+    }
+  }
+  std::vector<std::vector<SearchHit>> out(m);
+  for (size_t q = 0; q < m; ++q) {
+    out[q].reserve(found[q].size());
+    for (const ScoredSlot& scored : found[q]) out[q].push_back(impl_->MakeHit(scored, options));
+  }
+  return out;
+}
+
+}  // namespace llmkit

@@ -1,0 +1,249 @@
+#include "index/distance.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+extern "C" int sgemm_(const char* transa, const char* transb, const int* m, const int* n,
+                      const int* k, const float* alpha, const float* a, const int* lda,
+                      const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
+
+namespace llmkit::internal {
+namespace {
+
+// ---- Scalar versions (any x86-64; the compiler vectorizes them for SSE2) ----
+
+float DotScalar(const float* q, const float* x, size_t dim) {
+  float sum = 0;
+  for (size_t j = 0; j < dim; ++j) sum += q[j] * x[j];
+  return sum;
+}
+
+float NegL2Scalar(const float* q, const float* x, size_t dim) {
+  float sum = 0;
+  for (size_t j = 0; j < dim; ++j) {
+    float d = q[j] - x[j];
+    sum += d * d;
+  }
+  return -sum;
+}
+
+void DotRowsScalar(const float* q, const void* base, size_t rows, size_t dim, float* out) {
+  const float* x = static_cast<const float*>(base);
+  for (size_t i = 0; i < rows; ++i) out[i] = DotScalar(q, x + i * dim, dim);
+}
+
+void NegL2RowsScalar(const float* q, const void* base, size_t rows, size_t dim, float* out) {
+  const float* x = static_cast<const float*>(base);
+  for (size_t i = 0; i < rows; ++i) out[i] = NegL2Scalar(q, x + i * dim, dim);
+}
+
+void HalfRowsScalar(const float* q, const void* base, size_t rows, size_t dim, float* out,
+                    bool l2) {
+  const uint16_t* x = static_cast<const uint16_t*>(base);
+  for (size_t i = 0; i < rows; ++i) {
+    float sum = 0;
+    for (size_t j = 0; j < dim; ++j) {
+      float v = HalfToFloat(x[i * dim + j]);
+      sum += l2 ? (q[j] - v) * (q[j] - v) : q[j] * v;
+    }
+    out[i] = l2 ? -sum : sum;
+  }
+}
+void DotHalfRowsScalar(const float* q, const void* b, size_t r, size_t d, float* o) {
+  HalfRowsScalar(q, b, r, d, o, false);
+}
+void NegL2HalfRowsScalar(const float* q, const void* b, size_t r, size_t d, float* o) {
+  HalfRowsScalar(q, b, r, d, o, true);
+}
+
+// ---- AVX2 + FMA versions ----
+// Four rows per pass share each query load; two accumulators per row hide the FMA latency.
+// Rows are read once, front to back, so the hardware prefetcher streams them: the exact scan
+// runs at memory bandwidth.
+
+#define LLMKIT_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+LLMKIT_AVX2 inline float HorizontalSum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// Loads 8 elements as floats, from float32 or float16 storage.
+template <bool kHalf>
+LLMKIT_AVX2 inline __m256 Load8(const void* base, size_t index) {
+  if constexpr (kHalf) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + index)));
+  } else {
+    return _mm256_loadu_ps(static_cast<const float*>(base) + index);
+  }
+}
+
+template <bool kHalf>
+inline float LoadOne(const void* base, size_t index) {
+  if constexpr (kHalf) return HalfToFloat(static_cast<const uint16_t*>(base)[index]);
+  return static_cast<const float*>(base)[index];
+}
+
+template <bool kHalf, bool kL2>
+LLMKIT_AVX2 inline __m256 Accumulate(__m256 acc, __m256 q, __m256 x) {
+  if constexpr (kL2) {
+    __m256 d = _mm256_sub_ps(q, x);
+    return _mm256_fmadd_ps(d, d, acc);
+  } else {
+    return _mm256_fmadd_ps(q, x, acc);
+  }
+}
+
+template <bool kHalf, bool kL2>
+LLMKIT_AVX2 float ScoreRowAvx2(const float* q, const void* base, size_t row, size_t dim) {
+  size_t offset = row * dim;
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 16 <= dim; j += 16) {
+    a0 = Accumulate<kHalf, kL2>(a0, _mm256_loadu_ps(q + j), Load8<kHalf>(base, offset + j));
+    a1 = Accumulate<kHalf, kL2>(a1, _mm256_loadu_ps(q + j + 8), Load8<kHalf>(base, offset + j + 8));
+  }
+  for (; j + 8 <= dim; j += 8) {
+    a0 = Accumulate<kHalf, kL2>(a0, _mm256_loadu_ps(q + j), Load8<kHalf>(base, offset + j));
+  }
+  float sum = HorizontalSum(_mm256_add_ps(a0, a1));
+  for (; j < dim; ++j) {
+    float x = LoadOne<kHalf>(base, offset + j);
+    sum += kL2 ? (q[j] - x) * (q[j] - x) : q[j] * x;
+  }
+  return kL2 ? -sum : sum;
+}
+
+template <bool kHalf, bool kL2>
+LLMKIT_AVX2 void ScoreRowsAvx2(const float* q, const void* base, size_t rows, size_t dim,
+                               float* out) {
+  size_t i = 0;
+  if (dim % 8 == 0) {
+    for (; i + 4 <= rows; i += 4) {
+      size_t o0 = i * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim;
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+      __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+      for (size_t j = 0; j < dim; j += 8) {
+        __m256 qv = _mm256_loadu_ps(q + j);
+        a0 = Accumulate<kHalf, kL2>(a0, qv, Load8<kHalf>(base, o0 + j));
+        a1 = Accumulate<kHalf, kL2>(a1, qv, Load8<kHalf>(base, o1 + j));
+        a2 = Accumulate<kHalf, kL2>(a2, qv, Load8<kHalf>(base, o2 + j));
+        a3 = Accumulate<kHalf, kL2>(a3, qv, Load8<kHalf>(base, o3 + j));
+      }
+      float s0 = HorizontalSum(a0), s1 = HorizontalSum(a1);
+      float s2 = HorizontalSum(a2), s3 = HorizontalSum(a3);
+      out[i] = kL2 ? -s0 : s0;
+      out[i + 1] = kL2 ? -s1 : s1;
+      out[i + 2] = kL2 ? -s2 : s2;
+      out[i + 3] = kL2 ? -s3 : s3;
+    }
+  }
+  for (; i < rows; ++i) out[i] = ScoreRowAvx2<kHalf, kL2>(q, base, i, dim);
+}
+
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c");
+  return has;
+}
+
+}  // namespace
+
+ScoreRowsFn GetScoreRows(Element element, bool l2) {
+  bool half = element == Element::kFloat16;
+  if (HasAvx2()) {
+    if (half) return l2 ? &ScoreRowsAvx2<true, true> : &ScoreRowsAvx2<true, false>;
+    return l2 ? &ScoreRowsAvx2<false, true> : &ScoreRowsAvx2<false, false>;
+  }
+  if (half) return l2 ? &NegL2HalfRowsScalar : &DotHalfRowsScalar;
+  return l2 ? &NegL2RowsScalar : &DotRowsScalar;
+}
+
+float ScoreOne(ScoreRowsFn fn, const float* query, const void* row, size_t dim) {
+  float out;
+  fn(query, row, 1, dim, &out);
+  return out;
+}
+
+uint16_t FloatToHalf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  uint32_t sign = (bits >> 16) & 0x8000u;
+  uint32_t exponent = (bits >> 23) & 0xffu;
+  uint32_t mantissa = bits & 0x7fffffu;
+  if (exponent == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u : 0));
+  int e = static_cast<int>(exponent) - 127 + 15;
+  if (e >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10) return static_cast<uint16_t>(sign);
+    mantissa |= 0x800000u;
+    int shift = 14 - e;
+    uint32_t half = mantissa >> shift;
+    uint32_t rest = mantissa & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (half & 1))) ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = (static_cast<uint32_t>(e) << 10) | (mantissa >> 13);
+  uint32_t rest = mantissa & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1))) ++half;  // May carry into inf.
+  return static_cast<uint16_t>(sign | half);
+}
+
+float HalfToFloat(uint16_t value) {
+  uint32_t sign = static_cast<uint32_t>(value & 0x8000u) << 16;
+  uint32_t exponent = (value >> 10) & 0x1fu;
+  uint32_t mantissa = value & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      bits = sign;
+    } else {
+      int e = -1;
+      do {
+        ++e;
+        mantissa <<= 1;
+      } while ((mantissa & 0x400u) == 0);
+      bits = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((mantissa & 0x3ffu) << 13);
+    }
+  } else if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else {
+    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+  }
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+namespace {
+LLMKIT_AVX2 void HalfsToFloatsAvx2(const uint16_t* in, size_t n, float* out) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(out + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+  }
+  for (; i < n; ++i) out[i] = HalfToFloat(in[i]);
+}
+}  // namespace
+
+void HalfsToFloats(const uint16_t* in, size_t n, float* out) {
+  if (HasAvx2()) return HalfsToFloatsAvx2(in, n, out);
+  for (size_t i = 0; i < n; ++i) out[i] = HalfToFloat(in[i]);
+}
+
+void RowDotsBlas(const float* a, size_t m, const float* b, size_t n, size_t k, float* out) {
+  const char trans = 'T', notrans = 'N';
+  const float one = 1, zero = 0;
+  int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
+  sgemm_(&trans, &notrans, &mi, &ni, &ki, &one, a, &ki, b, &ki, &zero, out, &mi);
+}
+
+}  // namespace llmkit::internal
