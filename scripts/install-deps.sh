@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config git
   # Library dependencies (the product card's, plus RE2 for regex separators).
   libabsl-dev libsimdjson-dev libre2-dev libcurl4-openssl-dev unicode-data
+  # The embedding index: FAISS (static, needs OpenMP and BLAS; BLAS also serves batch search).
+  libfaiss-dev libopenblas-dev
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
   # Python bindings: Debian's interpreter with numpy and pytest; venv + setuptools + wheel for
@@ -16,6 +18,8 @@ packages=(
   python3-wheel python3-pip
   # The template engine's oracle (differential tests and the side-by-side comparison).
   python3-jinja2
+  # The index's peers in the side-by-side runs: FAISS and hnswlib from Python, SQLite FTS5.
+  python3-faiss python3-hnswlib sqlite3
   # The real document set for the demo, tests and benchmarks (Python docs sources).
   python3.11-doc
 )

@@ -259,7 +259,7 @@ absl::Status Collection::Save(const std::string& dir) const {
   }
   manifest.Set("files", std::move(listed));
   LLMKIT_RETURN_IF_ERROR(
-      internal::WriteAtomically(absl::StrCat(dir, "/MANIFEST"), manifest.Dump({.indent = 2})));
+      internal::WriteAtomically(absl::StrCat(dir, "/MANIFEST"), manifest.Dump(JsonDumpOptions::PythonStyle(2))));
   // The new generation is live; the older files are garbage now.
   for (const auto& [name, g] : existing) {
     if (g != generation) unlink(absl::StrCat(dir, "/", name).c_str());
