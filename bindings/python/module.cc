@@ -35,6 +35,7 @@ void BindChunkers(py::module_& module);   // chunker_bindings.cc
 void BindTokenizer(py::module_& module);  // tokenizer_bindings.cc
 void BindClients(py::module_& module);    // client_bindings.cc
 void BindTemplates(py::module_& module);  // template_bindings.cc
+void BindIndex(py::module_& module);      // index_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -68,4 +69,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindTokenizer(module);
   BindClients(module);
   BindTemplates(module);
+  BindIndex(module);
 }

@@ -310,6 +310,22 @@ std::vector<float> Collection::Impl::VectorOf(std::string_view id) const {
   return out;
 }
 
+bool Collection::Impl::MatchesId(std::string_view id, const Filter& filter) const {
+  absl::ReaderMutexLock lock(&mu);
+  auto it = slot_of.find(internal::ToAbsl(id));
+  return it != slot_of.end() && filter.Matches(metadata[it->second]);
+}
+
+bool Collection::Impl::TextAndMetadata(std::string_view id, std::string* text,
+                                       Json* meta) const {
+  absl::ReaderMutexLock lock(&mu);
+  auto it = slot_of.find(internal::ToAbsl(id));
+  if (it == slot_of.end()) return false;
+  *text = texts[it->second];
+  *meta = metadata[it->second];
+  return true;
+}
+
 bool Collection::Contains(std::string_view id) const {
   absl::ReaderMutexLock lock(&impl_->mu);
   return impl_->slot_of.contains(internal::ToAbsl(id));

@@ -43,6 +43,10 @@ class Collection::Impl {
       ABSL_SHARED_LOCKS_REQUIRED(mu);
   // The stored (normalized, possibly float16-rounded) vector of a live document, or empty.
   std::vector<float> VectorOf(std::string_view id) const;
+  // Whether the live document `id` matches `filter` (false when absent).
+  bool MatchesId(std::string_view id, const Filter& filter) const;
+  // Copies the text and metadata of the live document `id`; false when absent.
+  bool TextAndMetadata(std::string_view id, std::string* text, Json* metadata) const;
 
   absl::Status Write(absl::Span<const std::string> ids, absl::Span<const float> vectors,
                      absl::Span<const std::string> texts, absl::Span<const Json> metadatas,

@@ -1,0 +1,385 @@
+// Python bindings of the retrieval parts: Collection (numpy float32 in, no copy when the array
+// is C-contiguous float32), Hit, BM25Index, Retriever. Searches and writes release the GIL.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "json_conversion.h"
+#include "llmkit/bm25.h"
+#include "llmkit/index.h"
+#include "llmkit/retriever.h"
+#include "status_conversion.h"
+
+namespace py = pybind11;
+
+namespace llmkit::python {
+namespace {
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+Metric ParseMetric(const std::string& name) {
+  if (name == "cosine") return Metric::kCosine;
+  if (name == "ip" || name == "inner_product" || name == "dot") return Metric::kInnerProduct;
+  if (name == "l2" || name == "euclidean") return Metric::kL2;
+  throw StatusError(absl::InvalidArgumentError("metric must be 'cosine', 'ip' or 'l2'"));
+}
+
+IndexKind ParseKind(const std::string& name) {
+  if (name == "flat" || name == "exact") return IndexKind::kFlat;
+  if (name == "hnsw") return IndexKind::kHnsw;
+  if (name == "ivf") return IndexKind::kIvf;
+  throw StatusError(absl::InvalidArgumentError("index must be 'flat', 'hnsw' or 'ivf'"));
+}
+
+const char* MetricName(Metric m) {
+  return m == Metric::kCosine ? "cosine" : m == Metric::kInnerProduct ? "ip" : "l2";
+}
+
+const char* KindName(IndexKind k) {
+  return k == IndexKind::kFlat ? "flat" : k == IndexKind::kHnsw ? "hnsw" : "ivf";
+}
+
+// A (n, dim) float32 view of `vectors`; a 1-D array is one row.
+absl::Span<const float> Rows(const FloatArray& vectors, size_t dim, size_t* rows) {
+  if (vectors.ndim() == 1) {
+    *rows = 1;
+  } else if (vectors.ndim() == 2) {
+    *rows = static_cast<size_t>(vectors.shape(0));
+    if (static_cast<size_t>(vectors.shape(1)) != dim) {
+      throw StatusError(absl::InvalidArgumentError("vectors have " +
+                                                   std::to_string(vectors.shape(1)) +
+                                                   " columns, the collection's dim is " +
+                                                   std::to_string(dim)));
+    }
+  } else {
+    throw StatusError(absl::InvalidArgumentError("vectors must be a 1-D or 2-D array"));
+  }
+  return absl::MakeConstSpan(vectors.data(), static_cast<size_t>(vectors.size()));
+}
+
+std::vector<Json> Metadatas(const std::optional<py::sequence>& metadatas) {
+  std::vector<Json> out;
+  if (!metadatas) return out;
+  for (py::handle m : *metadatas) out.push_back(m.is_none() ? Json() : PythonToJson(m));
+  return out;
+}
+
+void Write(Collection& col, const std::vector<std::string>& ids, const FloatArray& vectors,
+           const std::optional<std::vector<std::string>>& texts,
+           const std::optional<py::sequence>& metadatas, bool upsert) {
+  size_t rows;
+  absl::Span<const float> data = Rows(vectors, col.options().dim, &rows);
+  std::vector<Json> metas = Metadatas(metadatas);
+  absl::Status status;
+  {
+    py::gil_scoped_release release;
+    absl::Span<const std::string> text_span;
+    if (texts) text_span = *texts;
+    status = upsert ? col.Upsert(ids, data, text_span, metas) : col.Add(ids, data, text_span, metas);
+  }
+  ThrowIfError(status);
+}
+
+py::object Search(const Collection& col, const FloatArray& query, int k, py::object where,
+                  bool exact) {
+  SearchOptions options;
+  options.k = k;
+  options.exact = exact;
+  if (!where.is_none()) options.where = PythonToJson(where);
+  size_t rows;
+  absl::Span<const float> data = Rows(query, col.options().dim, &rows);
+  if (query.ndim() == 1) {
+    absl::StatusOr<std::vector<SearchHit>> hits;
+    {
+      py::gil_scoped_release release;
+      hits = col.Search(data, options);
+    }
+    return py::cast(ValueOrThrow(std::move(hits)));
+  }
+  absl::StatusOr<std::vector<std::vector<SearchHit>>> hits;
+  {
+    py::gil_scoped_release release;
+    hits = col.SearchBatch(data, options);
+  }
+  return py::cast(ValueOrThrow(std::move(hits)));
+}
+
+}  // namespace
+
+void BindIndex(py::module_& m) {
+  py::class_<SearchHit>(m, "Hit", "One search result: id, score, text, metadata.")
+      .def_readonly("id", &SearchHit::id)
+      .def_readonly("score", &SearchHit::score)
+      .def_readonly("text", &SearchHit::text)
+      .def_property_readonly("metadata",
+                             [](const SearchHit& h) { return JsonToPython(h.metadata); })
+      .def("__repr__", [](const SearchHit& h) {
+        return "Hit(id=" + py::repr(py::str(h.id)).cast<std::string>() +
+               ", score=" + std::to_string(h.score) + ")";
+      });
+
+  py::class_<Collection>(m, "Collection",
+                         "Documents (id, text, metadata, float32 vector) searchable by vector "
+                         "similarity with metadata filters. See docs/retrieval.md.")
+      .def(py::init([](int dim, const std::string& metric, const std::string& index, bool float16,
+                       int hnsw_m, int hnsw_ef_construction, int hnsw_ef_search, int ivf_nlist,
+                       int ivf_nprobe, int ivf_train_size, double compact_deleted_fraction) {
+             CollectionOptions o;
+             o.dim = dim;
+             o.metric = ParseMetric(metric);
+             o.index = ParseKind(index);
+             o.float16 = float16;
+             o.hnsw_m = hnsw_m;
+             o.hnsw_ef_construction = hnsw_ef_construction;
+             o.hnsw_ef_search = hnsw_ef_search;
+             o.ivf_nlist = ivf_nlist;
+             o.ivf_nprobe = ivf_nprobe;
+             o.ivf_train_size = ivf_train_size;
+             o.compact_deleted_fraction = compact_deleted_fraction;
+             return ValueOrThrow(Collection::Create(o));
+           }),
+           py::arg("dim"), py::arg("metric") = "cosine", py::arg("index") = "flat",
+           py::kw_only(), py::arg("float16") = false, py::arg("hnsw_m") = 32,
+           py::arg("hnsw_ef_construction") = 40, py::arg("hnsw_ef_search") = 64,
+           py::arg("ivf_nlist") = 256, py::arg("ivf_nprobe") = 16, py::arg("ivf_train_size") = 0,
+           py::arg("compact_deleted_fraction") = 0.25)
+      .def_static(
+          "load",
+          [](const std::string& dir) {
+            absl::StatusOr<std::unique_ptr<Collection>> col;
+            {
+              py::gil_scoped_release release;
+              col = Collection::Load(dir);
+            }
+            return ValueOrThrow(std::move(col));
+          },
+          py::arg("dir"), "Reads a collection written by save(). Raises DataLossError naming a damaged file.")
+      .def(
+          "add",
+          [](Collection& c, const std::vector<std::string>& ids, const FloatArray& vectors,
+             std::optional<std::vector<std::string>> texts, std::optional<py::sequence> metas) {
+            Write(c, ids, vectors, texts, metas, /*upsert=*/false);
+          },
+          py::arg("ids"), py::arg("vectors"), py::arg("texts") = py::none(),
+          py::arg("metadatas") = py::none())
+      .def(
+          "upsert",
+          [](Collection& c, const std::vector<std::string>& ids, const FloatArray& vectors,
+             std::optional<std::vector<std::string>> texts, std::optional<py::sequence> metas) {
+            Write(c, ids, vectors, texts, metas, /*upsert=*/true);
+          },
+          py::arg("ids"), py::arg("vectors"), py::arg("texts") = py::none(),
+          py::arg("metadatas") = py::none())
+      .def(
+          "delete",
+          [](Collection& c, const std::vector<std::string>& ids) {
+            py::gil_scoped_release release;
+            return c.Delete(ids);
+          },
+          py::arg("ids"), "Deletes these ids; returns how many existed.")
+      .def(
+          "delete_where",
+          [](Collection& c, py::object where) {
+            return ValueOrThrow(c.DeleteWhere(PythonToJson(where)));
+          },
+          py::arg("where"))
+      .def("compact",
+           [](Collection& c) {
+             absl::Status status;
+             {
+               py::gil_scoped_release release;
+               status = c.Compact();
+             }
+             ThrowIfError(status);
+           })
+      .def(
+          "get",
+          [](const Collection& c, const std::string& id) {
+            Document doc = ValueOrThrow(c.Get(id));
+            py::dict out;
+            out["id"] = doc.id;
+            out["text"] = doc.text;
+            out["metadata"] = JsonToPython(doc.metadata);
+            out["vector"] = py::array_t<float>(static_cast<py::ssize_t>(doc.vector.size()),
+                                               doc.vector.data());
+            return out;
+          },
+          py::arg("id"), "The document as a dict (id, text, metadata, vector). Raises NotFoundError.")
+      .def("search", &Search, py::arg("query"), py::arg("k") = 10, py::arg("where") = py::none(),
+           py::arg("exact") = false,
+           "1-D query: list[Hit]; 2-D (m, dim): one list per row.")
+      .def(
+          "save",
+          [](const Collection& c, const std::string& dir) {
+            absl::Status status;
+            {
+              py::gil_scoped_release release;
+              status = c.Save(dir);
+            }
+            ThrowIfError(status);
+          },
+          py::arg("dir"))
+      .def("stats",
+           [](const Collection& c) {
+             CollectionStats s = c.Stats();
+             py::dict out;
+             out["documents"] = s.documents;
+             out["tombstones"] = s.tombstones;
+             out["vector_bytes"] = s.vector_bytes;
+             out["index_bytes"] = s.index_bytes;
+             out["document_bytes"] = s.document_bytes;
+             out["ivf_trained"] = s.ivf_trained;
+             return out;
+           })
+      .def("__len__", &Collection::Size)
+      .def("__contains__", &Collection::Contains)
+      .def_property_readonly("dim", [](const Collection& c) { return c.options().dim; })
+      .def_property_readonly("metric",
+                             [](const Collection& c) { return MetricName(c.options().metric); })
+      .def_property_readonly("index",
+                             [](const Collection& c) { return KindName(c.options().index); });
+
+  py::class_<Bm25Hit>(m, "BM25Hit")
+      .def_readonly("id", &Bm25Hit::id)
+      .def_readonly("score", &Bm25Hit::score)
+      .def("__repr__", [](const Bm25Hit& h) {
+        return "BM25Hit(id=" + py::repr(py::str(h.id)).cast<std::string>() +
+               ", score=" + std::to_string(h.score) + ")";
+      });
+
+  py::class_<Bm25Index>(m, "BM25Index", "Lexical (BM25) index over texts. See docs/retrieval.md.")
+      .def(py::init([](double k1, double b, bool stop_words, bool stemming) {
+             return ValueOrThrow(Bm25Index::Create(
+                 {.k1 = k1, .b = b, .english_stop_words = stop_words, .stemming = stemming}));
+           }),
+           py::kw_only(), py::arg("k1") = 1.2, py::arg("b") = 0.75, py::arg("stop_words") = true,
+           py::arg("stemming") = true)
+      .def(
+          "add",
+          [](Bm25Index& bm, const std::vector<std::string>& ids,
+             const std::vector<std::string>& texts) {
+            absl::Status status;
+            {
+              py::gil_scoped_release release;
+              status = bm.Add(ids, texts);
+            }
+            ThrowIfError(status);
+          },
+          py::arg("ids"), py::arg("texts"))
+      .def(
+          "upsert",
+          [](Bm25Index& bm, const std::vector<std::string>& ids,
+             const std::vector<std::string>& texts) {
+            absl::Status status;
+            {
+              py::gil_scoped_release release;
+              status = bm.Upsert(ids, texts);
+            }
+            ThrowIfError(status);
+          },
+          py::arg("ids"), py::arg("texts"))
+      .def(
+          "delete",
+          [](Bm25Index& bm, const std::vector<std::string>& ids) { return bm.Delete(ids); },
+          py::arg("ids"))
+      .def(
+          "search",
+          [](const Bm25Index& bm, const std::string& query, int k) {
+            absl::StatusOr<std::vector<Bm25Hit>> hits;
+            {
+              py::gil_scoped_release release;
+              hits = bm.Search(query, {.k = k});
+            }
+            return ValueOrThrow(std::move(hits));
+          },
+          py::arg("query"), py::arg("k") = 10)
+      .def("analyze", &Bm25Index::Analyze, py::arg("text"),
+           "The terms the analyzer makes of text.")
+      .def("__len__", &Bm25Index::Size)
+      .def("__contains__", &Bm25Index::Contains);
+
+  py::class_<RetrievedHit>(m, "RetrievedHit")
+      .def_readonly("id", &RetrievedHit::id)
+      .def_readonly("score", &RetrievedHit::score)
+      .def_readonly("vector_rank", &RetrievedHit::vector_rank)
+      .def_readonly("lexical_rank", &RetrievedHit::lexical_rank)
+      .def_readonly("vector_score", &RetrievedHit::vector_score)
+      .def_readonly("lexical_score", &RetrievedHit::lexical_score)
+      .def_readonly("text", &RetrievedHit::text)
+      .def_property_readonly("metadata",
+                             [](const RetrievedHit& h) { return JsonToPython(h.metadata); })
+      .def("__repr__", [](const RetrievedHit& h) {
+        return "RetrievedHit(id=" + py::repr(py::str(h.id)).cast<std::string>() +
+               ", score=" + std::to_string(h.score) + ")";
+      });
+
+  py::class_<Retriever>(m, "Retriever",
+                        "Vector, lexical or hybrid retrieval over a Collection and a BM25Index.")
+      .def(py::init([](const Collection* collection, const Bm25Index* bm25,
+                       const std::string& mode, const std::string& fusion, double alpha,
+                       double rrf_k, double vector_weight, double lexical_weight, int candidates,
+                       bool mmr, double mmr_lambda) {
+             RetrieverOptions o;
+             if (mode == "vector") {
+               o.mode = RetrievalMode::kVector;
+             } else if (mode == "lexical" || mode == "bm25") {
+               o.mode = RetrievalMode::kLexical;
+             } else if (mode == "hybrid") {
+               o.mode = RetrievalMode::kHybrid;
+             } else {
+               throw StatusError(
+                   absl::InvalidArgumentError("mode must be 'vector', 'lexical' or 'hybrid'"));
+             }
+             if (fusion == "relative_score") {
+               o.fusion = Fusion::kRelativeScore;
+             } else if (fusion == "rrf" || fusion == "reciprocal_rank") {
+               o.fusion = Fusion::kReciprocalRank;
+             } else {
+               throw StatusError(
+                   absl::InvalidArgumentError("fusion must be 'relative_score' or 'rrf'"));
+             }
+             o.alpha = alpha;
+             o.rrf_k = rrf_k;
+             o.vector_weight = vector_weight;
+             o.lexical_weight = lexical_weight;
+             o.candidates = candidates;
+             o.mmr = mmr;
+             o.mmr_lambda = mmr_lambda;
+             return std::make_unique<Retriever>(collection, bm25, o);
+           }),
+           py::arg("collection") = py::none(), py::arg("bm25") = py::none(), py::kw_only(),
+           py::arg("mode") = "hybrid", py::arg("fusion") = "relative_score",
+           py::arg("alpha") = 0.5, py::arg("rrf_k") = 60.0, py::arg("vector_weight") = 1.0,
+           py::arg("lexical_weight") = 1.0, py::arg("candidates") = 100, py::arg("mmr") = false,
+           py::arg("mmr_lambda") = 0.5, py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
+      .def(
+          "search",
+          [](const Retriever& r, std::optional<std::string> text, std::optional<FloatArray> vector,
+             int k, py::object where) {
+            RetrievalQuery q;
+            if (text) q.text = *text;
+            if (vector) {
+              if (vector->ndim() != 1) {
+                throw StatusError(absl::InvalidArgumentError("vector must be 1-D"));
+              }
+              q.vector = absl::MakeConstSpan(vector->data(), static_cast<size_t>(vector->size()));
+            }
+            q.k = k;
+            if (!where.is_none()) q.where = PythonToJson(where);
+            absl::StatusOr<std::vector<RetrievedHit>> hits;
+            {
+              py::gil_scoped_release release;
+              hits = r.Search(q);
+            }
+            return ValueOrThrow(std::move(hits));
+          },
+          py::kw_only(), py::arg("text") = py::none(), py::arg("vector") = py::none(),
+          py::arg("k") = 10, py::arg("where") = py::none());
+}
+
+}  // namespace llmkit::python

@@ -1,0 +1,89 @@
+// Retrieval over a Collection (vectors) and a Bm25Index (keywords) holding the same ids:
+// vector, lexical or hybrid search with score fusion, metadata filters on both sides, and
+// optional maximal-marginal-relevance re-ranking.
+//
+//   llmkit::Retriever retriever(collection.get(), &bm25, {.mode = llmkit::RetrievalMode::kHybrid});
+//   LLMKIT_ASSIGN_OR_RETURN(auto hits, retriever.Search({.text = question,
+//                                                        .vector = question_embedding,
+//                                                        .k = 5}));
+//
+// Fusion conventions (they differ between products; these are llmkit's):
+//   kRelativeScore (default, as Weaviate's relativeScoreFusion): each list's scores are min-max
+//     normalized per query to [0, 1] (a list whose scores are all equal normalizes to 1), then
+//     fused = alpha * vector + (1 - alpha) * lexical; a document missing from a list gets 0 there.
+//   kReciprocalRank (as Elasticsearch's RRF): fused = w_v / (rrf_k + rank_v) + w_l / (rrf_k +
+//     rank_l), ranks counted from 1, a missing document contributes nothing.
+// Under the L2 metric the vector side ranks by negated distance.
+
+#ifndef LLMKIT_RETRIEVER_H_
+#define LLMKIT_RETRIEVER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "llmkit/bm25.h"
+#include "llmkit/index.h"
+#include "llmkit/json.h"
+
+namespace llmkit {
+
+enum class RetrievalMode { kVector, kLexical, kHybrid };
+enum class Fusion { kRelativeScore, kReciprocalRank };
+
+struct RetrieverOptions {
+  RetrievalMode mode = RetrievalMode::kHybrid;
+  Fusion fusion = Fusion::kRelativeScore;
+  double alpha = 0.5;           // Relative score fusion: weight of the vector side, in [0, 1].
+  double rrf_k = 60;            // Reciprocal rank fusion constant (> 0).
+  double vector_weight = 1.0;   // Reciprocal rank fusion weights.
+  double lexical_weight = 1.0;
+  int candidates = 100;         // Hits taken from each side before fusion (>= k is used).
+  bool mmr = false;             // Re-rank the fused candidates by maximal marginal relevance.
+  double mmr_lambda = 0.5;      // 1: relevance only; 0: diversity only.
+};
+
+struct RetrievalQuery {
+  std::string_view text;           // For the lexical side.
+  absl::Span<const float> vector;  // For the vector side.
+  int k = 10;
+  Json where;  // Metadata filter (Filter syntax), applied to both sides.
+};
+
+struct RetrievedHit {
+  std::string id;
+  double score = 0;           // The fused score (vector/lexical mode: that side's score).
+  int vector_rank = 0;        // 1-based rank in the vector list; 0 when absent.
+  int lexical_rank = 0;       // 1-based rank in the lexical list; 0 when absent.
+  float vector_score = 0;     // Raw scores where present.
+  float lexical_score = 0;
+  std::string text;           // From the collection, when there is one.
+  Json metadata;
+};
+
+// Thread-safe: const after construction; the collection and index it reads allow concurrent
+// searches. REQUIRES: `collection` and `bm25` (either may be null when the mode does not need
+// it) outlive the retriever.
+class Retriever {
+ public:
+  Retriever(const Collection* collection, const Bm25Index* bm25,
+            const RetrieverOptions& options = {});
+
+  // Errors: kInvalidArgument (k < 1; a side the mode needs is missing — its index or the query
+  // text/vector; a filter without a collection; MMR without a collection; bad options or
+  // filter), and the errors of Collection::Search and Bm25Index::Search.
+  absl::StatusOr<std::vector<RetrievedHit>> Search(const RetrievalQuery& query) const;
+
+  const RetrieverOptions& options() const { return options_; }
+
+ private:
+  const Collection* collection_;
+  const Bm25Index* bm25_;
+  RetrieverOptions options_;
+};
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_RETRIEVER_H_

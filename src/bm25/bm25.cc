@@ -1,0 +1,333 @@
+// Bm25Index: the analyzer (Unicode word runs, lowercase, stop words, stemming), postings with
+// term frequencies, tombstoned deletes with compaction, and term-at-a-time scoring.
+
+#include "llmkit/bm25.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/absl_compat.h"
+#include "common/utf8.h"
+#include "index/ann.h"
+#include "llmkit/status.h"
+#include "template/text.h"
+#include "tokenizer/unicode_classes.h"
+
+namespace llmkit {
+namespace {
+
+// Lucene's EnglishAnalyzer stop set.
+constexpr std::string_view kStopWords[] = {
+    "a",    "an",    "and",  "are",   "as",    "at",   "be",   "but",  "by",
+    "for",  "if",    "in",   "into",  "is",    "it",   "no",   "not",  "of",
+    "on",   "or",    "such", "that",  "the",   "their", "then", "there", "these",
+    "they", "this",  "to",   "was",   "will",  "with"};
+
+bool IsStopWord(std::string_view word) {
+  for (std::string_view stop : kStopWords) {
+    if (word == stop) return true;
+  }
+  return false;
+}
+
+bool IsWordCodePoint(uint32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+           cp == '_';
+  }
+  uint8_t cls = internal::CodePointClass(cp);
+  if (cls & (internal::kLetter | internal::kNumber)) return true;
+  // Combining marks sit in both case classes without being letters.
+  return (cls & internal::kUpper) && (cls & internal::kLower);
+}
+
+struct Posting {
+  uint32_t doc;
+  uint32_t tf;
+};
+
+}  // namespace
+
+class Bm25Index::Impl {
+ public:
+  explicit Impl(const Bm25Options& o) : options(o) {}
+
+  // Calls `emit(term)` for each analyzed term of `text` (valid UTF-8).
+  template <typename Emit>
+  void AnalyzeInto(std::string_view text, Emit&& emit) const {
+    std::string word;
+    size_t i = 0;
+    while (i < text.size()) {
+      size_t start = i;
+      uint32_t cp = internal::tmpl::DecodeAt(text, &i);
+      if (!IsWordCodePoint(cp)) continue;
+      bool ascii = cp < 0x80;
+      size_t end = i;
+      while (end < text.size()) {
+        size_t next = end;
+        uint32_t c = internal::tmpl::DecodeAt(text, &next);
+        if (!IsWordCodePoint(c)) break;
+        ascii &= c < 0x80;
+        end = next;
+      }
+      i = end;
+      std::string_view raw = text.substr(start, end - start);
+      if (ascii) {
+        word.assign(raw);
+        for (char& c : word) {
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        }
+      } else {
+        word = internal::tmpl::ToLower(raw);
+      }
+      if (options.english_stop_words && IsStopWord(word)) continue;
+      if (options.stemming) word = internal::PorterStem(word);
+      emit(word);
+    }
+  }
+
+  absl::Status Write(absl::Span<const std::string> new_ids, absl::Span<const std::string> texts,
+                     bool upsert);
+  void Tombstone(uint32_t doc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
+  const Bm25Options options;
+  mutable absl::Mutex mu;
+  absl::flat_hash_map<std::string, uint32_t> term_of ABSL_GUARDED_BY(mu);
+  std::vector<std::vector<Posting>> postings ABSL_GUARDED_BY(mu);  // By term.
+  std::vector<uint32_t> df ABSL_GUARDED_BY(mu);                     // Live documents per term.
+  std::vector<std::string> ids ABSL_GUARDED_BY(mu);                 // By document slot.
+  std::vector<uint32_t> length ABSL_GUARDED_BY(mu);
+  std::vector<std::vector<uint32_t>> terms_of ABSL_GUARDED_BY(mu);  // Distinct terms per slot.
+  std::vector<uint8_t> live ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, uint32_t> slot_of ABSL_GUARDED_BY(mu);
+  size_t live_count ABSL_GUARDED_BY(mu) = 0;
+  uint64_t live_length ABSL_GUARDED_BY(mu) = 0;
+};
+
+Bm25Index::Bm25Index(const Bm25Options& options) {
+  Bm25Options clamped = options;
+  clamped.k1 = std::max(0.0, clamped.k1);
+  clamped.b = std::clamp(clamped.b, 0.0, 1.0);
+  impl_ = std::make_unique<Impl>(clamped);
+}
+
+absl::StatusOr<std::unique_ptr<Bm25Index>> Bm25Index::Create(const Bm25Options& options) {
+  if (!(options.k1 >= 0) || !(options.b >= 0 && options.b <= 1)) {
+    return absl::InvalidArgumentError("Bm25Options: k1 must be >= 0 and b in [0, 1]");
+  }
+  return std::make_unique<Bm25Index>(options);
+}
+
+Bm25Index::~Bm25Index() = default;
+
+const Bm25Options& Bm25Index::options() const { return impl_->options; }
+
+std::vector<std::string> Bm25Index::Analyze(std::string_view text) const {
+  std::vector<std::string> out;
+  std::string valid = internal::FindInvalidUtf8(text) == std::string_view::npos
+                          ? std::string(text)
+                          : internal::ReplaceInvalidUtf8(text);
+  impl_->AnalyzeInto(valid, [&](const std::string& term) { out.push_back(term); });
+  return out;
+}
+
+absl::Status Bm25Index::Impl::Write(absl::Span<const std::string> new_ids,
+                                    absl::Span<const std::string> texts, bool upsert) {
+  if (new_ids.size() != texts.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", texts.size(), " texts for ", new_ids.size(), " ids"));
+  }
+  absl::flat_hash_set<absl::string_view> batch;
+  for (size_t i = 0; i < new_ids.size(); ++i) {
+    if (new_ids[i].empty()) return absl::InvalidArgumentError(absl::StrCat("ids[", i, "] is empty"));
+    if (!batch.insert(new_ids[i]).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ids[", i, "] repeats id \"", new_ids[i], "\" within the batch"));
+    }
+    if (size_t bad = internal::FindInvalidUtf8(texts[i]); bad != std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("texts[", i, "] is not valid UTF-8 at byte ", bad));
+    }
+  }
+  // Analyze outside the lock: term counts per document.
+  std::vector<std::vector<std::pair<std::string, uint32_t>>> counted(new_ids.size());
+  std::vector<uint32_t> lengths(new_ids.size());
+  for (size_t i = 0; i < new_ids.size(); ++i) {
+    absl::flat_hash_map<std::string, uint32_t> counts;
+    AnalyzeInto(texts[i], [&](const std::string& term) {
+      ++counts[term];
+      ++lengths[i];
+    });
+    counted[i].assign(counts.begin(), counts.end());
+    std::sort(counted[i].begin(), counted[i].end());
+  }
+  absl::MutexLock lock(&mu);
+  if (!upsert) {
+    for (const std::string& id : new_ids) {
+      if (slot_of.contains(id)) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("id \"", id, "\" is already in the index (use Upsert)"));
+      }
+    }
+  }
+  for (size_t i = 0; i < new_ids.size(); ++i) {
+    if (auto it = slot_of.find(new_ids[i]); it != slot_of.end()) Tombstone(it->second);
+    uint32_t doc = static_cast<uint32_t>(ids.size());
+    ids.push_back(new_ids[i]);
+    length.push_back(lengths[i]);
+    live.push_back(1);
+    slot_of[new_ids[i]] = doc;
+    std::vector<uint32_t> doc_terms;
+    doc_terms.reserve(counted[i].size());
+    for (auto& [term, tf] : counted[i]) {
+      auto [it, inserted] = term_of.try_emplace(term, static_cast<uint32_t>(postings.size()));
+      if (inserted) {
+        postings.emplace_back();
+        df.push_back(0);
+      }
+      postings[it->second].push_back({doc, tf});
+      ++df[it->second];
+      doc_terms.push_back(it->second);
+    }
+    terms_of.push_back(std::move(doc_terms));
+    ++live_count;
+    live_length += lengths[i];
+  }
+  MaybeCompact();
+  return absl::OkStatus();
+}
+
+void Bm25Index::Impl::Tombstone(uint32_t doc) {
+  live[doc] = 0;
+  slot_of.erase(ids[doc]);
+  for (uint32_t term : terms_of[doc]) --df[term];
+  terms_of[doc].clear();
+  terms_of[doc].shrink_to_fit();
+  --live_count;
+  live_length -= length[doc];
+}
+
+// Rewrites postings without tombstones once they are a quarter of the slots.
+void Bm25Index::Impl::MaybeCompact() {
+  size_t dead = ids.size() - live_count;
+  if (dead == 0 || dead * 4 < ids.size()) return;
+  std::vector<uint32_t> remap(ids.size(), UINT32_MAX);
+  uint32_t next = 0;
+  for (size_t doc = 0; doc < ids.size(); ++doc) {
+    if (!live[doc]) continue;
+    remap[doc] = next;
+    if (next != doc) {
+      ids[next] = std::move(ids[doc]);
+      length[next] = length[doc];
+      terms_of[next] = std::move(terms_of[doc]);
+    }
+    slot_of[ids[next]] = next;
+    ++next;
+  }
+  ids.resize(next);
+  length.resize(next);
+  terms_of.resize(next);
+  live.assign(next, 1);
+  for (std::vector<Posting>& list : postings) {
+    size_t out = 0;
+    for (const Posting& p : list) {
+      if (remap[p.doc] != UINT32_MAX) list[out++] = {remap[p.doc], p.tf};
+    }
+    list.resize(out);
+  }
+}
+
+absl::Status Bm25Index::Add(absl::Span<const std::string> ids,
+                            absl::Span<const std::string> texts) {
+  return impl_->Write(ids, texts, /*upsert=*/false);
+}
+
+absl::Status Bm25Index::Upsert(absl::Span<const std::string> ids,
+                               absl::Span<const std::string> texts) {
+  return impl_->Write(ids, texts, /*upsert=*/true);
+}
+
+size_t Bm25Index::Delete(absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&impl_->mu);
+  size_t deleted = 0;
+  for (const std::string& id : ids) {
+    auto it = impl_->slot_of.find(id);
+    if (it == impl_->slot_of.end()) continue;
+    impl_->Tombstone(it->second);
+    ++deleted;
+  }
+  impl_->MaybeCompact();
+  return deleted;
+}
+
+size_t Bm25Index::Size() const {
+  absl::ReaderMutexLock lock(&impl_->mu);
+  return impl_->live_count;
+}
+
+bool Bm25Index::Contains(std::string_view id) const {
+  absl::ReaderMutexLock lock(&impl_->mu);
+  return impl_->slot_of.contains(internal::ToAbsl(id));
+}
+
+absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::Search(std::string_view query,
+                                                       const Bm25SearchOptions& options) const {
+  if (options.k < 1) return absl::InvalidArgumentError("k must be at least 1");
+  if (size_t bad = internal::FindInvalidUtf8(query); bad != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("query is not valid UTF-8 at byte ", bad));
+  }
+  absl::flat_hash_map<std::string, uint32_t> query_terms;
+  impl_->AnalyzeInto(query, [&](const std::string& term) { ++query_terms[term]; });
+
+  absl::ReaderMutexLock lock(&impl_->mu);
+  const Impl& x = *impl_;
+  std::vector<Bm25Hit> hits;
+  if (x.live_count == 0 || query_terms.empty()) return hits;
+  const double n = static_cast<double>(x.live_count);
+  const double avg_length = std::max(1e-9, static_cast<double>(x.live_length) / n);
+  const double k1 = x.options.k1, b = x.options.b;
+
+  // Term at a time into a dense accumulator (one per thread, reused).
+  thread_local std::vector<float> scores;
+  thread_local std::vector<uint32_t> touched;
+  if (scores.size() < x.ids.size()) scores.assign(x.ids.size(), 0.0f);
+  touched.clear();
+  // The length normalization k1 * (1 - b + b * length / avg_length) as norm_a + norm_b * length.
+  const double norm_a = k1 * (1 - b), norm_b = k1 * b / avg_length;
+  for (const auto& [term, query_count] : query_terms) {
+    auto it = x.term_of.find(term);
+    if (it == x.term_of.end()) continue;
+    const uint32_t term_id = it->second;
+    const double df = x.df[term_id];
+    if (df == 0) continue;
+    const double idf = std::log(1 + (n - df + 0.5) / (df + 0.5)) * query_count;
+    const float weight = static_cast<float>(idf * (k1 + 1));
+    for (const Posting& p : x.postings[term_id]) {
+      if (!x.live[p.doc]) continue;
+      float tf = static_cast<float>(p.tf);
+      float add = weight * tf / (tf + static_cast<float>(norm_a + norm_b * x.length[p.doc]));
+      if (scores[p.doc] == 0) touched.push_back(p.doc);
+      scores[p.doc] += add;
+    }
+  }
+  internal::TopK top(static_cast<size_t>(options.k));
+  for (uint32_t doc : touched) {
+    float score = scores[doc];
+    scores[doc] = 0;
+    if (score < top.threshold()) continue;  // Push settles ties exactly.
+    if (options.filter && !options.filter(x.ids[doc])) continue;
+    top.Push(score, doc);
+  }
+  for (const internal::ScoredSlot& s : std::move(top).Sorted()) {
+    hits.push_back({x.ids[s.slot], s.score});
+  }
+  return hits;
+}
+
+}  // namespace llmkit
