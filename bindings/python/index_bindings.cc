@@ -51,10 +51,9 @@ absl::Span<const float> Rows(const FloatArray& vectors, size_t dim, size_t* rows
   } else if (vectors.ndim() == 2) {
     *rows = static_cast<size_t>(vectors.shape(0));
     if (static_cast<size_t>(vectors.shape(1)) != dim) {
-      throw StatusError(absl::InvalidArgumentError("vectors have " +
-                                                   std::to_string(vectors.shape(1)) +
-                                                   " columns, the collection's dim is " +
-                                                   std::to_string(dim)));
+      throw StatusError(
+          absl::InvalidArgumentError("vectors have " + std::to_string(vectors.shape(1)) +
+                                     " columns, the collection's dim is " + std::to_string(dim)));
     }
   } else {
     throw StatusError(absl::InvalidArgumentError("vectors must be a 1-D or 2-D array"));
@@ -80,7 +79,8 @@ void Write(Collection& col, const std::vector<std::string>& ids, const FloatArra
     py::gil_scoped_release release;
     absl::Span<const std::string> text_span;
     if (texts) text_span = *texts;
-    status = upsert ? col.Upsert(ids, data, text_span, metas) : col.Add(ids, data, text_span, metas);
+    status =
+        upsert ? col.Upsert(ids, data, text_span, metas) : col.Add(ids, data, text_span, metas);
   }
   ThrowIfError(status);
 }
@@ -143,11 +143,10 @@ void BindIndex(py::module_& m) {
              o.compact_deleted_fraction = compact_deleted_fraction;
              return ValueOrThrow(Collection::Create(o));
            }),
-           py::arg("dim"), py::arg("metric") = "cosine", py::arg("index") = "flat",
-           py::kw_only(), py::arg("float16") = false, py::arg("hnsw_m") = 32,
-           py::arg("hnsw_ef_construction") = 40, py::arg("hnsw_ef_search") = 64,
-           py::arg("ivf_nlist") = 256, py::arg("ivf_nprobe") = 16, py::arg("ivf_train_size") = 0,
-           py::arg("compact_deleted_fraction") = 0.25)
+           py::arg("dim"), py::arg("metric") = "cosine", py::arg("index") = "flat", py::kw_only(),
+           py::arg("float16") = false, py::arg("hnsw_m") = 32, py::arg("hnsw_ef_construction") = 40,
+           py::arg("hnsw_ef_search") = 64, py::arg("ivf_nlist") = 256, py::arg("ivf_nprobe") = 16,
+           py::arg("ivf_train_size") = 0, py::arg("compact_deleted_fraction") = 0.25)
       .def_static(
           "load",
           [](const std::string& dir) {
@@ -158,7 +157,8 @@ void BindIndex(py::module_& m) {
             }
             return ValueOrThrow(std::move(col));
           },
-          py::arg("dir"), "Reads a collection written by save(). Raises DataLossError naming a damaged file.")
+          py::arg("dir"),
+          "Reads a collection written by save(). Raises DataLossError naming a damaged file.")
       .def(
           "add",
           [](Collection& c, const std::vector<std::string>& ids, const FloatArray& vectors,
@@ -205,14 +205,14 @@ void BindIndex(py::module_& m) {
             out["id"] = doc.id;
             out["text"] = doc.text;
             out["metadata"] = JsonToPython(doc.metadata);
-            out["vector"] = py::array_t<float>(static_cast<py::ssize_t>(doc.vector.size()),
-                                               doc.vector.data());
+            out["vector"] =
+                py::array_t<float>(static_cast<py::ssize_t>(doc.vector.size()), doc.vector.data());
             return out;
           },
-          py::arg("id"), "The document as a dict (id, text, metadata, vector). Raises NotFoundError.")
+          py::arg("id"),
+          "The document as a dict (id, text, metadata, vector). Raises NotFoundError.")
       .def("search", &Search, py::arg("query"), py::arg("k") = 10, py::arg("where") = py::none(),
-           py::arg("exact") = false,
-           "1-D query: list[Hit]; 2-D (m, dim): one list per row.")
+           py::arg("exact") = false, "1-D query: list[Hit]; 2-D (m, dim): one list per row.")
       .def(
           "save",
           [](const Collection& c, const std::string& dir) {
@@ -298,8 +298,7 @@ void BindIndex(py::module_& m) {
             return ValueOrThrow(std::move(hits));
           },
           py::arg("query"), py::arg("k") = 10)
-      .def("analyze", &Bm25Index::Analyze, py::arg("text"),
-           "The terms the analyzer makes of text.")
+      .def("analyze", &Bm25Index::Analyze, py::arg("text"), "The terms the analyzer makes of text.")
       .def("__len__", &Bm25Index::Size)
       .def("__contains__", &Bm25Index::Contains);
 
@@ -320,10 +319,9 @@ void BindIndex(py::module_& m) {
 
   py::class_<Retriever>(m, "Retriever",
                         "Vector, lexical or hybrid retrieval over a Collection and a BM25Index.")
-      .def(py::init([](const Collection* collection, const Bm25Index* bm25,
-                       const std::string& mode, const std::string& fusion, double alpha,
-                       double rrf_k, double vector_weight, double lexical_weight, int candidates,
-                       bool mmr, double mmr_lambda) {
+      .def(py::init([](const Collection* collection, const Bm25Index* bm25, const std::string& mode,
+                       const std::string& fusion, double alpha, double rrf_k, double vector_weight,
+                       double lexical_weight, int candidates, bool mmr, double mmr_lambda) {
              RetrieverOptions o;
              if (mode == "vector") {
                o.mode = RetrievalMode::kVector;
@@ -353,10 +351,10 @@ void BindIndex(py::module_& m) {
              return std::make_unique<Retriever>(collection, bm25, o);
            }),
            py::arg("collection") = py::none(), py::arg("bm25") = py::none(), py::kw_only(),
-           py::arg("mode") = "hybrid", py::arg("fusion") = "relative_score",
-           py::arg("alpha") = 0.5, py::arg("rrf_k") = 60.0, py::arg("vector_weight") = 1.0,
-           py::arg("lexical_weight") = 1.0, py::arg("candidates") = 100, py::arg("mmr") = false,
-           py::arg("mmr_lambda") = 0.5, py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
+           py::arg("mode") = "hybrid", py::arg("fusion") = "relative_score", py::arg("alpha") = 0.5,
+           py::arg("rrf_k") = 60.0, py::arg("vector_weight") = 1.0, py::arg("lexical_weight") = 1.0,
+           py::arg("candidates") = 100, py::arg("mmr") = false, py::arg("mmr_lambda") = 0.5,
+           py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
       .def(
           "search",
           [](const Retriever& r, std::optional<std::string> text, std::optional<FloatArray> vector,

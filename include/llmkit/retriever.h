@@ -36,13 +36,17 @@ enum class Fusion { kRelativeScore, kReciprocalRank };
 struct RetrieverOptions {
   RetrievalMode mode = RetrievalMode::kHybrid;
   Fusion fusion = Fusion::kRelativeScore;
-  double alpha = 0.5;           // Relative score fusion: weight of the vector side, in [0, 1].
-  double rrf_k = 60;            // Reciprocal rank fusion constant (> 0).
-  double vector_weight = 1.0;   // Reciprocal rank fusion weights.
+  double alpha = 0.5;          // Relative score fusion: weight of the vector side, in [0, 1].
+  double rrf_k = 60;           // Reciprocal rank fusion constant (> 0).
+  double vector_weight = 1.0;  // Reciprocal rank fusion weights.
   double lexical_weight = 1.0;
-  int candidates = 100;         // Hits taken from each side before fusion (>= k is used).
-  bool mmr = false;             // Re-rank the fused candidates by maximal marginal relevance.
-  double mmr_lambda = 0.5;      // 1: relevance only; 0: diversity only.
+  int candidates = 100;  // Hits taken from each side before fusion (>= k is used).
+  // Re-rank the fused candidates by maximal marginal relevance: repeatedly take the candidate
+  // maximizing lambda * relevance - (1 - lambda) * (highest cosine to one already taken), where
+  // relevance is the cosine to the query vector (the fused score normalized to [0, 1] when the
+  // query has no vector). Needs the collection's vectors.
+  bool mmr = false;
+  double mmr_lambda = 0.5;  // 1: relevance only; 0: diversity only.
 };
 
 struct RetrievalQuery {
@@ -54,12 +58,12 @@ struct RetrievalQuery {
 
 struct RetrievedHit {
   std::string id;
-  double score = 0;           // The fused score (vector/lexical mode: that side's score).
-  int vector_rank = 0;        // 1-based rank in the vector list; 0 when absent.
-  int lexical_rank = 0;       // 1-based rank in the lexical list; 0 when absent.
-  float vector_score = 0;     // Raw scores where present.
+  double score = 0;        // The fused score (vector/lexical mode: that side's score).
+  int vector_rank = 0;     // 1-based rank in the vector list; 0 when absent.
+  int lexical_rank = 0;    // 1-based rank in the lexical list; 0 when absent.
+  float vector_score = 0;  // Raw scores where present.
   float lexical_score = 0;
-  std::string text;           // From the collection, when there is one.
+  std::string text;  // From the collection, when there is one.
   Json metadata;
 };
 

@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
+#include <shared_mutex>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/absl_compat.h"
 #include "common/utf8.h"
 #include "index/ann.h"
@@ -23,10 +24,9 @@ namespace {
 
 // Lucene's EnglishAnalyzer stop set.
 constexpr std::string_view kStopWords[] = {
-    "a",    "an",    "and",  "are",   "as",    "at",   "be",   "but",  "by",
-    "for",  "if",    "in",   "into",  "is",    "it",   "no",   "not",  "of",
-    "on",   "or",    "such", "that",  "the",   "their", "then", "there", "these",
-    "they", "this",  "to",   "was",   "will",  "with"};
+    "a",   "an",    "and",  "are",   "as",    "at",   "be",   "but", "by",  "for",  "if",
+    "in",  "into",  "is",   "it",    "no",    "not",  "of",   "on",  "or",  "such", "that",
+    "the", "their", "then", "there", "these", "they", "this", "to",  "was", "will", "with"};
 
 bool IsStopWord(std::string_view word) {
   for (std::string_view stop : kStopWords) {
@@ -93,21 +93,21 @@ class Bm25Index::Impl {
 
   absl::Status Write(absl::Span<const std::string> new_ids, absl::Span<const std::string> texts,
                      bool upsert);
-  void Tombstone(uint32_t doc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void Tombstone(uint32_t doc);
+  void MaybeCompact();
 
   const Bm25Options options;
-  mutable absl::Mutex mu;
-  absl::flat_hash_map<std::string, uint32_t> term_of ABSL_GUARDED_BY(mu);
-  std::vector<std::vector<Posting>> postings ABSL_GUARDED_BY(mu);  // By term.
-  std::vector<uint32_t> df ABSL_GUARDED_BY(mu);                     // Live documents per term.
-  std::vector<std::string> ids ABSL_GUARDED_BY(mu);                 // By document slot.
-  std::vector<uint32_t> length ABSL_GUARDED_BY(mu);
-  std::vector<std::vector<uint32_t>> terms_of ABSL_GUARDED_BY(mu);  // Distinct terms per slot.
-  std::vector<uint8_t> live ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<std::string, uint32_t> slot_of ABSL_GUARDED_BY(mu);
-  size_t live_count ABSL_GUARDED_BY(mu) = 0;
-  uint64_t live_length ABSL_GUARDED_BY(mu) = 0;
+  mutable std::shared_mutex mu;  // Guards everything below: shared for reads, unique for writes.
+  absl::flat_hash_map<std::string, uint32_t> term_of;
+  std::vector<std::vector<Posting>> postings;  // By term.
+  std::vector<uint32_t> df;                    // Live documents per term.
+  std::vector<std::string> ids;                // By document slot.
+  std::vector<uint32_t> length;
+  std::vector<std::vector<uint32_t>> terms_of;  // Distinct terms per slot.
+  std::vector<uint8_t> live;
+  absl::flat_hash_map<std::string, uint32_t> slot_of;
+  size_t live_count = 0;
+  uint64_t live_length = 0;
 };
 
 Bm25Index::Bm25Index(const Bm25Options& options) {
@@ -145,7 +145,8 @@ absl::Status Bm25Index::Impl::Write(absl::Span<const std::string> new_ids,
   }
   absl::flat_hash_set<absl::string_view> batch;
   for (size_t i = 0; i < new_ids.size(); ++i) {
-    if (new_ids[i].empty()) return absl::InvalidArgumentError(absl::StrCat("ids[", i, "] is empty"));
+    if (new_ids[i].empty())
+      return absl::InvalidArgumentError(absl::StrCat("ids[", i, "] is empty"));
     if (!batch.insert(new_ids[i]).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("ids[", i, "] repeats id \"", new_ids[i], "\" within the batch"));
@@ -167,7 +168,7 @@ absl::Status Bm25Index::Impl::Write(absl::Span<const std::string> new_ids,
     counted[i].assign(counts.begin(), counts.end());
     std::sort(counted[i].begin(), counted[i].end());
   }
-  absl::MutexLock lock(&mu);
+  std::unique_lock lock(mu);
   if (!upsert) {
     for (const std::string& id : new_ids) {
       if (slot_of.contains(id)) {
@@ -254,7 +255,7 @@ absl::Status Bm25Index::Upsert(absl::Span<const std::string> ids,
 }
 
 size_t Bm25Index::Delete(absl::Span<const std::string> ids) {
-  absl::MutexLock lock(&impl_->mu);
+  std::unique_lock lock(impl_->mu);
   size_t deleted = 0;
   for (const std::string& id : ids) {
     auto it = impl_->slot_of.find(id);
@@ -267,12 +268,12 @@ size_t Bm25Index::Delete(absl::Span<const std::string> ids) {
 }
 
 size_t Bm25Index::Size() const {
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   return impl_->live_count;
 }
 
 bool Bm25Index::Contains(std::string_view id) const {
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   return impl_->slot_of.contains(internal::ToAbsl(id));
 }
 
@@ -285,7 +286,7 @@ absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::Search(std::string_view query,
   absl::flat_hash_map<std::string, uint32_t> query_terms;
   impl_->AnalyzeInto(query, [&](const std::string& term) { ++query_terms[term]; });
 
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   const Impl& x = *impl_;
   std::vector<Bm25Hit> hits;
   if (x.live_count == 0 || query_terms.empty()) return hits;

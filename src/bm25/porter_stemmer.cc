@@ -144,11 +144,11 @@ class Stemmer {
 
   void Step2() {
     static constexpr std::pair<std::string_view, std::string_view> kRules[] = {
-        {"ational", "ate"}, {"tional", "tion"}, {"enci", "ence"},  {"anci", "ance"},
-        {"izer", "ize"},    {"abli", "able"},   {"alli", "al"},    {"entli", "ent"},
+        {"ational", "ate"}, {"tional", "tion"}, {"enci", "ence"},   {"anci", "ance"},
+        {"izer", "ize"},    {"abli", "able"},   {"alli", "al"},     {"entli", "ent"},
         {"eli", "e"},       {"ousli", "ous"},   {"ization", "ize"}, {"ation", "ate"},
         {"ator", "ate"},    {"alism", "al"},    {"iveness", "ive"}, {"fulness", "ful"},
-        {"ousness", "ous"}, {"aliti", "al"},    {"iviti", "ive"},  {"biliti", "ble"}};
+        {"ousness", "ous"}, {"aliti", "al"},    {"iviti", "ive"},   {"biliti", "ble"}};
     for (const auto& [suffix, replacement] : kRules) {
       if (Ends(suffix)) {
         R(replacement);

@@ -91,7 +91,7 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Create(const CollectionO
   LLMKIT_RETURN_IF_ERROR(internal::ValidateCollectionOptions(options));
   auto impl = std::make_unique<Impl>(options);
   {
-    absl::MutexLock lock(&impl->mu);
+    std::unique_lock lock(impl->mu);
     LLMKIT_RETURN_IF_ERROR(impl->NewAnn());
   }
   return std::make_unique<Collection>(std::move(impl));
@@ -135,7 +135,7 @@ absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
     LLMKIT_RETURN_IF_ERROR(
         PrepareVector(&prepared[i * dim], dim, options.metric, absl::StrCat("vectors[", i, "]")));
   }
-  absl::MutexLock lock(&mu);
+  std::unique_lock lock(mu);
   if (!upsert) {
     for (size_t i = 0; i < n; ++i) {
       if (slot_of.contains(new_ids[i])) {
@@ -254,7 +254,7 @@ absl::Status Collection::Upsert(absl::Span<const std::string> ids, absl::Span<co
 }
 
 size_t Collection::Delete(absl::Span<const std::string> ids) {
-  absl::MutexLock lock(&impl_->mu);
+  std::unique_lock lock(impl_->mu);
   size_t deleted = 0;
   for (const std::string& id : ids) {
     auto it = impl_->slot_of.find(internal::ToAbsl(id));
@@ -269,7 +269,7 @@ size_t Collection::Delete(absl::Span<const std::string> ids) {
 
 absl::StatusOr<size_t> Collection::DeleteWhere(const Json& where) {
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(where));
-  absl::MutexLock lock(&impl_->mu);
+  std::unique_lock lock(impl_->mu);
   size_t deleted = 0;
   for (size_t slot = 0; slot < impl_->live.size(); ++slot) {
     if (impl_->live[slot] && filter.Matches(impl_->metadata[slot])) {
@@ -282,12 +282,12 @@ absl::StatusOr<size_t> Collection::DeleteWhere(const Json& where) {
 }
 
 absl::Status Collection::Compact() {
-  absl::MutexLock lock(&impl_->mu);
+  std::unique_lock lock(impl_->mu);
   return impl_->CompactLocked();
 }
 
 absl::StatusOr<Document> Collection::Get(std::string_view id) const {
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   auto it = impl_->slot_of.find(internal::ToAbsl(id));
   if (it == impl_->slot_of.end()) {
     return absl::NotFoundError(absl::StrCat("no document with id \"", internal::ToAbsl(id), "\""));
@@ -302,7 +302,7 @@ absl::StatusOr<Document> Collection::Get(std::string_view id) const {
 }
 
 std::vector<float> Collection::Impl::VectorOf(std::string_view id) const {
-  absl::ReaderMutexLock lock(&mu);
+  std::shared_lock lock(mu);
   auto it = slot_of.find(internal::ToAbsl(id));
   if (it == slot_of.end()) return {};
   std::vector<float> out(store.dim());
@@ -311,14 +311,13 @@ std::vector<float> Collection::Impl::VectorOf(std::string_view id) const {
 }
 
 bool Collection::Impl::MatchesId(std::string_view id, const Filter& filter) const {
-  absl::ReaderMutexLock lock(&mu);
+  std::shared_lock lock(mu);
   auto it = slot_of.find(internal::ToAbsl(id));
   return it != slot_of.end() && filter.Matches(metadata[it->second]);
 }
 
-bool Collection::Impl::TextAndMetadata(std::string_view id, std::string* text,
-                                       Json* meta) const {
-  absl::ReaderMutexLock lock(&mu);
+bool Collection::Impl::TextAndMetadata(std::string_view id, std::string* text, Json* meta) const {
+  std::shared_lock lock(mu);
   auto it = slot_of.find(internal::ToAbsl(id));
   if (it == slot_of.end()) return false;
   *text = texts[it->second];
@@ -327,19 +326,19 @@ bool Collection::Impl::TextAndMetadata(std::string_view id, std::string* text,
 }
 
 bool Collection::Contains(std::string_view id) const {
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   return impl_->slot_of.contains(internal::ToAbsl(id));
 }
 
 size_t Collection::Size() const {
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   return impl_->live_count;
 }
 
 const CollectionOptions& Collection::options() const { return impl_->options; }
 
 CollectionStats Collection::Stats() const {
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   CollectionStats stats;
   stats.documents = impl_->live_count;
   stats.tombstones = impl_->store.rows() - impl_->live_count;
@@ -411,7 +410,7 @@ absl::StatusOr<std::vector<SearchHit>> Collection::Search(absl::Span<const float
   if (options.k < 1) return absl::InvalidArgumentError("k must be at least 1");
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(options.where));
   LLMKIT_ASSIGN_OR_RETURN(std::vector<float> prepared, impl_->PrepareQuery(query));
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   LLMKIT_ASSIGN_OR_RETURN(
       std::vector<ScoredSlot> found,
       impl_->SearchSlots(prepared.data(), static_cast<size_t>(options.k), filter, options.exact));
@@ -436,7 +435,7 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Collection::SearchBatch(
     LLMKIT_RETURN_IF_ERROR(PrepareVector(&prepared[q * dim], dim, impl_->options.metric,
                                          absl::StrCat("queries[", q, "]")));
   }
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   const size_t k = static_cast<size_t>(options.k);
   std::vector<std::vector<ScoredSlot>> found;
   bool plain_exact = filter.matches_all() && impl_->live_count == impl_->store.rows() &&

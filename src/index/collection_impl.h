@@ -5,11 +5,12 @@
 #define LLMKIT_SRC_INDEX_COLLECTION_IMPL_H_
 
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "index/ann.h"
 #include "llmkit/index.h"
 #include "llmkit/status.h"
@@ -21,26 +22,24 @@ class Collection::Impl {
   explicit Impl(const CollectionOptions& options);
 
   const CollectionOptions options;
-  mutable absl::Mutex mu;
+  mutable std::shared_mutex mu;  // Guards everything below: shared for reads, unique for writes.
   // One entry per slot. live[slot] is 0 for tombstones.
-  std::vector<std::string> ids ABSL_GUARDED_BY(mu);
-  std::vector<std::string> texts ABSL_GUARDED_BY(mu);
-  std::vector<Json> metadata ABSL_GUARDED_BY(mu);
-  std::vector<uint8_t> live ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<std::string, uint32_t> slot_of ABSL_GUARDED_BY(mu);  // Live ids only.
-  size_t live_count ABSL_GUARDED_BY(mu) = 0;
-  internal::VectorStore store ABSL_GUARDED_BY(mu);
-  std::unique_ptr<internal::AnnIndex> ann ABSL_GUARDED_BY(mu);  // Null for kFlat.
+  std::vector<std::string> ids;
+  std::vector<std::string> texts;
+  std::vector<Json> metadata;
+  std::vector<uint8_t> live;
+  absl::flat_hash_map<std::string, uint32_t> slot_of;  // Live ids only.
+  size_t live_count = 0;
+  internal::VectorStore store;
+  std::unique_ptr<internal::AnnIndex> ann;  // Null for kFlat.
 
   // Checks the query and returns it ready to score (normalized under cosine).
   absl::StatusOr<std::vector<float>> PrepareQuery(absl::Span<const float> query) const;
   // The k best live slots matching `filter` for a prepared query.
   absl::StatusOr<std::vector<internal::ScoredSlot>> SearchSlots(const float* query, size_t k,
                                                                 const Filter& filter,
-                                                                bool exact) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu);
-  SearchHit MakeHit(const internal::ScoredSlot& scored, const SearchOptions& options) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu);
+                                                                bool exact) const;
+  SearchHit MakeHit(const internal::ScoredSlot& scored, const SearchOptions& options) const;
   // The stored (normalized, possibly float16-rounded) vector of a live document, or empty.
   std::vector<float> VectorOf(std::string_view id) const;
   // Whether the live document `id` matches `filter` (false when absent).
@@ -51,10 +50,10 @@ class Collection::Impl {
   absl::Status Write(absl::Span<const std::string> ids, absl::Span<const float> vectors,
                      absl::Span<const std::string> texts, absl::Span<const Json> metadatas,
                      bool upsert);
-  void Tombstone(uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status MaybeCompact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status CompactLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status NewAnn() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void Tombstone(uint32_t slot);
+  absl::Status MaybeCompact();
+  absl::Status CompactLocked();
+  absl::Status NewAnn();
 };
 
 namespace internal {

@@ -112,7 +112,7 @@ absl::StatusOr<CollectionOptions> OptionsFromJson(const Json& j) {
   return o;
 }
 
-std::string EncodeDocuments(const Collection::Impl& impl) ABSL_SHARED_LOCKS_REQUIRED(impl.mu) {
+std::string EncodeDocuments(const Collection::Impl& impl) {
   std::string out;
   PutU32(&out, kDocumentsMagic);
   PutU64(&out, impl.ids.size());
@@ -130,7 +130,7 @@ std::string EncodeDocuments(const Collection::Impl& impl) ABSL_SHARED_LOCKS_REQU
 }
 
 absl::Status DecodeDocuments(std::string_view bytes, const std::string& file,
-                             Collection::Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) {
+                             Collection::Impl* impl) {
   auto bad = [&](std::string_view what) {
     return absl::DataLossError(
         absl::StrCat("collection file ", file, ": ", internal::ToAbsl(what)));
@@ -233,7 +233,7 @@ absl::Status Collection::Save(const std::string& dir) const {
   uint64_t generation = 1;
   for (const auto& [name, g] : existing) generation = std::max(generation, g + 1);
 
-  absl::ReaderMutexLock lock(&impl_->mu);
+  std::shared_lock lock(impl_->mu);
   std::vector<std::pair<std::string, std::string>> files;  // role, bytes
   files.emplace_back("documents", EncodeDocuments(*impl_));
   files.emplace_back("vectors", EncodeVectors(impl_->store));
@@ -258,8 +258,8 @@ absl::Status Collection::Save(const std::string& dir) const {
     listed.push_back(std::move(entry));
   }
   manifest.Set("files", std::move(listed));
-  LLMKIT_RETURN_IF_ERROR(
-      internal::WriteAtomically(absl::StrCat(dir, "/MANIFEST"), manifest.Dump(JsonDumpOptions::PythonStyle(2))));
+  LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(absl::StrCat(dir, "/MANIFEST"),
+                                                   manifest.Dump(JsonDumpOptions::PythonStyle(2))));
   // The new generation is live; the older files are garbage now.
   for (const auto& [name, g] : existing) {
     if (g != generation) unlink(absl::StrCat(dir, "/", name).c_str());
@@ -368,7 +368,7 @@ absl::StatusOr<std::unique_ptr<Collection>> internal::LoadCollectionFromFiles(
 
   auto impl = std::make_unique<Collection::Impl>(options);
   {
-    absl::MutexLock lock(&impl->mu);
+    std::unique_lock lock(impl->mu);
     LLMKIT_RETURN_IF_ERROR(DecodeDocuments(*by_role[0].second, by_role[0].first, impl.get()));
     LLMKIT_RETURN_IF_ERROR(DecodeVectors(*by_role[1].second, by_role[1].first, &impl->store));
     if (impl->store.rows() != impl->ids.size()) {

@@ -121,12 +121,13 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
   if (!fuse) {
     for (Candidate& c : candidates) {
       c.fused = use_vector ? (collection_->options().metric == Metric::kL2 ? -c.vector_score
-                                                                          : c.vector_score)
+                                                                           : c.vector_score)
                            : c.lexical_score;
     }
   } else if (o.fusion == Fusion::kRelativeScore) {
     std::vector<double> v = Normalize(vector_scores), l = Normalize(lexical_scores);
-    for (size_t i = 0; i < v.size(); ++i) candidates[index_of[vector_ids[i]]].fused += o.alpha * v[i];
+    for (size_t i = 0; i < v.size(); ++i)
+      candidates[index_of[vector_ids[i]]].fused += o.alpha * v[i];
     for (size_t i = 0; i < l.size(); ++i) {
       candidates[index_of[lexical_ids[i]]].fused += (1 - o.alpha) * l[i];
     }
@@ -153,12 +154,20 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
 
   std::vector<size_t> order;
   if (o.mmr && !candidates.empty()) {
-    // Relevance: fused scores normalized to [0, 1]; similarity: cosine of stored vectors.
-    std::vector<double> fused;
-    for (const Candidate& c : candidates) fused.push_back(c.fused);
-    std::vector<double> relevance = Normalize(fused);
+    // Relevance: the cosine similarity to the query vector when there is one (as LangChain's
+    // max_marginal_relevance_search), else the fused scores min-max normalized to [0, 1].
+    // Similarity between documents: cosine of their stored vectors.
     std::vector<std::vector<float>> vectors;
     for (const Candidate& c : candidates) vectors.push_back(collection_->impl().VectorOf(c.id));
+    std::vector<double> relevance;
+    if (!query.vector.empty()) {
+      std::vector<float> q(query.vector.begin(), query.vector.end());
+      for (const auto& v : vectors) relevance.push_back(v.empty() ? 0 : Cosine(q, v));
+    } else {
+      std::vector<double> fused;
+      for (const Candidate& c : candidates) fused.push_back(c.fused);
+      relevance = Normalize(fused);
+    }
     std::vector<double> max_similarity(candidates.size(), -std::numeric_limits<double>::infinity());
     std::vector<bool> taken(candidates.size(), false);
     while (order.size() < std::min(k, candidates.size())) {
@@ -193,7 +202,8 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     hit.lexical_rank = c.lexical_rank;
     hit.vector_score = c.vector_score;
     hit.lexical_score = c.lexical_score;
-    if (collection_ != nullptr) collection_->impl().TextAndMetadata(hit.id, &hit.text, &hit.metadata);
+    if (collection_ != nullptr)
+      collection_->impl().TextAndMetadata(hit.id, &hit.text, &hit.metadata);
     out.push_back(std::move(hit));
   }
   return out;

@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (loaded.ok()) {
     std::vector<float> query((*loaded)->options().dim, 0.5f);
     (void)(*loaded)->Search(query, {.k = 3});
-    (void)(*loaded)->Search(query, {.k = 3, .where = llmkit::Json::Parse(R"({"i": {"$gt": 1}})").value()});
+    (void)(*loaded)->Search(query,
+                            {.k = 3, .where = llmkit::Json::Parse(R"({"i": {"$gt": 1}})").value()});
   }
   return 0;
 }

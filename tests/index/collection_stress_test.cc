@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "llmkit/bm25.h"
 #include "llmkit/index.h"
+#include "llmkit/retriever.h"
 
 namespace llmkit {
 namespace {
@@ -24,6 +26,8 @@ TEST(CollectionStress, SearchersBesideOneWriter) {
     o.ivf_nlist = 8;
     o.compact_deleted_fraction = 0.3;
     auto col = Collection::Create(o).value();
+    Bm25Index bm25;
+    Retriever retriever(col.get(), &bm25);
     std::atomic<bool> done{false};
     std::atomic<int> searches{0}, failures{0};
     std::vector<std::thread> readers;
@@ -46,6 +50,9 @@ TEST(CollectionStress, SearchersBesideOneWriter) {
           }
           if (rng() % 8 == 0) (void)col->SearchBatch(std::vector<float>(4 * dim, 0.25f), {.k = 3});
           if (rng() % 8 == 0) (void)col->Get("w7");
+          auto fused = retriever.Search(
+              {.text = "alpha beta", .vector = q, .k = 5, .where = filtered ? where : Json()});
+          if (!fused.ok()) ++failures;
           ++searches;
         }
       });
@@ -67,9 +74,12 @@ TEST(CollectionStress, SearchersBesideOneWriter) {
         for (int j = 0; j < dim; ++j) v.push_back(normal(rng));
       }
       ASSERT_TRUE(col->Upsert(ids, v, {}, metas).ok());
+      std::vector<std::string> texts(ids.size(), round % 2 ? "alpha gamma" : "beta delta");
+      ASSERT_TRUE(bm25.Upsert(ids, texts).ok());
       std::vector<std::string> gone;
       for (int i = 0; i < 20; ++i) gone.push_back("w" + std::to_string(rng() % 1500));
       col->Delete(gone);
+      bm25.Delete(gone);
       if (round % 20 == 19) {
         ASSERT_TRUE(col->Compact().ok());
         ASSERT_TRUE(col->Save(dir).ok());

@@ -21,8 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string TempDir(const std::string& name) {
-  std::string dir = ::testing::TempDir() + "llmkit_persistence_" + name + "_" +
-                    std::to_string(getpid());
+  std::string dir =
+      ::testing::TempDir() + "llmkit_persistence_" + name + "_" + std::to_string(getpid());
   fs::remove_all(dir);
   return dir;
 }
@@ -118,7 +118,8 @@ TEST(Persistence, RoundTripForEveryKind) {
       // Saving again replaces the previous generation's files.
       ASSERT_TRUE((*loaded)->Save(dir).ok());
       size_t files = 0;
-      for (const auto& entry : fs::directory_iterator(dir)) files += entry.path().filename() != "MANIFEST";
+      for (const auto& entry : fs::directory_iterator(dir))
+        files += entry.path().filename() != "MANIFEST";
       EXPECT_EQ(files, kind == IndexKind::kFlat ? 2u : 3u);
       EXPECT_EQ(Collection::Load(dir).value()->Size(), n - 1);
       fs::remove_all(dir);
