@@ -130,7 +130,12 @@ LLMKIT_AVX2 void ScoreRowsAvx2(const float* q, const void* base, size_t rows, si
       size_t o0 = i * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim;
       __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
       __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+      // Prefetch the rows eight ahead, one cache line per 16 floats read.
+      const char* ahead = static_cast<const char*>(base) + (o0 + 8 * dim) * (kHalf ? 2 : 4);
       for (size_t j = 0; j < dim; j += 8) {
+        if (j % 16 == 0) {
+          _mm_prefetch(ahead + j * (kHalf ? 2 : 4) * 4, _MM_HINT_T0);
+        }
         __m256 qv = _mm256_loadu_ps(q + j);
         a0 = Accumulate<kHalf, kL2>(a0, qv, Load8<kHalf>(base, o0 + j));
         a1 = Accumulate<kHalf, kL2>(a1, qv, Load8<kHalf>(base, o1 + j));
