@@ -86,10 +86,12 @@ void Write(Collection& col, const std::vector<std::string>& ids, const FloatArra
 }
 
 py::object Search(const Collection& col, const FloatArray& query, int k, py::object where,
-                  bool exact) {
+                  bool exact, int ef_search, int nprobe) {
   SearchOptions options;
   options.k = k;
   options.exact = exact;
+  options.ef_search = ef_search;
+  options.nprobe = nprobe;
   if (!where.is_none()) options.where = PythonToJson(where);
   size_t rows;
   absl::Span<const float> data = Rows(query, col.options().dim, &rows);
@@ -212,7 +214,9 @@ void BindIndex(py::module_& m) {
           py::arg("id"),
           "The document as a dict (id, text, metadata, vector). Raises NotFoundError.")
       .def("search", &Search, py::arg("query"), py::arg("k") = 10, py::arg("where") = py::none(),
-           py::arg("exact") = false, "1-D query: list[Hit]; 2-D (m, dim): one list per row.")
+           py::arg("exact") = false, py::arg("ef_search") = 0, py::arg("nprobe") = 0,
+           "1-D query: list[Hit]; 2-D (m, dim): one list per row. ef_search / nprobe: this "
+           "call's HNSW beam width / IVF probes (0: the collection's).")
       .def(
           "save",
           [](const Collection& c, const std::string& dir) {

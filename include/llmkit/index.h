@@ -81,6 +81,8 @@ struct SearchOptions {
   // $ne and $nin. Numbers compare as numbers (int and double alike), strings by bytes.
   Json where;
   bool exact = false;            // Score every matching vector even on HNSW/IVF.
+  int ef_search = 0;             // HNSW beam width for this call (0: hnsw_ef_search).
+  int nprobe = 0;                // IVF lists scanned for this call (0: ivf_nprobe).
   bool include_text = true;      // Copy text into the hits.
   bool include_metadata = true;  // Copy metadata into the hits.
 };

@@ -94,7 +94,10 @@ class HnswIndex : public AnnIndex {
         ef_search_(options.hnsw_ef_search) {
     index_.own_fields = false;
     index_.hnsw.efConstruction = options.hnsw_ef_construction;
-    index_.hnsw.efSearch = options.hnsw_ef_search;
+    // Every search passes its beam width in SearchParametersHNSW; FAISS 1.7.3 still sizes part of
+    // the walk by the structure's own efSearch, so a per-call width above it would not widen the
+    // search (measured: recall stalls at the structure's value). Keep the structure's high.
+    index_.hnsw.efSearch = std::max(options.hnsw_ef_search, 1024);
   }
 
   absl::Status Added(size_t first, size_t n) override {
@@ -110,12 +113,13 @@ class HnswIndex : public AnnIndex {
   bool ready() const override { return index_.ntotal > 0; }
 
   absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
-                                                 const uint8_t* allowed) const override {
+                                                 const uint8_t* allowed,
+                                                 int effort) const override {
     std::vector<idx_t> labels(k);
     std::vector<float> distances(k);
     ByteMaskSelector selector(allowed);
     faiss::SearchParametersHNSW params;
-    params.efSearch = std::max<int>(ef_search_, static_cast<int>(k));
+    params.efSearch = std::max<int>(effort > 0 ? effort : ef_search_, static_cast<int>(k));
     params.sel = allowed != nullptr ? &selector : nullptr;
     try {
       SimdDistance distance(store_, /*negate_dot=*/true);
@@ -263,12 +267,13 @@ class IvfIndex : public AnnIndex {
   bool ready() const override { return index_.is_trained && index_.ntotal > 0; }
 
   absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
-                                                 const uint8_t* allowed) const override {
+                                                 const uint8_t* allowed,
+                                                 int effort) const override {
     std::vector<idx_t> labels(k);
     std::vector<float> distances(k);
     ByteMaskSelector selector(allowed);
     faiss::SearchParametersIVF params;
-    params.nprobe = static_cast<size_t>(nprobe_);
+    params.nprobe = static_cast<size_t>(effort > 0 ? effort : nprobe_);
     params.sel = allowed != nullptr ? &selector : nullptr;
     try {
       index_.search(1, query, static_cast<idx_t>(k), distances.data(), labels.data(), &params);

@@ -96,9 +96,11 @@ class AnnIndex {
   virtual absl::Status Added(size_t first, size_t n) = 0;
   // False while the index cannot answer (IVF before training): search exactly instead.
   virtual bool ready() const = 0;
-  // Up to k best rows among `allowed` (one byte per slot, or null for all).
+  // Up to k best rows among `allowed` (one byte per slot, or null for all). `effort` is the
+  // HNSW beam width or the IVF probe count for this call (0: the index's setting).
   virtual absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
-                                                         const uint8_t* allowed) const = 0;
+                                                         const uint8_t* allowed,
+                                                         int effort = 0) const = 0;
   virtual size_t bytes() const = 0;
   virtual std::string Serialize() const = 0;
 };

@@ -364,9 +364,8 @@ absl::StatusOr<std::vector<float>> Collection::Impl::PrepareQuery(
   return prepared;
 }
 
-absl::StatusOr<std::vector<ScoredSlot>> Collection::Impl::SearchSlots(const float* query, size_t k,
-                                                                      const Filter& filter,
-                                                                      bool exact) const {
+absl::StatusOr<std::vector<ScoredSlot>> Collection::Impl::SearchSlots(
+    const float* query, size_t k, const Filter& filter, const SearchOptions& search) const {
   if (live_count == 0) return std::vector<ScoredSlot>();
   const uint8_t* allowed = nullptr;
   size_t matches = live_count;
@@ -385,9 +384,12 @@ absl::StatusOr<std::vector<ScoredSlot>> Collection::Impl::SearchSlots(const floa
   if (matches == 0) return std::vector<ScoredSlot>();
   const size_t want = std::min(k, matches);
   bool use_exact =
-      exact || ann == nullptr || !ann->ready() || (allowed != nullptr && matches < kExactScanBelow);
+      search.exact || ann == nullptr || !ann->ready() || (allowed != nullptr && matches < kExactScanBelow);
   if (!use_exact) {
-    LLMKIT_ASSIGN_OR_RETURN(std::vector<ScoredSlot> found, ann->Search(query, k, allowed));
+    LLMKIT_ASSIGN_OR_RETURN(
+        std::vector<ScoredSlot> found,
+        ann->Search(query, k, allowed,
+                    options.index == IndexKind::kHnsw ? search.ef_search : search.nprobe));
     // Filtered graph walks and probed lists can come back short: then scan exactly, so a
     // filtered search returns k hits whenever k documents match.
     if (found.size() >= want) return found;
@@ -413,7 +415,7 @@ absl::StatusOr<std::vector<SearchHit>> Collection::Search(absl::Span<const float
   std::shared_lock lock(impl_->mu);
   LLMKIT_ASSIGN_OR_RETURN(
       std::vector<ScoredSlot> found,
-      impl_->SearchSlots(prepared.data(), static_cast<size_t>(options.k), filter, options.exact));
+      impl_->SearchSlots(prepared.data(), static_cast<size_t>(options.k), filter, options));
   std::vector<SearchHit> hits;
   hits.reserve(found.size());
   for (const ScoredSlot& scored : found) hits.push_back(impl_->MakeHit(scored, options));
@@ -446,7 +448,7 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Collection::SearchBatch(
     found.reserve(m);
     for (size_t q = 0; q < m; ++q) {
       LLMKIT_ASSIGN_OR_RETURN(std::vector<ScoredSlot> one,
-                              impl_->SearchSlots(&prepared[q * dim], k, filter, options.exact));
+                              impl_->SearchSlots(&prepared[q * dim], k, filter, options));
       found.push_back(std::move(one));
     }
   }

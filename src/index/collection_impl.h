@@ -38,8 +38,8 @@ class Collection::Impl {
   // The k best live slots matching `filter` for a prepared query.
   absl::StatusOr<std::vector<internal::ScoredSlot>> SearchSlots(const float* query, size_t k,
                                                                 const Filter& filter,
-                                                                bool exact) const;
-  SearchHit MakeHit(const internal::ScoredSlot& scored, const SearchOptions& options) const;
+                                                                const SearchOptions& search) const;
+  SearchHit MakeHit(const internal::ScoredSlot& scored, const SearchOptions& search) const;
   // The stored (normalized, possibly float16-rounded) vector of a live document, or empty.
   std::vector<float> VectorOf(std::string_view id) const;
   // Whether the live document `id` matches `filter` (false when absent).
