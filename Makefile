@@ -52,12 +52,15 @@ bench: build
 	bash scripts/install-test-peers.sh
 	LLMKIT_CORPUS=build/corpus.txt LLMKIT_TEST_RANKS_DIR=.cache/tiktoken \
 	  $(RELEASE)/benchmarks/tokenizer_benchmark
+	OMP_WAIT_POLICY=PASSIVE LLMKIT_SHARED_DIR=$(abspath ../shared) $(RELEASE)/benchmarks/index_benchmark
 
 compare: build peers
 	/usr/bin/python3 benchmarks/compare/chunkers
 	/usr/bin/python3 benchmarks/compare/tokenizers
 	/usr/bin/python3 benchmarks/compare/clients
 	/usr/bin/python3 benchmarks/compare/templates
+	/usr/bin/python3 benchmarks/compare/index
+	/usr/bin/python3 benchmarks/compare/retrieval_eval
 
 # The full differential runs (every corpus file against tiktoken, not the sample of make test).
 conformance: build peers

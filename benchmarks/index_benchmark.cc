@@ -71,9 +71,8 @@ llmkit::Collection& Flat(bool float16) {
   static std::unique_ptr<llmkit::Collection> f32, f16;
   auto& col = float16 ? f16 : f32;
   if (col == nullptr) {
-    col = llmkit::Collection::Create({.dim = int(kDim),
-                                      .metric = llmkit::Metric::kInnerProduct,
-                                      .float16 = float16})
+    col = llmkit::Collection::Create(
+              {.dim = int(kDim), .metric = llmkit::Metric::kInnerProduct, .float16 = float16})
               .value();
     if (!col->Add(Ids(), absl::MakeConstSpan(Data().data(), kRows * kDim)).ok()) std::abort();
   }

@@ -383,8 +383,8 @@ absl::StatusOr<std::vector<ScoredSlot>> Collection::Impl::SearchSlots(
   }
   if (matches == 0) return std::vector<ScoredSlot>();
   const size_t want = std::min(k, matches);
-  bool use_exact =
-      search.exact || ann == nullptr || !ann->ready() || (allowed != nullptr && matches < kExactScanBelow);
+  bool use_exact = search.exact || ann == nullptr || !ann->ready() ||
+                   (allowed != nullptr && matches < kExactScanBelow);
   if (!use_exact) {
     LLMKIT_ASSIGN_OR_RETURN(
         std::vector<ScoredSlot> found,

@@ -1,0 +1,159 @@
+"""llmkit.Collection, BM25Index and Retriever from Python: numpy in without copies, filters,
+deletes, persistence, errors; and the BEIR SciFact quality figures (skipped without ../shared)."""
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+import llmkit
+
+SHARED = os.environ.get("LLMKIT_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared"))
+SCIFACT = os.path.join(SHARED, "data", "scifact")
+
+
+def clustered(n, dim, seed):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((8, dim), dtype=np.float32)
+    x = centers[rng.integers(0, 8, n)] + 0.3 * rng.standard_normal((n, dim), dtype=np.float32)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+@pytest.mark.parametrize("index", ["flat", "hnsw", "ivf"])
+def test_add_search_filter_delete_save_load(tmp_path, index):
+    vectors = clustered(2000, 32, 1)
+    ids = [f"d{i}" for i in range(2000)]
+    metas = [{"year": 2000 + i % 20, "kind": "even" if i % 2 == 0 else "odd"} for i in range(2000)]
+    col = llmkit.Collection(dim=32, metric="cosine", index=index, ivf_nlist=16, ivf_nprobe=4)
+    col.add(ids, vectors, texts=[f"text {i}" for i in range(2000)], metadatas=metas)
+    assert len(col) == 2000 and "d5" in col
+
+    hits = col.search(vectors[7], k=5)
+    assert hits[0].id == "d7" and hits[0].text == "text 7"
+    assert hits[0].metadata == metas[7]
+    assert abs(hits[0].score - 1.0) < 1e-4
+
+    # Filtered: k hits whenever k match, all matching.
+    where = {"$and": [{"year": {"$gte": 2010}}, {"kind": "even"}]}
+    hits = col.search(vectors[0], k=50, where=where)
+    assert len(hits) == 50
+    assert all(h.metadata["year"] >= 2010 and h.metadata["kind"] == "even" for h in hits)
+    assert len(col.search(vectors[0], k=500, where={"year": 2003})) == 100
+
+    # Batch: one list per row, same as single searches.
+    batch = col.search(vectors[:6], k=3)
+    assert [b[0].id for b in batch] == [f"d{i}" for i in range(6)]
+
+    assert col.delete(["d7", "missing"]) == 1
+    assert all(h.id != "d7" for h in col.search(vectors[7], k=10))
+    col.upsert(["d8"], vectors[9:10], texts=["moved"])
+    assert col.get("d8")["text"] == "moved"
+    assert col.delete_where({"year": 2019}) == 100
+
+    col.save(str(tmp_path / "idx"))
+    loaded = llmkit.Collection.load(str(tmp_path / "idx"))
+    assert len(loaded) == len(col) and loaded.index == index
+    assert [h.id for h in loaded.search(vectors[3], k=10)] == [h.id for h in col.search(vectors[3], k=10)]
+
+
+def test_numpy_layouts_and_errors(tmp_path):
+    col = llmkit.Collection(dim=4, metric="l2")
+    base = np.arange(24, dtype=np.float32).reshape(6, 4)
+    col.add([str(i) for i in range(6)], base)
+    # Float64 and strided input are converted, results identical.
+    assert col.search(base[2].astype(np.float64), k=1)[0].id == "2"
+    assert col.search(np.asfortranarray(base)[1], k=1)[0].id == "1"
+    assert col.search(base[2], k=1)[0].score == pytest.approx(0.0)
+    with pytest.raises(llmkit.InvalidArgumentError):
+        col.add(["x"], np.zeros((1, 3), dtype=np.float32))
+    with pytest.raises(llmkit.AlreadyExistsError):
+        col.add(["1"], base[:1])
+    with pytest.raises(llmkit.InvalidArgumentError):
+        col.search(base[0], k=3, where={"a": {"$gtx": 1}})
+    with pytest.raises(llmkit.InvalidArgumentError):
+        col.add(["nan"], np.full((1, 4), np.nan, dtype=np.float32))
+    with pytest.raises(llmkit.NotFoundError):
+        col.get("nope")
+    with pytest.raises(llmkit.InvalidArgumentError):
+        llmkit.Collection(dim=4, metric="manhattan")
+    with pytest.raises(llmkit.NotFoundError):
+        llmkit.Collection.load(str(tmp_path / "none"))
+    col.save(str(tmp_path / "c"))
+    manifest = tmp_path / "c" / "MANIFEST"
+    text = manifest.read_text()
+    vectors_file = next(p for p in (tmp_path / "c").iterdir() if p.name.startswith("vectors-"))
+    vectors_file.write_bytes(vectors_file.read_bytes()[:-3])
+    with pytest.raises(llmkit.DataLossError, match=vectors_file.name):
+        llmkit.Collection.load(str(tmp_path / "c"))
+    assert "sha256" in text
+
+
+def test_bm25_and_retriever():
+    bm = llmkit.BM25Index()
+    bm.add(["a", "b", "c"], ["Connecting networks", "the cat sat", "network connections everywhere"])
+    assert bm.analyze("The Connections") == ["connect"]
+    hits = bm.search("connected network", k=2)
+    assert {h.id for h in hits} == {"a", "c"} and len(bm) == 3
+    assert bm.delete(["a"]) == 1
+    assert [h.id for h in bm.search("connected network")] == ["c"]
+
+    col = llmkit.Collection(dim=2, metric="ip")
+    col.add(["a", "b", "c"], np.array([[1, 0], [0.5, 0.5], [0, 1]], dtype=np.float32),
+            texts=["Connecting networks", "the cat sat", "network connections everywhere"],
+            metadatas=[{"lang": "en"}, {"lang": "en"}, {"lang": "fr"}])
+    r = llmkit.Retriever(col, bm, mode="hybrid")
+    hits = r.search(text="network", vector=np.array([1, 0], dtype=np.float32), k=3)
+    assert hits[0].id in {"a", "c"} and hits[0].text
+    filtered = r.search(text="network", vector=np.array([0, 1], dtype=np.float32), k=3, where={"lang": "en"})
+    assert all(h.metadata["lang"] == "en" for h in filtered)
+    rrf = llmkit.Retriever(col, bm, mode="hybrid", fusion="rrf", rrf_k=60)
+    for h in rrf.search(text="network", vector=np.array([1, 0], dtype=np.float32), k=3):
+        expected = (1 / (60 + h.vector_rank) if h.vector_rank else 0) + (1 / (60 + h.lexical_rank) if h.lexical_rank else 0)
+        assert h.score == pytest.approx(expected)
+    with pytest.raises(llmkit.InvalidArgumentError):
+        r.search(text="network", k=3)  # Hybrid needs a vector.
+    with pytest.raises(llmkit.InvalidArgumentError):
+        llmkit.Retriever(col, bm, mode="fuzzy")
+
+
+def ndcg10(ranked, relevant):
+    dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
+    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(sorted(relevant.values(), reverse=True)[:10]))
+    return dcg / ideal
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(SCIFACT, "corpus.jsonl")),
+                    reason="BEIR SciFact not found (../shared/data/scifact)")
+def test_scifact_quality():
+    corpus = {d["_id"]: d for d in map(json.loads, open(os.path.join(SCIFACT, "corpus.jsonl"), encoding="utf-8"))}
+    queries = {q["_id"]: q["text"] for q in map(json.loads, open(os.path.join(SCIFACT, "queries.jsonl"), encoding="utf-8"))}
+    qrels = {}
+    for line in open(os.path.join(SCIFACT, "qrels", "test.tsv"), encoding="utf-8").readlines()[1:]:
+        q, c, s = line.split("\t")
+        qrels.setdefault(q, {})[c] = int(s)
+    doc_ids = open(os.path.join(SCIFACT, "corpus_minilm_pca128.ids")).read().split()
+    query_ids = open(os.path.join(SCIFACT, "queries_minilm_pca128.ids")).read().split()
+    doc_vectors = np.load(os.path.join(SCIFACT, "corpus_minilm_pca128.npy"))
+    query_vectors = np.load(os.path.join(SCIFACT, "queries_minilm_pca128.npy"))
+    texts = [(corpus[i]["title"] + " " + corpus[i]["text"]).strip() for i in doc_ids]
+    col = llmkit.Collection(dim=128, metric="ip")
+    col.add(doc_ids, doc_vectors, texts=texts)
+    bm = llmkit.BM25Index()
+    bm.add(doc_ids, texts)
+    row = {q: i for i, q in enumerate(query_ids)}
+    scores = {}
+    for mode, options in [("vector", {"mode": "vector"}), ("bm25", {"mode": "lexical"}),
+                          ("rsf", {}), ("rrf", {"fusion": "rrf"})]:
+        r = llmkit.Retriever(col, bm, **options)
+        total = 0.0
+        for q, relevant in qrels.items():
+            hits = r.search(text=queries[q], vector=query_vectors[row[q]], k=10)
+            total += ndcg10([h.id for h in hits], relevant)
+        scores[mode] = total / len(qrels)
+    assert abs(scores["vector"] - 0.6104) <= 0.001, scores
+    assert scores["bm25"] >= 0.66, scores
+    best = max(scores["vector"], scores["bm25"])
+    assert scores["rsf"] >= best + 0.02, scores
+    assert scores["rrf"] > best, scores
