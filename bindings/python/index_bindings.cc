@@ -111,6 +111,16 @@ py::object Search(const Collection& col, const FloatArray& query, int k, py::obj
   return py::cast(ValueOrThrow(std::move(hits)));
 }
 
+void WriteTexts(Bm25Index& bm, const std::vector<std::string>& ids,
+                const std::vector<std::string>& texts, bool upsert) {
+  absl::Status status;
+  {
+    py::gil_scoped_release release;
+    status = upsert ? bm.Upsert(ids, texts) : bm.Add(ids, texts);
+  }
+  ThrowIfError(status);
+}
+
 }  // namespace
 
 void BindIndex(py::module_& m) {
@@ -266,26 +276,12 @@ void BindIndex(py::module_& m) {
       .def(
           "add",
           [](Bm25Index& bm, const std::vector<std::string>& ids,
-             const std::vector<std::string>& texts) {
-            absl::Status status;
-            {
-              py::gil_scoped_release release;
-              status = bm.Add(ids, texts);
-            }
-            ThrowIfError(status);
-          },
+             const std::vector<std::string>& texts) { WriteTexts(bm, ids, texts, false); },
           py::arg("ids"), py::arg("texts"))
       .def(
           "upsert",
           [](Bm25Index& bm, const std::vector<std::string>& ids,
-             const std::vector<std::string>& texts) {
-            absl::Status status;
-            {
-              py::gil_scoped_release release;
-              status = bm.Upsert(ids, texts);
-            }
-            ThrowIfError(status);
-          },
+             const std::vector<std::string>& texts) { WriteTexts(bm, ids, texts, true); },
           py::arg("ids"), py::arg("texts"))
       .def(
           "delete",

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "llmkit/status.h"
 
 namespace llmkit::internal {
 namespace {
@@ -391,20 +392,23 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> NewIvfIndex(const VectorStore* store,
   }
 }
 
+namespace {
+template <typename Index>
+absl::StatusOr<std::unique_ptr<AnnIndex>> RestoreIndex(const VectorStore* store,
+                                                       const CollectionOptions& options,
+                                                       std::string_view bytes) {
+  auto index = std::make_unique<Index>(store, options);
+  LLMKIT_RETURN_IF_ERROR(index->Restore(bytes));
+  return std::unique_ptr<AnnIndex>(std::move(index));
+}
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<AnnIndex>> LoadAnnIndex(const VectorStore* store,
                                                        const CollectionOptions& options,
                                                        std::string_view bytes) {
   try {
-    if (options.index == IndexKind::kHnsw) {
-      auto index = std::make_unique<HnswIndex>(store, options);
-      absl::Status status = index->Restore(bytes);
-      if (!status.ok()) return status;
-      return std::unique_ptr<AnnIndex>(std::move(index));
-    }
-    auto index = std::make_unique<IvfIndex>(store, options);
-    absl::Status status = index->Restore(bytes);
-    if (!status.ok()) return status;
-    return std::unique_ptr<AnnIndex>(std::move(index));
+    if (options.index == IndexKind::kHnsw) return RestoreIndex<HnswIndex>(store, options, bytes);
+    return RestoreIndex<IvfIndex>(store, options, bytes);
   } catch (const std::exception& e) {
     return FaissError(e);
   }

@@ -203,42 +203,37 @@ absl::Status Collection::Impl::CompactLocked() {
   return absl::OkStatus();
 }
 
-absl::Status Collection::Add(absl::Span<const Document> documents) {
+namespace {
+
+// Add/Upsert of Document structs: the parallel arrays Impl::Write takes.
+absl::Status WriteDocuments(Collection::Impl& impl, absl::Span<const Document> documents,
+                            bool upsert) {
   std::vector<std::string> ids, texts;
   std::vector<Json> metadatas;
   std::vector<float> vectors;
   for (size_t i = 0; i < documents.size(); ++i) {
     const Document& d = documents[i];
-    if (d.vector.size() != static_cast<size_t>(impl_->options.dim)) {
+    if (d.vector.size() != static_cast<size_t>(impl.options.dim)) {
       return absl::InvalidArgumentError(absl::StrCat("documents[", i, "].vector has ",
                                                      d.vector.size(), " components, expected ",
-                                                     impl_->options.dim));
+                                                     impl.options.dim));
     }
     ids.push_back(d.id);
     texts.push_back(d.text);
     metadatas.push_back(d.metadata);
     vectors.insert(vectors.end(), d.vector.begin(), d.vector.end());
   }
-  return impl_->Write(ids, vectors, texts, metadatas, /*upsert=*/false);
+  return impl.Write(ids, vectors, texts, metadatas, upsert);
+}
+
+}  // namespace
+
+absl::Status Collection::Add(absl::Span<const Document> documents) {
+  return WriteDocuments(*impl_, documents, /*upsert=*/false);
 }
 
 absl::Status Collection::Upsert(absl::Span<const Document> documents) {
-  std::vector<std::string> ids, texts;
-  std::vector<Json> metadatas;
-  std::vector<float> vectors;
-  for (size_t i = 0; i < documents.size(); ++i) {
-    const Document& d = documents[i];
-    if (d.vector.size() != static_cast<size_t>(impl_->options.dim)) {
-      return absl::InvalidArgumentError(absl::StrCat("documents[", i, "].vector has ",
-                                                     d.vector.size(), " components, expected ",
-                                                     impl_->options.dim));
-    }
-    ids.push_back(d.id);
-    texts.push_back(d.text);
-    metadatas.push_back(d.metadata);
-    vectors.insert(vectors.end(), d.vector.begin(), d.vector.end());
-  }
-  return impl_->Write(ids, vectors, texts, metadatas, /*upsert=*/true);
+  return WriteDocuments(*impl_, documents, /*upsert=*/true);
 }
 
 absl::Status Collection::Add(absl::Span<const std::string> ids, absl::Span<const float> vectors,
