@@ -200,6 +200,10 @@ void BindIndex(py::module_& m) {
             return ValueOrThrow(c.DeleteWhere(PythonToJson(where)));
           },
           py::arg("where"))
+      .def(
+          "set_search_effort",
+          [](Collection& c, int effort) { ThrowIfError(c.SetSearchEffort(effort)); },
+          py::arg("effort"), "Default HNSW ef_search / IVF nprobe of this collection.")
       .def("compact",
            [](Collection& c) {
              absl::Status status;

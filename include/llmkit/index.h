@@ -81,7 +81,7 @@ struct SearchOptions {
   // $ne and $nin. Numbers compare as numbers (int and double alike), strings by bytes.
   Json where;
   bool exact = false;            // Score every matching vector even on HNSW/IVF.
-  int ef_search = 0;             // HNSW beam width for this call (0: hnsw_ef_search).
+  int ef_search = 0;             // HNSW beam width for this call, up to the collection's (0: that).
   int nprobe = 0;                // IVF lists scanned for this call (0: ivf_nprobe).
   bool include_text = true;      // Copy text into the hits.
   bool include_metadata = true;  // Copy metadata into the hits.
@@ -162,6 +162,11 @@ class Collection {
   absl::StatusOr<size_t> DeleteWhere(const Json& where);
   // Rebuilds storage and index without tombstones.
   absl::Status Compact();
+  // Changes the default HNSW beam width (hnsw_ef_search) or IVF probe count (ivf_nprobe) of
+  // this collection in memory (a write: waits for searches). With FAISS 1.7.3 a per-call
+  // SearchOptions::ef_search takes effect only up to this value, while a larger value here makes
+  // every search slower; tune it here. Errors: kInvalidArgument (< 1), kFailedPrecondition (flat).
+  absl::Status SetSearchEffort(int effort);
 
   // The document with this id. Errors: kNotFound.
   absl::StatusOr<Document> Get(std::string_view id) const;

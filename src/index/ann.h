@@ -103,6 +103,8 @@ class AnnIndex {
                                                          int effort = 0) const = 0;
   virtual size_t bytes() const = 0;
   virtual std::string Serialize() const = 0;
+  // Sets the default HNSW beam width / IVF probe count. REQUIRES: no concurrent search.
+  virtual void SetEffort(int effort) = 0;
 };
 
 // HNSW (faiss::HNSW) reading vectors from `store` with llmkit's SIMD distance computer.

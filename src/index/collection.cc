@@ -276,6 +276,16 @@ absl::StatusOr<size_t> Collection::DeleteWhere(const Json& where) {
   return deleted;
 }
 
+absl::Status Collection::SetSearchEffort(int effort) {
+  if (effort < 1) return absl::InvalidArgumentError("search effort must be at least 1");
+  std::unique_lock lock(impl_->mu);
+  if (impl_->ann == nullptr) {
+    return absl::FailedPreconditionError("a flat collection has no search effort to set");
+  }
+  impl_->ann->SetEffort(effort);
+  return absl::OkStatus();
+}
+
 absl::Status Collection::Compact() {
   std::unique_lock lock(impl_->mu);
   return impl_->CompactLocked();

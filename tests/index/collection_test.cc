@@ -202,6 +202,8 @@ TEST(Collection, ApproximateIndexesReachHighRecall) {
         recall += Recall(*hits, BruteForce(base, dim, &queries[q * dim], k, metric));
       }
       EXPECT_GE(recall / 50, 0.9) << "kind " << int(kind) << " metric " << int(metric);
+      EXPECT_TRUE(col->SetSearchEffort(kind == IndexKind::kHnsw ? 128 : 16).ok());
+      EXPECT_EQ(col->SetSearchEffort(0).code(), absl::StatusCode::kInvalidArgument);
       EXPECT_TRUE(kind != IndexKind::kIvf || col->Stats().ivf_trained);
     }
   }
@@ -406,6 +408,7 @@ TEST(Collection, Float16HalvesMemoryWithSmallRecallLoss) {
   CollectionOptions o = Options(IndexKind::kFlat, Metric::kCosine, dim);
   o.float16 = true;
   auto f16 = Make(o);
+  EXPECT_EQ(f16->SetSearchEffort(8).code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(f32->Add(Ids(n), base).ok());
   ASSERT_TRUE(f16->Add(Ids(n), base).ok());
   EXPECT_EQ(f16->Stats().vector_bytes * 2, f32->Stats().vector_bytes);
