@@ -89,10 +89,7 @@ constexpr uint32_t kIvfMagic = 0x31494b4c;   // "LKI1"
 class HnswIndex : public AnnIndex {
  public:
   HnswIndex(const VectorStore* store, const CollectionOptions& options)
-      : store_(store),
-        view_(store),
-        index_(&view_, options.hnsw_m),
-        ef_search_(options.hnsw_ef_search) {
+      : store_(store), view_(store), index_(&view_, options.hnsw_m) {
     index_.own_fields = false;
     index_.hnsw.efConstruction = options.hnsw_ef_construction;
     // FAISS 1.7.3 sizes the walk's candidate queue by the structure's own efSearch: a per-call
@@ -114,10 +111,7 @@ class HnswIndex : public AnnIndex {
 
   bool ready() const override { return index_.ntotal > 0; }
 
-  void SetEffort(int effort) override {
-    ef_search_ = effort;
-    index_.hnsw.efSearch = effort;
-  }
+  void SetEffort(int effort) override { index_.hnsw.efSearch = effort; }
 
   absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
                                                  const uint8_t* allowed,
@@ -126,7 +120,8 @@ class HnswIndex : public AnnIndex {
     std::vector<float> distances(k);
     ByteMaskSelector selector(allowed);
     faiss::SearchParametersHNSW params;
-    params.efSearch = std::max<int>(effort > 0 ? effort : ef_search_, static_cast<int>(k));
+    params.efSearch =
+        std::max<int>(effort > 0 ? effort : index_.hnsw.efSearch, static_cast<int>(k));
     params.sel = allowed != nullptr ? &selector : nullptr;
     try {
       SimdDistance distance(store_, /*negate_dot=*/true);
@@ -235,7 +230,6 @@ class HnswIndex : public AnnIndex {
   const VectorStore* store_;
   StoreView view_;
   faiss::IndexHNSW index_;
-  int ef_search_;
 };
 
 class IvfIndex : public AnnIndex {
@@ -246,7 +240,6 @@ class IvfIndex : public AnnIndex {
                    store->l2() ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT),
         index_(&quantizer_, store->dim(), options.ivf_nlist,
                store->l2() ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT),
-        nprobe_(options.ivf_nprobe),
         train_size_(options.ivf_train_size > 0 ? static_cast<size_t>(options.ivf_train_size)
                                                : 39 * static_cast<size_t>(options.ivf_nlist)) {
     index_.own_fields = false;
@@ -273,10 +266,7 @@ class IvfIndex : public AnnIndex {
 
   bool ready() const override { return index_.is_trained && index_.ntotal > 0; }
 
-  void SetEffort(int effort) override {
-    nprobe_ = effort;
-    index_.nprobe = effort;
-  }
+  void SetEffort(int effort) override { index_.nprobe = effort; }
 
   absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
                                                  const uint8_t* allowed,
@@ -285,7 +275,7 @@ class IvfIndex : public AnnIndex {
     std::vector<float> distances(k);
     ByteMaskSelector selector(allowed);
     faiss::SearchParametersIVF params;
-    params.nprobe = static_cast<size_t>(effort > 0 ? effort : nprobe_);
+    params.nprobe = effort > 0 ? static_cast<size_t>(effort) : index_.nprobe;
     params.sel = allowed != nullptr ? &selector : nullptr;
     try {
       index_.search(1, query, static_cast<idx_t>(k), distances.data(), labels.data(), &params);
@@ -379,7 +369,6 @@ class IvfIndex : public AnnIndex {
   const VectorStore* store_;
   faiss::IndexFlat quantizer_;
   faiss::IndexIVFFlat index_;
-  int nprobe_;
   size_t train_size_;
 };
 

@@ -43,8 +43,10 @@ absl::Status internal::ValidateCollectionOptions(const CollectionOptions& o) {
 
 namespace {
 
-// Normalizes `v` in place under cosine; checks every component is finite.
-absl::Status PrepareVector(float* v, size_t dim, Metric metric, std::string_view what) {
+// Checks every component of `v` is finite (and, under cosine, that it is not the zero vector).
+// Returns its squared norm.
+absl::StatusOr<double> CheckVector(const float* v, size_t dim, Metric metric,
+                                   std::string_view what) {
   double norm = 0;
   for (size_t j = 0; j < dim; ++j) {
     if (!std::isfinite(v[j])) {
@@ -53,11 +55,17 @@ absl::Status PrepareVector(float* v, size_t dim, Metric metric, std::string_view
     }
     norm += static_cast<double>(v[j]) * v[j];
   }
+  if (metric == Metric::kCosine && norm == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(internal::ToAbsl(what), ": zero vector under cosine"));
+  }
+  return norm;
+}
+
+// CheckVector, then normalizes `v` in place under cosine.
+absl::Status PrepareVector(float* v, size_t dim, Metric metric, std::string_view what) {
+  LLMKIT_ASSIGN_OR_RETURN(double norm, CheckVector(v, dim, metric, what));
   if (metric == Metric::kCosine) {
-    if (norm == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(internal::ToAbsl(what), ": zero vector under cosine"));
-    }
     float scale = static_cast<float>(1 / std::sqrt(norm));
     for (size_t j = 0; j < dim; ++j) v[j] *= scale;
   }
@@ -130,11 +138,16 @@ absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
       return absl::InvalidArgumentError(absl::StrCat("metadatas[", i, "] is not an object"));
     }
   }
-  std::vector<float> prepared(vectors.begin(), vectors.end());
+  // The caller's rows are stored as given, except under cosine, where a normalized copy is.
+  std::vector<float> normalized;
+  if (options.metric == Metric::kCosine) normalized.assign(vectors.begin(), vectors.end());
   for (size_t i = 0; i < n; ++i) {
-    LLMKIT_RETURN_IF_ERROR(
-        PrepareVector(&prepared[i * dim], dim, options.metric, absl::StrCat("vectors[", i, "]")));
+    std::string what = absl::StrCat("vectors[", i, "]");
+    LLMKIT_RETURN_IF_ERROR(normalized.empty()
+                               ? CheckVector(&vectors[i * dim], dim, options.metric, what).status()
+                               : PrepareVector(&normalized[i * dim], dim, options.metric, what));
   }
+  const float* rows = normalized.empty() ? vectors.data() : normalized.data();
   std::unique_lock lock(mu);
   if (!upsert) {
     for (size_t i = 0; i < n; ++i) {
@@ -159,7 +172,7 @@ absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
     slot_of[new_ids[i]] = slot;
     ++live_count;
   }
-  store.Append(prepared.data(), n);
+  store.Append(rows, n);
   if (ann != nullptr) LLMKIT_RETURN_IF_ERROR(ann->Added(first, n));
   return MaybeCompact();
 }
@@ -369,23 +382,27 @@ absl::StatusOr<std::vector<float>> Collection::Impl::PrepareQuery(
   return prepared;
 }
 
-absl::StatusOr<std::vector<ScoredSlot>> Collection::Impl::SearchSlots(
-    const float* query, size_t k, const Filter& filter, const SearchOptions& search) const {
-  if (live_count == 0) return std::vector<ScoredSlot>();
-  const uint8_t* allowed = nullptr;
-  size_t matches = live_count;
-  std::vector<uint8_t> mask;
+Collection::Impl::Selection Collection::Impl::Select(const Filter& filter) const {
+  Selection selection;
+  selection.matches = live_count;
   if (!filter.matches_all()) {
-    mask.resize(live.size());
-    matches = 0;
+    selection.mask.resize(live.size());
+    selection.matches = 0;
     for (size_t slot = 0; slot < live.size(); ++slot) {
-      mask[slot] = live[slot] && filter.Matches(metadata[slot]);
-      matches += mask[slot];
+      selection.mask[slot] = live[slot] && filter.Matches(metadata[slot]);
+      selection.matches += selection.mask[slot];
     }
-    allowed = mask.data();
+    selection.allowed = selection.mask.data();
   } else if (live_count != store.rows()) {
-    allowed = live.data();
+    selection.allowed = live.data();
   }
+  return selection;
+}
+
+absl::StatusOr<std::vector<ScoredSlot>> Collection::Impl::SearchSlots(
+    const float* query, size_t k, const Selection& selection, const SearchOptions& search) const {
+  const uint8_t* allowed = selection.allowed;
+  const size_t matches = selection.matches;
   if (matches == 0) return std::vector<ScoredSlot>();
   const size_t want = std::min(k, matches);
   bool use_exact = search.exact || ann == nullptr || !ann->ready() ||
@@ -418,9 +435,9 @@ absl::StatusOr<std::vector<SearchHit>> Collection::Search(absl::Span<const float
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(options.where));
   LLMKIT_ASSIGN_OR_RETURN(std::vector<float> prepared, impl_->PrepareQuery(query));
   std::shared_lock lock(impl_->mu);
-  LLMKIT_ASSIGN_OR_RETURN(
-      std::vector<ScoredSlot> found,
-      impl_->SearchSlots(prepared.data(), static_cast<size_t>(options.k), filter, options));
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<ScoredSlot> found,
+                          impl_->SearchSlots(prepared.data(), static_cast<size_t>(options.k),
+                                             impl_->Select(filter), options));
   std::vector<SearchHit> hits;
   hits.reserve(found.size());
   for (const ScoredSlot& scored : found) hits.push_back(impl_->MakeHit(scored, options));
@@ -450,10 +467,11 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Collection::SearchBatch(
   if (plain_exact && m >= 4 && impl_->live_count > 0) {
     found = internal::ExactSearchBatch(impl_->store, prepared.data(), m, k);
   } else {
+    const Collection::Impl::Selection selection = impl_->Select(filter);  // Once per batch.
     found.reserve(m);
     for (size_t q = 0; q < m; ++q) {
       LLMKIT_ASSIGN_OR_RETURN(std::vector<ScoredSlot> one,
-                              impl_->SearchSlots(&prepared[q * dim], k, filter, options));
+                              impl_->SearchSlots(&prepared[q * dim], k, selection, options));
       found.push_back(std::move(one));
     }
   }

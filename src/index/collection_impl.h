@@ -35,9 +35,17 @@ class Collection::Impl {
 
   // Checks the query and returns it ready to score (normalized under cosine).
   absl::StatusOr<std::vector<float>> PrepareQuery(absl::Span<const float> query) const;
-  // The k best live slots matching `filter` for a prepared query.
+  // The live slots a filter lets through: `allowed` is null when that is every slot.
+  struct Selection {
+    std::vector<uint8_t> mask;
+    const uint8_t* allowed = nullptr;  // mask, live, or null.
+    size_t matches = 0;
+  };
+  // Evaluates `filter` over every live document's metadata (once per search or batch).
+  Selection Select(const Filter& filter) const;
+  // The k best slots of `selection` for a prepared query.
   absl::StatusOr<std::vector<internal::ScoredSlot>> SearchSlots(const float* query, size_t k,
-                                                                const Filter& filter,
+                                                                const Selection& selection,
                                                                 const SearchOptions& search) const;
   SearchHit MakeHit(const internal::ScoredSlot& scored, const SearchOptions& search) const;
   // The stored (normalized, possibly float16-rounded) vector of a live document, or empty.

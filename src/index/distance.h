@@ -20,9 +20,6 @@ enum class Element { kFloat32, kFloat16 };
 // The fastest kernel this CPU runs for the element type and metric (l2: negated squared L2).
 ScoreRowsFn GetScoreRows(Element element, bool l2);
 
-// One score between a query and one row.
-float ScoreOne(ScoreRowsFn fn, const float* query, const void* row, size_t dim);
-
 // IEEE binary16 conversion (round to nearest even; out of range → ±inf).
 uint16_t FloatToHalf(float value);
 float HalfToFloat(uint16_t value);
