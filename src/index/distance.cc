@@ -59,9 +59,6 @@ void NegL2HalfRowsScalar(const float* q, const void* b, size_t r, size_t d, floa
 }
 
 // ---- AVX2 + FMA versions ----
-// Four rows per pass share each query load; two accumulators per row hide the FMA latency.
-// Rows are read once, front to back, so the hardware prefetcher streams them: the exact scan
-// runs at memory bandwidth.
 
 #define LLMKIT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -101,19 +98,25 @@ LLMKIT_AVX2 inline __m256 Accumulate(__m256 acc, __m256 q, __m256 x) {
   }
 }
 
+// One row, front to back, four accumulators (32 elements per step): one sequential stream the
+// hardware prefetcher follows at full bandwidth, with the query resident in L1.
 template <bool kHalf, bool kL2>
 LLMKIT_AVX2 float ScoreRowAvx2(const float* q, const void* base, size_t row, size_t dim) {
   size_t offset = row * dim;
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   size_t j = 0;
-  for (; j + 16 <= dim; j += 16) {
+  for (; j + 32 <= dim; j += 32) {
     a0 = Accumulate<kHalf, kL2>(a0, _mm256_loadu_ps(q + j), Load8<kHalf>(base, offset + j));
     a1 = Accumulate<kHalf, kL2>(a1, _mm256_loadu_ps(q + j + 8), Load8<kHalf>(base, offset + j + 8));
+    a2 = Accumulate<kHalf, kL2>(a2, _mm256_loadu_ps(q + j + 16),
+                                Load8<kHalf>(base, offset + j + 16));
+    a3 = Accumulate<kHalf, kL2>(a3, _mm256_loadu_ps(q + j + 24),
+                                Load8<kHalf>(base, offset + j + 24));
   }
   for (; j + 8 <= dim; j += 8) {
     a0 = Accumulate<kHalf, kL2>(a0, _mm256_loadu_ps(q + j), Load8<kHalf>(base, offset + j));
   }
-  float sum = HorizontalSum(_mm256_add_ps(a0, a1));
+  float sum = HorizontalSum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
   for (; j < dim; ++j) {
     float x = LoadOne<kHalf>(base, offset + j);
     sum += kL2 ? (q[j] - x) * (q[j] - x) : q[j] * x;
@@ -124,33 +127,7 @@ LLMKIT_AVX2 float ScoreRowAvx2(const float* q, const void* base, size_t row, siz
 template <bool kHalf, bool kL2>
 LLMKIT_AVX2 void ScoreRowsAvx2(const float* q, const void* base, size_t rows, size_t dim,
                                float* out) {
-  size_t i = 0;
-  if (dim % 8 == 0) {
-    for (; i + 4 <= rows; i += 4) {
-      size_t o0 = i * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim;
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-      __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-      // Prefetch the rows eight ahead, one cache line per 16 floats read.
-      const char* ahead = static_cast<const char*>(base) + (o0 + 8 * dim) * (kHalf ? 2 : 4);
-      for (size_t j = 0; j < dim; j += 8) {
-        if (j % 16 == 0) {
-          _mm_prefetch(ahead + j * (kHalf ? 2 : 4) * 4, _MM_HINT_T0);
-        }
-        __m256 qv = _mm256_loadu_ps(q + j);
-        a0 = Accumulate<kHalf, kL2>(a0, qv, Load8<kHalf>(base, o0 + j));
-        a1 = Accumulate<kHalf, kL2>(a1, qv, Load8<kHalf>(base, o1 + j));
-        a2 = Accumulate<kHalf, kL2>(a2, qv, Load8<kHalf>(base, o2 + j));
-        a3 = Accumulate<kHalf, kL2>(a3, qv, Load8<kHalf>(base, o3 + j));
-      }
-      float s0 = HorizontalSum(a0), s1 = HorizontalSum(a1);
-      float s2 = HorizontalSum(a2), s3 = HorizontalSum(a3);
-      out[i] = kL2 ? -s0 : s0;
-      out[i + 1] = kL2 ? -s1 : s1;
-      out[i + 2] = kL2 ? -s2 : s2;
-      out[i + 3] = kL2 ? -s3 : s3;
-    }
-  }
-  for (; i < rows; ++i) out[i] = ScoreRowAvx2<kHalf, kL2>(q, base, i, dim);
+  for (size_t i = 0; i < rows; ++i) out[i] = ScoreRowAvx2<kHalf, kL2>(q, base, i, dim);
 }
 
 bool HasAvx2() {
@@ -169,12 +146,6 @@ ScoreRowsFn GetScoreRows(Element element, bool l2) {
   }
   if (half) return l2 ? &NegL2HalfRowsScalar : &DotHalfRowsScalar;
   return l2 ? &NegL2RowsScalar : &DotRowsScalar;
-}
-
-float ScoreOne(ScoreRowsFn fn, const float* query, const void* row, size_t dim) {
-  float out;
-  fn(query, row, 1, dim, &out);
-  return out;
 }
 
 uint16_t FloatToHalf(float value) {
