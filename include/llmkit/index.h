@@ -171,6 +171,8 @@ class Collection {
   // The document with this id. Errors: kNotFound.
   absl::StatusOr<Document> Get(std::string_view id) const;
   bool Contains(std::string_view id) const;
+  // The ids of the live documents, in storage order (oldest first, upserted ones moved last).
+  std::vector<std::string> Ids() const;
   size_t Size() const;  // Live documents.
   const CollectionOptions& options() const;
   CollectionStats Stats() const;

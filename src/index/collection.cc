@@ -348,6 +348,16 @@ bool Collection::Contains(std::string_view id) const {
   return impl_->slot_of.contains(internal::ToAbsl(id));
 }
 
+std::vector<std::string> Collection::Ids() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<std::string> out;
+  out.reserve(impl_->live_count);
+  for (size_t slot = 0; slot < impl_->ids.size(); ++slot) {
+    if (impl_->live[slot]) out.push_back(impl_->ids[slot]);
+  }
+  return out;
+}
+
 size_t Collection::Size() const {
   std::shared_lock lock(impl_->mu);
   return impl_->live_count;

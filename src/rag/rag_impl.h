@@ -1,0 +1,94 @@
+// RagPipeline's state, shared by the pipeline (rag_pipeline.cc), its chunking and file
+// handling (rag_documents.cc) and its persistence (rag_store.cc).
+
+#ifndef LLMKIT_SRC_RAG_RAG_IMPL_H_
+#define LLMKIT_SRC_RAG_RAG_IMPL_H_
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "llmkit/bm25.h"
+#include "llmkit/chunker.h"
+#include "llmkit/index.h"
+#include "llmkit/rag.h"
+#include "llmkit/template.h"
+
+namespace llmkit {
+namespace internal {
+
+// Splits documents with the splitter their path calls for (see rag.h). Immutable; thread-safe.
+class DocumentSplitter {
+ public:
+  static absl::StatusOr<DocumentSplitter> Create(size_t chunk_size, size_t chunk_overlap);
+  absl::StatusOr<std::vector<Chunk>> Split(std::string_view path, std::string_view text) const;
+
+ private:
+  std::shared_ptr<const MarkdownSplitter> markdown_;
+  std::shared_ptr<const RecursiveCharacterSplitter> plain_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const RecursiveCharacterSplitter>> languages_;
+};
+
+// The language llmkit's splitters know for this file name ("markdown", "rst", "python", ...),
+// or "" for plain text.
+std::string LanguageForPath(std::string_view path);
+
+// The file name endings IngestDirectory reads by default.
+const std::vector<std::string>& DefaultExtensions();
+
+// 1-based line of each chunk's first and last byte in `text`.
+class LineIndex {
+ public:
+  explicit LineIndex(std::string_view text);
+  int LineOf(size_t offset) const;  // 1 + newlines before `offset`.
+
+ private:
+  std::vector<size_t> newlines_;
+};
+
+// Names the pipeline writes into every chunk's metadata; documents may not use them.
+bool IsReservedMetadataKey(std::string_view key);
+
+}  // namespace internal
+
+struct RagDocRecord {
+  std::string path;
+  std::string sha256;  // Of path, metadata and text.
+  size_t chunks = 0;
+};
+
+class RagPipeline::Impl {
+ public:
+  RagOptions options;
+  // How the index's vectors were made: the local embedder's name, or the embedding model's.
+  std::string embedder_name;
+  bool local_embedder = true;
+  std::shared_ptr<CachedEmbeddingModel> embedder;
+  std::unique_ptr<internal::DocumentSplitter> splitter;
+  std::unique_ptr<Template> prompt;
+
+  std::mutex write_mu;           // Serializes Ingest/Remove.
+  mutable std::shared_mutex mu;  // Guards the state below: readers shared, commits unique.
+  int dimensions = 0;            // 0 until the first embedding.
+  std::unique_ptr<Collection> collection;  // Null until the first embedding.
+  std::unique_ptr<Bm25Index> bm25;
+  absl::flat_hash_map<std::string, RagDocRecord> docs;
+
+  // Options checked, models and splitter and template built (collection not created).
+  static absl::StatusOr<std::unique_ptr<Impl>> Build(RagOptions options, bool local,
+                                                     std::string embedder_name);
+  // Embeds `texts` in batches on up to embed_concurrency threads.
+  absl::StatusOr<std::vector<float>> EmbedAll(const std::vector<std::string>& texts,
+                                              int* dimensions) const;
+  // Creates the collection for `dims` on first use; checks dims against it after. Holds mu.
+  absl::Status EnsureCollection(int dims);
+};
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_SRC_RAG_RAG_IMPL_H_

@@ -1,0 +1,650 @@
+// RagPipeline: ingest (check, split, embed concurrently, commit in groups), retrieve, answer.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "common/files.h"
+#include "common/sha256.h"
+#include "llmkit/chunker.h"
+#include "llmkit/status.h"
+#include "rag/rag_impl.h"
+
+namespace llmkit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string ChunkId(std::string_view doc_id, size_t chunk) {
+  return absl::StrCat(internal::ToAbsl(doc_id), "#", chunk);
+}
+
+std::string PathOf(const RagDocument& doc) { return doc.path.empty() ? doc.id : doc.path; }
+
+// Checks every document before any work, so a bad batch changes nothing.
+absl::Status CheckDocuments(absl::Span<const RagDocument> documents) {
+  absl::flat_hash_set<std::string_view> seen;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    const RagDocument& doc = documents[i];
+    if (doc.id.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("document ", i, ": empty id"));
+    }
+    if (!seen.insert(doc.id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("document ", i, ": repeated id \"", doc.id,
+                                                     "\""));
+    }
+    if (absl::Status utf8 = ValidateUtf8(doc.text); !utf8.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("document \"", doc.id, "\": ", utf8.message()));
+    }
+    if (!doc.metadata.is_null() && !doc.metadata.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("document \"", doc.id, "\": metadata must be an object or null"));
+    }
+    if (doc.metadata.is_object()) {
+      for (const auto& [key, value] : doc.metadata.as_object()) {
+        if (internal::IsReservedMetadataKey(key)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "document \"", doc.id, "\": metadata field \"", key,
+              "\" is reserved (the pipeline sets doc_id, path, chunk, begin, end, line_start, "
+              "line_end, doc_sha256)"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A changed or new document, split and waiting for its vectors.
+struct Pending {
+  const RagDocument* doc;
+  std::string path;
+  std::string sha256;
+  size_t old_chunks = 0;
+  std::vector<Chunk> chunks;
+  std::vector<Json> metadata;
+  std::vector<std::vector<float>> vectors;  // Filled from the old index or the embedder.
+};
+
+RagPassage PassageOf(const RetrievedHit& hit, int n) {
+  RagPassage p;
+  p.n = n;
+  p.chunk_id = hit.id;
+  p.score = hit.score;
+  p.text = hit.text;
+  p.metadata = hit.metadata;
+  auto str = [&](const char* key) -> std::string {
+    const Json* v = hit.metadata.Find(key);
+    return v != nullptr && v->is_string() ? v->as_string() : std::string();
+  };
+  auto num = [&](const char* key) -> int64_t {
+    const Json* v = hit.metadata.Find(key);
+    return v != nullptr && v->is_int() ? v->as_int() : 0;
+  };
+  p.doc_id = str("doc_id");
+  p.path = str("path");
+  p.begin = static_cast<size_t>(num("begin"));
+  p.end = static_cast<size_t>(num("end"));
+  p.line_start = static_cast<int>(num("line_start"));
+  p.line_end = static_cast<int>(num("line_end"));
+  return p;
+}
+
+}  // namespace
+
+std::vector<int> CitedNumbers(std::string_view answer, int passages) {
+  std::vector<int> out;
+  for (size_t i = 0; i < answer.size(); ++i) {
+    if (answer[i] != '[') continue;
+    // "[1]", "[1, 2]", "[1,2]": digits separated by commas and spaces up to "]".
+    std::vector<int> numbers;
+    size_t j = i + 1;
+    bool ok = false;
+    while (j < answer.size()) {
+      if (answer[j] >= '0' && answer[j] <= '9') {
+        int64_t n = 0;
+        while (j < answer.size() && answer[j] >= '0' && answer[j] <= '9' && n < 1'000'000) {
+          n = n * 10 + (answer[j++] - '0');
+        }
+        numbers.push_back(static_cast<int>(n));
+        while (j < answer.size() && answer[j] == ' ') ++j;
+        if (j < answer.size() && answer[j] == ']') {
+          ok = true;
+          break;
+        }
+        if (j < answer.size() && answer[j] == ',') {
+          ++j;
+          while (j < answer.size() && answer[j] == ' ') ++j;
+          continue;
+        }
+      }
+      break;
+    }
+    if (!ok) continue;
+    for (int n : numbers) {
+      if (n >= 1 && n <= passages && std::find(out.begin(), out.end(), n) == out.end()) {
+        out.push_back(n);
+      }
+    }
+    i = j;
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<RagPipeline::Impl>> RagPipeline::Impl::Build(
+    RagOptions options, bool local, std::string embedder_name) {
+  if (options.chunk_size == 0 || options.chunk_overlap >= options.chunk_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk_overlap (", options.chunk_overlap, ") must be below chunk_size (",
+                     options.chunk_size, ")"));
+  }
+  if (options.k < 1) return absl::InvalidArgumentError("k must be >= 1");
+  if (options.embed_batch_size < 1 || options.embed_concurrency < 1) {
+    return absl::InvalidArgumentError("embed_batch_size and embed_concurrency must be >= 1");
+  }
+  auto impl = std::make_unique<Impl>();
+  std::shared_ptr<EmbeddingModel> model = options.embedder;
+  if (local) {
+    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddingModel> local_model,
+                            NewLocalEmbeddingModel(options.local_embedder));
+    model = std::move(local_model);
+    options.embedding_dimensions.reset();
+  }
+  impl->local_embedder = local;
+  impl->embedder_name = std::move(embedder_name);
+  impl->embedder = std::make_shared<CachedEmbeddingModel>(
+      std::move(model), impl->embedder_name, options.embedding_cache_entries);
+  LLMKIT_ASSIGN_OR_RETURN(internal::DocumentSplitter splitter,
+                          internal::DocumentSplitter::Create(options.chunk_size,
+                                                             options.chunk_overlap));
+  impl->splitter = std::make_unique<internal::DocumentSplitter>(std::move(splitter));
+  TemplateOptions template_options;
+  template_options.name = "prompt_template";
+  absl::StatusOr<Template> prompt = Template::Compile(options.prompt_template, template_options);
+  if (!prompt.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("prompt_template: ", prompt.status().message()));
+  }
+  impl->prompt = std::make_unique<Template>(*std::move(prompt));
+  impl->bm25 = std::make_unique<Bm25Index>();
+  impl->options = std::move(options);
+  return impl;
+}
+
+absl::StatusOr<std::vector<float>> RagPipeline::Impl::EmbedAll(
+    const std::vector<std::string>& texts, int* dimensions) const {
+  const size_t batch = options.embed_batch_size;
+  const size_t batches = (texts.size() + batch - 1) / batch;
+  std::vector<Embeddings> results(batches);
+  std::vector<absl::Status> errors(batches);
+  auto cancellation = std::make_shared<Cancellation>();
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t b = next++; b < batches; b = next++) {
+      if (cancellation->cancelled()) return;
+      const size_t begin = b * batch, end = std::min(texts.size(), begin + batch);
+      EmbedOptions embed;
+      embed.model = options.embedding_model;
+      embed.dimensions = options.embedding_dimensions;
+      embed.cancellation = cancellation;
+      absl::StatusOr<Embeddings> e =
+          embedder->Embed(absl::MakeConstSpan(texts.data() + begin, end - begin), embed);
+      if (!e.ok()) {
+        errors[b] = e.status();
+        cancellation->Cancel();
+        return;
+      }
+      results[b] = *std::move(e);
+    }
+  };
+  const size_t threads = std::min<size_t>(options.embed_concurrency, batches);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  if (batches > 0) work();
+  for (std::thread& t : pool) t.join();
+  for (const absl::Status& error : errors) {
+    if (!error.ok() && !absl::IsCancelled(error)) return error;
+  }
+  for (const absl::Status& error : errors) LLMKIT_RETURN_IF_ERROR(error);
+
+  std::vector<float> out;
+  for (size_t b = 0; b < batches; ++b) {
+    const Embeddings& e = results[b];
+    const size_t expected = std::min(texts.size(), (b + 1) * batch) - b * batch;
+    if (e.rows() != expected || e.dimensions == 0) {
+      return absl::UnavailableError(absl::StrCat("embedding model returned ", e.rows(),
+                                                 " vectors for ", expected, " inputs"));
+    }
+    if (*dimensions == 0) *dimensions = static_cast<int>(e.dimensions);
+    if (static_cast<int>(e.dimensions) != *dimensions) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("embedding model returned ", e.dimensions, " dimensions; the index has ",
+                       *dimensions, " (was it built with another model?)"));
+    }
+    out.insert(out.end(), e.values.begin(), e.values.end());
+  }
+  return out;
+}
+
+absl::Status RagPipeline::Impl::EnsureCollection(int dims) {
+  if (collection != nullptr) {
+    if (collection->options().dim != dims) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("embedding model returned ", dims, " dimensions; the index has ",
+                       collection->options().dim, " (was it built with another model?)"));
+    }
+    return absl::OkStatus();
+  }
+  CollectionOptions collection_options;
+  collection_options.dim = dims;
+  collection_options.metric = Metric::kCosine;
+  collection_options.index = options.index;
+  LLMKIT_ASSIGN_OR_RETURN(collection, Collection::Create(collection_options));
+  dimensions = dims;
+  return absl::OkStatus();
+}
+
+RagPipeline::RagPipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RagPipeline::~RagPipeline() = default;
+
+absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Create(RagOptions options) {
+  const bool local = options.embedder == nullptr;
+  std::string name = local ? LocalEmbedderName(options.local_embedder)
+                           : (options.embedding_model.empty() ? std::string("default")
+                                                              : options.embedding_model);
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
+                          Impl::Build(std::move(options), local, std::move(name)));
+  return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
+}
+
+absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument> documents,
+                                                   const IngestOptions& ingest) {
+  LLMKIT_RETURN_IF_ERROR(CheckDocuments(documents));
+  std::lock_guard<std::mutex> writer(impl_->write_mu);
+  const Clock::time_point start = Clock::now();
+  IngestProgress progress;
+  progress.documents_total = documents.size();
+
+  std::vector<Pending> group;
+  size_t group_chunks = 0;
+
+  // Embeds the group's chunks (reusing unchanged chunks' old vectors), then commits it.
+  auto commit = [&]() -> absl::Status {
+    if (group.empty()) return absl::OkStatus();
+    std::vector<std::string> to_embed;
+    std::vector<std::pair<size_t, size_t>> slots;  // (pending, chunk) of each text to embed.
+    for (size_t p = 0; p < group.size(); ++p) {
+      Pending& pending = group[p];
+      pending.vectors.resize(pending.chunks.size());
+      absl::flat_hash_map<std::string, std::vector<float>> old;
+      if (pending.old_chunks > 0) {
+        std::shared_lock lock(impl_->mu);
+        for (size_t c = 0; c < pending.old_chunks && impl_->collection != nullptr; ++c) {
+          absl::StatusOr<Document> d = impl_->collection->Get(ChunkId(pending.doc->id, c));
+          if (d.ok()) old.emplace(std::move(d->text), std::move(d->vector));
+        }
+      }
+      for (size_t c = 0; c < pending.chunks.size(); ++c) {
+        auto it = old.find(pending.chunks[c].text);
+        if (it != old.end()) {
+          pending.vectors[c] = it->second;
+          ++progress.chunks_reused;
+          continue;
+        }
+        to_embed.push_back(pending.chunks[c].text);
+        slots.emplace_back(p, c);
+      }
+    }
+    const EmbeddingCacheStats before = impl_->embedder->Stats();
+    int dims;
+    {
+      std::shared_lock lock(impl_->mu);
+      dims = impl_->dimensions;
+    }
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> vectors, impl_->EmbedAll(to_embed, &dims));
+    const EmbeddingCacheStats after = impl_->embedder->Stats();
+    progress.chunks_embedded += after.misses - before.misses;
+    progress.chunks_reused += after.hits - before.hits;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const float* row = vectors.data() + i * dims;
+      group[slots[i].first].vectors[slots[i].second].assign(row, row + dims);
+    }
+
+    std::vector<Document> chunk_docs;
+    std::vector<std::string> ids, texts, stale;
+    for (Pending& pending : group) {
+      for (size_t c = 0; c < pending.chunks.size(); ++c) {
+        Document d;
+        d.id = ChunkId(pending.doc->id, c);
+        d.text = pending.chunks[c].text;
+        d.metadata = std::move(pending.metadata[c]);
+        d.vector = std::move(pending.vectors[c]);
+        ids.push_back(d.id);
+        texts.push_back(d.text);
+        chunk_docs.push_back(std::move(d));
+      }
+      for (size_t c = pending.chunks.size(); c < pending.old_chunks; ++c) {
+        stale.push_back(ChunkId(pending.doc->id, c));
+      }
+    }
+    {
+      std::unique_lock lock(impl_->mu);
+      if (!chunk_docs.empty()) {
+        LLMKIT_RETURN_IF_ERROR(impl_->EnsureCollection(dims));
+        LLMKIT_RETURN_IF_ERROR(impl_->collection->Upsert(chunk_docs));
+        LLMKIT_RETURN_IF_ERROR(impl_->bm25->Upsert(ids, texts));
+      }
+      if (!stale.empty() && impl_->collection != nullptr) {
+        impl_->collection->Delete(stale);
+        impl_->bm25->Delete(stale);
+      }
+      for (const Pending& pending : group) {
+        impl_->docs[pending.doc->id] = {pending.path, pending.sha256, pending.chunks.size()};
+        progress.bytes += pending.doc->text.size();
+      }
+    }
+    progress.chunks += chunk_docs.size();
+    progress.chunks_removed += stale.size();
+    progress.documents_done += group.size();
+    progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    group.clear();
+    group_chunks = 0;
+    if (ingest.progress && !ingest.progress(progress)) {
+      return absl::CancelledError(absl::StrCat("ingest stopped by the progress callback after ",
+                                               progress.documents_done, " of ",
+                                               progress.documents_total, " documents"));
+    }
+    return absl::OkStatus();
+  };
+
+  size_t unchanged_since_report = 0;
+  for (const RagDocument& doc : documents) {
+    Pending pending;
+    pending.doc = &doc;
+    pending.path = PathOf(doc);
+    pending.sha256 = internal::Sha256Hex(absl::StrCat(pending.path, absl::string_view("\0", 1),
+                                                      doc.metadata.Dump(),
+                                                      absl::string_view("\0", 1), doc.text));
+    {
+      std::shared_lock lock(impl_->mu);
+      auto it = impl_->docs.find(doc.id);
+      if (it != impl_->docs.end()) {
+        if (it->second.sha256 == pending.sha256) {
+          ++progress.documents_unchanged;
+          ++progress.documents_done;
+          if (++unchanged_since_report == 256 && ingest.progress) {
+            unchanged_since_report = 0;
+            progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+            if (!ingest.progress(progress)) return absl::CancelledError("ingest stopped");
+          }
+          continue;
+        }
+        pending.old_chunks = it->second.chunks;
+      }
+    }
+    LLMKIT_ASSIGN_OR_RETURN(pending.chunks, impl_->splitter->Split(pending.path, doc.text));
+    const internal::LineIndex lines(doc.text);
+    for (size_t c = 0; c < pending.chunks.size(); ++c) {
+      const Chunk& chunk = pending.chunks[c];
+      Json meta = Json::MakeObject();
+      meta.Set("doc_id", doc.id);
+      meta.Set("path", pending.path);
+      meta.Set("chunk", c);
+      meta.Set("begin", chunk.begin);
+      meta.Set("end", chunk.end);
+      meta.Set("line_start", lines.LineOf(chunk.begin));
+      meta.Set("line_end", lines.LineOf(chunk.end - 1));
+      meta.Set("doc_sha256", pending.sha256);
+      if (doc.metadata.is_object()) {
+        for (const auto& [key, value] : doc.metadata.as_object()) meta.Set(key, value);
+      }
+      if (const Json* headings = chunk.metadata.Find("headings");
+          headings != nullptr && meta.Find("headings") == nullptr) {
+        meta.Set("headings", *headings);
+      }
+      pending.metadata.push_back(std::move(meta));
+    }
+    group_chunks += pending.chunks.size();
+    group.push_back(std::move(pending));
+    if (group_chunks >= ingest.group_chunks) LLMKIT_RETURN_IF_ERROR(commit());
+  }
+  LLMKIT_RETURN_IF_ERROR(commit());
+  progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return progress;
+}
+
+size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
+  std::lock_guard<std::mutex> writer(impl_->write_mu);
+  std::unique_lock lock(impl_->mu);
+  size_t removed = 0;
+  for (const std::string& id : doc_ids) {
+    auto it = impl_->docs.find(id);
+    if (it == impl_->docs.end()) continue;
+    std::vector<std::string> chunk_ids;
+    for (size_t c = 0; c < it->second.chunks; ++c) chunk_ids.push_back(ChunkId(id, c));
+    if (impl_->collection != nullptr) impl_->collection->Delete(chunk_ids);
+    impl_->bm25->Delete(chunk_ids);
+    impl_->docs.erase(it);
+    ++removed;
+  }
+  return removed;
+}
+
+absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& dir,
+                                                            const DirectoryOptions& directory,
+                                                            const IngestOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) {
+    return absl::NotFoundError(absl::StrCat("no such directory: ", dir));
+  }
+  const std::vector<std::string>& extensions =
+      directory.extensions.empty() ? internal::DefaultExtensions() : directory.extensions;
+  std::vector<fs::path> files;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
+  if (error) return absl::PermissionDeniedError(absl::StrCat(dir, ": ", error.message()));
+  for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name[0] == '.') {
+      if (it->is_directory(error)) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(error)) continue;
+    for (const std::string& ext : extensions) {
+      if (name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+        files.push_back(it->path());
+        break;
+      }
+    }
+  }
+  std::sort(files.begin(), files.end());
+
+  std::vector<RagDocument> documents;
+  std::vector<std::string> errors;
+  const fs::path root(dir);
+  for (const fs::path& file : files) {
+    RagDocument doc;
+    doc.id = file.lexically_relative(root).generic_string();
+    doc.path = file.string();
+    std::error_code size_error;
+    const uintmax_t size = fs::file_size(file, size_error);
+    if (!size_error && size > directory.max_file_bytes) {
+      errors.push_back(absl::StrCat(doc.path, ": ", size, " bytes, above max_file_bytes ",
+                                    directory.max_file_bytes));
+      continue;
+    }
+    absl::StatusOr<std::string> text = internal::ReadFile(doc.path);
+    if (!text.ok()) {
+      errors.push_back(absl::StrCat(doc.path, ": ", text.status().message()));
+      continue;
+    }
+    if (text->find('\0') != std::string::npos) {
+      errors.push_back(absl::StrCat(doc.path, ": binary (contains NUL bytes)"));
+      continue;
+    }
+    if (absl::Status utf8 = ValidateUtf8(*text); !utf8.ok()) {
+      errors.push_back(absl::StrCat(doc.path, ": ", utf8.message()));
+      continue;
+    }
+    doc.text = *std::move(text);
+    documents.push_back(std::move(doc));
+  }
+
+  size_t removed_docs = 0;
+  if (directory.remove_missing) {
+    absl::flat_hash_set<std::string> present;
+    for (const RagDocument& doc : documents) present.insert(doc.path);
+    const std::string prefix = (root / "").string();
+    std::vector<std::string> gone;
+    {
+      std::shared_lock lock(impl_->mu);
+      for (const auto& [id, record] : impl_->docs) {
+        if (record.path.rfind(prefix, 0) == 0 && !present.contains(record.path)) {
+          // Files that exist but failed to read are kept as they were.
+          std::error_code exists_error;
+          if (!fs::exists(record.path, exists_error)) gone.push_back(id);
+        }
+      }
+    }
+    removed_docs = Remove(gone);
+  }
+
+  IngestOptions with_errors = options;
+  const size_t failed = errors.size();
+  if (options.progress) {
+    with_errors.progress = [&](const IngestProgress& p) {
+      IngestProgress shown = p;
+      shown.documents_failed = failed;
+      shown.documents_removed = removed_docs;
+      return options.progress(shown);
+    };
+  }
+  LLMKIT_ASSIGN_OR_RETURN(IngestProgress progress, Ingest(documents, with_errors));
+  progress.documents_failed = failed;
+  progress.documents_removed = removed_docs;
+  progress.errors = std::move(errors);
+  return progress;
+}
+
+absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view question, int k,
+                                                               const Json& where) const {
+  if (k == 0) k = impl_->options.k;
+  if (k < 1) return absl::InvalidArgumentError("k must be >= 1");
+  LLMKIT_RETURN_IF_ERROR(ValidateUtf8(question));
+  std::vector<float> vector;
+  if (impl_->options.retrieval.mode != RetrievalMode::kLexical) {
+    int dims;
+    {
+      std::shared_lock lock(impl_->mu);
+      dims = impl_->dimensions;
+    }
+    if (dims == 0) return std::vector<RagPassage>{};  // Nothing indexed yet.
+    LLMKIT_ASSIGN_OR_RETURN(vector, impl_->EmbedAll({std::string(question)}, &dims));
+  }
+  std::shared_lock lock(impl_->mu);
+  if (impl_->collection == nullptr) return std::vector<RagPassage>{};
+  Retriever retriever(impl_->collection.get(), impl_->bm25.get(), impl_->options.retrieval);
+  RetrievalQuery query;
+  query.text = question;
+  query.vector = vector;
+  query.k = k;
+  query.where = where;
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<RetrievedHit> hits, retriever.Search(query));
+  std::vector<RagPassage> out;
+  out.reserve(hits.size());
+  for (size_t i = 0; i < hits.size(); ++i) out.push_back(PassageOf(hits[i], static_cast<int>(i + 1)));
+  return out;
+}
+
+absl::StatusOr<RagAnswer> RagPipeline::Answer(std::string_view question,
+                                              const AnswerOptions& options) const {
+  RagAnswer answer;
+  LLMKIT_ASSIGN_OR_RETURN(answer.context, Retrieve(question, options.k, options.where));
+  Json passages = Json::MakeArray();
+  for (const RagPassage& p : answer.context) {
+    Json item = Json::MakeObject();
+    item.Set("n", p.n);
+    item.Set("text", p.text);
+    item.Set("path", p.path);
+    item.Set("doc_id", p.doc_id);
+    item.Set("line_start", p.line_start);
+    item.Set("line_end", p.line_end);
+    item.Set("score", p.score);
+    passages.push_back(std::move(item));
+  }
+  Json variables = Json::MakeObject();
+  variables.Set("question", question);
+  variables.Set("passages", std::move(passages));
+  LLMKIT_ASSIGN_OR_RETURN(answer.prompt, impl_->prompt->Render(variables));
+
+  const RagOptions& o = impl_->options;
+  if (o.chat == nullptr) {
+    answer.text =
+        "No chat model is configured, so no answer was generated. The retrieved passages and "
+        "the prompt that would be sent are returned instead.";
+    answer.citations = answer.context;
+    return answer;
+  }
+  ChatRequest request;
+  request.model = o.chat_model;
+  auto message = [](std::string role, std::string content) {
+    Message m;
+    m.role = std::move(role);
+    m.content = std::move(content);
+    return m;
+  };
+  if (!o.system_prompt.empty()) request.messages.push_back(message("system", o.system_prompt));
+  request.messages.push_back(message("user", answer.prompt));
+  request.max_tokens = o.max_tokens;
+  request.temperature = o.temperature;
+  request.cancellation = options.cancellation;
+  absl::StatusOr<ChatResponse> response;
+  if (options.on_text) {
+    response = o.chat->Stream(request, [&](const StreamEvent& event) {
+      if (event.kind == StreamEvent::Kind::kTextDelta) options.on_text(event.text);
+      return true;
+    });
+  } else {
+    response = o.chat->Complete(request);
+  }
+  if (!response.ok()) return response.status();
+  answer.generated = true;
+  answer.text = response->text;
+  answer.usage = response->usage;
+  answer.model = response->model;
+  for (int n : CitedNumbers(answer.text, static_cast<int>(answer.context.size()))) {
+    answer.citations.push_back(answer.context[n - 1]);
+  }
+  return answer;
+}
+
+RagStats RagPipeline::Stats() const {
+  std::shared_lock lock(impl_->mu);
+  RagStats stats;
+  stats.documents = impl_->docs.size();
+  stats.chunks = impl_->collection == nullptr ? 0 : impl_->collection->Size();
+  stats.embedding_model = impl_->embedder_name;
+  stats.dimensions = impl_->dimensions;
+  return stats;
+}
+
+EmbeddingCacheStats RagPipeline::CacheStats() const { return impl_->embedder->Stats(); }
+
+const RagOptions& RagPipeline::options() const { return impl_->options; }
+
+}  // namespace llmkit

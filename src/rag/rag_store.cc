@@ -1,0 +1,252 @@
+// RagPipeline::Save and Load: rag.json holds the settings and the embedder's identity;
+// collection/ holds the chunks (Collection's crash-safe format). The BM25 index and the table
+// of documents are rebuilt from the chunks on load.
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "llmkit/status.h"
+#include "rag/rag_impl.h"
+
+namespace llmkit {
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+const char* ModeName(RetrievalMode mode) {
+  switch (mode) {
+    case RetrievalMode::kVector:
+      return "vector";
+    case RetrievalMode::kLexical:
+      return "lexical";
+    case RetrievalMode::kHybrid:
+      return "hybrid";
+  }
+  return "hybrid";
+}
+
+const char* IndexName(IndexKind kind) {
+  switch (kind) {
+    case IndexKind::kFlat:
+      return "flat";
+    case IndexKind::kHnsw:
+      return "hnsw";
+    case IndexKind::kIvf:
+      return "ivf";
+  }
+  return "flat";
+}
+
+Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
+  const RagOptions& o = impl.options;
+  Json local = Json::MakeObject();
+  local.Set("dimensions", o.local_embedder.dimensions);
+  local.Set("char_ngram_min", o.local_embedder.char_ngram_min);
+  local.Set("char_ngram_max", o.local_embedder.char_ngram_max);
+  local.Set("word_pairs", o.local_embedder.word_pairs);
+  Json embedder = Json::MakeObject();
+  embedder.Set("kind", impl.local_embedder ? "local" : "model");
+  embedder.Set("name", impl.embedder_name);
+  embedder.Set("dimensions", dimensions);
+  if (o.embedding_dimensions) embedder.Set("requested_dimensions", *o.embedding_dimensions);
+  embedder.Set("local", std::move(local));
+  const RetrieverOptions& r = o.retrieval;
+  Json retrieval = Json::MakeObject();
+  retrieval.Set("mode", ModeName(r.mode));
+  retrieval.Set("fusion", r.fusion == Fusion::kReciprocalRank ? "rrf" : "relative_score");
+  retrieval.Set("alpha", r.alpha);
+  retrieval.Set("rrf_k", r.rrf_k);
+  retrieval.Set("vector_weight", r.vector_weight);
+  retrieval.Set("lexical_weight", r.lexical_weight);
+  retrieval.Set("candidates", r.candidates);
+  retrieval.Set("mmr", r.mmr);
+  retrieval.Set("mmr_lambda", r.mmr_lambda);
+  Json out = Json::MakeObject();
+  out.Set("format", "llmkit-rag");
+  out.Set("version", kFormatVersion);
+  out.Set("chunk_size", o.chunk_size);
+  out.Set("chunk_overlap", o.chunk_overlap);
+  out.Set("embedder", std::move(embedder));
+  out.Set("index", IndexName(o.index));
+  out.Set("retrieval", std::move(retrieval));
+  out.Set("k", o.k);
+  out.Set("system_prompt", o.system_prompt);
+  out.Set("prompt_template", o.prompt_template);
+  if (o.max_tokens) out.Set("max_tokens", *o.max_tokens);
+  if (o.temperature) out.Set("temperature", *o.temperature);
+  return out;
+}
+
+// Reads rag.json fields, naming the first one that is missing or of the wrong type.
+class SettingsReader {
+ public:
+  SettingsReader(const Json& root, std::string file) : root_(root), file_(std::move(file)) {}
+
+  const Json& Get(const Json& object, const char* key, Json::Type type) {
+    const Json* v = object.is_object() ? object.Find(key) : nullptr;
+    const bool ok = v != nullptr && (v->type() == type || (type == Json::Type::kDouble && v->is_number()));
+    if (!ok && status_.ok()) {
+      status_ = absl::DataLossError(absl::StrCat(file_, ": field \"", key, "\" is missing or has the wrong type"));
+    }
+    return ok ? *v : null_;
+  }
+  int64_t Int(const Json& object, const char* key) {
+    const Json& v = Get(object, key, Json::Type::kInt);
+    return v.is_int() ? v.as_int() : 0;
+  }
+  double Double(const Json& object, const char* key) {
+    const Json& v = Get(object, key, Json::Type::kDouble);
+    return v.is_number() ? v.as_double() : 0;
+  }
+  std::string String(const Json& object, const char* key) {
+    const Json& v = Get(object, key, Json::Type::kString);
+    return v.is_string() ? v.as_string() : std::string();
+  }
+  bool Bool(const Json& object, const char* key) {
+    const Json& v = Get(object, key, Json::Type::kBool);
+    return v.is_bool() && v.as_bool();
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  const Json& root_;
+  std::string file_;
+  absl::Status status_;
+  Json null_;
+};
+
+}  // namespace
+
+absl::Status RagPipeline::Save(const std::string& dir) const {
+  if (!internal::MakeDirs(dir)) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create directory ", dir));
+  }
+  std::shared_lock lock(impl_->mu);
+  LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(
+      dir + "/rag.json", SettingsJson(*impl_, impl_->dimensions).Dump({.indent = 2}) + "\n"));
+  if (impl_->collection != nullptr) LLMKIT_RETURN_IF_ERROR(impl_->collection->Save(dir + "/collection"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string& dir,
+                                                               RagModels models) {
+  const std::string file = dir + "/rag.json";
+  absl::StatusOr<std::string> text = internal::ReadFile(file);
+  if (absl::IsNotFound(text.status())) {
+    return absl::NotFoundError(absl::StrCat(dir, " is not a saved llmkit RAG index (no rag.json)"));
+  }
+  if (!text.ok()) return text.status();
+  absl::StatusOr<Json> root = Json::Parse(*text);
+  if (!root.ok()) return absl::DataLossError(absl::StrCat(file, ": ", root.status().message()));
+  SettingsReader read(*root, file);
+  if (read.String(*root, "format") != "llmkit-rag") {
+    return absl::DataLossError(absl::StrCat(file, ": not an llmkit RAG settings file"));
+  }
+  const int64_t version = read.Int(*root, "version");
+  if (version > kFormatVersion) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": format version ", version,
+                                                   " is newer than this llmkit reads (",
+                                                   kFormatVersion, ")"));
+  }
+  RagOptions o;
+  o.chunk_size = static_cast<size_t>(read.Int(*root, "chunk_size"));
+  o.chunk_overlap = static_cast<size_t>(read.Int(*root, "chunk_overlap"));
+  const Json& embedder = read.Get(*root, "embedder", Json::Type::kObject);
+  const std::string kind = read.String(embedder, "kind");
+  const std::string name = read.String(embedder, "name");
+  const int dimensions = static_cast<int>(read.Int(embedder, "dimensions"));
+  if (const Json* requested = embedder.is_object() ? embedder.Find("requested_dimensions") : nullptr;
+      requested != nullptr && requested->is_int()) {
+    o.embedding_dimensions = static_cast<int>(requested->as_int());
+  }
+  const Json& local = read.Get(embedder, "local", Json::Type::kObject);
+  o.local_embedder.dimensions = static_cast<int>(read.Int(local, "dimensions"));
+  o.local_embedder.char_ngram_min = static_cast<int>(read.Int(local, "char_ngram_min"));
+  o.local_embedder.char_ngram_max = static_cast<int>(read.Int(local, "char_ngram_max"));
+  o.local_embedder.word_pairs = read.Bool(local, "word_pairs");
+  const std::string index = read.String(*root, "index");
+  o.index = index == "hnsw" ? IndexKind::kHnsw : index == "ivf" ? IndexKind::kIvf : IndexKind::kFlat;
+  const Json& retrieval = read.Get(*root, "retrieval", Json::Type::kObject);
+  const std::string mode = read.String(retrieval, "mode");
+  o.retrieval.mode = mode == "vector"    ? RetrievalMode::kVector
+                     : mode == "lexical" ? RetrievalMode::kLexical
+                                         : RetrievalMode::kHybrid;
+  o.retrieval.fusion = read.String(retrieval, "fusion") == "rrf" ? Fusion::kReciprocalRank
+                                                                  : Fusion::kRelativeScore;
+  o.retrieval.alpha = read.Double(retrieval, "alpha");
+  o.retrieval.rrf_k = read.Double(retrieval, "rrf_k");
+  o.retrieval.vector_weight = read.Double(retrieval, "vector_weight");
+  o.retrieval.lexical_weight = read.Double(retrieval, "lexical_weight");
+  o.retrieval.candidates = static_cast<int>(read.Int(retrieval, "candidates"));
+  o.retrieval.mmr = read.Bool(retrieval, "mmr");
+  o.retrieval.mmr_lambda = read.Double(retrieval, "mmr_lambda");
+  o.k = static_cast<int>(read.Int(*root, "k"));
+  o.system_prompt = read.String(*root, "system_prompt");
+  o.prompt_template = read.String(*root, "prompt_template");
+  if (const Json* v = root->Find("max_tokens"); v != nullptr && v->is_int()) o.max_tokens = v->as_int();
+  else o.max_tokens.reset();
+  if (const Json* v = root->Find("temperature"); v != nullptr && v->is_number()) o.temperature = v->as_double();
+  else o.temperature.reset();
+  LLMKIT_RETURN_IF_ERROR(read.status());
+
+  const bool built_locally = kind == "local";
+  if (models.embedder == nullptr && !built_locally) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, " was built with the embedding model \"", name,
+        "\" from an endpoint; pass that model to Load (the local embedder's vectors differ)"));
+  }
+  if (models.embedder != nullptr) {
+    const std::string given = models.embedding_model.empty() ? "default" : models.embedding_model;
+    if (built_locally || given != name) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, " was built with the embedding model \"", name, "\", not \"", given, "\""));
+    }
+  }
+  o.embedder = std::move(models.embedder);
+  o.embedding_model = std::move(models.embedding_model);
+  o.chat = std::move(models.chat);
+  o.chat_model = std::move(models.chat_model);
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, Impl::Build(std::move(o), built_locally, name));
+
+  if (dimensions > 0) {
+    LLMKIT_ASSIGN_OR_RETURN(impl->collection, Collection::Load(dir + "/collection"));
+    if (impl->collection->options().dim != dimensions) {
+      return absl::DataLossError(absl::StrCat(dir, ": the collection has ",
+                                              impl->collection->options().dim,
+                                              " dimensions; rag.json says ", dimensions));
+    }
+    impl->dimensions = dimensions;
+    std::vector<std::string> ids = impl->collection->Ids();
+    std::vector<std::string> texts;
+    texts.reserve(ids.size());
+    for (const std::string& id : ids) {
+      LLMKIT_ASSIGN_OR_RETURN(Document chunk, impl->collection->Get(id));
+      const Json* doc_id = chunk.metadata.Find("doc_id");
+      const Json* path = chunk.metadata.Find("path");
+      const Json* sha = chunk.metadata.Find("doc_sha256");
+      const Json* number = chunk.metadata.Find("chunk");
+      if (doc_id == nullptr || !doc_id->is_string() || path == nullptr || !path->is_string() ||
+          sha == nullptr || !sha->is_string() || number == nullptr || !number->is_int() ||
+          number->as_int() < 0) {
+        return absl::DataLossError(absl::StrCat(dir, "/collection: chunk \"", id,
+                                                "\" lacks the pipeline's metadata"));
+      }
+      RagDocRecord& record = impl->docs[doc_id->as_string()];
+      record.path = path->as_string();
+      record.sha256 = sha->as_string();
+      record.chunks = std::max<size_t>(record.chunks, static_cast<size_t>(number->as_int()) + 1);
+      texts.push_back(std::move(chunk.text));
+    }
+    LLMKIT_RETURN_IF_ERROR(impl->bm25->Add(ids, texts));
+  }
+  return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
+}
+
+}  // namespace llmkit
