@@ -1,0 +1,18 @@
+// The llmkit subcommands. Each takes the whole argv (argv[1] is its name) and returns the exit
+// status (args.h).
+
+#ifndef LLMKIT_CLI_COMMANDS_H_
+#define LLMKIT_CLI_COMMANDS_H_
+
+namespace llmkit::cli {
+
+int RunIndex(int argc, char** argv);   // index_command.cc
+int RunQuery(int argc, char** argv);   // query_command.cc
+int RunAsk(int argc, char** argv);     // query_command.cc
+int RunChunk(int argc, char** argv);   // text_commands.cc
+int RunTokens(int argc, char** argv);  // text_commands.cc
+int RunEval(int argc, char** argv);    // eval_command.cc
+
+}  // namespace llmkit::cli
+
+#endif  // LLMKIT_CLI_COMMANDS_H_

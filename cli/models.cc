@@ -1,0 +1,95 @@
+// Models from the environment (models.h).
+
+#include "models.h"
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "llmkit/anthropic.h"
+#include "llmkit/json.h"
+#include "llmkit/openai.h"
+#include "llmkit/resilience.h"
+#include "llmkit/status.h"
+
+namespace llmkit::cli {
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+}  // namespace
+
+const char kModelHelp[] =
+    "To get answers, configure a model in the environment:\n"
+    "  LLMKIT_BASE_URL=http://127.0.0.1:8080/v1   an OpenAI-compatible server (llama.cpp, vLLM, "
+    "Ollama /v1)\n"
+    "  OPENAI_API_KEY=...                         OpenAI\n"
+    "  ANTHROPIC_API_KEY=...                      Anthropic\n"
+    "  LLMKIT_MODEL=name                          the chat model to ask\n";
+
+absl::StatusOr<ChatConfig> ChatFromEnvironment() {
+  ChatConfig config;
+  const std::string base_url = Env("LLMKIT_BASE_URL");
+  const std::string model = Env("LLMKIT_MODEL");
+  if (!base_url.empty() || !Env("OPENAI_API_KEY").empty()) {
+    OpenAIOptions options;
+    options.base_url = base_url;
+    options.model = model.empty() ? "gpt-4o-mini" : model;
+    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> client, NewOpenAIClient(options));
+    config.model = WithRetry(std::shared_ptr<ChatModel>(std::move(client)));
+    config.model_name = options.model;
+    config.provider = base_url.empty() ? "OpenAI" : absl::StrCat("OpenAI-compatible server ", base_url);
+    return config;
+  }
+  if (!Env("ANTHROPIC_API_KEY").empty()) {
+    AnthropicOptions options;
+    options.model = model.empty() ? "claude-3-5-haiku-latest" : model;
+    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> client, NewAnthropicClient(options));
+    config.model = WithRetry(std::shared_ptr<ChatModel>(std::move(client)));
+    config.model_name = options.model;
+    config.provider = "Anthropic";
+  }
+  return config;
+}
+
+absl::StatusOr<std::shared_ptr<EmbeddingModel>> EmbedderFromEnvironment(const std::string& model) {
+  if (Env("LLMKIT_BASE_URL").empty() && Env("OPENAI_API_KEY").empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the embedding model \"", model,
+        "\" needs an OpenAI-compatible server: set LLMKIT_BASE_URL (or OPENAI_API_KEY)"));
+  }
+  OpenAIOptions options;
+  options.base_url = Env("LLMKIT_BASE_URL");
+  options.model = model;
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddingModel> client,
+                          NewOpenAIEmbeddingModel(options));
+  return std::shared_ptr<EmbeddingModel>(WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client))));
+}
+
+absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,
+                                                       const ChatConfig& chat) {
+  RagModels models;
+  models.chat = chat.model;
+  models.chat_model = chat.model_name;
+  // An index built with an endpoint's model names it in rag.json.
+  absl::StatusOr<std::string> settings = internal::ReadFile(dir + "/rag.json");
+  if (settings.ok()) {
+    absl::StatusOr<Json> json = Json::Parse(*settings);
+    const Json* embedder = json.ok() ? json->Find("embedder") : nullptr;
+    const Json* kind = embedder != nullptr ? embedder->Find("kind") : nullptr;
+    const Json* name = embedder != nullptr ? embedder->Find("name") : nullptr;
+    if (kind != nullptr && kind->is_string() && kind->as_string() == "model" && name != nullptr &&
+        name->is_string()) {
+      LLMKIT_ASSIGN_OR_RETURN(models.embedder, EmbedderFromEnvironment(name->as_string()));
+      models.embedding_model = name->as_string();
+    }
+  }
+  return RagPipeline::Load(dir, std::move(models));
+}
+
+}  // namespace llmkit::cli

@@ -1,0 +1,42 @@
+// The models the command line uses, configured from the environment:
+//   LLMKIT_BASE_URL   an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1)
+//   OPENAI_API_KEY    OpenAI (or the key of LLMKIT_BASE_URL's server)
+//   ANTHROPIC_API_KEY Anthropic, when neither of the above is set
+//   LLMKIT_MODEL      the chat model (default gpt-4o-mini / claude-3-5-haiku-latest)
+// Every model is wrapped in WithRetry (the SDKs' rule).
+
+#ifndef LLMKIT_CLI_MODELS_H_
+#define LLMKIT_CLI_MODELS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "llmkit/chat.h"
+#include "llmkit/embeddings.h"
+#include "llmkit/rag.h"
+
+namespace llmkit::cli {
+
+struct ChatConfig {
+  std::shared_ptr<ChatModel> model;  // Null when the environment configures none.
+  std::string model_name;
+  std::string provider;  // "OpenAI-compatible (URL)" or "Anthropic"
+};
+
+absl::StatusOr<ChatConfig> ChatFromEnvironment();
+
+// An embedding model of the OpenAI-compatible server the environment names.
+absl::StatusOr<std::shared_ptr<EmbeddingModel>> EmbedderFromEnvironment(const std::string& model);
+
+// Loads a saved index; when it was built with an endpoint's embedding model, that model is
+// reached through the environment's server.
+absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,
+                                                       const ChatConfig& chat);
+
+// How to configure a model, for messages.
+extern const char kModelHelp[];
+
+}  // namespace llmkit::cli
+
+#endif  // LLMKIT_CLI_MODELS_H_
