@@ -45,6 +45,7 @@ const CommandSpec kSpec = {
         {"--queries", "", "FILE", "queries.jsonl (_id, text)"},
         {"--qrels", "", "FILE", "judgments TSV (query-id, corpus-id, score; header line)"},
         {"--vectors", "", "NAME", "precomputed vectors (see above)"},
+        {"--alpha", "", "A", "vector weight of relative score fusion (default 0.5)"},
         {"--plain", "", "", "BM25 without Porter stemming"},
         {"--json", "", "", "print JSON"},
     }};
@@ -249,10 +250,16 @@ int RunEval(int argc, char** argv) {
     const char* name;
     RetrieverOptions options;
   };
+  double alpha = 0.5;
+  if (args->Has("--alpha") && (!absl::SimpleAtod(args->Get("--alpha"), &alpha) || !(alpha >= 0 && alpha <= 1))) {
+    std::fprintf(stderr, "llmkit eval: --alpha must be a number from 0 to 1\n");
+    return kExitUsage;
+  }
+  const std::string fused_name = absl::StrCat("hybrid relative score (alpha ", args->Get("--alpha", "0.5"), ")");
   const std::vector<Mode> modes = {
       {"vector", {.mode = RetrievalMode::kVector}},
       {"bm25", {.mode = RetrievalMode::kLexical}},
-      {"hybrid relative score (alpha 0.5)", {.mode = RetrievalMode::kHybrid}},
+      {fused_name.c_str(), {.mode = RetrievalMode::kHybrid, .alpha = alpha}},
       {"hybrid rrf (k 60)", {.mode = RetrievalMode::kHybrid, .fusion = Fusion::kReciprocalRank}},
   };
   std::vector<Metrics> results;

@@ -57,12 +57,14 @@ namespace llmkit {
 // ---------------------------------------------------------------------------------------------
 // The local embedder.
 
+// Defaults chosen on BEIR SciFact (docs/rag.md): 1,024 dimensions score nDCG@10 0.559 alone
+// (512: 0.514, 2,048: 0.579, at twice the memory); word pairs cost 0.01.
 struct LocalEmbedderOptions {
-  int dimensions = 512;
+  int dimensions = 1024;
   // Character n-grams of each word, with "<" and ">" marking its ends (as fastText); 0 disables.
   int char_ngram_min = 3;
   int char_ngram_max = 5;
-  bool word_pairs = true;  // Adjacent word pairs as features too.
+  bool word_pairs = false;  // Adjacent word pairs as features too.
 };
 
 // A deterministic lexical embedding: the text is analyzed as BM25's default analyzer does
@@ -74,7 +76,7 @@ absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewLocalEmbeddingModel(
     const LocalEmbedderOptions& options = {});
 
 // The model name the local embedder reports and the pipeline records, e.g.
-// "llmkit-lexical-v1-d512-c3-5-p1".
+// "llmkit-lexical-v1-d1024-c3-5-p0".
 std::string LocalEmbedderName(const LocalEmbedderOptions& options);
 
 // ---------------------------------------------------------------------------------------------
@@ -138,7 +140,9 @@ struct RagOptions {
 
   // Index and retrieval.
   IndexKind index = IndexKind::kFlat;
-  RetrieverOptions retrieval;  // Hybrid, relative score fusion, by default.
+  // Hybrid relative score fusion with alpha 0.3 (the vector side's weight): on SciFact it beats
+  // 0.5 both with the local embedder (nDCG@10 0.689 vs 0.669) and with MiniLM (0.717 vs 0.709).
+  RetrieverOptions retrieval = {.alpha = 0.3};
   int k = 5;                   // Passages retrieved per question.
 
   // Answers. Null `chat`: Answer returns the passages and the prompt without an answer.

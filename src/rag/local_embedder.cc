@@ -79,7 +79,7 @@ class LocalEmbeddingModel : public EmbeddingModel {
           for (size_t start = 0; start + n <= marked.size(); ++start) {
             // Whole-word n-grams duplicate the word feature.
             if (start == 0 && static_cast<size_t>(n) == marked.size()) continue;
-            counts[Fnv1a('c', std::string_view(marked).substr(start, n))] += 0.25f;
+            counts[Fnv1a('c', std::string_view(marked).substr(start, n))] += 0.5f;
           }
         }
       }

@@ -74,8 +74,8 @@ TEST(LocalEmbedder, DeterministicUnitVectorsThatFollowSharedWords) {
   auto b = (*NewLocalEmbeddingModel())->Embed(texts);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->values, b->values);  // Same vectors from another instance.
-  EXPECT_EQ(a->dimensions, 512u);
-  EXPECT_EQ(a->model, "llmkit-lexical-v1-d512-c3-5-p1");
+  EXPECT_EQ(a->dimensions, 1024u);
+  EXPECT_EQ(a->model, "llmkit-lexical-v1-d1024-c3-5-p0");
   for (size_t i = 0; i < texts.size(); ++i) EXPECT_NEAR(Cosine(a->row(i), a->row(i)), 1.0, 1e-5);
   EXPECT_GT(Cosine(a->row(0), a->row(1)), Cosine(a->row(0), a->row(2)) + 0.2);
   // Fixed values guard the hashing: changing it would silently invalidate saved indexes.
@@ -86,11 +86,12 @@ TEST(LocalEmbedder, DeterministicUnitVectorsThatFollowSharedWords) {
     nonzero += fixed->values[d] != 0;
     if (std::abs(fixed->values[d]) > std::abs(fixed->values[largest])) largest = d;
   }
-  std::printf("hello world: %zu nonzero, largest %zu = %.6f\n", nonzero, largest,
-              fixed->values[largest]);
-  EXPECT_EQ(nonzero, 0u);
-  EXPECT_EQ(largest, 0u);
-  EXPECT_NEAR(fixed->values[largest], 0.0, 1e-6);
+  // 2 words and 2 x 12 character n-grams of "<hello>" / "<world>", no collision; a word weighs
+  // ln(1 + 1), an n-gram ln(1 + 0.5).
+  EXPECT_EQ(nonzero, 26u);
+  EXPECT_EQ(largest, 339u);
+  const double norm = std::sqrt(2 * std::pow(std::log(2.0), 2) + 24 * std::pow(std::log(1.5), 2));
+  EXPECT_NEAR(std::abs(fixed->values[largest]), std::log(2.0) / norm, 1e-6);
   EXPECT_FALSE(NewLocalEmbeddingModel({.dimensions = 4}).ok());
   EXPECT_FALSE(NewLocalEmbeddingModel({.char_ngram_min = 4, .char_ngram_max = 3}).ok());
 }
@@ -164,7 +165,7 @@ TEST(RagPipeline, IngestRetrieveWithOffsetsLinesAndMetadata) {
   RagStats s = rag->Stats();
   EXPECT_EQ(s.documents, 3u);
   EXPECT_EQ(s.chunks, stats->chunks);
-  EXPECT_EQ(s.dimensions, 512);
+  EXPECT_EQ(s.dimensions, 1024);
 }
 
 TEST(RagPipeline, ReingestingDoesOnlyTheChangedWork) {
