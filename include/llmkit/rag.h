@@ -140,6 +140,9 @@ struct RagOptions {
 
   // Index and retrieval.
   IndexKind index = IndexKind::kFlat;
+  // Store vectors as float16 (flat index only): half the memory, disk and load time; recall@10
+  // against float32 0.999 in the index benchmarks.
+  bool float16 = true;
   // Hybrid relative score fusion with alpha 0.3 (the vector side's weight): on SciFact it beats
   // 0.5 both with the local embedder (nDCG@10 0.689 vs 0.669) and with MiniLM (0.717 vs 0.709).
   RetrieverOptions retrieval = {.alpha = 0.3};

@@ -253,6 +253,7 @@ absl::Status RagPipeline::Impl::EnsureCollection(int dims) {
   collection_options.dim = dims;
   collection_options.metric = Metric::kCosine;
   collection_options.index = options.index;
+  collection_options.float16 = options.float16 && options.index == IndexKind::kFlat;
   LLMKIT_ASSIGN_OR_RETURN(collection, Collection::Create(collection_options));
   dimensions = dims;
   return absl::OkStatus();

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "index/collection_impl.h"
 #include "llmkit/status.h"
 #include "rag/rag_impl.h"
 
@@ -75,6 +76,7 @@ Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
   out.Set("chunk_overlap", o.chunk_overlap);
   out.Set("embedder", std::move(embedder));
   out.Set("index", IndexName(o.index));
+  out.Set("float16", o.float16);
   out.Set("retrieval", std::move(retrieval));
   out.Set("k", o.k);
   out.Set("system_prompt", o.system_prompt);
@@ -173,6 +175,7 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.local_embedder.word_pairs = read.Bool(local, "word_pairs");
   const std::string index = read.String(*root, "index");
   o.index = index == "hnsw" ? IndexKind::kHnsw : index == "ivf" ? IndexKind::kIvf : IndexKind::kFlat;
+  o.float16 = read.Bool(*root, "float16");
   const Json& retrieval = read.Get(*root, "retrieval", Json::Type::kObject);
   const std::string mode = read.String(retrieval, "mode");
   o.retrieval.mode = mode == "vector"    ? RetrievalMode::kVector
@@ -227,7 +230,8 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
     std::vector<std::string> texts;
     texts.reserve(ids.size());
     for (const std::string& id : ids) {
-      LLMKIT_ASSIGN_OR_RETURN(Document chunk, impl->collection->Get(id));
+      Document chunk;  // Text and metadata only: the vectors stay where they are.
+      impl->collection->impl().TextAndMetadata(id, &chunk.text, &chunk.metadata);
       const Json* doc_id = chunk.metadata.Find("doc_id");
       const Json* path = chunk.metadata.Find("path");
       const Json* sha = chunk.metadata.Find("doc_sha256");
