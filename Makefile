@@ -1,5 +1,5 @@
 # The two commands of the README, each complete on a fresh Debian 12 machine (as root):
-#   make demo   install what is missing, build, run the main example
+#   make demo   install what is missing, build, index the Python docs and ask three questions
 #   make test   install what is missing, build, run every C++ and Python test (and the C++
 #               tests once more under AddressSanitizer + UndefinedBehaviorSanitizer)
 # Other targets: build, bench, compare, conformance, fuzz, format.
@@ -21,7 +21,7 @@ build: deps
 	cmake --build --preset release -j $(JOBS)
 
 demo: build
-	$(RELEASE)/examples/chunk_corpus $(DOCS_CORPUS)
+	bash scripts/demo.sh $(DOCS_CORPUS)
 
 test: deps peers test-release test-asan test-tsan
 

@@ -160,7 +160,9 @@ int RunIndex(int argc, char** argv) {
     return kExitFailure;
   }
   const Clock::time_point saving = Clock::now();
-  if (absl::Status saved = rag->Save(out); !saved.ok()) {
+  const bool changed = !update || result->chunks > 0 || result->chunks_removed > 0 ||
+                       result->documents_removed > 0;
+  if (absl::Status saved = changed ? rag->Save(out) : absl::OkStatus(); !saved.ok()) {
     std::fprintf(stderr, "llmkit index: %s\n", std::string(saved.message()).c_str());
     return kExitFailure;
   }

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "interrupt.h"
+#include "client_access.h"
 #include "json_conversion.h"
 #include "llmkit/anthropic.h"
 #include "llmkit/embeddings.h"
@@ -644,6 +645,11 @@ void BindClients(py::module_& m) {
   DefineChatMethods(decorated);
   DefineEmbedMethod(decorated);
   DefineResilience(m);
+}
+
+ModelHandles ModelsOf(const py::handle& model) {
+  Client client = ClientOf(model);
+  return {client.chat, client.embeddings};
 }
 
 }  // namespace llmkit::python

@@ -36,6 +36,7 @@ void BindTokenizer(py::module_& module);  // tokenizer_bindings.cc
 void BindClients(py::module_& module);    // client_bindings.cc
 void BindTemplates(py::module_& module);  // template_bindings.cc
 void BindIndex(py::module_& module);      // index_bindings.cc
+void BindRag(py::module_& module);        // rag_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -70,4 +71,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindClients(module);
   BindTemplates(module);
   BindIndex(module);
+  BindRag(module);
 }

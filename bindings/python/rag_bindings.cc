@@ -1,0 +1,305 @@
+// Python bindings of the RAG pipeline: RagPipeline, Passage, Answer, IngestStats.
+
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client_access.h"
+#include "interrupt.h"
+#include "json_conversion.h"
+#include "llmkit/rag.h"
+#include "status_conversion.h"
+
+namespace py = pybind11;
+
+namespace llmkit::python {
+namespace {
+
+RetrievalMode ModeOf(const std::string& mode) {
+  if (mode == "hybrid") return RetrievalMode::kHybrid;
+  if (mode == "vector") return RetrievalMode::kVector;
+  if (mode == "lexical") return RetrievalMode::kLexical;
+  throw py::value_error("mode must be \"hybrid\", \"vector\" or \"lexical\", got \"" + mode + "\"");
+}
+
+IndexKind IndexOf(const std::string& index) {
+  if (index == "flat") return IndexKind::kFlat;
+  if (index == "hnsw") return IndexKind::kHnsw;
+  throw py::value_error("index must be \"flat\" or \"hnsw\", got \"" + index + "\"");
+}
+
+std::shared_ptr<EmbeddingModel> EmbedderOf(const py::object& embedder) {
+  if (embedder.is_none()) return nullptr;
+  ModelHandles models = ModelsOf(embedder);
+  if (models.embeddings == nullptr) {
+    throw py::type_error("embedder must embed: an OpenAIClient, or a ChatModel wrapping one");
+  }
+  return models.embeddings;
+}
+
+std::shared_ptr<ChatModel> ChatOf(const py::object& chat) {
+  return chat.is_none() ? nullptr : ModelsOf(chat).chat;
+}
+
+// A progress callable from Python, called with the GIL held; a raised exception or Ctrl-C stops
+// the ingest, and is re-raised afterwards.
+struct PythonProgress {
+  py::object callable;
+  std::shared_ptr<py::error_already_set> error;
+
+  std::function<bool(const IngestProgress&)> Wrap() {
+    return [this](const IngestProgress& p) {
+      py::gil_scoped_acquire acquire;
+      try {
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        if (!callable.is_none()) {
+          py::object keep_going = callable(p);
+          if (!keep_going.is_none() && !keep_going.cast<bool>()) return false;
+        }
+        return true;
+      } catch (py::error_already_set& e) {
+        error = std::make_shared<py::error_already_set>(std::move(e));
+        return false;
+      }
+    };
+  }
+};
+
+IngestProgress RunIngest(const py::object& progress,
+                         const std::function<absl::StatusOr<IngestProgress>(const IngestOptions&)>& run) {
+  PythonProgress python{progress, nullptr};
+  IngestOptions options;
+  options.progress = python.Wrap();
+  absl::StatusOr<IngestProgress> result;
+  {
+    py::gil_scoped_release release;
+    result = run(options);
+  }
+  if (python.error != nullptr) throw *python.error;
+  return ValueOrThrow(std::move(result));
+}
+
+RagDocument DocumentOf(const py::handle& item) {
+  RagDocument doc;
+  if (py::isinstance<py::dict>(item)) {
+    py::dict d = item.cast<py::dict>();
+    doc.id = d["id"].cast<std::string>();
+    doc.text = d["text"].cast<std::string>();
+    if (d.contains("metadata")) doc.metadata = PythonToJson(d["metadata"]);
+    if (d.contains("path") && !d["path"].is_none()) doc.path = d["path"].cast<std::string>();
+    return doc;
+  }
+  py::tuple t = py::reinterpret_borrow<py::object>(item).cast<py::tuple>();
+  if (t.size() < 2 || t.size() > 4) {
+    throw py::value_error("a document is (id, text[, metadata[, path]]) or a dict with those keys");
+  }
+  doc.id = t[0].cast<std::string>();
+  doc.text = t[1].cast<std::string>();
+  if (t.size() > 2) doc.metadata = PythonToJson(t[2]);
+  if (t.size() > 3 && !t[3].is_none()) doc.path = t[3].cast<std::string>();
+  return doc;
+}
+
+}  // namespace
+
+void BindRag(py::module_& m) {
+  py::class_<RagPassage>(m, "Passage", "A retrieved chunk: where it comes from and its text.")
+      .def_readonly("n", &RagPassage::n, "1-based number in the prompt ([n]).")
+      .def_readonly("chunk_id", &RagPassage::chunk_id)
+      .def_readonly("doc_id", &RagPassage::doc_id)
+      .def_readonly("path", &RagPassage::path)
+      .def_readonly("start", &RagPassage::begin, "Byte offset of the chunk in its document.")
+      .def_readonly("end", &RagPassage::end)
+      .def_readonly("line_start", &RagPassage::line_start)
+      .def_readonly("line_end", &RagPassage::line_end)
+      .def_readonly("score", &RagPassage::score)
+      .def_readonly("text", &RagPassage::text)
+      .def_property_readonly("metadata", [](const RagPassage& p) { return JsonToPython(p.metadata); })
+      .def("__repr__", [](const RagPassage& p) {
+        return "Passage(n=" + std::to_string(p.n) + ", path=" + py::repr(py::str(p.path)).cast<std::string>() +
+               ", lines=" + std::to_string(p.line_start) + "-" + std::to_string(p.line_end) +
+               ", score=" + std::to_string(p.score) + ")";
+      });
+
+  py::class_<RagAnswer>(m, "Answer", "RagPipeline.answer's result.")
+      .def_readonly("generated", &RagAnswer::generated, "False when no chat model is configured.")
+      .def_readonly("text", &RagAnswer::text)
+      .def_readonly("citations", &RagAnswer::citations, "Passages the answer cites by [n].")
+      .def_readonly("context", &RagAnswer::context, "Every retrieved passage, in prompt order.")
+      .def_readonly("prompt", &RagAnswer::prompt)
+      .def_readonly("usage", &RagAnswer::usage)
+      .def_readonly("model", &RagAnswer::model)
+      .def("__repr__", [](const RagAnswer& a) {
+        return "Answer(generated=" + std::string(a.generated ? "True" : "False") +
+               ", citations=" + std::to_string(a.citations.size()) + ", context=" +
+               std::to_string(a.context.size()) + ")";
+      });
+
+  py::class_<IngestProgress>(m, "IngestStats", "Progress and result of an ingest.")
+      .def_readonly("documents_total", &IngestProgress::documents_total)
+      .def_readonly("documents_done", &IngestProgress::documents_done)
+      .def_readonly("documents_unchanged", &IngestProgress::documents_unchanged)
+      .def_readonly("documents_failed", &IngestProgress::documents_failed)
+      .def_readonly("documents_removed", &IngestProgress::documents_removed)
+      .def_readonly("chunks", &IngestProgress::chunks)
+      .def_readonly("chunks_embedded", &IngestProgress::chunks_embedded)
+      .def_readonly("chunks_reused", &IngestProgress::chunks_reused)
+      .def_readonly("chunks_removed", &IngestProgress::chunks_removed)
+      .def_readonly("bytes", &IngestProgress::bytes)
+      .def_readonly("seconds", &IngestProgress::seconds)
+      .def_readonly("errors", &IngestProgress::errors)
+      .def("__repr__", [](const IngestProgress& p) {
+        return "IngestStats(documents=" + std::to_string(p.documents_done) + "/" +
+               std::to_string(p.documents_total) + ", unchanged=" +
+               std::to_string(p.documents_unchanged) + ", chunks=" + std::to_string(p.chunks) +
+               ", embedded=" + std::to_string(p.chunks_embedded) + ")";
+      });
+
+  py::class_<RagPipeline>(
+      m, "RagPipeline",
+      "Documents in, cited answers out: chunking, embeddings (the local lexical embedder by "
+      "default), hybrid retrieval and an optional chat model. See docs/rag.md.")
+      .def(py::init([](py::object embedder, py::object chat, size_t chunk_size,
+                       size_t chunk_overlap, int k, std::optional<std::string> embedding_model,
+                       std::optional<std::string> chat_model, const std::string& mode, double alpha,
+                       const std::string& index, bool float16,
+                       std::optional<std::string> system_prompt,
+                       std::optional<std::string> prompt_template, std::optional<int64_t> max_tokens,
+                       std::optional<double> temperature, int local_dimensions,
+                       size_t embed_batch_size, int embed_concurrency) {
+             RagOptions options;
+             options.embedder = EmbedderOf(embedder);
+             options.chat = ChatOf(chat);
+             options.chunk_size = chunk_size;
+             options.chunk_overlap = chunk_overlap;
+             options.k = k;
+             options.embedding_model = embedding_model.value_or("");
+             options.chat_model = chat_model.value_or("");
+             options.retrieval.mode = ModeOf(mode);
+             options.retrieval.alpha = alpha;
+             options.index = IndexOf(index);
+             options.float16 = float16;
+             if (system_prompt) options.system_prompt = *system_prompt;
+             if (prompt_template) options.prompt_template = *prompt_template;
+             options.max_tokens = max_tokens;
+             options.temperature = temperature;
+             options.local_embedder.dimensions = local_dimensions;
+             options.embed_batch_size = embed_batch_size;
+             options.embed_concurrency = embed_concurrency;
+             return ValueOrThrow(RagPipeline::Create(std::move(options)));
+           }),
+           py::arg("embedder") = py::none(), py::arg("chat") = py::none(), py::kw_only(),
+           py::arg("chunk_size") = 512, py::arg("chunk_overlap") = 64, py::arg("k") = 5,
+           py::arg("embedding_model") = py::none(), py::arg("chat_model") = py::none(),
+           py::arg("mode") = "hybrid", py::arg("alpha") = 0.3, py::arg("index") = "flat",
+           py::arg("float16") = true, py::arg("system_prompt") = py::none(),
+           py::arg("prompt_template") = py::none(), py::arg("max_tokens") = 1024,
+           py::arg("temperature") = 0.0, py::arg("local_dimensions") = 1024,
+           py::arg("embed_batch_size") = 64, py::arg("embed_concurrency") = 4)
+      .def_static(
+          "load",
+          [](const std::string& dir, py::object embedder, py::object chat,
+             std::optional<std::string> embedding_model, std::optional<std::string> chat_model) {
+            RagModels models;
+            models.embedder = EmbedderOf(embedder);
+            models.chat = ChatOf(chat);
+            models.embedding_model = embedding_model.value_or("");
+            models.chat_model = chat_model.value_or("");
+            py::gil_scoped_release release;
+            return ValueOrThrow(RagPipeline::Load(dir, std::move(models)));
+          },
+          py::arg("dir"), py::kw_only(), py::arg("embedder") = py::none(),
+          py::arg("chat") = py::none(), py::arg("embedding_model") = py::none(),
+          py::arg("chat_model") = py::none(), "Reads a pipeline written by save().")
+      .def(
+          "ingest",
+          [](RagPipeline& rag, py::iterable documents, py::object progress) {
+            std::vector<RagDocument> docs;
+            for (py::handle item : documents) docs.push_back(DocumentOf(item));
+            return RunIngest(progress, [&](const IngestOptions& o) { return rag.Ingest(docs, o); });
+          },
+          py::arg("documents"), py::kw_only(), py::arg("progress") = py::none(),
+          "Indexes (id, text[, metadata[, path]]) tuples or dicts; unchanged documents are "
+          "skipped. progress(stats) may return False to stop.")
+      .def(
+          "ingest_dir",
+          [](RagPipeline& rag, const std::string& dir, std::optional<std::vector<std::string>> extensions,
+             bool remove_missing, size_t max_file_bytes, py::object progress) {
+            DirectoryOptions directory;
+            if (extensions) directory.extensions = *extensions;
+            directory.remove_missing = remove_missing;
+            directory.max_file_bytes = max_file_bytes;
+            return RunIngest(progress, [&](const IngestOptions& o) {
+              return rag.IngestDirectory(dir, directory, o);
+            });
+          },
+          py::arg("dir"), py::kw_only(), py::arg("extensions") = py::none(),
+          py::arg("remove_missing") = true, py::arg("max_file_bytes") = 16 << 20,
+          py::arg("progress") = py::none(),
+          "Indexes the text, Markdown, reStructuredText and source files under dir.")
+      .def(
+          "remove", [](RagPipeline& rag, const std::vector<std::string>& ids) { return rag.Remove(ids); },
+          py::arg("doc_ids"), "Removes documents; returns how many existed.")
+      .def(
+          "retrieve",
+          [](const RagPipeline& rag, const std::string& question, int k, py::object where) {
+            Json filter = where.is_none() ? Json() : PythonToJson(where);
+            py::gil_scoped_release release;
+            return ValueOrThrow(rag.Retrieve(question, k, filter));
+          },
+          py::arg("question"), py::kw_only(), py::arg("k") = 0, py::arg("where") = py::none())
+      .def(
+          "answer",
+          [](const RagPipeline& rag, const std::string& question, int k, py::object where,
+             py::object on_text) {
+            AnswerOptions options;
+            options.k = k;
+            if (!where.is_none()) options.where = PythonToJson(where);
+            if (!on_text.is_none()) {
+              options.on_text = [on_text](std::string_view text) {
+                py::gil_scoped_acquire acquire;
+                on_text(py::str(text.data(), text.size()));
+              };
+            }
+            // The worker only sets a field of `options` (no Python object is copied off the GIL).
+            return ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+              options.cancellation = std::move(cancellation);
+              return rag.Answer(question, options);
+            }));
+          },
+          py::arg("question"), py::kw_only(), py::arg("k") = 0, py::arg("where") = py::none(),
+          py::arg("on_text") = py::none(),
+          "Retrieves, renders the prompt and asks the chat model (streaming pieces to "
+          "on_text). Without a chat model: generated=False, the passages and the prompt.")
+      .def(
+          "save",
+          [](const RagPipeline& rag, const std::string& dir) {
+            py::gil_scoped_release release;
+            ThrowIfError(rag.Save(dir));
+          },
+          py::arg("dir"))
+      .def("stats",
+           [](const RagPipeline& rag) {
+             RagStats s = rag.Stats();
+             EmbeddingCacheStats c = rag.CacheStats();
+             py::dict out;
+             out["documents"] = s.documents;
+             out["chunks"] = s.chunks;
+             out["embedding_model"] = s.embedding_model;
+             out["dimensions"] = s.dimensions;
+             out["cache_hits"] = c.hits;
+             out["cache_misses"] = c.misses;
+             return out;
+           })
+      .def("__len__", [](const RagPipeline& rag) { return rag.Stats().documents; });
+
+  m.def("cited_numbers", &CitedNumbers, py::arg("answer"), py::arg("passages"),
+        "The [n] numbers an answer cites, in order of first appearance.");
+}
+
+}  // namespace llmkit::python
