@@ -70,10 +70,11 @@ struct PythonProgress {
   }
 };
 
-IngestProgress RunIngest(const py::object& progress,
+IngestProgress RunIngest(const py::object& progress, size_t group_chunks,
                          const std::function<absl::StatusOr<IngestProgress>(const IngestOptions&)>& run) {
   PythonProgress python{progress, nullptr};
   IngestOptions options;
+  options.group_chunks = group_chunks;
   options.progress = python.Wrap();
   absl::StatusOr<IngestProgress> result;
   {
@@ -218,29 +219,31 @@ void BindRag(py::module_& m) {
           py::arg("chat_model") = py::none(), "Reads a pipeline written by save().")
       .def(
           "ingest",
-          [](RagPipeline& rag, py::iterable documents, py::object progress) {
+          [](RagPipeline& rag, py::iterable documents, py::object progress, size_t group_chunks) {
             std::vector<RagDocument> docs;
             for (py::handle item : documents) docs.push_back(DocumentOf(item));
-            return RunIngest(progress, [&](const IngestOptions& o) { return rag.Ingest(docs, o); });
+            return RunIngest(progress, group_chunks, [&](const IngestOptions& o) { return rag.Ingest(docs, o); });
           },
           py::arg("documents"), py::kw_only(), py::arg("progress") = py::none(),
+          py::arg("group_chunks") = 1024,
           "Indexes (id, text[, metadata[, path]]) tuples or dicts; unchanged documents are "
-          "skipped. progress(stats) may return False to stop.")
+          "skipped. progress(stats) is called after each committed group of about group_chunks "
+          "chunks and may return False to stop (what was committed stays).")
       .def(
           "ingest_dir",
           [](RagPipeline& rag, const std::string& dir, std::optional<std::vector<std::string>> extensions,
-             bool remove_missing, size_t max_file_bytes, py::object progress) {
+             bool remove_missing, size_t max_file_bytes, py::object progress, size_t group_chunks) {
             DirectoryOptions directory;
             if (extensions) directory.extensions = *extensions;
             directory.remove_missing = remove_missing;
             directory.max_file_bytes = max_file_bytes;
-            return RunIngest(progress, [&](const IngestOptions& o) {
+            return RunIngest(progress, group_chunks, [&](const IngestOptions& o) {
               return rag.IngestDirectory(dir, directory, o);
             });
           },
           py::arg("dir"), py::kw_only(), py::arg("extensions") = py::none(),
           py::arg("remove_missing") = true, py::arg("max_file_bytes") = 16 << 20,
-          py::arg("progress") = py::none(),
+          py::arg("progress") = py::none(), py::arg("group_chunks") = 1024,
           "Indexes the text, Markdown, reStructuredText and source files under dir.")
       .def(
           "remove", [](RagPipeline& rag, const std::vector<std::string>& ids) { return rag.Remove(ids); },

@@ -1,0 +1,266 @@
+"""The RAG pipeline from Python and the `llmkit` command line: local defaults, directories,
+resuming, save/load, errors; ingest -> ask end to end against a fake OpenAI-compatible server
+(chat and embeddings) on 127.0.0.1, from Python and from the shell; `llmkit eval` on SciFact
+against the figures of benchmarks/compare/retrieval_eval."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import llmkit
+from conftest import SOURCE_DIR
+from fake_provider import Provider
+
+BUILD = pathlib.Path(os.environ.get("LLMKIT_BUILD_DIR", SOURCE_DIR / "build" / "release"))
+CLI = BUILD / "cli" / "llmkit"
+SHARED = pathlib.Path(os.environ.get("LLMKIT_SHARED_DIR") or SOURCE_DIR.parent / "shared")
+SCIFACT = SHARED / "data" / "scifact"
+
+NOTES = {
+    "volcanoes.md": "# Volcanoes\n\nMagma rises through the crust.\n\n## Eruptions\n\n"
+                    "Rhyolitic eruptions are explosive because viscous magma traps gas.\n",
+    "bread.txt": "Knead the dough, let it rise, bake it until the crust is brown.\n",
+    "code/tides.py": "def tide_height(moon_phase):\n    \"\"\"Spring tides come at new and full moon.\"\"\"\n"
+                     "    return 1.0\n",
+}
+
+
+@pytest.fixture
+def notes(tmp_path):
+    root = tmp_path / "notes"
+    for name, text in NOTES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_local_defaults_ingest_retrieve_answer(notes, tmp_path):
+    rag = llmkit.RagPipeline(chunk_size=120, chunk_overlap=0)
+    seen = []
+    stats = rag.ingest_dir(str(notes), progress=seen.append)
+    assert stats.documents_done == 3 and stats.chunks == stats.chunks_embedded > 0
+    assert seen and seen[-1].documents_done == 3
+    assert len(rag) == 3
+
+    hits = rag.retrieve("why are eruptions explosive", k=2)
+    top = hits[0]
+    assert top.n == 1 and top.doc_id == "volcanoes.md" and top.path == str(notes / "volcanoes.md")
+    text = (notes / "volcanoes.md").read_bytes()
+    assert text[top.start:top.end].decode() == top.text
+    assert top.line_start == text[:top.start].count(b"\n") + 1
+    assert top.line_end == text[:top.end - 1].count(b"\n") + 1 == 7  # The "Rhyolitic" line.
+    assert top.metadata["headings"] and top.metadata["doc_id"] == "volcanoes.md"
+
+    answer = rag.answer("when do spring tides come?")
+    assert not answer.generated and "No chat model" in answer.text
+    assert answer.context[0].doc_id == "code/tides.py"
+    assert [p.n for p in answer.citations] == [p.n for p in answer.context]
+    assert "Question: when do spring tides come?" in answer.prompt
+
+    # Nothing changed: nothing done. One file changed: only it.
+    again = rag.ingest_dir(str(notes))
+    assert again.documents_unchanged == 3 and again.chunks == 0
+    (notes / "bread.txt").write_text(NOTES["bread.txt"] + "Serve it warm with butter.\n")
+    changed = rag.ingest_dir(str(notes))
+    assert changed.documents_unchanged == 2 and changed.chunks >= 1
+
+    # Save and load: the same passages; re-ingesting after load does no work.
+    rag.save(str(tmp_path / "index"))
+    loaded = llmkit.RagPipeline.load(str(tmp_path / "index"))
+    for q in ("magma", "butter", "moon"):
+        assert [(p.chunk_id, round(p.score, 5)) for p in rag.retrieve(q)] == \
+               [(p.chunk_id, round(p.score, 5)) for p in loaded.retrieve(q)]
+    assert loaded.ingest_dir(str(notes)).documents_unchanged == 3
+    assert loaded.stats()["embedding_model"] == "llmkit-lexical-v1-d1024-c3-5-p0"
+
+
+def test_ingest_list_filters_and_errors():
+    rag = llmkit.RagPipeline()
+    rag.ingest([("a", "Tides come from the moon.", {"topic": "sea"}),
+                {"id": "b", "text": "Bread needs yeast.", "metadata": {"topic": "food"}, "path": "b.txt"}])
+    assert [p.doc_id for p in rag.retrieve("moon yeast", where={"topic": "food"})] == ["b"]
+    with pytest.raises(llmkit.InvalidArgumentError, match="reserved"):
+        rag.ingest([("c", "text", {"path": "x"})])
+    with pytest.raises(llmkit.InvalidArgumentError, match="repeated id"):
+        rag.ingest([("c", "x"), ("c", "y")])
+    with pytest.raises(ValueError):
+        llmkit.RagPipeline(mode="semantic")
+    with pytest.raises(llmkit.InvalidArgumentError):
+        llmkit.RagPipeline(chunk_size=10, chunk_overlap=10)
+    with pytest.raises(llmkit.NotFoundError):
+        rag.ingest_dir("/nonexistent/llmkit")
+    with pytest.raises(llmkit.NotFoundError):
+        llmkit.RagPipeline.load("/nonexistent/llmkit")
+    assert llmkit.cited_numbers("see [2] and [1, 3]", 3) == [2, 1, 3]
+
+
+def test_progress_can_stop_and_the_next_call_resumes(tmp_path):
+    docs = [(f"d{i}", f"Document {i} about subject {i % 5}. " + "filler " * 60) for i in range(60)]
+    rag = llmkit.RagPipeline()
+    calls = []
+
+    def stop_early(stats):
+        calls.append(stats.documents_done)
+        return len(calls) < 2
+
+    with pytest.raises(llmkit.CancelledError):
+        rag.ingest(docs, progress=stop_early, group_chunks=10)
+    committed = len(rag)
+    assert 0 < committed < len(docs)
+    resumed = rag.ingest(docs)
+    assert resumed.documents_unchanged == committed and len(rag) == len(docs)
+
+    def boom(stats):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        llmkit.RagPipeline().ingest(docs, progress=boom, group_chunks=10)
+
+
+def bag_of_words(text, dim=64):
+    """The fake server's embedding: hashed word counts, normalized (deterministic)."""
+    v = np.zeros(dim, dtype="<f4")
+    for word in re.findall(r"\w+", text.lower()):
+        v[sum(word.encode()) % dim] += 1
+    n = np.linalg.norm(v)
+    return v / n if n else v + 1 / np.sqrt(dim)
+
+
+ANSWER = "Viscous magma traps gas [1], so those eruptions explode."
+
+
+def rag_script(path, body, headers):
+    import base64
+    if path.endswith("/embeddings"):
+        data = [{"index": i, "embedding": base64.b64encode(bag_of_words(t).tobytes()).decode()}
+                for i, t in enumerate(body["input"])]
+        return 200, {}, json.dumps({"data": data, "model": body["model"],
+                                    "usage": {"prompt_tokens": 3, "total_tokens": 3}}).encode(), 0
+    usage = {"prompt_tokens": 250, "completion_tokens": 12, "total_tokens": 262}
+    if body.get("stream"):
+        pieces = [ANSWER[:20], ANSWER[20:]]
+        events = [f"data: {json.dumps({'id': 'c', 'model': 'fake-chat', 'choices': [{'index': 0, 'delta': {'content': p}}]})}\n\n"
+                  for p in pieces]
+        events.append(f"data: {json.dumps({'id': 'c', 'model': 'fake-chat', 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}], 'usage': usage})}\n\n")
+        events.append("data: [DONE]\n\n")
+        return 200, {}, [e.encode() for e in events], 0
+    return 200, {}, json.dumps({"id": "c", "model": "fake-chat", "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ANSWER}}],
+        "usage": usage}).encode(), 0
+
+
+@pytest.fixture
+def server():
+    p = Provider(rag_script)
+    yield p
+    p.close()
+
+
+def test_end_to_end_against_chat_and_embedding_endpoints(server, notes, tmp_path):
+    client = llmkit.OpenAIClient(server.url + "/v1", api_key="sk-test", model="fake-chat",
+                                 embedding_model="fake-embed")
+    rag = llmkit.RagPipeline(embedder=client, chat=client, embedding_model="fake-embed",
+                             chunk_size=120, chunk_overlap=0)
+    stats = rag.ingest_dir(str(notes))
+    embedded = sum(len(b["input"]) for p, _, b in server.requests if p.endswith("/embeddings"))
+    assert embedded == stats.chunks_embedded == stats.chunks
+
+    pieces = []
+    answer = rag.answer("Why do rhyolitic eruptions explode?", k=3, on_text=pieces.append)
+    assert answer.generated and answer.text == ANSWER == "".join(pieces)
+    assert answer.model == "fake-chat" and answer.usage.input_tokens == 250
+    assert [c.n for c in answer.citations] == [1]
+    assert answer.citations[0].chunk_id == answer.context[0].chunk_id
+    chat = [b for p, _, b in server.requests if p.endswith("/chat/completions")][-1]
+    assert chat["messages"][0]["role"] == "system"
+    assert chat["messages"][1]["content"] == answer.prompt
+    assert f"[1] {answer.context[0].path}, lines" in answer.prompt
+
+    plain = rag.answer("Why do rhyolitic eruptions explode?", k=3)
+    assert plain.text == ANSWER and plain.citations[0].n == 1
+
+    # The index remembers its embedding model: loading needs it.
+    rag.save(str(tmp_path / "index"))
+    with pytest.raises(llmkit.FailedPreconditionError, match="fake-embed"):
+        llmkit.RagPipeline.load(str(tmp_path / "index"))
+    loaded = llmkit.RagPipeline.load(str(tmp_path / "index"), embedder=client, chat=client,
+                                     embedding_model="fake-embed")
+    assert loaded.answer("Why do rhyolitic eruptions explode?", k=3).text == ANSWER
+
+
+def run(*args, env=None, check=True):
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("LLMKIT_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL")}
+    environment.update(env or {})
+    result = subprocess.run([str(CLI), *args], capture_output=True, text=True, env=environment, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_cli_index_query_ask_chunk(notes, tmp_path, server):
+    index = str(tmp_path / "index")
+    out = run("index", str(notes), "-o", index, "--chunk-size", "120", "--chunk-overlap", "0")
+    assert "indexed" in out.stdout and "3 files" in out.stdout
+    assert "indexed 3/3 files" in out.stderr  # Not a terminal: plain progress lines.
+    again = run("index", str(notes), "-o", index)
+    assert "3 unchanged" in again.stdout
+
+    hits = json.loads(run("query", index, "explosive eruptions", "-k", "2", "--json").stdout)
+    assert hits[0]["doc_id"] == "volcanoes.md" and hits[0]["line_end"] == 7
+    text = run("query", index, "explosive eruptions", "-k", "1").stdout
+    assert re.search(r"\[1\] \d\.\d{4}  .*volcanoes\.md:\d-7", text)
+
+    no_model = run("ask", index, "when are spring tides?").stdout
+    assert "No chat model is configured" in no_model and "LLMKIT_BASE_URL" in no_model
+    assert "Question: when are spring tides?" in no_model
+
+    asked = run("ask", index, "Why do rhyolitic eruptions explode?", "-k", "3",
+                env={"LLMKIT_BASE_URL": server.url + "/v1", "LLMKIT_MODEL": "fake-chat"})
+    assert asked.stdout.startswith(ANSWER)
+    assert re.search(r"Sources \(fake-chat, 250 input \+ 12 output tokens\):\n\[1\] .*:\d+-\d+", asked.stdout)
+
+    chunks = json.loads(run("chunk", str(notes / "volcanoes.md"), "--size", "60", "--overlap", "0", "--json").stdout)
+    source = (notes / "volcanoes.md").read_bytes()
+    assert all(source[c["begin"]:c["end"]].decode() == c["text"] for c in chunks)
+    assert chunks[-1]["metadata"]["headings"]
+
+
+def test_cli_errors_and_help(tmp_path):
+    assert run("--help").returncode == 0
+    for command in ("index", "query", "ask", "chunk", "tokens", "eval"):
+        assert run(command, "--help").stdout.startswith(f"usage: llmkit {command}")
+    assert run("nosuch", check=False).returncode == 2
+    assert run("index", str(tmp_path), check=False).returncode == 2            # No -o.
+    assert run("index", str(tmp_path), "-o", "x", "--bogus", check=False).returncode == 2
+    assert run("chunk", str(tmp_path / "missing.txt"), check=False).returncode == 1
+    assert run("chunk", "a", "--size", "ten", check=False).returncode == 2
+    missing = run("query", str(tmp_path / "none"), "q", check=False)
+    assert missing.returncode == 1 and "not a saved llmkit RAG index" in missing.stderr
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\xff")
+    invalid = run("chunk", str(bad), check=False)
+    assert invalid.returncode == 1 and "byte offset 2" in invalid.stderr
+
+
+@pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").exists(),
+                    reason="BEIR SciFact not found (../shared/data/scifact)")
+def test_cli_eval_matches_the_index_evaluation():
+    out = run("eval", "--corpus", str(SCIFACT / "corpus.jsonl"), "--queries", str(SCIFACT / "queries.jsonl"),
+              "--qrels", str(SCIFACT / "qrels" / "test.tsv"), "--vectors", "minilm_pca128", "--json").stdout
+    got = json.loads(out)
+    # benchmarks/compare/retrieval_eval's figures (Python API, same data).
+    assert round(got["vector"]["ndcg@10"], 4) == 0.6104
+    assert round(got["bm25"]["ndcg@10"], 4) == 0.6828
+    assert round(got["hybrid relative score (alpha 0.5)"]["ndcg@10"], 4) == 0.7087
+    assert round(got["hybrid rrf (k 60)"]["ndcg@10"], 4) == 0.6896
+    local = json.loads(run("eval", "--corpus", str(SCIFACT / "corpus.jsonl"), "--queries",
+                           str(SCIFACT / "queries.jsonl"), "--qrels", str(SCIFACT / "qrels" / "test.tsv"),
+                           "--alpha", "0.3", "--json").stdout)
+    assert local["vector"]["ndcg@10"] > 0.55
+    assert local["hybrid relative score (alpha 0.3)"]["ndcg@10"] > local["bm25"]["ndcg@10"]
