@@ -107,8 +107,7 @@ std::string Args::Get(const std::string& name, const std::string& fallback) cons
   return it == values_.end() ? fallback : it->second;
 }
 
-std::optional<long> Args::Number(const std::string& name, long fallback, long min,
-                                 long max) const {
+std::optional<long> Args::Number(const std::string& name, long fallback, long min, long max) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
   errno = 0;

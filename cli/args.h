@@ -24,9 +24,9 @@ struct OptionSpec {
 };
 
 struct CommandSpec {
-  std::string name;         // "index"
-  std::string synopsis;     // "DIR -o INDEX [options]"
-  std::string description;  // One paragraph.
+  std::string name;                      // "index"
+  std::string synopsis;                  // "DIR -o INDEX [options]"
+  std::string description;               // One paragraph.
   std::vector<std::string> positionals;  // Required, in order ("DIR").
   std::vector<OptionSpec> options;
 };

@@ -121,10 +121,11 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::vector<float>>> ReadVectors
     return absl::InvalidArgumentError(absl::StrCat(stem, ".npy: ", matrix.status().message()));
   }
   LLMKIT_ASSIGN_OR_RETURN(std::string ids_text, internal::ReadFile(stem + ".ids"));
-  std::vector<std::string> ids = absl::StrSplit(ids_text, absl::ByAnyChar(" \n\t\r"), absl::SkipEmpty());
+  std::vector<std::string> ids =
+      absl::StrSplit(ids_text, absl::ByAnyChar(" \n\t\r"), absl::SkipEmpty());
   if (ids.size() != matrix->rows) {
-    return absl::InvalidArgumentError(absl::StrCat(stem, ".ids has ", ids.size(), " ids; ",
-                                                   stem, ".npy has ", matrix->rows, " rows"));
+    return absl::InvalidArgumentError(absl::StrCat(stem, ".ids has ", ids.size(), " ids; ", stem,
+                                                   ".npy has ", matrix->rows, " rows"));
   }
   absl::flat_hash_map<std::string, std::vector<float>> out;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -188,7 +189,8 @@ int RunEval(int argc, char** argv) {
     std::fprintf(stderr, "llmkit eval: %s\n", std::string(status.message()).c_str());
     return kExitFailure;
   };
-  absl::StatusOr<Dataset> data = Load(args->Get("--corpus"), args->Get("--queries"), args->Get("--qrels"));
+  absl::StatusOr<Dataset> data =
+      Load(args->Get("--corpus"), args->Get("--queries"), args->Get("--qrels"));
   if (!data.ok()) return fail(data.status());
 
   // Vectors: precomputed, or the local embedder's.
@@ -211,13 +213,15 @@ int RunEval(int argc, char** argv) {
     if (!queries.ok()) return fail(queries.status());
     for (const std::string& id : data->doc_ids) {
       auto it = docs->find(id);
-      if (it == docs->end()) return fail(absl::InvalidArgumentError("no vector for document " + id));
+      if (it == docs->end())
+        return fail(absl::InvalidArgumentError("no vector for document " + id));
       dim = it->second.size();
       doc_vectors.insert(doc_vectors.end(), it->second.begin(), it->second.end());
     }
     for (const std::string& id : query_ids) {
       auto it = queries->find(id);
-      if (it == queries->end()) return fail(absl::InvalidArgumentError("no vector for query " + id));
+      if (it == queries->end())
+        return fail(absl::InvalidArgumentError("no vector for query " + id));
       query_vectors.insert(query_vectors.end(), it->second.begin(), it->second.end());
     }
   } else {
@@ -238,11 +242,13 @@ int RunEval(int argc, char** argv) {
   }
   auto collection = Collection::Create({.dim = static_cast<int>(dim), .metric = metric});
   if (!collection.ok()) return fail(collection.status());
-  if (absl::Status added = (*collection)->Add(data->doc_ids, doc_vectors, data->doc_texts); !added.ok()) {
+  if (absl::Status added = (*collection)->Add(data->doc_ids, doc_vectors, data->doc_texts);
+      !added.ok()) {
     return fail(added);
   }
   Bm25Index bm25({.stemming = !args->Has("--plain")});
-  if (absl::Status added = bm25.Add(data->doc_ids, data->doc_texts); !added.ok()) return fail(added);
+  if (absl::Status added = bm25.Add(data->doc_ids, data->doc_texts); !added.ok())
+    return fail(added);
   const double build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -251,11 +257,13 @@ int RunEval(int argc, char** argv) {
     RetrieverOptions options;
   };
   double alpha = 0.5;
-  if (args->Has("--alpha") && (!absl::SimpleAtod(args->Get("--alpha"), &alpha) || !(alpha >= 0 && alpha <= 1))) {
+  if (args->Has("--alpha") &&
+      (!absl::SimpleAtod(args->Get("--alpha"), &alpha) || !(alpha >= 0 && alpha <= 1))) {
     std::fprintf(stderr, "llmkit eval: --alpha must be a number from 0 to 1\n");
     return kExitUsage;
   }
-  const std::string fused_name = absl::StrCat("hybrid relative score (alpha ", args->Get("--alpha", "0.5"), ")");
+  const std::string fused_name =
+      absl::StrCat("hybrid relative score (alpha ", args->Get("--alpha", "0.5"), ")");
   const std::vector<Mode> modes = {
       {"vector", {.mode = RetrievalMode::kVector}},
       {"bm25", {.mode = RetrievalMode::kLexical}},
@@ -276,10 +284,11 @@ int RunEval(int argc, char** argv) {
       if (!hits.ok()) return fail(hits.status());
       Score(*hits, data->qrels[query_ids[q]], &sum);
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double n = query_ids.empty() ? 1 : query_ids.size();
-    results.push_back({sum.ndcg10 / n, sum.recall10 / n, sum.recall100 / n, sum.mrr10 / n,
-                       1000 * seconds / n});
+    results.push_back(
+        {sum.ndcg10 / n, sum.recall10 / n, sum.recall100 / n, sum.mrr10 / n, 1000 * seconds / n});
   }
 
   if (args->Has("--json")) {
@@ -294,14 +303,17 @@ int RunEval(int argc, char** argv) {
     std::printf("%s\n", out.Dump({.indent = 2}).c_str());
     return kExitOk;
   }
-  std::printf("%zu queries with judgments, %zu documents; vectors: %s (%zu dimensions); BM25 %s "
-              "Porter stemming; built in %.2f s\n",
-              query_ids.size(), data->doc_ids.size(), vector_name.c_str(), dim,
-              args->Has("--plain") ? "without" : "with", build_seconds);
-  std::printf("%-36s %8s %7s %7s %7s %9s\n", "mode", "nDCG@10", "R@10", "R@100", "MRR@10", "ms/query");
+  std::printf(
+      "%zu queries with judgments, %zu documents; vectors: %s (%zu dimensions); BM25 %s "
+      "Porter stemming; built in %.2f s\n",
+      query_ids.size(), data->doc_ids.size(), vector_name.c_str(), dim,
+      args->Has("--plain") ? "without" : "with", build_seconds);
+  std::printf("%-36s %8s %7s %7s %7s %9s\n", "mode", "nDCG@10", "R@10", "R@100", "MRR@10",
+              "ms/query");
   for (size_t m = 0; m < modes.size(); ++m) {
     std::printf("%-36s %8.4f %7.4f %7.4f %7.4f %9.3f\n", modes[m].name, results[m].ndcg10,
-                results[m].recall10, results[m].recall100, results[m].mrr10, results[m].ms_per_query);
+                results[m].recall10, results[m].recall100, results[m].mrr10,
+                results[m].ms_per_query);
   }
   return kExitOk;
 }

@@ -13,8 +13,8 @@
 #include "absl/strings/str_split.h"
 #include "args.h"
 #include "commands.h"
-#include "models.h"
 #include "llmkit/rag.h"
+#include "models.h"
 
 namespace llmkit::cli {
 namespace {
@@ -26,7 +26,8 @@ const CommandSpec kSpec = {
     "DIR -o INDEX [options]",
     "Indexes the text, Markdown, reStructuredText and source files under DIR into the directory\n"
     "INDEX (chunks, vectors and a BM25 index). Run it again to update INDEX: unchanged files are\n"
-    "skipped, changed ones re-chunked (unchanged chunks keep their vectors), deleted ones removed.\n"
+    "skipped, changed ones re-chunked (unchanged chunks keep their vectors), deleted ones "
+    "removed.\n"
     "Vectors come from the built-in local lexical embedder unless --embedder names a model of the\n"
     "OpenAI-compatible server in LLMKIT_BASE_URL (or OpenAI with OPENAI_API_KEY).",
     {"DIR"},
@@ -129,12 +130,14 @@ int RunIndex(int argc, char** argv) {
       const double seconds = std::chrono::duration<double>(now - start).count();
       if (terminal) {
         const int width = 30;
-        const int filled = p.documents_total == 0 ? width : int(width * p.documents_done / p.documents_total);
+        const int filled =
+            p.documents_total == 0 ? width : int(width * p.documents_done / p.documents_total);
         std::fprintf(stderr, "\r[%s%s] %zu/%zu files  %s files/s  %s chunks/s  ",
                      std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
                      p.documents_done, p.documents_total, Rate(p.documents_done, seconds).c_str(),
                      Rate(p.chunks, seconds).c_str());
-      } else if (now - last_line >= std::chrono::seconds(2) || p.documents_done == p.documents_total) {
+      } else if (now - last_line >= std::chrono::seconds(2) ||
+                 p.documents_done == p.documents_total) {
         std::fprintf(stderr, "indexed %zu/%zu files, %zu chunks (%s files/s, %s chunks/s)\n",
                      p.documents_done, p.documents_total, p.chunks,
                      Rate(p.documents_done, seconds).c_str(), Rate(p.chunks, seconds).c_str());
@@ -160,8 +163,8 @@ int RunIndex(int argc, char** argv) {
     return kExitFailure;
   }
   const Clock::time_point saving = Clock::now();
-  const bool changed = !update || result->chunks > 0 || result->chunks_removed > 0 ||
-                       result->documents_removed > 0;
+  const bool changed =
+      !update || result->chunks > 0 || result->chunks_removed > 0 || result->documents_removed > 0;
   if (absl::Status saved = changed ? rag->Save(out) : absl::OkStatus(); !saved.ok()) {
     std::fprintf(stderr, "llmkit index: %s\n", std::string(saved.message()).c_str());
     return kExitFailure;
@@ -171,7 +174,8 @@ int RunIndex(int argc, char** argv) {
   for (size_t i = 0; i < p.errors.size() && i < 10; ++i) {
     std::fprintf(stderr, "skipped %s\n", p.errors[i].c_str());
   }
-  if (p.errors.size() > 10) std::fprintf(stderr, "... and %zu more skipped\n", p.errors.size() - 10);
+  if (p.errors.size() > 10)
+    std::fprintf(stderr, "... and %zu more skipped\n", p.errors.size() - 10);
   const RagStats stats = rag->Stats();
   std::printf(
       "%s %s: %zu files (%zu unchanged, %zu skipped, %zu removed), %.1f MB, %zu chunks written "

@@ -43,7 +43,8 @@ absl::StatusOr<ChatConfig> ChatFromEnvironment() {
     LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> client, NewOpenAIClient(options));
     config.model = WithRetry(std::shared_ptr<ChatModel>(std::move(client)));
     config.model_name = options.model;
-    config.provider = base_url.empty() ? "OpenAI" : absl::StrCat("OpenAI-compatible server ", base_url);
+    config.provider =
+        base_url.empty() ? "OpenAI" : absl::StrCat("OpenAI-compatible server ", base_url);
     return config;
   }
   if (!Env("ANTHROPIC_API_KEY").empty()) {
@@ -66,9 +67,9 @@ absl::StatusOr<std::shared_ptr<EmbeddingModel>> EmbedderFromEnvironment(const st
   OpenAIOptions options;
   options.base_url = Env("LLMKIT_BASE_URL");
   options.model = model;
-  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddingModel> client,
-                          NewOpenAIEmbeddingModel(options));
-  return std::shared_ptr<EmbeddingModel>(WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client))));
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddingModel> client, NewOpenAIEmbeddingModel(options));
+  return std::shared_ptr<EmbeddingModel>(
+      WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client))));
 }
 
 absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,

@@ -135,8 +135,8 @@ int RunTokens(int argc, char** argv) {
     std::fprintf(stderr, "llmkit tokens: %s\n", std::string(ids.status().message()).c_str());
     return kExitFailure;
   }
-  std::printf("%s: %zu tokens (%s), %zu bytes, %.2f bytes per token\n",
-              args->positional(0).c_str(), ids->size(), (*tokenizer)->name().c_str(), text->size(),
+  std::printf("%s: %zu tokens (%s), %zu bytes, %.2f bytes per token\n", args->positional(0).c_str(),
+              ids->size(), (*tokenizer)->name().c_str(), text->size(),
               ids->empty() ? 0.0 : double(text->size()) / ids->size());
   if (args->Has("--ids")) {
     for (size_t i = 0; i < ids->size(); ++i) std::printf(i == 0 ? "%u" : " %u", (*ids)[i]);

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "interrupt.h"
 #include "client_access.h"
+#include "interrupt.h"
 #include "json_conversion.h"
 #include "llmkit/anthropic.h"
 #include "llmkit/embeddings.h"

@@ -70,8 +70,9 @@ struct PythonProgress {
   }
 };
 
-IngestProgress RunIngest(const py::object& progress, size_t group_chunks,
-                         const std::function<absl::StatusOr<IngestProgress>(const IngestOptions&)>& run) {
+IngestProgress RunIngest(
+    const py::object& progress, size_t group_chunks,
+    const std::function<absl::StatusOr<IngestProgress>(const IngestOptions&)>& run) {
   PythonProgress python{progress, nullptr};
   IngestOptions options;
   options.group_chunks = group_chunks;
@@ -120,9 +121,11 @@ void BindRag(py::module_& m) {
       .def_readonly("line_end", &RagPassage::line_end)
       .def_readonly("score", &RagPassage::score)
       .def_readonly("text", &RagPassage::text)
-      .def_property_readonly("metadata", [](const RagPassage& p) { return JsonToPython(p.metadata); })
+      .def_property_readonly("metadata",
+                             [](const RagPassage& p) { return JsonToPython(p.metadata); })
       .def("__repr__", [](const RagPassage& p) {
-        return "Passage(n=" + std::to_string(p.n) + ", path=" + py::repr(py::str(p.path)).cast<std::string>() +
+        return "Passage(n=" + std::to_string(p.n) +
+               ", path=" + py::repr(py::str(p.path)).cast<std::string>() +
                ", lines=" + std::to_string(p.line_start) + "-" + std::to_string(p.line_end) +
                ", score=" + std::to_string(p.score) + ")";
       });
@@ -137,8 +140,8 @@ void BindRag(py::module_& m) {
       .def_readonly("model", &RagAnswer::model)
       .def("__repr__", [](const RagAnswer& a) {
         return "Answer(generated=" + std::string(a.generated ? "True" : "False") +
-               ", citations=" + std::to_string(a.citations.size()) + ", context=" +
-               std::to_string(a.context.size()) + ")";
+               ", citations=" + std::to_string(a.citations.size()) +
+               ", context=" + std::to_string(a.context.size()) + ")";
       });
 
   py::class_<IngestProgress>(m, "IngestStats", "Progress and result of an ingest.")
@@ -156,8 +159,9 @@ void BindRag(py::module_& m) {
       .def_readonly("errors", &IngestProgress::errors)
       .def("__repr__", [](const IngestProgress& p) {
         return "IngestStats(documents=" + std::to_string(p.documents_done) + "/" +
-               std::to_string(p.documents_total) + ", unchanged=" +
-               std::to_string(p.documents_unchanged) + ", chunks=" + std::to_string(p.chunks) +
+               std::to_string(p.documents_total) +
+               ", unchanged=" + std::to_string(p.documents_unchanged) +
+               ", chunks=" + std::to_string(p.chunks) +
                ", embedded=" + std::to_string(p.chunks_embedded) + ")";
       });
 
@@ -170,9 +174,9 @@ void BindRag(py::module_& m) {
                        std::optional<std::string> chat_model, const std::string& mode, double alpha,
                        const std::string& index, bool float16,
                        std::optional<std::string> system_prompt,
-                       std::optional<std::string> prompt_template, std::optional<int64_t> max_tokens,
-                       std::optional<double> temperature, int local_dimensions,
-                       size_t embed_batch_size, int embed_concurrency) {
+                       std::optional<std::string> prompt_template,
+                       std::optional<int64_t> max_tokens, std::optional<double> temperature,
+                       int local_dimensions, size_t embed_batch_size, int embed_concurrency) {
              RagOptions options;
              options.embedder = EmbedderOf(embedder);
              options.chat = ChatOf(chat);
@@ -222,7 +226,8 @@ void BindRag(py::module_& m) {
           [](RagPipeline& rag, py::iterable documents, py::object progress, size_t group_chunks) {
             std::vector<RagDocument> docs;
             for (py::handle item : documents) docs.push_back(DocumentOf(item));
-            return RunIngest(progress, group_chunks, [&](const IngestOptions& o) { return rag.Ingest(docs, o); });
+            return RunIngest(progress, group_chunks,
+                             [&](const IngestOptions& o) { return rag.Ingest(docs, o); });
           },
           py::arg("documents"), py::kw_only(), py::arg("progress") = py::none(),
           py::arg("group_chunks") = 1024,
@@ -231,8 +236,9 @@ void BindRag(py::module_& m) {
           "chunks and may return False to stop (what was committed stays).")
       .def(
           "ingest_dir",
-          [](RagPipeline& rag, const std::string& dir, std::optional<std::vector<std::string>> extensions,
-             bool remove_missing, size_t max_file_bytes, py::object progress, size_t group_chunks) {
+          [](RagPipeline& rag, const std::string& dir,
+             std::optional<std::vector<std::string>> extensions, bool remove_missing,
+             size_t max_file_bytes, py::object progress, size_t group_chunks) {
             DirectoryOptions directory;
             if (extensions) directory.extensions = *extensions;
             directory.remove_missing = remove_missing;
@@ -246,7 +252,8 @@ void BindRag(py::module_& m) {
           py::arg("progress") = py::none(), py::arg("group_chunks") = 1024,
           "Indexes the text, Markdown, reStructuredText and source files under dir.")
       .def(
-          "remove", [](RagPipeline& rag, const std::vector<std::string>& ids) { return rag.Remove(ids); },
+          "remove",
+          [](RagPipeline& rag, const std::vector<std::string>& ids) { return rag.Remove(ids); },
           py::arg("doc_ids"), "Removes documents; returns how many existed.")
       .def(
           "retrieve",

@@ -134,8 +134,8 @@ struct RagOptions {
   std::string embedding_model;  // EmbedOptions.model for `embedder` (empty: its default).
   std::optional<int> embedding_dimensions;  // EmbedOptions.dimensions.
   LocalEmbedderOptions local_embedder;
-  size_t embed_batch_size = 64;       // Chunks per Embed call.
-  int embed_concurrency = 4;          // Embed calls in flight at once during Ingest.
+  size_t embed_batch_size = 64;  // Chunks per Embed call.
+  int embed_concurrency = 4;     // Embed calls in flight at once during Ingest.
   size_t embedding_cache_entries = 100'000;
 
   // Index and retrieval.
@@ -146,7 +146,7 @@ struct RagOptions {
   // Hybrid relative score fusion with alpha 0.3 (the vector side's weight): on SciFact it beats
   // 0.5 both with the local embedder (nDCG@10 0.689 vs 0.669) and with MiniLM (0.717 vs 0.709).
   RetrieverOptions retrieval = {.alpha = 0.3};
-  int k = 5;                   // Passages retrieved per question.
+  int k = 5;  // Passages retrieved per question.
 
   // Answers. Null `chat`: Answer returns the passages and the prompt without an answer.
   std::shared_ptr<ChatModel> chat;

@@ -15,8 +15,7 @@ namespace llmkit::internal {
 namespace {
 
 absl::Status Bad(size_t offset, std::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("npy: ", ToAbsl(what), " (byte ", offset, ")"));
+  return absl::InvalidArgumentError(absl::StrCat("npy: ", ToAbsl(what), " (byte ", offset, ")"));
 }
 
 // The value text after `'key':` in the header, up to the next top-level comma or brace.
@@ -61,7 +60,8 @@ absl::StatusOr<NpyMatrix> ParseNpy(std::string_view bytes) {
     header_start = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) return Bad(8, "truncated header length");
-    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[8 + i]);
+    for (int i = 3; i >= 0; --i)
+      header_len = (header_len << 8) | static_cast<unsigned char>(bytes[8 + i]);
     header_start = 12;
   } else {
     return Bad(6, absl::StrCat("unsupported format version ", major));
@@ -110,12 +110,13 @@ absl::StatusOr<NpyMatrix> ParseNpy(std::string_view bytes) {
   NpyMatrix out;
   out.rows = dims[0];
   out.cols = dims.size() == 2 ? dims[1] : 1;
-  if (out.cols != 0 && out.rows > (uint64_t{1} << 40) / out.cols) return Bad(header_start, "shape too large");
+  if (out.cols != 0 && out.rows > (uint64_t{1} << 40) / out.cols)
+    return Bad(header_start, "shape too large");
   const size_t data_start = header_start + header_len;
   const uint64_t count = uint64_t{out.rows} * out.cols;
   if (bytes.size() - data_start != count * item) {
-    return Bad(data_start, absl::StrCat("data holds ", bytes.size() - data_start, " bytes; shape needs ",
-                                        count * item));
+    return Bad(data_start, absl::StrCat("data holds ", bytes.size() - data_start,
+                                        " bytes; shape needs ", count * item));
   }
   out.values.resize(count);
   const char* data = bytes.data() + data_start;

@@ -25,9 +25,8 @@ class CachedEmbeddingModel::Impl {
 
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
                                    const EmbedOptions& options) {
-    const std::string prefix =
-        absl::StrCat(options.model.empty() ? default_model_ : options.model, "\n",
-                     options.dimensions.value_or(0), "\n");
+    const std::string prefix = absl::StrCat(options.model.empty() ? default_model_ : options.model,
+                                            "\n", options.dimensions.value_or(0), "\n");
     std::vector<std::string> keys;
     keys.reserve(inputs.size());
     for (const std::string& input : inputs) {
@@ -116,8 +115,8 @@ class CachedEmbeddingModel::Impl {
   mutable std::mutex mu_;
   std::list<Entry> entries_;  // Most recently used first. Guarded by mu_.
   absl::flat_hash_map<std::string, std::list<Entry>::iterator> index_;  // Guarded by mu_.
-  size_t hits_ = 0;    // Guarded by mu_.
-  size_t misses_ = 0;  // Guarded by mu_.
+  size_t hits_ = 0;                                                     // Guarded by mu_.
+  size_t misses_ = 0;                                                   // Guarded by mu_.
 };
 
 CachedEmbeddingModel::CachedEmbeddingModel(std::shared_ptr<EmbeddingModel> model,

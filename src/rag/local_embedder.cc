@@ -46,9 +46,8 @@ class LocalEmbeddingModel : public EmbeddingModel {
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
                                    const EmbedOptions& options) override {
     if (options.dimensions && *options.dimensions != options_.dimensions) {
-      return absl::InvalidArgumentError(absl::StrCat("the local embedder has ",
-                                                     options_.dimensions, " dimensions, not ",
-                                                     *options.dimensions));
+      return absl::InvalidArgumentError(absl::StrCat("the local embedder has ", options_.dimensions,
+                                                     " dimensions, not ", *options.dimensions));
     }
     Embeddings out;
     out.dimensions = options_.dimensions;
@@ -110,8 +109,8 @@ class LocalEmbeddingModel : public EmbeddingModel {
 }  // namespace
 
 std::string LocalEmbedderName(const LocalEmbedderOptions& options) {
-  return absl::StrCat("llmkit-lexical-v1-d", options.dimensions, "-c", options.char_ngram_min,
-                      "-", options.char_ngram_max, "-p", options.word_pairs ? 1 : 0);
+  return absl::StrCat("llmkit-lexical-v1-d", options.dimensions, "-c", options.char_ngram_min, "-",
+                      options.char_ngram_max, "-p", options.word_pairs ? 1 : 0);
 }
 
 absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewLocalEmbeddingModel(

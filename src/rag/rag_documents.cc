@@ -24,13 +24,16 @@ struct Suffix {
 
 // Longest suffixes first where one ends another (".rst.txt" before ".txt").
 constexpr Suffix kSuffixes[] = {
-    {".rst.txt", "rst"}, {".md", "markdown"}, {".markdown", "markdown"}, {".rst", "rst"},
-    {".py", "python"},   {".c", "c"},         {".h", "cpp"},             {".cc", "cpp"},
-    {".cpp", "cpp"},     {".cxx", "cpp"},     {".hpp", "cpp"},           {".hh", "cpp"},
-    {".go", "go"},       {".java", "java"},   {".js", "js"},             {".mjs", "js"},
-    {".ts", "ts"},       {".tsx", "ts"},      {".php", "php"},           {".proto", "proto"},
-    {".rb", "ruby"},     {".rs", "rust"},     {".scala", "scala"},       {".swift", "swift"},
-    {".tex", "latex"},   {".html", "html"},   {".htm", "html"},          {".sol", "sol"},
+    {".rst.txt", "rst"}, {".md", "markdown"}, {".markdown", "markdown"},
+    {".rst", "rst"},     {".py", "python"},   {".c", "c"},
+    {".h", "cpp"},       {".cc", "cpp"},      {".cpp", "cpp"},
+    {".cxx", "cpp"},     {".hpp", "cpp"},     {".hh", "cpp"},
+    {".go", "go"},       {".java", "java"},   {".js", "js"},
+    {".mjs", "js"},      {".ts", "ts"},       {".tsx", "ts"},
+    {".php", "php"},     {".proto", "proto"}, {".rb", "ruby"},
+    {".rs", "rust"},     {".scala", "scala"}, {".swift", "swift"},
+    {".tex", "latex"},   {".html", "html"},   {".htm", "html"},
+    {".sol", "sol"},
 };
 
 }  // namespace
@@ -44,16 +47,15 @@ std::string LanguageForPath(std::string_view path) {
 
 const std::vector<std::string>& DefaultExtensions() {
   static const auto* extensions = [] {
-    auto* out = new std::vector<std::string>{".txt", ".text", ".yaml", ".yml", ".toml",
-                                             ".cmake", ".sh", ".cfg", ".ini"};
+    auto* out = new std::vector<std::string>{".txt",   ".text", ".yaml", ".yml", ".toml",
+                                             ".cmake", ".sh",   ".cfg",  ".ini"};
     for (const Suffix& s : kSuffixes) out->push_back(s.suffix);
     return out;
   }();
   return *extensions;
 }
 
-absl::StatusOr<DocumentSplitter> DocumentSplitter::Create(size_t chunk_size,
-                                                          size_t chunk_overlap) {
+absl::StatusOr<DocumentSplitter> DocumentSplitter::Create(size_t chunk_size, size_t chunk_overlap) {
   DocumentSplitter out;
   SplitterOptions options;
   options.chunk_size = chunk_size;

@@ -45,8 +45,8 @@ absl::Status CheckDocuments(absl::Span<const RagDocument> documents) {
       return absl::InvalidArgumentError(absl::StrCat("document ", i, ": empty id"));
     }
     if (!seen.insert(doc.id).second) {
-      return absl::InvalidArgumentError(absl::StrCat("document ", i, ": repeated id \"", doc.id,
-                                                     "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("document ", i, ": repeated id \"", doc.id, "\""));
     }
     if (absl::Status utf8 = ValidateUtf8(doc.text); !utf8.ok()) {
       return absl::InvalidArgumentError(
@@ -149,9 +149,9 @@ std::vector<int> CitedNumbers(std::string_view answer, int passages) {
 absl::StatusOr<std::unique_ptr<RagPipeline::Impl>> RagPipeline::Impl::Build(
     RagOptions options, bool local, std::string embedder_name) {
   if (options.chunk_size == 0 || options.chunk_overlap >= options.chunk_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("chunk_overlap (", options.chunk_overlap, ") must be below chunk_size (",
-                     options.chunk_size, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("chunk_overlap (", options.chunk_overlap,
+                                                   ") must be below chunk_size (",
+                                                   options.chunk_size, ")"));
   }
   if (options.k < 1) return absl::InvalidArgumentError("k must be >= 1");
   if (options.embed_batch_size < 1 || options.embed_concurrency < 1) {
@@ -167,11 +167,11 @@ absl::StatusOr<std::unique_ptr<RagPipeline::Impl>> RagPipeline::Impl::Build(
   }
   impl->local_embedder = local;
   impl->embedder_name = std::move(embedder_name);
-  impl->embedder = std::make_shared<CachedEmbeddingModel>(
-      std::move(model), impl->embedder_name, options.embedding_cache_entries);
-  LLMKIT_ASSIGN_OR_RETURN(internal::DocumentSplitter splitter,
-                          internal::DocumentSplitter::Create(options.chunk_size,
-                                                             options.chunk_overlap));
+  impl->embedder = std::make_shared<CachedEmbeddingModel>(std::move(model), impl->embedder_name,
+                                                          options.embedding_cache_entries);
+  LLMKIT_ASSIGN_OR_RETURN(
+      internal::DocumentSplitter splitter,
+      internal::DocumentSplitter::Create(options.chunk_size, options.chunk_overlap));
   impl->splitter = std::make_unique<internal::DocumentSplitter>(std::move(splitter));
   TemplateOptions template_options;
   template_options.name = "prompt_template";
@@ -231,9 +231,9 @@ absl::StatusOr<std::vector<float>> RagPipeline::Impl::EmbedAll(
     }
     if (*dimensions == 0) *dimensions = static_cast<int>(e.dimensions);
     if (static_cast<int>(e.dimensions) != *dimensions) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("embedding model returned ", e.dimensions, " dimensions; the index has ",
-                       *dimensions, " (was it built with another model?)"));
+      return absl::FailedPreconditionError(absl::StrCat("embedding model returned ", e.dimensions,
+                                                        " dimensions; the index has ", *dimensions,
+                                                        " (was it built with another model?)"));
     }
     out.insert(out.end(), e.values.begin(), e.values.end());
   }
@@ -264,9 +264,9 @@ RagPipeline::~RagPipeline() = default;
 
 absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Create(RagOptions options) {
   const bool local = options.embedder == nullptr;
-  std::string name = local ? LocalEmbedderName(options.local_embedder)
-                           : (options.embedding_model.empty() ? std::string("default")
-                                                              : options.embedding_model);
+  std::string name =
+      local ? LocalEmbedderName(options.local_embedder)
+            : (options.embedding_model.empty() ? std::string("default") : options.embedding_model);
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
                           Impl::Build(std::move(options), local, std::move(name)));
   return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
@@ -467,7 +467,8 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
     }
     if (!it->is_regular_file(error)) continue;
     for (const std::string& ext : extensions) {
-      if (name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+      if (name.size() >= ext.size() &&
+          name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
         files.push_back(it->path());
         break;
       }
@@ -543,7 +544,7 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
 }
 
 absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view question, int k,
-                                                               const Json& where) const {
+                                                              const Json& where) const {
   if (k == 0) k = impl_->options.k;
   if (k < 1) return absl::InvalidArgumentError("k must be >= 1");
   LLMKIT_RETURN_IF_ERROR(ValidateUtf8(question));
@@ -568,7 +569,8 @@ absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view q
   LLMKIT_ASSIGN_OR_RETURN(std::vector<RetrievedHit> hits, retriever.Search(query));
   std::vector<RagPassage> out;
   out.reserve(hits.size());
-  for (size_t i = 0; i < hits.size(); ++i) out.push_back(PassageOf(hits[i], static_cast<int>(i + 1)));
+  for (size_t i = 0; i < hits.size(); ++i)
+    out.push_back(PassageOf(hits[i], static_cast<int>(i + 1)));
   return out;
 }
 

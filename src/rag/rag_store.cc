@@ -93,9 +93,11 @@ class SettingsReader {
 
   const Json& Get(const Json& object, const char* key, Json::Type type) {
     const Json* v = object.is_object() ? object.Find(key) : nullptr;
-    const bool ok = v != nullptr && (v->type() == type || (type == Json::Type::kDouble && v->is_number()));
+    const bool ok =
+        v != nullptr && (v->type() == type || (type == Json::Type::kDouble && v->is_number()));
     if (!ok && status_.ok()) {
-      status_ = absl::DataLossError(absl::StrCat(file_, ": field \"", key, "\" is missing or has the wrong type"));
+      status_ = absl::DataLossError(
+          absl::StrCat(file_, ": field \"", key, "\" is missing or has the wrong type"));
     }
     return ok ? *v : null_;
   }
@@ -133,7 +135,8 @@ absl::Status RagPipeline::Save(const std::string& dir) const {
   std::shared_lock lock(impl_->mu);
   LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(
       dir + "/rag.json", SettingsJson(*impl_, impl_->dimensions).Dump({.indent = 2}) + "\n"));
-  if (impl_->collection != nullptr) LLMKIT_RETURN_IF_ERROR(impl_->collection->Save(dir + "/collection"));
+  if (impl_->collection != nullptr)
+    LLMKIT_RETURN_IF_ERROR(impl_->collection->Save(dir + "/collection"));
   return absl::OkStatus();
 }
 
@@ -164,7 +167,8 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   const std::string kind = read.String(embedder, "kind");
   const std::string name = read.String(embedder, "name");
   const int dimensions = static_cast<int>(read.Int(embedder, "dimensions"));
-  if (const Json* requested = embedder.is_object() ? embedder.Find("requested_dimensions") : nullptr;
+  if (const Json* requested =
+          embedder.is_object() ? embedder.Find("requested_dimensions") : nullptr;
       requested != nullptr && requested->is_int()) {
     o.embedding_dimensions = static_cast<int>(requested->as_int());
   }
@@ -174,15 +178,17 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.local_embedder.char_ngram_max = static_cast<int>(read.Int(local, "char_ngram_max"));
   o.local_embedder.word_pairs = read.Bool(local, "word_pairs");
   const std::string index = read.String(*root, "index");
-  o.index = index == "hnsw" ? IndexKind::kHnsw : index == "ivf" ? IndexKind::kIvf : IndexKind::kFlat;
+  o.index = index == "hnsw"  ? IndexKind::kHnsw
+            : index == "ivf" ? IndexKind::kIvf
+                             : IndexKind::kFlat;
   o.float16 = read.Bool(*root, "float16");
   const Json& retrieval = read.Get(*root, "retrieval", Json::Type::kObject);
   const std::string mode = read.String(retrieval, "mode");
   o.retrieval.mode = mode == "vector"    ? RetrievalMode::kVector
                      : mode == "lexical" ? RetrievalMode::kLexical
                                          : RetrievalMode::kHybrid;
-  o.retrieval.fusion = read.String(retrieval, "fusion") == "rrf" ? Fusion::kReciprocalRank
-                                                                  : Fusion::kRelativeScore;
+  o.retrieval.fusion =
+      read.String(retrieval, "fusion") == "rrf" ? Fusion::kReciprocalRank : Fusion::kRelativeScore;
   o.retrieval.alpha = read.Double(retrieval, "alpha");
   o.retrieval.rrf_k = read.Double(retrieval, "rrf_k");
   o.retrieval.vector_weight = read.Double(retrieval, "vector_weight");
@@ -193,10 +199,14 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.k = static_cast<int>(read.Int(*root, "k"));
   o.system_prompt = read.String(*root, "system_prompt");
   o.prompt_template = read.String(*root, "prompt_template");
-  if (const Json* v = root->Find("max_tokens"); v != nullptr && v->is_int()) o.max_tokens = v->as_int();
-  else o.max_tokens.reset();
-  if (const Json* v = root->Find("temperature"); v != nullptr && v->is_number()) o.temperature = v->as_double();
-  else o.temperature.reset();
+  if (const Json* v = root->Find("max_tokens"); v != nullptr && v->is_int())
+    o.max_tokens = v->as_int();
+  else
+    o.max_tokens.reset();
+  if (const Json* v = root->Find("temperature"); v != nullptr && v->is_number())
+    o.temperature = v->as_double();
+  else
+    o.temperature.reset();
   LLMKIT_RETURN_IF_ERROR(read.status());
 
   const bool built_locally = kind == "local";
@@ -216,7 +226,8 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.embedding_model = std::move(models.embedding_model);
   o.chat = std::move(models.chat);
   o.chat_model = std::move(models.chat_model);
-  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, Impl::Build(std::move(o), built_locally, name));
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
+                          Impl::Build(std::move(o), built_locally, name));
 
   if (dimensions > 0) {
     LLMKIT_ASSIGN_OR_RETURN(impl->collection, Collection::Load(dir + "/collection"));
@@ -239,8 +250,8 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
       if (doc_id == nullptr || !doc_id->is_string() || path == nullptr || !path->is_string() ||
           sha == nullptr || !sha->is_string() || number == nullptr || !number->is_int() ||
           number->as_int() < 0) {
-        return absl::DataLossError(absl::StrCat(dir, "/collection: chunk \"", id,
-                                                "\" lacks the pipeline's metadata"));
+        return absl::DataLossError(
+            absl::StrCat(dir, "/collection: chunk \"", id, "\" lacks the pipeline's metadata"));
       }
       RagDocRecord& record = impl->docs[doc_id->as_string()];
       record.path = path->as_string();

@@ -209,8 +209,8 @@ TEST(RagPipeline, CancelledIngestKeepsCommittedDocumentsAndResumes) {
                             std::to_string(i % 7) + ". " + std::string(200, 'x')});
   }
   int calls = 0;
-  auto stopped = rag->Ingest(docs, {.progress = [&](const IngestProgress&) { return ++calls < 2; },
-                                    .group_chunks = 10});
+  auto stopped = rag->Ingest(
+      docs, {.progress = [&](const IngestProgress&) { return ++calls < 2; }, .group_chunks = 10});
   EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled);
   const size_t committed = rag->Stats().documents;
   EXPECT_GT(committed, 0u);
@@ -367,17 +367,19 @@ struct FakeProvider {
       }
       std::lock_guard<std::mutex> lock(mu);
       embedding_inputs += static_cast<int>(inputs.size());
-      return Reply(200, Json(Json::Object{{"data", data},
-                                          {"model", body.Find("model")->as_string()},
-                                          {"usage", Json(Json::Object{{"prompt_tokens", 1},
-                                                                      {"total_tokens", 1}})}})
-                            .Dump());
+      return Reply(
+          200, Json(Json::Object{
+                        {"data", data},
+                        {"model", body.Find("model")->as_string()},
+                        {"usage", Json(Json::Object{{"prompt_tokens", 1}, {"total_tokens", 1}})}})
+                   .Dump());
     }
     {
       std::lock_guard<std::mutex> lock(mu);
       chat_bodies.push_back(request.body);
     }
-    return Reply(200, R"({"id":"c1","model":"fake-chat","choices":[{"index":0,"finish_reason":"stop",
+    return Reply(200,
+                 R"({"id":"c1","model":"fake-chat","choices":[{"index":0,"finish_reason":"stop",
       "message":{"role":"assistant","content":"Explosive eruptions come from viscous magma [2], as the notes say [1]."}}],
       "usage":{"prompt_tokens":321,"completion_tokens":17,"total_tokens":338}})");
   }
@@ -386,12 +388,13 @@ struct FakeProvider {
 TEST(RagPipeline, EndToEndAgainstChatAndEmbeddingEndpoints) {
   FakeProvider provider;
   TestServer server([&](const ServerRequest& r) { return provider.Handle(r); });
-  OpenAIOptions options{.base_url = server.Url("/v1"), .api_key = "sk-rag-secret", .model = "fake-chat"};
+  OpenAIOptions options{
+      .base_url = server.Url("/v1"), .api_key = "sk-rag-secret", .model = "fake-chat"};
   std::shared_ptr<ChatModel> chat = *NewOpenAIClient(options);
   options.model = "fake-embed";
   std::shared_ptr<EmbeddingModel> embedder = *NewOpenAIEmbeddingModel(options);
-  auto remote = Pipeline({.embedder = embedder, .embedding_model = "fake-embed",
-                          .embed_batch_size = 2, .chat = chat});
+  auto remote = Pipeline(
+      {.embedder = embedder, .embedding_model = "fake-embed", .embed_batch_size = 2, .chat = chat});
   auto local = Pipeline();
   auto ingested = remote->Ingest(Library());
   ASSERT_TRUE(ingested.ok()) << ingested.status();
@@ -439,7 +442,8 @@ TEST(RagPipeline, EndToEndAgainstChatAndEmbeddingEndpoints) {
   TempDir dir;
   ASSERT_TRUE(remote->Save(dir.path()).ok());
   EXPECT_EQ(RagPipeline::Load(dir.path()).status().code(), absl::StatusCode::kFailedPrecondition);
-  auto loaded = RagPipeline::Load(dir.path(), {.embedder = embedder, .embedding_model = "fake-embed"});
+  auto loaded =
+      RagPipeline::Load(dir.path(), {.embedder = embedder, .embedding_model = "fake-embed"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   auto c = (*loaded)->Retrieve(question);
   ASSERT_TRUE(c.ok());
