@@ -61,20 +61,6 @@ std::string Snippet(std::string_view text, size_t limit) {
   return out;
 }
 
-Json PassageJson(const RagPassage& p) {
-  Json j = Json::MakeObject();
-  j.Set("n", p.n);
-  j.Set("score", p.score);
-  j.Set("doc_id", p.doc_id);
-  j.Set("path", p.path);
-  j.Set("line_start", p.line_start);
-  j.Set("line_end", p.line_end);
-  j.Set("begin", p.begin);
-  j.Set("end", p.end);
-  j.Set("text", p.text);
-  return j;
-}
-
 struct Opened {
   std::unique_ptr<RagPipeline> rag;
   int k = 0;
@@ -138,7 +124,7 @@ int RunQuery(int argc, char** argv) {
   }
   if (args->Has("--json")) {
     Json out = Json::MakeArray();
-    for (const RagPassage& p : *passages) out.push_back(PassageJson(p));
+    for (const RagPassage& p : *passages) out.push_back(PassageToJson(p));
     std::printf("%s\n", out.Dump({.indent = 2}).c_str());
     return kExitOk;
   }
@@ -181,10 +167,10 @@ int RunAsk(int argc, char** argv) {
     out.Set("text", answer->text);
     out.Set("model", answer->model);
     Json citations = Json::MakeArray();
-    for (const RagPassage& p : answer->citations) citations.push_back(PassageJson(p));
+    for (const RagPassage& p : answer->citations) citations.push_back(PassageToJson(p));
     out.Set("citations", std::move(citations));
     Json context = Json::MakeArray();
-    for (const RagPassage& p : answer->context) context.push_back(PassageJson(p));
+    for (const RagPassage& p : answer->context) context.push_back(PassageToJson(p));
     out.Set("context", std::move(context));
     out.Set("prompt", answer->prompt);
     Json usage = Json::MakeObject();

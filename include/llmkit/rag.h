@@ -115,8 +115,7 @@ class CachedEmbeddingModel : public EmbeddingModel {
 inline constexpr char kDefaultRagSystemPrompt[] =
     "You answer questions using only the numbered sources you are given, and you cite them.";
 
-// Jinja2 (template.h); variables: `question`, and `passages`, a list of objects with n, text,
-// path, doc_id, line_start, line_end, score.
+// Jinja2 (template.h); variables: `question`, and `passages`, a list of PassageToJson objects.
 inline constexpr char kDefaultRagPromptTemplate[] =
     "Answer the question using only the numbered passages below. Cite the passages you use with "
     "their numbers in square brackets, like [1] or [2][3]. If the passages do not contain the "
@@ -299,6 +298,10 @@ class RagPipeline {
   explicit RagPipeline(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The passage as a JSON object with n, score, doc_id, path, line_start, line_end, begin, end
+// and text: an item of the prompt template's `passages`, and of `llmkit query --json`.
+Json PassageToJson(const RagPassage& passage);
 
 // The "[n]" numbers cited in `answer` ("[1]", "[2][3]", "[1, 4]"), each once, in order of first
 // appearance, keeping only 1 <= n <= passages.

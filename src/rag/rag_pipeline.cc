@@ -107,6 +107,20 @@ RagPassage PassageOf(const RetrievedHit& hit, int n) {
 
 }  // namespace
 
+Json PassageToJson(const RagPassage& p) {
+  Json j = Json::MakeObject();
+  j.Set("n", p.n);
+  j.Set("score", p.score);
+  j.Set("doc_id", p.doc_id);
+  j.Set("path", p.path);
+  j.Set("line_start", p.line_start);
+  j.Set("line_end", p.line_end);
+  j.Set("begin", p.begin);
+  j.Set("end", p.end);
+  j.Set("text", p.text);
+  return j;
+}
+
 std::vector<int> CitedNumbers(std::string_view answer, int passages) {
   std::vector<int> out;
   for (size_t i = 0; i < answer.size(); ++i) {
@@ -579,17 +593,7 @@ absl::StatusOr<RagAnswer> RagPipeline::Answer(std::string_view question,
   RagAnswer answer;
   LLMKIT_ASSIGN_OR_RETURN(answer.context, Retrieve(question, options.k, options.where));
   Json passages = Json::MakeArray();
-  for (const RagPassage& p : answer.context) {
-    Json item = Json::MakeObject();
-    item.Set("n", p.n);
-    item.Set("text", p.text);
-    item.Set("path", p.path);
-    item.Set("doc_id", p.doc_id);
-    item.Set("line_start", p.line_start);
-    item.Set("line_end", p.line_end);
-    item.Set("score", p.score);
-    passages.push_back(std::move(item));
-  }
+  for (const RagPassage& p : answer.context) passages.push_back(PassageToJson(p));
   Json variables = Json::MakeObject();
   variables.Set("question", question);
   variables.Set("passages", std::move(passages));

@@ -402,3 +402,72 @@ class Retriever:
                  mmr: bool = ..., mmr_lambda: float = ...) -> None: ...
     def search(self, *, text: Optional[str] = ..., vector: Any = ..., k: int = ...,
                where: Optional[dict[str, Any]] = ...) -> list[RetrievedHit]: ...
+
+
+class Passage:
+    n: int
+    chunk_id: str
+    doc_id: str
+    path: str
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    score: float
+    text: str
+    metadata: dict[str, Any]
+
+
+class Answer:
+    generated: bool
+    text: str
+    citations: list[Passage]
+    context: list[Passage]
+    prompt: str
+    usage: Usage
+    model: str
+
+
+class IngestStats:
+    documents_total: int
+    documents_done: int
+    documents_unchanged: int
+    documents_failed: int
+    documents_removed: int
+    chunks: int
+    chunks_embedded: int
+    chunks_reused: int
+    chunks_removed: int
+    bytes: int
+    seconds: float
+    errors: list[str]
+
+
+class RagPipeline:
+    def __init__(self, embedder: Any = ..., chat: Any = ..., *, chunk_size: int = ...,
+                 chunk_overlap: int = ..., k: int = ..., embedding_model: Optional[str] = ...,
+                 chat_model: Optional[str] = ..., mode: str = ..., alpha: float = ...,
+                 index: str = ..., float16: bool = ..., system_prompt: Optional[str] = ...,
+                 prompt_template: Optional[str] = ..., max_tokens: Optional[int] = ...,
+                 temperature: Optional[float] = ..., local_dimensions: int = ...,
+                 embed_batch_size: int = ..., embed_concurrency: int = ...) -> None: ...
+    @staticmethod
+    def load(dir: str, *, embedder: Any = ..., chat: Any = ..., embedding_model: Optional[str] = ...,
+             chat_model: Optional[str] = ...) -> RagPipeline: ...
+    def ingest(self, documents: Any, *, progress: Optional[Callable[[IngestStats], Any]] = ...,
+               group_chunks: int = ...) -> IngestStats: ...
+    def ingest_dir(self, dir: str, *, extensions: Optional[list[str]] = ...,
+                   remove_missing: bool = ..., max_file_bytes: int = ...,
+                   progress: Optional[Callable[[IngestStats], Any]] = ...,
+                   group_chunks: int = ...) -> IngestStats: ...
+    def remove(self, doc_ids: list[str]) -> int: ...
+    def retrieve(self, question: str, *, k: int = ...,
+                 where: Optional[dict[str, Any]] = ...) -> list[Passage]: ...
+    def answer(self, question: str, *, k: int = ..., where: Optional[dict[str, Any]] = ...,
+               on_text: Optional[Callable[[str], Any]] = ...) -> Answer: ...
+    def save(self, dir: str) -> None: ...
+    def stats(self) -> dict[str, Any]: ...
+    def __len__(self) -> int: ...
+
+
+def cited_numbers(answer: str, passages: int) -> list[int]: ...
