@@ -53,6 +53,7 @@ bench: build
 	LLMKIT_CORPUS=build/corpus.txt LLMKIT_TEST_RANKS_DIR=.cache/tiktoken \
 	  $(RELEASE)/benchmarks/tokenizer_benchmark
 	OMP_WAIT_POLICY=PASSIVE LLMKIT_SHARED_DIR=$(abspath ../shared) $(RELEASE)/benchmarks/index_benchmark
+	LLMKIT_CORPUS=build/corpus.txt $(RELEASE)/benchmarks/rag_benchmark
 
 compare: build peers
 	/usr/bin/python3 benchmarks/compare/chunkers

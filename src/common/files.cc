@@ -67,10 +67,16 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
     if (errno == ENOENT) return absl::NotFoundError(message);
     return absl::PermissionDeniedError(message);
   }
-  std::string data;
-  char buffer[65536];
+  // Size the string from fstat and read straight into it: one allocation and no copy for the
+  // large files a collection loads. Reading goes on past that size (a file still growing)
+  // and stops early at end of file (one shrinking), so the result is what read() returned.
+  struct stat st;
+  size_t expected = fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  std::string data(expected + 1, '\0');
+  size_t done = 0;
   while (true) {
-    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (done == data.size()) data.resize(data.size() * 2 + 65536);
+    ssize_t n = read(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       std::string message = absl::StrCat("cannot read ", path, ": ", std::strerror(errno));
@@ -78,8 +84,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
       return absl::DataLossError(message);
     }
     if (n == 0) break;
-    data.append(buffer, static_cast<size_t>(n));
+    done += static_cast<size_t>(n);
   }
+  data.resize(done);
   close(fd);
   return data;
 }

@@ -4,6 +4,12 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define LLMKIT_SHA256_X86 1
+#endif
+
 namespace llmkit::internal {
 namespace {
 
@@ -56,15 +62,86 @@ void Compress(std::array<uint32_t, 8>& state, const unsigned char* block) {
   state[7] += h;
 }
 
+void CompressBlocks(std::array<uint32_t, 8>& state, const unsigned char* p, size_t blocks) {
+  for (size_t i = 0; i < blocks; ++i) Compress(state, p + 64 * i);
+}
+
+#ifdef LLMKIT_SHA256_X86
+// The same compression with the SHA extensions. sha256rnds2 keeps the state as two halves,
+// ABEF and CDGH (A in the highest lane), does two rounds per call and alternates which half is
+// which; sha256msg1/msg2 extend the message schedule four words at a time.
+__attribute__((target("sha,ssse3,sse4.1"))) void CompressBlocksShaNi(std::array<uint32_t, 8>& state,
+                                                                     const unsigned char* p,
+                                                                     size_t blocks) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i abcd = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
+  __m128i efgh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+  __m128i badc = _mm_shuffle_epi32(abcd, 0xB1);      // lanes B A D C
+  __m128i hgfe = _mm_shuffle_epi32(efgh, 0x1B);      // lanes H G F E
+  __m128i abef = _mm_alignr_epi8(badc, hgfe, 8);     // lanes F E B A
+  __m128i cdgh = _mm_blend_epi16(hgfe, badc, 0xF0);  // lanes H G D C
+  for (size_t block = 0; block < blocks; ++block, p += 64) {
+    const __m128i abef_in = abef, cdgh_in = cdgh;
+    __m128i w[4];  // w[g % 4] holds message words 4g .. 4g + 3.
+    for (int g = 0; g < 16; ++g) {
+      if (g < 4) {
+        w[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g)),
+                                byte_swap);
+      } else {
+        __m128i w_minus_7 = _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4);
+        w[g & 3] = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]), w_minus_7),
+            w[(g + 3) & 3]);
+      }
+      __m128i k = _mm_add_epi32(w[g & 3],
+                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRound[4 * g])));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, k);  // cdgh now holds the new ABEF
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(k, 0x0E));
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+  }
+  __m128i feba = _mm_shuffle_epi32(abef, 0x1B);  // lanes A B E F
+  __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);  // lanes G H C D
+  abcd = _mm_blend_epi16(feba, dchg, 0xF0);
+  efgh = _mm_alignr_epi8(dchg, feba, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), abcd);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), efgh);
+}
+
+bool DetectShaExtensions() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool ssse3 = c & (1u << 9), sse41 = c & (1u << 19);
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return ssse3 && sse41 && (b & (1u << 29));
+}
+#endif
+
 }  // namespace
 
-std::string Sha256Hex(std::string_view data) {
+bool Sha256HasShaExtensions() {
+#ifdef LLMKIT_SHA256_X86
+  static const bool has = DetectShaExtensions();
+  return has;
+#else
+  return false;
+#endif
+}
+
+std::string Sha256Hex(std::string_view data) { return Sha256Hex(data, Sha256Impl::kBest); }
+
+std::string Sha256Hex(std::string_view data, Sha256Impl impl) {
+  auto compress = &CompressBlocks;
+#ifdef LLMKIT_SHA256_X86
+  if (impl == Sha256Impl::kBest && Sha256HasShaExtensions()) compress = &CompressBlocksShaNi;
+#endif
   std::array<uint32_t, 8> state = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   size_t n = data.size();
   size_t full = n / 64 * 64;
-  for (size_t i = 0; i < full; i += 64) Compress(state, p + i);
+  compress(state, p, full / 64);
   unsigned char tail[128] = {};
   size_t rest = n - full;
   if (rest > 0) std::memcpy(tail, p + full, rest);
@@ -72,7 +149,7 @@ std::string Sha256Hex(std::string_view data) {
   size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
   uint64_t bits = static_cast<uint64_t>(n) * 8;
   for (int i = 0; i < 8; ++i) tail[tail_len - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
-  for (size_t i = 0; i < tail_len; i += 64) Compress(state, tail + i);
+  compress(state, tail, tail_len / 64);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (uint32_t word : state) {
