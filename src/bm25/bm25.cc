@@ -7,6 +7,7 @@
 #include <cmath>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -156,17 +157,37 @@ absl::Status Bm25Index::Impl::Write(absl::Span<const std::string> new_ids,
           absl::StrCat("texts[", i, "] is not valid UTF-8 at byte ", bad));
     }
   }
-  // Analyze outside the lock: term counts per document.
+  // Analyze outside the lock: term counts per document. Large batches (an index rebuilt on
+  // load) are analyzed by up to 4 threads, each filling its own slice, so the result does not
+  // depend on the thread count.
   std::vector<std::vector<std::pair<std::string, uint32_t>>> counted(new_ids.size());
   std::vector<uint32_t> lengths(new_ids.size());
-  for (size_t i = 0; i < new_ids.size(); ++i) {
+  auto analyze = [&](size_t begin, size_t end) {
     absl::flat_hash_map<std::string, uint32_t> counts;
-    AnalyzeInto(texts[i], [&](const std::string& term) {
-      ++counts[term];
-      ++lengths[i];
-    });
-    counted[i].assign(counts.begin(), counts.end());
-    std::sort(counted[i].begin(), counted[i].end());
+    for (size_t i = begin; i < end; ++i) {
+      counts.clear();
+      AnalyzeInto(texts[i], [&](const std::string& term) {
+        ++counts[term];
+        ++lengths[i];
+      });
+      counted[i].assign(counts.begin(), counts.end());
+      std::sort(counted[i].begin(), counted[i].end());
+    }
+  };
+  constexpr size_t kDocsPerThread = 2048;
+  const size_t threads = std::min<size_t>(
+      {4, std::max(1u, std::thread::hardware_concurrency()), new_ids.size() / kDocsPerThread + 1});
+  if (threads <= 1) {
+    analyze(0, new_ids.size());
+  } else {
+    std::vector<std::thread> pool;
+    const size_t per = (new_ids.size() + threads - 1) / threads;
+    for (size_t t = 1; t < threads; ++t) {
+      pool.emplace_back(analyze, std::min(t * per, new_ids.size()),
+                        std::min((t + 1) * per, new_ids.size()));
+    }
+    analyze(0, per);
+    for (std::thread& thread : pool) thread.join();
   }
   std::unique_lock lock(mu);
   if (!upsert) {

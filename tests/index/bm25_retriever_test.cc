@@ -146,6 +146,38 @@ TEST(Bm25Index, IncrementalWritesEqualAFreshBuild) {
   }
 }
 
+// A batch big enough to be analyzed by several threads gives exactly the index that small
+// batches (one thread each) give: same hits, same order, same scores.
+TEST(Bm25Index, LargeBatchEqualsSmallBatches) {
+  Strings ids, texts;
+  for (int i = 0; i < 9000; ++i) {
+    ids.push_back("d" + std::to_string(i));
+    std::string text;
+    for (int w = 0; w < 3 + i % 23; ++w) {
+      text += "W" + std::to_string((i * 31 + w * 17) % 700) + (w % 5 == 0 ? " running " : " ");
+    }
+    texts.push_back(text);
+  }
+  Bm25Index whole, pieces;
+  ASSERT_TRUE(whole.Add(ids, texts).ok());
+  for (size_t at = 0; at < ids.size(); at += 100) {
+    Strings some_ids(ids.begin() + at, ids.begin() + at + 100);
+    Strings some_texts(texts.begin() + at, texts.begin() + at + 100);
+    ASSERT_TRUE(pieces.Add(some_ids, some_texts).ok());
+  }
+  for (const char* query : {"w1", "w5 w77", "w42 runs w699", "w300"}) {
+    auto a = whole.Search(query, {.k = 50});
+    auto b = pieces.Search(query, {.k = 50});
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->size(), b->size()) << query;
+    ASSERT_FALSE(a->empty()) << query;
+    for (size_t i = 0; i < a->size(); ++i) {
+      EXPECT_EQ((*a)[i].id, (*b)[i].id) << query << " #" << i;
+      EXPECT_EQ((*a)[i].score, (*b)[i].score) << query << " #" << i;
+    }
+  }
+}
+
 struct Fixture {
   std::unique_ptr<Collection> col;
   std::unique_ptr<Bm25Index> bm25 =
