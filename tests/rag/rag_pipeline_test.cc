@@ -3,12 +3,14 @@
 // load, directories; and end to end against OpenAI-compatible chat and embedding endpoints on
 // 127.0.0.1.
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "embeddings/embedding_response.h"
@@ -219,6 +221,60 @@ TEST(RagPipeline, CancelledIngestKeepsCommittedDocumentsAndResumes) {
   ASSERT_TRUE(resumed.ok());
   EXPECT_EQ(resumed->documents_unchanged, committed);
   EXPECT_EQ(rag->Stats().documents, docs.size());
+}
+
+// Retrieve and Answer on three threads while one thread ingests, re-ingests changed documents
+// and removes some: every call succeeds and every passage is a slice of the document it names
+// (in its current or previous version). Run under TSan by make test.
+TEST(RagPipeline, ReadersRunBesideIngest) {
+  auto rag = Pipeline();
+  auto text_of = [](int i, int version) {
+    return "Document " + std::to_string(i) + " version " + std::to_string(version) +
+           " is about topic " + std::to_string(i % 5) + ". " +
+           std::string(static_cast<size_t>(150 + i % 40), static_cast<char>('a' + i % 26)) + "\n";
+  };
+  std::vector<RagDocument> docs;
+  for (int i = 0; i < 60; ++i)
+    docs.push_back({.id = "d" + std::to_string(i), .text = text_of(i, 0)});
+  ASSERT_TRUE(rag->Ingest(absl::MakeConstSpan(docs).subspan(0, 10)).ok());
+
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0}, bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      while (!done.load()) {
+        const std::string question = "topic " + std::to_string(t) + " version";
+        auto hits = rag->Retrieve(question, 5);
+        auto answer = rag->Answer(question, {.k = 3});
+        if (!hits.ok() || !answer.ok() || answer->generated) ++bad;
+        for (const RagPassage& p : hits.ok() ? *hits : std::vector<RagPassage>{}) {
+          int i = std::stoi(p.doc_id.substr(1));
+          bool slice = false;
+          for (int version : {0, 1}) {
+            std::string text = text_of(i, version);
+            slice |= p.end <= text.size() && text.substr(p.begin, p.end - p.begin) == p.text;
+          }
+          if (!slice) ++bad;
+        }
+        ++calls;
+      }
+    });
+  }
+  for (size_t at = 10; at < docs.size(); at += 10) {
+    ASSERT_TRUE(rag->Ingest(absl::MakeConstSpan(docs).subspan(at, 10), {.group_chunks = 4}).ok());
+  }
+  for (int i = 0; i < 60; i += 2) docs[i].text = text_of(i, 1);
+  ASSERT_TRUE(rag->Ingest(docs, {.group_chunks = 8}).ok());
+  std::vector<std::string> gone;
+  for (int i = 1; i < 60; i += 7) gone.push_back("d" + std::to_string(i));
+  EXPECT_EQ(rag->Remove(gone), gone.size());
+  std::printf("reader calls during the writes: %d\n", calls.load());
+  while (calls.load() < 30) std::this_thread::yield();
+  done = true;
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(rag->Stats().documents, 60 - gone.size());
 }
 
 TEST(RagPipeline, BadInputChangesNothing) {
