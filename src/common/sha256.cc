@@ -4,8 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/cpu_features.h"
+
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define LLMKIT_SHA256_X86 1
 #endif
@@ -109,21 +110,13 @@ __attribute__((target("sha,ssse3,sse4.1"))) void CompressBlocksShaNi(std::array<
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), efgh);
 }
 
-bool DetectShaExtensions() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-  const bool ssse3 = c & (1u << 9), sse41 = c & (1u << 19);
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return ssse3 && sse41 && (b & (1u << 29));
-}
 #endif
 
 }  // namespace
 
 bool Sha256HasShaExtensions() {
 #ifdef LLMKIT_SHA256_X86
-  static const bool has = DetectShaExtensions();
-  return has;
+  return Cpu().sha;
 #else
   return false;
 #endif

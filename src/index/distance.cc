@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/cpu_features.h"
+
 extern "C" int sgemm_(const char* transa, const char* transb, const int* m, const int* n,
                       const int* k, const float* alpha, const float* a, const int* lda,
                       const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
@@ -130,11 +132,7 @@ LLMKIT_AVX2 void ScoreRowsAvx2(const float* q, const void* base, size_t rows, si
   for (size_t i = 0; i < rows; ++i) out[i] = ScoreRowAvx2<kHalf, kL2>(q, base, i, dim);
 }
 
-bool HasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c");
-  return has;
-}
+bool HasAvx2() { return Cpu().avx2_fma_f16c; }
 
 }  // namespace
 
