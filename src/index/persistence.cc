@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -14,6 +15,7 @@
 #include "common/files.h"
 #include "common/sha256.h"
 #include "index/collection_impl.h"
+#include "index/option_names.h"
 
 namespace llmkit {
 
@@ -42,23 +44,11 @@ std::string_view MetricName(Metric m) {
   return "cosine";
 }
 
-std::string_view KindName(IndexKind k) {
-  switch (k) {
-    case IndexKind::kFlat:
-      return "flat";
-    case IndexKind::kHnsw:
-      return "hnsw";
-    case IndexKind::kIvf:
-      return "ivf";
-  }
-  return "flat";
-}
-
 Json OptionsToJson(const CollectionOptions& o) {
   Json j = Json::MakeObject();
   j.Set("dim", o.dim);
   j.Set("metric", MetricName(o.metric));
-  j.Set("index", KindName(o.index));
+  j.Set("index", internal::IndexKindName(o.index));
   j.Set("float16", o.float16);
   j.Set("hnsw_m", o.hnsw_m);
   j.Set("hnsw_ef_construction", o.hnsw_ef_construction);
@@ -102,11 +92,9 @@ absl::StatusOr<CollectionOptions> OptionsFromJson(const Json& j) {
     if (metric->as_string() == MetricName(m)) o.metric = m, known = true;
   }
   if (!known) return ManifestError("unknown metric");
-  known = false;
-  for (IndexKind k : {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvf}) {
-    if (kind->as_string() == KindName(k)) o.index = k, known = true;
-  }
-  if (!known) return ManifestError("unknown index kind");
+  std::optional<IndexKind> index = internal::IndexKindFromName(kind->as_string());
+  if (!index) return ManifestError("unknown index kind");
+  o.index = *index;
   if (o.dim == 0 || o.dim > (1 << 16)) return ManifestError("dimension out of range");
   if (o.ivf_nlist > (1 << 20)) return ManifestError("ivf_nlist out of range");
   return o;

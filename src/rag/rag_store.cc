@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "index/collection_impl.h"
+#include "index/option_names.h"
 #include "llmkit/status.h"
 #include "rag/rag_impl.h"
 
@@ -20,30 +22,6 @@ namespace llmkit {
 namespace {
 
 constexpr int kFormatVersion = 1;
-
-const char* ModeName(RetrievalMode mode) {
-  switch (mode) {
-    case RetrievalMode::kVector:
-      return "vector";
-    case RetrievalMode::kLexical:
-      return "lexical";
-    case RetrievalMode::kHybrid:
-      return "hybrid";
-  }
-  return "hybrid";
-}
-
-const char* IndexName(IndexKind kind) {
-  switch (kind) {
-    case IndexKind::kFlat:
-      return "flat";
-    case IndexKind::kHnsw:
-      return "hnsw";
-    case IndexKind::kIvf:
-      return "ivf";
-  }
-  return "flat";
-}
 
 Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
   const RagOptions& o = impl.options;
@@ -60,8 +38,8 @@ Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
   embedder.Set("local", std::move(local));
   const RetrieverOptions& r = o.retrieval;
   Json retrieval = Json::MakeObject();
-  retrieval.Set("mode", ModeName(r.mode));
-  retrieval.Set("fusion", r.fusion == Fusion::kReciprocalRank ? "rrf" : "relative_score");
+  retrieval.Set("mode", internal::RetrievalModeName(r.mode));
+  retrieval.Set("fusion", internal::FusionName(r.fusion));
   retrieval.Set("alpha", r.alpha);
   retrieval.Set("rrf_k", r.rrf_k);
   retrieval.Set("vector_weight", r.vector_weight);
@@ -75,7 +53,7 @@ Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
   out.Set("chunk_size", o.chunk_size);
   out.Set("chunk_overlap", o.chunk_overlap);
   out.Set("embedder", std::move(embedder));
-  out.Set("index", IndexName(o.index));
+  out.Set("index", internal::IndexKindName(o.index));
   out.Set("float16", o.float16);
   out.Set("retrieval", std::move(retrieval));
   out.Set("k", o.k);
@@ -112,6 +90,17 @@ class SettingsReader {
   std::string String(const Json& object, const char* key) {
     const Json& v = Get(object, key, Json::Type::kString);
     return v.is_string() ? v.as_string() : std::string();
+  }
+  // A field holding one of an option's names (option_names.h).
+  template <typename T>
+  T Named(const Json& object, const char* key, std::optional<T> (*from_name)(std::string_view)) {
+    const Json& v = Get(object, key, Json::Type::kString);
+    std::optional<T> value = v.is_string() ? from_name(v.as_string()) : std::nullopt;
+    if (v.is_string() && !value && status_.ok()) {
+      status_ = absl::DataLossError(absl::StrCat(
+          file_, ": field \"", key, "\" has an unknown value \"", v.as_string(), "\""));
+    }
+    return value.value_or(T{});
   }
   bool Bool(const Json& object, const char* key) {
     const Json& v = Get(object, key, Json::Type::kBool);
@@ -177,18 +166,11 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.local_embedder.char_ngram_min = static_cast<int>(read.Int(local, "char_ngram_min"));
   o.local_embedder.char_ngram_max = static_cast<int>(read.Int(local, "char_ngram_max"));
   o.local_embedder.word_pairs = read.Bool(local, "word_pairs");
-  const std::string index = read.String(*root, "index");
-  o.index = index == "hnsw"  ? IndexKind::kHnsw
-            : index == "ivf" ? IndexKind::kIvf
-                             : IndexKind::kFlat;
+  o.index = read.Named(*root, "index", &internal::IndexKindFromName);
   o.float16 = read.Bool(*root, "float16");
   const Json& retrieval = read.Get(*root, "retrieval", Json::Type::kObject);
-  const std::string mode = read.String(retrieval, "mode");
-  o.retrieval.mode = mode == "vector"    ? RetrievalMode::kVector
-                     : mode == "lexical" ? RetrievalMode::kLexical
-                                         : RetrievalMode::kHybrid;
-  o.retrieval.fusion =
-      read.String(retrieval, "fusion") == "rrf" ? Fusion::kReciprocalRank : Fusion::kRelativeScore;
+  o.retrieval.mode = read.Named(retrieval, "mode", &internal::RetrievalModeFromName);
+  o.retrieval.fusion = read.Named(retrieval, "fusion", &internal::FusionFromName);
   o.retrieval.alpha = read.Double(retrieval, "alpha");
   o.retrieval.rrf_k = read.Double(retrieval, "rrf_k");
   o.retrieval.vector_weight = read.Double(retrieval, "vector_weight");

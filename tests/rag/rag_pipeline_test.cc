@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -362,6 +363,19 @@ TEST(RagPipeline, SaveAndLoadGiveTheSameAnswersAndResume) {
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(RagPipeline::Load(dir.path() + "/nothing").status().code(),
             absl::StatusCode::kNotFound);
+  // A setting with a name this version does not know is reported, not read as a default.
+  std::string settings;
+  {
+    std::ifstream in(dir.path() + "/index/rag.json");
+    settings.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = settings.find("\"hybrid\"");
+  ASSERT_NE(at, std::string::npos);
+  WriteFile(dir.path() + "/index/rag.json",
+            settings.substr(0, at) + "\"hybird\"" + settings.substr(at + 8));
+  auto unknown = RagPipeline::Load(dir.path() + "/index");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("\"mode\" has an unknown value \"hybird\""));
   WriteFile(dir.path() + "/index/rag.json", "{\"format\": \"llmkit-rag\", \"version\": 1}");
   auto damaged = RagPipeline::Load(dir.path() + "/index");
   EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss);
