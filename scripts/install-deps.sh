@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # Toolchain and build.
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache
   # Library dependencies (the product card's, plus RE2 for regex separators).
   libabsl-dev libsimdjson-dev libre2-dev libcurl4-openssl-dev unicode-data
   # The embedding index: FAISS (static, needs OpenMP and BLAS; BLAS also serves batch search).

@@ -21,6 +21,7 @@
 #ifndef LLMKIT_ANTHROPIC_H_
 #define LLMKIT_ANTHROPIC_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,11 +42,15 @@ struct AnthropicOptions {
   // The API requires max_tokens; used when a request sets none.
   int64_t default_max_tokens = 4096;
   HttpHeaders extra_headers;  // e.g. {"anthropic-beta", "..."}
+  // Longest non-streamed call when the call context sets no deadline (the official SDK's 600 s).
+  // Zero: no limit.
+  std::chrono::milliseconds request_timeout{600'000};
   // Shared transport; null creates a curl transport for this client.
   std::shared_ptr<HttpTransport> transport;
 };
 
-// Errors: kInternal if the transport cannot start.
+// Errors: kInvalidArgument for a default_max_tokens below 1 or a negative request_timeout;
+// kInternal if the transport cannot start.
 absl::StatusOr<std::unique_ptr<ChatModel>> NewAnthropicClient(AnthropicOptions options = {});
 
 }  // namespace llmkit

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "llmkit/call.h"
 #include "llmkit/http.h"
 #include "llmkit/json.h"
 
@@ -74,9 +75,9 @@ struct ChatRequest {
   std::vector<ToolSpec> tools;
   Json tool_choice;      // Null: provider default; "auto", "none", "required" or an object.
   Json response_format;  // Null, or e.g. {"type": "json_object"} / a json_schema object.
-  Json extra;            // An object whose members are added to the request body as they are.
-  std::chrono::milliseconds timeout{600'000};
-  std::shared_ptr<Cancellation> cancellation;
+  // An object whose members are added to the request body as they are. "n" other than 1 is
+  // refused (kInvalidArgument): a response carries one choice; make n calls instead.
+  Json extra;
 };
 
 struct ChatResponse {
@@ -108,14 +109,20 @@ struct StreamEvent {
 // Return false to stop the stream (Stream then returns kCancelled).
 using StreamCallback = std::function<bool(const StreamEvent&)>;
 
+// Every call takes the call context (call.h) beside the request: deadline, stream idle timeout,
+// cancellation, tags and trace context. Implementations pass it on unchanged, or changed only by
+// a sooner deadline or a linked cancellation; never by copying the request.
 class ChatModel {
  public:
   virtual ~ChatModel() = default;
-  virtual absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) = 0;
+  // Sends `request` and returns the model's reply.
+  virtual absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                                const CallContext& call = {}) = 0;
   // Calls `on_event` as the answer arrives (on the transport's thread), then returns the same
   // ChatResponse Complete would have returned for that content.
   virtual absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                              const StreamCallback& on_event) = 0;
+                                              const StreamCallback& on_event,
+                                              const CallContext& call = {}) = 0;
 };
 
 }  // namespace llmkit

@@ -57,16 +57,16 @@ struct Embeddings {
 struct EmbedOptions {
   std::string model;              // Empty: the model's default.
   std::optional<int> dimensions;  // Empty: the model's default (text-embedding-3-* can shorten).
-  std::chrono::milliseconds timeout{600'000};  // For the whole call.
-  std::shared_ptr<Cancellation> cancellation;
 };
 
 class EmbeddingModel {
  public:
   virtual ~EmbeddingModel() = default;
-  // Embeds `inputs` (no inputs: no request, an empty result).
+  // Embeds `inputs` (no inputs: no request, an empty result). `call` as for ChatModel; without
+  // a deadline the call gets the client's request_timeout.
   virtual absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                           const EmbedOptions& options = {}) = 0;
+                                           const EmbedOptions& options = {},
+                                           const CallContext& call = {}) = 0;
 };
 
 struct EmbeddingBatchOptions {

@@ -15,7 +15,6 @@
 #ifndef LLMKIT_HTTP_H_
 #define LLMKIT_HTTP_H_
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -27,26 +26,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "llmkit/call.h"
 
 namespace llmkit {
-
-// Lets another thread stop a request. Shared between the caller and the transport.
-class Cancellation {
- public:
-  Cancellation() = default;
-  // A cancellation that is also cancelled when `parent` (may be null) is.
-  explicit Cancellation(std::shared_ptr<const Cancellation> parent) : parent_(std::move(parent)) {}
-
-  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
-  bool cancelled() const {
-    return cancelled_.load(std::memory_order_relaxed) ||
-           (parent_ != nullptr && parent_->cancelled());
-  }
-
- private:
-  std::atomic<bool> cancelled_{false};
-  std::shared_ptr<const Cancellation> parent_;
-};
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 

@@ -7,6 +7,7 @@
 #ifndef LLMKIT_OPENAI_H_
 #define LLMKIT_OPENAI_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -26,11 +27,15 @@ struct OpenAIOptions {
   HttpHeaders extra_headers;
   // Use max_completion_tokens instead of max_tokens (OpenAI's reasoning models need it).
   bool max_completion_tokens = false;
+  // Longest non-streamed call when the call context sets no deadline (the official SDKs' 600 s).
+  // Zero: no limit.
+  std::chrono::milliseconds request_timeout{600'000};
   // Shared transport; null creates a curl transport for this client.
   std::shared_ptr<HttpTransport> transport;
 };
 
-// Errors: kInternal if the transport cannot start.
+// Errors: kInvalidArgument for a negative request_timeout; kInternal if the transport cannot
+// start.
 absl::StatusOr<std::unique_ptr<ChatModel>> NewOpenAIClient(OpenAIOptions options = {});
 
 }  // namespace llmkit

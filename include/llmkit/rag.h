@@ -100,7 +100,8 @@ class CachedEmbeddingModel : public EmbeddingModel {
   ~CachedEmbeddingModel() override;
 
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                   const EmbedOptions& options = {}) override;
+                                   const EmbedOptions& options = {},
+                                   const CallContext& call = {}) override;
   EmbeddingCacheStats Stats() const;
 
   class Impl;
@@ -222,7 +223,6 @@ struct AnswerOptions {
   Json where;  // Metadata filter (index.h syntax) on the chunks.
   // When set, the answer is streamed and this receives each piece of text as it arrives.
   std::function<void(std::string_view)> on_text;
-  std::shared_ptr<Cancellation> cancellation;
 };
 
 struct RagAnswer {
@@ -264,24 +264,31 @@ class RagPipeline {
   // document: empty or repeated id, invalid UTF-8 with its byte offset, metadata that is not an
   // object or uses a reserved name). An embedding error stops the call; documents committed
   // before it stay.
+  // `call` (call.h): its cancellation or deadline stops the ingest between documents and inside
+  // the embedding of a group (kCancelled / kDeadlineExceeded naming how far it got); committed
+  // documents stay, so calling again resumes.
   absl::StatusOr<IngestProgress> Ingest(absl::Span<const RagDocument> documents,
-                                        const IngestOptions& options = {});
+                                        const IngestOptions& options = {},
+                                        const CallContext& call = {});
   // Indexes the files under `dir` (recursively, sorted; hidden files and directories skipped).
   // A document's id is its path relative to `dir`; its path is `dir`/id. Unreadable, binary or
   // non-UTF-8 files are skipped and listed in `errors`. Errors: kNotFound (no such directory).
   absl::StatusOr<IngestProgress> IngestDirectory(const std::string& dir,
                                                  const DirectoryOptions& directory = {},
-                                                 const IngestOptions& options = {});
+                                                 const IngestOptions& options = {},
+                                                 const CallContext& call = {});
   // Removes these documents and their chunks; returns how many existed.
   size_t Remove(absl::Span<const std::string> doc_ids);
 
   // The k best passages for `question` (k 0: RagOptions::k), numbered from 1.
   absl::StatusOr<std::vector<RagPassage>> Retrieve(std::string_view question, int k = 0,
-                                                   const Json& where = Json()) const;
+                                                   const Json& where = Json(),
+                                                   const CallContext& call = {}) const;
   // Retrieves, renders the prompt and, with a chat model, asks it (streaming when
   // options.on_text is set).
-  absl::StatusOr<RagAnswer> Answer(std::string_view question,
-                                   const AnswerOptions& options = {}) const;
+  // `call` goes to the embedding and chat calls (deadline, cancellation, tags, trace).
+  absl::StatusOr<RagAnswer> Answer(std::string_view question, const AnswerOptions& options = {},
+                                   const CallContext& call = {}) const;
 
   // Writes the pipeline under `dir`: rag.json (settings) and collection/ (Collection::Save:
   // chunks, vectors and metadata, crash-safe). The BM25 index and document table are rebuilt

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "llmkit/bm25.h"
+#include "llmkit/call.h"
 #include "llmkit/index.h"
 #include "llmkit/json.h"
 
@@ -77,8 +78,10 @@ class Retriever {
 
   // Errors: kInvalidArgument (k < 1; a side the mode needs is missing — its index or the query
   // text/vector; a filter without a collection; MMR without a collection; bad options or
-  // filter), and the errors of Collection::Search and Bm25Index::Search.
-  absl::StatusOr<std::vector<RetrievedHit>> Search(const RetrievalQuery& query) const;
+  // filter), the errors of Collection::Search and Bm25Index::Search, and kCancelled /
+  // kDeadlineExceeded when `call` is over before or between the two sides.
+  absl::StatusOr<std::vector<RetrievedHit>> Search(const RetrievalQuery& query,
+                                                   const CallContext& call = {}) const;
 
   const RetrieverOptions& options() const { return options_; }
 

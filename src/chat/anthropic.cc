@@ -125,7 +125,8 @@ class AnthropicClient final : public internal::HttpChatModel {
  public:
   AnthropicClient(AnthropicOptions options, std::string api_key,
                   std::shared_ptr<HttpTransport> transport)
-      : HttpChatModel(std::move(transport), internal::kAnthropicProvider, "request-id"),
+      : HttpChatModel(std::move(transport), internal::kAnthropicProvider, "request-id",
+                      options.request_timeout),
         options_(std::move(options)),
         api_key_(std::move(api_key)) {}
 
@@ -187,8 +188,6 @@ class AnthropicClient final : public internal::HttpChatModel {
     HttpRequest http;
     http.url = options_.base_url + "/v1/messages";
     http.body = body.Dump();
-    http.timeout = request.timeout;
-    http.cancellation = request.cancellation;
     http.headers = {{"Content-Type", "application/json"},
                     {"Accept", stream ? "text/event-stream" : "application/json"},
                     {"anthropic-version", options_.anthropic_version}};
@@ -209,6 +208,12 @@ absl::StatusOr<std::unique_ptr<ChatModel>> NewAnthropicClient(AnthropicOptions o
   while (options.base_url.size() > 1 && options.base_url.back() == '/') options.base_url.pop_back();
   std::string key = internal::OptionOrEnv(std::move(options.api_key), "ANTHROPIC_API_KEY", "");
   options.api_key.clear();  // Kept in one place only.
+  if (options.request_timeout.count() < 0) {
+    return absl::InvalidArgumentError("AnthropicOptions::request_timeout must be >= 0 (0: none)");
+  }
+  if (options.default_max_tokens < 1) {
+    return absl::InvalidArgumentError("AnthropicOptions::default_max_tokens must be >= 1");
+  }
   std::shared_ptr<HttpTransport> transport = options.transport;
   if (transport == nullptr) {
     LLMKIT_ASSIGN_OR_RETURN(transport, NewCurlTransport());

@@ -55,7 +55,8 @@ Json MessageJson(const Message& m) {
 class OpenAIClient final : public internal::HttpChatModel {
  public:
   OpenAIClient(OpenAIOptions options, std::string api_key, std::shared_ptr<HttpTransport> transport)
-      : HttpChatModel(std::move(transport), internal::kOpenAIProvider, "x-request-id"),
+      : HttpChatModel(std::move(transport), internal::kOpenAIProvider, "x-request-id",
+                      options.request_timeout),
         options_(std::move(options)),
         api_key_(std::move(api_key)) {}
 
@@ -113,6 +114,12 @@ class OpenAIClient final : public internal::HttpChatModel {
       body.Set("stream_options", std::move(options));
     }
     if (request.extra.is_object()) {
+      if (const Json* n = request.extra.Find("n");
+          n != nullptr && !(n->is_int() && n->as_int() == 1)) {
+        return absl::InvalidArgumentError(
+            "ChatRequest::extra sets \"n\" to other than 1: a ChatResponse carries one choice; "
+            "make n calls instead");
+      }
       for (const auto& [key, value] : request.extra.as_object()) body.Set(key, value);
     } else if (!request.extra.is_null()) {
       return absl::InvalidArgumentError("ChatRequest::extra must be a JSON object");
@@ -120,8 +127,6 @@ class OpenAIClient final : public internal::HttpChatModel {
     HttpRequest http;
     http.url = options_.base_url + "/chat/completions";
     http.body = body.Dump();
-    http.timeout = request.timeout;
-    http.cancellation = request.cancellation;
     http.headers = internal::OpenAIHeaders(options_, api_key_,
                                            stream ? "text/event-stream" : "application/json");
     return http;
@@ -135,6 +140,7 @@ class OpenAIClient final : public internal::HttpChatModel {
 
 absl::StatusOr<std::unique_ptr<ChatModel>> NewOpenAIClient(OpenAIOptions options) {
   std::string key = internal::ResolveOpenAIOptions(options);
+  LLMKIT_RETURN_IF_ERROR(internal::CheckOpenAIOptions(options));
   std::shared_ptr<HttpTransport> transport = options.transport;
   if (transport == nullptr) {
     LLMKIT_ASSIGN_OR_RETURN(transport, NewCurlTransport());

@@ -30,6 +30,13 @@ HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_k
   return headers;
 }
 
+absl::Status CheckOpenAIOptions(const OpenAIOptions& options) {
+  if (options.request_timeout.count() < 0) {
+    return absl::InvalidArgumentError("OpenAIOptions::request_timeout must be >= 0 (0: none)");
+  }
+  return absl::OkStatus();
+}
+
 std::string ResolveOpenAIOptions(OpenAIOptions& options) {
   options.base_url =
       OptionOrEnv(std::move(options.base_url), "OPENAI_BASE_URL", "https://api.openai.com/v1");

@@ -24,6 +24,9 @@ HttpHeaders OpenAIHeaders(const OpenAIOptions& options, const std::string& api_k
 // the API key (option, else $OPENAI_API_KEY) out of `options`, so it is kept in one place.
 std::string ResolveOpenAIOptions(OpenAIOptions& options);
 
+// kInvalidArgument naming the first field of `options` out of range.
+absl::Status CheckOpenAIOptions(const OpenAIOptions& options);
+
 // A /chat/completions JSON body. Errors: kUnavailable (not JSON, no choice or message).
 absl::StatusOr<ChatResponse> ParseOpenAIResponse(std::string_view body);
 

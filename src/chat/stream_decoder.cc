@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chat/provider_error.h"
+#include "http/call_timing.h"
 #include "common/absl_compat.h"
 #include "llmkit/status.h"
 
@@ -112,8 +113,10 @@ absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest re
   return decoder.Finish();
 }
 
-absl::StatusOr<ChatResponse> HttpChatModel::Complete(const ChatRequest& request) {
+absl::StatusOr<ChatResponse> HttpChatModel::Complete(const ChatRequest& request,
+                                                     const CallContext& call) {
   LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/false));
+  LLMKIT_RETURN_IF_ERROR(ApplyCall(call, /*stream=*/false, request_timeout_, provider_, http));
   LLMKIT_ASSIGN_OR_RETURN(HttpResponse response, transport_->Send(std::move(http)));
   if (response.status < 200 || response.status >= 300) {
     return ProviderError(provider_, response.status, response.headers, response.body);
@@ -124,8 +127,10 @@ absl::StatusOr<ChatResponse> HttpChatModel::Complete(const ChatRequest& request)
 }
 
 absl::StatusOr<ChatResponse> HttpChatModel::Stream(const ChatRequest& request,
-                                                   const StreamCallback& on_event) {
+                                                   const StreamCallback& on_event,
+                                                   const CallContext& call) {
   LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/true));
+  LLMKIT_RETURN_IF_ERROR(ApplyCall(call, /*stream=*/true, request_timeout_, provider_, http));
   std::unique_ptr<StreamDecoder> decoder = NewDecoder(on_event);
   return SendStream(*transport_, std::move(http), request_id_header_, *decoder);
 }

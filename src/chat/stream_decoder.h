@@ -72,14 +72,16 @@ absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest re
 class HttpChatModel : public ChatModel {
  public:
   HttpChatModel(std::shared_ptr<HttpTransport> transport, std::string_view provider,
-                std::string_view request_id_header)
+                std::string_view request_id_header, std::chrono::milliseconds request_timeout)
       : transport_(std::move(transport)),
         provider_(provider),
-        request_id_header_(request_id_header) {}
+        request_id_header_(request_id_header),
+        request_timeout_(request_timeout) {}
 
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override;
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override;
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                        const CallContext& call) override;
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
+                                      const CallContext& call) override;
 
  protected:
   virtual absl::StatusOr<HttpRequest> Build(const ChatRequest& request, bool stream) const = 0;
@@ -90,6 +92,7 @@ class HttpChatModel : public ChatModel {
   std::shared_ptr<HttpTransport> transport_;
   std::string_view provider_;
   std::string_view request_id_header_;
+  std::chrono::milliseconds request_timeout_;
 };
 
 // kUnavailable: the provider answered 2xx with a body that is not the expected JSON.

@@ -54,7 +54,7 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
         transport_(std::move(transport)) {}
 
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                   const EmbedOptions& options) override {
+                                   const EmbedOptions& options, const CallContext& call) override {
     Embeddings result;
     std::string model = options.model.empty() ? options_.model : options.model;
     if (model.empty()) {
@@ -69,7 +69,12 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
       }
     }
     std::vector<Batch> batches = Split(inputs);
-    auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    // Every batch request has the call's deadline (or the client's request_timeout from now).
+    LLMKIT_RETURN_IF_ERROR(call.Check("embeddings"));
+    const CallContext batch_call =
+        call.has_deadline() || options_.request_timeout.count() <= 0
+            ? call
+            : call.WithDeadlineAtMost(CallContext::DeadlineAfter(options_.request_timeout));
 
     // Answers arrive on the transport's thread; they are parsed here, on the caller's.
     struct Arrival {
@@ -80,15 +85,20 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Arrival> arrivals;  // Guarded by mu.
-    auto stop = std::make_shared<Cancellation>();
+    auto stop = call.Linked();  // The caller's cancellation, or the first error, stops them all.
     size_t next = 0, in_flight = 0;
     absl::Status error;
     std::vector<internal::EmbeddingBatch> parsed(batches.size());
     auto launch = [&](size_t b) {
       HttpRequest http = Request(inputs, batches[b], model, dimensions);
-      http.timeout = std::max(std::chrono::milliseconds(1),
-                              std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  deadline - std::chrono::steady_clock::now()));
+      if (batch_call.has_deadline()) {
+        http.timeout = std::max(std::chrono::milliseconds(1),
+                                std::chrono::ceil<std::chrono::milliseconds>(
+                                    batch_call.deadline - std::chrono::steady_clock::now()));
+      } else {
+        http.timeout = std::chrono::milliseconds(0);
+      }
+      http.idle_timeout = std::chrono::milliseconds(0);  // The server is silent until it answers.
       http.cancellation = stop;
       ++in_flight;
       answers[b].body = TakeBuffer();
@@ -103,10 +113,7 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
     while (next < batches.size() && in_flight < limit) launch(next++);
     while (in_flight > 0) {
       std::unique_lock<std::mutex> lock(mu);
-      if (!cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return !arrivals.empty(); })) {
-        if (options.cancellation != nullptr && options.cancellation->cancelled()) stop->Cancel();
-        continue;
-      }
+      cv.wait(lock, [&] { return !arrivals.empty(); });
       Arrival arrival = std::move(arrivals.front());
       arrivals.pop_front();
       lock.unlock();
@@ -125,7 +132,7 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
       }
     }
     if (!error.ok()) return error;
-    if (options.cancellation != nullptr && options.cancellation->cancelled()) {
+    if (call.cancelled()) {
       return absl::CancelledError("the embedding call was cancelled");
     }
     return Assemble(std::move(parsed), dimensions);
@@ -252,10 +259,18 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
 absl::StatusOr<std::unique_ptr<EmbeddingModel>> NewOpenAIEmbeddingModel(
     OpenAIOptions options, EmbeddingBatchOptions batch) {
   std::string key = internal::ResolveOpenAIOptions(options);
-  if (batch.max_inputs_per_request < 1 || batch.max_tokens_per_request < 1 ||
-      batch.max_concurrency < 1) {
-    return absl::InvalidArgumentError(
-        "max_inputs_per_request, max_tokens_per_request and max_concurrency must be at least 1");
+  LLMKIT_RETURN_IF_ERROR(internal::CheckOpenAIOptions(options));
+  if (batch.max_inputs_per_request < 1) {
+    return absl::InvalidArgumentError("EmbeddingBatchOptions::max_inputs_per_request must be >= 1");
+  }
+  if (batch.max_tokens_per_request < 1) {
+    return absl::InvalidArgumentError("EmbeddingBatchOptions::max_tokens_per_request must be >= 1");
+  }
+  if (batch.max_concurrency < 1) {
+    return absl::InvalidArgumentError("EmbeddingBatchOptions::max_concurrency must be >= 1");
+  }
+  if (batch.dimensions && *batch.dimensions < 1) {
+    return absl::InvalidArgumentError("EmbeddingBatchOptions::dimensions must be >= 1");
   }
   std::shared_ptr<HttpTransport> transport = options.transport;
   if (transport == nullptr) {

@@ -24,7 +24,7 @@ class CachedEmbeddingModel::Impl {
         max_entries_(max_entries) {}
 
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                   const EmbedOptions& options) {
+                                   const EmbedOptions& options, const CallContext& call) {
     const std::string prefix = absl::StrCat(options.model.empty() ? default_model_ : options.model,
                                             "\n", options.dimensions.value_or(0), "\n");
     std::vector<std::string> keys;
@@ -57,7 +57,7 @@ class CachedEmbeddingModel::Impl {
 
     Embeddings fresh;
     if (!missing.empty()) {
-      absl::StatusOr<Embeddings> embedded = model_->Embed(missing, options);
+      absl::StatusOr<Embeddings> embedded = model_->Embed(missing, options, call);
       if (!embedded.ok()) return embedded.status();
       fresh = *std::move(embedded);
       out = fresh;  // Model, usage, requests, attempts as the model reported them.
@@ -126,8 +126,9 @@ CachedEmbeddingModel::CachedEmbeddingModel(std::shared_ptr<EmbeddingModel> model
 CachedEmbeddingModel::~CachedEmbeddingModel() = default;
 
 absl::StatusOr<Embeddings> CachedEmbeddingModel::Embed(absl::Span<const std::string> inputs,
-                                                       const EmbedOptions& options) {
-  return impl_->Embed(inputs, options);
+                                                       const EmbedOptions& options,
+                                                       const CallContext& call) {
+  return impl_->Embed(inputs, options, call);
 }
 
 EmbeddingCacheStats CachedEmbeddingModel::Stats() const { return impl_->Stats(); }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "llmkit/bm25.h"
 #include "llmkit/rag.h"
+#include "llmkit/status.h"
 
 namespace llmkit {
 namespace {
@@ -44,7 +45,7 @@ class LocalEmbeddingModel : public EmbeddingModel {
       : options_(options), name_(LocalEmbedderName(options)) {}
 
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                   const EmbedOptions& options) override {
+                                   const EmbedOptions& options, const CallContext& call) override {
     if (options.dimensions && *options.dimensions != options_.dimensions) {
       return absl::InvalidArgumentError(absl::StrCat("the local embedder has ", options_.dimensions,
                                                      " dimensions, not ", *options.dimensions));
@@ -55,8 +56,8 @@ class LocalEmbeddingModel : public EmbeddingModel {
     out.requests = 0;
     out.values.assign(inputs.size() * out.dimensions, 0.0f);
     for (size_t i = 0; i < inputs.size(); ++i) {
-      if (options.cancellation != nullptr && options.cancellation->cancelled()) {
-        return absl::CancelledError("embedding cancelled");
+      if ((i & 63) == 0) {
+        LLMKIT_RETURN_IF_ERROR(call.Check("local embedding"));
       }
       EmbedOne(inputs[i], &out.values[i * out.dimensions]);
     }

@@ -82,9 +82,9 @@ class RagPipeline::Impl {
   // Options checked, models and splitter and template built (collection not created).
   static absl::StatusOr<std::unique_ptr<Impl>> Build(RagOptions options, bool local,
                                                      std::string embedder_name);
-  // Embeds `texts` in batches on up to embed_concurrency threads.
+  // Embeds `texts` in batches on up to embed_concurrency threads, under `call`.
   absl::StatusOr<std::vector<float>> EmbedAll(const std::vector<std::string>& texts,
-                                              int* dimensions) const;
+                                              int* dimensions, const CallContext& call) const;
   // Creates the collection for `dims` on first use; checks dims against it after. Holds mu.
   absl::Status EnsureCollection(int dims);
 };

@@ -200,12 +200,14 @@ absl::StatusOr<std::unique_ptr<RagPipeline::Impl>> RagPipeline::Impl::Build(
 }
 
 absl::StatusOr<std::vector<float>> RagPipeline::Impl::EmbedAll(
-    const std::vector<std::string>& texts, int* dimensions) const {
+    const std::vector<std::string>& texts, int* dimensions, const CallContext& call) const {
   const size_t batch = options.embed_batch_size;
   const size_t batches = (texts.size() + batch - 1) / batch;
   std::vector<Embeddings> results(batches);
   std::vector<absl::Status> errors(batches);
-  auto cancellation = std::make_shared<Cancellation>();
+  // The caller's cancellation, or the first error, stops every batch.
+  auto cancellation = call.Linked();
+  const CallContext batch_call = call.WithCancellation(cancellation);
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t b = next++; b < batches; b = next++) {
@@ -214,9 +216,8 @@ absl::StatusOr<std::vector<float>> RagPipeline::Impl::EmbedAll(
       EmbedOptions embed;
       embed.model = options.embedding_model;
       embed.dimensions = options.embedding_dimensions;
-      embed.cancellation = cancellation;
-      absl::StatusOr<Embeddings> e =
-          embedder->Embed(absl::MakeConstSpan(texts.data() + begin, end - begin), embed);
+      absl::StatusOr<Embeddings> e = embedder->Embed(
+          absl::MakeConstSpan(texts.data() + begin, end - begin), embed, batch_call);
       if (!e.ok()) {
         errors[b] = e.status();
         cancellation->Cancel();
@@ -234,6 +235,7 @@ absl::StatusOr<std::vector<float>> RagPipeline::Impl::EmbedAll(
     if (!error.ok() && !absl::IsCancelled(error)) return error;
   }
   for (const absl::Status& error : errors) LLMKIT_RETURN_IF_ERROR(error);
+  LLMKIT_RETURN_IF_ERROR(call.Check("embedding"));
 
   std::vector<float> out;
   for (size_t b = 0; b < batches; ++b) {
@@ -287,7 +289,8 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Create(RagOptions opti
 }
 
 absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument> documents,
-                                                   const IngestOptions& ingest) {
+                                                   const IngestOptions& ingest,
+                                                   const CallContext& call) {
   LLMKIT_RETURN_IF_ERROR(CheckDocuments(documents));
   std::lock_guard<std::mutex> writer(impl_->write_mu);
   const Clock::time_point start = Clock::now();
@@ -330,7 +333,8 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
       std::shared_lock lock(impl_->mu);
       dims = impl_->dimensions;
     }
-    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> vectors, impl_->EmbedAll(to_embed, &dims));
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> vectors,
+                            impl_->EmbedAll(to_embed, &dims, call));
     const EmbeddingCacheStats after = impl_->embedder->Stats();
     progress.chunks_embedded += after.misses - before.misses;
     progress.chunks_reused += after.hits - before.hits;
@@ -386,8 +390,18 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
     return absl::OkStatus();
   };
 
+  // Stops between documents (and inside each group's embedding) once the call is cancelled or
+  // past its deadline; the groups committed so far stay, so calling again resumes.
+  auto stopped = [&](Clock::time_point now) -> absl::Status {
+    absl::Status status = call.Check("ingest", now);
+    if (status.ok()) return status;
+    return absl::Status(status.code(),
+                        absl::StrCat(status.message(), " after ", progress.documents_done, " of ",
+                                     progress.documents_total, " documents"));
+  };
   size_t unchanged_since_report = 0;
   for (const RagDocument& doc : documents) {
+    LLMKIT_RETURN_IF_ERROR(stopped(Clock::now()));
     Pending pending;
     pending.doc = &doc;
     pending.path = PathOf(doc);
@@ -437,6 +451,7 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
     group.push_back(std::move(pending));
     if (group_chunks >= ingest.group_chunks) LLMKIT_RETURN_IF_ERROR(commit());
   }
+  LLMKIT_RETURN_IF_ERROR(stopped(Clock::now()));
   LLMKIT_RETURN_IF_ERROR(commit());
   progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return progress;
@@ -461,7 +476,8 @@ size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
 
 absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& dir,
                                                             const DirectoryOptions& directory,
-                                                            const IngestOptions& options) {
+                                                            const IngestOptions& options,
+                                                            const CallContext& call) {
   namespace fs = std::filesystem;
   std::error_code error;
   if (!fs::is_directory(dir, error)) {
@@ -494,6 +510,7 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
   std::vector<std::string> errors;
   const fs::path root(dir);
   for (const fs::path& file : files) {
+    LLMKIT_RETURN_IF_ERROR(call.Check("reading the directory"));
     RagDocument doc;
     doc.id = file.lexically_relative(root).generic_string();
     doc.path = file.string();
@@ -550,7 +567,7 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
       return options.progress(shown);
     };
   }
-  LLMKIT_ASSIGN_OR_RETURN(IngestProgress progress, Ingest(documents, with_errors));
+  LLMKIT_ASSIGN_OR_RETURN(IngestProgress progress, Ingest(documents, with_errors, call));
   progress.documents_failed = failed;
   progress.documents_removed = removed_docs;
   progress.errors = std::move(errors);
@@ -558,7 +575,8 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
 }
 
 absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view question, int k,
-                                                              const Json& where) const {
+                                                              const Json& where,
+                                                              const CallContext& call) const {
   if (k == 0) k = impl_->options.k;
   if (k < 1) return absl::InvalidArgumentError("k must be >= 1");
   LLMKIT_RETURN_IF_ERROR(ValidateUtf8(question));
@@ -570,7 +588,7 @@ absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view q
       dims = impl_->dimensions;
     }
     if (dims == 0) return std::vector<RagPassage>{};  // Nothing indexed yet.
-    LLMKIT_ASSIGN_OR_RETURN(vector, impl_->EmbedAll({std::string(question)}, &dims));
+    LLMKIT_ASSIGN_OR_RETURN(vector, impl_->EmbedAll({std::string(question)}, &dims, call));
   }
   std::shared_lock lock(impl_->mu);
   if (impl_->collection == nullptr) return std::vector<RagPassage>{};
@@ -580,7 +598,7 @@ absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view q
   query.vector = vector;
   query.k = k;
   query.where = where;
-  LLMKIT_ASSIGN_OR_RETURN(std::vector<RetrievedHit> hits, retriever.Search(query));
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<RetrievedHit> hits, retriever.Search(query, call));
   std::vector<RagPassage> out;
   out.reserve(hits.size());
   for (size_t i = 0; i < hits.size(); ++i)
@@ -589,9 +607,10 @@ absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view q
 }
 
 absl::StatusOr<RagAnswer> RagPipeline::Answer(std::string_view question,
-                                              const AnswerOptions& options) const {
+                                              const AnswerOptions& options,
+                                              const CallContext& call) const {
   RagAnswer answer;
-  LLMKIT_ASSIGN_OR_RETURN(answer.context, Retrieve(question, options.k, options.where));
+  LLMKIT_ASSIGN_OR_RETURN(answer.context, Retrieve(question, options.k, options.where, call));
   Json passages = Json::MakeArray();
   for (const RagPassage& p : answer.context) passages.push_back(PassageToJson(p));
   Json variables = Json::MakeObject();
@@ -619,15 +638,14 @@ absl::StatusOr<RagAnswer> RagPipeline::Answer(std::string_view question,
   request.messages.push_back(message("user", answer.prompt));
   request.max_tokens = o.max_tokens;
   request.temperature = o.temperature;
-  request.cancellation = options.cancellation;
   absl::StatusOr<ChatResponse> response;
   if (options.on_text) {
     response = o.chat->Stream(request, [&](const StreamEvent& event) {
       if (event.kind == StreamEvent::Kind::kTextDelta) options.on_text(event.text);
       return true;
-    });
+    }, call);
   } else {
-    response = o.chat->Complete(request);
+    response = o.chat->Complete(request, call);
   }
   if (!response.ok()) return response.status();
   answer.generated = true;

@@ -20,12 +20,13 @@ class BreakerCore {
       : model_(std::move(model)), breaker_(std::move(breaker)) {}
 
   absl::StatusOr<typename Kind::Response> Call(const typename Kind::Request& request,
-                                               const StreamCallback* on_event) {
+                                               const StreamCallback* on_event,
+                                               const CallContext& call) {
     if (model_ == nullptr || breaker_ == nullptr) {
       return absl::InvalidArgumentError("WithCircuitBreaker needs a model and a breaker");
     }
     if (absl::Status allowed = breaker_->Allow(); !allowed.ok()) return allowed;
-    absl::StatusOr<typename Kind::Response> result = Kind::Call(*model_, request, on_event);
+    absl::StatusOr<typename Kind::Response> result = Kind::Call(*model_, request, on_event, call);
     breaker_->Record(result.status());
     return result;
   }

@@ -3,11 +3,13 @@
 // ChatModel or an EmbeddingModel by Decorate<Core, Kind>(args...).
 //
 // A Kind gives the Model, Request and Response types and:
-//   Call(model, request, on_event)  one call (on_event: the stream callback, null when not
-//                                   streaming; always null for embeddings),
-//   Timeout(request), CancellationOf(request), ForAttempt(request, timeout, cancellation),
+//   Call(model, request, on_event, call)  one call (on_event: the stream callback, null when not
+//                                         streaming; always null for embeddings; call: the
+//                                         call context, passed on),
 //   WithModelName(request, name), Refused(response) (a content-policy refusal that came back as
 //   an answer), EstimateTokens(request, tokenizer).
+// Deadlines and cancellation are the call context's (call.h): a decorator that needs a sooner
+// deadline or its own cancellation passes a changed copy of the context, never of the request.
 // Responses of both kinds carry attempts, backoff and served_by.
 
 #ifndef LLMKIT_SRC_RESILIENCE_DECORATOR_H_
@@ -22,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "llmkit/call.h"
 #include "llmkit/chat.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/http.h"
@@ -35,19 +38,10 @@ struct ChatKind {
   using Response = ChatResponse;
 
   static absl::StatusOr<ChatResponse> Call(ChatModel& model, const ChatRequest& request,
-                                           const StreamCallback* on_event) {
-    return on_event == nullptr ? model.Complete(request) : model.Stream(request, *on_event);
-  }
-  static std::chrono::milliseconds Timeout(const ChatRequest& r) { return r.timeout; }
-  static const std::shared_ptr<Cancellation>& CancellationOf(const ChatRequest& r) {
-    return r.cancellation;
-  }
-  static ChatRequest ForAttempt(const ChatRequest& r, std::chrono::milliseconds timeout,
-                                std::shared_ptr<Cancellation> cancellation) {
-    ChatRequest copy = r;
-    copy.timeout = timeout;
-    copy.cancellation = std::move(cancellation);
-    return copy;
+                                           const StreamCallback* on_event,
+                                           const CallContext& call) {
+    return on_event == nullptr ? model.Complete(request, call)
+                               : model.Stream(request, *on_event, call);
   }
   static ChatRequest WithModelName(const ChatRequest& r, const std::string& name) {
     ChatRequest copy = r;
@@ -76,19 +70,8 @@ struct EmbeddingKind {
   using Response = Embeddings;
 
   static absl::StatusOr<Embeddings> Call(EmbeddingModel& model, const EmbedCall& request,
-                                         const StreamCallback*) {
-    return model.Embed(request.inputs, request.options);
-  }
-  static std::chrono::milliseconds Timeout(const EmbedCall& r) { return r.options.timeout; }
-  static const std::shared_ptr<Cancellation>& CancellationOf(const EmbedCall& r) {
-    return r.options.cancellation;
-  }
-  static EmbedCall ForAttempt(const EmbedCall& r, std::chrono::milliseconds timeout,
-                              std::shared_ptr<Cancellation> cancellation) {
-    EmbedCall copy = r;
-    copy.options.timeout = timeout;
-    copy.options.cancellation = std::move(cancellation);
-    return copy;
+                                         const StreamCallback*, const CallContext& call) {
+    return model.Embed(request.inputs, request.options, call);
   }
   static EmbedCall WithModelName(const EmbedCall& r, const std::string& name) {
     EmbedCall copy = r;
@@ -153,12 +136,13 @@ template <typename Core>
 class Decorated<ChatKind, Core> final : public ChatModel {
  public:
   explicit Decorated(std::unique_ptr<Core> core) : core_(std::move(core)) {}
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
-    return core_->Call(request, nullptr);
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                        const CallContext& call) override {
+    return core_->Call(request, nullptr, call);
   }
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override {
-    return core_->Call(request, &on_event);
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
+                                      const CallContext& call) override {
+    return core_->Call(request, &on_event, call);
   }
 
  private:
@@ -170,8 +154,8 @@ class Decorated<EmbeddingKind, Core> final : public EmbeddingModel {
  public:
   explicit Decorated(std::unique_ptr<Core> core) : core_(std::move(core)) {}
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                   const EmbedOptions& options) override {
-    return core_->Call(EmbedCall{inputs, options}, nullptr);
+                                   const EmbedOptions& options, const CallContext& call) override {
+    return core_->Call(EmbedCall{inputs, options}, nullptr, call);
   }
 
  private:

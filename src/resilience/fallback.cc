@@ -49,7 +49,8 @@ class FallbackCore {
         context_(MakeList(std::move(policy.context_window_fallbacks))),
         content_(MakeList(std::move(policy.content_policy_fallbacks))) {}
 
-  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event) {
+  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event,
+                                const CallContext& call) {
     internal::DeliveryTracker stream(on_event);
     std::vector<Entry>* list = &primary_;
     size_t i = 0;
@@ -69,6 +70,15 @@ class FallbackCore {
     std::optional<nanoseconds> shortest_cooldown;
     while (true) {
       if (i >= list->size()) break;
+      // A hop never outlives the caller: once cancelled or past the deadline, stop here.
+      if (!last.ok() && (call.cancelled() || (call.has_deadline() &&
+                                                clock_->Now() >= call.deadline))) {
+        return internal::WithAttempts(
+            internal::Annotate(last, call.cancelled() ? " (no fallback: the call was cancelled)"
+                                                      : " (no fallback: the call's deadline "
+                                                        "has passed)"),
+            attempts);
+      }
       Entry& entry = (*list)[i];
       if (entry.target.model == nullptr) {
         return absl::InvalidArgumentError(
@@ -82,10 +92,10 @@ class FallbackCore {
       }
       absl::StatusOr<Response> result =
           entry.target.model_name.empty()
-              ? Kind::Call(*entry.target.model, request, stream.callback())
+              ? Kind::Call(*entry.target.model, request, stream.callback(), call)
               : Kind::Call(*entry.target.model,
                            Kind::WithModelName(request, entry.target.model_name),
-                           stream.callback());
+                           stream.callback(), call);
       attempts += internal::AttemptsOf(result);
       Record(entry, list->size(), result.status());
       if (result.ok()) {

@@ -68,16 +68,15 @@ class HedgingCore {
   HedgingCore(std::shared_ptr<typename Kind::Model> model, HedgingPolicy policy)
       : model_(std::move(model)), latencies_(policy) {}
 
-  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event) {
+  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event,
+                                const CallContext& call) {
     if (model_ == nullptr) return absl::InvalidArgumentError("WithHedging was given no model");
-    const auto start = std::chrono::steady_clock::now();
-    const milliseconds timeout = Kind::Timeout(request);
     const nanoseconds delay = latencies_.Delay();
     Race race;
-    for (auto& cancellation : race.cancellations) {
-      cancellation = std::make_shared<Cancellation>(Kind::CancellationOf(request));
-    }
-    auto run = [&](int me, milliseconds attempt_timeout) {
+    // Each attempt has the caller's context with its own cancellation, linked to the caller's:
+    // the caller's reaches both, and the winner cancels the loser.
+    for (auto& cancellation : race.cancellations) cancellation = call.Linked();
+    auto run = [&](int me) {
       StreamCallback forward;
       if (on_event != nullptr) {
         forward = [&, me](const StreamEvent& event) {
@@ -87,22 +86,18 @@ class HedgingCore {
       }
       const auto attempt_start = std::chrono::steady_clock::now();
       absl::StatusOr<Response> result =
-          Kind::Call(*model_, Kind::ForAttempt(request, attempt_timeout, race.cancellations[me]),
-                     on_event == nullptr ? nullptr : &forward);
+          Kind::Call(*model_, request, on_event == nullptr ? nullptr : &forward,
+                     call.WithCancellation(race.cancellations[me]));
       if (result.ok()) latencies_.Add(std::chrono::steady_clock::now() - attempt_start);
       race.Finish(me, std::move(result));
     };
     std::thread hedge([&] {
       if (!race.WaitToHedge(delay)) return;
-      milliseconds left = timeout;
-      if (timeout.count() > 0) {
-        left = std::chrono::duration_cast<milliseconds>(timeout -
-                                                        (std::chrono::steady_clock::now() - start));
-        if (left.count() <= 0) return;  // No time left for a second attempt.
-      }
-      run(1, left);
+      // No time left for a second attempt.
+      if (call.has_deadline() && std::chrono::steady_clock::now() >= call.deadline) return;
+      run(1);
     });
-    run(0, timeout);
+    run(0);
     hedge.join();
     return race.Outcome();
   }

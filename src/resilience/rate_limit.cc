@@ -23,29 +23,18 @@ class RateLimitCore {
       : model_(std::move(model)), limiter_(std::move(limiter)) {}
 
   absl::StatusOr<typename Kind::Response> Call(const typename Kind::Request& request,
-                                               const StreamCallback* on_event) {
+                                               const StreamCallback* on_event,
+                                               const CallContext& call) {
     if (model_ == nullptr || limiter_ == nullptr) {
       return absl::InvalidArgumentError("WithRateLimit needs a model and a limiter");
     }
     const RateLimitPolicy& policy = limiter_->policy();
-    const auto start = policy.clock->Now();
-    const milliseconds timeout = Kind::Timeout(request);
-    const auto deadline = timeout.count() > 0 ? start + timeout : steady_clock::time_point::max();
     const int64_t estimate =
         policy.tokens_per_minute > 0 ? Kind::EstimateTokens(request, policy.tokenizer.get()) : 0;
     absl::StatusOr<nanoseconds> waited =
-        limiter_->Acquire(estimate, deadline, Kind::CancellationOf(request).get());
+        limiter_->Acquire(estimate, call.deadline, call.cancellation.get());
     if (!waited.ok()) return waited.status();
-    absl::StatusOr<typename Kind::Response> result =
-        waited->count() > 0 && timeout.count() > 0
-            ? Kind::Call(*model_,
-                         Kind::ForAttempt(
-                             request,
-                             std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(
-                                                           deadline - policy.clock->Now())),
-                             Kind::CancellationOf(request)),
-                         on_event)
-            : Kind::Call(*model_, request, on_event);
+    absl::StatusOr<typename Kind::Response> result = Kind::Call(*model_, request, on_event, call);
     if (result.ok()) {
       result->backoff += *waited;
       if (policy.tokens_per_minute > 0 && result->usage.total_tokens > 0) {

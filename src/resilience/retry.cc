@@ -41,30 +41,26 @@ class RetryCore {
     if (!policy_.random) policy_.random = DefaultRandom;
   }
 
-  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event) {
+  absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event,
+                                const CallContext& call) {
     const Clock& clock = *policy_.clock;
-    const milliseconds timeout = Kind::Timeout(request);
-    const bool has_deadline = timeout.count() > 0;
-    const auto deadline = clock.Now() + timeout;
+    // The caller's deadline bounds every attempt and every wait; nothing here extends it.
+    const bool has_deadline = call.has_deadline();
+    const auto deadline = call.deadline;
     if (policy_.budget != nullptr) policy_.budget->RecordCall();
     nanoseconds waited{0};
     int attempts = 0;
     for (int retry = 0;; ++retry) {
-      milliseconds left =
-          has_deadline ? std::max(milliseconds(1),
-                                  std::chrono::duration_cast<milliseconds>(deadline - clock.Now()))
-                       : timeout;
-      const bool limit_attempt =
-          policy_.attempt_timeout.count() > 0 && (!has_deadline || policy_.attempt_timeout < left);
-      if (limit_attempt) left = policy_.attempt_timeout;
       internal::DeliveryTracker stream(on_event);
       const StreamCallback* callback = stream.callback();
-      // The first attempt has the whole deadline: the request goes as it is, uncopied.
+      // With an attempt timeout, the attempt gets the sooner of it and the caller's deadline;
+      // otherwise the caller's context goes on as it is.
       absl::StatusOr<Response> result =
-          (has_deadline && retry > 0) || limit_attempt
-              ? Kind::Call(*model_, Kind::ForAttempt(request, left, Kind::CancellationOf(request)),
-                           callback)
-              : Kind::Call(*model_, request, callback);
+          policy_.attempt_timeout.count() > 0
+              ? Kind::Call(*model_, request, callback,
+                           call.WithDeadlineAtMost(CallContext::DeadlineAfter(
+                               policy_.attempt_timeout, clock.Now())))
+              : Kind::Call(*model_, request, callback, call);
       attempts += internal::AttemptsOf(result);
       if (result.ok()) {
         result->attempts = attempts;
@@ -91,7 +87,7 @@ class RetryCore {
                 internal::Annotate(error, " (not retried: retry budget exhausted)"), attempts),
             kPayloadRetryBudget, "exhausted");
       }
-      if (!policy_.sleeper->Sleep(delay, Kind::CancellationOf(request).get())) {
+      if (!policy_.sleeper->Sleep(delay, call.cancellation.get())) {
         return internal::WithAttempts(absl::CancelledError("cancelled while waiting to retry"),
                                       attempts);
       }

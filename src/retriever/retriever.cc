@@ -50,8 +50,10 @@ Retriever::Retriever(const Collection* collection, const Bm25Index* bm25,
                      const RetrieverOptions& options)
     : collection_(collection), bm25_(bm25), options_(options) {}
 
-absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery& query) const {
+absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery& query,
+                                                            const CallContext& call) const {
   const RetrieverOptions& o = options_;
+  LLMKIT_RETURN_IF_ERROR(call.Check("retrieval"));
   if (query.k < 1) return absl::InvalidArgumentError("k must be at least 1");
   if (!(o.alpha >= 0 && o.alpha <= 1) || !(o.rrf_k > 0) || o.candidates < 1 ||
       !(o.mmr_lambda >= 0 && o.mmr_lambda <= 1) || !(o.vector_weight >= 0) ||
@@ -102,6 +104,7 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     }
   }
   if (use_lexical) {
+    LLMKIT_RETURN_IF_ERROR(call.Check("retrieval"));
     Bm25SearchOptions search;
     search.k = depth;
     if (!filter.matches_all()) {

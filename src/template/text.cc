@@ -180,7 +180,7 @@ bool IsUpperCp(uint32_t cp) {
 bool IsLowerCp(uint32_t cp) {
   if (!IsCased(cp)) return false;
   const CaseEntry* e = FindCase(cp);
-  return e == nullptr || !SameCodePoint(e->upper, cp) && SameCodePoint(e->lower, cp);
+  return e == nullptr || (!SameCodePoint(e->upper, cp) && SameCodePoint(e->lower, cp));
 }
 
 std::string PyTitle(std::string_view s) {

@@ -1,0 +1,41 @@
+// How a call context's deadline, idle timeout and cancellation become an HTTP request's timeouts
+// (the rules of call.h), shared by every client that speaks HTTP.
+
+#ifndef LLMKIT_SRC_HTTP_CALL_TIMING_H_
+#define LLMKIT_SRC_HTTP_CALL_TIMING_H_
+
+#include <algorithm>
+#include <chrono>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "llmkit/call.h"
+#include "llmkit/http.h"
+
+namespace llmkit::internal {
+
+// Sets `http`'s timeout, idle timeout and cancellation for one request of `call`. Streamed
+// requests run until the deadline (none: no limit) and end after `call.idle_timeout` of silence;
+// plain requests, whose servers are silent until the answer is complete, get no idle timeout and
+// `request_timeout` when the call has no deadline. Returns kCancelled or kDeadlineExceeded when
+// the call is already over (nothing is then sent).
+inline absl::Status ApplyCall(const CallContext& call, bool stream,
+                              std::chrono::milliseconds request_timeout, std::string_view what,
+                              HttpRequest& http) {
+  const auto now = CallContext::Clock::now();
+  if (absl::Status status = call.Check(what, now); !status.ok()) return status;
+  if (call.has_deadline()) {
+    // At least 1 ms: zero means "no limit" to the transport.
+    http.timeout = std::max(std::chrono::milliseconds(1),
+                            std::chrono::ceil<std::chrono::milliseconds>(call.deadline - now));
+  } else {
+    http.timeout = stream ? std::chrono::milliseconds(0) : request_timeout;
+  }
+  http.idle_timeout = stream ? call.idle_timeout : std::chrono::milliseconds(0);
+  http.cancellation = call.cancellation;
+  return absl::OkStatus();
+}
+
+}  // namespace llmkit::internal
+
+#endif  // LLMKIT_SRC_HTTP_CALL_TIMING_H_
