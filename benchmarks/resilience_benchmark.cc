@@ -33,9 +33,12 @@ BENCHMARK(BM_LoadWithRetryBudget)
 
 class InstantModel final : public ChatModel {
  public:
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest&) override { return ChatResponse{}; }
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& r, const StreamCallback&) override {
-    return Complete(r);
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest&, const CallContext&) override {
+    return ChatResponse{};
+  }
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& r, const StreamCallback&,
+                                      const CallContext& call) override {
+    return Complete(r, call);
   }
 };
 

@@ -38,8 +38,9 @@ int main() {
 
   llmkit::ChatRequest request;
   request.messages = {{.role = "user", .content = "Say hello."}};
-  request.timeout = std::chrono::seconds(30);  // Everything included.
-  absl::StatusOr<llmkit::ChatResponse> answer = model->Complete(request);
+  // Everything included: no retry, wait or fallback hop goes past this deadline.
+  absl::StatusOr<llmkit::ChatResponse> answer =
+      model->Complete(request, llmkit::CallContext::WithTimeout(std::chrono::seconds(30)));
   if (!answer.ok()) {
     std::fprintf(stderr, "error: %s\n", answer.status().ToString().c_str());
     return 1;

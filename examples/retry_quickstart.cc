@@ -18,8 +18,11 @@ int main() {
 
   llmkit::ChatRequest request;
   request.messages = {{.role = "user", .content = "Say hello."}};
-  request.timeout = std::chrono::seconds(30);  // The whole call, retries and waits included.
-  absl::StatusOr<llmkit::ChatResponse> answer = model->Complete(request);
+  // The call context: a deadline for the whole call, retries and waits included, and tags that
+  // decorators (budgets, traces, caches) group by. Nothing here goes to the provider.
+  llmkit::CallContext call = llmkit::CallContext::WithTimeout(std::chrono::seconds(30));
+  call.tags = {{"feature", "greeting"}};
+  absl::StatusOr<llmkit::ChatResponse> answer = model->Complete(request, call);
   if (!answer.ok()) {
     // The last error, with llmkit::kPayloadAttempts saying how many calls were made.
     std::fprintf(stderr, "error: %s\n", answer.status().ToString().c_str());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "call_conversion.h"
 #include "client_access.h"
 #include "interrupt.h"
 #include "json_conversion.h"
@@ -130,7 +131,6 @@ struct ChatArgs {
   std::optional<int64_t> max_tokens, seed;
   std::optional<std::vector<std::string>> stop;
   py::object tools, tool_choice, response_format, extra;
-  double timeout;
 };
 
 ChatRequest ToRequest(const ChatArgs& a) {
@@ -149,25 +149,25 @@ ChatRequest ToRequest(const ChatArgs& a) {
   if (!a.tool_choice.is_none()) r.tool_choice = PythonToJson(a.tool_choice);
   if (!a.response_format.is_none()) r.response_format = PythonToJson(a.response_format);
   if (!a.extra.is_none()) r.extra = PythonToJson(a.extra);
-  if (a.timeout <= 0) throw py::value_error("timeout must be positive");
-  r.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000));
   return r;
 }
 
 // A stream running on a worker thread; events queue up until Python takes them.
 class ChatStream {
  public:
-  ChatStream(std::shared_ptr<ChatModel> model, ChatRequest request)
+  ChatStream(std::shared_ptr<ChatModel> model, ChatRequest request, CallContext call)
       : model_(std::move(model)), cancellation_(std::make_shared<Cancellation>()) {
-    request.cancellation = cancellation_;
-    worker_ = std::thread([this, request = std::move(request)] {
-      absl::StatusOr<ChatResponse> result =
-          model_->Stream(request, [this](const StreamEvent& event) {
+    call.cancellation = cancellation_;
+    worker_ = std::thread([this, request = std::move(request), call = std::move(call)] {
+      absl::StatusOr<ChatResponse> result = model_->Stream(
+          request,
+          [this](const StreamEvent& event) {
             std::lock_guard<std::mutex> lock(mu_);
             events_.push_back(event);
             cv_.notify_one();
             return true;
-          });
+          },
+          call);
       std::lock_guard<std::mutex> lock(mu_);
       result_ = std::move(result);
       cv_.notify_one();
@@ -238,12 +238,12 @@ struct PyOpenAIClient : Client {};
 struct PyAnthropicClient : Client {};
 struct PyChatModel : Client {};  // A decorated model (with_retry, ...): chat and stream.
 
-ChatResponse Chat(Client& client, const ChatArgs& args) {
+ChatResponse Chat(Client& client, const ChatArgs& args, CallContext call) {
   ChatRequest request = ToRequest(args);
   std::shared_ptr<ChatModel> model = client.chat;
   return ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
-    request.cancellation = std::move(cancellation);
-    return model->Complete(request);
+    call.cancellation = std::move(cancellation);
+    return model->Complete(request, call);
   }));
 }
 
@@ -298,18 +298,18 @@ void DefineEmbedMethod(Class& cls) {
   cls.def(
       "embed",
       [](Self& c, std::vector<std::string> inputs, std::optional<std::string> model,
-         std::optional<int> dimensions, double timeout) {
+         std::optional<int> dimensions, std::optional<double> timeout, py::object tags) {
         if (c.embeddings == nullptr) {
           throw py::type_error("this model has no embedding model (wrap an OpenAIClient)");
         }
         EmbedOptions options;
         options.model = model.value_or("");
         options.dimensions = dimensions;
-        options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+        CallContext call = ToCallContext(timeout, std::nullopt, tags);
         std::shared_ptr<EmbeddingModel> model_ptr = c.embeddings;
         Embeddings e = ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancel) {
-          options.cancellation = std::move(cancel);
-          return model_ptr->Embed(inputs, options);
+          call.cancellation = std::move(cancel);
+          return model_ptr->Embed(inputs, options, call);
         }));
         auto* values = new std::vector<float>(std::move(e.values));
         py::capsule owner(values, [](void* p) { delete static_cast<std::vector<float>*>(p); });
@@ -317,7 +317,8 @@ void DefineEmbedMethod(Class& cls) {
         return py::array_t<float>({rows, e.dimensions}, values->data(), owner);
       },
       py::arg("inputs"), py::kw_only(), py::arg("model") = py::none(),
-      py::arg("dimensions") = py::none(), py::arg("timeout") = 600.0,
+      py::arg("dimensions") = py::none(), py::arg("timeout") = py::none(),
+      py::arg("tags") = py::none(),
       "Embeds the texts (batched, concurrent, in order) and returns a float32 array (n, d).");
 }
 
@@ -329,18 +330,25 @@ void DefineChatMethods(Class& cls) {
                  std::optional<double> temperature, std::optional<double> top_p,
                  std::optional<int64_t> max_tokens, std::optional<std::vector<std::string>> stop,
                  std::optional<int64_t> seed, py::object tools, py::object tool_choice,
-                 py::object response_format, py::object extra, double timeout) {
-    return Chat(c, {messages, model, temperature, top_p, max_tokens, seed, stop, tools, tool_choice,
-                    response_format, extra, timeout});
+                 py::object response_format, py::object extra, std::optional<double> timeout,
+                 std::optional<double> idle_timeout, py::object tags) {
+    return Chat(c,
+                {messages, model, temperature, top_p, max_tokens, seed, stop, tools, tool_choice,
+                 response_format, extra},
+                ToCallContext(timeout, idle_timeout, tags));
   };
   auto stream = [](Self& c, py::list messages, std::optional<std::string> model,
                    std::optional<double> temperature, std::optional<double> top_p,
                    std::optional<int64_t> max_tokens, std::optional<std::vector<std::string>> stop,
                    std::optional<int64_t> seed, py::object tools, py::object tool_choice,
-                   py::object response_format, py::object extra, double timeout) {
+                   py::object response_format, py::object extra, std::optional<double> timeout,
+                   std::optional<double> idle_timeout, py::object tags) {
+    CallContext call = ToCallContext(timeout, idle_timeout, tags);
     return std::make_unique<ChatStream>(
-        c.chat, ToRequest({messages, model, temperature, top_p, max_tokens, seed, stop, tools,
-                           tool_choice, response_format, extra, timeout}));
+        c.chat,
+        ToRequest({messages, model, temperature, top_p, max_tokens, seed, stop, tools, tool_choice,
+                   response_format, extra}),
+        std::move(call));
   };
 #define LLMKIT_CHAT_ARGS                                                                         \
   py::arg("messages"), py::kw_only(),                                                            \
@@ -348,7 +356,8 @@ void DefineChatMethods(Class& cls) {
       py::arg("top_p") = py::none(), py::arg("max_tokens") = py::none(),                         \
       py::arg("stop") = py::none(), py::arg("seed") = py::none(), py::arg("tools") = py::none(), \
       py::arg("tool_choice") = py::none(), py::arg("response_format") = py::none(),              \
-      py::arg("extra") = py::none(), py::arg("timeout") = 600.0
+      py::arg("extra") = py::none(), py::arg("timeout") = py::none(),                           \
+      py::arg("idle_timeout") = py::none(), py::arg("tags") = py::none()
   cls.def("chat", chat, LLMKIT_CHAT_ARGS,
           "Sends the messages and returns a ChatResponse. Raises llmkit.Error subclasses.");
   cls.def("stream", stream, LLMKIT_CHAT_ARGS,

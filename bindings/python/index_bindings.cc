@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "call_conversion.h"
 #include "json_conversion.h"
 #include "llmkit/bm25.h"
 #include "llmkit/index.h"
@@ -362,7 +363,8 @@ void BindIndex(py::module_& m) {
       .def(
           "search",
           [](const Retriever& r, std::optional<std::string> text, std::optional<FloatArray> vector,
-             int k, py::object where) {
+             int k, py::object where, std::optional<double> timeout, py::object tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
             RetrievalQuery q;
             if (text) q.text = *text;
             if (vector) {
@@ -376,12 +378,13 @@ void BindIndex(py::module_& m) {
             absl::StatusOr<std::vector<RetrievedHit>> hits;
             {
               py::gil_scoped_release release;
-              hits = r.Search(q);
+              hits = r.Search(q, call);
             }
             return ValueOrThrow(std::move(hits));
           },
           py::kw_only(), py::arg("text") = py::none(), py::arg("vector") = py::none(),
-          py::arg("k") = 10, py::arg("where") = py::none());
+          py::arg("k") = 10, py::arg("where") = py::none(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none());
 }
 
 }  // namespace llmkit::python

@@ -25,13 +25,13 @@ py::object JsonToPython(const Json& value) {
     case Json::Type::kArray: {
       py::list items;
       for (const Json& item : value.as_array()) items.append(JsonToPython(item));
-      return std::move(items);
+      return items;
     }
     case Json::Type::kObject: {
       py::dict members;
       for (const auto& [key, member] : value.as_object())
         members[py::str(key)] = JsonToPython(member);
-      return std::move(members);
+      return members;
     }
   }
   return py::none();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "call_conversion.h"
 #include "client_access.h"
 #include "interrupt.h"
 #include "json_conversion.h"
@@ -70,18 +71,21 @@ struct PythonProgress {
   }
 };
 
+// Runs an ingest on a worker thread (RunInterruptible: Ctrl-C cancels it through the call
+// context, and what was committed stays).
 IngestProgress RunIngest(
-    const py::object& progress, size_t group_chunks,
-    const std::function<absl::StatusOr<IngestProgress>(const IngestOptions&)>& run) {
+    const py::object& progress, size_t group_chunks, CallContext call,
+    const std::function<absl::StatusOr<IngestProgress>(const IngestOptions&, const CallContext&)>&
+        run) {
   PythonProgress python{progress, nullptr};
   IngestOptions options;
   options.group_chunks = group_chunks;
   options.progress = python.Wrap();
-  absl::StatusOr<IngestProgress> result;
-  {
-    py::gil_scoped_release release;
-    result = run(options);
-  }
+  absl::StatusOr<IngestProgress> result =
+      RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+        call.cancellation = std::move(cancellation);
+        return run(options, call);
+      });
   if (python.error != nullptr) throw *python.error;
   return ValueOrThrow(std::move(result));
 }
@@ -223,14 +227,18 @@ void BindRag(py::module_& m) {
           py::arg("chat_model") = py::none(), "Reads a pipeline written by save().")
       .def(
           "ingest",
-          [](RagPipeline& rag, py::iterable documents, py::object progress, size_t group_chunks) {
+          [](RagPipeline& rag, py::iterable documents, py::object progress, size_t group_chunks,
+             std::optional<double> timeout, py::object tags) {
             std::vector<RagDocument> docs;
             for (py::handle item : documents) docs.push_back(DocumentOf(item));
-            return RunIngest(progress, group_chunks,
-                             [&](const IngestOptions& o) { return rag.Ingest(docs, o); });
+            return RunIngest(progress, group_chunks, ToCallContext(timeout, std::nullopt, tags),
+                             [&](const IngestOptions& o, const CallContext& call) {
+                               return rag.Ingest(docs, o, call);
+                             });
           },
           py::arg("documents"), py::kw_only(), py::arg("progress") = py::none(),
-          py::arg("group_chunks") = 1024,
+          py::arg("group_chunks") = 1024, py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none(),
           "Indexes (id, text[, metadata[, path]]) tuples or dicts; unchanged documents are "
           "skipped. progress(stats) is called after each committed group of about group_chunks "
           "chunks and may return False to stop (what was committed stays).")
@@ -238,18 +246,21 @@ void BindRag(py::module_& m) {
           "ingest_dir",
           [](RagPipeline& rag, const std::string& dir,
              std::optional<std::vector<std::string>> extensions, bool remove_missing,
-             size_t max_file_bytes, py::object progress, size_t group_chunks) {
+             size_t max_file_bytes, py::object progress, size_t group_chunks,
+             std::optional<double> timeout, py::object tags) {
             DirectoryOptions directory;
             if (extensions) directory.extensions = *extensions;
             directory.remove_missing = remove_missing;
             directory.max_file_bytes = max_file_bytes;
-            return RunIngest(progress, group_chunks, [&](const IngestOptions& o) {
-              return rag.IngestDirectory(dir, directory, o);
-            });
+            return RunIngest(progress, group_chunks, ToCallContext(timeout, std::nullopt, tags),
+                             [&](const IngestOptions& o, const CallContext& call) {
+                               return rag.IngestDirectory(dir, directory, o, call);
+                             });
           },
           py::arg("dir"), py::kw_only(), py::arg("extensions") = py::none(),
           py::arg("remove_missing") = true, py::arg("max_file_bytes") = 16 << 20,
           py::arg("progress") = py::none(), py::arg("group_chunks") = 1024,
+          py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
           "Indexes the text, Markdown, reStructuredText and source files under dir.")
       .def(
           "remove",
@@ -257,16 +268,23 @@ void BindRag(py::module_& m) {
           py::arg("doc_ids"), "Removes documents; returns how many existed.")
       .def(
           "retrieve",
-          [](const RagPipeline& rag, const std::string& question, int k, py::object where) {
+          [](const RagPipeline& rag, const std::string& question, int k, py::object where,
+             std::optional<double> timeout, py::object tags) {
             Json filter = where.is_none() ? Json() : PythonToJson(where);
-            py::gil_scoped_release release;
-            return ValueOrThrow(rag.Retrieve(question, k, filter));
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            return ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+              call.cancellation = std::move(cancellation);
+              return rag.Retrieve(question, k, filter, call);
+            }));
           },
-          py::arg("question"), py::kw_only(), py::arg("k") = 0, py::arg("where") = py::none())
+          py::arg("question"), py::kw_only(), py::arg("k") = 0, py::arg("where") = py::none(),
+          py::arg("timeout") = py::none(), py::arg("tags") = py::none())
       .def(
           "answer",
           [](const RagPipeline& rag, const std::string& question, int k, py::object where,
-             py::object on_text) {
+             py::object on_text, std::optional<double> timeout, std::optional<double> idle_timeout,
+             py::object tags) {
+            CallContext call = ToCallContext(timeout, idle_timeout, tags);
             AnswerOptions options;
             options.k = k;
             if (!where.is_none()) options.where = PythonToJson(where);
@@ -276,14 +294,15 @@ void BindRag(py::module_& m) {
                 on_text(py::str(text.data(), text.size()));
               };
             }
-            // The worker only sets a field of `options` (no Python object is copied off the GIL).
+            // The worker only sets a field of `call` (no Python object is copied off the GIL).
             return ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
-              options.cancellation = std::move(cancellation);
-              return rag.Answer(question, options);
+              call.cancellation = std::move(cancellation);
+              return rag.Answer(question, options, call);
             }));
           },
           py::arg("question"), py::kw_only(), py::arg("k") = 0, py::arg("where") = py::none(),
-          py::arg("on_text") = py::none(),
+          py::arg("on_text") = py::none(), py::arg("timeout") = py::none(),
+          py::arg("idle_timeout") = py::none(), py::arg("tags") = py::none(),
           "Retrieves, renders the prompt and asks the chat model (streaming pieces to "
           "on_text). Without a chat model: generated=False, the passages and the prompt.")
       .def(

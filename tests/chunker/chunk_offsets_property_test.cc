@@ -35,11 +35,15 @@ void CheckChunks(std::string_view text, const std::vector<Chunk>& chunks, size_t
     ASSERT_LT(chunk.begin, chunk.end);
     ASSERT_EQ(text.substr(chunk.begin, chunk.end - chunk.begin), chunk.text);
     ASSERT_TRUE(IsBoundary(text, chunk.begin) && IsBoundary(text, chunk.end));
-    if (limit == 0) ASSERT_GE(chunk.begin, previous_begin);
+    if (limit == 0) {
+      ASSERT_GE(chunk.begin, previous_begin);
+    }
     ASSERT_GE(chunk.end, previous_end);
     previous_begin = chunk.begin;
     previous_end = chunk.end;
-    if (limit > 0) ASSERT_LE(TextLength(chunk.text, unit), limit);
+    if (limit > 0) {
+      ASSERT_LE(TextLength(chunk.text, unit), limit);
+    }
     std::fill(covered.begin() + chunk.begin, covered.begin() + chunk.end, true);
   }
   if (!lossless) return;

@@ -94,7 +94,9 @@ TEST(SentenceSplitter, NeverOverTheLimitAndNothingLost) {
         for (size_t i = chunk.begin; i < chunk.end; ++i) covered[i] = true;
       }
       for (size_t i = 0; i < text.size(); ++i) {
-        if (!covered[i]) EXPECT_TRUE(std::string(" \t\n").find(text[i]) != std::string::npos) << i;
+        if (!covered[i]) {
+          EXPECT_TRUE(std::string(" \t\n").find(text[i]) != std::string::npos) << i;
+        }
       }
     }
   }

@@ -208,7 +208,9 @@ TEST(OpenAIEmbeddings, CancellationStopsTheCall) {
     cancel->Cancel();
   });
   auto start = std::chrono::steady_clock::now();
-  auto e = Model(server)->Embed(Texts(3), {.cancellation = cancel});
+  CallContext call;
+  call.cancellation = cancel;
+  auto e = Model(server)->Embed(Texts(3), {}, call);
   canceller.join();
   EXPECT_EQ(e.status().code(), absl::StatusCode::kCancelled);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));

@@ -196,7 +196,9 @@ TEST(Persistence, CrashDuringSaveLeavesAPreviousVersion) {
     size_t size = (*loaded)->Size();
     ASSERT_TRUE(size == 1998 || size == 5998) << size;
     (size == 1998 ? saw_old : saw_new)++;
-    if (size == 5998) ASSERT_TRUE(old_col->Save(dir).ok());  // Back to the old one.
+    if (size == 5998) {
+      ASSERT_TRUE(old_col->Save(dir).ok());  // Back to the old one.
+    }
   }
   EXPECT_GT(saw_old, 0);
   fs::remove_all(dir);

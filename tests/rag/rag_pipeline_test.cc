@@ -102,8 +102,8 @@ TEST(LocalEmbedder, DeterministicUnitVectorsThatFollowSharedWords) {
 TEST(EmbeddingCache, EmbedsEachTextOnce) {
   struct Counting : EmbeddingModel {
     std::vector<std::string> seen;
-    absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                     const EmbedOptions&) override {
+    absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs, const EmbedOptions&,
+                                     const CallContext&) override {
       Embeddings e;
       e.dimensions = 2;
       for (const std::string& s : inputs) {

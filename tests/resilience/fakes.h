@@ -74,28 +74,32 @@ class ScriptedModel final : public ChatModel {
  public:
   explicit ScriptedModel(std::deque<absl::StatusOr<ChatResponse>> script, int events = 0)
       : script_(std::move(script)), events_(events) {}
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                        const CallContext& call) override {
     std::lock_guard lock(mu_);
-    timeouts.push_back(request.timeout);
+    deadlines.push_back(call.deadline);
+    tags.push_back(call.tags);
     models.push_back(request.model);
     absl::StatusOr<ChatResponse> next = script_.front();
     if (script_.size() > 1) script_.pop_front();
     return next;
   }
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override {
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
+                                      const CallContext& call) override {
     for (int i = 0; i < events_; ++i) {
       StreamEvent e;
       e.text = "partial";
       if (on_event) on_event(e);
     }
-    return Complete(request);
+    return Complete(request, call);
   }
   int calls() {
     std::lock_guard lock(mu_);
-    return static_cast<int>(timeouts.size());
+    return static_cast<int>(deadlines.size());
   }
-  std::vector<std::chrono::milliseconds> timeouts;
+  // What each call's context carried.
+  std::vector<std::chrono::steady_clock::time_point> deadlines;
+  std::vector<CallTags> tags;
   std::vector<std::string> models;
 
  private:
@@ -109,7 +113,7 @@ class ScriptedEmbeddingModel final : public EmbeddingModel {
   explicit ScriptedEmbeddingModel(std::deque<absl::StatusOr<Embeddings>> script)
       : script_(std::move(script)) {}
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
-                                   const EmbedOptions& options) override {
+                                   const EmbedOptions& options, const CallContext&) override {
     std::lock_guard lock(mu_);
     ++calls;
     models.push_back(options.model);

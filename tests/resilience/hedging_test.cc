@@ -24,18 +24,18 @@ class SleepyModel final : public ChatModel {
  public:
   explicit SleepyModel(std::vector<milliseconds> durations, bool events = false)
       : durations_(std::move(durations)), events_(events) {}
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request) override {
-    return Run(request, nullptr);
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest&, const CallContext& call) override {
+    return Run(call, nullptr);
   }
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request,
-                                      const StreamCallback& on_event) override {
-    return Run(request, &on_event);
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest&, const StreamCallback& on_event,
+                                      const CallContext& call) override {
+    return Run(call, &on_event);
   }
   std::atomic<int> calls{0};
   std::atomic<int> cancelled{0};
 
  private:
-  absl::StatusOr<ChatResponse> Run(const ChatRequest& request, const StreamCallback* on_event) {
+  absl::StatusOr<ChatResponse> Run(const CallContext& call, const StreamCallback* on_event) {
     const int me = calls++;
     const milliseconds duration = durations_[std::min<size_t>(me, durations_.size() - 1)];
     if (on_event != nullptr && events_) {
@@ -45,7 +45,7 @@ class SleepyModel final : public ChatModel {
     }
     const auto end = steady_clock::now() + duration;
     while (steady_clock::now() < end) {
-      if (request.cancellation != nullptr && request.cancellation->cancelled()) {
+      if (call.cancelled()) {
         ++cancelled;
         return absl::CancelledError("cancelled");
       }
@@ -92,14 +92,14 @@ TEST(WithHedging, FastAttemptsAreNotHedged) {
 
 TEST(WithHedging, CallerCancellationReachesBothAttempts) {
   auto model = std::make_shared<SleepyModel>(std::vector{milliseconds(5000)});
-  ChatRequest request;
-  request.cancellation = std::make_shared<Cancellation>();
+  CallContext call;
+  call.cancellation = std::make_shared<Cancellation>();
   std::thread canceller([&] {
     std::this_thread::sleep_for(milliseconds(150));
-    request.cancellation->Cancel();
+    call.cancellation->Cancel();
   });
   auto start = steady_clock::now();
-  absl::Status status = WithHedging(model, Fixed(milliseconds(20)))->Complete(request).status();
+  absl::Status status = WithHedging(model, Fixed(milliseconds(20)))->Complete({}, call).status();
   canceller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(model->calls, 2);
@@ -144,10 +144,10 @@ TEST(WithHedging, StreamIsHedgedOnlyBeforeItsFirstEvent) {
 TEST(WithHedging, EmbeddingModelsToo) {
   class Slow final : public EmbeddingModel {
    public:
-    absl::StatusOr<Embeddings> Embed(absl::Span<const std::string>,
-                                     const EmbedOptions& options) override {
+    absl::StatusOr<Embeddings> Embed(absl::Span<const std::string>, const EmbedOptions&,
+                                     const CallContext& call) override {
       if (calls++ == 0) {
-        while (!options.cancellation->cancelled()) std::this_thread::sleep_for(milliseconds(1));
+        while (!call.cancelled()) std::this_thread::sleep_for(milliseconds(1));
         return absl::CancelledError("cancelled");
       }
       Embeddings e;

@@ -78,10 +78,10 @@ inline LoadResult RunLoad(const LoadOptions& options) {
       threads.emplace_back([&] {
         ChatRequest request;
         request.messages = {{.role = "user", .content = "hi"}};
-        request.timeout = options.call_timeout;
         while (next++ < options.calls) {
           const auto call_start = std::chrono::steady_clock::now();
-          absl::StatusOr<ChatResponse> r = model->Complete(request);
+          absl::StatusOr<ChatResponse> r =
+              model->Complete(request, CallContext::WithTimeout(options.call_timeout));
           const int64_t ns = (std::chrono::steady_clock::now() - call_start).count();
           int64_t seen = slowest_ns.load();
           while (ns > seen && !slowest_ns.compare_exchange_weak(seen, ns)) {

@@ -91,15 +91,18 @@ TEST(WithRetry, RetriesUntilSuccessAndReportsIt) {
   auto model = std::make_shared<ScriptedModel>(std::deque<absl::StatusOr<ChatResponse>>{
       Http(absl::StatusCode::kResourceExhausted, {{kPayloadRetryAfter, "1"}}),
       Http(absl::StatusCode::kUnavailable), ChatResponse{.text = "ok"}});
-  auto r = WithRetry(model, h.Policy())->Complete({});
+  CallContext call;
+  call.deadline = h.clock->Now() + seconds(600);
+  call.tags = {{"user", "u-1"}};
+  auto r = WithRetry(model, h.Policy())->Complete({}, call);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "ok");
   EXPECT_EQ(r->attempts, 3);
   EXPECT_EQ(r->backoff, milliseconds(2000));  // 1 s from Retry-After, then 1 s (second backoff).
   EXPECT_THAT(h.sleeper->sleeps, ElementsAre(milliseconds(1000), milliseconds(1000)));
-  // Each attempt had the time left of the caller's 600 s.
-  EXPECT_THAT(model->timeouts,
-              ElementsAre(milliseconds(600'000), milliseconds(599'000), milliseconds(598'000)));
+  // Each attempt had the caller's deadline, unchanged (so the time left shrank), and its tags.
+  EXPECT_THAT(model->deadlines, ElementsAre(call.deadline, call.deadline, call.deadline));
+  EXPECT_THAT(model->tags, ElementsAre(call.tags, call.tags, call.tags));
 }
 
 TEST(WithRetry, StopsOnNonRetryableAndAfterMaxRetries) {
@@ -121,9 +124,9 @@ TEST(WithRetry, NeverSleepsPastTheDeadline) {
   Harness h;
   auto model = std::make_shared<ScriptedModel>(std::deque<absl::StatusOr<ChatResponse>>{
       Http(absl::StatusCode::kResourceExhausted, {{kPayloadRetryAfter, "5"}}), ChatResponse{}});
-  ChatRequest request;
-  request.timeout = seconds(3);
-  absl::Status status = WithRetry(model, h.Policy())->Complete(request).status();
+  CallContext call;
+  call.deadline = h.clock->Now() + seconds(3);
+  absl::Status status = WithRetry(model, h.Policy())->Complete({}, call).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(status.message(), HasSubstr("would pass the deadline"));
   EXPECT_THAT(status.message(), HasSubstr("provider said no"));
@@ -155,10 +158,10 @@ TEST(WithRetry, CancellationEndsTheWait) {
   Harness h;
   auto model = std::make_shared<ScriptedModel>(std::deque<absl::StatusOr<ChatResponse>>{
       Http(absl::StatusCode::kUnavailable), ChatResponse{}});
-  ChatRequest request;
-  request.cancellation = std::make_shared<Cancellation>();
-  request.cancellation->Cancel();
-  EXPECT_EQ(WithRetry(model, h.Policy())->Complete(request).status().code(),
+  CallContext call;
+  call.cancellation = std::make_shared<Cancellation>();
+  call.cancellation->Cancel();
+  EXPECT_EQ(WithRetry(model, h.Policy())->Complete({}, call).status().code(),
             absl::StatusCode::kCancelled);
 }
 

@@ -27,9 +27,12 @@ class FlakyModel final : public ChatModel {
     r.usage.total_tokens = 10;
     return r;
   }
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest&) override { return Next(); }
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest&, const CallContext&) override {
+    return Next();
+  }
   // Fails before the first event (so the failure may be retried), or streams one and answers.
-  absl::StatusOr<ChatResponse> Stream(const ChatRequest&, const StreamCallback& on_event) override {
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest&, const StreamCallback& on_event,
+                                      const CallContext&) override {
     absl::StatusOr<ChatResponse> r = Next();
     if (!r.ok()) return r;
     StreamEvent event;
