@@ -4,7 +4,11 @@
 // Errors (every provider): kInvalidArgument (400/422, bad request), kUnauthenticated (401),
 // kPermissionDenied (403), kNotFound (404), kDeadlineExceeded (408, timeouts), kAborted (409),
 // kResourceExhausted (429), kUnavailable (5xx, 529, connection failures), kOutOfRange (the
-// request does not fit the model's context window), kCancelled. Payloads carry the HTTP status,
+// request does not fit the model's context window: recognised from the messages of OpenAI, Azure,
+// Anthropic, llama.cpp, vLLM, Ollama, Mistral and Gemini, whatever the HTTP status they use),
+// kUnimplemented (501, or a 500 saying the server does not support what was asked, such as
+// llama.cpp's "Cannot use tools with stream": permanent, never retried), kCancelled and
+// kDeadlineExceeded (the call context's deadline or stream idle timeout). Payloads carry the HTTP status,
 // Retry-After, retry-after-ms, x-should-retry and the provider's error body (status.h keys).
 // API keys never appear in messages or payloads.
 //

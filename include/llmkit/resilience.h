@@ -11,10 +11,16 @@
 // connection errors). Wait: `retry-after-ms`, else `Retry-After` (seconds or an HTTP date),
 // capped at `max_retry_after`; else min(initial_backoff * 2^n, max_backoff) * (1 - 0.25 *
 // random()) for the n-th retry (n from 0). A streamed call is never retried once an event reached
-// the caller. The caller's deadline (the request's timeout, from the first attempt) bounds
-// everything: each attempt gets the time left (or attempt_timeout if smaller), and a wait that
-// would end past the deadline is not taken — the call returns kDeadlineExceeded at once, naming the
-// last error. An optional RetryBudget keeps retries under a fraction of calls.
+// the caller. The caller's deadline (CallContext::deadline, call.h) bounds everything: every
+// attempt runs under the same absolute deadline (or attempt_timeout from its start, if sooner), and
+// a wait that would end past the deadline is not taken — the call returns kDeadlineExceeded at
+// once, naming the last error. The caller's cancellation ends a wait at once and reaches every
+// attempt. An optional RetryBudget keeps retries under a fraction of calls.
+//
+// Every decorator passes the call context on unchanged (tags and trace context included), except
+// for a sooner deadline (attempt_timeout) or a cancellation linked to the caller's (hedging);
+// none copies the request to do so. WithFallback stops hopping once the caller's deadline has
+// passed or the call was cancelled.
 //
 // WithFallback — the next model when one fails with a retryable error or a decorator's local
 // refusal (open breaker, rate limit); kOutOfRange (context window) goes to the context-window
@@ -64,7 +70,8 @@
 
 namespace llmkit {
 
-// Time as the decorators see it; tests pass a fake.
+// Time as the decorators see it; tests pass a fake. Now() is compared with call contexts'
+// deadlines, so a production clock must read std::chrono::steady_clock.
 class Clock {
  public:
   virtual ~Clock() = default;

@@ -54,12 +54,13 @@ class RetryCore {
       internal::DeliveryTracker stream(on_event);
       const StreamCallback* callback = stream.callback();
       // With an attempt timeout, the attempt gets the sooner of it and the caller's deadline;
-      // otherwise the caller's context goes on as it is.
+      // otherwise the caller's context goes on as it is. (The attempt's deadline is on the real
+      // steady clock: the model below measures real time, whatever clock this policy reads.)
       absl::StatusOr<Response> result =
           policy_.attempt_timeout.count() > 0
               ? Kind::Call(*model_, request, callback,
-                           call.WithDeadlineAtMost(CallContext::DeadlineAfter(
-                               policy_.attempt_timeout, clock.Now())))
+                           call.WithDeadlineAtMost(
+                               CallContext::DeadlineAfter(policy_.attempt_timeout)))
               : Kind::Call(*model_, request, callback, call);
       attempts += internal::AttemptsOf(result);
       if (result.ok()) {

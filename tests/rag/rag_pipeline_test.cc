@@ -224,6 +224,52 @@ TEST(RagPipeline, CancelledIngestKeepsCommittedDocumentsAndResumes) {
   EXPECT_EQ(rag->Stats().documents, docs.size());
 }
 
+// The call context stops an ingest (cancellation from another thread, or a deadline) between
+// documents and inside a group's embedding; what was committed stays and a later call resumes.
+TEST(RagPipeline, CallContextStopsIngestAndResumes) {
+  auto rag = Pipeline();
+  std::vector<RagDocument> docs;
+  for (int i = 0; i < 400; ++i) {
+    docs.push_back({.id = "doc" + std::to_string(i),
+                    .text = "Document number " + std::to_string(i) + " talks about topic " +
+                            std::to_string(i % 7) + ". " + std::string(300, 'x')});
+  }
+  CallContext cancelled;
+  cancelled.cancellation = std::make_shared<Cancellation>();
+  cancelled.cancellation->Cancel();
+  EXPECT_EQ(rag->Ingest(docs, {}, cancelled).status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(rag->Stats().documents, 0u);
+
+  // Cancelled from the progress callback's thread through the context, after the first group.
+  CallContext call;
+  call.cancellation = std::make_shared<Cancellation>();
+  auto stopped = rag->Ingest(docs,
+                             {.progress =
+                                  [&](const IngestProgress&) {
+                                    call.cancellation->Cancel();
+                                    return true;
+                                  },
+                              .group_chunks = 20},
+                             call);
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(stopped.status().message(), ::testing::HasSubstr("of 400 documents"));
+  const size_t committed = rag->Stats().documents;
+  EXPECT_GT(committed, 0u);
+  EXPECT_LT(committed, docs.size());
+
+  CallContext late;
+  late.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
+  EXPECT_EQ(rag->Ingest(docs, {}, late).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(rag->Retrieve("topic", 3, Json(), late).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(rag->Stats().documents, committed);
+
+  auto resumed = rag->Ingest(docs, {}, CallContext::WithTimeout(std::chrono::seconds(60)));
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->documents_unchanged, committed);
+  EXPECT_EQ(rag->Stats().documents, docs.size());
+}
+
 // Retrieve and Answer on three threads while one thread ingests, re-ingests changed documents
 // and removes some: every call succeeds and every passage is a slice of the document it names
 // (in its current or previous version). Run under TSan by make test.
