@@ -242,12 +242,14 @@ class _ChatClient:
              top_p: Optional[float] = ..., max_tokens: Optional[int] = ..., stop: Optional[Sequence[str]] = ...,
              seed: Optional[int] = ..., tools: Optional[Sequence[dict[str, Any]]] = ..., tool_choice: Any = ...,
              response_format: Optional[dict[str, Any]] = ..., extra: Optional[dict[str, Any]] = ...,
-             timeout: float = ...) -> ChatResponse: ...
+             timeout: Optional[float] = ..., idle_timeout: Optional[float] = ...,
+             tags: Optional[dict[str, str]] = ...) -> ChatResponse: ...
     def stream(self, messages: Sequence[Message], *, model: Optional[str] = ..., temperature: Optional[float] = ...,
                top_p: Optional[float] = ..., max_tokens: Optional[int] = ..., stop: Optional[Sequence[str]] = ...,
                seed: Optional[int] = ..., tools: Optional[Sequence[dict[str, Any]]] = ..., tool_choice: Any = ...,
                response_format: Optional[dict[str, Any]] = ..., extra: Optional[dict[str, Any]] = ...,
-               timeout: float = ...) -> ChatStream: ...
+               timeout: Optional[float] = ..., idle_timeout: Optional[float] = ...,
+               tags: Optional[dict[str, str]] = ...) -> ChatStream: ...
 
 class OpenAIClient(_ChatClient):
     def __init__(self, base_url: Optional[str] = ..., *, api_key: Optional[str] = ..., model: Optional[str] = ...,
@@ -256,7 +258,8 @@ class OpenAIClient(_ChatClient):
                  embedding_batch_size: int = ..., embedding_batch_tokens: int = ...,
                  embedding_concurrency: int = ...) -> None: ...
     def embed(self, inputs: Sequence[str], *, model: Optional[str] = ..., dimensions: Optional[int] = ...,
-              timeout: float = ...) -> Any: ...  # numpy.ndarray, float32, shape (n, d)
+              timeout: Optional[float] = ...,
+              tags: Optional[dict[str, str]] = ...) -> Any: ...  # numpy.ndarray, float32, shape (n, d)
 
 class AnthropicClient(_ChatClient):
     def __init__(self, *, api_key: Optional[str] = ..., model: Optional[str] = ..., base_url: Optional[str] = ...,
@@ -265,7 +268,8 @@ class AnthropicClient(_ChatClient):
 
 class ChatModel(_ChatClient):
     def embed(self, inputs: Sequence[str], *, model: Optional[str] = ..., dimensions: Optional[int] = ...,
-              timeout: float = ...) -> Any: ...  # TypeError unless it wraps an OpenAIClient
+              timeout: Optional[float] = ...,
+              tags: Optional[dict[str, str]] = ...) -> Any: ...  # TypeError unless it wraps an OpenAIClient
 
 _Model = Union[OpenAIClient, AnthropicClient, ChatModel]
 _FallbackEntry = Union[_Model, tuple[_Model, Optional[str]], tuple[_Model, Optional[str], Optional[str]]]
@@ -401,7 +405,8 @@ class Retriever:
                  vector_weight: float = ..., lexical_weight: float = ..., candidates: int = ...,
                  mmr: bool = ..., mmr_lambda: float = ...) -> None: ...
     def search(self, *, text: Optional[str] = ..., vector: Any = ..., k: int = ...,
-               where: Optional[dict[str, Any]] = ...) -> list[RetrievedHit]: ...
+               where: Optional[dict[str, Any]] = ..., timeout: Optional[float] = ...,
+               tags: Optional[dict[str, str]] = ...) -> list[RetrievedHit]: ...
 
 
 class Passage:
@@ -455,16 +460,19 @@ class RagPipeline:
     def load(dir: str, *, embedder: Any = ..., chat: Any = ..., embedding_model: Optional[str] = ...,
              chat_model: Optional[str] = ...) -> RagPipeline: ...
     def ingest(self, documents: Any, *, progress: Optional[Callable[[IngestStats], Any]] = ...,
-               group_chunks: int = ...) -> IngestStats: ...
+               group_chunks: int = ..., timeout: Optional[float] = ...,
+               tags: Optional[dict[str, str]] = ...) -> IngestStats: ...
     def ingest_dir(self, dir: str, *, extensions: Optional[list[str]] = ...,
                    remove_missing: bool = ..., max_file_bytes: int = ...,
                    progress: Optional[Callable[[IngestStats], Any]] = ...,
-                   group_chunks: int = ...) -> IngestStats: ...
+                   group_chunks: int = ..., timeout: Optional[float] = ...,
+                   tags: Optional[dict[str, str]] = ...) -> IngestStats: ...
     def remove(self, doc_ids: list[str]) -> int: ...
-    def retrieve(self, question: str, *, k: int = ...,
-                 where: Optional[dict[str, Any]] = ...) -> list[Passage]: ...
+    def retrieve(self, question: str, *, k: int = ..., where: Optional[dict[str, Any]] = ...,
+                 timeout: Optional[float] = ..., tags: Optional[dict[str, str]] = ...) -> list[Passage]: ...
     def answer(self, question: str, *, k: int = ..., where: Optional[dict[str, Any]] = ...,
-               on_text: Optional[Callable[[str], Any]] = ...) -> Answer: ...
+               on_text: Optional[Callable[[str], Any]] = ..., timeout: Optional[float] = ...,
+               idle_timeout: Optional[float] = ..., tags: Optional[dict[str, str]] = ...) -> Answer: ...
     def save(self, dir: str) -> None: ...
     def stats(self) -> dict[str, Any]: ...
     def __len__(self) -> int: ...

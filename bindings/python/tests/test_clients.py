@@ -210,3 +210,45 @@ def test_with_retry_follows_the_sdk_rule(provider):
     assert len(p.requests) == 4
     with pytest.raises(ValueError):
         llmkit.with_retry(m, max_attempts=0)
+
+
+def test_call_context_keywords(provider):
+    """timeout= is the whole call's deadline (a TimeoutError subclass when it passes), tags= stay
+    in the process, and bad values name the keyword."""
+    p = provider(lambda path, b, h: (200, {}, json.dumps(COMPLETION).encode(), 2))  # 2 s late.
+    c = llmkit.OpenAIClient(base_url=p.url + "/v1", model="m")
+    start = time.monotonic()
+    with pytest.raises(llmkit.DeadlineExceededError) as raised:
+        c.chat(MESSAGES, timeout=0.3, tags={"user": "u-secret-tag"})
+    assert isinstance(raised.value, TimeoutError)
+    assert time.monotonic() - start < 1.5
+    with pytest.raises(llmkit.DeadlineExceededError):
+        list(c.stream(MESSAGES, timeout=0.3))
+    with pytest.raises(llmkit.DeadlineExceededError):
+        c.embed(["a"], timeout=0.3)
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(llmkit.InvalidArgumentError, match="timeout"):
+            c.chat(MESSAGES, timeout=bad)
+    with pytest.raises(llmkit.InvalidArgumentError, match="idle_timeout"):
+        c.chat(MESSAGES, idle_timeout=-2)
+    with pytest.raises(TypeError, match="tags"):
+        c.chat(MESSAGES, tags={"user": 5})
+    with pytest.raises(TypeError, match="tags"):
+        c.chat(MESSAGES, tags=["user"])
+
+    fast = provider(openai_script)
+    c = llmkit.OpenAIClient(base_url=fast.url + "/v1", model="m")
+    r = c.chat(MESSAGES, timeout=10, tags={"user": "u-secret-tag", "feature": "weather"})
+    assert r.text == "Checking."
+    path, headers, body = fast.requests[-1]
+    assert "u-secret-tag" not in json.dumps(body) and "u-secret-tag" not in json.dumps(headers)
+
+
+def test_stream_idle_timeout(provider):
+    """A stream that goes silent ends after idle_timeout, long before any deadline."""
+    p = provider(lambda path, b, h: (200, {"Content-Type": "text/event-stream"}, b"", 5))
+    c = llmkit.OpenAIClient(base_url=p.url + "/v1", model="m")
+    start = time.monotonic()
+    with pytest.raises(llmkit.DeadlineExceededError, match="idle"):
+        list(c.stream(MESSAGES, idle_timeout=0.3))
+    assert time.monotonic() - start < 3

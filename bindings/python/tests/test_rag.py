@@ -122,6 +122,31 @@ def test_progress_can_stop_and_the_next_call_resumes(tmp_path):
         llmkit.RagPipeline().ingest(docs, progress=boom, group_chunks=10)
 
 
+def test_timeout_and_ctrl_c_stop_an_ingest_and_the_next_call_resumes():
+    import _thread
+    import threading
+    import time
+    docs = [(f"d{i}", f"Document {i} about subject {i % 5}. " + "filler words " * 400)
+            for i in range(3000)]
+    rag = llmkit.RagPipeline()
+    with pytest.raises(llmkit.DeadlineExceededError, match="of 3000 documents"):
+        rag.ingest(docs, timeout=0.2, group_chunks=64, tags={"team": "search"})
+    committed = len(rag)
+    assert committed < len(docs)
+    # Ctrl-C (KeyboardInterrupt on the main thread) cancels the ingest through its context.
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        rag.ingest(docs, group_chunks=64)
+    assert time.monotonic() - start < 10
+    resumed = rag.ingest(docs, timeout=600)
+    assert resumed.documents_unchanged >= committed and len(rag) == len(docs)
+    assert rag.retrieve("subject 3", k=2, timeout=5, tags={"user": "u"})
+    with pytest.raises(llmkit.InvalidArgumentError, match="timeout"):
+        rag.retrieve("subject 3", timeout=0)
+
+
 def bag_of_words(text, dim=64):
     """The fake server's embedding: hashed word counts, normalized (deterministic)."""
     v = np.zeros(dim, dtype="<f4")
