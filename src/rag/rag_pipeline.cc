@@ -399,6 +399,12 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
                         absl::StrCat(status.message(), " after ", progress.documents_done, " of ",
                                      progress.documents_total, " documents"));
   };
+  // A group whose embedding the call's end interrupted reports how far the ingest got.
+  auto commit_or_stopped = [&]() -> absl::Status {
+    absl::Status status = commit();
+    if (!status.ok() && !call.Check("ingest").ok()) return stopped(Clock::now());
+    return status;
+  };
   size_t unchanged_since_report = 0;
   for (const RagDocument& doc : documents) {
     LLMKIT_RETURN_IF_ERROR(stopped(Clock::now()));
@@ -449,10 +455,10 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
     }
     group_chunks += pending.chunks.size();
     group.push_back(std::move(pending));
-    if (group_chunks >= ingest.group_chunks) LLMKIT_RETURN_IF_ERROR(commit());
+    if (group_chunks >= ingest.group_chunks) LLMKIT_RETURN_IF_ERROR(commit_or_stopped());
   }
   LLMKIT_RETURN_IF_ERROR(stopped(Clock::now()));
-  LLMKIT_RETURN_IF_ERROR(commit());
+  LLMKIT_RETURN_IF_ERROR(commit_or_stopped());
   progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return progress;
 }
