@@ -1,14 +1,25 @@
 # The two commands of the README, each complete on a fresh Debian 12 machine (as root):
-#   make demo   install what is missing, build, index the Python docs and ask three questions
-#   make test   install what is missing, build, run every C++ and Python test (and the C++
-#               tests once more under AddressSanitizer + UndefinedBehaviorSanitizer)
-# Other targets: build, bench, compare, conformance, fuzz, format.
+#   make demo   install what is missing (deps), build only the library and the `llmkit` command,
+#               index the Python docs and ask three questions
+#   make test   every step below, in order:
+#                 deps          Debian packages (scripts/install-deps.sh; ccache among them)
+#                 peers         npm reference implementations (scripts/install-test-peers.sh)
+#                 lint          clang-format check of every tracked C++ file, and the layering
+#                               check (scripts/check-layering.py: no private header across parts)
+#                 test-release  release build of everything (warnings are errors), then every
+#                               ctest: C++ unit tests, examples, fuzz-corpus replays, Python tests
+#                               (differential tests against LangChain.js, tiktoken, Jinja2; the
+#                               `pip install .` test), the find_package install test
+#                 test-asan     the C++ tests again under AddressSanitizer + UBSan
+#                 test-tsan     the multi-threaded parts' tests under ThreadSanitizer
+# Every build goes through ccache. Other targets: check (release build + the quick unit tests,
+# for iteration), build, bench, compare, conformance, fuzz, format.
 
 JOBS ?= 2
 RELEASE := build/release
 DOCS_CORPUS := /usr/share/doc/python3.11/html/_sources
 
-.PHONY: deps peers build demo test test-release test-asan test-tsan bench compare conformance fuzz format
+.PHONY: deps peers build demo test check lint test-release test-asan test-tsan bench compare conformance fuzz format
 
 deps:
 	bash scripts/install-deps.sh
@@ -20,10 +31,25 @@ build: deps
 	cmake --preset release
 	cmake --build --preset release -j $(JOBS)
 
-demo: build
+# Only what the demo runs: the library and the command line (no tests, no benchmarks).
+demo: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS) --target llmkit_cli
 	bash scripts/demo.sh $(DOCS_CORPUS)
 
-test: deps peers test-release test-asan test-tsan
+test: deps peers lint test-release test-asan test-tsan
+
+# The slow ctest entries left out of `make check`: the pip install build, the differential runs
+# against npm peers, and the find_package consumer build.
+SLOW_TESTS := pip_install|parity|token_chunking|tokenizer_sources|install_find_package
+check: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+	ctest --preset release -E "$(SLOW_TESTS)"
+
+lint:
+	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+	/usr/bin/python3 scripts/check-layering.py
 
 test-release:
 	cmake --preset release

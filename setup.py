@@ -25,7 +25,9 @@ class CMakeExtension(Extension):
 
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
-        build_dir = pathlib.Path(self.build_temp).resolve() / "cmake"
+        # build/pip under the source tree: the same layout as the presets' build/<name>, so
+        # ccache (CCACHE_BASEDIR, see CMakeLists.txt) reuses what a release build compiled.
+        build_dir = ROOT / "build" / "pip"
         configure = [
             "cmake", "-S", str(ROOT), "-B", str(build_dir),
             "-DCMAKE_BUILD_TYPE=Release",
@@ -34,12 +36,17 @@ class CMakeBuild(build_ext):
         ]
         subprocess.run(configure, check=True)
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", "2")
-        subprocess.run(["cmake", "--build", str(build_dir), "--target", "_llmkit", "-j", jobs],
-                       check=True)
+        subprocess.run(["cmake", "--build", str(build_dir), "--target", "_llmkit", "llmkit_cli",
+                        "-j", jobs], check=True)
         built = next((build_dir / "python" / "llmkit").glob("_llmkit*.so"))
         target = pathlib.Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built, target)
+        # The `llmkit` command: the C++ binary inside the package, run by the console script.
+        cli = target.parent / "_bin" / "llmkit"
+        cli.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(build_dir / "cli" / "llmkit", cli)
+        cli.chmod(0o755)
 
 
 setup(
@@ -51,6 +58,7 @@ setup(
     package_data={"llmkit": ["*.pyi", "py.typed"]},
     ext_modules=[CMakeExtension("llmkit._llmkit")],
     cmdclass={"build_ext": CMakeBuild},
+    entry_points={"console_scripts": ["llmkit = llmkit._cli:main"]},
     python_requires=">=3.9",
     zip_safe=False,
 )

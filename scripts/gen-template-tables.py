@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes src/template/py_unicode.inc: the Python str semantics the template engine reproduces.
+"""Writes src/unicode/py_unicode.inc: the Python str semantics the template engine reproduces.
 
 Tables come from the running Python (Debian's /usr/bin/python3, the interpreter that runs
 python3-jinja2, the oracle), so the engine's upper()/lower()/title() and repr() agree with it:
@@ -8,7 +8,7 @@ python3-jinja2, the oracle), so the engine's upper()/lower()/title() and repr() 
 - ranges of "cased" code points (Lu, Ll, Lt), which str.title() and capitalize() consult;
 - ranges of non-printable code points (str.isprintable() false), which repr() escapes.
 
-Usage: scripts/gen-template-tables.py > src/template/py_unicode.inc
+Usage: scripts/gen-template-tables.py > src/unicode/py_unicode.inc
 """
 import sys
 import unicodedata

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Generates src/tokenizer/unicode_classes.inc: the per-code-point classes the tokenizer's
+"""Generates src/unicode/unicode_classes.inc: the per-code-point classes the tokenizer's
 pre-split patterns need (\\p{L}, \\p{N}, \\s, and o200k's upper and lower letter classes).
 
 Source: the Unicode Character Database as Debian ships it (package `unicode-data`, installed by
 scripts/install-deps.sh): /usr/share/unicode/UnicodeData.txt and PropList.txt.
 
-Usage: gen-unicode-tables.py [UCD_DIR] > src/tokenizer/unicode_classes.inc
+Usage: gen-unicode-tables.py [UCD_DIR] > src/unicode/unicode_classes.inc
 The output is committed; rerun when moving to another Unicode version.
 """
 import os
@@ -16,7 +16,7 @@ UCD = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/unicode"
 MAX = 0x110000
 BLOCK = 256
 
-# Flags; keep in sync with src/tokenizer/unicode_classes.h.
+# Flags; keep in sync with src/unicode/unicode_classes.h.
 LETTER = 1  # \p{L}: Lu Ll Lt Lm Lo
 NUMBER = 2  # \p{N}: Nd Nl No
 SPACE = 4  # \s: White_Space

@@ -39,18 +39,17 @@ inline CallContext ToCallContext(std::optional<double> timeout, std::optional<do
   CallContext call;
   if (timeout) call.deadline = CallContext::DeadlineAfter(PositiveSeconds(*timeout, "timeout"));
   if (idle_timeout) {
-    call.idle_timeout =
-        *idle_timeout == 0
-            ? std::chrono::milliseconds(0)
-            : std::chrono::ceil<std::chrono::milliseconds>(
-                  PositiveSeconds(*idle_timeout, "idle_timeout"));
+    call.idle_timeout = *idle_timeout == 0 ? std::chrono::milliseconds(0)
+                                           : std::chrono::ceil<std::chrono::milliseconds>(
+                                                 PositiveSeconds(*idle_timeout, "idle_timeout"));
   }
   if (!tags.is_none()) {
     if (!pybind11::isinstance<pybind11::dict>(tags)) {
       throw pybind11::type_error("tags must be a dict of str to str");
     }
     for (auto [key, value] : tags.cast<pybind11::dict>()) {
-      if (!pybind11::isinstance<pybind11::str>(key) || !pybind11::isinstance<pybind11::str>(value)) {
+      if (!pybind11::isinstance<pybind11::str>(key) ||
+          !pybind11::isinstance<pybind11::str>(value)) {
         throw pybind11::type_error("tags must be a dict of str to str");
       }
       call.tags.emplace(key.cast<std::string>(), value.cast<std::string>());

@@ -356,7 +356,7 @@ void DefineChatMethods(Class& cls) {
       py::arg("top_p") = py::none(), py::arg("max_tokens") = py::none(),                         \
       py::arg("stop") = py::none(), py::arg("seed") = py::none(), py::arg("tools") = py::none(), \
       py::arg("tool_choice") = py::none(), py::arg("response_format") = py::none(),              \
-      py::arg("extra") = py::none(), py::arg("timeout") = py::none(),                           \
+      py::arg("extra") = py::none(), py::arg("timeout") = py::none(),                            \
       py::arg("idle_timeout") = py::none(), py::arg("tags") = py::none()
   cls.def("chat", chat, LLMKIT_CHAT_ARGS,
           "Sends the messages and returns a ChatResponse. Raises llmkit.Error subclasses.");

@@ -8,9 +8,9 @@
 // Anthropic, llama.cpp, vLLM, Ollama, Mistral and Gemini, whatever the HTTP status they use),
 // kUnimplemented (501, or a 500 saying the server does not support what was asked, such as
 // llama.cpp's "Cannot use tools with stream": permanent, never retried), kCancelled and
-// kDeadlineExceeded (the call context's deadline or stream idle timeout). Payloads carry the HTTP status,
-// Retry-After, retry-after-ms, x-should-retry and the provider's error body (status.h keys).
-// API keys never appear in messages or payloads.
+// kDeadlineExceeded (the call context's deadline or stream idle timeout). Payloads carry the HTTP
+// status, Retry-After, retry-after-ms, x-should-retry and the provider's error body (status.h
+// keys). API keys never appear in messages or payloads.
 //
 // Threads: a ChatModel is safe to share; Complete and Stream may run on many threads at once.
 

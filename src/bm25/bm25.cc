@@ -14,11 +14,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
-#include "common/utf8.h"
-#include "index/ann.h"
+#include "unicode/utf8.h"
+#include "common/top_k.h"
 #include "llmkit/status.h"
-#include "template/text.h"
-#include "tokenizer/unicode_classes.h"
+#include "unicode/py_text.h"
+#include "unicode/unicode_classes.h"
 
 namespace llmkit {
 namespace {
@@ -65,13 +65,13 @@ class Bm25Index::Impl {
     size_t i = 0;
     while (i < text.size()) {
       size_t start = i;
-      uint32_t cp = internal::tmpl::DecodeAt(text, &i);
+      uint32_t cp = internal::DecodeAt(text, &i);
       if (!IsWordCodePoint(cp)) continue;
       bool ascii = cp < 0x80;
       size_t end = i;
       while (end < text.size()) {
         size_t next = end;
-        uint32_t c = internal::tmpl::DecodeAt(text, &next);
+        uint32_t c = internal::DecodeAt(text, &next);
         if (!IsWordCodePoint(c)) break;
         ascii &= c < 0x80;
         end = next;
@@ -84,7 +84,7 @@ class Bm25Index::Impl {
           if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
         }
       } else {
-        word = internal::tmpl::ToLower(raw);
+        word = internal::ToLower(raw);
       }
       if (options.english_stop_words && IsStopWord(word)) continue;
       if (options.stemming) word = internal::PorterStem(word);

@@ -90,7 +90,7 @@ bool IsPermanentRefusal(int status, std::string_view message) {
   if (status == 501) return true;
   if (status != 500) return false;
   static constexpr std::string_view kPhrases[] = {
-      "not supported", "unsupported", "not implemented", "cannot use tools with stream",
+      "not supported",    "unsupported", "not implemented", "cannot use tools with stream",
       "does not support",
   };
   for (std::string_view phrase : kPhrases) {

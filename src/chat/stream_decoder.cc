@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "chat/provider_error.h"
-#include "http/call_timing.h"
 #include "common/absl_compat.h"
+#include "http/call_timing.h"
 #include "llmkit/status.h"
 
 namespace llmkit::internal {

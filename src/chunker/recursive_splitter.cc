@@ -14,7 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
 #include "re2/re2.h"

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chunker/token_sizes.h"
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
 

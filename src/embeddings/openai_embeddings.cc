@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "chat/openai_wire.h"
 #include "chat/provider_error.h"
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 #include "embeddings/embedding_response.h"
 #include "http/body.h"
 #include "llmkit/embeddings.h"
@@ -85,7 +85,7 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Arrival> arrivals;  // Guarded by mu.
-    auto stop = call.Linked();  // The caller's cancellation, or the first error, stops them all.
+    auto stop = call.Linked();     // The caller's cancellation, or the first error, stops them all.
     size_t next = 0, in_flight = 0;
     absl::Status error;
     std::vector<internal::EmbeddingBatch> parsed(batches.size());

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/top_k.h"
 #include "index/distance.h"
 #include "llmkit/index.h"
 
@@ -55,28 +56,6 @@ class VectorStore {
   std::vector<float> f32_;
   std::vector<uint16_t> f16_;
   ScoreRowsFn score_rows_;
-};
-
-struct ScoredSlot {
-  float score;  // Higher is closer (dot product, or negated squared L2).
-  uint32_t slot;
-};
-
-// Keeps the k best (score, slot) pairs; ties go to the lower slot.
-class TopK {
- public:
-  explicit TopK(size_t k) : k_(k), threshold_(-std::numeric_limits<float>::infinity()) {
-    heap_.reserve(k);
-  }
-  // The score a candidate must beat to enter (lowest float while not full).
-  float threshold() const { return threshold_; }
-  void Push(float score, uint32_t slot);
-  std::vector<ScoredSlot> Sorted() &&;  // Best first.
-
- private:
-  size_t k_;
-  float threshold_;
-  std::vector<ScoredSlot> heap_;
 };
 
 // Exact search of one query over the store. `allowed` (one byte per slot) restricts the scan

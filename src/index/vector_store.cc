@@ -95,34 +95,6 @@ float VectorStore::Score(const float* query, size_t row) const {
 }
 
 namespace {
-// The heap keeps the worst kept entry on top: lower score, or the higher slot on a tie.
-bool Better(const ScoredSlot& a, const ScoredSlot& b) {
-  return a.score > b.score || (a.score == b.score && a.slot < b.slot);
-}
-}  // namespace
-
-void TopK::Push(float score, uint32_t slot) {
-  if (k_ == 0) return;
-  ScoredSlot entry{score, slot};
-  if (heap_.size() < k_) {
-    heap_.push_back(entry);
-    std::push_heap(heap_.begin(), heap_.end(), Better);
-    if (heap_.size() == k_) threshold_ = heap_.front().score;
-    return;
-  }
-  if (!Better(entry, heap_.front())) return;
-  std::pop_heap(heap_.begin(), heap_.end(), Better);
-  heap_.back() = entry;
-  std::push_heap(heap_.begin(), heap_.end(), Better);
-  threshold_ = heap_.front().score;
-}
-
-std::vector<ScoredSlot> TopK::Sorted() && {
-  std::sort_heap(heap_.begin(), heap_.end(), Better);
-  return std::move(heap_);
-}
-
-namespace {
 constexpr size_t kBlockRows = 256;  // Scores per kernel call (fits in L1).
 }  // namespace
 

@@ -12,7 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 #include "json/json_text.h"
 #include "llmkit/status.h"
 #include "simdjson.h"

@@ -333,8 +333,7 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
       std::shared_lock lock(impl_->mu);
       dims = impl_->dimensions;
     }
-    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> vectors,
-                            impl_->EmbedAll(to_embed, &dims, call));
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> vectors, impl_->EmbedAll(to_embed, &dims, call));
     const EmbeddingCacheStats after = impl_->embedder->Stats();
     progress.chunks_embedded += after.misses - before.misses;
     progress.chunks_reused += after.hits - before.hits;
@@ -646,10 +645,13 @@ absl::StatusOr<RagAnswer> RagPipeline::Answer(std::string_view question,
   request.temperature = o.temperature;
   absl::StatusOr<ChatResponse> response;
   if (options.on_text) {
-    response = o.chat->Stream(request, [&](const StreamEvent& event) {
-      if (event.kind == StreamEvent::Kind::kTextDelta) options.on_text(event.text);
-      return true;
-    }, call);
+    response = o.chat->Stream(
+        request,
+        [&](const StreamEvent& event) {
+          if (event.kind == StreamEvent::Kind::kTextDelta) options.on_text(event.text);
+          return true;
+        },
+        call);
   } else {
     response = o.chat->Complete(request, call);
   }

@@ -71,8 +71,8 @@ class FallbackCore {
     while (true) {
       if (i >= list->size()) break;
       // A hop never outlives the caller: once cancelled or past the deadline, stop here.
-      if (!last.ok() && (call.cancelled() || (call.has_deadline() &&
-                                                clock_->Now() >= call.deadline))) {
+      if (!last.ok() &&
+          (call.cancelled() || (call.has_deadline() && clock_->Now() >= call.deadline))) {
         return internal::WithAttempts(
             internal::Annotate(last, call.cancelled() ? " (no fallback: the call was cancelled)"
                                                       : " (no fallback: the call's deadline "
@@ -94,8 +94,8 @@ class FallbackCore {
           entry.target.model_name.empty()
               ? Kind::Call(*entry.target.model, request, stream.callback(), call)
               : Kind::Call(*entry.target.model,
-                           Kind::WithModelName(request, entry.target.model_name),
-                           stream.callback(), call);
+                           Kind::WithModelName(request, entry.target.model_name), stream.callback(),
+                           call);
       attempts += internal::AttemptsOf(result);
       Record(entry, list->size(), result.status());
       if (result.ok()) {

@@ -58,9 +58,9 @@ class RetryCore {
       // steady clock: the model below measures real time, whatever clock this policy reads.)
       absl::StatusOr<Response> result =
           policy_.attempt_timeout.count() > 0
-              ? Kind::Call(*model_, request, callback,
-                           call.WithDeadlineAtMost(
-                               CallContext::DeadlineAfter(policy_.attempt_timeout)))
+              ? Kind::Call(
+                    *model_, request, callback,
+                    call.WithDeadlineAtMost(CallContext::DeadlineAfter(policy_.attempt_timeout)))
               : Kind::Call(*model_, request, callback, call);
       attempts += internal::AttemptsOf(result);
       if (result.ok()) {

@@ -15,7 +15,7 @@
 #include "json/json_text.h"
 #include "llmkit/status.h"
 #include "template/render.h"
-#include "template/text.h"
+#include "unicode/py_text.h"
 
 namespace llmkit::internal::tmpl {
 namespace {

@@ -11,7 +11,7 @@
 #include "common/absl_compat.h"
 #include "llmkit/status.h"
 #include "template/render.h"
-#include "template/text.h"
+#include "unicode/py_text.h"
 
 namespace llmkit::internal::tmpl {
 namespace {

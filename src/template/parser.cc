@@ -14,10 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 #include "llmkit/status.h"
 #include "template/ast.h"
-#include "template/text.h"
+#include "unicode/py_text.h"
 
 namespace llmkit::internal::tmpl {
 namespace {

@@ -16,7 +16,7 @@
 #include "common/absl_compat.h"
 #include "json/json_text.h"
 #include "llmkit/status.h"
-#include "template/text.h"
+#include "unicode/py_text.h"
 
 namespace llmkit::internal::tmpl {
 

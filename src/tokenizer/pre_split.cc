@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-#include "tokenizer/unicode_classes.h"
+#include "unicode/unicode_classes.h"
 
 namespace llmkit::internal {
 namespace {

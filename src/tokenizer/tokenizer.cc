@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/sha256.h"
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 #include "llmkit/status.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/pre_split.h"

@@ -2,8 +2,6 @@
 // extended by retries or fallback, a stream runs as long as bytes keep coming and ends after its
 // idle timeout of silence, cancellation reaches every attempt, and tags never leave the process.
 
-#include "llmkit/call.h"
-
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -12,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
+#include "llmkit/call.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
@@ -28,10 +27,10 @@ using ::llmkit::testing::ServerRequest;
 using ::llmkit::testing::Sleep;
 using ::llmkit::testing::StreamHead;
 using ::llmkit::testing::TestServer;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kAnswer[] =
     R"({"id":"c","model":"m","choices":[{"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]})";
@@ -125,9 +124,8 @@ TEST(CallContext, PlainCallsUseRequestTimeoutNotIdleTimeout) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "ok");
   const auto start = steady_clock::now();
-  absl::Status status = Client(server, {.request_timeout = milliseconds(200)})
-                            ->Complete(Hello())
-                            .status();
+  absl::Status status =
+      Client(server, {.request_timeout = milliseconds(200)})->Complete(Hello()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
   EXPECT_LT(steady_clock::now() - start, milliseconds(550));
 }
@@ -183,8 +181,8 @@ TEST(CallContext, RetryAndFallbackNeverExtendTheDeadline) {
   std::shared_ptr<ChatModel> model = WithRetry(
       WithFallback({{primary}, {backup}}, {.cooldown = milliseconds(0)}), {.max_retries = 1000});
   const auto start = steady_clock::now();
-  absl::Status status = model->Complete(Hello(), CallContext::WithTimeout(milliseconds(400)))
-                            .status();
+  absl::Status status =
+      model->Complete(Hello(), CallContext::WithTimeout(milliseconds(400))).status();
   const auto took = steady_clock::now() - start;
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
   EXPECT_LT(took, milliseconds(1000));

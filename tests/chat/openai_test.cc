@@ -206,24 +206,34 @@ TEST(OpenAIClient, ErrorsMapToCodesWithPayloads) {
 TEST(OpenAIClient, ContextOverflowFromEveryServerIsOutOfRange) {
   const std::pair<int, std::string> overflows[] = {
       // OpenAI and Azure OpenAI.
-      {400, R"({"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})"},
-      {400, R"({"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.","type":"invalid_request_error","code":"context_length_exceeded"}})"},
+      {400,
+       R"({"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})"},
+      {400,
+       R"({"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.","type":"invalid_request_error","code":"context_length_exceeded"}})"},
       // llama.cpp llama-server, current and older builds.
-      {400, R"({"error":{"code":400,"message":"request (4476 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":4476,"n_ctx":4096}})"},
-      {400, R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing the context size or enable context shift","type":"invalid_request_error"}})"},
+      {400,
+       R"({"error":{"code":400,"message":"request (4476 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":4476,"n_ctx":4096}})"},
+      {400,
+       R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing the context size or enable context shift","type":"invalid_request_error"}})"},
       // vLLM (old top-level form and the current one).
-      {400, R"({"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400})"},
-      {400, R"({"error":{"message":"'max_tokens' or 'max_completion_tokens' is too large: 1000. This model's maximum context length is 4096 tokens and your request has 3500 input tokens (1000 > 4096 - 3500).","type":"BadRequestError","param":null,"code":400}})"},
+      {400,
+       R"({"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400})"},
+      {400,
+       R"({"error":{"message":"'max_tokens' or 'max_completion_tokens' is too large: 1000. This model's maximum context length is 4096 tokens and your request has 3500 input tokens (1000 > 4096 - 3500).","type":"BadRequestError","param":null,"code":400}})"},
       // Ollama.
       {400, R"({"error":"the input length exceeds the context length"})"},
       {500, R"({"error":{"message":"input exceeds context length","type":"api_error"}})"},
       // Anthropic-style messages behind an OpenAI-compatible gateway.
-      {400, R"({"error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}})"},
-      {400, R"({"error":{"type":"invalid_request_error","message":"input length and `max_tokens` exceed context limit: 199759 + 8192 > 200000, decrease input length or `max_tokens` and try again"}})"},
+      {400,
+       R"({"error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}})"},
+      {400,
+       R"({"error":{"type":"invalid_request_error","message":"input length and `max_tokens` exceed context limit: 199759 + 8192 > 200000, decrease input length or `max_tokens` and try again"}})"},
       // Mistral.
-      {400, R"({"object":"error","message":"Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length","type":"invalid_request_message_error","param":null,"code":"3051"})"},
+      {400,
+       R"({"object":"error","message":"Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length","type":"invalid_request_message_error","param":null,"code":"3051"})"},
       // Gemini's OpenAI-compatible endpoint.
-      {400, R"([{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}])"},
+      {400,
+       R"([{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}])"},
   };
   for (const auto& [status, body] : overflows) {
     absl::Status error = ErrorFor(status, body);
@@ -242,11 +252,13 @@ TEST(OpenAIClient, PermanentRefusalsAreNotRetried) {
   std::atomic<int> calls{0};
   TestServer server([&](const ServerRequest&) {
     ++calls;
-    return Reply(500, R"({"error":{"code":500,"message":"Cannot use tools with stream","type":"server_error"}})");
+    return Reply(
+        500,
+        R"({"error":{"code":500,"message":"Cannot use tools with stream","type":"server_error"}})");
   });
   auto model = WithRetry(Client(server), {.initial_backoff = std::chrono::milliseconds(1)});
-  absl::Status status = model->Stream(WeatherRequest(), [](const StreamEvent&) { return true; })
-                            .status();
+  absl::Status status =
+      model->Stream(WeatherRequest(), [](const StreamEvent&) { return true; }).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;
   EXPECT_THAT(status.message(), HasSubstr("Cannot use tools with stream"));
   EXPECT_EQ(calls.load(), 1);

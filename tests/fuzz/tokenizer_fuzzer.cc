@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 #include "llmkit/chunker.h"
 #include "llmkit/tokenizer.h"
 #include "tokenizer/pre_split.h"

@@ -42,3 +42,13 @@ def test_pip_install_into_venv(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().count(".") == 2
+    # The `llmkit` command is on the environment's PATH, with its exit codes.
+    command = venv / "bin" / "llmkit"
+    assert command.is_file()
+    result = subprocess.run([str(command), "--help"], cwd=elsewhere, env=env, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert "index" in result.stdout and "ask" in result.stdout
+    result = subprocess.run([str(command), "tokens", "--encoding", "no-such-encoding", "x"],
+                            cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert result.returncode != 0

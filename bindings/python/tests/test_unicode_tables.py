@@ -1,4 +1,4 @@
-"""The committed Unicode tables (src/tokenizer/unicode_classes.inc) are what the committed
+"""The committed Unicode tables (src/unicode/unicode_classes.inc) are what the committed
 generator makes from the installed Unicode Character Database."""
 
 import pathlib
@@ -17,5 +17,5 @@ def test_generated_tables_are_current():
         pytest.skip(f"{UCD} is absent: run scripts/install-deps.sh (unicode-data)")
     generated = subprocess.run([sys.executable, str(SOURCE_DIR / "scripts" / "gen-unicode-tables.py")],
                                check=True, capture_output=True, text=True).stdout
-    committed = (SOURCE_DIR / "src" / "tokenizer" / "unicode_classes.inc").read_text()
-    assert generated == committed, "rerun scripts/gen-unicode-tables.py > src/tokenizer/unicode_classes.inc"
+    committed = (SOURCE_DIR / "src" / "unicode" / "unicode_classes.inc").read_text()
+    assert generated == committed, "rerun scripts/gen-unicode-tables.py > src/unicode/unicode_classes.inc"

@@ -1,6 +1,6 @@
 // UTF-8 validation, counting and whitespace trimming for the chunkers.
 
-#include "common/utf8.h"
+#include "unicode/utf8.h"
 
 #include <cstdint>
 #include <cstring>

@@ -1,8 +1,8 @@
-#include "tokenizer/unicode_classes.h"
+#include "unicode/unicode_classes.h"
 
 namespace llmkit::internal {
 namespace {
-#include "tokenizer/unicode_classes.inc"
+#include "unicode/unicode_classes.inc"
 }  // namespace
 
 uint8_t CodePointClass(uint32_t cp) {

@@ -2,8 +2,8 @@
 // length counting in code points / UTF-16 units, code point stepping and JavaScript's
 // whitespace set for trimming.
 
-#ifndef LLMKIT_SRC_COMMON_UTF8_H_
-#define LLMKIT_SRC_COMMON_UTF8_H_
+#ifndef LLMKIT_SRC_UNICODE_UTF8_H_
+#define LLMKIT_SRC_UNICODE_UTF8_H_
 
 #include <cstddef>
 #include <string>
@@ -43,4 +43,4 @@ size_t TrailingJsWhitespace(std::string_view text);
 
 }  // namespace llmkit::internal
 
-#endif  // LLMKIT_SRC_COMMON_UTF8_H_
+#endif  // LLMKIT_SRC_UNICODE_UTF8_H_

@@ -1,11 +1,11 @@
 // Python string semantics over UTF-8 (see text.h); tables in py_unicode.inc.
 
-#include "template/text.h"
+#include "unicode/py_text.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace llmkit::internal::tmpl {
+namespace llmkit::internal {
 namespace {
 
 struct CaseEntry {
@@ -18,7 +18,7 @@ struct CodeRange {
   uint32_t first, last;
 };
 
-#include "template/py_unicode.inc"
+#include "unicode/py_unicode.inc"
 
 template <size_t N>
 bool InRanges(const CodeRange (&table)[N], uint32_t cp) {
@@ -265,4 +265,4 @@ std::vector<std::string_view> SplitLines(std::string_view s) {
   return lines;
 }
 
-}  // namespace llmkit::internal::tmpl
+}  // namespace llmkit::internal

@@ -1,8 +1,8 @@
 // Python's string semantics over UTF-8: whitespace, code-point indexing, case mapping and repr(),
 // as the template engine's methods and filters need them.
 
-#ifndef LLMKIT_SRC_TEMPLATE_TEXT_H_
-#define LLMKIT_SRC_TEMPLATE_TEXT_H_
+#ifndef LLMKIT_SRC_UNICODE_PY_TEXT_H_
+#define LLMKIT_SRC_UNICODE_PY_TEXT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace llmkit::internal::tmpl {
+namespace llmkit::internal {
 
 // Decodes the code point at `*i` and advances past it (an invalid byte decodes as itself).
 uint32_t DecodeAt(std::string_view s, size_t* i);
@@ -46,6 +46,6 @@ void AppendPyRepr(std::string_view s, std::string* out);
 // Python's str.splitlines() (keepends=False).
 std::vector<std::string_view> SplitLines(std::string_view s);
 
-}  // namespace llmkit::internal::tmpl
+}  // namespace llmkit::internal
 
-#endif  // LLMKIT_SRC_TEMPLATE_TEXT_H_
+#endif  // LLMKIT_SRC_UNICODE_PY_TEXT_H_
