@@ -18,14 +18,14 @@
 #include "absl/strings/str_split.h"
 #include "args.h"
 #include "commands.h"
-#include "common/files.h"
-#include "common/npy.h"
 #include "llmkit/bm25.h"
 #include "llmkit/index.h"
 #include "llmkit/json.h"
 #include "llmkit/rag.h"
 #include "llmkit/retriever.h"
 #include "llmkit/status.h"
+#include "npy.h"
+#include "read_file.h"
 
 namespace llmkit::cli {
 namespace {
@@ -59,7 +59,7 @@ struct Dataset {
 
 absl::Status ReadJsonLines(const std::string& path,
                            const std::function<absl::Status(const Json&, size_t)>& each) {
-  LLMKIT_ASSIGN_OR_RETURN(std::string text, internal::ReadFile(path));
+  LLMKIT_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
   size_t line = 0;
   for (absl::string_view row : absl::StrSplit(text, '\n')) {
     ++line;
@@ -97,7 +97,7 @@ absl::StatusOr<Dataset> Load(const std::string& corpus, const std::string& queri
     d.queries[id] = Field(row, "text");
     return absl::OkStatus();
   }));
-  LLMKIT_ASSIGN_OR_RETURN(std::string tsv, internal::ReadFile(qrels));
+  LLMKIT_ASSIGN_OR_RETURN(std::string tsv, ReadWholeFile(qrels));
   size_t line = 0;
   for (absl::string_view row : absl::StrSplit(tsv, '\n')) {
     if (++line == 1 || absl::StripAsciiWhitespace(row).empty()) continue;  // Header.
@@ -115,12 +115,12 @@ absl::StatusOr<Dataset> Load(const std::string& corpus, const std::string& queri
 // The rows of NAME's matrix for `ids`, in that order.
 absl::StatusOr<absl::flat_hash_map<std::string, std::vector<float>>> ReadVectors(
     const std::string& stem) {
-  LLMKIT_ASSIGN_OR_RETURN(std::string bytes, internal::ReadFile(stem + ".npy"));
-  absl::StatusOr<internal::NpyMatrix> matrix = internal::ParseNpy(bytes);
+  LLMKIT_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(stem + ".npy"));
+  absl::StatusOr<NpyMatrix> matrix = ParseNpy(bytes);
   if (!matrix.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(stem, ".npy: ", matrix.status().message()));
   }
-  LLMKIT_ASSIGN_OR_RETURN(std::string ids_text, internal::ReadFile(stem + ".ids"));
+  LLMKIT_ASSIGN_OR_RETURN(std::string ids_text, ReadWholeFile(stem + ".ids"));
   std::vector<std::string> ids =
       absl::StrSplit(ids_text, absl::ByAnyChar(" \n\t\r"), absl::SkipEmpty());
   if (ids.size() != matrix->rows) {

@@ -37,7 +37,7 @@ const CommandSpec kSpec = {
         {"--chunk-overlap", "", "N", "overlap between chunks (default 64; new index only)"},
         {"--embedder", "", "MODEL", "\"local\" (default) or an embedding model of the server"},
         {"--ext", "", "LIST", "comma-separated file endings (default: text, docs and source)"},
-        {"--index", "", "KIND", "flat (default, exact) or hnsw (new index only)"},
+        {"--index", "", "KIND", "flat (default, exact), hnsw or ivf (new index only)"},
         {"--quiet", "-q", "", "no progress output"},
     }};
 
@@ -62,9 +62,11 @@ int RunIndex(int argc, char** argv) {
   std::optional<long> chunk_size = args->Number("--chunk-size", 512, 1, 1 << 24);
   std::optional<long> chunk_overlap = args->Number("--chunk-overlap", 64, 0, 1 << 24);
   if (!chunk_size || !chunk_overlap) return kExitUsage;
-  const std::string kind = args->Get("--index", "flat");
-  if (kind != "flat" && kind != "hnsw") {
-    std::fprintf(stderr, "llmkit index: --index must be flat or hnsw, got \"%s\"\n", kind.c_str());
+  const std::string kind_name = args->Get("--index", "flat");
+  const std::optional<IndexKind> kind = IndexKindFromName(kind_name);
+  if (!kind) {
+    std::fprintf(stderr, "llmkit index: --index must be flat, hnsw or ivf, got \"%s\"\n",
+                 kind_name.c_str());
     return kExitUsage;
   }
   if (!std::filesystem::is_directory(dir)) {
@@ -93,7 +95,7 @@ int RunIndex(int argc, char** argv) {
     RagOptions options;
     options.chunk_size = static_cast<size_t>(*chunk_size);
     options.chunk_overlap = static_cast<size_t>(*chunk_overlap);
-    options.index = kind == "hnsw" ? IndexKind::kHnsw : IndexKind::kFlat;
+    options.index = *kind;
     const std::string embedder = args->Get("--embedder", "local");
     if (embedder != "local") {
       absl::StatusOr<std::shared_ptr<EmbeddingModel>> model = EmbedderFromEnvironment(embedder);

@@ -7,12 +7,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/files.h"
 #include "llmkit/anthropic.h"
 #include "llmkit/json.h"
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
 #include "llmkit/status.h"
+#include "read_file.h"
 
 namespace llmkit::cli {
 namespace {
@@ -78,7 +78,7 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,
   models.chat = chat.model;
   models.chat_model = chat.model_name;
   // An index built with an endpoint's model names it in rag.json.
-  absl::StatusOr<std::string> settings = internal::ReadFile(dir + "/rag.json");
+  absl::StatusOr<std::string> settings = ReadWholeFile(dir + "/rag.json");
   if (settings.ok()) {
     absl::StatusOr<Json> json = Json::Parse(*settings);
     const Json* embedder = json.ok() ? json->Find("embedder") : nullptr;

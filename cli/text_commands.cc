@@ -6,11 +6,11 @@
 
 #include "args.h"
 #include "commands.h"
-#include "common/files.h"
 #include "llmkit/chunker.h"
 #include "llmkit/json.h"
+#include "llmkit/rag.h"
 #include "llmkit/tokenizer.h"
-#include "rag/rag_impl.h"
+#include "read_file.h"
 
 namespace llmkit::cli {
 namespace {
@@ -43,7 +43,7 @@ const CommandSpec kTokensSpec = {
 
 // The file, or the exit status after printing why not.
 std::optional<std::string> ReadText(const char* command, const std::string& path, int* exit) {
-  absl::StatusOr<std::string> text = internal::ReadFile(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (!text.ok()) {
     std::fprintf(stderr, "llmkit %s: %s\n", command, std::string(text.status().message()).c_str());
     *exit = kExitFailure;
@@ -75,25 +75,21 @@ int RunChunk(int argc, char** argv) {
   const std::string path = args->positional(0);
   std::optional<std::string> text = ReadText("chunk", path, &exit);
   if (!text) return exit;
-  absl::StatusOr<internal::DocumentSplitter> splitter =
-      internal::DocumentSplitter::Create(static_cast<size_t>(*size), static_cast<size_t>(*overlap));
-  absl::StatusOr<std::vector<Chunk>> chunks =
-      splitter.ok() ? splitter->Split(path, *text) : splitter.status();
-  if (!chunks.ok()) {
-    std::fprintf(stderr, "llmkit chunk: %s\n", std::string(chunks.status().message()).c_str());
+  absl::StatusOr<DocumentChunks> split =
+      SplitDocument(path, *text, static_cast<size_t>(*size), static_cast<size_t>(*overlap));
+  if (!split.ok()) {
+    std::fprintf(stderr, "llmkit chunk: %s\n", std::string(split.status().message()).c_str());
     return kExitFailure;
   }
-  const internal::LineIndex lines(*text);
+  const std::vector<DocumentChunk>* chunks = &split->chunks;
   Json out = Json::MakeArray();
-  const std::string language = internal::LanguageForPath(path);
   if (!args->Has("--json")) {
     std::printf("%s: %zu bytes, %zu chunks (%s splitter, size %ld, overlap %ld)\n", path.c_str(),
-                text->size(), chunks->size(), language.empty() ? "text" : language.c_str(), *size,
-                *overlap);
+                text->size(), chunks->size(), split->splitter.c_str(), *size, *overlap);
   }
   for (size_t i = 0; i < chunks->size(); ++i) {
-    const Chunk& c = (*chunks)[i];
-    const int first = lines.LineOf(c.begin), last = lines.LineOf(c.end - 1);
+    const Chunk& c = (*chunks)[i].chunk;
+    const int first = (*chunks)[i].line_start, last = (*chunks)[i].line_end;
     const size_t length = TextLength(c.text, LengthUnit::kCodePoints);
     if (args->Has("--json")) {
       Json j = Json::MakeObject();

@@ -14,6 +14,7 @@
 #include "llmkit/bm25.h"
 #include "llmkit/index.h"
 #include "llmkit/retriever.h"
+#include "option_conversion.h"
 #include "status_conversion.h"
 
 namespace py = pybind11;
@@ -23,27 +24,7 @@ namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
-Metric ParseMetric(const std::string& name) {
-  if (name == "cosine") return Metric::kCosine;
-  if (name == "ip" || name == "inner_product" || name == "dot") return Metric::kInnerProduct;
-  if (name == "l2" || name == "euclidean") return Metric::kL2;
-  throw StatusError(absl::InvalidArgumentError("metric must be 'cosine', 'ip' or 'l2'"));
-}
-
-IndexKind ParseKind(const std::string& name) {
-  if (name == "flat" || name == "exact") return IndexKind::kFlat;
-  if (name == "hnsw") return IndexKind::kHnsw;
-  if (name == "ivf") return IndexKind::kIvf;
-  throw StatusError(absl::InvalidArgumentError("index must be 'flat', 'hnsw' or 'ivf'"));
-}
-
-const char* MetricName(Metric m) {
-  return m == Metric::kCosine ? "cosine" : m == Metric::kInnerProduct ? "ip" : "l2";
-}
-
-const char* KindName(IndexKind k) {
-  return k == IndexKind::kFlat ? "flat" : k == IndexKind::kHnsw ? "hnsw" : "ivf";
-}
+std::string KindName(IndexKind kind) { return std::string(IndexKindName(kind)); }
 
 // A (n, dim) float32 view of `vectors`; a 1-D array is one row.
 absl::Span<const float> Rows(const FloatArray& vectors, size_t dim, size_t* rows) {
@@ -328,24 +309,8 @@ void BindIndex(py::module_& m) {
                        const std::string& fusion, double alpha, double rrf_k, double vector_weight,
                        double lexical_weight, int candidates, bool mmr, double mmr_lambda) {
              RetrieverOptions o;
-             if (mode == "vector") {
-               o.mode = RetrievalMode::kVector;
-             } else if (mode == "lexical" || mode == "bm25") {
-               o.mode = RetrievalMode::kLexical;
-             } else if (mode == "hybrid") {
-               o.mode = RetrievalMode::kHybrid;
-             } else {
-               throw StatusError(
-                   absl::InvalidArgumentError("mode must be 'vector', 'lexical' or 'hybrid'"));
-             }
-             if (fusion == "relative_score") {
-               o.fusion = Fusion::kRelativeScore;
-             } else if (fusion == "rrf" || fusion == "reciprocal_rank") {
-               o.fusion = Fusion::kReciprocalRank;
-             } else {
-               throw StatusError(
-                   absl::InvalidArgumentError("fusion must be 'relative_score' or 'rrf'"));
-             }
+             o.mode = ParseMode(mode);
+             o.fusion = ParseFusion(fusion);
              o.alpha = alpha;
              o.rrf_k = rrf_k;
              o.vector_weight = vector_weight;

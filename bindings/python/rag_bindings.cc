@@ -14,25 +14,13 @@
 #include "interrupt.h"
 #include "json_conversion.h"
 #include "llmkit/rag.h"
+#include "option_conversion.h"
 #include "status_conversion.h"
 
 namespace py = pybind11;
 
 namespace llmkit::python {
 namespace {
-
-RetrievalMode ModeOf(const std::string& mode) {
-  if (mode == "hybrid") return RetrievalMode::kHybrid;
-  if (mode == "vector") return RetrievalMode::kVector;
-  if (mode == "lexical") return RetrievalMode::kLexical;
-  throw py::value_error("mode must be \"hybrid\", \"vector\" or \"lexical\", got \"" + mode + "\"");
-}
-
-IndexKind IndexOf(const std::string& index) {
-  if (index == "flat") return IndexKind::kFlat;
-  if (index == "hnsw") return IndexKind::kHnsw;
-  throw py::value_error("index must be \"flat\" or \"hnsw\", got \"" + index + "\"");
-}
 
 std::shared_ptr<EmbeddingModel> EmbedderOf(const py::object& embedder) {
   if (embedder.is_none()) return nullptr;
@@ -189,9 +177,9 @@ void BindRag(py::module_& m) {
              options.k = k;
              options.embedding_model = embedding_model.value_or("");
              options.chat_model = chat_model.value_or("");
-             options.retrieval.mode = ModeOf(mode);
+             options.retrieval.mode = ParseMode(mode);
              options.retrieval.alpha = alpha;
-             options.index = IndexOf(index);
+             options.index = ParseKind(index);
              options.float16 = float16;
              if (system_prompt) options.system_prompt = *system_prompt;
              if (prompt_template) options.prompt_template = *prompt_template;

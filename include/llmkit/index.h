@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,6 +105,16 @@ struct CollectionStats {
   bool ivf_trained = false;
 };
 
+// The names of index kinds and metrics in saved files, Python and the command line: one table
+// for all of them. *Name gives the canonical name; *FromName also takes the aliases and returns
+// nullopt for any other name (callers name the accepted set in their errors).
+//   IndexKind: "flat" (alias "exact"), "hnsw", "ivf".
+//   Metric: "cosine", "ip" (aliases "inner_product", "dot"), "l2" (alias "euclidean").
+std::string_view IndexKindName(IndexKind kind);
+std::optional<IndexKind> IndexKindFromName(std::string_view name);
+std::string_view MetricName(Metric metric);
+std::optional<Metric> MetricFromName(std::string_view name);
+
 // A filter compiled from its JSON form, reusable across searches.
 class Filter {
  public:
@@ -171,6 +182,14 @@ class Collection {
   // The document with this id. Errors: kNotFound.
   absl::StatusOr<Document> Get(std::string_view id) const;
   bool Contains(std::string_view id) const;
+  // Reads of one document for retrieval (a hybrid retriever's lexical side, MMR, passages),
+  // without copying what is not asked for. Each takes the read lock once.
+  // Whether the live document `id` matches `filter` (false when absent).
+  bool Matches(std::string_view id, const Filter& filter) const;
+  // The vector of the live document `id` as float32 (empty when absent).
+  std::vector<float> VectorOf(std::string_view id) const;
+  // Copies the text and metadata of the live document `id`; false when absent.
+  bool ReadTextAndMetadata(std::string_view id, std::string* text, Json* metadata) const;
   // The ids of the live documents, in storage order (oldest first, upserted ones moved last).
   std::vector<std::string> Ids() const;
   size_t Size() const;  // Live documents.
@@ -194,8 +213,7 @@ class Collection {
   absl::Status Save(const std::string& dir) const;
 
   class Impl;
-  // For the retriever (MMR) and the loader: the implementation behind the handle.
-  const Impl& impl() const { return *impl_; }
+  // For the loader (persistence.cc): a collection over a loaded implementation.
   explicit Collection(std::unique_ptr<Impl> impl);
 
  private:

@@ -47,6 +47,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "llmkit/chat.h"
+#include "llmkit/chunker.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/index.h"
 #include "llmkit/json.h"
@@ -305,6 +306,22 @@ class RagPipeline {
   explicit RagPipeline(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// How the pipeline cuts one document, as Ingest stores it: the splitter chosen by the path's
+// ending ("markdown", a language preset such as "python", or "text"), and each chunk with its
+// byte offsets and 1-based line range. `llmkit chunk` prints this.
+struct DocumentChunk {
+  Chunk chunk;  // text, begin, end (bytes), metadata (Markdown headings)
+  int line_start = 0;
+  int line_end = 0;
+};
+struct DocumentChunks {
+  std::string splitter;
+  std::vector<DocumentChunk> chunks;
+};
+// Errors: kInvalidArgument (chunk_overlap >= chunk_size, chunk_size < 1, invalid UTF-8).
+absl::StatusOr<DocumentChunks> SplitDocument(std::string_view path, std::string_view text,
+                                             size_t chunk_size, size_t chunk_overlap);
 
 // The passage as a JSON object with n, score, doc_id, path, line_start, line_end, begin, end
 // and text: an item of the prompt template's `passages`, and of `llmkit query --json`.

@@ -18,6 +18,7 @@
 #ifndef LLMKIT_RETRIEVER_H_
 #define LLMKIT_RETRIEVER_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,14 @@ namespace llmkit {
 
 enum class RetrievalMode { kVector, kLexical, kHybrid };
 enum class Fusion { kRelativeScore, kReciprocalRank };
+
+// The names of modes and fusions in saved files, Python and the command line (one table, as
+// index.h's): RetrievalMode "vector", "lexical" (alias "bm25"), "hybrid"; Fusion
+// "relative_score", "rrf" (alias "reciprocal_rank"). *FromName returns nullopt for other names.
+std::string_view RetrievalModeName(RetrievalMode mode);
+std::optional<RetrievalMode> RetrievalModeFromName(std::string_view name);
+std::string_view FusionName(Fusion fusion);
+std::optional<Fusion> FusionFromName(std::string_view name);
 
 struct RetrieverOptions {
   RetrievalMode mode = RetrievalMode::kHybrid;

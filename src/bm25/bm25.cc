@@ -14,11 +14,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
-#include "unicode/utf8.h"
 #include "common/top_k.h"
 #include "llmkit/status.h"
 #include "unicode/py_text.h"
 #include "unicode/unicode_classes.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 namespace {

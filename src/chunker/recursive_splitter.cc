@@ -14,10 +14,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
-#include "unicode/utf8.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
 #include "re2/re2.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "chunker/token_sizes.h"
-#include "unicode/utf8.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 namespace {

@@ -10,11 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "chat/openai_wire.h"
 #include "chat/provider_error.h"
-#include "unicode/utf8.h"
 #include "embeddings/embedding_response.h"
 #include "http/body.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/status.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 namespace {

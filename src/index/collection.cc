@@ -319,6 +319,16 @@ absl::StatusOr<Document> Collection::Get(std::string_view id) const {
   return doc;
 }
 
+bool Collection::Matches(std::string_view id, const Filter& filter) const {
+  return impl_->MatchesId(id, filter);
+}
+
+std::vector<float> Collection::VectorOf(std::string_view id) const { return impl_->VectorOf(id); }
+
+bool Collection::ReadTextAndMetadata(std::string_view id, std::string* text, Json* metadata) const {
+  return impl_->TextAndMetadata(id, text, metadata);
+}
+
 std::vector<float> Collection::Impl::VectorOf(std::string_view id) const {
   std::shared_lock lock(mu);
   auto it = slot_of.find(internal::ToAbsl(id));

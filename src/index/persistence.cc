@@ -15,7 +15,6 @@
 #include "common/files.h"
 #include "common/sha256.h"
 #include "index/collection_impl.h"
-#include "index/option_names.h"
 
 namespace llmkit {
 
@@ -32,23 +31,11 @@ constexpr uint32_t kDocumentsMagic = 0x31444b4c;  // "LKD1"
 constexpr uint32_t kVectorsMagic = 0x31564b4c;    // "LKV1"
 constexpr std::string_view kRoles[] = {"documents", "vectors", "index"};
 
-std::string_view MetricName(Metric m) {
-  switch (m) {
-    case Metric::kCosine:
-      return "cosine";
-    case Metric::kInnerProduct:
-      return "ip";
-    case Metric::kL2:
-      return "l2";
-  }
-  return "cosine";
-}
-
 Json OptionsToJson(const CollectionOptions& o) {
   Json j = Json::MakeObject();
   j.Set("dim", o.dim);
   j.Set("metric", MetricName(o.metric));
-  j.Set("index", internal::IndexKindName(o.index));
+  j.Set("index", IndexKindName(o.index));
   j.Set("float16", o.float16);
   j.Set("hnsw_m", o.hnsw_m);
   j.Set("hnsw_ef_construction", o.hnsw_ef_construction);
@@ -87,12 +74,10 @@ absl::StatusOr<CollectionOptions> OptionsFromJson(const Json& j) {
   }
   o.float16 = f16->as_bool();
   o.compact_deleted_fraction = fraction->as_double();
-  bool known = false;
-  for (Metric m : {Metric::kCosine, Metric::kInnerProduct, Metric::kL2}) {
-    if (metric->as_string() == MetricName(m)) o.metric = m, known = true;
-  }
-  if (!known) return ManifestError("unknown metric");
-  std::optional<IndexKind> index = internal::IndexKindFromName(kind->as_string());
+  std::optional<Metric> metric_value = MetricFromName(metric->as_string());
+  if (!metric_value) return ManifestError("unknown metric");
+  o.metric = *metric_value;
+  std::optional<IndexKind> index = IndexKindFromName(kind->as_string());
   if (!index) return ManifestError("unknown index kind");
   o.index = *index;
   if (o.dim == 0 || o.dim > (1 << 16)) return ManifestError("dimension out of range");

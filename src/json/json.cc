@@ -12,10 +12,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "unicode/utf8.h"
 #include "json/json_text.h"
 #include "llmkit/status.h"
 #include "simdjson.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 namespace {

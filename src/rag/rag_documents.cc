@@ -105,3 +105,28 @@ bool IsReservedMetadataKey(std::string_view key) {
 }
 
 }  // namespace llmkit::internal
+
+namespace llmkit {
+
+absl::StatusOr<DocumentChunks> SplitDocument(std::string_view path, std::string_view text,
+                                             size_t chunk_size, size_t chunk_overlap) {
+  LLMKIT_RETURN_IF_ERROR(ValidateUtf8(text));
+  LLMKIT_ASSIGN_OR_RETURN(internal::DocumentSplitter splitter,
+                          internal::DocumentSplitter::Create(chunk_size, chunk_overlap));
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<Chunk> chunks, splitter.Split(path, text));
+  DocumentChunks out;
+  out.splitter = internal::LanguageForPath(path);
+  if (out.splitter.empty()) out.splitter = "text";
+  const internal::LineIndex lines(text);
+  out.chunks.reserve(chunks.size());
+  for (Chunk& chunk : chunks) {
+    DocumentChunk c;
+    c.line_start = lines.LineOf(chunk.begin);
+    c.line_end = lines.LineOf(chunk.end == chunk.begin ? chunk.end : chunk.end - 1);
+    c.chunk = std::move(chunk);
+    out.chunks.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace llmkit

@@ -13,8 +13,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
-#include "index/collection_impl.h"
-#include "index/option_names.h"
 #include "llmkit/status.h"
 #include "rag/rag_impl.h"
 
@@ -38,8 +36,8 @@ Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
   embedder.Set("local", std::move(local));
   const RetrieverOptions& r = o.retrieval;
   Json retrieval = Json::MakeObject();
-  retrieval.Set("mode", internal::RetrievalModeName(r.mode));
-  retrieval.Set("fusion", internal::FusionName(r.fusion));
+  retrieval.Set("mode", RetrievalModeName(r.mode));
+  retrieval.Set("fusion", FusionName(r.fusion));
   retrieval.Set("alpha", r.alpha);
   retrieval.Set("rrf_k", r.rrf_k);
   retrieval.Set("vector_weight", r.vector_weight);
@@ -53,7 +51,7 @@ Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
   out.Set("chunk_size", o.chunk_size);
   out.Set("chunk_overlap", o.chunk_overlap);
   out.Set("embedder", std::move(embedder));
-  out.Set("index", internal::IndexKindName(o.index));
+  out.Set("index", IndexKindName(o.index));
   out.Set("float16", o.float16);
   out.Set("retrieval", std::move(retrieval));
   out.Set("k", o.k);
@@ -91,7 +89,7 @@ class SettingsReader {
     const Json& v = Get(object, key, Json::Type::kString);
     return v.is_string() ? v.as_string() : std::string();
   }
-  // A field holding one of an option's names (option_names.h).
+  // A field holding one of an option's names (index.h, retriever.h).
   template <typename T>
   T Named(const Json& object, const char* key, std::optional<T> (*from_name)(std::string_view)) {
     const Json& v = Get(object, key, Json::Type::kString);
@@ -166,11 +164,11 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.local_embedder.char_ngram_min = static_cast<int>(read.Int(local, "char_ngram_min"));
   o.local_embedder.char_ngram_max = static_cast<int>(read.Int(local, "char_ngram_max"));
   o.local_embedder.word_pairs = read.Bool(local, "word_pairs");
-  o.index = read.Named(*root, "index", &internal::IndexKindFromName);
+  o.index = read.Named(*root, "index", &IndexKindFromName);
   o.float16 = read.Bool(*root, "float16");
   const Json& retrieval = read.Get(*root, "retrieval", Json::Type::kObject);
-  o.retrieval.mode = read.Named(retrieval, "mode", &internal::RetrievalModeFromName);
-  o.retrieval.fusion = read.Named(retrieval, "fusion", &internal::FusionFromName);
+  o.retrieval.mode = read.Named(retrieval, "mode", &RetrievalModeFromName);
+  o.retrieval.fusion = read.Named(retrieval, "fusion", &FusionFromName);
   o.retrieval.alpha = read.Double(retrieval, "alpha");
   o.retrieval.rrf_k = read.Double(retrieval, "rrf_k");
   o.retrieval.vector_weight = read.Double(retrieval, "vector_weight");
@@ -224,7 +222,7 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
     texts.reserve(ids.size());
     for (const std::string& id : ids) {
       Document chunk;  // Text and metadata only: the vectors stay where they are.
-      impl->collection->impl().TextAndMetadata(id, &chunk.text, &chunk.metadata);
+      impl->collection->ReadTextAndMetadata(id, &chunk.text, &chunk.metadata);
       const Json* doc_id = chunk.metadata.Find("doc_id");
       const Json* path = chunk.metadata.Find("path");
       const Json* sha = chunk.metadata.Find("doc_sha256");

@@ -10,7 +10,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
-#include "index/collection_impl.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
@@ -108,8 +107,10 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     Bm25SearchOptions search;
     search.k = depth;
     if (!filter.matches_all()) {
-      const Collection::Impl* impl = &collection_->impl();
-      search.filter = [impl, &filter](std::string_view id) { return impl->MatchesId(id, filter); };
+      const Collection* collection = collection_;
+      search.filter = [collection, &filter](std::string_view id) {
+        return collection->Matches(id, filter);
+      };
     }
     LLMKIT_ASSIGN_OR_RETURN(std::vector<Bm25Hit> hits, bm25_->Search(query.text, search));
     for (size_t i = 0; i < hits.size(); ++i) {
@@ -161,7 +162,7 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     // max_marginal_relevance_search), else the fused scores min-max normalized to [0, 1].
     // Similarity between documents: cosine of their stored vectors.
     std::vector<std::vector<float>> vectors;
-    for (const Candidate& c : candidates) vectors.push_back(collection_->impl().VectorOf(c.id));
+    for (const Candidate& c : candidates) vectors.push_back(collection_->VectorOf(c.id));
     std::vector<double> relevance;
     if (!query.vector.empty()) {
       std::vector<float> q(query.vector.begin(), query.vector.end());
@@ -205,11 +206,43 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     hit.lexical_rank = c.lexical_rank;
     hit.vector_score = c.vector_score;
     hit.lexical_score = c.lexical_score;
-    if (collection_ != nullptr)
-      collection_->impl().TextAndMetadata(hit.id, &hit.text, &hit.metadata);
+    if (collection_ != nullptr) collection_->ReadTextAndMetadata(hit.id, &hit.text, &hit.metadata);
     out.push_back(std::move(hit));
   }
   return out;
+}
+
+std::string_view RetrievalModeName(RetrievalMode mode) {
+  switch (mode) {
+    case RetrievalMode::kVector:
+      return "vector";
+    case RetrievalMode::kLexical:
+      return "lexical";
+    case RetrievalMode::kHybrid:
+      return "hybrid";
+  }
+  return "hybrid";
+}
+
+std::optional<RetrievalMode> RetrievalModeFromName(std::string_view name) {
+  if (name == "bm25") return RetrievalMode::kLexical;
+  for (RetrievalMode mode :
+       {RetrievalMode::kVector, RetrievalMode::kLexical, RetrievalMode::kHybrid}) {
+    if (name == RetrievalModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
+std::string_view FusionName(Fusion fusion) {
+  return fusion == Fusion::kReciprocalRank ? "rrf" : "relative_score";
+}
+
+std::optional<Fusion> FusionFromName(std::string_view name) {
+  if (name == "reciprocal_rank") return Fusion::kReciprocalRank;
+  for (Fusion fusion : {Fusion::kRelativeScore, Fusion::kReciprocalRank}) {
+    if (name == FusionName(fusion)) return fusion;
+  }
+  return std::nullopt;
 }
 
 }  // namespace llmkit

@@ -14,10 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
-#include "unicode/utf8.h"
 #include "llmkit/status.h"
 #include "template/ast.h"
 #include "unicode/py_text.h"
+#include "unicode/utf8.h"
 
 namespace llmkit::internal::tmpl {
 namespace {

@@ -13,10 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/sha256.h"
-#include "unicode/utf8.h"
 #include "llmkit/status.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/pre_split.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 

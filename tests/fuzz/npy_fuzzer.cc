@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "common/npy.h"
+#include "npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  absl::StatusOr<llmkit::internal::NpyMatrix> m =
-      llmkit::internal::ParseNpy(std::string_view(reinterpret_cast<const char*>(data), size));
+  absl::StatusOr<llmkit::cli::NpyMatrix> m =
+      llmkit::cli::ParseNpy(std::string_view(reinterpret_cast<const char*>(data), size));
   if (m.ok() && m->values.size() != m->rows * m->cols) std::abort();
   if (!m.ok() && m.status().message().find("npy: ") != 0) std::abort();
   return 0;

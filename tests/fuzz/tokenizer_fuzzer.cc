@@ -11,10 +11,10 @@
 #include <string>
 #include <string_view>
 
-#include "unicode/utf8.h"
 #include "llmkit/chunker.h"
 #include "llmkit/tokenizer.h"
 #include "tokenizer/pre_split.h"
+#include "unicode/utf8.h"
 
 namespace {
 

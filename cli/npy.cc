@@ -1,6 +1,6 @@
 // ParseNpy: the header is a Python dict literal; only the three keys NumPy writes are read.
 
-#include "common/npy.h"
+#include "npy.h"
 
 #include <cstdint>
 #include <cstring>
@@ -9,10 +9,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/absl_compat.h"
 
-namespace llmkit::internal {
+namespace llmkit::cli {
 namespace {
+
+// Debian's Abseil has its own string_view type.
+absl::string_view ToAbsl(std::string_view text) { return {text.data(), text.size()}; }
 
 absl::Status Bad(size_t offset, std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("npy: ", ToAbsl(what), " (byte ", offset, ")"));
@@ -132,4 +134,4 @@ absl::StatusOr<NpyMatrix> ParseNpy(std::string_view bytes) {
   return out;
 }
 
-}  // namespace llmkit::internal
+}  // namespace llmkit::cli

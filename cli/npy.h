@@ -1,8 +1,8 @@
 // Reader of NumPy .npy arrays (format versions 1-3): little-endian float32 or float64,
 // C order, one or two dimensions. Used by `llmkit eval --vectors`.
 
-#ifndef LLMKIT_SRC_COMMON_NPY_H_
-#define LLMKIT_SRC_COMMON_NPY_H_
+#ifndef LLMKIT_CLI_NPY_H_
+#define LLMKIT_CLI_NPY_H_
 
 #include <cstddef>
 #include <string_view>
@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace llmkit::internal {
+namespace llmkit::cli {
 
 struct NpyMatrix {
   size_t rows = 0;
@@ -23,6 +23,6 @@ struct NpyMatrix {
 // data shorter or longer than the shape).
 absl::StatusOr<NpyMatrix> ParseNpy(std::string_view bytes);
 
-}  // namespace llmkit::internal
+}  // namespace llmkit::cli
 
-#endif  // LLMKIT_SRC_COMMON_NPY_H_
+#endif  // LLMKIT_CLI_NPY_H_
