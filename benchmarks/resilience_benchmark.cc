@@ -4,10 +4,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include "common/must.h"
 #include "resilience/load.h"
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 void BM_LoadWithRetryBudget(benchmark::State& state) {
   testing::LoadOptions options;
@@ -46,11 +49,12 @@ class InstantModel final : public ChatModel {
 void BM_DecoratorStack(benchmark::State& state) {
   std::shared_ptr<ChatModel> model = std::make_shared<InstantModel>();
   if (state.range(0) == 1) {
-    model = WithRateLimit(model, std::make_shared<RateLimiter>(RateLimitPolicy{
-                                     .requests_per_minute = 1e12, .tokens_per_minute = 1e15}));
-    model = WithCircuitBreaker(model, std::make_shared<CircuitBreaker>());
-    model = WithFallback({{model}, {std::make_shared<InstantModel>()}});
-    model = WithRetry(model, {.budget = std::make_shared<RetryBudget>()});
+    model =
+        Must(WithRateLimit(model, Must(RateLimiter::Create(RateLimitPolicy{
+                                      .requests_per_minute = 1e12, .tokens_per_minute = 1e15}))));
+    model = Must(WithCircuitBreaker(model, Must(CircuitBreaker::Create())));
+    model = Must(WithFallback({{model}, {std::make_shared<InstantModel>()}}));
+    model = Must(WithRetry(model, {.budget = Must(RetryBudget::Create())}));
   }
   ChatRequest request;
   request.messages = {{.role = "user", .content = std::string(2000, 'x')}};

@@ -41,7 +41,7 @@ absl::StatusOr<ChatConfig> ChatFromEnvironment() {
     options.base_url = base_url;
     options.model = model.empty() ? "gpt-4o-mini" : model;
     LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> client, NewOpenAIClient(options));
-    config.model = WithRetry(std::shared_ptr<ChatModel>(std::move(client)));
+    LLMKIT_ASSIGN_OR_RETURN(config.model, WithRetry(std::shared_ptr<ChatModel>(std::move(client))));
     config.model_name = options.model;
     config.provider =
         base_url.empty() ? "OpenAI" : absl::StrCat("OpenAI-compatible server ", base_url);
@@ -51,7 +51,7 @@ absl::StatusOr<ChatConfig> ChatFromEnvironment() {
     AnthropicOptions options;
     options.model = model.empty() ? "claude-3-5-haiku-latest" : model;
     LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> client, NewAnthropicClient(options));
-    config.model = WithRetry(std::shared_ptr<ChatModel>(std::move(client)));
+    LLMKIT_ASSIGN_OR_RETURN(config.model, WithRetry(std::shared_ptr<ChatModel>(std::move(client))));
     config.model_name = options.model;
     config.provider = "Anthropic";
   }
@@ -68,8 +68,7 @@ absl::StatusOr<std::shared_ptr<EmbeddingModel>> EmbedderFromEnvironment(const st
   options.base_url = Env("LLMKIT_BASE_URL");
   options.model = model;
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddingModel> client, NewOpenAIEmbeddingModel(options));
-  return std::shared_ptr<EmbeddingModel>(
-      WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client))));
+  return WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client)));
 }
 
 absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,

@@ -11,6 +11,39 @@
 #include "llmkit/anthropic.h"
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
+#include "llmkit/status.h"
+
+namespace {
+
+// Guards one provider: its account's limits, and a breaker that stops calling it while it is
+// failing (50% of the last 100 calls, then 30 s before trial calls).
+absl::StatusOr<std::shared_ptr<llmkit::ChatModel>> Guard(std::shared_ptr<llmkit::ChatModel> model,
+                                                         const char* name) {
+  LLMKIT_ASSIGN_OR_RETURN(
+      std::shared_ptr<llmkit::RateLimiter> limiter,
+      llmkit::RateLimiter::Create({.requests_per_minute = 500, .tokens_per_minute = 200'000}));
+  LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<llmkit::CircuitBreaker> breaker,
+                          llmkit::CircuitBreaker::Create({.name = name}));
+  LLMKIT_ASSIGN_OR_RETURN(model, llmkit::WithRateLimit(std::move(model), limiter));
+  return llmkit::WithCircuitBreaker(std::move(model), breaker);
+}
+
+// Every decorator checks its options when it is built (kInvalidArgument naming the field).
+absl::StatusOr<std::shared_ptr<llmkit::ChatModel>> Stack(
+    std::shared_ptr<llmkit::ChatModel> openai, std::shared_ptr<llmkit::ChatModel> anthropic) {
+  LLMKIT_ASSIGN_OR_RETURN(openai, Guard(std::move(openai), "openai"));
+  LLMKIT_ASSIGN_OR_RETURN(anthropic, Guard(std::move(anthropic), "anthropic"));
+  LLMKIT_ASSIGN_OR_RETURN(
+      std::shared_ptr<llmkit::ChatModel> model,
+      llmkit::WithFallback({{openai, "", "openai"}, {anthropic, "", "anthropic"}}));
+  // Retries when every provider failed, waiting as the breakers and servers say, and never more
+  // than 20% extra calls.
+  LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<llmkit::RetryBudget> budget,
+                          llmkit::RetryBudget::Create(0.2));
+  return llmkit::WithRetry(std::move(model), {.budget = budget});
+}
+
+}  // namespace
 
 int main() {
   absl::StatusOr<std::unique_ptr<llmkit::ChatModel>> openai =
@@ -18,29 +51,18 @@ int main() {
   absl::StatusOr<std::unique_ptr<llmkit::ChatModel>> anthropic =
       llmkit::NewAnthropicClient({.model = "claude-sonnet-4-5"});
   if (!openai.ok() || !anthropic.ok()) return 1;
-
-  // Guard each provider: its account's limits, and a breaker that stops calling it while it is
-  // failing (50% of the last 100 calls, then 30 s before trial calls).
-  auto guard = [](std::shared_ptr<llmkit::ChatModel> model, const char* name) {
-    auto limiter = std::make_shared<llmkit::RateLimiter>(
-        llmkit::RateLimitPolicy{.requests_per_minute = 500, .tokens_per_minute = 200'000});
-    auto breaker =
-        std::make_shared<llmkit::CircuitBreaker>(llmkit::CircuitBreakerPolicy{.name = name});
-    return std::shared_ptr<llmkit::ChatModel>(
-        llmkit::WithCircuitBreaker(llmkit::WithRateLimit(std::move(model), limiter), breaker));
-  };
-  std::shared_ptr<llmkit::ChatModel> model =
-      llmkit::WithFallback({{guard(std::move(*openai), "openai"), "", "openai"},
-                            {guard(std::move(*anthropic), "anthropic"), "", "anthropic"}});
-  // Retries when every provider failed, waiting as the breakers and servers say, and never more
-  // than 20% extra calls.
-  model = llmkit::WithRetry(model, {.budget = std::make_shared<llmkit::RetryBudget>(0.2)});
+  absl::StatusOr<std::shared_ptr<llmkit::ChatModel>> model =
+      Stack(std::move(*openai), std::move(*anthropic));
+  if (!model.ok()) {
+    std::fprintf(stderr, "error: %s\n", model.status().ToString().c_str());
+    return 1;
+  }
 
   llmkit::ChatRequest request;
   request.messages = {{.role = "user", .content = "Say hello."}};
   // Everything included: no retry, wait or fallback hop goes past this deadline.
   absl::StatusOr<llmkit::ChatResponse> answer =
-      model->Complete(request, llmkit::CallContext::WithTimeout(std::chrono::seconds(30)));
+      (*model)->Complete(request, llmkit::CallContext::WithTimeout(std::chrono::seconds(30)));
   if (!answer.ok()) {
     std::fprintf(stderr, "error: %s\n", answer.status().ToString().c_str());
     return 1;

@@ -12,9 +12,11 @@ int main() {
   absl::StatusOr<std::unique_ptr<llmkit::ChatModel>> client =
       llmkit::NewOpenAIClient({.model = "gpt-4o-mini"});
   if (!client.ok()) return 1;
-  // Up to 3 retries; 0.5 s doubling to 8 s unless the server says when (Retry-After).
-  std::unique_ptr<llmkit::ChatModel> model =
+  // Up to 3 retries; 0.5 s doubling to 8 s unless the server says when (Retry-After). The
+  // policy is checked here: a bad field is kInvalidArgument naming it.
+  absl::StatusOr<std::unique_ptr<llmkit::ChatModel>> model =
       llmkit::WithRetry(std::move(*client), {.max_retries = 3});
+  if (!model.ok()) return 1;
 
   llmkit::ChatRequest request;
   request.messages = {{.role = "user", .content = "Say hello."}};
@@ -22,7 +24,7 @@ int main() {
   // decorators (budgets, traces, caches) group by. Nothing here goes to the provider.
   llmkit::CallContext call = llmkit::CallContext::WithTimeout(std::chrono::seconds(30));
   call.tags = {{"feature", "greeting"}};
-  absl::StatusOr<llmkit::ChatResponse> answer = model->Complete(request, call);
+  absl::StatusOr<llmkit::ChatResponse> answer = (*model)->Complete(request, call);
   if (!answer.ok()) {
     // The last error, with llmkit::kPayloadAttempts saying how many calls were made.
     std::fprintf(stderr, "error: %s\n", answer.status().ToString().c_str());

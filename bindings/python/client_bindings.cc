@@ -273,7 +273,10 @@ PyChatModel Decorate(const py::object& model, Wrap wrap) {
 }
 
 std::chrono::milliseconds Seconds(double seconds, const char* name) {
-  if (!(seconds >= 0)) throw py::value_error(std::string(name) + " must be >= 0 seconds");
+  if (!(seconds >= 0) || !std::isfinite(seconds)) {
+    throw StatusError(
+        absl::InvalidArgumentError(std::string(name) + " must be a finite number of seconds >= 0"));
+  }
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
@@ -366,9 +369,10 @@ void DefineChatMethods(Class& cls) {
 #undef LLMKIT_CHAT_ARGS
 }
 
+// A decorator's model, or its construction error raised as llmkit.InvalidArgumentError.
 template <typename T>
-std::shared_ptr<T> ToShared(std::unique_ptr<T> p) {
-  return std::shared_ptr<T>(std::move(p));
+std::shared_ptr<T> ToShared(absl::StatusOr<std::unique_ptr<T>> p) {
+  return std::shared_ptr<T>(ValueOrThrow(std::move(p)));
 }
 
 // Fallback entries from Python — a model, or a (model, model_name) or (model, model_name, name)
@@ -406,33 +410,42 @@ FallbackEntries ReadFallbacks(const py::handle& entries, const char* what) {
 void DefineResilience(py::module_& m) {
   m.def(
       "with_retry",
-      [](py::object model, int max_attempts, double initial_backoff, double max_backoff,
-         double max_retry_after, std::optional<double> attempt_timeout,
-         std::optional<double> budget, double budget_burst) {
-        if (max_attempts < 1) throw py::value_error("max_attempts must be at least 1");
+      [](py::object model, std::optional<int> max_retries, std::optional<int> max_attempts,
+         double initial_backoff, double max_backoff, double max_retry_after,
+         std::optional<double> attempt_timeout, std::optional<double> budget, double budget_burst) {
         RetryPolicy policy;
-        policy.max_retries = max_attempts - 1;
+        if (max_attempts) {  // The old spelling: attempts = 1 + retries.
+          PyErr_WarnEx(PyExc_DeprecationWarning,
+                       "with_retry(max_attempts=N) is deprecated: use max_retries=N-1 (the name "
+                       "C++ and the official SDKs use)",
+                       1);
+          if (*max_attempts < 1) {
+            throw StatusError(absl::InvalidArgumentError("max_attempts must be at least 1"));
+          }
+          policy.max_retries = *max_attempts - 1;
+        }
+        if (max_retries) policy.max_retries = *max_retries;
+        if (policy.max_retries < 0) {
+          throw StatusError(absl::InvalidArgumentError("max_retries must be >= 0"));
+        }
         policy.initial_backoff = Seconds(initial_backoff, "initial_backoff");
         policy.max_backoff = Seconds(max_backoff, "max_backoff");
         policy.max_retry_after = Seconds(max_retry_after, "max_retry_after");
         if (attempt_timeout) policy.attempt_timeout = Seconds(*attempt_timeout, "attempt_timeout");
-        if (budget) {
-          if (!(*budget >= 0)) throw py::value_error("budget must be a ratio >= 0");
-          policy.budget = std::make_shared<RetryBudget>(*budget, budget_burst);
-        }
+        if (budget) policy.budget = ValueOrThrow(RetryBudget::Create(*budget, budget_burst));
         return Decorate(model, [&](auto inner) { return ToShared(WithRetry(inner, policy)); });
       },
-      py::arg("model"), py::kw_only(), py::arg("max_attempts") = 3,
-      py::arg("initial_backoff") = 0.5, py::arg("max_backoff") = 8.0,
-      py::arg("max_retry_after") = 60.0, py::arg("attempt_timeout") = py::none(),
-      py::arg("budget") = py::none(), py::arg("budget_burst") = 10.0,
+      py::arg("model"), py::kw_only(), py::arg("max_retries") = py::none(),
+      py::arg("max_attempts") = py::none(), py::arg("initial_backoff") = 0.5,
+      py::arg("max_backoff") = 8.0, py::arg("max_retry_after") = 60.0,
+      py::arg("attempt_timeout") = py::none(), py::arg("budget") = py::none(),
+      py::arg("budget_burst") = 10.0,
       "Wraps a client or model with the official SDKs' retry rule; `budget` keeps retries under "
       "that fraction of calls (see docs/resilience.md).");
   m.def(
       "with_fallback",
       [](py::list models, py::object context_window_fallbacks, py::object content_policy_fallbacks,
          double cooldown, double cooldown_failure_ratio) {
-        if (models.empty()) throw py::value_error("with_fallback needs at least one model");
         FallbackPolicy<ChatModel> chat_policy;
         chat_policy.context_window_fallbacks =
             ReadFallbacks(context_window_fallbacks, "context_window_fallbacks").chat;
@@ -442,12 +455,12 @@ void DefineResilience(py::module_& m) {
         chat_policy.cooldown_failure_ratio = cooldown_failure_ratio;
         FallbackEntries entries = ReadFallbacks(models, "models");
         PyChatModel out;
-        out.chat = WithFallback(std::move(entries.chat), chat_policy);
+        out.chat = ValueOrThrow(WithFallback(std::move(entries.chat), chat_policy));
         if (!entries.embeddings.empty()) {
           FallbackPolicy<EmbeddingModel> policy;
           policy.cooldown = chat_policy.cooldown;
           policy.cooldown_failure_ratio = cooldown_failure_ratio;
-          out.embeddings = WithFallback(std::move(entries.embeddings), policy);
+          out.embeddings = ValueOrThrow(WithFallback(std::move(entries.embeddings), policy));
         }
         return out;
       },
@@ -460,12 +473,6 @@ void DefineResilience(py::module_& m) {
       "with_circuit_breaker",
       [](py::object model, double failure_ratio, int window, int min_calls, double open_for,
          int half_open_calls, std::string name) {
-        if (!(failure_ratio > 0 && failure_ratio <= 1)) {
-          throw py::value_error("failure_ratio must be in (0, 1]");
-        }
-        if (window < 1 || min_calls < 1 || half_open_calls < 1) {
-          throw py::value_error("window, min_calls and half_open_calls must be at least 1");
-        }
         CircuitBreakerPolicy policy;
         policy.failure_ratio = failure_ratio;
         policy.window = window;
@@ -473,7 +480,8 @@ void DefineResilience(py::module_& m) {
         policy.open_for = Seconds(open_for, "open_for");
         policy.half_open_calls = half_open_calls;
         policy.name = std::move(name);
-        auto breaker = std::make_shared<CircuitBreaker>(policy);  // One per provider.
+        // One per provider.
+        std::shared_ptr<CircuitBreaker> breaker = ValueOrThrow(CircuitBreaker::Create(policy));
         return Decorate(model,
                         [&](auto inner) { return ToShared(WithCircuitBreaker(inner, breaker)); });
       },
@@ -485,15 +493,13 @@ void DefineResilience(py::module_& m) {
       "with_rate_limit",
       [](py::object model, double requests_per_minute, double tokens_per_minute, bool wait,
          py::object tokenizer) {
-        if (!(requests_per_minute >= 0) || !(tokens_per_minute >= 0)) {
-          throw py::value_error("limits must be >= 0 (0: no limit)");
-        }
         RateLimitPolicy policy;
         policy.requests_per_minute = requests_per_minute;
         policy.tokens_per_minute = tokens_per_minute;
         policy.wait = wait;
         if (!tokenizer.is_none()) policy.tokenizer = ToTokenizer(tokenizer);
-        auto limiter = std::make_shared<RateLimiter>(policy);  // Shared by chat and embed.
+        // Shared by chat and embed.
+        std::shared_ptr<RateLimiter> limiter = ValueOrThrow(RateLimiter::Create(policy));
         return Decorate(model, [&](auto inner) { return ToShared(WithRateLimit(inner, limiter)); });
       },
       py::arg("model"), py::kw_only(), py::arg("requests_per_minute") = 0.0,

@@ -1,8 +1,9 @@
 // Resilience decorators: each wraps a ChatModel or an EmbeddingModel, returns one of the same
 // kind, and composes with the others in any order.
 //
-//   std::shared_ptr<llmkit::ChatModel> m = llmkit::WithRetry(std::move(client), {});
-//   m = llmkit::WithFallback({{m}, {backup}}, {});
+//   LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<llmkit::ChatModel> m,
+//                           llmkit::WithRetry(std::move(client), {.max_retries = 3}));
+//   LLMKIT_ASSIGN_OR_RETURN(m, llmkit::WithFallback({{m}, {backup}}, {}));
 //
 // WithRetry — the official SDKs' rule (openai / @anthropic-ai/sdk): never for kCancelled,
 // kInvalidArgument, kUnauthenticated, kPermissionDenied, kNotFound, kOutOfRange; otherwise the
@@ -35,6 +36,10 @@
 //
 // WithHedging — starts a second attempt when the first is slower than a delay (fixed, or the
 // observed percentile), returns the first success and cancels the other.
+//
+// Construction: every decorator is built by its With* function, and the breaker, limiter and
+// budget by their Create; each checks the model (not null) and every field of its policy and
+// returns kInvalidArgument naming the field and the accepted range. Nothing is clamped.
 //
 // Composition: the outermost decorator sees the others as one model. The usual stack is
 // WithRetry(WithFallback({WithCircuitBreaker(WithRateLimit(client))...})): the rate limiter and
@@ -98,13 +103,15 @@ std::shared_ptr<Sleeper> RealSleeper();  // Wakes within 10 ms of a cancellation
 // retries <= ratio * N + burst. Thread-safe.
 class RetryBudget {
  public:
-  explicit RetryBudget(double ratio = 0.2, double burst = 10);
+  // Errors: kInvalidArgument (ratio not finite or < 0, burst < 1).
+  static absl::StatusOr<std::shared_ptr<RetryBudget>> Create(double ratio = 0.2, double burst = 10);
   void RecordCall();
   bool TryRetry();
   double tokens() const;
   int64_t retries_refused() const;
 
  private:
+  RetryBudget(double ratio, double burst);
   mutable std::mutex mu_;
   const double ratio_;
   const double burst_;
@@ -138,9 +145,10 @@ std::chrono::nanoseconds RetryDelay(const absl::Status& status, int retry,
 // Parses an HTTP date (RFC 9110 IMF-fixdate, and the obsolete RFC 850 and asctime forms).
 std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view text);
 
-std::unique_ptr<ChatModel> WithRetry(std::shared_ptr<ChatModel> model, RetryPolicy policy = {});
-std::unique_ptr<EmbeddingModel> WithRetry(std::shared_ptr<EmbeddingModel> model,
-                                          RetryPolicy policy = {});
+absl::StatusOr<std::unique_ptr<ChatModel>> WithRetry(std::shared_ptr<ChatModel> model,
+                                                     RetryPolicy policy = {});
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithRetry(std::shared_ptr<EmbeddingModel> model,
+                                                          RetryPolicy policy = {});
 
 // One entry of a fallback list.
 template <typename Model>
@@ -172,10 +180,10 @@ struct FallbackPolicy {
   std::shared_ptr<Clock> clock;  // Null: SystemClock().
 };
 
-std::unique_ptr<ChatModel> WithFallback(std::vector<FallbackTarget<ChatModel>> models,
-                                        FallbackPolicy<ChatModel> policy = {});
-std::unique_ptr<EmbeddingModel> WithFallback(std::vector<FallbackTarget<EmbeddingModel>> models,
-                                             FallbackPolicy<EmbeddingModel> policy = {});
+absl::StatusOr<std::unique_ptr<ChatModel>> WithFallback(
+    std::vector<FallbackTarget<ChatModel>> models, FallbackPolicy<ChatModel> policy = {});
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithFallback(
+    std::vector<FallbackTarget<EmbeddingModel>> models, FallbackPolicy<EmbeddingModel> policy = {});
 
 struct CircuitBreakerPolicy {
   double failure_ratio = 0.5;  // Opens when failures / calls in the window reach this...
@@ -193,7 +201,9 @@ struct CircuitBreakerPolicy {
 class CircuitBreaker {
  public:
   enum class State { kClosed, kOpen, kHalfOpen };
-  explicit CircuitBreaker(CircuitBreakerPolicy policy = {});
+  // Errors: kInvalidArgument naming the field: failure_ratio outside (0, 1], window < 1,
+  // min_calls outside [1, window], open_for < 0, half_open_calls < 1.
+  static absl::StatusOr<std::shared_ptr<CircuitBreaker>> Create(CircuitBreakerPolicy policy = {});
 
   // OK when a call may go ahead (then Record its outcome); else the fail-fast error.
   absl::Status Allow();
@@ -201,6 +211,7 @@ class CircuitBreaker {
   State state() const;
 
  private:
+  explicit CircuitBreaker(CircuitBreakerPolicy policy);
   void OpenLocked();
   CircuitBreakerPolicy policy_;
   mutable std::mutex mu_;
@@ -214,10 +225,10 @@ class CircuitBreaker {
   int trials_succeeded_ = 0;
 };
 
-std::unique_ptr<ChatModel> WithCircuitBreaker(std::shared_ptr<ChatModel> model,
-                                              std::shared_ptr<CircuitBreaker> breaker);
-std::unique_ptr<EmbeddingModel> WithCircuitBreaker(std::shared_ptr<EmbeddingModel> model,
-                                                   std::shared_ptr<CircuitBreaker> breaker);
+absl::StatusOr<std::unique_ptr<ChatModel>> WithCircuitBreaker(
+    std::shared_ptr<ChatModel> model, std::shared_ptr<CircuitBreaker> breaker);
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithCircuitBreaker(
+    std::shared_ptr<EmbeddingModel> model, std::shared_ptr<CircuitBreaker> breaker);
 
 struct RateLimitPolicy {
   double requests_per_minute = 0;  // Zero: no request limit.
@@ -238,7 +249,8 @@ struct RateLimitPolicy {
 // by the models that draw on one provider account.
 class RateLimiter {
  public:
-  explicit RateLimiter(RateLimitPolicy policy);
+  // Errors: kInvalidArgument (a limit that is negative or not finite).
+  static absl::StatusOr<std::shared_ptr<RateLimiter>> Create(RateLimitPolicy policy);
 
   // Takes one request and `tokens`, waiting at most until `deadline` (fails fast when the wait
   // would pass it, or when the policy does not wait). Returns the time waited.
@@ -255,6 +267,7 @@ class RateLimiter {
     double level = 0;  // Tokens available now (may be negative: reserved ahead).
     std::chrono::steady_clock::time_point updated;
   };
+  explicit RateLimiter(RateLimitPolicy policy);
   void Refill(Bucket& bucket, std::chrono::steady_clock::time_point now) const;
   static std::chrono::nanoseconds WaitFor(const Bucket& bucket, double amount);
 
@@ -264,10 +277,10 @@ class RateLimiter {
   Bucket tokens_;
 };
 
-std::unique_ptr<ChatModel> WithRateLimit(std::shared_ptr<ChatModel> model,
-                                         std::shared_ptr<RateLimiter> limiter);
-std::unique_ptr<EmbeddingModel> WithRateLimit(std::shared_ptr<EmbeddingModel> model,
-                                              std::shared_ptr<RateLimiter> limiter);
+absl::StatusOr<std::unique_ptr<ChatModel>> WithRateLimit(std::shared_ptr<ChatModel> model,
+                                                         std::shared_ptr<RateLimiter> limiter);
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithRateLimit(std::shared_ptr<EmbeddingModel> model,
+                                                              std::shared_ptr<RateLimiter> limiter);
 
 struct HedgingPolicy {
   // Start the second attempt after this delay. Zero: the observed `percentile` latency of the
@@ -284,9 +297,10 @@ struct HedgingPolicy {
 // the delay is a wait on the steady clock); the loser is cancelled (its request's Cancellation,
 // linked to the caller's) and joined before the call returns. A stream is hedged only until an
 // attempt delivers its first event; that attempt wins. attempts is 2 when the hedge started.
-std::unique_ptr<ChatModel> WithHedging(std::shared_ptr<ChatModel> model, HedgingPolicy policy = {});
-std::unique_ptr<EmbeddingModel> WithHedging(std::shared_ptr<EmbeddingModel> model,
-                                            HedgingPolicy policy = {});
+absl::StatusOr<std::unique_ptr<ChatModel>> WithHedging(std::shared_ptr<ChatModel> model,
+                                                       HedgingPolicy policy = {});
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithHedging(std::shared_ptr<EmbeddingModel> model,
+                                                            HedgingPolicy policy = {});
 
 }  // namespace llmkit
 

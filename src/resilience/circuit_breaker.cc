@@ -22,9 +22,6 @@ class BreakerCore {
   absl::StatusOr<typename Kind::Response> Call(const typename Kind::Request& request,
                                                const StreamCallback* on_event,
                                                const CallContext& call) {
-    if (model_ == nullptr || breaker_ == nullptr) {
-      return absl::InvalidArgumentError("WithCircuitBreaker needs a model and a breaker");
-    }
     if (absl::Status allowed = breaker_->Allow(); !allowed.ok()) return allowed;
     absl::StatusOr<typename Kind::Response> result = Kind::Call(*model_, request, on_event, call);
     breaker_->Record(result.status());
@@ -40,10 +37,22 @@ class BreakerCore {
 
 CircuitBreaker::CircuitBreaker(CircuitBreakerPolicy policy) : policy_(std::move(policy)) {
   if (policy_.clock == nullptr) policy_.clock = SystemClock();
-  policy_.window = std::max(1, policy_.window);
-  policy_.min_calls = std::clamp(policy_.min_calls, 1, policy_.window);
-  policy_.half_open_calls = std::max(1, policy_.half_open_calls);
   window_.assign(policy_.window, 0);
+}
+
+absl::StatusOr<std::shared_ptr<CircuitBreaker>> CircuitBreaker::Create(
+    CircuitBreakerPolicy policy) {
+  using internal::InRange;
+  LLMKIT_RETURN_IF_ERROR(internal::FirstError({
+      InRange("CircuitBreakerPolicy::failure_ratio", policy.failure_ratio, 1e-9, 1, "in (0, 1]"),
+      InRange("CircuitBreakerPolicy::window", policy.window, 1, 1e7, "in [1, 10000000]"),
+      InRange("CircuitBreakerPolicy::min_calls", policy.min_calls, 1, policy.window,
+              "in [1, window]"),
+      internal::NotNegative("CircuitBreakerPolicy::open_for", policy.open_for),
+      InRange("CircuitBreakerPolicy::half_open_calls", policy.half_open_calls, 1, 1e6,
+              "in [1, 1000000]"),
+  }));
+  return std::shared_ptr<CircuitBreaker>(new CircuitBreaker(std::move(policy)));
 }
 
 CircuitBreaker::State CircuitBreaker::state() const {
@@ -118,14 +127,21 @@ void CircuitBreaker::OpenLocked() {
   open_until_ = policy_.clock->Now() + policy_.open_for;
 }
 
-std::unique_ptr<ChatModel> WithCircuitBreaker(std::shared_ptr<ChatModel> model,
-                                              std::shared_ptr<CircuitBreaker> breaker) {
-  return internal::Decorate<BreakerCore, internal::ChatKind>(std::move(model), std::move(breaker));
+absl::StatusOr<std::unique_ptr<ChatModel>> WithCircuitBreaker(
+    std::shared_ptr<ChatModel> model, std::shared_ptr<CircuitBreaker> breaker) {
+  absl::Status check =
+      internal::FirstError({internal::NotNull(model, "WithCircuitBreaker's model"),
+                            internal::NotNull(breaker, "WithCircuitBreaker's breaker")});
+  return internal::Decorate<BreakerCore, internal::ChatKind>(check, std::move(model),
+                                                             std::move(breaker));
 }
 
-std::unique_ptr<EmbeddingModel> WithCircuitBreaker(std::shared_ptr<EmbeddingModel> model,
-                                                   std::shared_ptr<CircuitBreaker> breaker) {
-  return internal::Decorate<BreakerCore, internal::EmbeddingKind>(std::move(model),
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithCircuitBreaker(
+    std::shared_ptr<EmbeddingModel> model, std::shared_ptr<CircuitBreaker> breaker) {
+  absl::Status check =
+      internal::FirstError({internal::NotNull(model, "WithCircuitBreaker's model"),
+                            internal::NotNull(breaker, "WithCircuitBreaker's breaker")});
+  return internal::Decorate<BreakerCore, internal::EmbeddingKind>(check, std::move(model),
                                                                   std::move(breaker));
 }
 

@@ -2,6 +2,7 @@
 
 #include "resilience/decorator.h"
 
+#include <cmath>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -49,6 +50,22 @@ int AttemptsOf(const absl::Status& status) {
 
 absl::Status WithAttempts(absl::Status status, int attempts) {
   return WithPayload(std::move(status), kPayloadAttempts, absl::StrCat(attempts));
+}
+
+absl::Status FieldError(std::string_view field, std::string_view range, double value) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(ToAbsl(field), " must be ", ToAbsl(range), ", not ", value));
+}
+
+absl::Status InRange(std::string_view field, double value, double low, double high,
+                     std::string_view range) {
+  if (std::isfinite(value) && value >= low && value <= high) return absl::OkStatus();
+  return FieldError(field, range, value);
+}
+
+absl::Status NotNegative(std::string_view field, std::chrono::milliseconds value) {
+  if (value.count() >= 0) return absl::OkStatus();
+  return FieldError(field, ">= 0 ms", static_cast<double>(value.count()));
 }
 
 absl::Status Annotate(const absl::Status& status, std::string_view note) {

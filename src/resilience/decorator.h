@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -162,12 +163,35 @@ class Decorated<EmbeddingKind, Core> final : public EmbeddingModel {
   std::unique_ptr<Core> core_;
 };
 
-// A Core<Kind> made from `args`, as a ChatModel or EmbeddingModel.
+// A Core<Kind> made from `args`, as a ChatModel or EmbeddingModel, once `check` (the
+// validation of the model and policy) is OK; else `check`.
 template <template <typename> class Core, typename Kind, typename... Args>
-std::unique_ptr<typename Kind::Model> Decorate(Args&&... args) {
-  return std::make_unique<Decorated<Kind, Core<Kind>>>(
-      std::make_unique<Core<Kind>>(std::forward<Args>(args)...));
+absl::StatusOr<std::unique_ptr<typename Kind::Model>> Decorate(absl::Status check, Args&&... args) {
+  if (!check.ok()) return check;
+  return std::unique_ptr<typename Kind::Model>(std::make_unique<Decorated<Kind, Core<Kind>>>(
+      std::make_unique<Core<Kind>>(std::forward<Args>(args)...)));
 }
+
+// kInvalidArgument: "<field> must be <range>, not <value>".
+absl::Status FieldError(std::string_view field, std::string_view range, double value);
+// kInvalidArgument naming `what` unless `pointer` is set.
+template <typename T>
+absl::Status NotNull(const std::shared_ptr<T>& pointer, std::string_view what) {
+  if (pointer != nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(std::string(what) + " is null");
+}
+// The first non-OK status, else OK.
+inline absl::Status FirstError(std::initializer_list<absl::Status> statuses) {
+  for (const absl::Status& status : statuses) {
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+// `value` in [low, high] (both finite), else FieldError.
+absl::Status InRange(std::string_view field, double value, double low, double high,
+                     std::string_view range);
+// A duration >= 0, else FieldError in milliseconds.
+absl::Status NotNegative(std::string_view field, std::chrono::milliseconds value);
 
 }  // namespace llmkit::internal
 

@@ -218,14 +218,41 @@ class FallbackCore {
 
 }  // namespace
 
-std::unique_ptr<ChatModel> WithFallback(std::vector<FallbackTarget<ChatModel>> models,
-                                        FallbackPolicy<ChatModel> policy) {
-  return internal::Decorate<FallbackCore, internal::ChatKind>(std::move(models), std::move(policy));
+template <typename Model>
+static absl::Status CheckFallback(const std::vector<FallbackTarget<Model>>& models,
+                                  const FallbackPolicy<Model>& policy) {
+  if (models.empty()) return absl::InvalidArgumentError("WithFallback was given no models");
+  auto check_list = [](const std::vector<FallbackTarget<Model>>& list,
+                       std::string_view name) -> absl::Status {
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (list[i].model == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("WithFallback: ", internal::ToAbsl(name), "[", i, "].model is null"));
+      }
+    }
+    return absl::OkStatus();
+  };
+  return internal::FirstError({
+      check_list(models, "models"),
+      check_list(policy.context_window_fallbacks, "context_window_fallbacks"),
+      check_list(policy.content_policy_fallbacks, "content_policy_fallbacks"),
+      internal::NotNegative("FallbackPolicy::cooldown", policy.cooldown),
+      internal::InRange("FallbackPolicy::cooldown_failure_ratio", policy.cooldown_failure_ratio, 0,
+                        1, "in [0, 1]"),
+  });
 }
 
-std::unique_ptr<EmbeddingModel> WithFallback(std::vector<FallbackTarget<EmbeddingModel>> models,
-                                             FallbackPolicy<EmbeddingModel> policy) {
-  return internal::Decorate<FallbackCore, internal::EmbeddingKind>(std::move(models),
+absl::StatusOr<std::unique_ptr<ChatModel>> WithFallback(
+    std::vector<FallbackTarget<ChatModel>> models, FallbackPolicy<ChatModel> policy) {
+  absl::Status check = CheckFallback(models, policy);
+  return internal::Decorate<FallbackCore, internal::ChatKind>(check, std::move(models),
+                                                              std::move(policy));
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithFallback(
+    std::vector<FallbackTarget<EmbeddingModel>> models, FallbackPolicy<EmbeddingModel> policy) {
+  absl::Status check = CheckFallback(models, policy);
+  return internal::Decorate<FallbackCore, internal::EmbeddingKind>(check, std::move(models),
                                                                    std::move(policy));
 }
 

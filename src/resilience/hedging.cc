@@ -21,10 +21,7 @@ using std::chrono::nanoseconds;
 // Latencies of recent successful calls, and the hedge delay they give.
 class LatencyWindow {
  public:
-  explicit LatencyWindow(const HedgingPolicy& policy) : policy_(policy) {
-    policy_.window = std::max(1, policy_.window);
-    policy_.min_samples = std::clamp(policy_.min_samples, 1, policy_.window);
-  }
+  explicit LatencyWindow(const HedgingPolicy& policy) : policy_(policy) {}
 
   void Add(nanoseconds latency) {
     std::lock_guard lock(mu_);
@@ -45,8 +42,8 @@ class LatencyWindow {
       sorted = samples_;
     }
     // Nearest-rank percentile.
-    size_t rank = static_cast<size_t>(
-        std::ceil(std::clamp(policy_.percentile, 0.0, 1.0) * static_cast<double>(sorted.size())));
+    size_t rank =
+        static_cast<size_t>(std::ceil(policy_.percentile * static_cast<double>(sorted.size())));
     size_t index = std::clamp<size_t>(rank, 1, sorted.size()) - 1;
     std::nth_element(sorted.begin(), sorted.begin() + index, sorted.end());
     return sorted[index];
@@ -70,7 +67,6 @@ class HedgingCore {
 
   absl::StatusOr<Response> Call(const Request& request, const StreamCallback* on_event,
                                 const CallContext& call) {
-    if (model_ == nullptr) return absl::InvalidArgumentError("WithHedging was given no model");
     const nanoseconds delay = latencies_.Delay();
     Race race;
     // Each attempt has the caller's context with its own cancellation, linked to the caller's:
@@ -160,13 +156,30 @@ class HedgingCore {
 
 }  // namespace
 
-std::unique_ptr<ChatModel> WithHedging(std::shared_ptr<ChatModel> model, HedgingPolicy policy) {
-  return internal::Decorate<HedgingCore, internal::ChatKind>(std::move(model), std::move(policy));
+static absl::Status CheckHedgingPolicy(const HedgingPolicy& p) {
+  using internal::InRange;
+  return internal::FirstError({
+      internal::NotNegative("HedgingPolicy::delay", p.delay),
+      InRange("HedgingPolicy::percentile", p.percentile, 1e-9, 1, "in (0, 1]"),
+      InRange("HedgingPolicy::window", p.window, 1, 1e7, "in [1, 10000000]"),
+      InRange("HedgingPolicy::min_samples", p.min_samples, 1, p.window, "in [1, window]"),
+      internal::NotNegative("HedgingPolicy::initial_delay", p.initial_delay),
+  });
 }
 
-std::unique_ptr<EmbeddingModel> WithHedging(std::shared_ptr<EmbeddingModel> model,
-                                            HedgingPolicy policy) {
-  return internal::Decorate<HedgingCore, internal::EmbeddingKind>(std::move(model),
+absl::StatusOr<std::unique_ptr<ChatModel>> WithHedging(std::shared_ptr<ChatModel> model,
+                                                       HedgingPolicy policy) {
+  absl::Status check = internal::FirstError(
+      {internal::NotNull(model, "WithHedging's model"), CheckHedgingPolicy(policy)});
+  return internal::Decorate<HedgingCore, internal::ChatKind>(check, std::move(model),
+                                                             std::move(policy));
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithHedging(std::shared_ptr<EmbeddingModel> model,
+                                                            HedgingPolicy policy) {
+  absl::Status check = internal::FirstError(
+      {internal::NotNull(model, "WithHedging's model"), CheckHedgingPolicy(policy)});
+  return internal::Decorate<HedgingCore, internal::EmbeddingKind>(check, std::move(model),
                                                                   std::move(policy));
 }
 

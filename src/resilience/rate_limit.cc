@@ -25,9 +25,6 @@ class RateLimitCore {
   absl::StatusOr<typename Kind::Response> Call(const typename Kind::Request& request,
                                                const StreamCallback* on_event,
                                                const CallContext& call) {
-    if (model_ == nullptr || limiter_ == nullptr) {
-      return absl::InvalidArgumentError("WithRateLimit needs a model and a limiter");
-    }
     const RateLimitPolicy& policy = limiter_->policy();
     const int64_t estimate =
         policy.tokens_per_minute > 0 ? Kind::EstimateTokens(request, policy.tokenizer.get()) : 0;
@@ -55,8 +52,8 @@ RateLimiter::RateLimiter(RateLimitPolicy policy) : policy_(std::move(policy)) {
   if (policy_.clock == nullptr) policy_.clock = SystemClock();
   if (policy_.sleeper == nullptr) policy_.sleeper = RealSleeper();
   const auto now = policy_.clock->Now();
-  requests_ = {std::max(0.0, policy_.requests_per_minute), 0, now};
-  tokens_ = {std::max(0.0, policy_.tokens_per_minute), 0, now};
+  requests_ = {policy_.requests_per_minute, 0, now};
+  tokens_ = {policy_.tokens_per_minute, 0, now};
   requests_.level = requests_.limit;
   tokens_.level = tokens_.limit;
 }
@@ -116,15 +113,31 @@ void RateLimiter::Adjust(int64_t tokens) {
   tokens_.level = std::min(tokens_.limit, tokens_.level + static_cast<double>(tokens));
 }
 
-std::unique_ptr<ChatModel> WithRateLimit(std::shared_ptr<ChatModel> model,
-                                         std::shared_ptr<RateLimiter> limiter) {
-  return internal::Decorate<RateLimitCore, internal::ChatKind>(std::move(model),
+absl::StatusOr<std::shared_ptr<RateLimiter>> RateLimiter::Create(RateLimitPolicy policy) {
+  LLMKIT_RETURN_IF_ERROR(internal::FirstError({
+      internal::InRange("RateLimitPolicy::requests_per_minute", policy.requests_per_minute, 0, 1e15,
+                        "finite and >= 0 (0: no limit)"),
+      internal::InRange("RateLimitPolicy::tokens_per_minute", policy.tokens_per_minute, 0, 1e15,
+                        "finite and >= 0 (0: no limit)"),
+  }));
+  return std::shared_ptr<RateLimiter>(new RateLimiter(std::move(policy)));
+}
+
+absl::StatusOr<std::unique_ptr<ChatModel>> WithRateLimit(std::shared_ptr<ChatModel> model,
+                                                         std::shared_ptr<RateLimiter> limiter) {
+  absl::Status check =
+      internal::FirstError({internal::NotNull(model, "WithRateLimit's model"),
+                            internal::NotNull(limiter, "WithRateLimit's limiter")});
+  return internal::Decorate<RateLimitCore, internal::ChatKind>(check, std::move(model),
                                                                std::move(limiter));
 }
 
-std::unique_ptr<EmbeddingModel> WithRateLimit(std::shared_ptr<EmbeddingModel> model,
-                                              std::shared_ptr<RateLimiter> limiter) {
-  return internal::Decorate<RateLimitCore, internal::EmbeddingKind>(std::move(model),
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithRateLimit(
+    std::shared_ptr<EmbeddingModel> model, std::shared_ptr<RateLimiter> limiter) {
+  absl::Status check =
+      internal::FirstError({internal::NotNull(model, "WithRateLimit's model"),
+                            internal::NotNull(limiter, "WithRateLimit's limiter")});
+  return internal::Decorate<RateLimitCore, internal::EmbeddingKind>(check, std::move(model),
                                                                     std::move(limiter));
 }
 

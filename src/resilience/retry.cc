@@ -174,7 +174,13 @@ nanoseconds RetryDelay(const absl::Status& status, int retry, const RetryPolicy&
 }
 
 RetryBudget::RetryBudget(double ratio, double burst)
-    : ratio_(std::max(0.0, ratio)), burst_(std::max(1.0, burst)), tokens_(burst_) {}
+    : ratio_(ratio), burst_(burst), tokens_(burst) {}
+
+absl::StatusOr<std::shared_ptr<RetryBudget>> RetryBudget::Create(double ratio, double burst) {
+  LLMKIT_RETURN_IF_ERROR(internal::InRange("RetryBudget ratio", ratio, 0, 1e9, "finite and >= 0"));
+  LLMKIT_RETURN_IF_ERROR(internal::InRange("RetryBudget burst", burst, 1, 1e12, ">= 1"));
+  return std::shared_ptr<RetryBudget>(new RetryBudget(ratio, burst));
+}
 
 void RetryBudget::RecordCall() {
   std::lock_guard lock(mu_);
@@ -201,13 +207,34 @@ int64_t RetryBudget::retries_refused() const {
   return refused_;
 }
 
-std::unique_ptr<ChatModel> WithRetry(std::shared_ptr<ChatModel> model, RetryPolicy policy) {
-  return internal::Decorate<RetryCore, internal::ChatKind>(std::move(model), std::move(policy));
+static absl::Status CheckRetryPolicy(const RetryPolicy& p) {
+  using internal::NotNegative;
+  return internal::FirstError({
+      internal::InRange("RetryPolicy::max_retries", p.max_retries, 0, 1e6, "in [0, 1000000]"),
+      NotNegative("RetryPolicy::initial_backoff", p.initial_backoff),
+      NotNegative("RetryPolicy::max_backoff", p.max_backoff),
+      p.max_backoff >= p.initial_backoff
+          ? absl::OkStatus()
+          : internal::FieldError("RetryPolicy::max_backoff", ">= initial_backoff (ms)",
+                                 static_cast<double>(p.max_backoff.count())),
+      NotNegative("RetryPolicy::max_retry_after", p.max_retry_after),
+      NotNegative("RetryPolicy::attempt_timeout", p.attempt_timeout),
+  });
 }
 
-std::unique_ptr<EmbeddingModel> WithRetry(std::shared_ptr<EmbeddingModel> model,
-                                          RetryPolicy policy) {
-  return internal::Decorate<RetryCore, internal::EmbeddingKind>(std::move(model),
+absl::StatusOr<std::unique_ptr<ChatModel>> WithRetry(std::shared_ptr<ChatModel> model,
+                                                     RetryPolicy policy) {
+  absl::Status check = internal::FirstError(
+      {internal::NotNull(model, "WithRetry's model"), CheckRetryPolicy(policy)});
+  return internal::Decorate<RetryCore, internal::ChatKind>(check, std::move(model),
+                                                           std::move(policy));
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithRetry(std::shared_ptr<EmbeddingModel> model,
+                                                          RetryPolicy policy) {
+  absl::Status check = internal::FirstError(
+      {internal::NotNull(model, "WithRetry's model"), CheckRetryPolicy(policy)});
+  return internal::Decorate<RetryCore, internal::EmbeddingKind>(check, std::move(model),
                                                                 std::move(policy));
 }
 

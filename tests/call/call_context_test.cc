@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "common/must.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
@@ -18,6 +19,8 @@
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 using ::llmkit::testing::Close;
 using ::llmkit::testing::Reply;
@@ -178,8 +181,9 @@ TEST(CallContext, RetryAndFallbackNeverExtendTheDeadline) {
   });
   std::shared_ptr<ChatModel> primary = Client(server);
   std::shared_ptr<ChatModel> backup = Client(server);
-  std::shared_ptr<ChatModel> model = WithRetry(
-      WithFallback({{primary}, {backup}}, {.cooldown = milliseconds(0)}), {.max_retries = 1000});
+  std::shared_ptr<ChatModel> model =
+      Must(WithRetry(Must(WithFallback({{primary}, {backup}}, {.cooldown = milliseconds(0)})),
+                     {.max_retries = 1000}));
   const auto start = steady_clock::now();
   absl::Status status =
       model->Complete(Hello(), CallContext::WithTimeout(milliseconds(400))).status();
@@ -199,7 +203,7 @@ TEST(CallContext, CancellationReachesEveryAttempt) {
     call.cancellation->Cancel();
   });
   std::shared_ptr<ChatModel> model =
-      WithRetry(WithHedging(Client(server), {.delay = milliseconds(20)}));
+      Must(WithRetry(Must(WithHedging(Client(server), {.delay = milliseconds(20)}))));
   const auto start = steady_clock::now();
   absl::Status status = model->Complete(Hello(), call).status();
   canceller.join();

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/must.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
@@ -15,6 +16,8 @@
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 using ::llmkit::testing::Close;
 using ::llmkit::testing::Reply;
@@ -256,7 +259,7 @@ TEST(OpenAIClient, PermanentRefusalsAreNotRetried) {
         500,
         R"({"error":{"code":500,"message":"Cannot use tools with stream","type":"server_error"}})");
   });
-  auto model = WithRetry(Client(server), {.initial_backoff = std::chrono::milliseconds(1)});
+  auto model = Must(WithRetry(Client(server), {.initial_backoff = std::chrono::milliseconds(1)}));
   absl::Status status =
       model->Stream(WeatherRequest(), [](const StreamEvent&) { return true; }).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;

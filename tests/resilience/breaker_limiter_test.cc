@@ -4,6 +4,7 @@
 #include <deque>
 #include <vector>
 
+#include "common/must.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/resilience.h"
@@ -12,6 +13,8 @@
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
@@ -38,7 +41,7 @@ std::shared_ptr<CircuitBreaker> Breaker(std::shared_ptr<FakeClock> clock) {
   policy.half_open_calls = 2;
   policy.name = "gpt";
   policy.clock = std::move(clock);
-  return std::make_shared<CircuitBreaker>(policy);
+  return Must(CircuitBreaker::Create(policy));
 }
 
 TEST(CircuitBreaker, OpensOnTheFailureRatioOnceEnoughCalls) {
@@ -124,7 +127,7 @@ TEST(WithCircuitBreaker, FailsFastWithoutCallingTheModel) {
   auto breaker = Breaker(clock);
   auto model = std::make_shared<ScriptedModel>(
       std::deque<absl::StatusOr<ChatResponse>>{Http(absl::StatusCode::kUnavailable)});
-  auto guarded = WithCircuitBreaker(model, breaker);
+  auto guarded = Must(WithCircuitBreaker(model, breaker));
   for (int i = 0; i < 8; ++i) (void)guarded->Complete({});
   EXPECT_EQ(model->calls(), 5);
   EXPECT_EQ(GetPayload(guarded->Complete({}).status(), kPayloadCircuitOpen), "gpt");
@@ -133,8 +136,8 @@ TEST(WithCircuitBreaker, FailsFastWithoutCallingTheModel) {
   auto embedder =
       std::make_shared<ScriptedEmbeddingModel>(std::deque<absl::StatusOr<Embeddings>>{ok});
   std::vector<std::string> inputs = {"x"};
-  EXPECT_TRUE(WithCircuitBreaker(std::shared_ptr<EmbeddingModel>(embedder),
-                                 std::make_shared<CircuitBreaker>())
+  EXPECT_TRUE(Must(WithCircuitBreaker(std::shared_ptr<EmbeddingModel>(embedder),
+                                      Must(CircuitBreaker::Create())))
                   ->Embed(inputs, {})
                   .ok());
 }
@@ -151,7 +154,7 @@ TEST(WithCircuitBreaker, RetryOutsideWaitsForTheTrial) {
       Http(absl::StatusCode::kUnavailable), Answer("recovered")});
   RetryPolicy retry = h.Policy();
   auto stack =
-      WithRetry(WithCircuitBreaker(model, std::make_shared<CircuitBreaker>(policy)), retry);
+      Must(WithRetry(Must(WithCircuitBreaker(model, Must(CircuitBreaker::Create(policy)))), retry));
   auto r = stack->Complete({});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "recovered");
@@ -170,7 +173,7 @@ struct LimiterHarness {
     policy.wait = wait;
     policy.clock = clock;
     policy.sleeper = sleeper;
-    return std::make_shared<RateLimiter>(policy);
+    return Must(RateLimiter::Create(policy));
   }
   auto Far() const { return clock->Now() + seconds(600); }
 };
@@ -225,7 +228,7 @@ TEST(WithRateLimit, EstimatesTokensAndCorrectsWithUsage) {
   // Estimate: 3 + (3 + 400 bytes / 4) + max_tokens 100 = 206 tokens; the answer used 50.
   auto model = std::make_shared<ScriptedModel>(
       std::deque<absl::StatusOr<ChatResponse>>{Answer("ok", /*total_tokens=*/50)});
-  auto limited = WithRateLimit(model, limiter);
+  auto limited = Must(WithRateLimit(model, limiter));
   ChatRequest request;
   request.messages = {{.role = "user", .content = std::string(400, 'x')}};
   request.max_tokens = 100;
@@ -241,7 +244,7 @@ TEST(WithRateLimit, EstimatesTokensAndCorrectsWithUsage) {
 
   // A call that must wait records it as backoff.
   auto rpm = h.Make(/*rpm=*/1, /*tpm=*/0);
-  auto slow = WithRateLimit(model, rpm);
+  auto slow = Must(WithRateLimit(model, rpm));
   ASSERT_TRUE(slow->Complete({}).ok());
   r = slow->Complete({});
   ASSERT_TRUE(r.ok());

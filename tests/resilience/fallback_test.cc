@@ -5,6 +5,7 @@
 #include <deque>
 #include <vector>
 
+#include "common/must.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
@@ -15,6 +16,8 @@
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -43,7 +46,7 @@ TEST(WithFallback, NextModelOnRetryableErrorsOnly) {
   auto primary = Scripted({Http(absl::StatusCode::kUnavailable)});
   auto secondary = Scripted({Answer("from secondary")});
   auto model =
-      WithFallback({{primary, "", "primary"}, {secondary, "", "secondary"}}, Policy(clock));
+      Must(WithFallback({{primary, "", "primary"}, {secondary, "", "secondary"}}, Policy(clock)));
   auto r = model->Complete({});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "from secondary");
@@ -53,14 +56,15 @@ TEST(WithFallback, NextModelOnRetryableErrorsOnly) {
   // A bad request is the caller's: no fallback.
   auto bad = Scripted({Http(absl::StatusCode::kInvalidArgument)});
   auto untouched = Scripted({Answer("never")});
-  absl::Status status = WithFallback({{bad}, {untouched}}, Policy(clock))->Complete({}).status();
+  absl::Status status =
+      Must(WithFallback({{bad}, {untouched}}, Policy(clock)))->Complete({}).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(untouched->calls(), 0);
 
   // Provider-specific errors (a wrong key, an unknown model) move on.
   auto unauthorized = Scripted({Http(absl::StatusCode::kUnauthenticated)});
   auto other = Scripted({Answer("ok")});
-  EXPECT_TRUE(WithFallback({{unauthorized}, {other}}, Policy(clock))->Complete({}).ok());
+  EXPECT_TRUE(Must(WithFallback({{unauthorized}, {other}}, Policy(clock)))->Complete({}).ok());
 }
 
 TEST(WithFallback, AllFailingNamesEveryModel) {
@@ -68,7 +72,7 @@ TEST(WithFallback, AllFailingNamesEveryModel) {
   auto a = Scripted({Http(absl::StatusCode::kUnavailable)});
   auto b = Scripted({Http(absl::StatusCode::kResourceExhausted, {{kPayloadHttpStatus, "429"}})});
   absl::Status status =
-      WithFallback({{a, "gpt-a"}, {b, "", "b"}}, Policy(clock))->Complete({}).status();
+      Must(WithFallback({{a, "gpt-a"}, {b, "", "b"}}, Policy(clock)))->Complete({}).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(status.message(), HasSubstr("gpt-a (UNAVAILABLE), b (RESOURCE_EXHAUSTED)"));
   EXPECT_EQ(GetPayload(status, kPayloadAttempts), "2");
@@ -78,7 +82,7 @@ TEST(WithFallback, AllFailingNamesEveryModel) {
 TEST(WithFallback, ModelNameOverrideAndServedBy) {
   auto clock = std::make_shared<FakeClock>();
   auto client = Scripted({Http(absl::StatusCode::kUnavailable), Answer("mini")});
-  auto model = WithFallback({{client, "gpt-big"}, {client, "gpt-mini"}}, Policy(clock));
+  auto model = Must(WithFallback({{client, "gpt-big"}, {client, "gpt-mini"}}, Policy(clock)));
   ChatRequest request;
   request.model = "ignored";
   auto r = model->Complete(request);
@@ -89,7 +93,8 @@ TEST(WithFallback, ModelNameOverrideAndServedBy) {
   ChatResponse reported = Answer("x");
   reported.model = "provider-model-2026";
   auto plain = Scripted({reported});
-  EXPECT_EQ(WithFallback({{plain}}, Policy(clock))->Complete({})->served_by, "provider-model-2026");
+  EXPECT_EQ(Must(WithFallback({{plain}}, Policy(clock)))->Complete({})->served_by,
+            "provider-model-2026");
 }
 
 TEST(WithFallback, ContextWindowOverflowGoesToTheLargerModels) {
@@ -100,15 +105,16 @@ TEST(WithFallback, ContextWindowOverflowGoesToTheLargerModels) {
   auto bigger = Scripted({Answer("fits")});
   FallbackPolicy<ChatModel> policy = Policy(clock);
   policy.context_window_fallbacks = {{big, "", "big"}, {bigger, "", "bigger"}};
-  auto r = WithFallback({{small}, {other_small}}, policy)->Complete({});
+  auto r = Must(WithFallback({{small}, {other_small}}, policy))->Complete({});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->served_by, "bigger");
   EXPECT_EQ(r->attempts, 3);
   EXPECT_EQ(other_small->calls(), 0);
   // Without the list, an overflow is final.
   auto alone = Scripted({Http(absl::StatusCode::kOutOfRange)});
-  EXPECT_EQ(WithFallback({{alone}, {other_small}}, Policy(clock))->Complete({}).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(
+      Must(WithFallback({{alone}, {other_small}}, Policy(clock)))->Complete({}).status().code(),
+      absl::StatusCode::kOutOfRange);
   EXPECT_EQ(other_small->calls(), 0);
 }
 
@@ -119,7 +125,7 @@ TEST(WithFallback, ContentPolicyRefusalsGoToTheirOwnList) {
   auto lenient = Scripted({Answer("answered")});
   FallbackPolicy<ChatModel> policy = Policy(clock);
   policy.content_policy_fallbacks = {{lenient, "", "lenient"}};
-  auto r = WithFallback({{strict}}, policy)->Complete({});
+  auto r = Must(WithFallback({{strict}}, policy))->Complete({});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->served_by, "lenient");
 
@@ -127,18 +133,18 @@ TEST(WithFallback, ContentPolicyRefusalsGoToTheirOwnList) {
   ChatResponse filtered = Answer("");
   filtered.finish_reason = "content_filter";
   auto filtering = Scripted({filtered});
-  r = WithFallback({{filtering}}, policy)->Complete({});
+  r = Must(WithFallback({{filtering}}, policy))->Complete({});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->text, "answered");
   // With no list, the refusal is the answer.
-  r = WithFallback({{filtering}}, Policy(clock))->Complete({});
+  r = Must(WithFallback({{filtering}}, Policy(clock)))->Complete({});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->finish_reason, "content_filter");
   // Every content-policy fallback refusing too: the first refusal is returned.
   ChatResponse refused = Answer("");
   refused.finish_reason = "refusal";
   policy.content_policy_fallbacks = {{Scripted({refused})}};
-  r = WithFallback({{filtering}}, policy)->Complete({});
+  r = Must(WithFallback({{filtering}}, policy))->Complete({});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->finish_reason, "content_filter");
   EXPECT_EQ(r->attempts, 2);
@@ -148,7 +154,7 @@ TEST(WithFallback, NoFallbackOnceAStreamDelivered) {
   auto clock = std::make_shared<FakeClock>();
   auto cut = Scripted({Http(absl::StatusCode::kUnavailable)}, /*events=*/1);
   auto backup = Scripted({Answer("never")});
-  absl::Status status = WithFallback({{cut}, {backup}}, Policy(clock))
+  absl::Status status = Must(WithFallback({{cut}, {backup}}, Policy(clock)))
                             ->Stream({}, [](const StreamEvent&) { return true; })
                             .status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
@@ -161,7 +167,8 @@ TEST(FallbackCooldown, A429CoolsTheModelDown) {
       Scripted({Http(absl::StatusCode::kResourceExhausted, {{kPayloadHttpStatus, "429"}}),
                 Answer("primary again")});
   auto backup = Scripted({Answer("backup")});
-  auto model = WithFallback({{limited, "", "primary"}, {backup, "", "backup"}}, Policy(clock));
+  auto model =
+      Must(WithFallback({{limited, "", "primary"}, {backup, "", "backup"}}, Policy(clock)));
   EXPECT_EQ(model->Complete({})->served_by, "backup");
   clock->Advance(milliseconds(4900));
   EXPECT_EQ(model->Complete({})->served_by, "backup");  // Still cooling (5 s default).
@@ -177,7 +184,7 @@ TEST(FallbackCooldown, MoreThanHalfFailingInTheMinute) {
                          Http(absl::StatusCode::kUnavailable), Http(absl::StatusCode::kUnavailable),
                          Answer("c")});
   auto backup = Scripted({Answer("backup")});
-  auto model = WithFallback({{flaky, "", "flaky"}, {backup, "", "backup"}}, Policy(clock));
+  auto model = Must(WithFallback({{flaky, "", "flaky"}, {backup, "", "backup"}}, Policy(clock)));
   std::vector<std::string> served;
   for (int i = 0; i < 6; ++i) served.push_back(model->Complete({})->served_by);
   EXPECT_THAT(served, ElementsAre("flaky", "flaky", "backup", "backup", "backup", "backup"));
@@ -191,14 +198,14 @@ TEST(FallbackCooldown, LoneModelNeverCoolsAndAllCoolingFailsFast) {
   auto clock = std::make_shared<FakeClock>();
   auto alone =
       Scripted({Http(absl::StatusCode::kResourceExhausted, {{kPayloadHttpStatus, "429"}})});
-  auto single = WithFallback({{alone}}, Policy(clock));
+  auto single = Must(WithFallback({{alone}}, Policy(clock)));
   (void)single->Complete({});
   (void)single->Complete({});
   EXPECT_EQ(alone->calls(), 2);
 
   auto a = Scripted({Http(absl::StatusCode::kNotFound)});
   auto b = Scripted({Http(absl::StatusCode::kResourceExhausted, {{kPayloadHttpStatus, "429"}})});
-  auto both = WithFallback({{a, "", "a"}, {b, "", "b"}}, Policy(clock));
+  auto both = Must(WithFallback({{a, "", "a"}, {b, "", "b"}}, Policy(clock)));
   (void)both->Complete({});
   clock->Advance(seconds(1));
   absl::Status status = both->Complete({}).status();
@@ -219,7 +226,8 @@ TEST(WithFallback, EmbeddingModelsToo) {
   auto up = std::make_shared<ScriptedEmbeddingModel>(std::deque<absl::StatusOr<Embeddings>>{ok});
   FallbackPolicy<EmbeddingModel> policy;
   policy.clock = clock;
-  auto model = WithFallback({{down, "", "local"}, {up, "text-embedding-3-small", ""}}, policy);
+  auto model =
+      Must(WithFallback({{down, "", "local"}, {up, "text-embedding-3-small", ""}}, policy));
   std::vector<std::string> inputs = {"x"};
   auto e = model->Embed(inputs, {});
   ASSERT_TRUE(e.ok()) << e.status();
@@ -245,7 +253,8 @@ TEST(WithFallback, PrimaryDownOverHttp) {
   auto primary = NewOpenAIClient({.base_url = dead_url, .model = "m"});
   auto secondary = NewOpenAIClient({.base_url = backup.Url("/v1"), .model = "m"});
   ASSERT_TRUE(primary.ok() && secondary.ok());
-  auto model = WithFallback({{std::move(*primary), "", "primary"}, {std::move(*secondary)}}, {});
+  auto model =
+      Must(WithFallback({{std::move(*primary), "", "primary"}, {std::move(*secondary)}}, {}));
   ChatRequest request;
   request.messages = {{.role = "user", .content = "hi"}};
   for (int i = 0; i < 3; ++i) {

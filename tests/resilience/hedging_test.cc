@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/must.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/resilience.h"
@@ -14,6 +15,8 @@
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
@@ -68,7 +71,7 @@ HedgingPolicy Fixed(milliseconds delay) {
 TEST(WithHedging, SlowFirstAttemptIsOvertakenAndCancelled) {
   auto model = std::make_shared<SleepyModel>(std::vector{milliseconds(5000), milliseconds(10)});
   auto start = steady_clock::now();
-  auto r = WithHedging(model, Fixed(milliseconds(50)))->Complete({});
+  auto r = Must(WithHedging(model, Fixed(milliseconds(50))))->Complete({});
   auto took = steady_clock::now() - start;
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "attempt 1");
@@ -81,7 +84,7 @@ TEST(WithHedging, SlowFirstAttemptIsOvertakenAndCancelled) {
 
 TEST(WithHedging, FastAttemptsAreNotHedged) {
   auto model = std::make_shared<SleepyModel>(std::vector{milliseconds(1)});
-  auto hedged = WithHedging(model, Fixed(milliseconds(500)));
+  auto hedged = Must(WithHedging(model, Fixed(milliseconds(500))));
   for (int i = 0; i < 5; ++i) {
     auto r = hedged->Complete({});
     ASSERT_TRUE(r.ok());
@@ -99,7 +102,8 @@ TEST(WithHedging, CallerCancellationReachesBothAttempts) {
     call.cancellation->Cancel();
   });
   auto start = steady_clock::now();
-  absl::Status status = WithHedging(model, Fixed(milliseconds(20)))->Complete({}, call).status();
+  absl::Status status =
+      Must(WithHedging(model, Fixed(milliseconds(20))))->Complete({}, call).status();
   canceller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(model->calls, 2);
@@ -117,7 +121,7 @@ TEST(WithHedging, DelayFollowsTheObservedPercentile) {
   HedgingPolicy policy;
   policy.initial_delay = milliseconds(2000);
   policy.min_samples = 20;
-  auto hedged = WithHedging(model, policy);
+  auto hedged = Must(WithHedging(model, policy));
   for (int i = 0; i < 20; ++i) ASSERT_EQ(hedged->Complete({})->attempts, 1);
   auto start = steady_clock::now();
   auto r = hedged->Complete({});
@@ -131,7 +135,7 @@ TEST(WithHedging, StreamIsHedgedOnlyBeforeItsFirstEvent) {
   // The first attempt delivers an event at once, then takes 300 ms: it has won, no hedge.
   auto model = std::make_shared<SleepyModel>(std::vector{milliseconds(300)}, /*events=*/true);
   std::vector<std::string> seen;
-  auto r = WithHedging(model, Fixed(milliseconds(20)))->Stream({}, [&](const StreamEvent& e) {
+  auto r = Must(WithHedging(model, Fixed(milliseconds(20))))->Stream({}, [&](const StreamEvent& e) {
     seen.push_back(e.text);
     return true;
   });
@@ -158,7 +162,7 @@ TEST(WithHedging, EmbeddingModelsToo) {
   };
   auto model = std::make_shared<Slow>();
   std::vector<std::string> inputs = {"x"};
-  auto e = WithHedging(std::shared_ptr<EmbeddingModel>(model), Fixed(milliseconds(20)))
+  auto e = Must(WithHedging(std::shared_ptr<EmbeddingModel>(model), Fixed(milliseconds(20))))
                ->Embed(inputs, {});
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->model, "second");

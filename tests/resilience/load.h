@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/must.h"
 #include "http/test_server.h"
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
@@ -67,8 +68,8 @@ inline LoadResult RunLoad(const LoadOptions& options) {
     policy.max_retries = 10;
     policy.initial_backoff = std::chrono::milliseconds(1);
     policy.max_backoff = std::chrono::milliseconds(4);
-    policy.budget = std::make_shared<RetryBudget>(options.budget_ratio, options.budget_burst);
-    std::shared_ptr<ChatModel> model = WithRetry(std::move(*client), policy);
+    policy.budget = Must(RetryBudget::Create(options.budget_ratio, options.budget_burst));
+    std::shared_ptr<ChatModel> model = Must(WithRetry(std::move(*client), policy));
 
     std::atomic<int> next{0}, succeeded{0}, refused{0}, other{0};
     std::atomic<int64_t> slowest_ns{0};

@@ -5,6 +5,7 @@
 #include <deque>
 #include <vector>
 
+#include "common/must.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
@@ -15,6 +16,8 @@
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
@@ -94,7 +97,7 @@ TEST(WithRetry, RetriesUntilSuccessAndReportsIt) {
   CallContext call;
   call.deadline = h.clock->Now() + seconds(600);
   call.tags = {{"user", "u-1"}};
-  auto r = WithRetry(model, h.Policy())->Complete({}, call);
+  auto r = Must(WithRetry(model, h.Policy()))->Complete({}, call);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "ok");
   EXPECT_EQ(r->attempts, 3);
@@ -109,12 +112,12 @@ TEST(WithRetry, StopsOnNonRetryableAndAfterMaxRetries) {
   Harness h;
   auto bad = std::make_shared<ScriptedModel>(
       std::deque<absl::StatusOr<ChatResponse>>{Http(absl::StatusCode::kOutOfRange)});
-  absl::Status status = WithRetry(bad, h.Policy())->Complete({}).status();
+  absl::Status status = Must(WithRetry(bad, h.Policy()))->Complete({}).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(GetPayload(status, kPayloadAttempts), "1");
   auto down = std::make_shared<ScriptedModel>(
       std::deque<absl::StatusOr<ChatResponse>>(4, Http(absl::StatusCode::kUnavailable)));
-  status = WithRetry(down, h.Policy())->Complete({}).status();
+  status = Must(WithRetry(down, h.Policy()))->Complete({}).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(GetPayload(status, kPayloadAttempts), "3");  // Default: 2 retries.
   EXPECT_THAT(h.sleeper->sleeps, ElementsAre(milliseconds(500), milliseconds(1000)));
@@ -126,7 +129,7 @@ TEST(WithRetry, NeverSleepsPastTheDeadline) {
       Http(absl::StatusCode::kResourceExhausted, {{kPayloadRetryAfter, "5"}}), ChatResponse{}});
   CallContext call;
   call.deadline = h.clock->Now() + seconds(3);
-  absl::Status status = WithRetry(model, h.Policy())->Complete({}, call).status();
+  absl::Status status = Must(WithRetry(model, h.Policy()))->Complete({}, call).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(status.message(), HasSubstr("would pass the deadline"));
   EXPECT_THAT(status.message(), HasSubstr("provider said no"));
@@ -138,7 +141,7 @@ TEST(WithRetry, StreamsRetryOnlyBeforeTheFirstEvent) {
   Harness h;
   auto before = std::make_shared<ScriptedModel>(std::deque<absl::StatusOr<ChatResponse>>{
       Http(absl::StatusCode::kUnavailable), ChatResponse{.text = "ok"}});
-  auto r = WithRetry(before, h.Policy())->Stream({}, nullptr);
+  auto r = Must(WithRetry(before, h.Policy()))->Stream({}, nullptr);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->attempts, 2);
   auto after = std::make_shared<ScriptedModel>(
@@ -146,7 +149,7 @@ TEST(WithRetry, StreamsRetryOnlyBeforeTheFirstEvent) {
                                                ChatResponse{}},
       /*events=*/1);
   int seen = 0;
-  absl::Status status = WithRetry(after, h.Policy())
+  absl::Status status = Must(WithRetry(after, h.Policy()))
                             ->Stream({}, [&](const StreamEvent&) { return ++seen > 0; })
                             .status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
@@ -161,7 +164,7 @@ TEST(WithRetry, CancellationEndsTheWait) {
   CallContext call;
   call.cancellation = std::make_shared<Cancellation>();
   call.cancellation->Cancel();
-  EXPECT_EQ(WithRetry(model, h.Policy())->Complete({}, call).status().code(),
+  EXPECT_EQ(Must(WithRetry(model, h.Policy()))->Complete({}, call).status().code(),
             absl::StatusCode::kCancelled);
 }
 
@@ -206,7 +209,7 @@ TEST(WithRetry, AgainstTheScriptedServer) {
   policy.max_retries = 3;
   ChatRequest request;
   request.messages = {{.role = "user", .content = "hi"}};
-  auto r = WithRetry(std::move(*client), policy)->Complete(request);
+  auto r = Must(WithRetry(std::move(*client), policy))->Complete(request);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "hi");
   EXPECT_EQ(r->attempts, 4);
@@ -219,10 +222,10 @@ TEST(RetryBudget, KeepsRetriesUnderTheRatio) {
   Harness h;
   RetryPolicy policy = h.Policy();
   policy.max_retries = 5;
-  policy.budget = std::make_shared<RetryBudget>(/*ratio=*/0.1, /*burst=*/2);
+  policy.budget = Must(RetryBudget::Create(/*ratio=*/0.1, /*burst=*/2));
   auto down = std::make_shared<ScriptedModel>(
       std::deque<absl::StatusOr<ChatResponse>>{Http(absl::StatusCode::kUnavailable)});
-  auto model = WithRetry(down, policy);
+  auto model = Must(WithRetry(down, policy));
   // The first call spends the burst (2 retries); after it every 10 calls earn one retry.
   absl::Status first = model->Complete({}).status();
   EXPECT_EQ(GetPayload(first, kPayloadAttempts), "3");
@@ -237,19 +240,19 @@ TEST(RetryBudget, KeepsRetriesUnderTheRatio) {
 }
 
 TEST(RetryBudget, RefillsWithCallsUpToTheBurst) {
-  RetryBudget budget(0.5, 3);
-  EXPECT_DOUBLE_EQ(budget.tokens(), 3);
-  EXPECT_TRUE(budget.TryRetry());
-  EXPECT_TRUE(budget.TryRetry());
-  EXPECT_TRUE(budget.TryRetry());
-  EXPECT_FALSE(budget.TryRetry());
-  budget.RecordCall();
-  EXPECT_FALSE(budget.TryRetry());  // 0.5 token.
-  budget.RecordCall();
-  EXPECT_TRUE(budget.TryRetry());
-  for (int i = 0; i < 100; ++i) budget.RecordCall();
-  EXPECT_DOUBLE_EQ(budget.tokens(), 3);
-  EXPECT_EQ(budget.retries_refused(), 2);
+  std::shared_ptr<RetryBudget> budget = Must(RetryBudget::Create(0.5, 3));
+  EXPECT_DOUBLE_EQ(budget->tokens(), 3);
+  EXPECT_TRUE(budget->TryRetry());
+  EXPECT_TRUE(budget->TryRetry());
+  EXPECT_TRUE(budget->TryRetry());
+  EXPECT_FALSE(budget->TryRetry());
+  budget->RecordCall();
+  EXPECT_FALSE(budget->TryRetry());  // 0.5 token.
+  budget->RecordCall();
+  EXPECT_TRUE(budget->TryRetry());
+  for (int i = 0; i < 100; ++i) budget->RecordCall();
+  EXPECT_DOUBLE_EQ(budget->tokens(), 3);
+  EXPECT_EQ(budget->retries_refused(), 2);
 }
 
 TEST(WithRetry, EmbeddingModelsToo) {
@@ -260,7 +263,7 @@ TEST(WithRetry, EmbeddingModelsToo) {
   auto model = std::make_shared<ScriptedEmbeddingModel>(std::deque<absl::StatusOr<Embeddings>>{
       Http(absl::StatusCode::kUnavailable, {{kPayloadRetryAfterMs, "250"}}), ok});
   std::vector<std::string> inputs = {"a"};
-  auto e = WithRetry(std::shared_ptr<EmbeddingModel>(model), h.Policy())->Embed(inputs, {});
+  auto e = Must(WithRetry(std::shared_ptr<EmbeddingModel>(model), h.Policy()))->Embed(inputs, {});
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->attempts, 2);
   EXPECT_EQ(e->backoff, milliseconds(250));
@@ -305,7 +308,7 @@ TEST(WithRetry, StallsAndStreamsAgainstTheScriptedServer) {
   auto stalling = NewOpenAIClient({.base_url = server.Url("/stall/v1"), .model = "m"});
   ASSERT_TRUE(stalling.ok());
   auto start = std::chrono::steady_clock::now();
-  auto r = WithRetry(std::move(*stalling), policy)->Complete(request);
+  auto r = Must(WithRetry(std::move(*stalling), policy))->Complete(request);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->text, "late");
   EXPECT_EQ(r->attempts, 2);
@@ -319,7 +322,7 @@ TEST(WithRetry, StallsAndStreamsAgainstTheScriptedServer) {
     text += e.text;
     return true;
   };
-  r = WithRetry(std::move(*before), h.Policy())->Stream(request, collect);
+  r = Must(WithRetry(std::move(*before), h.Policy()))->Stream(request, collect);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(text, "hi");
   EXPECT_EQ(r->attempts, 2);
@@ -328,7 +331,8 @@ TEST(WithRetry, StallsAndStreamsAgainstTheScriptedServer) {
   text.clear();
   auto after = NewOpenAIClient({.base_url = server.Url("/after/v1"), .model = "m"});
   ASSERT_TRUE(after.ok());
-  absl::Status status = WithRetry(std::move(*after), h.Policy())->Stream(request, collect).status();
+  absl::Status status =
+      Must(WithRetry(std::move(*after), h.Policy()))->Stream(request, collect).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_EQ(GetPayload(status, kPayloadAttempts), "1");
   EXPECT_EQ(text, "hi");

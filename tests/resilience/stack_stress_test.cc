@@ -7,12 +7,15 @@
 #include <thread>
 #include <vector>
 
+#include "common/must.h"
 #include "gtest/gtest.h"
 #include "llmkit/resilience.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
 namespace {
+
+using ::llmkit::testing::Must;
 
 // Fails every `every`-th call with 503, answers the others; counts calls.
 class FlakyModel final : public ChatModel {
@@ -49,20 +52,21 @@ class FlakyModel final : public ChatModel {
 TEST(ResilienceStack, ManyThreadsThroughEveryDecorator) {
   auto a = std::make_shared<FlakyModel>(3);
   auto b = std::make_shared<FlakyModel>(5);
-  auto limiter = std::make_shared<RateLimiter>(
-      RateLimitPolicy{.requests_per_minute = 1e9, .tokens_per_minute = 1e12});
+  auto limiter = Must(
+      RateLimiter::Create(RateLimitPolicy{.requests_per_minute = 1e9, .tokens_per_minute = 1e12}));
   auto guard = [&](std::shared_ptr<ChatModel> model, const char* name) {
-    auto breaker = std::make_shared<CircuitBreaker>(CircuitBreakerPolicy{.name = name});
-    return std::shared_ptr<ChatModel>(WithCircuitBreaker(WithRateLimit(model, limiter), breaker));
+    auto breaker = Must(CircuitBreaker::Create(CircuitBreakerPolicy{.name = name}));
+    return std::shared_ptr<ChatModel>(
+        Must(WithCircuitBreaker(Must(WithRateLimit(model, limiter)), breaker)));
   };
-  std::shared_ptr<ChatModel> stack =
-      WithFallback({{guard(WithHedging(a, {.delay = std::chrono::milliseconds(50)}), "a"), "", "a"},
-                    {guard(b, "b"), "", "b"}},
-                   {.cooldown = std::chrono::milliseconds(1)});
-  stack = WithRetry(stack, {.max_retries = 5,
-                            .initial_backoff = std::chrono::milliseconds(1),
-                            .max_backoff = std::chrono::milliseconds(2),
-                            .budget = std::make_shared<RetryBudget>(0.5, 50)});
+  std::shared_ptr<ChatModel> stack = Must(WithFallback(
+      {{guard(Must(WithHedging(a, {.delay = std::chrono::milliseconds(50)})), "a"), "", "a"},
+       {guard(b, "b"), "", "b"}},
+      {.cooldown = std::chrono::milliseconds(1)}));
+  stack = Must(WithRetry(stack, {.max_retries = 5,
+                                 .initial_backoff = std::chrono::milliseconds(1),
+                                 .max_backoff = std::chrono::milliseconds(2),
+                                 .budget = Must(RetryBudget::Create(0.5, 50))}));
 
   constexpr int kThreads = 16, kCalls = 500;
   std::atomic<int> answers{0}, errors{0}, streamed{0};

@@ -274,7 +274,7 @@ class ChatModel(_ChatClient):
 _Model = Union[OpenAIClient, AnthropicClient, ChatModel]
 _FallbackEntry = Union[_Model, tuple[_Model, Optional[str]], tuple[_Model, Optional[str], Optional[str]]]
 
-def with_retry(model: _Model, *, max_attempts: int = ..., initial_backoff: float = ..., max_backoff: float = ...,
+def with_retry(model: _Model, *, max_retries: Optional[int] = ..., max_attempts: Optional[int] = ..., initial_backoff: float = ..., max_backoff: float = ...,
                max_retry_after: float = ..., attempt_timeout: Optional[float] = ..., budget: Optional[float] = ...,
                budget_burst: float = ...) -> ChatModel: ...
 def with_fallback(models: Sequence[_FallbackEntry], *, context_window_fallbacks: Optional[Sequence[_FallbackEntry]] = ...,

@@ -208,8 +208,14 @@ def test_with_retry_follows_the_sdk_rule(provider):
         m.chat(MESSAGES)
     assert info.value.payloads["llmkit/attempts"] == "1"
     assert len(p.requests) == 4
-    with pytest.raises(ValueError):
-        llmkit.with_retry(m, max_attempts=0)
+    with pytest.raises(llmkit.InvalidArgumentError, match="max_retries"):
+        llmkit.with_retry(m, max_retries=-1)
+    # The old spelling still works for one release, with a DeprecationWarning.
+    with pytest.warns(DeprecationWarning, match="max_retries"):
+        with pytest.raises(llmkit.InvalidArgumentError, match="max_attempts"):
+            llmkit.with_retry(m, max_attempts=0)
+    with pytest.warns(DeprecationWarning):
+        assert llmkit.with_retry(m, max_attempts=2) is not None
 
 
 def test_call_context_keywords(provider):

@@ -45,8 +45,10 @@ def test_context_window_fallbacks_and_model_names(provider):
     assert [req[2]["model"] for req in p.requests] == ["small", "large"]
     with pytest.raises(llmkit.OutOfRangeError):
         llmkit.with_fallback([(client, "small")]).chat(MESSAGES)
-    with pytest.raises(ValueError):
+    with pytest.raises(llmkit.InvalidArgumentError, match="no models"):
         llmkit.with_fallback([])
+    with pytest.raises(llmkit.InvalidArgumentError, match="cooldown_failure_ratio"):
+        llmkit.with_fallback([client], cooldown_failure_ratio=1.5)
     with pytest.raises(TypeError):
         llmkit.with_fallback(["not a model"])
 
@@ -64,8 +66,18 @@ def test_circuit_breaker_fails_fast(provider):
     assert info.value.payloads["llmkit/circuit_open"] == "primary"
     assert 29_000 <= int(info.value.retry_after_ms) <= 30_000
     assert len(p.requests) == 2  # The third call never reached the server.
-    with pytest.raises(ValueError):
-        llmkit.with_circuit_breaker(m, failure_ratio=0)
+    # Every option is checked when the decorator is built, naming the field and its range.
+    for keyword, value, field in [("failure_ratio", 0, "failure_ratio"), ("window", 0, "window"),
+                                  ("min_calls", 200, "min_calls"), ("open_for", -1, "open_for"),
+                                  ("half_open_calls", 0, "half_open_calls")]:
+        with pytest.raises(llmkit.InvalidArgumentError, match=field):
+            llmkit.with_circuit_breaker(m, **{keyword: value})
+    with pytest.raises(llmkit.InvalidArgumentError, match="requests_per_minute"):
+        llmkit.with_rate_limit(m, requests_per_minute=-1)
+    with pytest.raises(llmkit.InvalidArgumentError, match="percentile"):
+        llmkit.with_hedging(m, percentile=1.5)
+    with pytest.raises(llmkit.InvalidArgumentError, match="min_samples"):
+        llmkit.with_hedging(m, min_samples=0)
 
 
 def test_rate_limit_fails_fast_or_waits(provider):
@@ -85,7 +97,7 @@ def test_rate_limit_fails_fast_or_waits(provider):
     assert time.monotonic() - start < 5
     # Composed: retry waits for the limiter's hint instead of failing.
     composed = llmkit.with_retry(llmkit.with_rate_limit(client, requests_per_minute=600, wait=False),
-                                 max_attempts=3)
+                                 max_retries=2)
     r = composed.chat(MESSAGES)
     assert r.attempts == 1
 
@@ -101,7 +113,7 @@ def test_retry_budget_and_attempt_timeout(provider):
 
     dead = provider(down)
     budgeted = llmkit.with_retry(llmkit.OpenAIClient(base_url=dead.url + "/v1", model="m"),
-                                 max_attempts=5, initial_backoff=0.001, budget=0.1, budget_burst=1)
+                                 max_retries=4, initial_backoff=0.001, budget=0.1, budget_burst=1)
     with pytest.raises(llmkit.UnavailableError) as info:
         budgeted.chat(MESSAGES)
     assert info.value.payloads["llmkit/retry_budget"] == "exhausted"
