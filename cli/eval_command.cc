@@ -246,8 +246,11 @@ int RunEval(int argc, char** argv) {
       !added.ok()) {
     return fail(added);
   }
-  Bm25Index bm25({.stemming = !args->Has("--plain")});
-  if (absl::Status added = bm25.Add(data->doc_ids, data->doc_texts); !added.ok())
+  absl::StatusOr<std::unique_ptr<Bm25Index>> created =
+      Bm25Index::Create({.stemming = !args->Has("--plain")});
+  if (!created.ok()) return fail(created.status());
+  std::unique_ptr<Bm25Index> bm25 = *std::move(created);
+  if (absl::Status added = bm25->Add(data->doc_ids, data->doc_texts); !added.ok())
     return fail(added);
   const double build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -272,7 +275,10 @@ int RunEval(int argc, char** argv) {
   };
   std::vector<Metrics> results;
   for (const Mode& mode : modes) {
-    Retriever retriever(collection->get(), &bm25, mode.options);
+    absl::StatusOr<Retriever> created_retriever =
+        Retriever::Create(collection->get(), bm25.get(), mode.options);
+    if (!created_retriever.ok()) return fail(created_retriever.status());
+    const Retriever& retriever = *created_retriever;
     Metrics sum;
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t q = 0; q < query_ids.size(); ++q) {

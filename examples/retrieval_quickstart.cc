@@ -43,13 +43,17 @@ int main(int argc, char** argv) {
     std::printf("vector: %s %.3f\n", hit.id.c_str(), hit.score);
 
   // BM25 over the same ids, and hybrid retrieval fusing both lists.
-  llmkit::Bm25Index bm25;
+  absl::StatusOr<std::unique_ptr<llmkit::Bm25Index>> bm25 = llmkit::Bm25Index::Create();
+  if (!bm25.ok()) return 1;
   std::vector<std::string> ids, texts;
   for (const llmkit::Document& d : docs) ids.push_back(d.id), texts.push_back(d.text);
-  if (!bm25.Add(ids, texts).ok()) return 1;
-  llmkit::Retriever retriever(col->get(), &bm25, {.mode = llmkit::RetrievalMode::kHybrid});
+  if (!(*bm25)->Add(ids, texts).ok()) return 1;
+  // Options are checked here (kInvalidArgument naming a bad field, or a missing index).
+  absl::StatusOr<llmkit::Retriever> retriever =
+      llmkit::Retriever::Create(col->get(), bm25->get(), {.mode = llmkit::RetrievalMode::kHybrid});
+  if (!retriever.ok()) return 1;
   absl::StatusOr<std::vector<llmkit::RetrievedHit>> fused =
-      retriever.Search({.text = "keyword ranking of documents", .vector = query, .k = 3});
+      retriever->Search({.text = "keyword ranking of documents", .vector = query, .k = 3});
   if (!fused.ok()) return 1;
   for (const llmkit::RetrievedHit& hit : *fused) {
     std::printf("hybrid: %s %.3f (vector rank %d, lexical rank %d)\n", hit.id.c_str(), hit.score,

@@ -318,7 +318,8 @@ void BindIndex(py::module_& m) {
              o.candidates = candidates;
              o.mmr = mmr;
              o.mmr_lambda = mmr_lambda;
-             return std::make_unique<Retriever>(collection, bm25, o);
+             return std::make_unique<Retriever>(
+                 ValueOrThrow(Retriever::Create(collection, bm25, o)));
            }),
            py::arg("collection") = py::none(), py::arg("bm25") = py::none(), py::kw_only(),
            py::arg("mode") = "hybrid", py::arg("fusion") = "relative_score", py::arg("alpha") = 0.5,

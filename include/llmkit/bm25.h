@@ -54,10 +54,9 @@ struct Bm25Hit {
 // (Add, Upsert, Delete): writes are serialized by an internal lock.
 class Bm25Index {
  public:
-  // REQUIRES: k1 >= 0, 0 <= b <= 1 (checked by Create; the constructor clamps).
-  explicit Bm25Index(const Bm25Options& options = {});
-  // Errors: kInvalidArgument (k1 < 0 or b outside [0, 1]).
-  static absl::StatusOr<std::unique_ptr<Bm25Index>> Create(const Bm25Options& options);
+  // The one way to build an index. Errors: kInvalidArgument naming the field (k1 negative or
+  // not finite, b outside [0, 1]).
+  static absl::StatusOr<std::unique_ptr<Bm25Index>> Create(const Bm25Options& options = {});
   ~Bm25Index();
   Bm25Index(const Bm25Index&) = delete;
   Bm25Index& operator=(const Bm25Index&) = delete;
@@ -84,6 +83,7 @@ class Bm25Index {
   class Impl;
 
  private:
+  explicit Bm25Index(const Bm25Options& options);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -82,8 +82,11 @@ struct RetrievedHit {
 // it) outlive the retriever.
 class Retriever {
  public:
-  Retriever(const Collection* collection, const Bm25Index* bm25,
-            const RetrieverOptions& options = {});
+  // Checks every option and what the mode needs. Errors: kInvalidArgument naming the field
+  // (alpha or mmr_lambda outside [0, 1], rrf_k <= 0, a negative weight, candidates < 1, a mode
+  // whose index is null, MMR without a collection).
+  static absl::StatusOr<Retriever> Create(const Collection* collection, const Bm25Index* bm25,
+                                          const RetrieverOptions& options = {});
 
   // Errors: kInvalidArgument (k < 1; a side the mode needs is missing — its index or the query
   // text/vector; a filter without a collection; MMR without a collection; bad options or
@@ -95,6 +98,8 @@ class Retriever {
   const RetrieverOptions& options() const { return options_; }
 
  private:
+  Retriever(const Collection* collection, const Bm25Index* bm25, const RetrieverOptions& options);
+
   const Collection* collection_;
   const Bm25Index* bm25_;
   RetrieverOptions options_;

@@ -111,18 +111,18 @@ class Bm25Index::Impl {
   uint64_t live_length = 0;
 };
 
-Bm25Index::Bm25Index(const Bm25Options& options) {
-  Bm25Options clamped = options;
-  clamped.k1 = std::max(0.0, clamped.k1);
-  clamped.b = std::clamp(clamped.b, 0.0, 1.0);
-  impl_ = std::make_unique<Impl>(clamped);
-}
+Bm25Index::Bm25Index(const Bm25Options& options) : impl_(std::make_unique<Impl>(options)) {}
 
 absl::StatusOr<std::unique_ptr<Bm25Index>> Bm25Index::Create(const Bm25Options& options) {
-  if (!(options.k1 >= 0) || !(options.b >= 0 && options.b <= 1)) {
-    return absl::InvalidArgumentError("Bm25Options: k1 must be >= 0 and b in [0, 1]");
+  if (!(options.k1 >= 0) || !std::isfinite(options.k1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Bm25Options::k1 must be finite and >= 0, not ", options.k1));
   }
-  return std::make_unique<Bm25Index>(options);
+  if (!(options.b >= 0 && options.b <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Bm25Options::b must be in [0, 1], not ", options.b));
+  }
+  return std::unique_ptr<Bm25Index>(new Bm25Index(options));
 }
 
 Bm25Index::~Bm25Index() = default;

@@ -42,7 +42,9 @@ uint64_t Fnv1a(char kind, std::string_view bytes) {
 class LocalEmbeddingModel : public EmbeddingModel {
  public:
   explicit LocalEmbeddingModel(const LocalEmbedderOptions& options)
-      : options_(options), name_(LocalEmbedderName(options)) {}
+      : options_(options),
+        name_(LocalEmbedderName(options)),
+        analyzer_(Bm25Index::Create().value()) {}  // The defaults are valid.
 
   absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
                                    const EmbedOptions& options, const CallContext& call) override {
@@ -67,7 +69,7 @@ class LocalEmbeddingModel : public EmbeddingModel {
  private:
   void EmbedOne(std::string_view text, float* row) const {
     absl::flat_hash_map<uint64_t, float> counts;
-    const std::vector<std::string> words = analyzer_.Analyze(text);
+    const std::vector<std::string> words = analyzer_->Analyze(text);
     for (size_t i = 0; i < words.size(); ++i) {
       counts[Fnv1a('w', words[i])] += 1.0f;
       if (options_.word_pairs && i + 1 < words.size()) {
@@ -104,7 +106,8 @@ class LocalEmbeddingModel : public EmbeddingModel {
 
   LocalEmbedderOptions options_;
   std::string name_;
-  Bm25Index analyzer_;  // Only Analyze is used: the default English analysis.
+  // Only Analyze is used: the default English analysis.
+  std::unique_ptr<const Bm25Index> analyzer_;
 };
 
 }  // namespace

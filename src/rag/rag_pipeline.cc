@@ -194,7 +194,7 @@ absl::StatusOr<std::unique_ptr<RagPipeline::Impl>> RagPipeline::Impl::Build(
     return absl::InvalidArgumentError(absl::StrCat("prompt_template: ", prompt.status().message()));
   }
   impl->prompt = std::make_unique<Template>(*std::move(prompt));
-  impl->bm25 = std::make_unique<Bm25Index>();
+  LLMKIT_ASSIGN_OR_RETURN(impl->bm25, Bm25Index::Create());
   impl->options = std::move(options);
   return impl;
 }
@@ -597,7 +597,9 @@ absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view q
   }
   std::shared_lock lock(impl_->mu);
   if (impl_->collection == nullptr) return std::vector<RagPassage>{};
-  Retriever retriever(impl_->collection.get(), impl_->bm25.get(), impl_->options.retrieval);
+  LLMKIT_ASSIGN_OR_RETURN(
+      Retriever retriever,
+      Retriever::Create(impl_->collection.get(), impl_->bm25.get(), impl_->options.retrieval));
   RetrievalQuery query;
   query.text = question;
   query.vector = vector;

@@ -49,18 +49,46 @@ Retriever::Retriever(const Collection* collection, const Bm25Index* bm25,
                      const RetrieverOptions& options)
     : collection_(collection), bm25_(bm25), options_(options) {}
 
+absl::StatusOr<Retriever> Retriever::Create(const Collection* collection, const Bm25Index* bm25,
+                                            const RetrieverOptions& o) {
+  auto bad = [](std::string_view field, std::string_view range, double value) {
+    return absl::InvalidArgumentError(absl::StrCat("RetrieverOptions::", internal::ToAbsl(field),
+                                                   " must be ", internal::ToAbsl(range), ", not ",
+                                                   value));
+  };
+  if (!(o.alpha >= 0 && o.alpha <= 1)) return bad("alpha", "in [0, 1]", o.alpha);
+  if (!(o.mmr_lambda >= 0 && o.mmr_lambda <= 1)) {
+    return bad("mmr_lambda", "in [0, 1]", o.mmr_lambda);
+  }
+  if (!(o.rrf_k > 0) || !std::isfinite(o.rrf_k)) return bad("rrf_k", "finite and > 0", o.rrf_k);
+  if (!(o.vector_weight >= 0) || !std::isfinite(o.vector_weight)) {
+    return bad("vector_weight", "finite and >= 0", o.vector_weight);
+  }
+  if (!(o.lexical_weight >= 0) || !std::isfinite(o.lexical_weight)) {
+    return bad("lexical_weight", "finite and >= 0", o.lexical_weight);
+  }
+  if (o.candidates < 1) return bad("candidates", ">= 1", o.candidates);
+  if (o.mode != RetrievalMode::kLexical && collection == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("RetrieverOptions::mode ",
+                                                   internal::ToAbsl(RetrievalModeName(o.mode)),
+                                                   " needs a collection (it is null)"));
+  }
+  if (o.mode != RetrievalMode::kVector && bm25 == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("RetrieverOptions::mode ",
+                                                   internal::ToAbsl(RetrievalModeName(o.mode)),
+                                                   " needs a BM25 index (it is null)"));
+  }
+  if (o.mmr && collection == nullptr) {
+    return absl::InvalidArgumentError("RetrieverOptions::mmr needs a collection (it is null)");
+  }
+  return Retriever(collection, bm25, o);
+}
+
 absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery& query,
                                                             const CallContext& call) const {
   const RetrieverOptions& o = options_;
   LLMKIT_RETURN_IF_ERROR(call.Check("retrieval"));
   if (query.k < 1) return absl::InvalidArgumentError("k must be at least 1");
-  if (!(o.alpha >= 0 && o.alpha <= 1) || !(o.rrf_k > 0) || o.candidates < 1 ||
-      !(o.mmr_lambda >= 0 && o.mmr_lambda <= 1) || !(o.vector_weight >= 0) ||
-      !(o.lexical_weight >= 0)) {
-    return absl::InvalidArgumentError(
-        "RetrieverOptions: alpha and mmr_lambda in [0, 1], rrf_k > 0, candidates >= 1, "
-        "weights >= 0");
-  }
   const bool use_vector = o.mode != RetrievalMode::kLexical;
   const bool use_lexical = o.mode != RetrievalMode::kVector;
   if (use_vector && (collection_ == nullptr || query.vector.empty())) {

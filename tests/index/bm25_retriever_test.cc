@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/bm25.h"
 #include "llmkit/index.h"
@@ -17,12 +18,14 @@ namespace {
 using Strings = std::vector<std::string>;
 
 TEST(Bm25Analyzer, UnicodeWordsLowercaseStopWordsStemming) {
-  Bm25Index plain({.english_stop_words = false, .stemming = false});
+  auto plain_owner = Bm25Index::Create({.english_stop_words = false, .stemming = false}).value();
+  Bm25Index& plain = *plain_owner;
   EXPECT_EQ(plain.Analyze("The ÉCOLE of Straße, x_y 42nd—naïvé ΑΘΗΝΑ!"),
             (Strings{"the", "école", "of", "straße", "x_y", "42nd", "naïvé", "αθηνα"}));
   EXPECT_EQ(plain.Analyze("  \t\n"), Strings{});
   EXPECT_EQ(plain.Analyze("日本語 テキスト"), (Strings{"日本語", "テキスト"}));
-  Bm25Index english;  // Defaults: stop words and stemming.
+  auto english_owner = Bm25Index::Create().value();
+  Bm25Index& english = *english_owner;  // Defaults: stop words and stemming.
   EXPECT_EQ(english.Analyze("The connections of the connected networks are connecting"),
             (Strings{"connect", "connect", "network", "connect"}));
   // Invalid UTF-8 is replaced when analyzing, rejected when indexing or searching.
@@ -73,7 +76,8 @@ TEST(PorterStemmer, ReferenceExamples) {
 TEST(Bm25Index, ScoresFollowTheFormula) {
   Strings ids = {"d1", "d2", "d3", "d4"};
   Strings texts = {"apple banana apple", "banana cherry", "cherry cherry cherry date", "elder"};
-  Bm25Index bm25({.english_stop_words = false, .stemming = false});
+  auto bm25_owner = Bm25Index::Create({.english_stop_words = false, .stemming = false}).value();
+  Bm25Index& bm25 = *bm25_owner;
   ASSERT_TRUE(bm25.Add(ids, texts).ok());
   auto hits = bm25.Search("apple cherry", {.k = 10});
   ASSERT_TRUE(hits.ok());
@@ -113,7 +117,8 @@ TEST(Bm25Index, IncrementalWritesEqualAFreshBuild) {
     for (int w = 0; w < 5 + i % 17; ++w) text += "w" + std::to_string((i * 7 + w * 13) % 50) + " ";
     texts.push_back(text);
   }
-  Bm25Index incremental;
+  auto incremental_owner = Bm25Index::Create().value();
+  Bm25Index& incremental = *incremental_owner;
   ASSERT_TRUE(incremental.Add(ids, texts).ok());
   Strings gone;
   for (int i = 0; i < 400; i += 3) gone.push_back(ids[i]);
@@ -121,7 +126,8 @@ TEST(Bm25Index, IncrementalWritesEqualAFreshBuild) {
   Strings changed_ids = {"d1", "d2"}, changed_texts = {"w1 w1 w1", "w2 w3"};
   ASSERT_TRUE(incremental.Upsert(changed_ids, changed_texts).ok());
 
-  Bm25Index fresh;
+  auto fresh_owner = Bm25Index::Create().value();
+  Bm25Index& fresh = *fresh_owner;
   Strings keep_ids, keep_texts;
   for (int i = 0; i < 400; ++i) {
     if (i % 3 == 0 || i == 1 || i == 2) continue;
@@ -158,7 +164,10 @@ TEST(Bm25Index, LargeBatchEqualsSmallBatches) {
     }
     texts.push_back(text);
   }
-  Bm25Index whole, pieces;
+  auto whole_owner = Bm25Index::Create().value();
+  Bm25Index& whole = *whole_owner;
+  auto pieces_owner = Bm25Index::Create().value();
+  Bm25Index& pieces = *pieces_owner;
   ASSERT_TRUE(whole.Add(ids, texts).ok());
   for (size_t at = 0; at < ids.size(); at += 100) {
     Strings some_ids(ids.begin() + at, ids.begin() + at + 100);
@@ -181,7 +190,7 @@ TEST(Bm25Index, LargeBatchEqualsSmallBatches) {
 struct Fixture {
   std::unique_ptr<Collection> col;
   std::unique_ptr<Bm25Index> bm25 =
-      std::make_unique<Bm25Index>(Bm25Options{.english_stop_words = false, .stemming = false});
+      Bm25Index::Create({.english_stop_words = false, .stemming = false}).value();
 };
 
 // Four documents on a line in 2-D, with texts chosen so the two sides disagree.
@@ -214,7 +223,7 @@ TEST(Retriever, RelativeScoreFusionArithmetic) {
   // Vector scores 1, .8, .5, .1 normalize to 1, 7/9, 4/9, 0.
   std::map<std::string, double> vec = {{"a", 1}, {"b", 7.0 / 9}, {"c", 4.0 / 9}, {"d", 0}};
   for (double alpha : {0.5, 0.8}) {
-    Retriever r(f.col.get(), f.bm25.get(), {.alpha = alpha});
+    Retriever r = Retriever::Create(f.col.get(), f.bm25.get(), {.alpha = alpha}).value();
     auto hits = r.Search({.text = "apple", .vector = q, .k = 4});
     ASSERT_TRUE(hits.ok()) << hits.status();
     ASSERT_EQ(hits->size(), 4u);
@@ -230,8 +239,10 @@ TEST(Retriever, RelativeScoreFusionArithmetic) {
 TEST(Retriever, ReciprocalRankFusionArithmetic) {
   Fixture f = Make();
   std::vector<float> q = {1, 0};
-  Retriever r(f.col.get(), f.bm25.get(),
-              {.fusion = Fusion::kReciprocalRank, .rrf_k = 60, .vector_weight = 2});
+  Retriever r =
+      Retriever::Create(f.col.get(), f.bm25.get(),
+                        {.fusion = Fusion::kReciprocalRank, .rrf_k = 60, .vector_weight = 2})
+          .value();
   auto hits = r.Search({.text = "apple", .vector = q, .k = 4});
   ASSERT_TRUE(hits.ok());
   for (const RetrievedHit& h : *hits) {
@@ -249,7 +260,7 @@ TEST(Retriever, FiltersApplyToBothSides) {
   Json en = Json::Parse(R"({"lang": "en"})").value();
   for (RetrievalMode mode :
        {RetrievalMode::kVector, RetrievalMode::kLexical, RetrievalMode::kHybrid}) {
-    Retriever r(f.col.get(), f.bm25.get(), {.mode = mode});
+    Retriever r = Retriever::Create(f.col.get(), f.bm25.get(), {.mode = mode}).value();
     auto hits = r.Search({.text = "apple", .vector = q, .k = 10, .where = en});
     ASSERT_TRUE(hits.ok()) << hits.status();
     for (const RetrievedHit& h : *hits) {
@@ -258,7 +269,8 @@ TEST(Retriever, FiltersApplyToBothSides) {
     }
     EXPECT_FALSE(hits->empty());
   }
-  Retriever lexical_only(nullptr, f.bm25.get(), {.mode = RetrievalMode::kLexical});
+  Retriever lexical_only =
+      Retriever::Create(nullptr, f.bm25.get(), {.mode = RetrievalMode::kLexical}).value();
   EXPECT_EQ(lexical_only.Search({.text = "apple", .where = en}).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto plain = lexical_only.Search({.text = "apple", .k = 2});
@@ -277,35 +289,54 @@ TEST(Retriever, MmrPrefersDiverseResults) {
                                 {"y", "", Json(), {0.7f, 0.7f}}};
   ASSERT_TRUE(col->Add(docs).ok());
   std::vector<float> q = {1, 0};
-  Retriever plain(col.get(), nullptr, {.mode = RetrievalMode::kVector});
+  Retriever plain = Retriever::Create(col.get(), nullptr, {.mode = RetrievalMode::kVector}).value();
   auto a = plain.Search({.vector = q, .k = 2});
   ASSERT_TRUE(a.ok());
   EXPECT_EQ((*a)[1].id, "x2");
-  Retriever mmr(col.get(), nullptr,
-                {.mode = RetrievalMode::kVector, .mmr = true, .mmr_lambda = 0.3});
+  Retriever mmr =
+      Retriever::Create(col.get(), nullptr,
+                        {.mode = RetrievalMode::kVector, .mmr = true, .mmr_lambda = 0.3})
+          .value();
   auto b = mmr.Search({.vector = q, .k = 2});
   ASSERT_TRUE(b.ok());
   EXPECT_EQ((*b)[0].id, "x1");
   EXPECT_EQ((*b)[1].id, "y");  // The near-duplicate x2 loses to the different y.
-  Retriever only_relevance(col.get(), nullptr,
-                           {.mode = RetrievalMode::kVector, .mmr = true, .mmr_lambda = 1});
+  Retriever only_relevance =
+      Retriever::Create(col.get(), nullptr,
+                        {.mode = RetrievalMode::kVector, .mmr = true, .mmr_lambda = 1})
+          .value();
   EXPECT_EQ(only_relevance.Search({.vector = q, .k = 2})->at(1).id, "x2");
 }
 
 TEST(Retriever, Errors) {
   Fixture f = Make();
   std::vector<float> q = {1, 0};
-  Retriever hybrid(f.col.get(), f.bm25.get());
+  Retriever hybrid = Retriever::Create(f.col.get(), f.bm25.get()).value();
   EXPECT_EQ(hybrid.Search({.text = "apple"}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(hybrid.Search({.vector = q}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(hybrid.Search({.text = "a", .vector = q, .k = 0}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  Retriever bad(f.col.get(), f.bm25.get(), {.alpha = 1.5});
-  EXPECT_EQ(bad.Search({.text = "a", .vector = q}).status().code(),
+  // Options and the indexes the mode needs are checked when the retriever is built.
+  auto bad = Retriever::Create(f.col.get(), f.bm25.get(), {.alpha = 1.5});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("alpha"));
+  for (const RetrieverOptions& o :
+       {RetrieverOptions{.rrf_k = 0}, RetrieverOptions{.vector_weight = -1},
+        RetrieverOptions{.candidates = 0}, RetrieverOptions{.mmr_lambda = 2}}) {
+    EXPECT_EQ(Retriever::Create(f.col.get(), f.bm25.get(), o).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  auto no_bm25 = Retriever::Create(f.col.get(), nullptr);
+  EXPECT_EQ(no_bm25.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(no_bm25.status().message(), ::testing::HasSubstr("BM25"));
+  EXPECT_EQ(Retriever::Create(nullptr, f.bm25.get(), {.mode = RetrievalMode::kLexical, .mmr = true})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  Retriever no_bm25(f.col.get(), nullptr);
-  EXPECT_EQ(no_bm25.Search({.text = "a", .vector = q}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  auto k1 = Bm25Index::Create({.k1 = std::nan("")});
+  EXPECT_THAT(k1.status().message(), ::testing::HasSubstr("k1"));
+  EXPECT_THAT(Bm25Index::Create({.b = 1.5}).status().message(),
+              ::testing::HasSubstr("Bm25Options::b"));
 }
 
 }  // namespace

@@ -26,8 +26,8 @@ TEST(CollectionStress, SearchersBesideOneWriter) {
     o.ivf_nlist = 8;
     o.compact_deleted_fraction = 0.3;
     auto col = Collection::Create(o).value();
-    Bm25Index bm25;
-    Retriever retriever(col.get(), &bm25);
+    std::unique_ptr<Bm25Index> bm25 = Bm25Index::Create().value();
+    Retriever retriever = Retriever::Create(col.get(), bm25.get()).value();
     std::atomic<bool> done{false};
     std::atomic<int> searches{0}, failures{0};
     std::vector<std::thread> readers;
@@ -75,11 +75,11 @@ TEST(CollectionStress, SearchersBesideOneWriter) {
       }
       ASSERT_TRUE(col->Upsert(ids, v, {}, metas).ok());
       std::vector<std::string> texts(ids.size(), round % 2 ? "alpha gamma" : "beta delta");
-      ASSERT_TRUE(bm25.Upsert(ids, texts).ok());
+      ASSERT_TRUE(bm25->Upsert(ids, texts).ok());
       std::vector<std::string> gone;
       for (int i = 0; i < 20; ++i) gone.push_back("w" + std::to_string(rng() % 1500));
       col->Delete(gone);
-      bm25.Delete(gone);
+      bm25->Delete(gone);
       if (round % 20 == 19) {
         ASSERT_TRUE(col->Compact().ok());
         ASSERT_TRUE(col->Save(dir).ok());
