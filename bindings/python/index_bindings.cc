@@ -106,14 +106,14 @@ void WriteTexts(Bm25Index& bm, const std::vector<std::string>& ids,
 }  // namespace
 
 void BindIndex(py::module_& m) {
-  py::class_<SearchHit>(m, "Hit", "One search result: id, score, text, metadata.")
+  py::class_<SearchHit>(m, "SearchHit", "One search result: id, score, text, metadata.")
       .def_readonly("id", &SearchHit::id)
       .def_readonly("score", &SearchHit::score)
       .def_readonly("text", &SearchHit::text)
       .def_property_readonly("metadata",
                              [](const SearchHit& h) { return JsonToPython(h.metadata); })
       .def("__repr__", [](const SearchHit& h) {
-        return "Hit(id=" + py::repr(py::str(h.id)).cast<std::string>() +
+        return "SearchHit(id=" + py::repr(py::str(h.id)).cast<std::string>() +
                ", score=" + std::to_string(h.score) + ")";
       });
 
@@ -244,15 +244,15 @@ void BindIndex(py::module_& m) {
       .def_property_readonly("index",
                              [](const Collection& c) { return KindName(c.options().index); });
 
-  py::class_<Bm25Hit>(m, "BM25Hit")
+  py::class_<Bm25Hit>(m, "Bm25Hit")
       .def_readonly("id", &Bm25Hit::id)
       .def_readonly("score", &Bm25Hit::score)
       .def("__repr__", [](const Bm25Hit& h) {
-        return "BM25Hit(id=" + py::repr(py::str(h.id)).cast<std::string>() +
+        return "Bm25Hit(id=" + py::repr(py::str(h.id)).cast<std::string>() +
                ", score=" + std::to_string(h.score) + ")";
       });
 
-  py::class_<Bm25Index>(m, "BM25Index", "Lexical (BM25) index over texts. See docs/retrieval.md.")
+  py::class_<Bm25Index>(m, "Bm25Index", "Lexical (BM25) index over texts. See docs/retrieval.md.")
       .def(py::init([](double k1, double b, bool stop_words, bool stemming) {
              return ValueOrThrow(Bm25Index::Create(
                  {.k1 = k1, .b = b, .english_stop_words = stop_words, .stemming = stemming}));

@@ -78,6 +78,28 @@ IngestProgress RunIngest(
   return ValueOrThrow(std::move(result));
 }
 
+// RagPipeline.ingest_directory (and its deprecated spelling ingest_dir).
+IngestProgress IngestDirectory(RagPipeline& rag, const std::string& dir,
+                               std::optional<std::vector<std::string>> extensions,
+                               bool remove_missing, size_t max_file_bytes, py::object progress,
+                               size_t group_chunks, std::optional<double> timeout,
+                               py::object tags) {
+  DirectoryOptions directory;
+  if (extensions) directory.extensions = *extensions;
+  directory.remove_missing = remove_missing;
+  directory.max_file_bytes = max_file_bytes;
+  return RunIngest(progress, group_chunks, ToCallContext(timeout, std::nullopt, tags),
+                   [&](const IngestOptions& o, const CallContext& call) {
+                     return rag.IngestDirectory(dir, directory, o, call);
+                   });
+}
+
+#define LLMKIT_INGEST_DIRECTORY_ARGS                                                          \
+  py::arg("dir"), py::kw_only(), py::arg("extensions") = py::none(),                          \
+      py::arg("remove_missing") = true, py::arg("max_file_bytes") = 16 << 20,                 \
+      py::arg("progress") = py::none(), py::arg("group_chunks") = 1024,                       \
+      py::arg("timeout") = py::none(), py::arg("tags") = py::none()
+
 RagDocument DocumentOf(const py::handle& item) {
   RagDocument doc;
   if (py::isinstance<py::dict>(item)) {
@@ -102,7 +124,7 @@ RagDocument DocumentOf(const py::handle& item) {
 }  // namespace
 
 void BindRag(py::module_& m) {
-  py::class_<RagPassage>(m, "Passage", "A retrieved chunk: where it comes from and its text.")
+  py::class_<RagPassage>(m, "RagPassage", "A retrieved chunk: where it comes from and its text.")
       .def_readonly("n", &RagPassage::n, "1-based number in the prompt ([n]).")
       .def_readonly("chunk_id", &RagPassage::chunk_id)
       .def_readonly("doc_id", &RagPassage::doc_id)
@@ -116,13 +138,13 @@ void BindRag(py::module_& m) {
       .def_property_readonly("metadata",
                              [](const RagPassage& p) { return JsonToPython(p.metadata); })
       .def("__repr__", [](const RagPassage& p) {
-        return "Passage(n=" + std::to_string(p.n) +
+        return "RagPassage(n=" + std::to_string(p.n) +
                ", path=" + py::repr(py::str(p.path)).cast<std::string>() +
                ", lines=" + std::to_string(p.line_start) + "-" + std::to_string(p.line_end) +
                ", score=" + std::to_string(p.score) + ")";
       });
 
-  py::class_<RagAnswer>(m, "Answer", "RagPipeline.answer's result.")
+  py::class_<RagAnswer>(m, "RagAnswer", "RagPipeline.answer's result.")
       .def_readonly("generated", &RagAnswer::generated, "False when no chat model is configured.")
       .def_readonly("text", &RagAnswer::text)
       .def_readonly("citations", &RagAnswer::citations, "Passages the answer cites by [n].")
@@ -131,12 +153,12 @@ void BindRag(py::module_& m) {
       .def_readonly("usage", &RagAnswer::usage)
       .def_readonly("model", &RagAnswer::model)
       .def("__repr__", [](const RagAnswer& a) {
-        return "Answer(generated=" + std::string(a.generated ? "True" : "False") +
+        return "RagAnswer(generated=" + std::string(a.generated ? "True" : "False") +
                ", citations=" + std::to_string(a.citations.size()) +
                ", context=" + std::to_string(a.context.size()) + ")";
       });
 
-  py::class_<IngestProgress>(m, "IngestStats", "Progress and result of an ingest.")
+  py::class_<IngestProgress>(m, "IngestProgress", "Progress and result of an ingest.")
       .def_readonly("documents_total", &IngestProgress::documents_total)
       .def_readonly("documents_done", &IngestProgress::documents_done)
       .def_readonly("documents_unchanged", &IngestProgress::documents_unchanged)
@@ -150,7 +172,7 @@ void BindRag(py::module_& m) {
       .def_readonly("seconds", &IngestProgress::seconds)
       .def_readonly("errors", &IngestProgress::errors)
       .def("__repr__", [](const IngestProgress& p) {
-        return "IngestStats(documents=" + std::to_string(p.documents_done) + "/" +
+        return "IngestProgress(documents=" + std::to_string(p.documents_done) + "/" +
                std::to_string(p.documents_total) +
                ", unchanged=" + std::to_string(p.documents_unchanged) +
                ", chunks=" + std::to_string(p.chunks) +
@@ -230,26 +252,21 @@ void BindRag(py::module_& m) {
           "Indexes (id, text[, metadata[, path]]) tuples or dicts; unchanged documents are "
           "skipped. progress(stats) is called after each committed group of about group_chunks "
           "chunks and may return False to stop (what was committed stays).")
+      .def("ingest_directory", &IngestDirectory, LLMKIT_INGEST_DIRECTORY_ARGS,
+           "Indexes the text, Markdown, reStructuredText and source files under dir.")
       .def(
           "ingest_dir",
           [](RagPipeline& rag, const std::string& dir,
              std::optional<std::vector<std::string>> extensions, bool remove_missing,
              size_t max_file_bytes, py::object progress, size_t group_chunks,
              std::optional<double> timeout, py::object tags) {
-            DirectoryOptions directory;
-            if (extensions) directory.extensions = *extensions;
-            directory.remove_missing = remove_missing;
-            directory.max_file_bytes = max_file_bytes;
-            return RunIngest(progress, group_chunks, ToCallContext(timeout, std::nullopt, tags),
-                             [&](const IngestOptions& o, const CallContext& call) {
-                               return rag.IngestDirectory(dir, directory, o, call);
-                             });
+            PyErr_WarnEx(PyExc_DeprecationWarning,
+                         "RagPipeline.ingest_dir is deprecated: use ingest_directory", 1);
+            return IngestDirectory(rag, dir, std::move(extensions), remove_missing,
+                                   max_file_bytes, std::move(progress), group_chunks, timeout,
+                                   std::move(tags));
           },
-          py::arg("dir"), py::kw_only(), py::arg("extensions") = py::none(),
-          py::arg("remove_missing") = true, py::arg("max_file_bytes") = 16 << 20,
-          py::arg("progress") = py::none(), py::arg("group_chunks") = 1024,
-          py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
-          "Indexes the text, Markdown, reStructuredText and source files under dir.")
+          LLMKIT_INGEST_DIRECTORY_ARGS, "Deprecated spelling of ingest_directory.")
       .def(
           "remove",
           [](RagPipeline& rag, const std::vector<std::string>& ids) { return rag.Remove(ids); },

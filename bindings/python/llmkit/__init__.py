@@ -26,10 +26,9 @@ from ._errors import (
     UnimplementedError,
 )
 from ._llmkit import (
-    Answer,
     AnthropicClient,
-    BM25Hit,
-    BM25Index,
+    Bm25Hit,
+    Bm25Index,
     ChatModel,
     ChatResponse,
     ChatStream,
@@ -38,25 +37,25 @@ from ._llmkit import (
     Collection,
     Encoding,
     FStringTemplate,
-    Hit,
-    IngestStats,
+    IngestProgress,
     MarkdownSplitter,
     OpenAIClient,
-    Passage,
-    Prompt,
     PromptEvent,
     PromptRegistry,
+    PromptVersion,
+    RagAnswer,
+    RagPassage,
     RagPipeline,
     RecursiveCharacterSplitter,
     RetrievedHit,
     Retriever,
+    SearchHit,
     SentenceSplitter,
     StreamEvent,
     Template,
     TokenSplitter,
     ToolCall,
     Usage,
-    __version__,
     cited_numbers,
     encoding_for_model,
     encoding_name_for_model,
@@ -69,15 +68,15 @@ from ._llmkit import (
     with_hedging,
     with_rate_limit,
     with_retry,
+    __version__,
 )
 
 __all__ = [
     "AbortedError",
     "AlreadyExistsError",
-    "Answer",
     "AnthropicClient",
-    "BM25Hit",
-    "BM25Index",
+    "Bm25Hit",
+    "Bm25Index",
     "CancelledError",
     "ChatModel",
     "ChatResponse",
@@ -91,25 +90,26 @@ __all__ = [
     "Error",
     "FStringTemplate",
     "FailedPreconditionError",
-    "Hit",
-    "IngestStats",
+    "IngestProgress",
     "InternalError",
     "InvalidArgumentError",
     "MarkdownSplitter",
     "NotFoundError",
+    "OpenAIClient",
     "OutOfRangeError",
     "PermissionDeniedError",
-    "RateLimitError",
-    "ResourceExhaustedError",
-    "OpenAIClient",
-    "Passage",
-    "Prompt",
     "PromptEvent",
     "PromptRegistry",
+    "PromptVersion",
+    "RagAnswer",
+    "RagPassage",
     "RagPipeline",
+    "RateLimitError",
     "RecursiveCharacterSplitter",
+    "ResourceExhaustedError",
     "RetrievedHit",
     "Retriever",
+    "SearchHit",
     "SentenceSplitter",
     "StreamEvent",
     "Template",
@@ -133,3 +133,26 @@ __all__ = [
     "with_rate_limit",
     "with_retry",
 ]
+
+
+# Old Python spellings, kept for one release: Python now uses the C++ names (one name for one
+# thing). Reading one warns once per use site.
+_DEPRECATED_NAMES = {
+    "Answer": "RagAnswer",
+    "BM25Hit": "Bm25Hit",
+    "BM25Index": "Bm25Index",
+    "Hit": "SearchHit",
+    "IngestStats": "IngestProgress",
+    "Passage": "RagPassage",
+    "Prompt": "PromptVersion",
+}
+
+
+def __getattr__(name):
+    new = _DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module 'llmkit' has no attribute {name!r}")
+    import warnings
+    warnings.warn(f"llmkit.{name} is deprecated: use llmkit.{new}", DeprecationWarning,
+                  stacklevel=2)
+    return globals()[new]

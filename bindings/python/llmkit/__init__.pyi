@@ -309,7 +309,7 @@ class FStringTemplate:
     @property
     def variables(self) -> list[str]: ...
 
-class Prompt:
+class PromptVersion:
     name: str
     version: int
     hash: str
@@ -332,17 +332,17 @@ class PromptEvent:
 
 class PromptRegistry:
     def __init__(self, dir: str) -> None: ...
-    def sync(self) -> list[Prompt]: ...
-    def get(self, name: str, label: str = ...) -> Prompt: ...
-    def get_version(self, name: str, version: int) -> Prompt: ...
+    def sync(self) -> list[PromptVersion]: ...
+    def get(self, name: str, label: str = ...) -> PromptVersion: ...
+    def get_version(self, name: str, version: int) -> PromptVersion: ...
     def promote(self, name: str, version: int, label: str) -> None: ...
     def rollback(self, name: str, label: str) -> int: ...
     def names(self) -> list[str]: ...
-    def versions(self, name: str) -> list[Prompt]: ...
+    def versions(self, name: str) -> list[PromptVersion]: ...
     def labels(self, name: str) -> dict[str, int]: ...
     def history(self, name: str = ...) -> list[PromptEvent]: ...
 
-class Hit:
+class SearchHit:
     id: str
     score: float
     text: str
@@ -374,17 +374,17 @@ class Collection:
     metric: str
     index: str
 
-class BM25Hit:
+class Bm25Hit:
     id: str
     score: float
 
-class BM25Index:
+class Bm25Index:
     def __init__(self, *, k1: float = ..., b: float = ..., stop_words: bool = ...,
                  stemming: bool = ...) -> None: ...
     def add(self, ids: list[str], texts: list[str]) -> None: ...
     def upsert(self, ids: list[str], texts: list[str]) -> None: ...
     def delete(self, ids: list[str]) -> int: ...
-    def search(self, query: str, k: int = ...) -> list[BM25Hit]: ...
+    def search(self, query: str, k: int = ...) -> list[Bm25Hit]: ...
     def analyze(self, text: str) -> list[str]: ...
     def __len__(self) -> int: ...
     def __contains__(self, id: str) -> bool: ...
@@ -400,7 +400,7 @@ class RetrievedHit:
     metadata: Any
 
 class Retriever:
-    def __init__(self, collection: Optional[Collection] = ..., bm25: Optional[BM25Index] = ..., *,
+    def __init__(self, collection: Optional[Collection] = ..., bm25: Optional[Bm25Index] = ..., *,
                  mode: str = ..., fusion: str = ..., alpha: float = ..., rrf_k: float = ...,
                  vector_weight: float = ..., lexical_weight: float = ..., candidates: int = ...,
                  mmr: bool = ..., mmr_lambda: float = ...) -> None: ...
@@ -409,7 +409,7 @@ class Retriever:
                tags: Optional[dict[str, str]] = ...) -> list[RetrievedHit]: ...
 
 
-class Passage:
+class RagPassage:
     n: int
     chunk_id: str
     doc_id: str
@@ -423,17 +423,17 @@ class Passage:
     metadata: dict[str, Any]
 
 
-class Answer:
+class RagAnswer:
     generated: bool
     text: str
-    citations: list[Passage]
-    context: list[Passage]
+    citations: list[RagPassage]
+    context: list[RagPassage]
     prompt: str
     usage: Usage
     model: str
 
 
-class IngestStats:
+class IngestProgress:
     documents_total: int
     documents_done: int
     documents_unchanged: int
@@ -459,23 +459,37 @@ class RagPipeline:
     @staticmethod
     def load(dir: str, *, embedder: Any = ..., chat: Any = ..., embedding_model: Optional[str] = ...,
              chat_model: Optional[str] = ...) -> RagPipeline: ...
-    def ingest(self, documents: Any, *, progress: Optional[Callable[[IngestStats], Any]] = ...,
+    def ingest(self, documents: Any, *, progress: Optional[Callable[[IngestProgress], Any]] = ...,
                group_chunks: int = ..., timeout: Optional[float] = ...,
-               tags: Optional[dict[str, str]] = ...) -> IngestStats: ...
+               tags: Optional[dict[str, str]] = ...) -> IngestProgress: ...
+    def ingest_directory(self, dir: str, *, extensions: Optional[list[str]] = ...,
+                         remove_missing: bool = ..., max_file_bytes: int = ...,
+                         progress: Optional[Callable[[IngestProgress], Any]] = ...,
+                         group_chunks: int = ..., timeout: Optional[float] = ...,
+                         tags: Optional[dict[str, str]] = ...) -> IngestProgress: ...
     def ingest_dir(self, dir: str, *, extensions: Optional[list[str]] = ...,
                    remove_missing: bool = ..., max_file_bytes: int = ...,
-                   progress: Optional[Callable[[IngestStats], Any]] = ...,
+                   progress: Optional[Callable[[IngestProgress], Any]] = ...,
                    group_chunks: int = ..., timeout: Optional[float] = ...,
-                   tags: Optional[dict[str, str]] = ...) -> IngestStats: ...
+                   tags: Optional[dict[str, str]] = ...) -> IngestProgress: ...
     def remove(self, doc_ids: list[str]) -> int: ...
     def retrieve(self, question: str, *, k: int = ..., where: Optional[dict[str, Any]] = ...,
-                 timeout: Optional[float] = ..., tags: Optional[dict[str, str]] = ...) -> list[Passage]: ...
+                 timeout: Optional[float] = ..., tags: Optional[dict[str, str]] = ...) -> list[RagPassage]: ...
     def answer(self, question: str, *, k: int = ..., where: Optional[dict[str, Any]] = ...,
                on_text: Optional[Callable[[str], Any]] = ..., timeout: Optional[float] = ...,
-               idle_timeout: Optional[float] = ..., tags: Optional[dict[str, str]] = ...) -> Answer: ...
+               idle_timeout: Optional[float] = ..., tags: Optional[dict[str, str]] = ...) -> RagAnswer: ...
     def save(self, dir: str) -> None: ...
     def stats(self) -> dict[str, Any]: ...
     def __len__(self) -> int: ...
 
 
 def cited_numbers(answer: str, passages: int) -> list[int]: ...
+
+# Deprecated spellings, kept for one release (reading them warns).
+Answer = RagAnswer
+BM25Hit = Bm25Hit
+BM25Index = Bm25Index
+Hit = SearchHit
+IngestStats = IngestProgress
+Passage = RagPassage
+Prompt = PromptVersion

@@ -1,4 +1,4 @@
-"""llmkit.Collection, BM25Index and Retriever from Python: numpy in without copies, filters,
+"""llmkit.Collection, Bm25Index and Retriever from Python: numpy in without copies, filters,
 deletes, persistence, errors; and the BEIR SciFact quality figures (skipped without ../shared)."""
 
 import json
@@ -91,7 +91,7 @@ def test_numpy_layouts_and_errors(tmp_path):
 
 
 def test_bm25_and_retriever():
-    bm = llmkit.BM25Index()
+    bm = llmkit.Bm25Index()
     bm.add(["a", "b", "c"], ["Connecting networks", "the cat sat", "network connections everywhere"])
     assert bm.analyze("The Connections") == ["connect"]
     hits = bm.search("connected network", k=2)
@@ -140,7 +140,7 @@ def test_scifact_quality():
     texts = [(corpus[i]["title"] + " " + corpus[i]["text"]).strip() for i in doc_ids]
     col = llmkit.Collection(dim=128, metric="ip")
     col.add(doc_ids, doc_vectors, texts=texts)
-    bm = llmkit.BM25Index()
+    bm = llmkit.Bm25Index()
     bm.add(doc_ids, texts)
     row = {q: i for i, q in enumerate(query_ids)}
     scores = {}
@@ -157,3 +157,21 @@ def test_scifact_quality():
     best = max(scores["vector"], scores["bm25"])
     assert scores["rsf"] >= best + 0.02, scores
     assert scores["rrf"] > best, scores
+
+
+def test_names_match_cpp_and_old_spellings_warn():
+    """One name for one thing: Python uses the C++ names; the old Python spellings still work for
+    one release and warn."""
+    assert llmkit.Bm25Index.__name__ == "Bm25Index" and llmkit.SearchHit.__name__ == "SearchHit"
+    assert llmkit.PromptVersion.__name__ == "PromptVersion"
+    assert llmkit.IngestProgress.__name__ == "IngestProgress"
+    for old, new in [("BM25Index", "Bm25Index"), ("BM25Hit", "Bm25Hit"), ("Hit", "SearchHit"),
+                     ("Prompt", "PromptVersion"), ("IngestStats", "IngestProgress"),
+                     ("Passage", "RagPassage"), ("Answer", "RagAnswer")]:
+        with pytest.warns(DeprecationWarning, match=new):
+            assert getattr(llmkit, old) is getattr(llmkit, new)
+    with pytest.raises(AttributeError):
+        llmkit.NoSuchThing
+    with pytest.warns(DeprecationWarning, match="ingest_directory"):
+        with pytest.raises(llmkit.NotFoundError):
+            llmkit.RagPipeline().ingest_dir("/nonexistent/llmkit/none")

@@ -42,7 +42,7 @@ def notes(tmp_path):
 def test_local_defaults_ingest_retrieve_answer(notes, tmp_path):
     rag = llmkit.RagPipeline(chunk_size=120, chunk_overlap=0)
     seen = []
-    stats = rag.ingest_dir(str(notes), progress=seen.append)
+    stats = rag.ingest_directory(str(notes), progress=seen.append)
     assert stats.documents_done == 3 and stats.chunks == stats.chunks_embedded > 0
     assert seen and seen[-1].documents_done == 3
     assert len(rag) == 3
@@ -63,10 +63,10 @@ def test_local_defaults_ingest_retrieve_answer(notes, tmp_path):
     assert "Question: when do spring tides come?" in answer.prompt
 
     # Nothing changed: nothing done. One file changed: only it.
-    again = rag.ingest_dir(str(notes))
+    again = rag.ingest_directory(str(notes))
     assert again.documents_unchanged == 3 and again.chunks == 0
     (notes / "bread.txt").write_text(NOTES["bread.txt"] + "Serve it warm with butter.\n")
-    changed = rag.ingest_dir(str(notes))
+    changed = rag.ingest_directory(str(notes))
     assert changed.documents_unchanged == 2 and changed.chunks >= 1
 
     # Save and load: the same passages; re-ingesting after load does no work.
@@ -75,7 +75,7 @@ def test_local_defaults_ingest_retrieve_answer(notes, tmp_path):
     for q in ("magma", "butter", "moon"):
         assert [(p.chunk_id, round(p.score, 5)) for p in rag.retrieve(q)] == \
                [(p.chunk_id, round(p.score, 5)) for p in loaded.retrieve(q)]
-    assert loaded.ingest_dir(str(notes)).documents_unchanged == 3
+    assert loaded.ingest_directory(str(notes)).documents_unchanged == 3
     assert loaded.stats()["embedding_model"] == "llmkit-lexical-v1-d1024-c3-5-p0"
 
 
@@ -93,7 +93,7 @@ def test_ingest_list_filters_and_errors():
     with pytest.raises(llmkit.InvalidArgumentError):
         llmkit.RagPipeline(chunk_size=10, chunk_overlap=10)
     with pytest.raises(llmkit.NotFoundError):
-        rag.ingest_dir("/nonexistent/llmkit")
+        rag.ingest_directory("/nonexistent/llmkit")
     with pytest.raises(llmkit.NotFoundError):
         llmkit.RagPipeline.load("/nonexistent/llmkit")
     assert llmkit.cited_numbers("see [2] and [1, 3]", 3) == [2, 1, 3]
@@ -191,7 +191,7 @@ def test_end_to_end_against_chat_and_embedding_endpoints(server, notes, tmp_path
                                  embedding_model="fake-embed")
     rag = llmkit.RagPipeline(embedder=client, chat=client, embedding_model="fake-embed",
                              chunk_size=120, chunk_overlap=0)
-    stats = rag.ingest_dir(str(notes))
+    stats = rag.ingest_directory(str(notes))
     embedded = sum(len(b["input"]) for p, _, b in server.requests if p.endswith("/embeddings"))
     assert embedded == stats.chunks_embedded == stats.chunks
 
