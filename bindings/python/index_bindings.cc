@@ -237,7 +237,7 @@ void BindIndex(py::module_& m) {
              return out;
            })
       .def("__len__", &Collection::Size)
-      .def("__contains__", &Collection::Contains)
+      .def("__contains__", &Collection::Contains, py::arg("id"))
       .def_property_readonly("dim", [](const Collection& c) { return c.options().dim; })
       .def_property_readonly("metric",
                              [](const Collection& c) { return MetricName(c.options().metric); })
@@ -286,7 +286,7 @@ void BindIndex(py::module_& m) {
           py::arg("query"), py::arg("k") = 10)
       .def("analyze", &Bm25Index::Analyze, py::arg("text"), "The terms the analyzer makes of text.")
       .def("__len__", &Bm25Index::Size)
-      .def("__contains__", &Bm25Index::Contains);
+      .def("__contains__", &Bm25Index::Contains, py::arg("id"));
 
   py::class_<RetrievedHit>(m, "RetrievedHit")
       .def_readonly("id", &RetrievedHit::id)
