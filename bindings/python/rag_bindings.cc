@@ -129,8 +129,20 @@ void BindRag(py::module_& m) {
       .def_readonly("chunk_id", &RagPassage::chunk_id)
       .def_readonly("doc_id", &RagPassage::doc_id)
       .def_readonly("path", &RagPassage::path)
-      .def_readonly("start", &RagPassage::begin, "Byte offset of the chunk in its document.")
-      .def_readonly("end", &RagPassage::end)
+      .def_property_readonly(
+          "start",
+          [](const RagPassage& p) -> py::object {
+            return p.char_start < 0 ? py::object(py::none()) : py::int_(p.char_start);
+          },
+          "str index of the chunk in its document: document[start:end] == text (None for "
+          "indexes written before llmkit recorded it).")
+      .def_property_readonly(
+          "end",
+          [](const RagPassage& p) -> py::object {
+            return p.char_end < 0 ? py::object(py::none()) : py::int_(p.char_end);
+          })
+      .def_readonly("byte_start", &RagPassage::begin, "UTF-8 byte offset in the document.")
+      .def_readonly("byte_end", &RagPassage::end)
       .def_readonly("line_start", &RagPassage::line_start)
       .def_readonly("line_end", &RagPassage::line_end)
       .def_readonly("score", &RagPassage::score)

@@ -212,6 +212,10 @@ struct RagPassage {
   std::string path;
   size_t begin = 0;  // Byte offsets of the chunk in the document.
   size_t end = 0;
+  // Code-point offsets of the chunk in the document (Python's str indices); -1 for indexes
+  // written before llmkit recorded them.
+  int64_t char_start = -1;
+  int64_t char_end = -1;
   int line_start = 0;  // 1-based, inclusive.
   int line_end = 0;
   double score = 0;  // The retriever's (fused) score.

@@ -87,10 +87,24 @@ absl::StatusOr<std::vector<Chunk>> DocumentSplitter::Split(std::string_view path
   return it == languages_.end() ? plain_->Split(text) : it->second->Split(text);
 }
 
-LineIndex::LineIndex(std::string_view text) {
+LineIndex::LineIndex(std::string_view text) : text_(text) {
+  size_t code_points = 0;
   for (size_t i = 0; i < text.size(); ++i) {
+    if (i % kBlock == 0) block_code_points_.push_back(code_points);
     if (text[i] == '\n') newlines_.push_back(i);
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++code_points;
   }
+}
+
+size_t LineIndex::CodePointsBefore(size_t offset) const {
+  offset = std::min(offset, text_.size());
+  if (offset == 0) return 0;
+  const size_t block = (offset - 1) / kBlock;
+  size_t count = block_code_points_[block];
+  for (size_t i = block * kBlock; i < offset; ++i) {
+    if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++count;
+  }
+  return count;
 }
 
 int LineIndex::LineOf(size_t offset) const {
@@ -100,7 +114,8 @@ int LineIndex::LineOf(size_t offset) const {
 
 bool IsReservedMetadataKey(std::string_view key) {
   static constexpr std::string_view kReserved[] = {
-      "doc_id", "path", "chunk", "begin", "end", "line_start", "line_end", "doc_sha256"};
+      "doc_id",     "path",     "chunk",    "begin",     "end", "line_start",
+      "line_end",   "doc_sha256", "char_start", "char_end"};
   return std::find(std::begin(kReserved), std::end(kReserved), key) != std::end(kReserved);
 }
 

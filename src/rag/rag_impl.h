@@ -41,14 +41,20 @@ std::string LanguageForPath(std::string_view path);
 // The file name endings IngestDirectory reads by default.
 const std::vector<std::string>& DefaultExtensions();
 
-// 1-based line of each chunk's first and last byte in `text`.
+// 1-based line of each chunk's first and last byte in `text`, and the code-point offset of a
+// byte offset (Python's str index, for the bindings).
 class LineIndex {
  public:
   explicit LineIndex(std::string_view text);
   int LineOf(size_t offset) const;  // 1 + newlines before `offset`.
+  // Code points before byte `offset` (a UTF-8 boundary of valid text).
+  size_t CodePointsBefore(size_t offset) const;
 
  private:
+  static constexpr size_t kBlock = 4096;
+  std::string_view text_;
   std::vector<size_t> newlines_;
+  std::vector<size_t> block_code_points_;  // Code points before each kBlock-byte block.
 };
 
 // Names the pipeline writes into every chunk's metadata; documents may not use them.

@@ -102,6 +102,10 @@ RagPassage PassageOf(const RetrievedHit& hit, int n) {
   p.end = static_cast<size_t>(num("end"));
   p.line_start = static_cast<int>(num("line_start"));
   p.line_end = static_cast<int>(num("line_end"));
+  if (hit.metadata.Find("char_start") != nullptr) {  // Indexes written since char offsets exist.
+    p.char_start = num("char_start");
+    p.char_end = num("char_end");
+  }
   return p;
 }
 
@@ -442,6 +446,9 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
       meta.Set("end", chunk.end);
       meta.Set("line_start", lines.LineOf(chunk.begin));
       meta.Set("line_end", lines.LineOf(chunk.end - 1));
+      // Code-point offsets: Python's str indices into the document.
+      meta.Set("char_start", lines.CodePointsBefore(chunk.begin));
+      meta.Set("char_end", lines.CodePointsBefore(chunk.end));
       meta.Set("doc_sha256", pending.sha256);
       if (doc.metadata.is_object()) {
         for (const auto& [key, value] : doc.metadata.as_object()) meta.Set(key, value);

@@ -51,9 +51,10 @@ def test_local_defaults_ingest_retrieve_answer(notes, tmp_path):
     top = hits[0]
     assert top.n == 1 and top.doc_id == "volcanoes.md" and top.path == str(notes / "volcanoes.md")
     text = (notes / "volcanoes.md").read_bytes()
-    assert text[top.start:top.end].decode() == top.text
-    assert top.line_start == text[:top.start].count(b"\n") + 1
-    assert top.line_end == text[:top.end - 1].count(b"\n") + 1 == 7  # The "Rhyolitic" line.
+    assert text[top.byte_start:top.byte_end].decode() == top.text
+    assert top.line_start == text[:top.byte_start].count(b"\n") + 1
+    assert top.line_end == text[:top.byte_end - 1].count(b"\n") + 1 == 7  # The "Rhyolitic" line.
+    assert text.decode()[top.start:top.end] == top.text  # str indices, as Chunk's.
     assert top.metadata["headings"] and top.metadata["doc_id"] == "volcanoes.md"
 
     answer = rag.answer("when do spring tides come?")
@@ -289,3 +290,13 @@ def test_cli_eval_matches_the_index_evaluation():
                            "--alpha", "0.3", "--json").stdout)
     assert local["vector"]["ndcg@10"] > 0.55
     assert local["hybrid relative score (alpha 0.3)"]["ndcg@10"] > local["bm25"]["ndcg@10"]
+
+
+def test_passage_offsets_are_str_indices_on_non_ascii_text():
+    text = ("Ünïcödé prelude — ☃ snowmen and 日本語 text. " * 40) + "Tides rise at the full moon.\n"
+    rag = llmkit.RagPipeline(chunk_size=200, chunk_overlap=0)
+    rag.ingest([("d", text)])
+    for p in rag.retrieve("tides full moon", k=3, where=None):
+        assert text[p.start:p.end] == p.text
+        assert text.encode()[p.byte_start:p.byte_end].decode() == p.text
+    assert rag.retrieve("tides full moon", k=1)[0].start > 0
