@@ -61,10 +61,11 @@ test-asan:
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan
 
-# The multi-threaded parts under ThreadSanitizer: the transport, every resilience decorator
+# The multi-threaded parts under ThreadSanitizer: the transport, the call context (cancellation
+# across hedges and embedding batches), every resilience decorator
 # (including the 10,000-call load run) and the collection's readers-beside-a-writer stress.
 # OMP_NUM_THREADS=1: libgomp is not instrumented, so FAISS's OpenMP workers would be false alarms.
-TSAN_TESTS := curl_transport_test retry_test fallback_test breaker_limiter_test hedging_test load_test \
+TSAN_TESTS := curl_transport_test call_context_test retry_test fallback_test breaker_limiter_test hedging_test load_test \
   stack_stress_test collection_stress_test bm25_retriever_test rag_pipeline_test
 test-tsan:
 	cmake --preset tsan
