@@ -9,7 +9,9 @@
 #                 test-release  release build of everything (warnings are errors), then every
 #                               ctest: C++ unit tests, examples, fuzz-corpus replays, Python tests
 #                               (differential tests against LangChain.js, tiktoken, Jinja2; the
-#                               `pip install .` test), the find_package install test
+#                               type stub; the `pip install .` test), the find_package install test
+#                 bench-guard   the hot paths' ratios to their floors and peers in one run
+#                               (benchmarks/guard/bench_guard.py); fails on a regression
 #                 test-asan     the C++ tests again under AddressSanitizer + UBSan
 #                 test-tsan     the multi-threaded parts' tests under ThreadSanitizer
 # Every build goes through ccache. Other targets: check (release build + the quick unit tests,
@@ -19,7 +21,7 @@ JOBS ?= 2
 RELEASE := build/release
 DOCS_CORPUS := /usr/share/doc/python3.11/html/_sources
 
-.PHONY: deps peers build demo test check lint test-release test-asan test-tsan bench compare conformance fuzz format
+.PHONY: deps peers build demo test check lint test-release bench-guard test-asan test-tsan bench compare conformance fuzz format
 
 deps:
 	bash scripts/install-deps.sh
@@ -37,7 +39,15 @@ demo: deps
 	cmake --build --preset release -j $(JOBS) --target llmkit_cli
 	bash scripts/demo.sh $(DOCS_CORPUS)
 
-test: deps peers lint test-release test-asan test-tsan
+test: deps peers lint test-release bench-guard test-asan test-tsan
+
+# The hot paths against their floors and peers, ratios measured in one run (best of 3); fails on
+# a regression. Appends to benchmarks/guard/results.jsonl and redraws docs/benchmarks/*.png.
+bench-guard:
+	cmake --build --preset release -j $(JOBS) --target index_benchmark _llmkit
+	bash scripts/fetch-corpus.sh $(RELEASE)/corpus.txt > /dev/null
+	LLMKIT_SHARED_DIR=$(abspath ../shared) /usr/bin/python3 benchmarks/guard/bench_guard.py --build $(RELEASE)
+	/usr/bin/python3 scripts/bench-charts.py
 
 # The slow ctest entries left out of `make check`: the pip install build, the differential runs
 # against npm peers, and the find_package consumer build.

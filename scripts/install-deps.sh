@@ -16,6 +16,8 @@ packages=(
   # the `pip install .` test.
   pybind11-dev python3-dev python3-numpy python3-pytest python3-venv python3-setuptools
   python3-wheel python3-pip
+  # make bench-guard's charts (docs/benchmarks.md).
+  python3-matplotlib
   # The type stub is checked against the compiled module (mypy's stubtest).
   mypy
   # The template engine's oracle (differential tests and the side-by-side comparison).
