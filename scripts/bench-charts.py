@@ -41,11 +41,13 @@ def latest_chart(record, out):
         check = checks[name]
         value, limit, op = check["value"], check["limit"], check["op"]
         ok = value <= limit if op == "<=" else value >= limit
-        ax.barh([0], [value], color="#2e7d32" if ok else "#c62828", height=0.6)
+        color = "#2e7d32" if ok else ("#c62828" if check.get("enforced", True) else "#ef6c00")
+        ax.barh([0], [value], color=color, height=0.6)
         ax.axvline(limit, color="black", linestyle="--", linewidth=1)
         ax.set_yticks([])
         ax.set_xlim(0, max(value, limit) * 1.25)
-        ax.set_title(f"{name}: {value:.2f} ({op} {limit})", fontsize=9, loc="left")
+        status = "" if check.get("enforced", True) else " - not enforced yet"
+        ax.set_title(f"{name}: {value:.2f} ({op} {limit}){status}", fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=8)
     fig.suptitle(f"bench-guard, commit {record['commit']}, {record['date']} "
                  f"({record['machine']['cpu']}, {record['machine']['cores']} cores); dashed: limit",

@@ -94,11 +94,12 @@ IngestProgress IngestDirectory(RagPipeline& rag, const std::string& dir,
                    });
 }
 
-#define LLMKIT_INGEST_DIRECTORY_ARGS                                                          \
-  py::arg("dir"), py::kw_only(), py::arg("extensions") = py::none(),                          \
-      py::arg("remove_missing") = true, py::arg("max_file_bytes") = 16 << 20,                 \
-      py::arg("progress") = py::none(), py::arg("group_chunks") = 1024,                       \
-      py::arg("timeout") = py::none(), py::arg("tags") = py::none()
+#define LLMKIT_INGEST_DIRECTORY_ARGS                                          \
+  py::arg("dir"), py::kw_only(),                                              \
+      py::arg("extensions") = py::none(), py::arg("remove_missing") = true,   \
+      py::arg("max_file_bytes") = 16 << 20, py::arg("progress") = py::none(), \
+      py::arg("group_chunks") = 1024, py::arg("timeout") = py::none(),        \
+      py::arg("tags") = py::none()
 
 RagDocument DocumentOf(const py::handle& item) {
   RagDocument doc;
@@ -136,11 +137,11 @@ void BindRag(py::module_& m) {
           },
           "str index of the chunk in its document: document[start:end] == text (None for "
           "indexes written before llmkit recorded it).")
-      .def_property_readonly(
-          "end",
-          [](const RagPassage& p) -> py::object {
-            return p.char_end < 0 ? py::object(py::none()) : py::int_(p.char_end);
-          })
+      .def_property_readonly("end",
+                             [](const RagPassage& p) -> py::object {
+                               return p.char_end < 0 ? py::object(py::none())
+                                                     : py::int_(p.char_end);
+                             })
       .def_readonly("byte_start", &RagPassage::begin, "UTF-8 byte offset in the document.")
       .def_readonly("byte_end", &RagPassage::end)
       .def_readonly("line_start", &RagPassage::line_start)
@@ -274,9 +275,8 @@ void BindRag(py::module_& m) {
              std::optional<double> timeout, py::object tags) {
             PyErr_WarnEx(PyExc_DeprecationWarning,
                          "RagPipeline.ingest_dir is deprecated: use ingest_directory", 1);
-            return IngestDirectory(rag, dir, std::move(extensions), remove_missing,
-                                   max_file_bytes, std::move(progress), group_chunks, timeout,
-                                   std::move(tags));
+            return IngestDirectory(rag, dir, std::move(extensions), remove_missing, max_file_bytes,
+                                   std::move(progress), group_chunks, timeout, std::move(tags));
           },
           LLMKIT_INGEST_DIRECTORY_ARGS, "Deprecated spelling of ingest_directory.")
       .def(

@@ -173,7 +173,8 @@ void BindTemplates(py::module_& module) {
           py::arg("context") = py::none())
       .def_property_readonly("variables", &FStringTemplate::variables);
 
-  py::class_<PromptVersion>(module, "PromptVersion", "One immutable version of a registered prompt.")
+  py::class_<PromptVersion>(module, "PromptVersion",
+                            "One immutable version of a registered prompt.")
       .def_readonly("name", &PromptVersion::name)
       .def_readonly("version", &PromptVersion::version)
       .def_readonly("hash", &PromptVersion::hash)

@@ -102,18 +102,41 @@ py::str DecodeWith(const std::string& bytes, const std::string& errors) {
   return py::reinterpret_steal<py::str>(text);
 }
 
-// Token ids as a Python list, built directly (PyList_New + PyLong per id): pybind11's generic
-// list caster cost about 240 ns per token, more than the encoding itself.
+// Token ids as a Python list, built directly from a table of the ints 0..max id seen (ints are
+// immutable, so every list shares them): pybind11's generic list caster cost about 240 ns per
+// token and a fresh int per id about 25 ns; an entry of the shared table costs an increment.
+// The table grows to the largest id met (200k ints, about 6 MB, for o200k_base) and is never
+// freed. Touched only with the GIL held.
 py::list TokensToList(const std::vector<Token>& ids) {
+  static std::vector<PyObject*>* table = new std::vector<PyObject*>();
+  constexpr Token kMaxShared = 1 << 22;
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(ids.size()));
   if (list == nullptr) throw py::error_already_set();
   for (size_t i = 0; i < ids.size(); ++i) {
-    PyObject* id = PyLong_FromUnsignedLong(ids[i]);
-    if (id == nullptr) {
-      Py_DECREF(list);
-      throw py::error_already_set();
+    const Token id = ids[i];
+    PyObject* value;
+    if (id < table->size()) {
+      value = (*table)[id];
+      Py_INCREF(value);
+    } else if (id < kMaxShared) {
+      while (table->size() <= id) {
+        PyObject* number = PyLong_FromUnsignedLong(static_cast<unsigned long>(table->size()));
+        if (number == nullptr) {
+          Py_DECREF(list);
+          throw py::error_already_set();
+        }
+        table->push_back(number);
+      }
+      value = (*table)[id];
+      Py_INCREF(value);
+    } else {
+      value = PyLong_FromUnsignedLong(id);
+      if (value == nullptr) {
+        Py_DECREF(list);
+        throw py::error_already_set();
+      }
     }
-    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), id);
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), value);
   }
   return py::reinterpret_steal<py::list>(list);
 }

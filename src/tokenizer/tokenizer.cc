@@ -31,6 +31,9 @@ struct Tokenizer::Impl {
   // `base` in the caller's text. `emit` returns false to stop.
   template <typename Emit>
   bool EncodeSegment(std::string_view text, size_t base, Emit&& emit) const {
+    // Looked up once: a thread_local inside the loop costs a TLS access per piece.
+    thread_local std::vector<internal::Part> merged;
+    std::vector<internal::Part>& parts = merged;
     size_t pos = 0;
     while (pos < text.size()) {
       size_t end = internal::NextPiece(spec.pre_split, text, pos);
@@ -39,7 +42,6 @@ struct Tokenizer::Impl {
       if (rank != internal::kNoRank) {
         if (!emit(rank, base + pos)) return false;
       } else {
-        thread_local std::vector<internal::Part> parts;
         internal::BytePairMerge(ranks, piece, &parts);
         for (const internal::Part& part : parts) {
           if (!emit(part.token, base + pos + part.start)) return false;
