@@ -35,7 +35,7 @@ LAYERS = {
     "index": {"common"},
     "bm25": {"common", "unicode"},
     "retriever": {"common"},
-    "rag": {"common"},
+    "rag": {"common", "unicode"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

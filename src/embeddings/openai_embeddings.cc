@@ -12,6 +12,7 @@
 #include "chat/provider_error.h"
 #include "embeddings/embedding_response.h"
 #include "http/body.h"
+#include "http/call_timing.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/status.h"
 #include "unicode/utf8.h"
@@ -91,13 +92,9 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
     std::vector<internal::EmbeddingBatch> parsed(batches.size());
     auto launch = [&](size_t b) {
       HttpRequest http = Request(inputs, batches[b], model, dimensions);
-      if (batch_call.has_deadline()) {
-        http.timeout = std::max(std::chrono::milliseconds(1),
-                                std::chrono::ceil<std::chrono::milliseconds>(
-                                    batch_call.deadline - std::chrono::steady_clock::now()));
-      } else {
-        http.timeout = std::chrono::milliseconds(0);
-      }
+      http.timeout = batch_call.has_deadline()
+                         ? internal::TimeLeft(batch_call.deadline, CallContext::Clock::now())
+                         : std::chrono::milliseconds(0);
       http.idle_timeout = std::chrono::milliseconds(0);  // The server is silent until it answers.
       http.cancellation = stop;
       ++in_flight;

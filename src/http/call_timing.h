@@ -14,6 +14,14 @@
 
 namespace llmkit::internal {
 
+// The HTTP timeout for a request sent now under `deadline`: the time left, at least 1 ms (zero
+// means "no limit" to the transport).
+inline std::chrono::milliseconds TimeLeft(CallContext::Clock::time_point deadline,
+                                          CallContext::Clock::time_point now) {
+  return std::max(std::chrono::milliseconds(1),
+                  std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+}
+
 // Sets `http`'s timeout, idle timeout and cancellation for one request of `call`. Streamed
 // requests run until the deadline (none: no limit) and end after `call.idle_timeout` of silence;
 // plain requests, whose servers are silent until the answer is complete, get no idle timeout and
@@ -25,9 +33,7 @@ inline absl::Status ApplyCall(const CallContext& call, bool stream,
   const auto now = CallContext::Clock::now();
   if (absl::Status status = call.Check(what, now); !status.ok()) return status;
   if (call.has_deadline()) {
-    // At least 1 ms: zero means "no limit" to the transport.
-    http.timeout = std::max(std::chrono::milliseconds(1),
-                            std::chrono::ceil<std::chrono::milliseconds>(call.deadline - now));
+    http.timeout = TimeLeft(call.deadline, now);
   } else {
     http.timeout = stream ? std::chrono::milliseconds(0) : request_timeout;
   }

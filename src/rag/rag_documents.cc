@@ -13,6 +13,7 @@
 #include "common/absl_compat.h"
 #include "llmkit/status.h"
 #include "rag/rag_impl.h"
+#include "unicode/utf8.h"
 
 namespace llmkit::internal {
 namespace {
@@ -88,11 +89,13 @@ absl::StatusOr<std::vector<Chunk>> DocumentSplitter::Split(std::string_view path
 }
 
 LineIndex::LineIndex(std::string_view text) : text_(text) {
-  size_t code_points = 0;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (i % kBlock == 0) block_code_points_.push_back(code_points);
     if (text[i] == '\n') newlines_.push_back(i);
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++code_points;
+  }
+  size_t code_points = 0;
+  for (size_t block = 0; block < text.size(); block += kBlock) {
+    block_code_points_.push_back(code_points);
+    code_points += CountCodePoints(text.substr(block, kBlock));
   }
 }
 
@@ -100,11 +103,8 @@ size_t LineIndex::CodePointsBefore(size_t offset) const {
   offset = std::min(offset, text_.size());
   if (offset == 0) return 0;
   const size_t block = (offset - 1) / kBlock;
-  size_t count = block_code_points_[block];
-  for (size_t i = block * kBlock; i < offset; ++i) {
-    if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++count;
-  }
-  return count;
+  return block_code_points_[block] +
+         CountCodePoints(text_.substr(block * kBlock, offset - block * kBlock));
 }
 
 int LineIndex::LineOf(size_t offset) const {

@@ -79,11 +79,7 @@ class FallbackCore {
                                                         "has passed)"),
             attempts);
       }
-      Entry& entry = (*list)[i];
-      if (entry.target.model == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("WithFallback: entry ", entry.label, " has no model"));
-      }
+      Entry& entry = (*list)[i];  // Models are checked non-null by WithFallback.
       if (std::optional<nanoseconds> left = CoolingFor(entry, list->size())) {
         shortest_cooldown = std::min(shortest_cooldown.value_or(*left), *left);
         absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (cooling down)");
@@ -133,7 +129,6 @@ class FallbackCore {
       refused->backoff = backoff;
       return *std::move(refused);
     }
-    if (primary_.empty()) return absl::InvalidArgumentError("WithFallback was given no models");
     if (last.ok()) {  // Nothing was called: every model is cooling down.
       absl::Status cooling = absl::UnavailableError(
           absl::StrCat("every fallback model is cooling down after failures: ", tried));

@@ -32,8 +32,7 @@ struct Tokenizer::Impl {
   template <typename Emit>
   bool EncodeSegment(std::string_view text, size_t base, Emit&& emit) const {
     // Looked up once: a thread_local inside the loop costs a TLS access per piece.
-    thread_local std::vector<internal::Part> merged;
-    std::vector<internal::Part>& parts = merged;
+    thread_local std::vector<internal::Part> parts;
     size_t pos = 0;
     while (pos < text.size()) {
       size_t end = internal::NextPiece(spec.pre_split, text, pos);
