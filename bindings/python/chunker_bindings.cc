@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "json_conversion.h"
 #include "llmkit/chunker.h"
 #include "status_conversion.h"
@@ -103,12 +104,15 @@ class PythonLength {
     if (error_->has_value()) return 0;
     try {
       long long length = function_(py::str(text.data(), text.size())).cast<long long>();
-      if (length < 0) throw py::value_error("length_function returned a negative length");
-      return static_cast<size_t>(length);
+      if (length >= 0) return static_cast<size_t>(length);
+      SetPythonError(absl::InvalidArgumentError(
+          absl::StrCat("length_function returned a negative length (", length, ")")));
+      error_->emplace();
     } catch (py::error_already_set& error) {
       error_->emplace(std::move(error));
-    } catch (const std::exception& error) {
-      PyErr_SetString(PyExc_ValueError, error.what());
+    } catch (const py::cast_error& error) {
+      PyErr_SetString(PyExc_TypeError,
+                      absl::StrCat("length_function must return an int: ", error.what()).c_str());
       error_->emplace();
     }
     return 0;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "call_conversion.h"
 #include "client_access.h"
@@ -211,7 +212,8 @@ class ChatStream {
   const ChatResponse& response() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!result_.has_value()) throw py::value_error("the stream has not ended yet");
+      if (!result_.has_value())
+        ThrowIfError(absl::FailedPreconditionError("the stream has not ended yet"));
     }
     Close();
     if (!result_->ok()) throw StatusError(result_->status());
@@ -392,7 +394,8 @@ FallbackEntries ReadFallbacks(const py::handle& entries, const char* what) {
     if (py::isinstance<py::tuple>(entry)) {
       py::tuple t = entry.cast<py::tuple>();
       if (t.size() < 1 || t.size() > 3) {
-        throw py::value_error(std::string(what) + ": a tuple is (model, model_name[, name])");
+        ThrowIfError(absl::InvalidArgumentError(std::string(what) +
+                                                ": a tuple is (model, model_name[, name])"));
       }
       model = t[0];
       if (t.size() > 1 && !t[1].is_none()) model_name = t[1].cast<std::string>();

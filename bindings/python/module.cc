@@ -13,20 +13,23 @@ namespace py = pybind11;
 
 namespace llmkit::python {
 
+void SetPythonError(const absl::Status& status) {
+  py::dict payloads;
+  status.ForEachPayload([&](absl::string_view key, const absl::Cord& value) {
+    payloads[py::str(key.data(), key.size())] = py::str(std::string(value));
+  });
+  py::object exception = py::module_::import("llmkit._errors")
+                             .attr("_from_status")(static_cast<int>(status.code()),
+                                                   std::string(status.message()), payloads);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr());
+}
+
 void RegisterStatusTranslator() {
   py::register_exception_translator([](std::exception_ptr pointer) {
     try {
       if (pointer) std::rethrow_exception(pointer);
     } catch (const StatusError& error) {
-      const absl::Status& status = error.status();
-      py::dict payloads;
-      status.ForEachPayload([&](absl::string_view key, const absl::Cord& value) {
-        payloads[py::str(key.data(), key.size())] = py::str(std::string(value));
-      });
-      py::object exception = py::module_::import("llmkit._errors")
-                                 .attr("_from_status")(static_cast<int>(status.code()),
-                                                       std::string(status.message()), payloads);
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr());
+      SetPythonError(error.status());
     }
   });
 }

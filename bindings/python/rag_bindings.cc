@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "call_conversion.h"
 #include "client_access.h"
 #include "interrupt.h"
@@ -113,7 +114,8 @@ RagDocument DocumentOf(const py::handle& item) {
   }
   py::tuple t = py::reinterpret_borrow<py::object>(item).cast<py::tuple>();
   if (t.size() < 2 || t.size() > 4) {
-    throw py::value_error("a document is (id, text[, metadata[, path]]) or a dict with those keys");
+    ThrowIfError(absl::InvalidArgumentError(
+        "a document is (id, text[, metadata[, path]]) or a dict with those keys"));
   }
   doc.id = t[0].cast<std::string>();
   doc.text = t[1].cast<std::string>();

@@ -34,6 +34,10 @@ T ValueOrThrow(absl::StatusOr<T> status_or) {
   return *std::move(status_or);
 }
 
+// Sets the Python error indicator to the llmkit.Error subclass for `status` (not OK); for
+// callbacks that must not throw through C++ code. Needs the GIL.
+void SetPythonError(const absl::Status& status);
+
 // Registers the translator from StatusError to llmkit.Error subclasses.
 void RegisterStatusTranslator();
 

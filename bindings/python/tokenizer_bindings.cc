@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "llmkit/tokenizer.h"
 #include "status_conversion.h"
 #include "tokenizer_conversion.h"
@@ -43,25 +45,39 @@ Utf8 ToUtf8(const py::handle& text) {
   return {std::string_view(data, static_cast<size_t>(size)), fixed};
 }
 
+// One entry of allowed_special / disallowed_special; a wrong Python type stays a TypeError.
+std::string SpecialName(const py::handle& item, const char* keyword) {
+  if (!py::isinstance<py::str>(item)) {
+    throw py::type_error(
+        absl::StrCat(keyword, " must be \"all\" or a collection of str, got an item of type ",
+                     py::str(py::type::handle_of(item).attr("__name__")).cast<std::string>()));
+  }
+  return item.cast<std::string>();
+}
+
 // tiktoken's allowed_special / disallowed_special: "all" or a collection of strings.
 SpecialTokenPolicy ToPolicy(const py::object& allowed, const py::object& disallowed) {
   SpecialTokenPolicy policy;
   if (py::isinstance<py::str>(allowed)) {
     if (allowed.cast<std::string>() != "all") {
-      throw py::value_error("allowed_special must be \"all\" or a collection of str");
+      ThrowIfError(
+          absl::InvalidArgumentError("allowed_special must be \"all\" or a collection of str"));
     }
     policy.allow_all = true;
   } else {
-    for (const py::handle& item : allowed) policy.allowed.push_back(item.cast<std::string>());
+    for (const py::handle& item : allowed)
+      policy.allowed.push_back(SpecialName(item, "allowed_special"));
   }
   if (py::isinstance<py::str>(disallowed)) {
     if (disallowed.cast<std::string>() != "all") {
-      throw py::value_error("disallowed_special must be \"all\" or a collection of str");
+      ThrowIfError(
+          absl::InvalidArgumentError("disallowed_special must be \"all\" or a collection of str"));
     }
     policy.disallow_all = true;
   } else {
     policy.disallow_all = false;
-    for (const py::handle& item : disallowed) policy.disallowed.push_back(item.cast<std::string>());
+    for (const py::handle& item : disallowed)
+      policy.disallowed.push_back(SpecialName(item, "disallowed_special"));
   }
   return policy;
 }

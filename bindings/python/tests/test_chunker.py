@@ -60,8 +60,10 @@ def test_length_function_and_its_errors():
     s = llmkit.RecursiveCharacterSplitter(chunk_size=3, chunk_overlap=0, length_function=broken)
     with pytest.raises(RuntimeError, match="length failed"):
         s.split_text("a b c d")
-    with pytest.raises(ValueError):
+    with pytest.raises(llmkit.InvalidArgumentError, match=r"negative length \(-1\)"):
         llmkit.RecursiveCharacterSplitter(length_function=lambda t: -1).split_text("x y")
+    with pytest.raises(TypeError, match="must return an int"):
+        llmkit.RecursiveCharacterSplitter(length_function=lambda t: "3").split_text("x y")
     with pytest.raises(llmkit.InvalidArgumentError):
         llmkit.RecursiveCharacterSplitter(length_function=42)
 

@@ -47,6 +47,8 @@ def test_openai_stream_equals_chat(provider):
     p = provider(openai_script)
     c = llmkit.OpenAIClient(base_url=p.url + "/v1", model="gpt-4o-mini")
     stream = c.stream(MESSAGES, tools=TOOLS)
+    with pytest.raises(llmkit.FailedPreconditionError, match="has not ended"):
+        stream.response
     events = list(stream)
     assert "".join(e.text for e in events if e.kind == "text") == "Checking."
     assert "".join(e.arguments_delta for e in events if e.kind == "tool_call") == "{\"city\":\"Paris\"}"

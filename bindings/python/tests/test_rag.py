@@ -89,6 +89,8 @@ def test_ingest_list_filters_and_errors():
         rag.ingest([("c", "text", {"path": "x"})])
     with pytest.raises(llmkit.InvalidArgumentError, match="repeated id"):
         rag.ingest([("c", "x"), ("c", "y")])
+    with pytest.raises(llmkit.InvalidArgumentError, match=r"a document is \(id, text"):
+        rag.ingest([("only-an-id",)])
     with pytest.raises(ValueError):
         llmkit.RagPipeline(mode="semantic")
     with pytest.raises(llmkit.InvalidArgumentError):

@@ -47,6 +47,8 @@ def test_context_window_fallbacks_and_model_names(provider):
         llmkit.with_fallback([(client, "small")]).chat(MESSAGES)
     with pytest.raises(llmkit.InvalidArgumentError, match="no models"):
         llmkit.with_fallback([])
+    with pytest.raises(llmkit.InvalidArgumentError, match=r"a tuple is \(model, model_name"):
+        llmkit.with_fallback([(client, "a", "b", "c")])
     with pytest.raises(llmkit.InvalidArgumentError, match="cooldown_failure_ratio"):
         llmkit.with_fallback([client], cooldown_failure_ratio=1.5)
     with pytest.raises(TypeError):

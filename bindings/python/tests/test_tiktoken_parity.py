@@ -181,6 +181,12 @@ def test_special_tokens_match_tiktoken(ranks_dir, name):
         else:
             assert enc.encode(text, allowed_special=allowed) == enc.encode(text, allowed_special="all")
         assert enc.encode(text, disallowed_special=()) == enc.encode_ordinary(text)
+    for bad in ({"allowed_special": "none"}, {"disallowed_special": "some"}):
+        with pytest.raises(llmkit.InvalidArgumentError, match="special must be"):
+            enc.encode("x", **bad)
+    for bad in ({"allowed_special": 5}, {"disallowed_special": [1]}):  # Wrong Python types.
+        with pytest.raises(TypeError):
+            enc.encode("x", **bad)
 
 
 def test_model_names_match_tiktoken():
