@@ -174,6 +174,9 @@ class Renderer {
   Flow flow_ = Flow::kNormal;
 };
 
+// Python's name for the type of `v` ("int", "list", "NoneType", ...), for error messages.
+const char* TypeName(const Value& v);
+
 // Methods of str, list and dict values (`'a b'.split()`, `messages.append(m)`, `d.items()`).
 // Sets *found = false when `obj` has no method `name`. Defined in methods.cc.
 absl::StatusOr<Value> CallMethod(Renderer& r, const Expr& at, const Value& obj,

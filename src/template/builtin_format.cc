@@ -1,0 +1,274 @@
+// Jinja2's printf-style `format` filter and `%` operator, and `tojson` (Python json.dumps,
+// as transformers' chat templates use it).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "json/json_text.h"
+#include "llmkit/status.h"
+#include "template/builtins.h"
+#include "template/render.h"
+#include "unicode/py_text.h"
+
+namespace llmkit::internal::tmpl {
+namespace {
+
+using Result = absl::StatusOr<Value>;
+
+}  // namespace
+
+absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view fmt, r.Str(at, args[0]));
+  std::string out;
+  size_t next = 1;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') {
+      out.push_back(fmt[i]);
+      continue;
+    }
+    if (++i >= fmt.size()) return r.Error(at, "incomplete format");
+    if (fmt[i] == '%') {
+      out.push_back('%');
+      continue;
+    }
+    Value arg;
+    bool have = false;
+    if (fmt[i] == '(') {
+      size_t close = fmt.find(')', i);
+      if (close == std::string_view::npos) return r.Error(at, "incomplete format key");
+      std::string_view key = fmt.substr(i + 1, close - i - 1);
+      for (const auto& [k, v] : kwargs) {
+        if (k == key) {
+          arg = v;
+          have = true;
+        }
+      }
+      if (!have && args.size() > 1) {
+        LLMKIT_ASSIGN_OR_RETURN(arg, r.GetItem(at, args[1], Value::String(key)));
+        have = !arg.is_undefined();
+      }
+      if (!have) return r.Error(at, absl::StrCat("format key '", ToAbsl(key), "' missing"));
+      i = close + 1;
+    }
+    std::string spec = "%";
+    while (i < fmt.size() && std::strchr("-+ #0123456789.", fmt[i]) != nullptr)
+      spec.push_back(fmt[i++]);
+    if (i >= fmt.size()) return r.Error(at, "incomplete format");
+    char conv = fmt[i];
+    if (!have) {
+      if (next >= args.size()) return r.Error(at, "not enough arguments for format string");
+      arg = args[next++];
+    }
+    char buffer[512];
+    switch (conv) {
+      case 's':
+      case 'r': {
+        std::string text;
+        if (conv == 's') {
+          LLMKIT_RETURN_IF_ERROR(r.AppendStr(at, arg, &text));
+        } else {
+          if (arg.kind == Value::Kind::kString) {
+            AppendPyRepr(arg.str, &text);
+          } else {
+            LLMKIT_RETURN_IF_ERROR(r.AppendRepr(at, arg, &text, 1));
+          }
+        }
+        spec += 's';
+        if (spec == "%s") {
+          out += text;
+        } else {
+          std::snprintf(buffer, sizeof(buffer), spec.c_str(), text.c_str());
+          out += buffer;
+        }
+        break;
+      }
+      case 'd':
+      case 'i':
+      case 'x':
+      case 'X':
+      case 'o':
+        if (!arg.is_number()) return r.Error(at, "%d format: a number is required");
+        spec += "ll";
+        spec += conv == 'i' ? 'd' : conv;
+        std::snprintf(
+            buffer, sizeof(buffer), spec.c_str(),
+            static_cast<long long>(arg.kind == Value::Kind::kDouble ? static_cast<int64_t>(arg.d)
+                                                                    : arg.AsInt()));
+        out += buffer;
+        break;
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G':
+        if (!arg.is_number()) return r.Error(at, "must be real number");
+        spec += conv;
+        std::snprintf(buffer, sizeof(buffer), spec.c_str(), arg.AsDouble());
+        out += buffer;
+        break;
+      default:
+        return r.Error(at,
+                       absl::StrCat("unsupported format character '", std::string(1, conv), "'"));
+    }
+  }
+  if (next < args.size() && kwargs.empty() && fmt.find("%(") == std::string_view::npos) {
+    return r.Error(at, "not all arguments converted during string formatting");
+  }
+  return r.NewString(std::move(out));
+}
+
+absl::StatusOr<Value> FilterToJson(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
+  bool ensure_ascii = IsTrue(Param(args, kwargs, 1, "ensure_ascii", Value::Bool(false)));
+  Value indent = Param(args, kwargs, 2, "indent", Value::None());
+  Value separators = r.Resolve(Param(args, kwargs, 3, "separators", Value::None()));
+  bool sort_keys = IsTrue(Param(args, kwargs, 4, "sort_keys", Value::Bool(false)));
+  int indent_level = -1;
+  std::string indent_str;
+  if (indent.is_integer()) {
+    indent_level = static_cast<int>(std::clamp<int64_t>(indent.AsInt(), 0, 1 << 16));
+    indent_str.assign(static_cast<size_t>(indent_level), ' ');
+  } else if (indent.kind == Value::Kind::kString) {
+    indent_level = 0;
+    indent_str = std::string(indent.str);
+  } else if (!indent.is_none() && !indent.is_undefined()) {
+    return r.Error(at, "tojson indent must be an integer or a string");
+  }
+  bool indented = !indent.is_none() && !indent.is_undefined();
+  std::string_view item_sep = indented ? "," : ", ";
+  std::string_view key_sep = ": ";
+  if (!separators.is_none() && !separators.is_undefined()) {
+    std::vector<Value> parts;
+    LLMKIT_RETURN_IF_ERROR(r.Iterate(at, separators, &parts));
+    if (parts.size() != 2 || parts[0].kind != Value::Kind::kString ||
+        parts[1].kind != Value::Kind::kString) {
+      return r.Error(at, "tojson separators must be two strings");
+    }
+    item_sep = parts[0].str;
+    key_sep = parts[1].str;
+  }
+  std::string out;
+  LLMKIT_RETURN_IF_ERROR(r.AppendJson(at, args[0], indented ? 1 : -1, indent_str, item_sep, key_sep,
+                                      sort_keys, ensure_ascii, 0, &out));
+  return r.NewString(std::move(out));
+}
+
+absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent,
+                                  std::string_view indent_str, std::string_view item_sep,
+                                  std::string_view key_sep, bool sort_keys, bool ensure_ascii,
+                                  int depth, std::string* out) {
+  if (depth > 1000) return Error(at, "circular reference detected");
+  if (out->size() > root_program_.options.limits.max_output_bytes) {
+    return Exhausted(at.pos, "tojson result larger than limits.max_output_bytes");
+  }
+  Value v = Resolve(value);
+  auto newline = [&](int level) {
+    if (indent < 0) return;
+    out->push_back('\n');
+    for (int i = 0; i < level; ++i) out->append(indent_str);
+  };
+  switch (v.kind) {
+    case Value::Kind::kNone:
+      out->append("null");
+      return absl::OkStatus();
+    case Value::Kind::kBool:
+      out->append(v.b ? "true" : "false");
+      return absl::OkStatus();
+    case Value::Kind::kInt:
+      absl::StrAppend(out, v.i);
+      return absl::OkStatus();
+    case Value::Kind::kDouble:
+      AppendDouble(v.d, out);
+      return absl::OkStatus();
+    case Value::Kind::kString:
+      AppendString(v.str, ensure_ascii, out);
+      return absl::OkStatus();
+    case Value::Kind::kJsonArray:
+    case Value::Kind::kList: {
+      std::vector<Value> items;
+      LLMKIT_RETURN_IF_ERROR(Iterate(at, v, &items));
+      if (items.empty()) {
+        out->append("[]");
+        return absl::OkStatus();
+      }
+      out->push_back('[');
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out->append(item_sep);
+        newline(depth + 1);
+        LLMKIT_RETURN_IF_ERROR(AppendJson(at, items[i], indent, indent_str, item_sep, key_sep,
+                                          sort_keys, ensure_ascii, depth + 1, out));
+      }
+      newline(depth);
+      out->push_back(']');
+      return absl::OkStatus();
+    }
+    case Value::Kind::kJsonObject:
+    case Value::Kind::kDict: {
+      if (v.IsNamespace()) break;
+      std::vector<std::pair<std::string, Value>> members;
+      if (v.kind == Value::Kind::kJsonObject) {
+        for (const auto& [k, item] : v.json->as_object()) members.emplace_back(k, Wrap(item));
+      } else {
+        for (const auto& [k, item] : v.dict->items) {
+          std::string key;
+          switch (k.kind) {
+            case Value::Kind::kString:
+              key = std::string(k.str);
+              break;
+            case Value::Kind::kInt:
+              key = std::to_string(k.i);
+              break;
+            case Value::Kind::kBool:
+              key = k.b ? "true" : "false";
+              break;
+            case Value::Kind::kNone:
+              key = "null";
+              break;
+            case Value::Kind::kDouble:
+              AppendDouble(k.d, &key);
+              break;
+            default:
+              return Error(at, "keys must be str, int, float, bool or None");
+          }
+          members.emplace_back(std::move(key), item);
+        }
+      }
+      if (sort_keys) {
+        std::stable_sort(members.begin(), members.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+      }
+      if (members.empty()) {
+        out->append("{}");
+        return absl::OkStatus();
+      }
+      out->push_back('{');
+      for (size_t i = 0; i < members.size(); ++i) {
+        if (i > 0) out->append(item_sep);
+        newline(depth + 1);
+        AppendString(members[i].first, ensure_ascii, out);
+        out->append(key_sep);
+        LLMKIT_RETURN_IF_ERROR(AppendJson(at, members[i].second, indent, indent_str, item_sep,
+                                          key_sep, sort_keys, ensure_ascii, depth + 1, out));
+      }
+      newline(depth);
+      out->push_back('}');
+      return absl::OkStatus();
+    }
+    default:
+      break;
+  }
+  if (v.is_undefined() && undefined_mode() == UndefinedMode::kStrict) return UndefinedError(at, v);
+  std::string type = v.is_undefined() ? "Undefined" : v.IsNamespace() ? "Namespace" : "function";
+  return Error(at, absl::StrCat("Object of type ", type, " is not JSON serializable"));
+}
+
+}  // namespace llmkit::internal::tmpl
