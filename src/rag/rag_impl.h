@@ -1,5 +1,5 @@
-// RagPipeline's state, shared by the pipeline (rag_pipeline.cc), its chunking and file
-// handling (rag_documents.cc) and its persistence (rag_store.cc).
+// RagPipeline's state, shared by the pipeline (rag_pipeline.cc), its ingest (rag_ingest.cc),
+// its chunking and file handling (rag_documents.cc) and its persistence (rag_store.cc).
 
 #ifndef LLMKIT_SRC_RAG_RAG_IMPL_H_
 #define LLMKIT_SRC_RAG_RAG_IMPL_H_
@@ -60,6 +60,9 @@ class LineIndex {
 // Names the pipeline writes into every chunk's metadata; documents may not use them.
 bool IsReservedMetadataKey(std::string_view key);
 
+// The id of chunk `chunk` of document `doc_id` in the collection and BM25 index ("id#3").
+std::string ChunkId(std::string_view doc_id, size_t chunk);
+
 }  // namespace internal
 
 struct RagDocRecord {
@@ -91,6 +94,9 @@ class RagPipeline::Impl {
   // Embeds `texts` in batches on up to embed_concurrency threads, under `call`.
   absl::StatusOr<std::vector<float>> EmbedAll(const std::vector<std::string>& texts,
                                               int* dimensions, const CallContext& call) const;
+  // RagPipeline::Ingest (rag_ingest.cc): takes write_mu for the whole call.
+  absl::StatusOr<IngestProgress> Ingest(absl::Span<const RagDocument> documents,
+                                        const IngestOptions& ingest, const CallContext& call);
   // Creates the collection for `dims` on first use; checks dims against it after. Holds mu.
   absl::Status EnsureCollection(int dims);
 };

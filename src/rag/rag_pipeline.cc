@@ -1,4 +1,4 @@
-// RagPipeline: ingest (check, split, embed concurrently, commit in groups), retrieve, answer.
+// RagPipeline: building, embedding, retrieve and answer; ingest is in rag_ingest.cc.
 
 #include <algorithm>
 #include <atomic>
@@ -20,66 +20,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/files.h"
-#include "common/sha256.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
 #include "rag/rag_impl.h"
 
 namespace llmkit {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-std::string ChunkId(std::string_view doc_id, size_t chunk) {
-  return absl::StrCat(internal::ToAbsl(doc_id), "#", chunk);
-}
-
-std::string PathOf(const RagDocument& doc) { return doc.path.empty() ? doc.id : doc.path; }
-
-// Checks every document before any work, so a bad batch changes nothing.
-absl::Status CheckDocuments(absl::Span<const RagDocument> documents) {
-  absl::flat_hash_set<std::string_view> seen;
-  for (size_t i = 0; i < documents.size(); ++i) {
-    const RagDocument& doc = documents[i];
-    if (doc.id.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("document ", i, ": empty id"));
-    }
-    if (!seen.insert(doc.id).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("document ", i, ": repeated id \"", doc.id, "\""));
-    }
-    if (absl::Status utf8 = ValidateUtf8(doc.text); !utf8.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("document \"", doc.id, "\": ", utf8.message()));
-    }
-    if (!doc.metadata.is_null() && !doc.metadata.is_object()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("document \"", doc.id, "\": metadata must be an object or null"));
-    }
-    if (doc.metadata.is_object()) {
-      for (const auto& [key, value] : doc.metadata.as_object()) {
-        if (internal::IsReservedMetadataKey(key)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "document \"", doc.id, "\": metadata field \"", key,
-              "\" is reserved (the pipeline sets doc_id, path, chunk, begin, end, line_start, "
-              "line_end, doc_sha256)"));
-        }
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-// A changed or new document, split and waiting for its vectors.
-struct Pending {
-  const RagDocument* doc;
-  std::string path;
-  std::string sha256;
-  size_t old_chunks = 0;
-  std::vector<Chunk> chunks;
-  std::vector<Json> metadata;
-  std::vector<std::vector<float>> vectors;  // Filled from the old index or the embedder.
-};
 
 RagPassage PassageOf(const RetrievedHit& hit, int n) {
   RagPassage p;
@@ -295,178 +241,7 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Create(RagOptions opti
 absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument> documents,
                                                    const IngestOptions& ingest,
                                                    const CallContext& call) {
-  LLMKIT_RETURN_IF_ERROR(CheckDocuments(documents));
-  std::lock_guard<std::mutex> writer(impl_->write_mu);
-  const Clock::time_point start = Clock::now();
-  IngestProgress progress;
-  progress.documents_total = documents.size();
-
-  std::vector<Pending> group;
-  size_t group_chunks = 0;
-
-  // Embeds the group's chunks (reusing unchanged chunks' old vectors), then commits it.
-  auto commit = [&]() -> absl::Status {
-    if (group.empty()) return absl::OkStatus();
-    std::vector<std::string> to_embed;
-    std::vector<std::pair<size_t, size_t>> slots;  // (pending, chunk) of each text to embed.
-    for (size_t p = 0; p < group.size(); ++p) {
-      Pending& pending = group[p];
-      pending.vectors.resize(pending.chunks.size());
-      absl::flat_hash_map<std::string, std::vector<float>> old;
-      if (pending.old_chunks > 0) {
-        std::shared_lock lock(impl_->mu);
-        for (size_t c = 0; c < pending.old_chunks && impl_->collection != nullptr; ++c) {
-          absl::StatusOr<Document> d = impl_->collection->Get(ChunkId(pending.doc->id, c));
-          if (d.ok()) old.emplace(std::move(d->text), std::move(d->vector));
-        }
-      }
-      for (size_t c = 0; c < pending.chunks.size(); ++c) {
-        auto it = old.find(pending.chunks[c].text);
-        if (it != old.end()) {
-          pending.vectors[c] = it->second;
-          ++progress.chunks_reused;
-          continue;
-        }
-        to_embed.push_back(pending.chunks[c].text);
-        slots.emplace_back(p, c);
-      }
-    }
-    const EmbeddingCacheStats before = impl_->embedder->Stats();
-    int dims;
-    {
-      std::shared_lock lock(impl_->mu);
-      dims = impl_->dimensions;
-    }
-    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> vectors, impl_->EmbedAll(to_embed, &dims, call));
-    const EmbeddingCacheStats after = impl_->embedder->Stats();
-    progress.chunks_embedded += after.misses - before.misses;
-    progress.chunks_reused += after.hits - before.hits;
-    for (size_t i = 0; i < slots.size(); ++i) {
-      const float* row = vectors.data() + i * dims;
-      group[slots[i].first].vectors[slots[i].second].assign(row, row + dims);
-    }
-
-    std::vector<Document> chunk_docs;
-    std::vector<std::string> ids, texts, stale;
-    for (Pending& pending : group) {
-      for (size_t c = 0; c < pending.chunks.size(); ++c) {
-        Document d;
-        d.id = ChunkId(pending.doc->id, c);
-        d.text = pending.chunks[c].text;
-        d.metadata = std::move(pending.metadata[c]);
-        d.vector = std::move(pending.vectors[c]);
-        ids.push_back(d.id);
-        texts.push_back(d.text);
-        chunk_docs.push_back(std::move(d));
-      }
-      for (size_t c = pending.chunks.size(); c < pending.old_chunks; ++c) {
-        stale.push_back(ChunkId(pending.doc->id, c));
-      }
-    }
-    {
-      std::unique_lock lock(impl_->mu);
-      if (!chunk_docs.empty()) {
-        LLMKIT_RETURN_IF_ERROR(impl_->EnsureCollection(dims));
-        LLMKIT_RETURN_IF_ERROR(impl_->collection->Upsert(chunk_docs));
-        LLMKIT_RETURN_IF_ERROR(impl_->bm25->Upsert(ids, texts));
-      }
-      if (!stale.empty() && impl_->collection != nullptr) {
-        impl_->collection->Delete(stale);
-        impl_->bm25->Delete(stale);
-      }
-      for (const Pending& pending : group) {
-        impl_->docs[pending.doc->id] = {pending.path, pending.sha256, pending.chunks.size()};
-        progress.bytes += pending.doc->text.size();
-      }
-    }
-    progress.chunks += chunk_docs.size();
-    progress.chunks_removed += stale.size();
-    progress.documents_done += group.size();
-    progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    group.clear();
-    group_chunks = 0;
-    if (ingest.progress && !ingest.progress(progress)) {
-      return absl::CancelledError(absl::StrCat("ingest stopped by the progress callback after ",
-                                               progress.documents_done, " of ",
-                                               progress.documents_total, " documents"));
-    }
-    return absl::OkStatus();
-  };
-
-  // Stops between documents (and inside each group's embedding) once the call is cancelled or
-  // past its deadline; the groups committed so far stay, so calling again resumes.
-  auto stopped = [&](Clock::time_point now) -> absl::Status {
-    absl::Status status = call.Check("ingest", now);
-    if (status.ok()) return status;
-    return absl::Status(status.code(),
-                        absl::StrCat(status.message(), " after ", progress.documents_done, " of ",
-                                     progress.documents_total, " documents"));
-  };
-  // A group whose embedding the call's end interrupted reports how far the ingest got.
-  auto commit_or_stopped = [&]() -> absl::Status {
-    absl::Status status = commit();
-    if (!status.ok() && !call.Check("ingest").ok()) return stopped(Clock::now());
-    return status;
-  };
-  size_t unchanged_since_report = 0;
-  for (const RagDocument& doc : documents) {
-    LLMKIT_RETURN_IF_ERROR(stopped(Clock::now()));
-    Pending pending;
-    pending.doc = &doc;
-    pending.path = PathOf(doc);
-    pending.sha256 = internal::Sha256Hex(absl::StrCat(pending.path, absl::string_view("\0", 1),
-                                                      doc.metadata.Dump(),
-                                                      absl::string_view("\0", 1), doc.text));
-    {
-      std::shared_lock lock(impl_->mu);
-      auto it = impl_->docs.find(doc.id);
-      if (it != impl_->docs.end()) {
-        if (it->second.sha256 == pending.sha256) {
-          ++progress.documents_unchanged;
-          ++progress.documents_done;
-          if (++unchanged_since_report == 256 && ingest.progress) {
-            unchanged_since_report = 0;
-            progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-            if (!ingest.progress(progress)) return absl::CancelledError("ingest stopped");
-          }
-          continue;
-        }
-        pending.old_chunks = it->second.chunks;
-      }
-    }
-    LLMKIT_ASSIGN_OR_RETURN(pending.chunks, impl_->splitter->Split(pending.path, doc.text));
-    const internal::LineIndex lines(doc.text);
-    for (size_t c = 0; c < pending.chunks.size(); ++c) {
-      const Chunk& chunk = pending.chunks[c];
-      Json meta = Json::MakeObject();
-      meta.Set("doc_id", doc.id);
-      meta.Set("path", pending.path);
-      meta.Set("chunk", c);
-      meta.Set("begin", chunk.begin);
-      meta.Set("end", chunk.end);
-      meta.Set("line_start", lines.LineOf(chunk.begin));
-      meta.Set("line_end", lines.LineOf(chunk.end - 1));
-      // Code-point offsets: Python's str indices into the document.
-      meta.Set("char_start", lines.CodePointsBefore(chunk.begin));
-      meta.Set("char_end", lines.CodePointsBefore(chunk.end));
-      meta.Set("doc_sha256", pending.sha256);
-      if (doc.metadata.is_object()) {
-        for (const auto& [key, value] : doc.metadata.as_object()) meta.Set(key, value);
-      }
-      if (const Json* headings = chunk.metadata.Find("headings");
-          headings != nullptr && meta.Find("headings") == nullptr) {
-        meta.Set("headings", *headings);
-      }
-      pending.metadata.push_back(std::move(meta));
-    }
-    group_chunks += pending.chunks.size();
-    group.push_back(std::move(pending));
-    if (group_chunks >= ingest.group_chunks) LLMKIT_RETURN_IF_ERROR(commit_or_stopped());
-  }
-  LLMKIT_RETURN_IF_ERROR(stopped(Clock::now()));
-  LLMKIT_RETURN_IF_ERROR(commit_or_stopped());
-  progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return progress;
+  return impl_->Ingest(documents, ingest, call);
 }
 
 size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
@@ -477,7 +252,7 @@ size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
     auto it = impl_->docs.find(id);
     if (it == impl_->docs.end()) continue;
     std::vector<std::string> chunk_ids;
-    for (size_t c = 0; c < it->second.chunks; ++c) chunk_ids.push_back(ChunkId(id, c));
+    for (size_t c = 0; c < it->second.chunks; ++c) chunk_ids.push_back(internal::ChunkId(id, c));
     if (impl_->collection != nullptr) impl_->collection->Delete(chunk_ids);
     impl_->bm25->Delete(chunk_ids);
     impl_->docs.erase(it);
