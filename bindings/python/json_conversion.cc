@@ -3,7 +3,10 @@
 #include "json_conversion.h"
 
 #include <string>
+#include <utility>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "status_conversion.h"
 
 namespace py = pybind11;
@@ -37,35 +40,80 @@ py::object JsonToPython(const Json& value) {
   return py::none();
 }
 
-Json PythonToJson(py::handle value) {
-  if (value.is_none()) return Json();
-  if (py::isinstance<py::bool_>(value)) return Json(value.cast<bool>());
-  if (py::isinstance<py::int_>(value)) {
-    try {
-      return Json(value.cast<int64_t>());
-    } catch (const py::cast_error&) {
-      throw StatusError(absl::InvalidArgumentError("integer does not fit in 64 bits"));
-    }
+namespace {
+
+// Deeper values (or a list or dict that contains itself) are refused, as json_loads refuses
+// text nested deeper than this: the conversion recurses, and the host's stack is not ours.
+constexpr int kMaxDepth = 1024;
+
+[[noreturn]] void Refuse(std::string message) {
+  throw StatusError(absl::InvalidArgumentError(std::move(message)));
+}
+
+std::string TypeName(PyObject* value) { return Py_TYPE(value)->tp_name; }
+
+// Reads Python values with the C API directly: pybind11's casters build temporary objects
+// (a bytes copy of every str), which made converting a chat context cost more than rendering it.
+Json Convert(PyObject* value, int depth) {
+  // Strings first: they are most of a chat context.
+  if (PyUnicode_Check(value)) {
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(value, &size);
+    if (data == nullptr) throw py::error_already_set();
+    return Json(std::string(data, static_cast<size_t>(size)));
   }
-  if (py::isinstance<py::float_>(value)) return Json(value.cast<double>());
-  if (py::isinstance<py::str>(value)) return Json(value.cast<std::string>());
-  if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+  if (value == Py_None) return Json();
+  if (PyBool_Check(value)) return Json(value == Py_True);
+  if (PyLong_Check(value)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow != 0) Refuse("integer does not fit in 64 bits");
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    return Json(static_cast<int64_t>(v));
+  }
+  if (PyFloat_Check(value)) return Json(PyFloat_AS_DOUBLE(value));
+  const bool list = PyList_Check(value), tuple = !list && PyTuple_Check(value);
+  const bool dict = !list && !tuple && PyDict_Check(value);
+  if (!list && !tuple && !dict) {
+    Refuse("cannot convert " + TypeName(value) + " to JSON");
+  }
+  if (depth >= kMaxDepth) {
+    Refuse(absl::StrCat("nesting deeper than ", kMaxDepth,
+                        " levels (or a list or dict that contains itself)"));
+  }
+  if (list) {
     Json::Array items;
-    for (py::handle item : value) items.push_back(PythonToJson(item));
+    items.reserve(static_cast<size_t>(PyList_GET_SIZE(value)));
+    // Indexes each time: a value's conversion cannot run Python code, but stays safe if it did.
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); ++i) {
+      items.push_back(Convert(PyList_GET_ITEM(value, i), depth + 1));
+    }
     return Json(std::move(items));
   }
-  if (py::isinstance<py::dict>(value)) {
-    Json::Object members;
-    for (auto [key, member] : value.cast<py::dict>()) {
-      if (!py::isinstance<py::str>(key)) {
-        throw StatusError(absl::InvalidArgumentError("JSON object keys must be str"));
-      }
-      members.emplace_back(key.cast<std::string>(), PythonToJson(member));
+  if (tuple) {
+    Json::Array items;
+    items.reserve(static_cast<size_t>(PyTuple_GET_SIZE(value)));
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(value); ++i) {
+      items.push_back(Convert(PyTuple_GET_ITEM(value, i), depth + 1));
     }
-    return Json(std::move(members));
+    return Json(std::move(items));
   }
-  throw StatusError(absl::InvalidArgumentError(
-      "cannot convert " + std::string(py::str(value.get_type().attr("__name__"))) + " to JSON"));
+  Json::Object members;
+  members.reserve(static_cast<size_t>(PyDict_GET_SIZE(value)));
+  Py_ssize_t position = 0;
+  PyObject *key = nullptr, *member = nullptr;
+  while (PyDict_Next(value, &position, &key, &member)) {
+    if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(key, &size);
+    if (data == nullptr) throw py::error_already_set();
+    members.emplace_back(std::string(data, static_cast<size_t>(size)), Convert(member, depth + 1));
+  }
+  return Json(std::move(members));
 }
+
+}  // namespace
+
+Json PythonToJson(py::handle value) { return Convert(value.ptr(), 0); }
 
 }  // namespace llmkit::python

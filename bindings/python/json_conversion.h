@@ -11,8 +11,9 @@ namespace llmkit::python {
 
 pybind11::object JsonToPython(const Json& value);
 
-// Accepts None, bool, int (64-bit), float, str, list/tuple, dict with str keys.
-// Throws StatusError(kInvalidArgument) for anything else.
+// Accepts None, bool, int (64-bit), float, str, list/tuple, dict with str keys, nested at
+// most 1024 deep. Throws StatusError(kInvalidArgument) for anything else (naming the type),
+// and error_already_set for a str that is not valid Unicode (lone surrogates).
 Json PythonToJson(pybind11::handle value);
 
 }  // namespace llmkit::python

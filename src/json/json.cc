@@ -8,8 +8,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "json/json_text.h"
@@ -419,6 +421,31 @@ void AppendDouble(double value, std::string* out) {
 }  // namespace internal
 
 Json::Json(Object value) {
+  // Members with unique keys (the usual case: a dict, a parsed object) are kept as they are.
+  bool unique = true;
+  if (value.size() <= kLinearKeyScan) {
+    for (size_t i = 1; i < value.size() && unique; ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (value[i].first == value[j].first) {
+          unique = false;
+          break;
+        }
+      }
+    }
+  } else {
+    absl::flat_hash_set<std::string_view> keys;
+    keys.reserve(value.size());
+    for (const Member& member : value) {
+      if (!keys.insert(member.first).second) {
+        unique = false;
+        break;
+      }
+    }
+  }
+  if (unique) {
+    value_ = std::move(value);
+    return;
+  }
   ObjectBuilder builder;
   for (Member& member : value) builder.Add(std::move(member.first), std::move(member.second));
   value_ = std::move(builder).Take();

@@ -70,3 +70,34 @@ def test_exception_hierarchy():
         assert issubclass(cls, llmkit.Error)
     with pytest.raises(llmkit.InvalidArgumentError):
         llmkit.json_dumps({1: 2})
+
+
+def test_deep_or_self_containing_values_are_refused_not_crashed():
+    # A value that contains itself, or nesting far deeper than json_loads accepts (1024), would
+    # overflow the stack if converted recursively: every entry point refuses it with an error.
+    loop = []
+    loop.append(loop)
+    selfish = {}
+    selfish["me"] = selfish
+    deep = []
+    for _ in range(100_000):
+        deep = [deep]
+    deep_dict = {}
+    for _ in range(30_000):
+        deep_dict = {"a": deep_dict}
+    template = llmkit.Template("{{ x }}")
+    for value in (loop, selfish, deep, deep_dict):
+        with pytest.raises(llmkit.InvalidArgumentError, match="deeper than 1024"):
+            llmkit.json_dumps(value)
+        with pytest.raises(llmkit.InvalidArgumentError, match="deeper than 1024"):
+            template.render(x=value)
+    ok = []
+    for _ in range(1023):
+        ok = [ok]
+    assert llmkit.json_dumps(ok) == "[" * 1024 + "]" * 1024
+    with pytest.raises(llmkit.InvalidArgumentError, match="cannot convert set"):
+        llmkit.json_dumps({1, 2})
+    with pytest.raises(llmkit.InvalidArgumentError, match="keys must be str, got int"):
+        llmkit.json_dumps({1: 2})
+    with pytest.raises(llmkit.InvalidArgumentError, match="64 bits"):
+        llmkit.json_dumps(2**64)
