@@ -32,13 +32,15 @@ import os
 import pathlib
 import platform
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import workloads  # noqa: E402  (benchmarks/workloads.py)
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
@@ -51,16 +53,6 @@ def best_of(fn, rounds=3, calls=1):
             fn(i)
         best = min(best, (time.perf_counter() - start) / calls)
     return best
-
-
-def low_rank(rows, dim, rank=24, seed=7):
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    basis = rng.standard_normal((rank, dim), dtype=np.float32)
-    x = rng.standard_normal((rows, rank), dtype=np.float32) @ basis
-    x += 0.05 * rng.standard_normal((rows, dim), dtype=np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 class Guard:
@@ -117,7 +109,7 @@ class Guard:
         import hnswlib
         import llmkit
         import numpy as np
-        data = low_rank(rows + queries, dim, seed=11)
+        data = workloads.low_rank(rows + queries, dim, seed=11)
         base, q = data[:rows], data[rows:]
         truth = np.argsort(-(q @ base.T), axis=1)[:, :k]
         ids = [str(i) for i in range(rows)]
@@ -166,7 +158,7 @@ class Guard:
 
     def filtered_search(self, rows=100_000, dim=384, k=10):
         import llmkit
-        data = low_rank(rows + 20, dim, seed=13)
+        data = workloads.low_rank(rows + 20, dim, seed=13)
         base, q = data[:rows], data[rows:]
         col = llmkit.Collection(dim=dim, metric="ip", index="flat")
         col.add([str(i) for i in range(rows)], base,
@@ -188,22 +180,13 @@ class Guard:
 
     def bm25_vs_fts5(self, data):
         import llmkit
-        corpus = [json.loads(line) for line in open(data / "corpus.jsonl", encoding="utf-8")]
-        queries = [json.loads(line)["text"] for line in open(data / "queries.jsonl", encoding="utf-8")]
-        ids = [d["_id"] for d in corpus]
-        texts = [(d["title"] + " " + d["text"]).strip() for d in corpus]
+        ids, texts, queries = workloads.scifact(data)
         index = llmkit.Bm25Index()
         index.add(ids, texts)
-        db = sqlite3.connect(":memory:")
-        db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, body, tokenize='porter unicode61')")
-        db.executemany("INSERT INTO docs VALUES (?, ?)", zip(ids, texts))
-        fts = []
-        for text in queries:
-            words = [w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split() if w]
-            fts.append(" OR ".join('"' + w.replace('"', '""') + '"' for w in words) or '""')
-        sql = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 10"
+        fts = workloads.Fts5(ids, texts)
+        fts_queries = [fts.query(q) for q in queries]
         n = len(queries)
-        t_fts = best_of(lambda i: db.execute(sql, (fts[i],)).fetchall(), calls=n)
+        t_fts = best_of(lambda i: fts.search(fts_queries[i], 10), calls=n)
         t_ours = best_of(lambda i: index.search(queries[i], k=10), calls=n)
         return t_fts / t_ours, {"fts5_qps": round(1 / t_fts), "llmkit_qps": round(1 / t_ours)}
 
