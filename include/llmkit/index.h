@@ -119,7 +119,7 @@ std::optional<Metric> MetricFromName(std::string_view name);
 class Filter {
  public:
   // Errors: kInvalidArgument naming the offending path (e.g. "where.$and[1].year: unknown
-  // operator $gtx").
+  // operator $gtx"), or saying the $and/$or/$not nesting is deeper than 1024 levels.
   static absl::StatusOr<Filter> Parse(const Json& where);
   Filter();  // Matches everything.
   ~Filter();

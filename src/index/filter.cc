@@ -32,16 +32,22 @@ absl::Status Invalid(const std::string& path, std::string_view what) {
 
 bool IsScalar(const Json& v) { return v.is_bool() || v.is_number() || v.is_string(); }
 
-absl::StatusOr<Node> ParseNode(const Json& where, const std::string& path);
+// Nesting of $and/$or/$not beyond this is refused (as Json::Parse refuses text nested deeper
+// than 1024): parsing, matching and destroying the tree recurse once per level.
+constexpr int kMaxDepth = 1024;
 
-absl::StatusOr<Node> ParseList(const Json& list, Node::Kind kind, const std::string& path) {
+absl::StatusOr<Node> ParseNode(const Json& where, const std::string& path, int depth);
+
+absl::StatusOr<Node> ParseList(const Json& list, Node::Kind kind, const std::string& path,
+                               int depth) {
   if (!list.is_array() || list.as_array().empty()) {
     return Invalid(path, "expects a non-empty list of filters");
   }
   Node node;
   node.kind = kind;
   for (size_t i = 0; i < list.as_array().size(); ++i) {
-    absl::StatusOr<Node> child = ParseNode(list.as_array()[i], absl::StrCat(path, "[", i, "]"));
+    absl::StatusOr<Node> child =
+        ParseNode(list.as_array()[i], absl::StrCat(path, "[", i, "]"), depth + 1);
     if (!child.ok()) return child.status();
     node.children.push_back(*std::move(child));
   }
@@ -90,19 +96,24 @@ absl::StatusOr<Node> ParseField(const std::string& field, const Json& condition,
   return Invalid(path, absl::StrCat("unknown operator ", op));
 }
 
-absl::StatusOr<Node> ParseNode(const Json& where, const std::string& path) {
+absl::StatusOr<Node> ParseNode(const Json& where, const std::string& path, int depth) {
   if (!where.is_object()) return Invalid(path, "a filter is a JSON object");
+  if (depth > kMaxDepth) {
+    // The path would be as long as the nesting: name where it starts instead.
+    return absl::InvalidArgumentError(
+        absl::StrCat("where: $and/$or/$not nested deeper than ", kMaxDepth, " levels"));
+  }
   Node all;
   all.kind = Node::Kind::kAnd;
   for (const auto& [key, value] : where.as_object()) {
     std::string key_path = absl::StrCat(path, ".", key);
     absl::StatusOr<Node> node;
     if (key == "$and") {
-      node = ParseList(value, Node::Kind::kAnd, key_path);
+      node = ParseList(value, Node::Kind::kAnd, key_path, depth);
     } else if (key == "$or") {
-      node = ParseList(value, Node::Kind::kOr, key_path);
+      node = ParseList(value, Node::Kind::kOr, key_path, depth);
     } else if (key == "$not") {
-      absl::StatusOr<Node> inner = ParseNode(value, key_path);
+      absl::StatusOr<Node> inner = ParseNode(value, key_path, depth + 1);
       if (!inner.ok()) return inner.status();
       Node negated;
       negated.kind = Node::Kind::kNot;
@@ -196,7 +207,7 @@ bool Match(const Node& node, const Json& metadata) {
 absl::StatusOr<Filter> Filter::Parse(const Json& where) {
   Filter filter;
   if (where.is_null()) return filter;
-  absl::StatusOr<Node> root = ParseNode(where, "where");
+  absl::StatusOr<Node> root = ParseNode(where, "where", 0);
   if (!root.ok()) return root.status();
   if (root->kind != Node::Kind::kAll) filter.root_ = std::make_shared<const Node>(*std::move(root));
   return filter;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/index.h"
 
@@ -207,6 +208,33 @@ TEST(Collection, ApproximateIndexesReachHighRecall) {
       EXPECT_TRUE(kind != IndexKind::kIvf || col->Stats().ivf_trained);
     }
   }
+}
+
+// A filter nested far deeper than any real one is refused at the limit (1024 levels, as
+// Json::Parse refuses text), never parsed by unbounded recursion; up to the limit it works.
+TEST(Filter, NestingIsBoundedLikeJsonText) {
+  auto nested = [](int levels) {
+    Json where = Json::Parse(R"({"year": 2021})").value();
+    for (int i = 0; i < levels; ++i) {
+      Json outer = Json::MakeObject();
+      if (i % 2 == 0) {
+        outer.Set("$not", std::move(where));
+      } else {
+        Json::Array one;
+        one.push_back(std::move(where));
+        outer.Set("$and", Json(std::move(one)));
+      }
+      where = std::move(outer);
+    }
+    return where;
+  };
+  Json meta = Json::Parse(R"({"year": 2021})").value();
+  absl::StatusOr<Filter> ok = Filter::Parse(nested(1000));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE(ok->Matches(meta));  // 500 $not: an even count.
+  absl::StatusOr<Filter> deep = Filter::Parse(nested(5000));
+  EXPECT_EQ(deep.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(deep.status().message(), testing::HasSubstr("deeper than 1024 levels"));
 }
 
 TEST(Filter, EveryOperator) {
