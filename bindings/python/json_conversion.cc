@@ -2,8 +2,10 @@
 
 #include "json_conversion.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -42,9 +44,10 @@ py::object JsonToPython(const Json& value) {
 
 namespace {
 
-// Deeper values (or a list or dict that contains itself) are refused, as json_loads refuses
-// text nested deeper than this: the conversion recurses, and the host's stack is not ours.
-constexpr int kMaxDepth = 1024;
+// Deeper values are refused, as json_loads refuses text nested deeper than this: the conversion
+// recurses, and the host's stack is not ours. A list or dict that contains itself is refused as
+// Python's json.dumps refuses it ("circular reference detected").
+constexpr size_t kMaxDepth = 1024;
 
 [[noreturn]] void Refuse(std::string message) {
   throw StatusError(absl::InvalidArgumentError(std::move(message)));
@@ -52,9 +55,12 @@ constexpr int kMaxDepth = 1024;
 
 std::string TypeName(PyObject* value) { return Py_TYPE(value)->tp_name; }
 
+Json ConvertContainer(PyObject* value, bool list, bool tuple, std::vector<PyObject*>& path);
+
 // Reads Python values with the C API directly: pybind11's casters build temporary objects
 // (a bytes copy of every str), which made converting a chat context cost more than rendering it.
-Json Convert(PyObject* value, int depth) {
+// `path` holds the containers being converted, outermost first.
+Json Convert(PyObject* value, std::vector<PyObject*>& path) {
   // Strings first: they are most of a chat context.
   if (PyUnicode_Check(value)) {
     Py_ssize_t size = 0;
@@ -77,16 +83,25 @@ Json Convert(PyObject* value, int depth) {
   if (!list && !tuple && !dict) {
     Refuse("cannot convert " + TypeName(value) + " to JSON");
   }
-  if (depth >= kMaxDepth) {
-    Refuse(absl::StrCat("nesting deeper than ", kMaxDepth,
-                        " levels (or a list or dict that contains itself)"));
+  if (std::find(path.begin(), path.end(), value) != path.end()) {
+    Refuse("circular reference detected: a list or dict contains itself");
   }
+  if (path.size() >= kMaxDepth) {
+    Refuse(absl::StrCat("nesting deeper than ", kMaxDepth, " levels"));
+  }
+  path.push_back(value);
+  Json out = ConvertContainer(value, list, tuple, path);
+  path.pop_back();
+  return out;
+}
+
+Json ConvertContainer(PyObject* value, bool list, bool tuple, std::vector<PyObject*>& path) {
   if (list) {
     Json::Array items;
     items.reserve(static_cast<size_t>(PyList_GET_SIZE(value)));
     // Indexes each time: a value's conversion cannot run Python code, but stays safe if it did.
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); ++i) {
-      items.push_back(Convert(PyList_GET_ITEM(value, i), depth + 1));
+      items.push_back(Convert(PyList_GET_ITEM(value, i), path));
     }
     return Json(std::move(items));
   }
@@ -94,7 +109,7 @@ Json Convert(PyObject* value, int depth) {
     Json::Array items;
     items.reserve(static_cast<size_t>(PyTuple_GET_SIZE(value)));
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(value); ++i) {
-      items.push_back(Convert(PyTuple_GET_ITEM(value, i), depth + 1));
+      items.push_back(Convert(PyTuple_GET_ITEM(value, i), path));
     }
     return Json(std::move(items));
   }
@@ -107,13 +122,16 @@ Json Convert(PyObject* value, int depth) {
     Py_ssize_t size = 0;
     const char* data = PyUnicode_AsUTF8AndSize(key, &size);
     if (data == nullptr) throw py::error_already_set();
-    members.emplace_back(std::string(data, static_cast<size_t>(size)), Convert(member, depth + 1));
+    members.emplace_back(std::string(data, static_cast<size_t>(size)), Convert(member, path));
   }
   return Json(std::move(members));
 }
 
 }  // namespace
 
-Json PythonToJson(py::handle value) { return Convert(value.ptr(), 0); }
+Json PythonToJson(py::handle value) {
+  std::vector<PyObject*> path;
+  return Convert(value.ptr(), path);
+}
 
 }  // namespace llmkit::python

@@ -86,11 +86,15 @@ def test_deep_or_self_containing_values_are_refused_not_crashed():
     for _ in range(30_000):
         deep_dict = {"a": deep_dict}
     template = llmkit.Template("{{ x }}")
-    for value in (loop, selfish, deep, deep_dict):
-        with pytest.raises(llmkit.InvalidArgumentError, match="deeper than 1024"):
+    shared = [1]
+    for value, message in ((loop, "circular reference"), (selfish, "circular reference"),
+                           ([1, [2, loop]], "circular reference"), (deep, "deeper than 1024"),
+                           (deep_dict, "deeper than 1024")):
+        with pytest.raises(llmkit.InvalidArgumentError, match=message):
             llmkit.json_dumps(value)
-        with pytest.raises(llmkit.InvalidArgumentError, match="deeper than 1024"):
+        with pytest.raises(llmkit.InvalidArgumentError, match=message):
             template.render(x=value)
+    assert llmkit.json_dumps([shared, shared, {"a": shared}]) == '[[1],[1],{"a":[1]}]'  # Not a cycle.
     ok = []
     for _ in range(1023):
         ok = [ok]
