@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,7 +24,56 @@
 namespace llmkit::internal::tmpl {
 namespace {
 
-using Result = absl::StatusOr<Value>;
+// The flags, width and precision of one printf conversion ("%-10.3f" -> left, 10, 3); width
+// and precision are -1 when absent and saturate instead of overflowing.
+struct Spec {
+  bool left = false;
+  int64_t width = -1;
+  int64_t precision = -1;
+};
+
+Spec ParseSpec(std::string_view spec) {
+  Spec out;
+  size_t i = 1;  // After '%'.
+  while (i < spec.size() && std::strchr("-+ #0", spec[i]) != nullptr) out.left |= spec[i++] == '-';
+  auto number = [&]() {
+    int64_t n = 0;
+    while (i < spec.size() && spec[i] >= '0' && spec[i] <= '9') {
+      n = n > (INT64_MAX - 9) / 10 ? INT64_MAX : n * 10 + (spec[i] - '0');
+      ++i;
+    }
+    return n;
+  };
+  if (i < spec.size() && spec[i] != '.') out.width = number();
+  if (i < spec.size() && spec[i] == '.') {
+    ++i;
+    out.precision = number();
+  }
+  return out;
+}
+
+// The first `n` code points of `s`.
+std::string_view PrefixCodePoints(std::string_view s, int64_t n) {
+  size_t i = 0;
+  for (int64_t seen = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && seen++ == n) break;
+  }
+  return s.substr(0, i);
+}
+
+// snprintf of one numeric conversion, sized for its result (no fixed buffer to cut it short);
+// the caller has checked width and precision against the output limit.
+template <typename T>
+absl::Status AppendPrintf(Renderer& r, const Expr& at, const std::string& spec, T value,
+                          std::string* out) {
+  int n = std::snprintf(nullptr, 0, spec.c_str(), value);
+  if (n < 0) return r.Exhausted(at.pos, "format result larger than the C library can print");
+  size_t at_size = out->size();
+  out->resize(at_size + static_cast<size_t>(n) + 1);
+  std::snprintf(out->data() + at_size, static_cast<size_t>(n) + 1, spec.c_str(), value);
+  out->resize(at_size + static_cast<size_t>(n));
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -68,7 +119,13 @@ absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwar
       if (next >= args.size()) return r.Error(at, "not enough arguments for format string");
       arg = args[next++];
     }
-    char buffer[512];
+    const Spec parsed = ParseSpec(spec);
+    // Python pads and cuts by characters; a width or precision past the output limit is refused
+    // before anything is built.
+    LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(
+        at, out.size() + static_cast<uint64_t>(std::max<int64_t>(parsed.width, 0)) +
+                static_cast<uint64_t>(
+                    conv == 's' || conv == 'r' ? 0 : std::max<int64_t>(parsed.precision, 0))));
     switch (conv) {
       case 's':
       case 'r': {
@@ -82,29 +139,33 @@ absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwar
             LLMKIT_RETURN_IF_ERROR(r.AppendRepr(at, arg, &text, 1));
           }
         }
-        spec += 's';
-        if (spec == "%s") {
-          out += text;
-        } else {
-          std::snprintf(buffer, sizeof(buffer), spec.c_str(), text.c_str());
-          out += buffer;
-        }
+        std::string_view shown = text;
+        if (parsed.precision >= 0) shown = PrefixCodePoints(shown, parsed.precision);
+        const int64_t pad = parsed.width - static_cast<int64_t>(PyLength(shown));
+        if (pad > 0 && !parsed.left) out.append(static_cast<size_t>(pad), ' ');
+        out.append(shown);
+        if (pad > 0 && parsed.left) out.append(static_cast<size_t>(pad), ' ');
         break;
       }
       case 'd':
       case 'i':
       case 'x':
       case 'X':
-      case 'o':
+      case 'o': {
         if (!arg.is_number()) return r.Error(at, "%d format: a number is required");
+        int64_t n = arg.AsInt();
+        if (arg.kind == Value::Kind::kDouble) {
+          if (std::isnan(arg.d)) return r.Error(at, "cannot convert float NaN to integer");
+          if (!(arg.d >= -9223372036854775808.0 && arg.d < 9223372036854775808.0)) {
+            return r.Error(at, "%d format: the number does not fit in 64 bits");
+          }
+          n = static_cast<int64_t>(arg.d);
+        }
         spec += "ll";
         spec += conv == 'i' ? 'd' : conv;
-        std::snprintf(
-            buffer, sizeof(buffer), spec.c_str(),
-            static_cast<long long>(arg.kind == Value::Kind::kDouble ? static_cast<int64_t>(arg.d)
-                                                                    : arg.AsInt()));
-        out += buffer;
+        LLMKIT_RETURN_IF_ERROR(AppendPrintf(r, at, spec, static_cast<long long>(n), &out));
         break;
+      }
       case 'f':
       case 'F':
       case 'e':
@@ -113,8 +174,7 @@ absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwar
       case 'G':
         if (!arg.is_number()) return r.Error(at, "must be real number");
         spec += conv;
-        std::snprintf(buffer, sizeof(buffer), spec.c_str(), arg.AsDouble());
-        out += buffer;
+        LLMKIT_RETURN_IF_ERROR(AppendPrintf(r, at, spec, arg.AsDouble(), &out));
         break;
       default:
         return r.Error(at,
@@ -132,13 +192,12 @@ absl::StatusOr<Value> FilterToJson(Renderer& r, const Expr& at, Args& args, Kwar
   Value indent = Param(args, kwargs, 2, "indent", Value::None());
   Value separators = r.Resolve(Param(args, kwargs, 3, "separators", Value::None()));
   bool sort_keys = IsTrue(Param(args, kwargs, 4, "sort_keys", Value::Bool(false)));
-  int indent_level = -1;
   std::string indent_str;
   if (indent.is_integer()) {
-    indent_level = static_cast<int>(std::clamp<int64_t>(indent.AsInt(), 0, 1 << 16));
-    indent_str.assign(static_cast<size_t>(indent_level), ' ');
+    int64_t spaces = std::max<int64_t>(indent.AsInt(), 0);
+    LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, static_cast<uint64_t>(spaces)));
+    indent_str.assign(static_cast<size_t>(spaces), ' ');
   } else if (indent.kind == Value::Kind::kString) {
-    indent_level = 0;
     indent_str = std::string(indent.str);
   } else if (!indent.is_none() && !indent.is_undefined()) {
     return r.Error(at, "tojson indent must be an integer or a string");
@@ -171,10 +230,13 @@ absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent
     return Exhausted(at.pos, "tojson result larger than limits.max_output_bytes");
   }
   Value v = Resolve(value);
-  auto newline = [&](int level) {
-    if (indent < 0) return;
+  auto newline = [&](int level) -> absl::Status {
+    if (indent < 0) return absl::OkStatus();
+    LLMKIT_RETURN_IF_ERROR(
+        CheckStringSize(at, out->size() + 1 + static_cast<uint64_t>(level) * indent_str.size()));
     out->push_back('\n');
     for (int i = 0; i < level; ++i) out->append(indent_str);
+    return absl::OkStatus();
   };
   switch (v.kind) {
     case Value::Kind::kNone:
@@ -203,11 +265,11 @@ absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent
       out->push_back('[');
       for (size_t i = 0; i < items.size(); ++i) {
         if (i > 0) out->append(item_sep);
-        newline(depth + 1);
+        LLMKIT_RETURN_IF_ERROR(newline(depth + 1));
         LLMKIT_RETURN_IF_ERROR(AppendJson(at, items[i], indent, indent_str, item_sep, key_sep,
                                           sort_keys, ensure_ascii, depth + 1, out));
       }
-      newline(depth);
+      LLMKIT_RETURN_IF_ERROR(newline(depth));
       out->push_back(']');
       return absl::OkStatus();
     }
@@ -253,13 +315,13 @@ absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent
       out->push_back('{');
       for (size_t i = 0; i < members.size(); ++i) {
         if (i > 0) out->append(item_sep);
-        newline(depth + 1);
+        LLMKIT_RETURN_IF_ERROR(newline(depth + 1));
         AppendString(members[i].first, ensure_ascii, out);
         out->append(key_sep);
         LLMKIT_RETURN_IF_ERROR(AppendJson(at, members[i].second, indent, indent_str, item_sep,
                                           key_sep, sort_keys, ensure_ascii, depth + 1, out));
       }
-      newline(depth);
+      LLMKIT_RETURN_IF_ERROR(newline(depth));
       out->push_back('}');
       return absl::OkStatus();
     }

@@ -569,20 +569,32 @@ Result FilterRound(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   if (!v.is_number()) return r.Error(at, "round() needs a number");
   int64_t p = precision.is_integer() ? precision.AsInt() : 0;
   if (method.str == "common") {
+    // Python's round(): correctly rounded, and exact at the extremes.
     if (v.is_integer() && p >= 0) return Value::Int(v.AsInt());
-    if (p < 0 || p > 300) {
-      double scale = std::pow(10.0, static_cast<double>(p));
-      return Value::Double(std::nearbyint(v.AsDouble() * scale) / scale);
+    const double x = v.AsDouble();
+    // Every double has at most 1074 decimals, so rounding to more changes nothing.
+    if (!std::isfinite(x) || p > 1074) return Value::Double(x);
+    if (p < -308) return Value::Double(std::copysign(0.0, x));  // Below the largest magnitude.
+    if (p < 0) {
+      double scale = std::pow(10.0, static_cast<double>(-p));
+      return Value::Double(std::nearbyint(x / scale) * scale);
     }
-    char buffer[512];
-    std::snprintf(buffer, sizeof(buffer), "%.*f", static_cast<int>(p), v.AsDouble());
-    return Value::Double(std::strtod(buffer, nullptr));
+    // Up to 309 integer digits, the point, p decimals and the terminator.
+    std::string buffer(static_cast<size_t>(p) + 320, '\0');
+    std::snprintf(buffer.data(), buffer.size(), "%.*f", static_cast<int>(p), x);
+    return Value::Double(std::strtod(buffer.c_str(), nullptr));
   }
   if (method.str != "ceil" && method.str != "floor") {
     return r.Error(at, "method must be 'common', 'ceil' or 'floor'");
   }
+  // Jinja2 computes math.ceil/floor(value * 10**precision) / 10**precision; where Python
+  // raises on that, so does this.
   double scale = std::pow(10.0, static_cast<double>(p));
+  if (scale == 0) return r.Error(at, "float division by zero");
+  if (std::isinf(scale)) return r.Error(at, "int too large to convert to float");
   double x = v.AsDouble() * scale;
+  if (std::isinf(x)) return r.Error(at, "cannot convert float infinity to integer");
+  if (std::isnan(x)) return r.Error(at, "cannot convert float NaN to integer");
   return Value::Double((method.str == "ceil" ? std::ceil(x) : std::floor(x)) / scale);
 }
 
@@ -604,7 +616,9 @@ Result FilterIndent(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   if (width.kind == Value::Kind::kString) {
     indention = std::string(width.str);
   } else if (width.is_integer()) {
-    indention.assign(static_cast<size_t>(std::clamp<int64_t>(width.AsInt(), 0, 1 << 20)), ' ');
+    int64_t spaces = std::max<int64_t>(width.AsInt(), 0);
+    LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, static_cast<uint64_t>(spaces)));
+    indention.assign(static_cast<size_t>(spaces), ' ');
   } else {
     return r.Error(at, "indent width must be an integer or a string");
   }

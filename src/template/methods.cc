@@ -416,9 +416,10 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
   if (name == "zfill") {
     LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
     if (!args[0].is_integer()) return r.Error(at, "zfill() needs an integer");
-    int64_t width = std::min<int64_t>(args[0].AsInt(), 1 << 20);
+    int64_t width = args[0].AsInt();
     int64_t len = static_cast<int64_t>(PyLength(s));
     if (width <= len) return Value::String(s);
+    LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, static_cast<uint64_t>(width - len) + s.size()));
     std::string out;
     std::string_view body = s;
     if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
@@ -439,7 +440,12 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
       if (PyLength(fill) != 1)
         return r.Error(at, "the fill character must be exactly one character long");
     }
-    int64_t width = std::min<int64_t>(args[0].AsInt(), 1 << 20);
+    int64_t width = args[0].AsInt();
+    int64_t len = static_cast<int64_t>(PyLength(s));
+    if (width > len) {
+      LLMKIT_RETURN_IF_ERROR(
+          r.CheckStringSize(at, static_cast<uint64_t>(width - len) * fill.size() + s.size()));
+    }
     return r.NewString(Pad(s, width, fill, name == "center" ? 0 : name == "ljust" ? -1 : 1));
   }
   if (name == "removeprefix" || name == "removesuffix") {

@@ -109,6 +109,13 @@ absl::Status Renderer::Exhausted(uint32_t pos, std::string_view message) const {
   return TemplateError(absl::StatusCode::kResourceExhausted, *program_, pos, message);
 }
 
+absl::Status Renderer::CheckStringSize(const Expr& at, uint64_t bytes) const {
+  if (bytes <= root_program_.options.limits.max_output_bytes) return absl::OkStatus();
+  return Exhausted(at.pos,
+                   absl::StrCat("string of ", bytes, " bytes larger than limits.max_output_bytes (",
+                                root_program_.options.limits.max_output_bytes, ")"));
+}
+
 absl::Status Renderer::UndefinedError(const Expr& at, const Value& v) const {
   if (v.str.empty()) return Error(at, "undefined value");
   if (v.attr)

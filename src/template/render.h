@@ -101,6 +101,9 @@ class Renderer {
   List* NewList(size_t reserve = 0);
   Dict* NewDict();
   absl::Status CheckMemory(const Expr& at) const;
+  // kResourceExhausted naming limits.max_output_bytes when a string of `bytes` would exceed it;
+  // checked before building one (a limit refuses, never truncates).
+  absl::Status CheckStringSize(const Expr& at, uint64_t bytes) const;
   void Charge(size_t bytes) { arena_.Charge(bytes); }
 
   // Python's bool(), str(), repr(), ==, <, len() and iteration; strict mode makes undefined fail.

@@ -204,15 +204,19 @@ absl::StatusOr<Value> Renderer::CallGlobal(const Expr& at, Callable* fn, Args& a
       if (args.size() == 3) step = args[2].AsInt();
     }
     if (step == 0) return Error(at, "range() arg 3 must not be zero");
-    int64_t count = 0;
-    if (step > 0 && start < stop) count = (stop - start - 1) / step + 1;
-    if (step < 0 && start > stop) count = (start - stop - 1) / (-step) + 1;
+    // In 128 bits: stop - start overflows int64 for ranges spanning more than half of it.
+    __int128 count = 0;
+    const __int128 span = static_cast<__int128>(stop) - start, by = step;
+    if (step > 0 && span > 0) count = (span - 1) / by + 1;
+    if (step < 0 && span < 0) count = (-span - 1) / -by + 1;
     // Jinja2's sandbox caps range() at 100,000 items.
     if (count > 100000) {
       return Exhausted(at.pos, "range() larger than 100000 items");
     }
     List* list = NewList(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) list->items.push_back(Value::Int(start + i * step));
+    for (__int128 i = 0; i < count; ++i) {
+      list->items.push_back(Value::Int(static_cast<int64_t>(start + i * by)));
+    }
     LLMKIT_RETURN_IF_ERROR(CheckMemory(at));
     return Value::Of(list);
   }

@@ -278,7 +278,10 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         if (y == -1) return Value::Int(0);
         return Value::Int(FloorMod(x, y));
       case Op::kPow: {
-        if (y < 0) return Value::Double(std::pow(static_cast<double>(x), static_cast<double>(y)));
+        if (y < 0) {
+          if (x == 0) return Error(e, "0.0 cannot be raised to a negative power");
+          return Value::Double(std::pow(static_cast<double>(x), static_cast<double>(y)));
+        }
         int64_t result = 1;
         for (int64_t i = 0; i < y; ++i) {
           if (__builtin_mul_overflow(result, x, &result)) return Error(e, "integer overflow");
@@ -311,8 +314,18 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
       if (m != 0 && ((m < 0) != (y < 0))) m += y;
       return Value::Double(m);
     }
-    case Op::kPow:
-      return Value::Double(std::pow(x, y));
+    case Op::kPow: {
+      // Python raises where C's pow returns inf or NaN for finite operands.
+      if (x == 0 && y < 0) return Error(e, "0.0 cannot be raised to a negative power");
+      if (x < 0 && std::isfinite(y) && y != std::floor(y)) {
+        return Error(e, "a negative number raised to a fractional power is complex");
+      }
+      double result = std::pow(x, y);
+      if (std::isinf(result) && std::isfinite(x) && std::isfinite(y)) {
+        return Error(e, "numerical result out of range");
+      }
+      return Value::Double(result);
+    }
     default:
       break;
   }

@@ -96,6 +96,46 @@ TEST(TemplateLimits, SelfReferencingListPrintsAnErrorNotACrash) {
   EXPECT_FALSE(out.ok());
 }
 
+// A limit refuses; it never cuts a result short. Padding, indenting, tojson's indent and printf
+// widths build the whole result up to max_output_bytes, and fail naming the limit past it.
+TEST(TemplateLimits, LargeResultsAreWholeOrRefused) {
+  EXPECT_EQ(*Render("{{ 'x' | center(2000000) | length }}"), "2000000");
+  EXPECT_EQ(*Render("{{ 'ab'.ljust(1500000, 'é') | length }}"), "1500000");
+  EXPECT_EQ(*Render("{{ '-5'.zfill(1500000) | length }}"), "1500000");
+  EXPECT_EQ(*Render("{{ 'a\nb' | indent(1500000) | length }}"), "1500003");
+  EXPECT_EQ(*Render("{{ [[1]] | tojson(indent=100000) | length }}"), "400009");
+  EXPECT_EQ(*Render("{{ ('%5000000s' % 'x') | length }}"), "5000000");
+  EXPECT_EQ(*Render("{{ ('%.9999999f' % 1.5) | length }}"), "10000001");
+  EXPECT_EQ(*Render("{{ '%5s|%-5s|%.2s' % ('é', 'ab', 'héllo') }}"), "    é|ab   |hé");
+  TemplateOptions small;
+  small.limits.max_output_bytes = 1000;
+  for (const char* source :
+       {"{{ 'x' | center(2000) }}", "{{ 'x'.rjust(2000) }}", "{{ 'x'.zfill(2000) }}",
+        "{{ 'x' | indent(2000) }}", "{{ [[1]] | tojson(indent=600) }}", "{{ '%2000s' % 'x' }}",
+        "{{ '%.2000f' % 1.5 }}", "{{ '%.999999999f' % 1.5 }}"}) {
+    absl::StatusOr<std::string> out = Render(source, nullptr, small);
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << source;
+    EXPECT_NE(out.status().message().find("max_output_bytes"), absl::string_view::npos) << source;
+  }
+}
+
+// Arithmetic at the edges gives Python's result or Python's error, never inf or NaN in its place.
+TEST(TemplateArithmetic, EdgesAsPython) {
+  EXPECT_EQ(*Render("{{ 1.5 | round(-400) }} {{ -1.5 | round(-400) }} {{ 1.5 | round(400) }}"),
+            "0.0 -0.0 1.5");
+  EXPECT_EQ(*Render("{{ range(-9223372036854775807 - 1, 9223372036854775807, "
+                    "4611686018427387904) | list }}"),
+            "[-9223372036854775808, -4611686018427387904, 0, 4611686018427387904]");
+  EXPECT_EQ(
+      Render("{{ range(-9223372036854775807 - 1, 9223372036854775807) | length }}").status().code(),
+      absl::StatusCode::kResourceExhausted);
+  for (const char* source : {"{{ 0 ** -1 }}", "{{ 0.0 ** -1 }}", "{{ 10.0 ** 400 }}",
+                             "{{ (-8.0) ** 0.5 }}", "{{ 1.5 | round(-400, 'ceil') }}",
+                             "{{ 1.5 | round(400, 'floor') }}", "{{ '%d' % (1e300 * 1e300) }}"}) {
+    EXPECT_EQ(Render(source).status().code(), absl::StatusCode::kInvalidArgument) << source;
+  }
+}
+
 TEST(TemplateStrict, NamesTheUndefinedVariable) {
   TemplateOptions strict;
   strict.undefined = UndefinedMode::kStrict;
