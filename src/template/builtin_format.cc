@@ -79,6 +79,8 @@ absl::Status AppendPrintf(Renderer& r, const Expr& at, const std::string& spec, 
 
 absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   LLMKIT_ASSIGN_OR_RETURN(std::string_view fmt, r.Str(at, args[0]));
+  // A safe format string (Markup % args) escapes what %s and %r insert; the result is safe.
+  const bool safe = args[0].is_safe();
   std::string out;
   size_t next = 1;
   for (size_t i = 0; i < fmt.size(); ++i) {
@@ -139,6 +141,10 @@ absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwar
             LLMKIT_RETURN_IF_ERROR(r.AppendRepr(at, arg, &text, 1));
           }
         }
+        if (safe && (conv == 'r' || !arg.is_safe())) {
+          LLMKIT_ASSIGN_OR_RETURN(Value escaped, r.Escape(at, Value::String(text)));
+          text.assign(escaped.str);
+        }
         std::string_view shown = text;
         if (parsed.precision >= 0) shown = PrefixCodePoints(shown, parsed.precision);
         const int64_t pad = parsed.width - static_cast<int64_t>(PyLength(shown));
@@ -184,7 +190,9 @@ absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwar
   if (next < args.size() && kwargs.empty() && fmt.find("%(") == std::string_view::npos) {
     return r.Error(at, "not all arguments converted during string formatting");
   }
-  return r.NewString(std::move(out));
+  Value result = r.NewString(std::move(out));
+  result.safe = safe;
+  return result;
 }
 
 absl::StatusOr<Value> FilterToJson(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {

@@ -136,7 +136,7 @@ Result TestUpper(Renderer& r, const Expr& at, Args& a, Kwargs&) {
   }
   return B(cased);
 }
-Result TestEscaped(Renderer&, const Expr&, Args&, Kwargs&) { return B(false); }
+Result TestEscaped(Renderer&, const Expr&, Args& a, Kwargs&) { return B(a[0].is_safe()); }
 Result TestFilter(Renderer&, const Expr&, Args& a, Kwargs&) {
   return B(a[0].is_string() && FindFilter(a[0].str) != nullptr);
 }

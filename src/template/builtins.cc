@@ -120,15 +120,20 @@ Result FilterLength(Renderer& r, const Expr& at, Args& args, Kwargs&) {
   return Value::Int(n);
 }
 
+// Filters that go through Jinja2's soft_str (string, upper, lower, capitalize, trim, center,
+// indent) keep a safe string safe; title joins its words into a plain str.
 Result FilterString(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  if (args[0].is_safe()) return args[0];
   LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
   return Value::String(s);
 }
 
-template <std::string (*Fn)(std::string_view)>
+template <std::string (*Fn)(std::string_view), bool kKeepsSafe = true>
 Result FilterCase(Renderer& r, const Expr& at, Args& args, Kwargs&) {
   LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
-  return r.NewString(Fn(s));
+  Value out = r.NewString(Fn(s));
+  out.safe = kKeepsSafe && args[0].is_safe();
+  return out;
 }
 
 // Jinja2's title filter: words start after runs of [-\s({[<].
@@ -157,7 +162,8 @@ Result FilterTrim(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   if (!chars.is_none() && !chars.is_undefined()) margs.push_back(chars);
   Kwargs none;
   bool found;
-  return CallMethod(r, at, Value::String(s), "strip", margs, none, &found);
+  return CallMethod(r, at, args[0].is_safe() ? args[0] : Value::String(s), "strip", margs, none,
+                    &found);
 }
 
 Result FilterReplace(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
@@ -648,40 +654,27 @@ Result FilterIndent(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   }
   if (first) out = indention + out;
   LLMKIT_RETURN_IF_ERROR(r.CheckMemory(at));
-  return r.NewString(std::move(out));
+  Value indented = r.NewString(std::move(out));
+  indented.safe = args[0].is_safe();
+  return indented;
 }
 
+// |e and |escape: markupsafe.escape (a safe string stays as it is).
 Result FilterEscape(Renderer& r, const Expr& at, Args& args, Kwargs&) {
-  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out.append("&amp;");
-        break;
-      case '<':
-        out.append("&lt;");
-        break;
-      case '>':
-        out.append("&gt;");
-        break;
-      case '"':
-        out.append("&#34;");
-        break;
-      case '\'':
-        out.append("&#39;");
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return r.NewString(std::move(out));
+  return r.Escape(at, args[0]);
 }
 
-Result FilterSafe(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+// |forceescape escapes str() of the value, even of a safe string.
+Result FilterForceEscape(Renderer& r, const Expr& at, Args& args, Kwargs&) {
   LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
-  return Value::String(s);
+  return r.Escape(at, Value::String(s));
+}
+
+// |safe: Markup(value), str() of it marked safe.
+Result FilterSafe(Renderer& r, const Expr& at, Args& args, Kwargs&) {
+  if (args[0].is_safe()) return args[0];
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
+  return Value::Safe(s);
 }
 
 Result FilterCenter(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
@@ -690,7 +683,8 @@ Result FilterCenter(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   Args margs{width};
   Kwargs none;
   bool found;
-  return CallMethod(r, at, Value::String(s), "center", margs, none, &found);
+  return CallMethod(r, at, args[0].is_safe() ? args[0] : Value::String(s), "center", margs, none,
+                    &found);
 }
 
 Result FilterWordcount(Renderer& r, const Expr& at, Args& args, Kwargs&) {
@@ -768,7 +762,7 @@ const absl::flat_hash_map<std::string_view, BuiltinFn>& Filters() {
       {"escape", FilterEscape},
       {"first", FilterFirst},
       {"float", FilterFloat},
-      {"forceescape", FilterEscape},
+      {"forceescape", FilterForceEscape},
       {"format", FilterFormat},
       {"groupby", FilterGroupby},
       {"indent", FilterIndent},
@@ -793,7 +787,7 @@ const absl::flat_hash_map<std::string_view, BuiltinFn>& Filters() {
       {"sort", FilterSort},
       {"string", FilterString},
       {"sum", FilterSum},
-      {"title", FilterCase<JinjaTitle>},
+      {"title", FilterCase<JinjaTitle, false>},
       {"tojson", FilterToJson},
       {"trim", FilterTrim},
       {"truncate", FilterTruncate},

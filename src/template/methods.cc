@@ -690,6 +690,49 @@ Result DictMethod(Renderer& r, const Expr& at, const Value& obj, std::string_vie
   return r.Error(at, absl::StrCat("'dict' object has no attribute '", ToAbsl(name), "'"));
 }
 
+// markupsafe's Markup methods: these escape their string arguments and return a safe string;
+// split/rsplit/splitlines/partition/rpartition return safe parts; join escapes each item and
+// format each argument. The rest (find, count, startswith, is*) answer as for a plain string.
+constexpr std::string_view kSafeResultMethods[] = {
+    "capitalize", "title",  "lower",  "upper",        "replace",     "ljust",
+    "rjust",      "lstrip", "rstrip", "center",       "strip",       "swapcase",
+    "zfill",      "join",   "format", "removeprefix", "removesuffix"};
+constexpr std::string_view kSafePartsMethods[] = {"split", "rsplit", "splitlines", "partition",
+                                                  "rpartition"};
+
+Result SafeStringMethod(Renderer& r, const Expr& at, const Value& obj, std::string_view name,
+                        Args& args, Kwargs& kwargs) {
+  const bool whole = In(kSafeResultMethods, name), parts = In(kSafePartsMethods, name);
+  if (!whole && !parts) return StringMethod(r, at, obj.str, name, args, kwargs);
+  auto escape = [&](Value& v) -> absl::Status {
+    // Strings are escaped; format also escapes what other values print as.
+    if (v.is_string() || (name == "format" && !v.is_number() && !v.is_none())) {
+      LLMKIT_ASSIGN_OR_RETURN(v, r.Escape(at, v));
+    }
+    return absl::OkStatus();
+  };
+  if (name == "join" && args.size() == 1) {
+    std::vector<Value> items;
+    LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
+    List* escaped = r.NewList(items.size());
+    for (Value& item : items) {
+      if (item.is_string()) LLMKIT_RETURN_IF_ERROR(escape(item));
+      escaped->items.push_back(item);
+    }
+    args[0] = Value::Of(escaped);
+  } else {
+    for (Value& v : args) LLMKIT_RETURN_IF_ERROR(escape(v));
+    for (auto& [k, v] : kwargs) LLMKIT_RETURN_IF_ERROR(escape(v));
+  }
+  LLMKIT_ASSIGN_OR_RETURN(Value result, StringMethod(r, at, obj.str, name, args, kwargs));
+  if (result.is_string()) {
+    result.safe = true;
+  } else if (parts && result.kind == Value::Kind::kList) {
+    for (Value& item : result.list->items) item.safe = item.is_string();
+  }
+  return result;
+}
+
 }  // namespace
 
 bool HasMethod(const Value& obj, std::string_view name) {
@@ -722,6 +765,7 @@ absl::StatusOr<Value> CallMethod(Renderer& r, const Expr& at, const Value& obj_i
   }
   switch (obj.kind) {
     case Value::Kind::kString:
+      if (obj.safe) return SafeStringMethod(r, at, obj, name, args, kwargs);
       return StringMethod(r, at, obj.str, name, args, kwargs);
     case Value::Kind::kJsonArray:
     case Value::Kind::kList:

@@ -197,6 +197,46 @@ Dict* Renderer::MutableDict(const Value& v) {
 
 Value Renderer::NewString(std::string_view text) { return Value::String(arena_.Copy(text)); }
 
+absl::StatusOr<Value> Renderer::Escape(const Expr& at, const Value& v) {
+  if (v.is_safe()) return v;
+  LLMKIT_ASSIGN_OR_RETURN(std::string_view text, Str(at, v));
+  size_t extra = 0;
+  for (char c : text) {
+    extra += c == '&' ? 4 : (c == '<' || c == '>') ? 3 : (c == '"' || c == '\'') ? 4 : 0;
+  }
+  if (extra == 0) return Value::Safe(text);
+  LLMKIT_RETURN_IF_ERROR(CheckStringSize(at, text.size() + extra));
+  char* p = arena_.AllocateChars(text.size() + extra);
+  char* w = p;
+  auto put = [&w](std::string_view s) {
+    std::memcpy(w, s.data(), s.size());
+    w += s.size();
+  };
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        put("&amp;");
+        break;
+      case '<':
+        put("&lt;");
+        break;
+      case '>':
+        put("&gt;");
+        break;
+      case '"':
+        put("&#34;");
+        break;
+      case '\'':
+        put("&#39;");
+        break;
+      default:
+        *w++ = c;
+    }
+  }
+  LLMKIT_RETURN_IF_ERROR(CheckMemory(at));
+  return Value::Safe(std::string_view(p, text.size() + extra));
+}
+
 List* Renderer::NewList(size_t reserve) {
   List* list = arena_.New<List>(sizeof(List) + reserve * sizeof(Value));
   list->items.reserve(reserve);
@@ -289,6 +329,10 @@ absl::Status Renderer::AppendRepr(const Expr& at, const Value& value, std::strin
     case Value::Kind::kString:
       if (depth == 0) {
         out->append(v.str);
+      } else if (v.safe) {  // Python's repr of a Markup.
+        out->append("Markup(");
+        AppendPyRepr(v.str, out);
+        out->push_back(')');
       } else {
         AppendPyRepr(v.str, out);
       }
@@ -629,13 +673,18 @@ absl::StatusOr<Value> Renderer::GetItem(const Expr& at, const Value& obj_in, con
           int64_t n = static_cast<int64_t>(obj.str.size());
           if (index < 0) index += n;
           if (index < 0 || index >= n) return Value::Undefined({}, true);
-          return Value::String(obj.str.substr(static_cast<size_t>(index), 1));
+          Value ch = Value::String(obj.str.substr(static_cast<size_t>(index), 1));
+          ch.safe = obj.safe;  // Markup's __getitem__ keeps it safe.
+          return ch;
         }
         std::vector<size_t> offsets = CodePointOffsets(obj.str);
         int64_t n = static_cast<int64_t>(offsets.size()) - 1;
         if (index < 0) index += n;
         if (index < 0 || index >= n) return Value::Undefined({}, true);
-        return Value::String(obj.str.substr(offsets[index], offsets[index + 1] - offsets[index]));
+        Value ch =
+            Value::String(obj.str.substr(offsets[index], offsets[index + 1] - offsets[index]));
+        ch.safe = obj.safe;
+        return ch;
       }
       int64_t n = obj.kind == Value::Kind::kList ? static_cast<int64_t>(obj.list->items.size())
                                                  : static_cast<int64_t>(obj.json->size());

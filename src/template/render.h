@@ -98,6 +98,9 @@ class Renderer {
   Dict* MutableDict(const Value& v);
 
   Value NewString(std::string_view text);
+  // markupsafe.escape(): a safe string as it is; anything else as str(), HTML-escaped (& < > " '
+  // as &amp; &lt; &gt; &#34; &#39;), marked safe.
+  absl::StatusOr<Value> Escape(const Expr& at, const Value& v);
   List* NewList(size_t reserve = 0);
   Dict* NewDict();
   absl::Status CheckMemory(const Expr& at) const;

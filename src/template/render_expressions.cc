@@ -78,7 +78,18 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
   }
   if (all_strings || e.op == Op::kConcat) {
     // `a ~ b` joins str() of each side; `a + b` of strings joins them: one allocation, or none
-    // when the result goes straight to the output.
+    // when the result goes straight to the output. With a safe string among the operands of
+    // `+`, every plain one is escaped (the prefix before it when they meet, the rest as each is
+    // added) and the result is safe; `~` ignores safety, as Jinja2's str_join does.
+    bool safe = false;
+    if (e.op == Op::kAdd) {
+      for (const Value& part : parts) safe = safe || part.safe;
+      if (safe) {
+        for (size_t i = 0; i < parts.size(); ++i) {
+          LLMKIT_ASSIGN_OR_RETURN(parts[i], Escape(*e.chain[i], parts[i]));
+        }
+      }
+    }
     size_t total = 0;
     for (size_t i = 0; i < parts.size(); ++i) {
       if (parts[i].kind != Value::Kind::kString) {
@@ -95,7 +106,11 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
     if (total > root_program_.options.limits.max_output_bytes) {
       return Exhausted(e.pos, "string larger than limits.max_output_bytes");
     }
-    if (total == 0) return Value::String({});
+    if (total == 0) {
+      Value empty = Value::String({});
+      empty.safe = safe;
+      return empty;
+    }
     char* p = arena_.AllocateChars(total);
     size_t at = 0;
     for (const Value& part : parts) {
@@ -103,7 +118,9 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
       at += part.str.size();
     }
     LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
-    return Value::String(std::string_view(p, total));
+    Value joined = Value::String(std::string_view(p, total));
+    joined.safe = safe;
+    return joined;
   }
   Value acc = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) {
@@ -171,6 +188,11 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
   switch (op) {
     case Op::kAdd:
       if (a.kind == Value::Kind::kString && b.kind == Value::Kind::kString) {
+        const bool safe = a.safe || b.safe;  // Markup + str escapes the str, both ways round.
+        if (safe) {
+          LLMKIT_ASSIGN_OR_RETURN(a, Escape(e, a));
+          LLMKIT_ASSIGN_OR_RETURN(b, Escape(e, b));
+        }
         if (a.str.size() + b.str.size() > max_bytes) {
           return Exhausted(e.pos, "string larger than limits.max_output_bytes");
         }
@@ -178,7 +200,9 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         if (!a.str.empty()) std::memcpy(p, a.str.data(), a.str.size());
         if (!b.str.empty()) std::memcpy(p + a.str.size(), b.str.data(), b.str.size());
         LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
-        return Value::String(std::string_view(p, a.str.size() + b.str.size()));
+        Value sum = Value::String(std::string_view(p, a.str.size() + b.str.size()));
+        sum.safe = safe;
+        return sum;
       }
       if (a.is_sequence_like() && b.is_sequence_like()) {
         bool at = a.kind == Value::Kind::kList && a.list->tuple;
@@ -201,7 +225,12 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         std::string_view s = a.kind == Value::Kind::kString ? a.str : b.str;
         int64_t times =
             std::max<int64_t>(0, a.kind == Value::Kind::kString ? b.AsInt() : a.AsInt());
-        if (s.empty() || times == 0) return Value::String({});  // '' * 10**18 is instant
+        const bool safe = a.is_safe() || b.is_safe();
+        if (s.empty() || times == 0) {
+          Value empty = Value::String({});  // '' * 10**18 is instant
+          empty.safe = safe;
+          return empty;
+        }
         if (static_cast<uint64_t>(times) > max_bytes / s.size()) {
           return Exhausted(e.pos, "string larger than limits.max_output_bytes");
         }
@@ -210,7 +239,9 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         for (int64_t i = 0; i < times; ++i) text.append(s);
         arena_.Charge(text.size());
         LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
-        return NewString(std::move(text));
+        Value repeated = NewString(std::move(text));
+        repeated.safe = safe;
+        return repeated;
       }
       if ((a.is_sequence_like() && b.is_integer()) || (b.is_sequence_like() && a.is_integer())) {
         const Value& seq = a.is_sequence_like() ? a : b;
@@ -375,17 +406,20 @@ absl::StatusOr<Value> Renderer::EvalSlice(const Expr& e, Scope* scope) {
     stop = clamp(bounds[1], -1, -1, n - 1);
   }
   if (is_string) {
+    Value slice;  // A safe string's slice stays safe (Markup's __getitem__).
     if (step == 1) {
-      if (stop <= start) return Value::String({});
       size_t b = ascii ? start : offsets[start], end = ascii ? stop : offsets[stop];
-      return Value::String(obj.str.substr(b, end - b));
+      slice = Value::String(stop <= start ? std::string_view() : obj.str.substr(b, end - b));
+    } else {
+      std::string text;
+      for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+        size_t b = ascii ? i : offsets[i], end = ascii ? i + 1 : offsets[i + 1];
+        text.append(obj.str.substr(b, end - b));
+      }
+      slice = NewString(std::move(text));
     }
-    std::string text;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      size_t b = ascii ? i : offsets[i], end = ascii ? i + 1 : offsets[i + 1];
-      text.append(obj.str.substr(b, end - b));
-    }
-    return NewString(std::move(text));
+    slice.safe = obj.safe;
+    return slice;
   }
   List* list = NewList();
   list->tuple = obj.kind == Value::Kind::kList && obj.list->tuple;

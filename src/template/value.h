@@ -44,6 +44,9 @@ struct Value {
 
   Kind kind = Kind::kUndefined;
   bool attr = false;  // kUndefined: the missing name was an attribute/item, not a variable.
+  // kString: a safe string (Jinja2's Markup, from |safe or |escape). Plain strings meeting it
+  // in +, %, join and its methods are HTML-escaped first, as markupsafe does.
+  bool safe = false;
   union {
     bool b;
     int64_t i;
@@ -83,6 +86,11 @@ struct Value {
     v.str = s;
     return v;
   }
+  static Value Safe(std::string_view s) {
+    Value v = String(s);
+    v.safe = true;
+    return v;
+  }
   static Value Of(List* l) {
     Value v = Make(Kind::kList);
     v.list = l;
@@ -105,6 +113,7 @@ struct Value {
   bool is_undefined() const { return kind == Kind::kUndefined; }
   bool is_none() const { return kind == Kind::kNone; }
   bool is_string() const { return kind == Kind::kString; }
+  bool is_safe() const { return kind == Kind::kString && safe; }
   bool is_number() const {
     return kind == Kind::kInt || kind == Kind::kDouble || kind == Kind::kBool;
   }

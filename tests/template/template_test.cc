@@ -136,6 +136,32 @@ TEST(TemplateArithmetic, EdgesAsPython) {
   }
 }
 
+// Jinja2's safe strings (markupsafe's Markup), as transformers renders chat templates: a plain
+// string meeting a safe one in +, %, join or its methods is HTML-escaped; ~ ignores safety.
+TEST(TemplateSafeStrings, EscapeLikeMarkup) {
+  Json context = Parse(R"({"x": {"a": "<b>\"q\""}, "s": "<i>", "items": ["<a>", "b&c"]})");
+  const std::pair<const char*, const char*> cases[] = {
+      {"{{ '...'|safe + x|tojson }}", "...{&#34;a&#34;: &#34;&lt;b&gt;\\&#34;q\\&#34;&#34;}"},
+      {"{{ 'x'|safe + '<' }}|{{ '<' + 'x'|safe }}", "x&lt;|&lt;x"},
+      {"{{ '<a>'|e + '<b>' }}", "&lt;a&gt;&lt;b&gt;"},
+      {"{{ '%s'|safe % '<a>' }}|{{ ('%s %r'|safe) % (s, s) }}",
+       "&lt;a&gt;|&lt;i&gt; &#39;&lt;i&gt;&#39;"},
+      {"{{ ('x'|safe).join(items) }}", "&lt;a&gt;xb&amp;c"},
+      {"{{ 'a' + 'b'|safe + s + 'c' }}|{{ 'a' ~ 'b'|safe ~ s }}", "ab&lt;i&gt;c|ab<i>"},
+      {"{{ (s|safe).replace('i', '<u>') }}|{{ (s|safe)[1:] + s }}", "<&lt;u&gt;>|i>&lt;i&gt;"},
+      {"{{ [s|safe, s] }}|{{ (s|safe).split('i') }}",
+       "[Markup('<i>'), '<i>']|[Markup('<'), Markup('>')]"},
+      {"{{ s|e|e }}|{{ s|forceescape|forceescape }}", "&lt;i&gt;|&amp;lt;i&amp;gt;"},
+      {"{{ s|safe|upper + s }}|{{ s|safe|title + s }}", "<I>&lt;i&gt;|<I><i>"},
+      {"{{ s|safe is escaped }} {{ s is escaped }}", "True False"},
+  };
+  for (const auto& [source, want] : cases) {
+    absl::StatusOr<std::string> out = Render(source, context);
+    ASSERT_TRUE(out.ok()) << source << ": " << out.status();
+    EXPECT_EQ(*out, want) << source;
+  }
+}
+
 TEST(TemplateStrict, NamesTheUndefinedVariable) {
   TemplateOptions strict;
   strict.undefined = UndefinedMode::kStrict;

@@ -192,6 +192,8 @@ def test_chat_templates_over_varied_conversations_match_jinja2():
 
 # --- The language surface beyond the conformance files ---------------------------------------
 
+SAFE_CONTEXT = {"x": {"a": "<b>\"q\" & 'y'"}, "s": "<i>", "items": ["<a>", "b&c"]}
+
 FEATURE_CASES = [
     ("{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 2 ** 10 }} {{ 7 / 2 }} {{ 1.5 * 2 }}", {}),
     ("{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 'a' < 'b' }} {{ [1, 2] < [1, 3] }}", {}),
@@ -296,6 +298,45 @@ FEATURE_CASES = [
     ("{{ 10.0 ** 400 }}", {}),
     ("{{ 1.5 | round(-400, 'ceil') }}", {}),
     ("{{ 1.5 | round(400, 'floor') }}", {}),
+    # Safe strings (markupsafe's Markup): plain strings meeting one in +, %, join and its
+    # methods are escaped, as transformers' apply_chat_template renders them.
+    ("{{ '...'|safe + x|tojson }}", SAFE_CONTEXT),
+    ("{{ 'x'|safe + '<' }}", SAFE_CONTEXT),
+    ("{{ '<a>'|e + '<b>' }}", SAFE_CONTEXT),
+    ("{{ '%s'|safe % '<a>' }}", SAFE_CONTEXT),
+    ("{{ ('x'|safe).join(items) }}", SAFE_CONTEXT),
+    ("{{ '<' + 'x'|safe }}", SAFE_CONTEXT),
+    ("{{ 'a' + 'b'|safe + s + 'c' }}", SAFE_CONTEXT),
+    ("{{ 'a' ~ 'b'|safe ~ s }}", SAFE_CONTEXT),
+    ("{{ ('<%s>'|safe) % s }}", SAFE_CONTEXT),
+    ('{{ s|safe|upper + s }}', SAFE_CONTEXT),
+    ("{{ (s|safe).replace('i', '<u>') }}", SAFE_CONTEXT),
+    ('{{ (s|safe)[0] + s }}', SAFE_CONTEXT),
+    ('{{ (s|safe)[1:] + s }}', SAFE_CONTEXT),
+    ('{{ [s|safe, s] }}', SAFE_CONTEXT),
+    ('{{ s|e|e }}', SAFE_CONTEXT),
+    ('{{ s|forceescape|forceescape }}', SAFE_CONTEXT),
+    ('{{ s|safe is escaped }} {{ s is escaped }} {{ s|e is escaped }}', SAFE_CONTEXT),
+    ("{{ (s|safe).split('i') }}", SAFE_CONTEXT),
+    ('{{ s|safe|title + s }}', SAFE_CONTEXT),
+    ('{{ s|safe|trim + s }}', SAFE_CONTEXT),
+    ('{{ s|safe|string + s }}', SAFE_CONTEXT),
+    ('{{ (s|safe) * 2 + s }}', SAFE_CONTEXT),
+    ("{{ '{}'|safe }}", SAFE_CONTEXT),
+    ("{{ ('{}<'|safe).format(s) }}", SAFE_CONTEXT),
+    ('{{ s|safe == s }}', SAFE_CONTEXT),
+    ('{{ {s|safe: 1}[s] }}', SAFE_CONTEXT),
+    ('{{ 5|e }}', SAFE_CONTEXT),
+    ('{{ 5|safe + s }}', SAFE_CONTEXT),
+    ("{{ (s|safe).strip('<') }}", SAFE_CONTEXT),
+    ("{{ s|safe|replace('i', '<') + s }}", SAFE_CONTEXT),
+    ('{{ s|safe|center(9) + s }}', SAFE_CONTEXT),
+    ('{{ items|join(s|safe) + s }}', SAFE_CONTEXT),
+    ('{{ s|safe|indent(2) + s }}', SAFE_CONTEXT),
+    ("{{ ('%s %r'|safe) % (s, s) }}", SAFE_CONTEXT),
+    ("{{ (s|safe).partition('i') }}", SAFE_CONTEXT),
+    ('{{ s|safe|lower|length }}', SAFE_CONTEXT),
+    ("{{ '%d<'|safe % 5 }}", SAFE_CONTEXT),
 ]
 
 
