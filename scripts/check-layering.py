@@ -30,7 +30,7 @@ LAYERS = {
     "chat": {"common", "http"},
     "embeddings": {"common", "unicode", "http", "chat"},
     "resilience": {"common"},
-    "template": {"common", "unicode", "json"},
+    "template": {"common", "unicode", "json", "call"},
     "prompt_registry": {"common"},
     "index": {"common"},
     "bm25": {"common", "unicode"},

@@ -4,10 +4,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "json_conversion.h"
 #include "llmkit/prompt_registry.h"
 #include "llmkit/template.h"
@@ -66,12 +70,38 @@ std::function<absl::Time()> FixedClock(const py::object& now) {
   return [t] { return t; };
 }
 
-TemplateLimits Limits(size_t max_output_bytes, uint64_t max_loop_iterations,
-                      int max_recursion_depth) {
+// Every limit of TemplateLimits, by the same names; each must be positive. max_render_time is
+// in seconds (None: no limit).
+TemplateLimits Limits(int64_t max_output_bytes, int64_t max_loop_iterations,
+                      int64_t max_recursion_depth, int64_t max_memory_bytes,
+                      int64_t max_nesting_depth, const py::object& max_render_time) {
+  auto positive = [](int64_t value, const char* name, int64_t most) {
+    if (value < 1 || value > most) {
+      ThrowIfError(absl::InvalidArgumentError(
+          absl::StrCat(name, " must be in [1, ", most, "], got ", value)));
+    }
+  };
+  positive(max_output_bytes, "max_output_bytes", int64_t{1} << 40);
+  positive(max_loop_iterations, "max_loop_iterations", int64_t{1} << 62);
+  positive(max_recursion_depth, "max_recursion_depth", 100000);
+  positive(max_memory_bytes, "max_memory_bytes", int64_t{1} << 40);
+  positive(max_nesting_depth, "max_nesting_depth", 100000);
   TemplateLimits limits;
-  limits.max_output_bytes = max_output_bytes;
-  limits.max_loop_iterations = max_loop_iterations;
-  limits.max_recursion_depth = max_recursion_depth;
+  limits.max_output_bytes = static_cast<size_t>(max_output_bytes);
+  limits.max_loop_iterations = static_cast<uint64_t>(max_loop_iterations);
+  limits.max_recursion_depth = static_cast<int>(max_recursion_depth);
+  limits.max_memory_bytes = static_cast<size_t>(max_memory_bytes);
+  limits.max_nesting_depth = static_cast<int>(max_nesting_depth);
+  if (max_render_time.is_none()) {
+    limits.max_render_time = absl::InfiniteDuration();
+  } else {
+    double seconds = py::cast<double>(max_render_time);
+    if (!(seconds > 0) || seconds > 1e9) {
+      ThrowIfError(absl::InvalidArgumentError(absl::StrCat(
+          "max_render_time must be a positive number of seconds or None, got ", seconds)));
+    }
+    limits.max_render_time = absl::Seconds(seconds);
+  }
   return limits;
 }
 
@@ -84,8 +114,10 @@ void BindTemplates(py::module_& module) {
                        "the GIL.")
       .def(py::init([](const std::string& source, bool strict, bool trim_blocks, bool lstrip_blocks,
                        bool keep_trailing_newline, py::object loader, const py::object& now,
-                       const std::string& name, size_t max_output_bytes,
-                       uint64_t max_loop_iterations, int max_recursion_depth) {
+                       const std::string& name, int64_t max_output_bytes,
+                       int64_t max_loop_iterations, int64_t max_recursion_depth,
+                       int64_t max_memory_bytes, int64_t max_nesting_depth,
+                       const py::object& max_render_time) {
              TemplateOptions options;
              options.undefined = strict ? UndefinedMode::kStrict : UndefinedMode::kLenient;
              options.trim_blocks = trim_blocks;
@@ -94,7 +126,8 @@ void BindTemplates(py::module_& module) {
              options.loader = WrapLoader(std::move(loader));
              options.now = FixedClock(now);
              options.name = name;
-             options.limits = Limits(max_output_bytes, max_loop_iterations, max_recursion_depth);
+             options.limits = Limits(max_output_bytes, max_loop_iterations, max_recursion_depth,
+                                     max_memory_bytes, max_nesting_depth, max_render_time);
              return ValueOrThrow(Template::Compile(source, options));
            }),
            py::arg("source"), py::kw_only(), py::arg("strict") = false,
@@ -103,7 +136,10 @@ void BindTemplates(py::module_& module) {
            py::arg("now") = py::none(), py::arg("name") = "<template>",
            py::arg("max_output_bytes") = defaults.max_output_bytes,
            py::arg("max_loop_iterations") = defaults.max_loop_iterations,
-           py::arg("max_recursion_depth") = defaults.max_recursion_depth)
+           py::arg("max_recursion_depth") = defaults.max_recursion_depth,
+           py::arg("max_memory_bytes") = defaults.max_memory_bytes,
+           py::arg("max_nesting_depth") = defaults.max_nesting_depth,
+           py::arg("max_render_time") = absl::ToDoubleSeconds(defaults.max_render_time))
       .def(
           "render",
           [](const Template& t, const py::object& context, const py::kwargs& kwargs) {
@@ -124,8 +160,13 @@ void BindTemplates(py::module_& module) {
                            "A model's chat_template, rendered as transformers' "
                            "apply_chat_template renders it.")
       .def(py::init([](const std::string& source, const std::string& bos_token,
-                       const std::string& eos_token, bool strict, const py::object& now) {
+                       const std::string& eos_token, bool strict, const py::object& now,
+                       int64_t max_output_bytes, int64_t max_loop_iterations,
+                       int64_t max_recursion_depth, int64_t max_memory_bytes,
+                       int64_t max_nesting_depth, const py::object& max_render_time) {
              ChatTemplateOptions options;
+             options.limits = Limits(max_output_bytes, max_loop_iterations, max_recursion_depth,
+                                     max_memory_bytes, max_nesting_depth, max_render_time);
              options.now = FixedClock(now);
              options.bos_token = bos_token;
              options.eos_token = eos_token;
@@ -133,7 +174,13 @@ void BindTemplates(py::module_& module) {
              return ValueOrThrow(ChatTemplate::Compile(source, options));
            }),
            py::arg("source"), py::kw_only(), py::arg("bos_token") = "", py::arg("eos_token") = "",
-           py::arg("strict") = false, py::arg("now") = py::none())
+           py::arg("strict") = false, py::arg("now") = py::none(),
+           py::arg("max_output_bytes") = defaults.max_output_bytes,
+           py::arg("max_loop_iterations") = defaults.max_loop_iterations,
+           py::arg("max_recursion_depth") = defaults.max_recursion_depth,
+           py::arg("max_memory_bytes") = defaults.max_memory_bytes,
+           py::arg("max_nesting_depth") = defaults.max_nesting_depth,
+           py::arg("max_render_time") = absl::ToDoubleSeconds(defaults.max_render_time))
       .def(
           "apply",
           [](const ChatTemplate& t, const py::object& messages, const py::object& tools,

@@ -24,7 +24,8 @@
 // Errors: compile errors and render errors are kInvalidArgument with "line L, column C" of the
 // template in the message (byte offset in the kPayloadByteOffset payload). In strict mode a use
 // of an undefined variable names it ("'foo' is undefined"). `raise_exception(msg)` gives
-// kInvalidArgument with `msg`. Limits give kResourceExhausted.
+// kInvalidArgument with `msg`. Limits give kResourceExhausted; limits.max_render_time gives
+// kDeadlineExceeded, as does the call context's deadline (its cancellation kCancelled).
 //
 // Threads: a compiled Template (and ChatTemplate, FStringTemplate) is immutable; any number of
 // threads can render it at once.
@@ -42,6 +43,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "llmkit/call.h"
 #include "llmkit/json.h"
 
 namespace llmkit {
@@ -58,6 +60,9 @@ struct TemplateLimits {
   int max_recursion_depth = 200;                // Macro calls, includes, recursive loops.
   size_t max_memory_bytes = size_t{512} << 20;  // Strings, lists and dicts one render builds.
   int max_nesting_depth = 200;                  // Parser: nested expressions and blocks.
+  // Wall time of one render (checked in loops, calls and long filters); a call context's
+  // earlier deadline or cancellation ends it sooner.
+  absl::Duration max_render_time = absl::Seconds(10);
 };
 
 struct TemplateOptions {
@@ -86,9 +91,11 @@ class Template {
 
   // Renders with `context` (an object, or null for none) as the variables. The context is read
   // in place and never modified. Errors: see the top of this file.
-  absl::StatusOr<std::string> Render(const Json& context) const;
+  // `call`: its deadline (if earlier than limits.max_render_time) and cancellation end the render
+  // with kDeadlineExceeded / kCancelled.
+  absl::StatusOr<std::string> Render(const Json& context, const CallContext& call = {}) const;
   // As Render, appending to `*out` (left as it was on error).
-  absl::Status RenderTo(const Json& context, std::string* out) const;
+  absl::Status RenderTo(const Json& context, std::string* out, const CallContext& call = {}) const;
 
   // Top-level names the template reads but never sets (its input variables), in first-use order.
   const std::vector<std::string>& variables() const;
@@ -103,7 +110,7 @@ class Template {
   explicit Template(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   // Renders with `first` names, then `context`, then `last` names as the variables.
   absl::Status RenderLayered(const Bindings& first, const Json& context, const Bindings& last,
-                             std::string* out) const;
+                             std::string* out, const CallContext& call) const;
   std::shared_ptr<const Impl> impl_;
 };
 
@@ -129,8 +136,8 @@ class ChatTemplate {
   // `extra`: null or an object of further variables (e.g. enable_thinking, documents); its
   // members override bos_token/eos_token but not messages/tools/add_generation_prompt.
   absl::StatusOr<std::string> Apply(const Json& messages, const Json& tools = nullptr,
-                                    bool add_generation_prompt = false,
-                                    const Json& extra = nullptr) const;
+                                    bool add_generation_prompt = false, const Json& extra = nullptr,
+                                    const CallContext& call = {}) const;
 
   const Template& compiled() const { return template_; }
 

@@ -12,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/casts.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "json/json_text.h"
@@ -404,6 +406,7 @@ Result FilterUnique(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &items));
   List* list = r.NewList();
   std::vector<Value> seen;
+  absl::flat_hash_set<std::string> seen_scalars;
   for (const Value& item : items) {
     Value k = item;
     if (!attribute.is_none()) {
@@ -411,15 +414,47 @@ Result FilterUnique(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
       LLMKIT_ASSIGN_OR_RETURN(k, GetPath(r, at, item, path));
     }
     k = SortKey(r, k, case_sensitive);
-    bool dup = false;
-    for (const Value& s : seen) {
-      if (r.Equal(s, k)) {
-        dup = true;
+    // Scalars by hash, as Python's set (1, 1.0 and True are one key); other values by
+    // comparison with those seen before.
+    std::string hashed;
+    bool scalar = true;
+    switch (k.kind) {
+      case Value::Kind::kString:
+        hashed = absl::StrCat("s", ToAbsl(k.str));
         break;
-      }
+      case Value::Kind::kNone:
+        hashed = "N";
+        break;
+      case Value::Kind::kBool:
+      case Value::Kind::kInt:
+        hashed = absl::StrCat("i", k.AsInt());
+        break;
+      case Value::Kind::kDouble:
+        if (k.d == std::floor(k.d) && std::fabs(k.d) < 9.2e18) {
+          hashed = absl::StrCat("i", static_cast<int64_t>(k.d));
+        } else if (std::isnan(k.d)) {
+          scalar = false;  // NaN equals nothing, not even itself.
+        } else {
+          hashed = absl::StrCat("d", absl::Hex(absl::bit_cast<uint64_t>(k.d)));
+        }
+        break;
+      default:
+        scalar = false;
     }
-    if (dup) continue;
-    seen.push_back(k);
+    LLMKIT_RETURN_IF_ERROR(r.CheckTime(at));
+    if (scalar) {
+      if (!seen_scalars.insert(std::move(hashed)).second) continue;
+    } else {
+      bool dup = false;
+      for (const Value& s : seen) {
+        if (r.Equal(s, k)) {
+          dup = true;
+          break;
+        }
+      }
+      if (dup) continue;
+      seen.push_back(k);
+    }
     list->items.push_back(item);
   }
   return Value::Of(list);

@@ -125,7 +125,7 @@ std::vector<std::string_view> Split(std::string_view s, const std::string_view* 
     size_t start = 0;
     int64_t n = 0;
     while (maxsplit < 0 || n < maxsplit) {
-      size_t at = s.find(*sep, start);
+      size_t at = FindSubstring(s, *sep, start);
       if (at == std::string_view::npos) break;
       parts.push_back(s.substr(start, at - start));
       start = at + sep->size();
@@ -139,7 +139,7 @@ std::vector<std::string_view> Split(std::string_view s, const std::string_view* 
   std::vector<std::string_view> reversed;
   while (maxsplit < 0 || n < maxsplit) {
     if (end < sep->size()) break;
-    size_t at = s.rfind(*sep, end - sep->size());
+    size_t at = RFindSubstring(s, *sep, end - sep->size());
     if (at == std::string_view::npos) break;
     reversed.push_back(s.substr(at + sep->size(), end - at - sep->size()));
     end = at;
@@ -328,7 +328,7 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
     size_t start = 0;
     int64_t n = 0;
     while (count < 0 || n < count) {
-      size_t found = s.find(old_s, start);
+      size_t found = FindSubstring(s, old_s, start);
       if (found == std::string_view::npos) break;
       out.append(s.substr(start, found - start)).append(new_s);
       start = found + old_s.size();
@@ -363,13 +363,14 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
     if (name == "count") {
       if (sub.empty()) return Value::Int(static_cast<int64_t>(PyLength(s)) + 1);
       int64_t n = 0;
-      for (size_t at_pos = s.find(sub); at_pos != std::string_view::npos;
-           at_pos = s.find(sub, at_pos + sub.size())) {
+      for (size_t at_pos = FindSubstring(s, sub); at_pos != std::string_view::npos;
+           at_pos = FindSubstring(s, sub, at_pos + sub.size())) {
         ++n;
       }
       return Value::Int(n);
     }
-    size_t found = name == "find" || name == "index" ? s.find(sub) : s.rfind(sub);
+    size_t found =
+        name == "find" || name == "index" ? FindSubstring(s, sub) : RFindSubstring(s, sub);
     if (found == std::string_view::npos) {
       if (name == "index" || name == "rindex") return r.Error(at, "substring not found");
       return Value::Int(-1);
@@ -463,7 +464,7 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
     LLMKIT_RETURN_IF_ERROR(ArgCount(r, at, name, args, 1, 1));
     LLMKIT_ASSIGN_OR_RETURN(std::string_view sep, StringArg(r, at, name, args[0]));
     if (sep.empty()) return r.Error(at, "empty separator");
-    size_t found = name == "partition" ? s.find(sep) : s.rfind(sep);
+    size_t found = name == "partition" ? FindSubstring(s, sep) : RFindSubstring(s, sep);
     List* list = r.NewList(3);
     list->tuple = true;
     if (found == std::string_view::npos) {

@@ -83,13 +83,20 @@ bool IsGlobalFunction(std::string_view name) {
 }
 
 Renderer::Renderer(const Program& program, const Json& context, const Bindings* first,
-                   const Bindings* last)
+                   const Bindings* last, const CallContext* call)
     : root_program_(program),
       program_(&program),
       context_(context),
       first_(first),
       last_(last),
-      arena_(program.options.limits.max_memory_bytes) {}
+      arena_(program.options.limits.max_memory_bytes),
+      call_(call) {
+  const absl::Duration limit = program.options.limits.max_render_time;
+  deadline_ = limit == absl::InfiniteDuration() || limit > absl::Hours(24 * 365)
+                  ? CallContext::kNoDeadline
+                  : CallContext::DeadlineAfter(absl::ToChronoNanoseconds(limit));
+  if (call != nullptr && call->deadline < deadline_) deadline_ = call->deadline;
+}
 
 absl::Status Renderer::Run(std::string* out) {
   char base;
@@ -131,6 +138,15 @@ absl::Status Renderer::CheckMemory(const Expr& at) const {
                            " bytes of memory (limits.max_memory_bytes)"));
 }
 
+absl::Status Renderer::CheckFits(const Expr& at, uint64_t bytes) const {
+  if (arena_.used() + bytes <= root_program_.options.limits.max_memory_bytes) {
+    return absl::OkStatus();
+  }
+  return Exhausted(at.pos, absl::StrCat("render would use more than ",
+                                        root_program_.options.limits.max_memory_bytes,
+                                        " bytes of memory (limits.max_memory_bytes)"));
+}
+
 absl::Status Renderer::CheckStack(uint32_t pos) const {
   char here;
   constexpr ptrdiff_t kMaxStackBytes = ptrdiff_t{1} << 20;
@@ -138,6 +154,20 @@ absl::Status Renderer::CheckStack(uint32_t pos) const {
   return Exhausted(pos,
                    "template recursion too deep (macro calls and nested expressions use "
                    "more than 1 MiB of stack)");
+}
+
+absl::Status Renderer::CheckTimeNow(const Expr& at) {
+  ticks_ = 0;
+  if (call_ != nullptr && call_->cancelled()) {
+    return TemplateError(absl::StatusCode::kCancelled, *program_, at.pos, "render cancelled");
+  }
+  if (deadline_ != CallContext::kNoDeadline && CallContext::Clock::now() >= deadline_) {
+    const bool call_first = call_ != nullptr && call_->deadline == deadline_;
+    return TemplateError(absl::StatusCode::kDeadlineExceeded, *program_, at.pos,
+                         call_first ? "render past the call's deadline"
+                                    : "render longer than limits.max_render_time");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Renderer::CountIterations(const Expr& at, uint64_t n) {
@@ -496,6 +526,16 @@ absl::StatusOr<int64_t> Renderer::Length(const Expr& at, const Value& value) {
 
 absl::Status Renderer::Iterate(const Expr& at, const Value& value, std::vector<Value>* items) {
   Value v = Resolve(value);
+  // The items are built before the caller charges them: refuse what cannot fit first, and
+  // count the work against the render's time.
+  const size_t n = v.kind == Value::Kind::kString       ? v.str.size()
+                   : v.kind == Value::Kind::kList       ? v.list->items.size()
+                   : v.kind == Value::Kind::kDict       ? v.dict->items.size()
+                   : v.kind == Value::Kind::kJsonArray  ? v.json->size()
+                   : v.kind == Value::Kind::kJsonObject ? v.json->size()
+                                                        : 0;
+  LLMKIT_RETURN_IF_ERROR(CheckFits(at, n * sizeof(Value)));
+  LLMKIT_RETURN_IF_ERROR(CheckTime(at, n));
   switch (v.kind) {
     case Value::Kind::kUndefined:
       if (undefined_mode() == UndefinedMode::kStrict) return UndefinedError(at, v);
@@ -539,7 +579,7 @@ absl::StatusOr<bool> Renderer::Contains(const Expr& at, const Value& container_i
         return Error(at, absl::StrCat("'in <string>' requires string as left operand, not ",
                                       TypeName(item)));
       }
-      return container.str.find(item.str) != std::string_view::npos;
+      return FindSubstring(container.str, item.str) != std::string_view::npos;
     case Value::Kind::kJsonObject:
       if (item.kind != Value::Kind::kString) return false;
       return container.json->Find(item.str) != nullptr;

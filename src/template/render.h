@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "llmkit/call.h"
 #include "template/ast.h"
 #include "template/value.h"
 
@@ -76,8 +77,9 @@ class Renderer {
  public:
   using Bindings = std::vector<std::pair<std::string_view, const Json*>>;
   // `first` names shadow the context; `last` names are seen only where the context has none.
+  // `call` (may be null) must outlive the render; its deadline and cancellation are honoured.
   Renderer(const Program& program, const Json& context, const Bindings* first = nullptr,
-           const Bindings* last = nullptr);
+           const Bindings* last = nullptr, const CallContext* call = nullptr);
 
   absl::Status Run(std::string* out);
 
@@ -104,6 +106,8 @@ class Renderer {
   List* NewList(size_t reserve = 0);
   Dict* NewDict();
   absl::Status CheckMemory(const Expr& at) const;
+  // kResourceExhausted when `bytes` more would pass limits.max_memory_bytes (before allocating).
+  absl::Status CheckFits(const Expr& at, uint64_t bytes) const;
   // kResourceExhausted naming limits.max_output_bytes when a string of `bytes` would exceed it;
   // checked before building one (a limit refuses, never truncates).
   absl::Status CheckStringSize(const Expr& at, uint64_t bytes) const;
@@ -134,6 +138,15 @@ class Renderer {
   const Program& program() const { return *program_; }
   UndefinedMode undefined_mode() const { return root_program_.options.undefined; }
   absl::Status CountIterations(const Expr& at, uint64_t n);
+  // kDeadlineExceeded past limits.max_render_time or the call's deadline, kCancelled once the
+  // call is cancelled. Cheap: reads the clock once every 1024 calls (or every call when
+  // `units` of work were done since the last one, for filters over many items).
+  absl::Status CheckTime(const Expr& at, uint64_t units = 1) {
+    ticks_ += units;
+    if (ticks_ < 1024) return absl::OkStatus();
+    return CheckTimeNow(at);
+  }
+  absl::Status CheckTimeNow(const Expr& at);
   // kResourceExhausted once a render has used more than 1 MiB of stack (deep recursion of
   // macros and expressions together), well before any thread's stack runs out.
   absl::Status CheckStack(uint32_t pos) const;
@@ -175,6 +188,9 @@ class Renderer {
   absl::flat_hash_map<const Json*, Value> overlay_;
   std::vector<std::shared_ptr<Program>> loaded_;
   uint64_t iterations_ = 0;
+  const CallContext* call_;
+  CallContext::Clock::time_point deadline_;  // The earlier of max_render_time and the call's.
+  uint64_t ticks_ = 0;
   const char* stack_base_ = nullptr;  // Address of a local in Run(): stack use is measured from it.
   int depth_ = 0;
   Flow flow_ = Flow::kNormal;

@@ -99,6 +99,7 @@ absl::StatusOr<Value> Renderer::CallMacro(const Expr& at, Callable* macro, Args&
                                           Kwargs& kwargs) {
   const Stmt& s = *macro->stmt;
   bool is_caller = macro->kind == Callable::Kind::kCaller;
+  LLMKIT_RETURN_IF_ERROR(CheckTime(at));
   if (++depth_ > root_program_.options.limits.max_recursion_depth) {
     --depth_;
     return Exhausted(at.pos, absl::StrCat("macro calls nest deeper than ",

@@ -197,6 +197,7 @@ absl::Status Renderer::ExecFor(const Stmt& s, Scope* scope, const Value& iterabl
   if (s.filter) {
     std::vector<Value> kept;
     for (const Value& item : state.items) {
+      LLMKIT_RETURN_IF_ERROR(CheckTime(*s.expr));
       inner->vars.clear();
       LLMKIT_RETURN_IF_ERROR(Assign(s, s.target, item, inner));
       LLMKIT_ASSIGN_OR_RETURN(Value keep, Eval(*s.filter, inner));
@@ -209,6 +210,7 @@ absl::Status Renderer::ExecFor(const Stmt& s, Scope* scope, const Value& iterabl
   LLMKIT_RETURN_IF_ERROR(CountIterations(*s.expr, state.items.size()));
   Value loop_value = Value::Of(loop);
   for (size_t i = 0; i < state.items.size(); ++i) {
+    LLMKIT_RETURN_IF_ERROR(CheckTime(*s.expr));
     state.index0 = static_cast<int64_t>(i);
     inner->vars.clear();
     LLMKIT_RETURN_IF_ERROR(Assign(s, s.target, state.items[i], inner));

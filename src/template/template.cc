@@ -31,28 +31,30 @@ absl::StatusOr<Template> Template::Compile(std::string_view source,
 }
 
 absl::Status Template::RenderLayered(const Bindings& first, const Json& context,
-                                     const Bindings& last, std::string* out) const {
+                                     const Bindings& last, std::string* out,
+                                     const CallContext& call) const {
   if (!context.is_object() && !context.is_null()) {
     return absl::InvalidArgumentError("template context must be a JSON object (or null)");
   }
   size_t size = out->size();
-  internal::tmpl::Renderer renderer(*impl_->program, context, &first, &last);
+  internal::tmpl::Renderer renderer(*impl_->program, context, &first, &last, &call);
   absl::Status status = renderer.Run(out);
   if (!status.ok()) out->resize(size);
   return status;
 }
 
-absl::Status Template::RenderTo(const Json& context, std::string* out) const {
+absl::Status Template::RenderTo(const Json& context, std::string* out,
+                                const CallContext& call) const {
   static const Bindings kNone;
-  return RenderLayered(kNone, context, kNone, out);
+  return RenderLayered(kNone, context, kNone, out, call);
 }
 
-absl::StatusOr<std::string> Template::Render(const Json& context) const {
+absl::StatusOr<std::string> Template::Render(const Json& context, const CallContext& call) const {
   std::string out;
   out.reserve(
       std::max(impl_->size_hint.load(std::memory_order_relaxed), impl_->program->source.size()) +
       64);
-  LLMKIT_RETURN_IF_ERROR(RenderTo(context, &out));
+  LLMKIT_RETURN_IF_ERROR(RenderTo(context, &out, call));
   impl_->size_hint.store(out.size(), std::memory_order_relaxed);
   return out;
 }
@@ -77,8 +79,8 @@ absl::StatusOr<ChatTemplate> ChatTemplate::Compile(std::string_view source,
 }
 
 absl::StatusOr<std::string> ChatTemplate::Apply(const Json& messages, const Json& tools,
-                                                bool add_generation_prompt,
-                                                const Json& extra) const {
+                                                bool add_generation_prompt, const Json& extra,
+                                                const CallContext& call) const {
   if (!messages.is_array()) return absl::InvalidArgumentError("messages must be a JSON array");
   if (!tools.is_null() && !tools.is_array()) {
     return absl::InvalidArgumentError("tools must be null or a JSON array");
@@ -96,7 +98,7 @@ absl::StatusOr<std::string> ChatTemplate::Apply(const Json& messages, const Json
   std::string out;
   out.reserve(std::max(template_.impl_->size_hint.load(std::memory_order_relaxed), size_t{1024}) +
               64);
-  LLMKIT_RETURN_IF_ERROR(template_.RenderLayered(first, extra, last, &out));
+  LLMKIT_RETURN_IF_ERROR(template_.RenderLayered(first, extra, last, &out, call));
   template_.impl_->size_hint.store(out.size(), std::memory_order_relaxed);
   return out;
 }
@@ -213,7 +215,9 @@ absl::StatusOr<std::string> FStringTemplate::Render(const Json& variables) const
     static const Template* const kPrinter = new Template(*Template::Compile("{{ v }}"));
     static const Json kNoContext;
     static const Template::Bindings kNone;
-    LLMKIT_RETURN_IF_ERROR(kPrinter->RenderLayered({{"v", value}}, kNoContext, kNone, &out));
+    static const CallContext kNoCall;
+    LLMKIT_RETURN_IF_ERROR(
+        kPrinter->RenderLayered({{"v", value}}, kNoContext, kNone, &out, kNoCall));
   }
   return out;
 }

@@ -139,6 +139,49 @@ size_t RstripLength(std::string_view s) {
   return end;
 }
 
+size_t FindSubstring(std::string_view haystack, std::string_view needle, size_t from) {
+  if (from > haystack.size()) return std::string_view::npos;
+  if (needle.empty()) return from;
+  // glibc's memmem is linear (the two-way algorithm for long needles).
+  const void* found =
+      memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
+  return found == nullptr ? std::string_view::npos
+                          : static_cast<size_t>(static_cast<const char*>(found) - haystack.data());
+}
+
+size_t RFindSubstring(std::string_view haystack, std::string_view needle, size_t before) {
+  if (needle.size() > haystack.size()) return std::string_view::npos;
+  const size_t last_start = std::min(before, haystack.size() - needle.size());
+  // Short needles: the library's backward scan costs at most needle.size() per position.
+  if (needle.size() <= 16) return haystack.rfind(needle, last_start);
+  // Long ones: Knuth-Morris-Pratt over the text read backwards, from the end of the window to
+  // the match, so repeated calls (rsplit) stay linear overall. r[k] is needle[m - 1 - k].
+  const size_t m = needle.size();
+  auto r = [&](size_t k) { return needle[m - 1 - k]; };
+  std::vector<size_t> fail(m, 0);
+  for (size_t k = 1, len = 0; k < m;) {
+    if (r(k) == r(len)) {
+      fail[k++] = ++len;
+    } else if (len > 0) {
+      len = fail[len - 1];
+    } else {
+      fail[k++] = 0;
+    }
+  }
+  const size_t window = last_start + m;  // Text positions [0, window), read from the end.
+  for (size_t k = 0, matched = 0; k < window;) {
+    if (haystack[window - 1 - k] == r(matched)) {
+      ++k;
+      if (++matched == m) return window - k;
+    } else if (matched > 0) {
+      matched = fail[matched - 1];
+    } else {
+      ++k;
+    }
+  }
+  return std::string_view::npos;
+}
+
 bool IsAscii(std::string_view s) {
   for (char c : s) {
     if (static_cast<unsigned char>(c) >= 0x80) return false;

@@ -29,6 +29,12 @@ size_t PyLength(std::string_view s);
 // Byte offsets of each code point, plus s.size() at the end (only needed for non-ASCII text).
 std::vector<size_t> CodePointOffsets(std::string_view s);
 
+// Substring search in linear time whatever the needle (Python's str.find is too; a naive search
+// of a long needle is quadratic). Same results as std::string_view::find / rfind.
+size_t FindSubstring(std::string_view haystack, std::string_view needle, size_t from = 0);
+size_t RFindSubstring(std::string_view haystack, std::string_view needle,
+                      size_t before = std::string_view::npos);
+
 // Case mapping: Python's str.upper/lower/title/capitalize/swapcase (simple Unicode mappings).
 std::string ToUpper(std::string_view s);
 std::string ToLower(std::string_view s);

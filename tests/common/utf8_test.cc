@@ -4,6 +4,9 @@
 
 #include <random>
 #include <string>
+#include <string_view>
+
+#include "unicode/py_text.h"
 
 namespace llmkit::internal {
 namespace {
@@ -62,3 +65,23 @@ TEST(JsWhitespace, TrimsTheJavaScriptSet) {
 
 }  // namespace
 }  // namespace llmkit::internal
+
+// FindSubstring / RFindSubstring (linear-time str.find/rfind for the template engine) agree with
+// std::string_view's find/rfind on random text over a small alphabet (many partial matches),
+// for short needles and for long ones (memmem and the backwards KMP), at every start position.
+TEST(PyText, SubstringSearchMatchesStringView) {
+  std::mt19937 rng(17);
+  for (int round = 0; round < 400; ++round) {
+    std::string hay(rng() % 120, 'a'), needle(rng() % 40, 'a');
+    for (char& c : hay) c = "ab"[rng() % 2];
+    for (char& c : needle) c = "ab"[rng() % 2];
+    if (round % 3 == 0 && hay.size() > 30) needle = hay.substr(rng() % 10, 17 + rng() % 12);
+    std::string_view h(hay), n(needle);
+    for (size_t pos = 0; pos <= hay.size() + 1; ++pos) {
+      ASSERT_EQ(llmkit::internal::FindSubstring(h, n, pos), h.find(n, pos)) << hay << " " << needle;
+      ASSERT_EQ(llmkit::internal::RFindSubstring(h, n, pos), h.rfind(n, pos))
+          << hay << " " << needle << " " << pos;
+    }
+    ASSERT_EQ(llmkit::internal::RFindSubstring(h, n), h.rfind(n));
+  }
+}

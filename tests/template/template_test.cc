@@ -162,6 +162,50 @@ TEST(TemplateSafeStrings, EscapeLikeMarkup) {
   }
 }
 
+// Time: limits.max_render_time and the call context's deadline end a long render with
+// kDeadlineExceeded (checked inside loops, even empty ones), cancellation with kCancelled.
+TEST(TemplateLimits, RenderTimeAndCallContextEndALongRender) {
+  const char* slow =
+      "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+  TemplateOptions options;
+  options.limits.max_loop_iterations = uint64_t{1} << 62;
+  options.limits.max_render_time = absl::Milliseconds(50);
+  absl::Time start = absl::Now();
+  absl::StatusOr<std::string> out = Render(slow, nullptr, options);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kDeadlineExceeded) << out.status();
+  EXPECT_NE(out.status().message().find("max_render_time"), absl::string_view::npos);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+
+  options.limits.max_render_time = absl::InfiniteDuration();
+  absl::StatusOr<Template> t = Template::Compile(slow, options);
+  ASSERT_TRUE(t.ok());
+  out = t->Render(nullptr, CallContext::WithTimeout(std::chrono::milliseconds(50)));
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kDeadlineExceeded) << out.status();
+  EXPECT_NE(out.status().message().find("call's deadline"), absl::string_view::npos);
+  CallContext cancelled;
+  cancelled.cancellation = std::make_shared<Cancellation>();
+  cancelled.cancellation->Cancel();
+  out = t->Render(nullptr, cancelled);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kCancelled) << out.status();
+  // Fast work is untouched by the checks.
+  EXPECT_EQ(*Render("{% for i in range(3) %}{{ i }}{% endfor %}", nullptr, options), "012");
+}
+
+// unique hashes scalars (Python's set) and substring search is linear: inputs that took seconds
+// with the quadratic versions finish at once.
+TEST(TemplateLimits, UniqueAndFindAreNotQuadratic) {
+  EXPECT_EQ(*Render("{{ range(60000) | list | unique | list | length }}"), "60000");
+  EXPECT_EQ(*Render("{{ [1, 1.0, true, 'a', 'A', none, none] | unique | list }}"),
+            "[1, 'a', None]");
+  Json big = Json::MakeObject();
+  big.Set("hay", std::string(2000000, 'a'));
+  big.Set("needle", std::string(1000000, 'a') + "b");
+  EXPECT_EQ(*Render("{{ hay.find(needle) }} {{ needle in hay }} {{ hay.rfind(needle) }} "
+                    "{{ hay.count(needle) }} {{ hay.rsplit(needle) | length }}",
+                    big),
+            "-1 False -1 0 1");
+}
+
 TEST(TemplateStrict, NamesTheUndefinedVariable) {
   TemplateOptions strict;
   strict.undefined = UndefinedMode::kStrict;

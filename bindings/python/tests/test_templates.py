@@ -118,3 +118,23 @@ def test_prompt_registry(tmp_path):
     reg.sync()
     with pytest.raises(llmkit.FailedPreconditionError):
         reg.promote("bad", 1, "production")
+
+
+def test_every_limit_by_its_cpp_name_and_a_render_deadline():
+    slow = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    t = llmkit.Template(slow, max_render_time=0.05, max_loop_iterations=2**62)
+    with pytest.raises(llmkit.DeadlineExceededError, match="max_render_time"):
+        t.render()
+    for keyword in ("max_output_bytes", "max_loop_iterations", "max_recursion_depth", "max_memory_bytes",
+                    "max_nesting_depth", "max_render_time"):
+        with pytest.raises(llmkit.InvalidArgumentError, match=keyword):
+            llmkit.Template("x", **{keyword: 0})
+        with pytest.raises(llmkit.InvalidArgumentError, match=keyword):
+            llmkit.ChatTemplate("x", **{keyword: -1})
+    chat = llmkit.ChatTemplate("{{ messages[0].content * 1000 }}", max_output_bytes=100)
+    with pytest.raises(llmkit.ResourceExhaustedError, match="max_output_bytes"):
+        chat.apply([{"role": "user", "content": "abc"}])
+    memory = llmkit.Template("{{ (range(1000) | list) * 50 }}", max_memory_bytes=10_000)
+    with pytest.raises(llmkit.ResourceExhaustedError, match="max_memory_bytes"):
+        memory.render()
+    assert llmkit.Template("{{ x }}", max_render_time=None).render(x=1) == "1"
