@@ -148,6 +148,7 @@ absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwar
         std::string_view shown = text;
         if (parsed.precision >= 0) shown = PrefixCodePoints(shown, parsed.precision);
         const int64_t pad = parsed.width - static_cast<int64_t>(PyLength(shown));
+        LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, out.size() + shown.size()));
         if (pad > 0 && !parsed.left) out.append(static_cast<size_t>(pad), ' ');
         out.append(shown);
         if (pad > 0 && parsed.left) out.append(static_cast<size_t>(pad), ' ');

@@ -150,9 +150,53 @@ std::vector<std::string_view> Split(std::string_view s, const std::string_view* 
   return parts;
 }
 
-Value Strings(Renderer& r, const std::vector<std::string_view>& parts) {
+// Upper bounds of how many parts a split makes, counted before any is stored: a split builds
+// its parts (and, for whitespace, the words' bounds) before they are charged.
+size_t CountWords(std::string_view s) {
+  size_t words = 0;
+  bool in_word = false;
+  for (size_t i = 0; i < s.size();) {
+    size_t space = PySpaceLength(s, i);
+    if (space > 0) {
+      in_word = false;
+      i += space;
+    } else {
+      words += in_word ? 0 : 1;
+      in_word = true;
+      ++i;
+    }
+  }
+  return words;
+}
+
+size_t CountSeparators(std::string_view s, std::string_view sep) {
+  size_t n = 0;
+  for (size_t at = FindSubstring(s, sep); at != std::string_view::npos;
+       at = FindSubstring(s, sep, at + sep.size())) {
+    ++n;
+  }
+  return n;
+}
+
+size_t CountLineBreaks(std::string_view s) {
+  // \n \r \v \f \x1c-\x1e, and the last bytes of U+0085, U+2028, U+2029 (over-counted: fine).
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+    return std::strchr("\n\r\v\f\x1c\x1d\x1e\x85\xa8\xa9", c) != nullptr && c != '\0';
+  }));
+}
+
+absl::Status CheckParts(Renderer& r, const Expr& at, size_t parts) {
+  return r.CheckFits(at, parts * (sizeof(Value) + 2 * sizeof(std::string_view)));
+}
+
+// The parts as a list of strings (views into the split string), charged to the render's
+// memory before the list is built.
+Result Strings(Renderer& r, const Expr& at, const std::vector<std::string_view>& parts) {
+  LLMKIT_RETURN_IF_ERROR(r.CheckFits(at, parts.size() * sizeof(Value)));
   List* list = r.NewList(parts.size());
   for (std::string_view p : parts) list->items.push_back(Value::String(p));
+  r.Charge(parts.size() * sizeof(Value));
+  LLMKIT_RETURN_IF_ERROR(r.CheckMemory(at));
   return Value::Of(list);
 }
 
@@ -228,6 +272,7 @@ Result StrFormat(Renderer& r, const Expr& at, std::string_view fmt, Args& args, 
       }
     }
     LLMKIT_RETURN_IF_ERROR(r.AppendStr(at, v, &out));
+    LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, out.size()));
   }
   return r.NewString(std::move(out));
 }
@@ -281,12 +326,19 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
     Value sep = Arg(args, 0, Value::None());
     Value maxsplit = Arg(args, 1, Value::Int(-1));
     if (!maxsplit.is_integer()) return r.Error(at, "maxsplit must be an integer");
-    if (sep.is_none()) return Strings(r, Split(s, nullptr, maxsplit.AsInt(), name == "rsplit"));
+    if (sep.is_none()) {
+      LLMKIT_RETURN_IF_ERROR(CheckParts(r, at, CountWords(s)));
+      return Strings(r, at, Split(s, nullptr, maxsplit.AsInt(), name == "rsplit"));
+    }
     LLMKIT_ASSIGN_OR_RETURN(std::string_view sep_view, StringArg(r, at, name, sep));
     if (sep_view.empty()) return r.Error(at, "empty separator");
-    return Strings(r, Split(s, &sep_view, maxsplit.AsInt(), name == "rsplit"));
+    LLMKIT_RETURN_IF_ERROR(CheckParts(r, at, CountSeparators(s, sep_view) + 1));
+    return Strings(r, at, Split(s, &sep_view, maxsplit.AsInt(), name == "rsplit"));
   }
-  if (name == "splitlines") return Strings(r, SplitLines(s));
+  if (name == "splitlines") {
+    LLMKIT_RETURN_IF_ERROR(CheckParts(r, at, CountLineBreaks(s) + 1));
+    return Strings(r, at, SplitLines(s));
+  }
   if (name == "upper") return r.NewString(ToUpper(s));
   if (name == "lower") return r.NewString(ToLower(s));
   if (name == "title") return r.NewString(PyTitle(s));

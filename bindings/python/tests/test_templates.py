@@ -138,3 +138,50 @@ def test_every_limit_by_its_cpp_name_and_a_render_deadline():
     with pytest.raises(llmkit.ResourceExhaustedError, match="max_memory_bytes"):
         memory.render()
     assert llmkit.Template("{{ x }}", max_render_time=None).render(x=1) == "1"
+
+
+MEMORY_CASES = {
+    # Each builds far more than the budget; each must be refused with the peak memory of the
+    # process within a small factor of max_memory_bytes (64 MiB here), not grow until the OS kills it.
+    "extend": "{% set l = [1, 2, 3, 4, 5, 6, 7, 8] %}{% for i in range(40) %}{% set _ = l.extend(l) %}{% endfor %}",
+    "join": "{{ (range(100000) | list * 100) | join('xxxxxxxxxx') | length }}",
+    "split": "{% set s = 'a ' * 30000000 %}{{ s.split() | length }}",
+    "split_sep": "{% set s = 'a,' * 30000000 %}{{ s.split(',') | length }}",
+    "list": "{% set s = 'a' * 60000000 %}{{ s | list | length }}",
+    "batch": "{{ (range(100000) | list * 100) | batch(1) | list | length }}",
+    "format_method": "{{ '{}{}'.format('a' * 60000000, 'b' * 60000000) | length }}",
+    "format_filter": "{{ '%s%s' | format('a' * 60000000, 'b' * 60000000) | length }}",
+    "mod_mapping": "{{ ('%(a)s%(a)s' % {'a': 'x' * 60000000}) | length }}",
+    "precision": "{{ ('%.999999999f' % 1.5) | length }}",
+    "appends": "{% set ns = namespace(l=[]) %}{% for i in range(3000) %}{% set _ = ns.l.append('x' * 1000000) %}{% endfor %}",
+}
+
+MEMORY_CHILD = r"""
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+import llmkit
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    llmkit.Template(sys.argv[1], max_memory_bytes=64 << 20).render()
+    result = "rendered"
+except llmkit.ResourceExhaustedError as e:
+    result = "refused: " + str(e)
+except MemoryError:
+    result = "MemoryError"
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({"result": result, "grown_mb": grown // 1024}))
+"""
+
+
+@pytest.mark.parametrize("name", sorted(MEMORY_CASES))
+def test_memory_budget_holds_for_every_value_building_operation(name):
+    import json
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, MEMORY_CASES[name]], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["result"].startswith("refused"), report
+    # The strings the template builds before the limit is hit (60 MB literals) come on top.
+    assert report["grown_mb"] < 4 * 64 + 256, report
