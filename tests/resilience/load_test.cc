@@ -23,8 +23,8 @@ TEST(ResilienceLoad, EveryCallSucceedsWithinItsBudget) {
   options.budget_ratio = 0.5;
   options.budget_burst = 100;
   LoadResult r = RunLoad(options);
-  EXPECT_EQ(r.succeeded, kCalls);
-  EXPECT_EQ(r.refused_by_budget + r.other_failures, 0);
+  EXPECT_EQ(r.succeeded, kCalls) << r.first_failure;
+  EXPECT_EQ(r.refused_by_budget + r.other_failures, 0) << r.first_failure;
   EXPECT_LT(r.slowest_call_seconds, 10.0);
   // 30% of requests fail and every call ends in a success: requests = calls / 0.7.
   EXPECT_NEAR(r.extra_load, 3.0 / 7.0, 0.01);
@@ -45,7 +45,7 @@ TEST(ResilienceLoad, ATightBudgetCapsTheExtraLoad) {
   EXPECT_LE(r.extra_load, 0.1 + 10.0 / kCalls);
   EXPECT_GE(r.extra_load, 0.09);
   EXPECT_GT(r.refused_by_budget, 0);
-  EXPECT_EQ(r.other_failures, 0);
+  EXPECT_EQ(r.other_failures, 0) << r.first_failure;
   EXPECT_EQ(r.succeeded + r.refused_by_budget, kCalls);
   EXPECT_EQ(r.threads_after, r.threads_before);
   EXPECT_EQ(r.fds_after, r.fds_before);
