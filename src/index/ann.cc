@@ -92,10 +92,7 @@ class HnswIndex : public AnnIndex {
       : store_(store), view_(store), index_(&view_, options.hnsw_m) {
     index_.own_fields = false;
     index_.hnsw.efConstruction = options.hnsw_ef_construction;
-    // FAISS 1.7.3 sizes the walk's candidate queue by the structure's own efSearch: a per-call
-    // width above it does not widen the search, and a large structure value slows every search
-    // (measured: efSearch 1024 cost 25-35% QPS at equal per-call width). So the structure keeps
-    // the collection's width, and per-call widths take effect up to it.
+    // The collection's default beam width for Search (a per-call effort replaces it).
     index_.hnsw.efSearch = options.hnsw_ef_search;
   }
 
@@ -113,37 +110,108 @@ class HnswIndex : public AnnIndex {
 
   void SetEffort(int effort) override { index_.hnsw.efSearch = effort; }
 
+  // The walk of faiss::HNSW::search (greedy descent through the upper levels, then a beam of
+  // `effort` nodes on level 0) over FAISS's graph, written here so that a node's unvisited
+  // neighbours are prefetched together before any is scored: the vectors are read from memory
+  // in parallel instead of one miss at a time (most of a search's time on vectors that do not
+  // fit in cache). A filter narrows the results, not the walk, as FAISS's selector does (so it
+  // can return fewer than k).
   absl::StatusOr<std::vector<ScoredSlot>> Search(const float* query, size_t k,
                                                  const uint8_t* allowed,
                                                  int effort) const override {
-    std::vector<idx_t> labels(k);
-    std::vector<float> distances(k);
-    ByteMaskSelector selector(allowed);
-    faiss::SearchParametersHNSW params;
-    params.efSearch =
-        std::max<int>(effort > 0 ? effort : index_.hnsw.efSearch, static_cast<int>(k));
-    params.sel = allowed != nullptr ? &selector : nullptr;
-    try {
-      SimdDistance distance(store_, /*negate_dot=*/true);
-      distance.set_query(query);
-      thread_local std::unique_ptr<faiss::VisitedTable> visited;
-      if (visited == nullptr || visited->visited.size() < static_cast<size_t>(index_.ntotal)) {
-        visited = std::make_unique<faiss::VisitedTable>(static_cast<int>(index_.ntotal));
-      } else {
-        visited->advance();
-      }
-      faiss::maxheap_heapify(k, distances.data(), labels.data());
-      index_.hnsw.search(distance, static_cast<int>(k), labels.data(), distances.data(), *visited,
-                         &params);
-      faiss::maxheap_reorder(k, distances.data(), labels.data());
-    } catch (const std::exception& e) {
-      return FaissError(e);
-    }
+    const faiss::HNSW& h = index_.hnsw;
     std::vector<ScoredSlot> out;
-    for (size_t i = 0; i < k; ++i) {
-      if (labels[i] < 0) break;
-      out.push_back({-distances[i], static_cast<uint32_t>(labels[i])});
+    if (k == 0 || index_.ntotal == 0 || h.entry_point < 0) return out;
+    const size_t ef = std::max<size_t>(effort > 0 ? effort : h.efSearch, k);
+    const size_t row_bytes = store_->dim() * (store_->float16() ? 2 : 4);
+    const char* base = static_cast<const char*>(store_->data());
+    // Scores: larger is closer (dot products, or negated squared L2 distances).
+    auto score = [&](idx_t id) { return store_->Score(query, static_cast<size_t>(id)); };
+
+    idx_t current = h.entry_point;
+    float current_score = score(current);
+    for (int level = h.max_level; level > 0; --level) {
+      for (bool moved = true; moved;) {
+        moved = false;
+        size_t begin, end;
+        h.neighbor_range(current, level, &begin, &end);
+        for (size_t j = begin; j < end && h.neighbors[j] >= 0; ++j) {
+          float s = score(h.neighbors[j]);
+          if (s > current_score) {
+            current_score = s;
+            current = h.neighbors[j];
+            moved = true;
+          }
+        }
+      }
     }
+
+    // Visit marks by generation: no clearing between searches.
+    thread_local std::vector<uint32_t> marks;
+    thread_local uint32_t generation = 0;
+    if (marks.size() < static_cast<size_t>(index_.ntotal) || ++generation == 0) {
+      marks.assign(static_cast<size_t>(index_.ntotal), 0);
+      generation = 1;
+    }
+    using Entry = std::pair<float, idx_t>;
+    auto worse = [](const Entry& a, const Entry& b) { return a.first > b.first; };  // Min-heap.
+    std::vector<Entry> candidates, beam, found;  // Max-heap; min-heaps of the best ef and k.
+    auto offer = [&](float s, idx_t id) {
+      if (allowed != nullptr && !allowed[id]) return;
+      if (found.size() < k) {
+        found.emplace_back(s, id);
+        std::push_heap(found.begin(), found.end(), worse);
+      } else if (s > found.front().first) {
+        std::pop_heap(found.begin(), found.end(), worse);
+        found.back() = {s, id};
+        std::push_heap(found.begin(), found.end(), worse);
+      }
+    };
+    marks[current] = generation;
+    candidates.emplace_back(current_score, current);
+    beam.emplace_back(current_score, current);
+    offer(current_score, current);
+    thread_local std::vector<idx_t> fresh;
+    while (!candidates.empty()) {
+      std::pop_heap(candidates.begin(), candidates.end());
+      const auto [s0, node] = candidates.back();
+      candidates.pop_back();
+      if (beam.size() >= ef && s0 < beam.front().first) break;
+      size_t begin, end;
+      h.neighbor_range(node, 0, &begin, &end);
+      fresh.clear();
+      for (size_t j = begin; j < end && h.neighbors[j] >= 0; ++j) {
+        idx_t id = h.neighbors[j];
+        if (marks[id] == generation) continue;
+        marks[id] = generation;
+        __builtin_prefetch(base + static_cast<size_t>(id) * row_bytes);
+        fresh.push_back(id);
+      }
+      for (size_t i = 0; i < fresh.size(); ++i) {
+        // The rest of the vector two ahead (its first line is on its way already).
+        if (i + 2 < fresh.size()) {
+          const char* ahead = base + static_cast<size_t>(fresh[i + 2]) * row_bytes;
+          for (size_t line = 64; line < row_bytes; line += 64) __builtin_prefetch(ahead + line);
+        }
+        const float s = score(fresh[i]);
+        if (beam.size() < ef || s > beam.front().first) {
+          candidates.emplace_back(s, fresh[i]);
+          std::push_heap(candidates.begin(), candidates.end());
+          beam.emplace_back(s, fresh[i]);
+          std::push_heap(beam.begin(), beam.end(), worse);
+          if (beam.size() > ef) {
+            std::pop_heap(beam.begin(), beam.end(), worse);
+            beam.pop_back();
+          }
+        }
+        offer(s, fresh[i]);
+      }
+    }
+    std::sort(found.begin(), found.end(), [](const Entry& a, const Entry& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    out.reserve(found.size());
+    for (const auto& [s, id] : found) out.push_back({s, static_cast<uint32_t>(id)});
     return out;
   }
 
