@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -131,6 +132,12 @@ class Json {
  private:
   std::variant<std::nullptr_t, bool, int64_t, double, std::string, Array, Object> value_;
 };
+
+// The JSON Pointer (RFC 6901, e.g. "/scores/2") of the first NaN or infinite number in
+// `value`, or nullopt when every number is finite. Such numbers have no JSON text: Dump writes
+// them as Python does (NaN, Infinity), which Parse (RFC 8259) rejects, so stores refuse them.
+// Walks with its own stack (any depth).
+std::optional<std::string> FindNonFinite(const Json& value);
 
 }  // namespace llmkit
 

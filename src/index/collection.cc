@@ -137,6 +137,14 @@ absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
     if (!metadatas.empty() && !metadatas[i].is_object() && !metadatas[i].is_null()) {
       return absl::InvalidArgumentError(absl::StrCat("metadatas[", i, "] is not an object"));
     }
+    // What is stored must load again: JSON text has no NaN or infinity.
+    if (!metadatas.empty()) {
+      if (std::optional<std::string> at = FindNonFinite(metadatas[i])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("metadatas[", i, "] (id \"", new_ids[i], "\"): the number at ", *at,
+                         " is not finite (NaN and infinities cannot be stored)"));
+      }
+    }
   }
   // The caller's rows are stored as given, except under cosine, where a normalized copy is.
   std::vector<float> normalized;

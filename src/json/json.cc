@@ -7,8 +7,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -534,6 +536,51 @@ bool operator==(const Json& a, const Json& b) {
     default:
       return false;  // Numbers are handled above.
   }
+}
+
+std::optional<std::string> FindNonFinite(const Json& value) {
+  struct Frame {
+    const Json* json;
+    size_t next = 0;
+    std::string key;  // This value's pointer token in its parent.
+  };
+  auto escaped = [](std::string_view key) {
+    std::string out;
+    for (char c : key) {
+      if (c == '~') {
+        out += "~0";
+      } else if (c == '/') {
+        out += "~1";
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out;
+  };
+  auto pointer = [](const std::vector<Frame>& stack) {
+    std::string out;
+    for (size_t i = 1; i < stack.size(); ++i) out += "/" + stack[i].key;
+    return out;
+  };
+  std::vector<Frame> stack;
+  stack.push_back({&value});
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    const Json& j = *top.json;
+    if (j.is_double()) {
+      if (!std::isfinite(j.as_double())) return pointer(stack);
+      stack.pop_back();
+    } else if (j.is_array() && top.next < j.as_array().size()) {
+      size_t i = top.next++;
+      stack.push_back({&j.as_array()[i], 0, std::to_string(i)});
+    } else if (j.is_object() && top.next < j.as_object().size()) {
+      const Json::Member& m = j.as_object()[top.next++];
+      stack.push_back({&m.second, 0, escaped(m.first)});
+    } else {
+      stack.pop_back();
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace llmkit

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -56,6 +57,11 @@ absl::Status CheckDocuments(absl::Span<const RagDocument> documents) {
     if (!doc.metadata.is_null() && !doc.metadata.is_object()) {
       return absl::InvalidArgumentError(
           absl::StrCat("document \"", doc.id, "\": metadata must be an object or null"));
+    }
+    if (std::optional<std::string> at = FindNonFinite(doc.metadata)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("document \"", doc.id, "\": the metadata number at ", *at,
+                       " is not finite (NaN and infinities cannot be stored)"));
     }
     if (doc.metadata.is_object()) {
       for (const auto& [key, value] : doc.metadata.as_object()) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -179,6 +180,36 @@ TEST(JsonRoundTrip, RandomDocuments) {
         EXPECT_EQ(parsed->Dump(options), text);  // Byte-identical second round.
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace llmkit
+
+namespace llmkit {
+namespace {
+
+// FindNonFinite names the first NaN or infinity by JSON Pointer (~ and / escaped), at any depth.
+TEST(JsonValue, FindNonFiniteNamesThePointer) {
+  Json ok = *Json::Parse(R"({"a": [1, 2.5, {"b": -0.0}], "c": "NaN"})");
+  EXPECT_EQ(FindNonFinite(ok), std::nullopt);
+  Json bad = ok;
+  bad["a/x~"] = Json(Json::Array{Json(1), Json(std::nan(""))});
+  EXPECT_EQ(FindNonFinite(bad), "/a~1x~0/1");
+  EXPECT_EQ(FindNonFinite(Json(-std::numeric_limits<double>::infinity())), "");
+  Json deep(std::numeric_limits<double>::infinity());
+  for (int i = 0; i < 100000; ++i) {
+    Json::Array one;
+    one.push_back(std::move(deep));
+    deep = Json(std::move(one));
+  }
+  std::optional<std::string> at = FindNonFinite(deep);
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(at->size(), 200000u);
+  // Unwind without recursing 100,000 frames in the destructor.
+  while (deep.is_array()) {
+    Json inner = std::move(deep.as_array()[0]);
+    deep = std::move(inner);
   }
 }
 
