@@ -69,13 +69,19 @@ int RunIndex(int argc, char** argv) {
                  kind_name.c_str());
     return kExitUsage;
   }
-  if (!std::filesystem::is_directory(dir)) {
-    std::fprintf(stderr, "llmkit index: %s is not a directory\n", dir.c_str());
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) {
+    std::fprintf(stderr, "llmkit index: %s is not a directory%s%s\n", dir.c_str(),
+                 error ? ": " : "", error ? error.message().c_str() : "");
     return kExitFailure;
   }
 
   std::unique_ptr<RagPipeline> rag;
-  const bool update = std::filesystem::exists(out + "/rag.json");
+  const bool update = std::filesystem::exists(out + "/rag.json", error);
+  if (error) {
+    std::fprintf(stderr, "llmkit index: %s: %s\n", out.c_str(), error.message().c_str());
+    return kExitFailure;
+  }
   if (update) {
     absl::StatusOr<std::unique_ptr<RagPipeline>> opened = OpenIndex(out, {});
     if (!opened.ok()) {

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "args.h"
@@ -46,7 +47,15 @@ int main(int argc, char** argv) {
     return llmkit::cli::kExitOk;
   }
   for (const Command& c : kCommands) {
-    if (name == c.name) return c.run(argc, argv);
+    if (name != c.name) continue;
+    // The commands report errors themselves; this is the last net, so that nothing a library
+    // below throws (a filesystem error, an allocation failure) aborts with a core dump.
+    try {
+      return c.run(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "llmkit %s: %s\n", name.c_str(), e.what());
+      return llmkit::cli::kExitFailure;
+    }
   }
   std::fprintf(stderr, "llmkit: unknown command \"%s\"\n", name.c_str());
   PrintUsage(stderr);

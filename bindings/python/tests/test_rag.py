@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -274,6 +275,41 @@ def test_cli_errors_and_help(tmp_path):
     bad.write_bytes(b"ok\xff")
     invalid = run("chunk", str(bad), check=False)
     assert invalid.returncode == 1 and "byte offset 2" in invalid.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run the CLI as the unprivileged user nobody (setpriv)")
+def test_cli_paths_the_user_cannot_read_exit_1_naming_the_path():
+    # As an unprivileged user, under a directory it cannot read: each command ends with exit 1
+    # and the path in the message, never an uncaught filesystem_error (exit 134). (pytest's
+    # tmp_path sits under a root-only folder, so the user could not reach even the good paths.)
+    import tempfile
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="llmkit-perm-"))
+    os.chmod(tmp_path, 0o777)
+    locked, readonly, ok = tmp_path / "locked", tmp_path / "ro", tmp_path / "ok"
+    (locked / "sub").mkdir(parents=True)
+    ok.mkdir()
+    (ok / "a.txt").write_text("hello world\n")
+    readonly.mkdir()
+    os.chmod(locked, 0)
+    os.chmod(readonly, 0o555)
+    os.chmod(ok, 0o755)
+    os.chmod(ok / "a.txt", 0o644)
+    sub = locked / "sub"
+    commands = [("index", str(sub), "-o", str(tmp_path / "out")),
+                ("index", str(ok), "-o", str(sub / "out")),
+                ("index", str(ok), "-o", str(readonly / "out")),
+                ("query", str(sub), "hello"), ("ask", str(sub), "hello"), ("chunk", str(sub / "a.txt")),
+                ("tokens", str(sub / "a.txt")), ("query", str(ok / "a.txt"), "hello")]
+    try:
+        for args in commands:
+            result = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(CLI),
+                                     *args], capture_output=True, text=True, timeout=120)
+            assert result.returncode == 1, (args, result.returncode, result.stderr)
+            assert str(tmp_path) in result.stderr, (args, result.stderr)
+    finally:
+        os.chmod(locked, 0o755)
+        shutil.rmtree(tmp_path)
 
 
 @pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").exists(),
