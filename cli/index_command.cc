@@ -76,6 +76,14 @@ int RunIndex(int argc, char** argv) {
     return kExitFailure;
   }
 
+  // One update at a time: held from loading the index to its last save, so that two runs on
+  // one INDEX each see the other's files instead of overwriting them (it waits up to 30 s).
+  absl::StatusOr<RagPipeline::WriteLock> writer = RagPipeline::LockForWriting(out);
+  if (!writer.ok()) {
+    std::fprintf(stderr, "llmkit index: %s\n", std::string(writer.status().message()).c_str());
+    return kExitFailure;
+  }
+
   std::unique_ptr<RagPipeline> rag;
   const bool update = std::filesystem::exists(out + "/rag.json", error);
   if (error) {

@@ -215,15 +215,18 @@ void BindIndex(py::module_& m) {
            "call's HNSW beam width / IVF probes (0: the collection's).")
       .def(
           "save",
-          [](const Collection& c, const std::string& dir) {
+          [](const Collection& c, const std::string& dir, std::optional<double> timeout) {
+            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
             absl::Status status;
             {
               py::gil_scoped_release release;
-              status = c.Save(dir);
+              status = c.Save(dir, call);
             }
             ThrowIfError(status);
           },
-          py::arg("dir"))
+          py::arg("dir"), py::kw_only(), py::arg("timeout") = py::none(),
+          "Writes the collection under dir, holding its writer lock (waiting for another writer "
+          "up to timeout seconds, 30 without one).")
       .def("stats",
            [](const Collection& c) {
              CollectionStats s = c.Stats();

@@ -194,6 +194,19 @@ void BindRag(py::module_& m) {
                ", embedded=" + std::to_string(p.chunks_embedded) + ")";
       });
 
+  // The writer lock of an index directory, as a context manager (released on exit, or when
+  // collected).
+  struct PyWriteLock {
+    std::optional<RagPipeline::WriteLock> lock;
+  };
+  py::class_<PyWriteLock>(m, "WriteLock",
+                          "The writer lock of a saved pipeline's directory (lock_for_writing); "
+                          "a context manager, released on exit.")
+      .def("__enter__", [](PyWriteLock& self) -> PyWriteLock& { return self; })
+      .def("__exit__", [](PyWriteLock& self, const py::args&) { self.lock.reset(); })
+      .def("release", [](PyWriteLock& self) { self.lock.reset(); })
+      .def_property_readonly("held", [](const PyWriteLock& self) { return self.lock.has_value(); });
+
   py::class_<RagPipeline>(
       m, "RagPipeline",
       "Documents in, cited answers out: chunking, embeddings (the local lexical embedder by "
@@ -326,11 +339,30 @@ void BindRag(py::module_& m) {
           "on_text). Without a chat model: generated=False, the passages and the prompt.")
       .def(
           "save",
-          [](const RagPipeline& rag, const std::string& dir) {
+          [](const RagPipeline& rag, const std::string& dir, std::optional<double> timeout,
+             const py::object& tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
             py::gil_scoped_release release;
-            ThrowIfError(rag.Save(dir));
+            ThrowIfError(rag.Save(dir, call));
           },
-          py::arg("dir"))
+          py::arg("dir"), py::kw_only(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none(),
+          "Writes the pipeline under dir, holding its writer lock (waiting for another writer "
+          "up to timeout seconds, 30 without one).")
+      .def_static(
+          "lock_for_writing",
+          [](const std::string& dir, std::optional<double> timeout) {
+            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+            absl::StatusOr<RagPipeline::WriteLock> lock;
+            {
+              py::gil_scoped_release release;
+              lock = RagPipeline::LockForWriting(dir, call);
+            }
+            return PyWriteLock{ValueOrThrow(std::move(lock))};
+          },
+          py::arg("dir"), py::kw_only(), py::arg("timeout") = py::none(),
+          "Takes the writer lock of dir for a load-change-save update (waits up to timeout "
+          "seconds, 30 without one, then FailedPreconditionError naming the holder's pid).")
       .def("stats",
            [](const RagPipeline& rag) {
              RagStats s = rag.Stats();

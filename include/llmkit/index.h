@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "llmkit/call.h"
 #include "llmkit/json.h"
 
 namespace llmkit {
@@ -209,8 +210,12 @@ class Collection {
   // generation, each written to a temporary file, fsynced and renamed, then MANIFEST (format
   // version, options, sizes and SHA-256 of every file) replaced the same way, then the previous
   // generation's files removed. A crash at any point leaves the previous save loadable.
-  // Errors: kPermissionDenied, kDataLoss (write failed).
-  absl::Status Save(const std::string& dir) const;
+  // One writer at a time: Save holds an exclusive lock on `dir` (flock on dir/LOCK, released
+  // by the kernel if the process dies), waiting for another writer until the call's deadline
+  // (30 s without one); readers never wait.
+  // Errors: kPermissionDenied, kDataLoss (write failed), kFailedPrecondition (another process,
+  // named by pid, still writes `dir` at the deadline).
+  absl::Status Save(const std::string& dir, const CallContext& call = {}) const;
 
   class Impl;
   // For the loader (persistence.cc): a collection over a loaded implementation.

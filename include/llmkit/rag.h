@@ -297,8 +297,30 @@ class RagPipeline {
 
   // Writes the pipeline under `dir`: rag.json (settings) and collection/ (Collection::Save:
   // chunks, vectors and metadata, crash-safe). The BM25 index and document table are rebuilt
-  // from the collection by Load.
-  absl::Status Save(const std::string& dir) const;
+  // from the collection by Load. Holds the directory's writer lock (see WriteLock) while it
+  // writes. Errors: as Collection::Save.
+  absl::Status Save(const std::string& dir, const CallContext& call = {}) const;
+
+  // The writer lock of a saved pipeline's directory, for a whole load-change-save update: two
+  // processes updating one index each take it before Load and keep it until Save returns, so
+  // neither loses the other's changes. Exclusive across processes (flock on dir/LOCK, released
+  // when the holder exits or dies), re-entrant in the holding thread (Save inside it does not
+  // wait). Waits for another writer until the call's deadline (30 s without one), then
+  // kFailedPrecondition naming the holder's pid. Readers (Load, queries) never take it.
+  class WriteLock {
+   public:
+    WriteLock(WriteLock&&) noexcept;
+    WriteLock& operator=(WriteLock&&) noexcept;
+    ~WriteLock();
+    struct Held;
+
+   private:
+    friend class RagPipeline;
+    explicit WriteLock(std::unique_ptr<Held> held);
+    std::unique_ptr<Held> held_;
+  };
+  static absl::StatusOr<WriteLock> LockForWriting(const std::string& dir,
+                                                  const CallContext& call = {});
 
   RagStats Stats() const;
   EmbeddingCacheStats CacheStats() const;

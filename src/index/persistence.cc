@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "common/dir_lock.h"
 #include "common/files.h"
 #include "common/sha256.h"
 #include "index/collection_impl.h"
@@ -198,10 +199,16 @@ std::vector<std::pair<std::string, uint64_t>> DataFiles(const std::string& dir) 
 
 }  // namespace
 
-absl::Status Collection::Save(const std::string& dir) const {
+absl::Status Collection::Save(const std::string& dir, const CallContext& call) const {
   if (!internal::MakeDirs(dir)) {
     return absl::PermissionDeniedError(absl::StrCat("cannot create directory ", dir));
   }
+  // One writer at a time: two saves interleaving their generations corrupt both.
+  LLMKIT_ASSIGN_OR_RETURN(
+      internal::DirLock writer,
+      internal::DirLock::Acquire(dir, call.has_deadline()
+                                          ? call.deadline
+                                          : CallContext::DeadlineAfter(std::chrono::seconds(30))));
   std::vector<std::pair<std::string, uint64_t>> existing = DataFiles(dir);
   uint64_t generation = 1;
   for (const auto& [name, g] : existing) generation = std::max(generation, g + 1);

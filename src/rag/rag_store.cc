@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/dir_lock.h"
 #include "common/files.h"
 #include "llmkit/status.h"
 #include "rag/rag_impl.h"
@@ -115,15 +116,35 @@ class SettingsReader {
 
 }  // namespace
 
-absl::Status RagPipeline::Save(const std::string& dir) const {
+struct RagPipeline::WriteLock::Held {
+  internal::DirLock lock;
+};
+
+RagPipeline::WriteLock::WriteLock(std::unique_ptr<Held> held) : held_(std::move(held)) {}
+RagPipeline::WriteLock::WriteLock(WriteLock&&) noexcept = default;
+RagPipeline::WriteLock& RagPipeline::WriteLock::operator=(WriteLock&&) noexcept = default;
+RagPipeline::WriteLock::~WriteLock() = default;
+
+absl::StatusOr<RagPipeline::WriteLock> RagPipeline::LockForWriting(const std::string& dir,
+                                                                   const CallContext& call) {
+  LLMKIT_ASSIGN_OR_RETURN(
+      internal::DirLock lock,
+      internal::DirLock::Acquire(dir, call.has_deadline()
+                                          ? call.deadline
+                                          : CallContext::DeadlineAfter(std::chrono::seconds(30))));
+  return WriteLock(std::make_unique<WriteLock::Held>(WriteLock::Held{std::move(lock)}));
+}
+
+absl::Status RagPipeline::Save(const std::string& dir, const CallContext& call) const {
   if (!internal::MakeDirs(dir)) {
     return absl::PermissionDeniedError(absl::StrCat("cannot create directory ", dir));
   }
+  LLMKIT_ASSIGN_OR_RETURN(WriteLock writer, LockForWriting(dir, call));
   std::shared_lock lock(impl_->mu);
   LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(
       dir + "/rag.json", SettingsJson(*impl_, impl_->dimensions).Dump({.indent = 2}) + "\n"));
   if (impl_->collection != nullptr)
-    LLMKIT_RETURN_IF_ERROR(impl_->collection->Save(dir + "/collection"));
+    LLMKIT_RETURN_IF_ERROR(impl_->collection->Save(dir + "/collection", call));
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -275,6 +276,50 @@ def test_cli_errors_and_help(tmp_path):
     bad.write_bytes(b"ok\xff")
     invalid = run("chunk", str(bad), check=False)
     assert invalid.returncode == 1 and "byte offset 2" in invalid.stderr
+
+
+def test_concurrent_index_runs_lose_no_update(tmp_path):
+    # 3 processes x 15 rounds of `llmkit index` adding different files to one INDEX at once: the
+    # writer lock serializes each load-change-save, so every file is there and the index loads.
+    processes, rounds = 3, 15
+    for p in range(processes):
+        for r in range(rounds):
+            folder = tmp_path / f"src{p}" / f"r{r}"
+            folder.mkdir(parents=True)
+            (folder / f"f{p}-{r}.txt").write_text(f"process {p} round {r}: words zq{p}x{r}\n")
+    index = tmp_path / "index"
+    script = "; ".join(f'"{CLI}" index "{tmp_path}/src{{p}}/r{r}" -o "{index}" > /dev/null || exit 1'
+                       for r in range(rounds))
+    runs = [subprocess.Popen(["bash", "-c", script.replace("{p}", str(p))], stderr=subprocess.PIPE, text=True)
+            for p in range(processes)]
+    for run_ in runs:
+        _, err = run_.communicate(timeout=600)
+        assert run_.returncode == 0, err
+    rag = llmkit.RagPipeline.load(str(index))
+    assert rag.stats()["documents"] == processes * rounds
+    found = {p.doc_id for p in rag.retrieve("process round words", k=100)}
+    assert found == {f"f{p}-{r}.txt" for p in range(processes) for r in range(rounds)}
+
+
+def test_a_second_writer_waits_then_names_the_holder(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, llmkit; lock = llmkit.RagPipeline.lock_for_writing(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(30)", str(tmp_path / "index")],
+        stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(llmkit.FailedPreconditionError, match=f"process {holder.pid}"):
+            llmkit.RagPipeline.lock_for_writing(str(tmp_path / "index"), timeout=0.3)
+        rag = llmkit.RagPipeline()
+        rag.ingest([("a", "text")])
+        with pytest.raises(llmkit.FailedPreconditionError, match="being written"):
+            rag.save(str(tmp_path / "index"), timeout=0.3)
+    finally:
+        holder.kill()
+        holder.wait()
+    with llmkit.RagPipeline.lock_for_writing(str(tmp_path / "index"), timeout=5):
+        rag.save(str(tmp_path / "index"))  # Re-entrant in the holding thread.
+    assert llmkit.RagPipeline.load(str(tmp_path / "index")).stats()["documents"] == 1
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
