@@ -43,7 +43,8 @@ const CommandSpec kSpec = {
     {
         {"--corpus", "", "FILE", "corpus.jsonl (_id, title, text)"},
         {"--queries", "", "FILE", "queries.jsonl (_id, text)"},
-        {"--qrels", "", "FILE", "judgments TSV (query-id, corpus-id, score; header line)"},
+        {"--qrels", "", "FILE",
+         "judgments: BEIR TSV (query-id, corpus-id, score; header optional) or TREC qrels"},
         {"--vectors", "", "NAME", "precomputed vectors (see above)"},
         {"--alpha", "", "A", "vector weight of relative score fusion (default 0.5)"},
         {"--plain", "", "", "BM25 without Porter stemming"},
@@ -98,16 +99,32 @@ absl::StatusOr<Dataset> Load(const std::string& corpus, const std::string& queri
     return absl::OkStatus();
   }));
   LLMKIT_ASSIGN_OR_RETURN(std::string tsv, ReadWholeFile(qrels));
+  // BEIR's TSV (query-id, corpus-id, score; a header line or none) or TREC's four columns
+  // (query-id, iteration, corpus-id, score) split by tabs or spaces. The first line is a header
+  // only when its score is not a number: a file without one keeps its first judgment.
   size_t line = 0;
   for (absl::string_view row : absl::StrSplit(tsv, '\n')) {
-    if (++line == 1 || absl::StripAsciiWhitespace(row).empty()) continue;  // Header.
+    ++line;
+    if (absl::StripAsciiWhitespace(row).empty()) continue;
     std::vector<absl::string_view> cells = absl::StrSplit(row, '\t');
-    int score = 0;
-    if (cells.size() != 3 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(cells[2]), &score)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(qrels, ":", line, ": expected query-id<TAB>corpus-id<TAB>score"));
+    if (cells.size() != 3 && cells.size() != 4) {
+      cells = absl::StrSplit(row, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     }
-    if (score > 0) d.qrels[std::string(cells[0])][std::string(cells[1])] = score;
+    int score = 0;
+    const bool numeric = (cells.size() == 3 || cells.size() == 4) &&
+                         absl::SimpleAtoi(absl::StripAsciiWhitespace(cells.back()), &score);
+    if (!numeric && line == 1) continue;  // The header.
+    if (!numeric) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(qrels, ":", line,
+                       ": expected query-id<TAB>corpus-id<TAB>score (or TREC's query-id iteration "
+                       "corpus-id score)"));
+    }
+    const absl::string_view doc = cells.size() == 4 ? cells[2] : cells[1];
+    if (score > 0) {
+      d.qrels[std::string(absl::StripAsciiWhitespace(cells[0]))]
+             [std::string(absl::StripAsciiWhitespace(doc))] = score;
+    }
   }
   return d;
 }

@@ -375,6 +375,34 @@ def test_cli_eval_matches_the_index_evaluation():
     assert local["hybrid relative score (alpha 0.3)"]["ndcg@10"] > local["bm25"]["ndcg@10"]
 
 
+
+def test_cli_eval_reads_qrels_with_or_without_a_header_and_trec_qrels(tmp_path):
+    # A qrels file without a header keeps its first judgment; TREC's 4 columns read the same.
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "title": "", "text": t}) + "\n" for i, t in
+                              enumerate(["tides and the moon", "bread needs yeast", "the moon pulls the sea"])))
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"_id": "q1", "text": "moon tides"}) + "\n"
+                       + json.dumps({"_id": "q2", "text": "yeast bread"}) + "\n")
+    judged = "q1\td2\t1\nq2\td1\t1\n"  # q1's judged passage ranks second: its nDCG is below 1.
+    forms = {"header": "query-id\tcorpus-id\tscore\n" + judged, "plain": judged,
+             "trec": "q1 0 d2 1\nq2 0 d1 1\n"}
+    results = {}
+    for name, text in forms.items():
+        qrels = tmp_path / f"{name}.tsv"
+        qrels.write_text(text)
+        out = json.loads(run("eval", "--corpus", str(corpus), "--queries", str(queries), "--qrels", str(qrels),
+                             "--json").stdout)
+        results[name] = {k: v for k, v in out["bm25"].items() if k != "ms_per_query"}
+    assert results["header"] == results["plain"] == results["trec"]
+    # Were the first line dropped, only q2 (a perfect 1.0) would count.
+    assert results["plain"]["ndcg@10"] < 1.0
+    bad = tmp_path / "bad.tsv"
+    bad.write_text(judged + "q3\td2\tmaybe\n")
+    failed = run("eval", "--corpus", str(corpus), "--queries", str(queries), "--qrels", str(bad), check=False)
+    assert failed.returncode == 1 and "bad.tsv:3" in failed.stderr
+
+
 def test_passage_offsets_are_str_indices_on_non_ascii_text():
     text = ("Ünïcödé prelude — ☃ snowmen and 日本語 text. " * 40) + "Tides rise at the full moon.\n"
     rag = llmkit.RagPipeline(chunk_size=200, chunk_overlap=0)
