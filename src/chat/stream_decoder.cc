@@ -6,6 +6,7 @@
 #include "chat/provider_error.h"
 #include "common/absl_compat.h"
 #include "http/call_timing.h"
+#include "http/redact.h"
 #include "llmkit/status.h"
 
 namespace llmkit::internal {
@@ -117,9 +118,13 @@ absl::StatusOr<ChatResponse> HttpChatModel::Complete(const ChatRequest& request,
                                                      const CallContext& call) {
   LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/false));
   LLMKIT_RETURN_IF_ERROR(ApplyCall(call, /*stream=*/false, request_timeout_, provider_, http));
-  LLMKIT_ASSIGN_OR_RETURN(HttpResponse response, transport_->Send(std::move(http)));
+  const std::vector<std::string> secrets = SecretsOf(http.headers);
+  absl::StatusOr<HttpResponse> sent = transport_->Send(std::move(http));
+  if (!sent.ok()) return Redact(sent.status(), secrets);
+  HttpResponse& response = *sent;
   if (response.status < 200 || response.status >= 300) {
-    return ProviderError(provider_, response.status, response.headers, response.body);
+    return Redact(ProviderError(provider_, response.status, response.headers, response.body),
+                  secrets);
   }
   LLMKIT_ASSIGN_OR_RETURN(ChatResponse out, Parse(response.body));
   out.request_id = std::string(response.Header(request_id_header_).value_or(""));
@@ -132,7 +137,11 @@ absl::StatusOr<ChatResponse> HttpChatModel::Stream(const ChatRequest& request,
   LLMKIT_ASSIGN_OR_RETURN(HttpRequest http, Build(request, /*stream=*/true));
   LLMKIT_RETURN_IF_ERROR(ApplyCall(call, /*stream=*/true, request_timeout_, provider_, http));
   std::unique_ptr<StreamDecoder> decoder = NewDecoder(on_event);
-  return SendStream(*transport_, std::move(http), request_id_header_, *decoder);
+  const std::vector<std::string> secrets = SecretsOf(http.headers);
+  absl::StatusOr<ChatResponse> out =
+      SendStream(*transport_, std::move(http), request_id_header_, *decoder);
+  if (!out.ok()) return Redact(out.status(), secrets);
+  return out;
 }
 
 absl::Status MalformedResponse(std::string_view provider, std::string_view what) {

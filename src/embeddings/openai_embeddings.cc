@@ -13,6 +13,7 @@
 #include "embeddings/embedding_response.h"
 #include "http/body.h"
 #include "http/call_timing.h"
+#include "http/redact.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/status.h"
 #include "unicode/utf8.h"
@@ -128,7 +129,11 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
         }
       }
     }
-    if (!error.ok()) return error;
+    // A server may echo the key in its error body: it never reaches the caller's error.
+    if (!error.ok()) {
+      return internal::Redact(error,
+                              internal::SecretsOf(internal::OpenAIHeaders(options_, api_key_, "")));
+    }
     if (call.cancelled()) {
       return absl::CancelledError("the embedding call was cancelled");
     }

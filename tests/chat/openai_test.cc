@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/must.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -166,6 +168,27 @@ TEST(OpenAIClient, StreamRequestAsksForUsage) {
 absl::Status ErrorFor(int status, std::string body, HttpHeaders headers = {}) {
   TestServer server([&](const ServerRequest&) { return Reply(status, body, headers); });
   return Client(server)->Complete(WeatherRequest()).status();
+}
+
+// A server (or proxy) that echoes the request's Authorization header in its error body: the key
+// never reaches the caller's error, in the message or in any payload, streamed or not.
+TEST(OpenAIClient, EchoedKeysAreRedactedFromErrors) {
+  TestServer server([](const ServerRequest& r) {
+    std::string auth;
+    for (const auto& [name, value] : r.headers) {
+      if (absl::EqualsIgnoreCase(name, "authorization")) auth = value;
+    }
+    return Reply(401, absl::StrCat(R"({"error":{"message":"bad credentials: )", auth, R"("}})"));
+  });
+  std::unique_ptr<ChatModel> client = Client(server, {.api_key = "sk-live-0123456789abcdef"});
+  for (bool stream : {false, true}) {
+    absl::Status status =
+        stream ? client->Stream(WeatherRequest(), [](const StreamEvent&) { return true; }).status()
+               : client->Complete(WeatherRequest()).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << status;
+    EXPECT_THAT(status.ToString(), Not(HasSubstr("0123456789abcdef"))) << status;
+    EXPECT_THAT(status.message(), HasSubstr("[redacted]"));
+  }
 }
 
 TEST(OpenAIClient, ErrorsMapToCodesWithPayloads) {

@@ -95,6 +95,19 @@ void ExpectRowsMatch(const Embeddings& e, const std::vector<std::string>& texts)
   }
 }
 
+// The key a server echoes in its error body never reaches the caller's error.
+TEST(OpenAIEmbeddings, EchoedKeysAreRedactedFromErrors) {
+  TestServer server([](const ServerRequest& r) {
+    std::string echoed;
+    for (const auto& [name, value] : r.headers) echoed += name + ": " + value + "; ";
+    return Reply(401, R"({"error":{"message":"bad key )" + echoed + R"("}})");
+  });
+  absl::Status status = Model(server)->Embed(std::vector<std::string>{"a", "b"}).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << status;
+  EXPECT_EQ(status.ToString().find("sk-emb-secret"), std::string::npos) << status;
+  EXPECT_NE(status.ToString().find("[redacted]"), std::string::npos) << status;
+}
+
 TEST(OpenAIEmbeddings, Base64AndNumbersGiveTheSameFloats) {
   for (bool base64 : {true, false}) {
     std::mutex mu;
