@@ -4,6 +4,7 @@
 #ifndef LLMKIT_SRC_TEMPLATE_BUILTINS_H_
 #define LLMKIT_SRC_TEMPLATE_BUILTINS_H_
 
+#include <cstdint>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -24,6 +25,15 @@ inline Value Param(const Args& args, const Kwargs& kwargs, size_t i, std::string
 inline bool IsTrue(const Value& v) {
   return (v.kind == Value::Kind::kBool && v.b) || (v.kind == Value::Kind::kInt && v.i != 0);
 }
+
+// Python int() of a string in `base`: optional sign, digits with single underscores, surrounding
+// whitespace. In builtin_numbers.cc.
+bool ParsePyInt(std::string_view s, int base, int64_t* out);
+// int, float, round and abs. In builtin_numbers.cc.
+absl::StatusOr<Value> FilterInt(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs);
+absl::StatusOr<Value> FilterFloat(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs);
+absl::StatusOr<Value> FilterRound(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs);
+absl::StatusOr<Value> FilterAbs(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs);
 
 // printf-style formatting (`"%s: %d" | format(a, b)` and `"%s" % x`). In builtin_format.cc.
 absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs);
