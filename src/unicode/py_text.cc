@@ -142,6 +142,8 @@ size_t RstripLength(std::string_view s) {
 size_t FindSubstring(std::string_view haystack, std::string_view needle, size_t from) {
   if (from > haystack.size()) return std::string_view::npos;
   if (needle.empty()) return from;
+  // Also keeps a null data() of an empty view away from memmem (declared nonnull).
+  if (haystack.size() - from < needle.size()) return std::string_view::npos;
   // glibc's memmem is linear (the two-way algorithm for long needles).
   const void* found =
       memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());

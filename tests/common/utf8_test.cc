@@ -84,4 +84,9 @@ TEST(PyText, SubstringSearchMatchesStringView) {
     }
     ASSERT_EQ(llmkit::internal::RFindSubstring(h, n), h.rfind(n));
   }
+  // Empty views may have a null data() (UBSan checks what reaches memmem).
+  EXPECT_EQ(llmkit::internal::FindSubstring(std::string_view(), "a"), std::string_view::npos);
+  EXPECT_EQ(llmkit::internal::FindSubstring(std::string_view(), ""), 0u);
+  EXPECT_EQ(llmkit::internal::FindSubstring("abc", std::string_view()), 0u);
+  EXPECT_EQ(llmkit::internal::RFindSubstring(std::string_view(), "a"), std::string_view::npos);
 }
