@@ -213,12 +213,14 @@ class Guard:
         text = corpus.read_text(encoding="utf-8")
         reference = self.node(ROOT / "tests" / "chunker" / "langchain_oracle.mjs",
                               [{"text_file": str(corpus), "chunkSize": 1000, "chunkOverlap": 200,
-                                "repeats": 3, "counts_only": True}], out_file=True)[0]
+                                "repeats": 5, "counts_only": True}], out_file=True)[0]
         splitter = llmkit.RecursiveCharacterSplitter(chunk_size=1000, chunk_overlap=200)
         chunks = splitter.split_text(text)
         if len(chunks) != reference["chunks"]:
             return 0.0, {"error": f"{len(chunks)} chunks, LangChain.js {reference['chunks']}"}
-        ours = best_of(lambda i: splitter.split_text(text))
+        # Best of 5 on both sides: one 20 ms split is at the mercy of a scheduling hiccup, and
+        # node's best settles only after a few runs (ratios of single runs spread 7.5-16x).
+        ours = best_of(lambda i: splitter.split_text(text), rounds=5)
         size = corpus.stat().st_size / 1e6
         return reference["seconds"] / ours, {"langchain_mb_s": round(size / reference["seconds"], 1),
                                              "llmkit_python_mb_s": round(size / ours, 1)}
