@@ -55,7 +55,7 @@ constexpr size_t kMaxDepth = 1024;
 
 std::string TypeName(PyObject* value) { return Py_TYPE(value)->tp_name; }
 
-Json ConvertContainer(PyObject* value, bool list, bool tuple, std::vector<PyObject*>& path);
+Json ConvertContainer(PyObject* value, std::vector<PyObject*>& path);
 
 // Reads Python values with the C API directly: pybind11's casters build temporary objects
 // (a bytes copy of every str), which made converting a chat context cost more than rendering it.
@@ -78,9 +78,7 @@ Json Convert(PyObject* value, std::vector<PyObject*>& path) {
     return Json(static_cast<int64_t>(v));
   }
   if (PyFloat_Check(value)) return Json(PyFloat_AS_DOUBLE(value));
-  const bool list = PyList_Check(value), tuple = !list && PyTuple_Check(value);
-  const bool dict = !list && !tuple && PyDict_Check(value);
-  if (!list && !tuple && !dict) {
+  if (!PyList_Check(value) && !PyTuple_Check(value) && !PyDict_Check(value)) {
     Refuse("cannot convert " + TypeName(value) + " to JSON");
   }
   if (std::find(path.begin(), path.end(), value) != path.end()) {
@@ -90,28 +88,21 @@ Json Convert(PyObject* value, std::vector<PyObject*>& path) {
     Refuse(absl::StrCat("nesting deeper than ", kMaxDepth, " levels"));
   }
   path.push_back(value);
-  Json out = ConvertContainer(value, list, tuple, path);
+  Json out = ConvertContainer(value, path);
   path.pop_back();
   return out;
 }
 
-Json ConvertContainer(PyObject* value, bool list, bool tuple, std::vector<PyObject*>& path) {
-  if (list) {
-    Json::Array items;
-    items.reserve(static_cast<size_t>(PyList_GET_SIZE(value)));
-    // Indexes each time: a value's conversion cannot run Python code, but stays safe if it did.
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); ++i) {
-      items.push_back(Convert(PyList_GET_ITEM(value, i), path));
-    }
-    return Json(std::move(items));
-  }
-  if (tuple) {
-    Json::Array items;
-    items.reserve(static_cast<size_t>(PyTuple_GET_SIZE(value)));
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(value); ++i) {
-      items.push_back(Convert(PyTuple_GET_ITEM(value, i), path));
-    }
-    return Json(std::move(items));
+Json ConvertContainer(PyObject* value, std::vector<PyObject*>& path) {
+  if (PyList_Check(value) || PyTuple_Check(value)) {
+    // PySequence_Fast_* read a list's or a tuple's items alike; converting runs no Python code,
+    // so the list cannot change under the loop.
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+    PyObject** items = PySequence_Fast_ITEMS(value);
+    Json::Array out;
+    out.reserve(static_cast<size_t>(n));
+    for (Py_ssize_t i = 0; i < n; ++i) out.push_back(Convert(items[i], path));
+    return Json(std::move(out));
   }
   Json::Object members;
   members.reserve(static_cast<size_t>(PyDict_GET_SIZE(value)));

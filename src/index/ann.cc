@@ -155,7 +155,12 @@ class HnswIndex : public AnnIndex {
     }
     using Entry = std::pair<float, idx_t>;
     auto worse = [](const Entry& a, const Entry& b) { return a.first > b.first; };  // Min-heap.
-    std::vector<Entry> candidates, beam, found;  // Max-heap; min-heaps of the best ef and k.
+    // Max-heap of nodes to expand; min-heaps of the best ef and the best k. Reused by the
+    // thread's next search (no allocation per query once warm).
+    thread_local std::vector<Entry> candidates, beam, found;
+    candidates.clear();
+    beam.clear();
+    found.clear();
     auto offer = [&](float s, idx_t id) {
       if (allowed != nullptr && !allowed[id]) return;
       if (found.size() < k) {

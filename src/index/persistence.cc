@@ -200,10 +200,8 @@ std::vector<std::pair<std::string, uint64_t>> DataFiles(const std::string& dir) 
 }  // namespace
 
 absl::Status Collection::Save(const std::string& dir, const CallContext& call) const {
-  if (!internal::MakeDirs(dir)) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot create directory ", dir));
-  }
-  // One writer at a time: two saves interleaving their generations corrupt both.
+  // One writer at a time: two saves interleaving their generations corrupt both. (Taking the
+  // lock creates `dir`.)
   LLMKIT_ASSIGN_OR_RETURN(
       internal::DirLock writer,
       internal::DirLock::Acquire(dir, call.has_deadline()

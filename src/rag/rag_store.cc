@@ -136,10 +136,7 @@ absl::StatusOr<RagPipeline::WriteLock> RagPipeline::LockForWriting(const std::st
 }
 
 absl::Status RagPipeline::Save(const std::string& dir, const CallContext& call) const {
-  if (!internal::MakeDirs(dir)) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot create directory ", dir));
-  }
-  LLMKIT_ASSIGN_OR_RETURN(WriteLock writer, LockForWriting(dir, call));
+  LLMKIT_ASSIGN_OR_RETURN(WriteLock writer, LockForWriting(dir, call));  // Creates `dir`.
   std::shared_lock lock(impl_->mu);
   LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(
       dir + "/rag.json", SettingsJson(*impl_, impl_->dimensions).Dump({.indent = 2}) + "\n"));

@@ -235,9 +235,7 @@ absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent
                                   std::string_view key_sep, bool sort_keys, bool ensure_ascii,
                                   int depth, std::string* out) {
   if (depth > 1000) return Error(at, "circular reference detected");
-  if (out->size() > root_program_.options.limits.max_output_bytes) {
-    return Exhausted(at.pos, "tojson result larger than limits.max_output_bytes");
-  }
+  LLMKIT_RETURN_IF_ERROR(CheckStringSize(at, out->size()));
   Value v = Resolve(value);
   auto newline = [&](int level) -> absl::Status {
     if (indent < 0) return absl::OkStatus();

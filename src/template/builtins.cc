@@ -501,9 +501,7 @@ Result FilterIndent(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   std::string s(text);
   s.push_back('\n');
   std::vector<std::string_view> lines = SplitLines(s);
-  if (indention.size() * lines.size() + s.size() > r.program().options.limits.max_output_bytes) {
-    return r.Exhausted(at.pos, "indent() result larger than limits.max_output_bytes");
-  }
+  LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, indention.size() * lines.size() + s.size()));
   std::string out;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) {

@@ -353,9 +353,7 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
     std::string out;
     if (old_s.empty()) {
       // Python inserts `new` between characters (and at both ends).
-      if ((s.size() + 1) * new_s.size() > r.program().options.limits.max_output_bytes) {
-        return r.Exhausted(at.pos, "string larger than limits.max_output_bytes");
-      }
+      LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, (s.size() + 1) * new_s.size()));
       int64_t n = 0;
       for (size_t i = 0; i <= s.size();) {
         if (count < 0 || n < count) {
@@ -377,9 +375,7 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
       out.append(s.substr(start, found - start)).append(new_s);
       start = found + old_s.size();
       ++n;
-      if (out.size() > r.program().options.limits.max_output_bytes) {
-        return r.Exhausted(at.pos, "string larger than limits.max_output_bytes");
-      }
+      LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, out.size()));
     }
     out.append(s.substr(start));
     return r.NewString(std::move(out));

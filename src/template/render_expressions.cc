@@ -103,9 +103,7 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
       LLMKIT_RETURN_IF_ERROR(Append({}, e.pos));
       return Value::None();
     }
-    if (total > root_program_.options.limits.max_output_bytes) {
-      return Exhausted(e.pos, "string larger than limits.max_output_bytes");
-    }
+    LLMKIT_RETURN_IF_ERROR(CheckStringSize(e, total));
     if (total == 0) {
       Value empty = Value::String({});
       empty.safe = safe;
@@ -193,9 +191,7 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
           LLMKIT_ASSIGN_OR_RETURN(a, Escape(e, a));
           LLMKIT_ASSIGN_OR_RETURN(b, Escape(e, b));
         }
-        if (a.str.size() + b.str.size() > max_bytes) {
-          return Exhausted(e.pos, "string larger than limits.max_output_bytes");
-        }
+        LLMKIT_RETURN_IF_ERROR(CheckStringSize(e, a.str.size() + b.str.size()));
         char* p = arena_.AllocateChars(a.str.size() + b.str.size());
         if (!a.str.empty()) std::memcpy(p, a.str.data(), a.str.size());
         if (!b.str.empty()) std::memcpy(p + a.str.size(), b.str.data(), b.str.size());
