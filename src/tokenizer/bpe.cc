@@ -2,10 +2,13 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <queue>
 #include <tuple>
+
+#include "common/absl_compat.h"
 
 namespace llmkit::internal {
 
@@ -23,15 +26,12 @@ RankTable::SlotArray::~SlotArray() {
 
 bool RankTable::Insert(uint32_t offset, uint32_t len, Token rank) {
   const char* p = bytes_.data() + offset;
-  uint64_t h = Hash(p, len);
+  if (FindInTable(p, len) != kNoRank) return false;
   size_t mask = slots_.size() - 1;
-  uint32_t tag = static_cast<uint32_t>(h >> 32) | 1;
-  size_t i = h & mask;
-  for (; slots_[i].tag != 0; i = (i + 1) & mask) {
-    const Slot& s = slots_[i];
-    if (s.tag == tag && s.len == len && Equal(bytes_.data() + s.offset, p, len)) return false;
-  }
-  slots_[i] = Slot{tag, offset, len, rank};
+  size_t i = Hash(p, len) & mask;
+  while (slots_[i].rank_length != 0) i = (i + 1) & mask;
+  slots_[i] = Slot{LoadTail(p, len < 8 ? len : 8), offset,
+                   rank << 8 | (len < kLongToken ? len : kLongToken)};
   return true;
 }
 
@@ -41,16 +41,18 @@ bool RankTable::Add(std::string_view bytes, Token rank) {
     SlotArray old(slots_.size() * 2);
     old.swap(slots_);
     for (const Slot& s : old) {
-      if (s.tag != 0) Insert(s.offset, s.len, s.rank);
+      if (s.rank_length == 0) continue;
+      Token r = s.rank_length >> 8;
+      Insert(s.offset, by_rank_[r].len, r);
     }
   }
   uint32_t offset = static_cast<uint32_t>(bytes_.size());
   bytes_.append(bytes);
-  if (!Insert(offset, static_cast<uint32_t>(bytes.size()), rank)) {
+  if (rank >= by_rank_.size()) by_rank_.resize(static_cast<size_t>(rank) + 1);
+  if (by_rank_[rank].len != kAbsent || !Insert(offset, static_cast<uint32_t>(bytes.size()), rank)) {
     bytes_.resize(offset);
     return false;
   }
-  if (rank >= by_rank_.size()) by_rank_.resize(static_cast<size_t>(rank) + 1);
   by_rank_[rank] = Span{offset, static_cast<uint32_t>(bytes.size())};
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() == 1) singles_[b[0]] = rank;
@@ -71,6 +73,8 @@ void RankTable::Reserve(size_t tokens, size_t bytes) {
 void RankTable::Finish() {
   bytes_.shrink_to_fit();
   by_rank_.shrink_to_fit();
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1, std::memory_order_relaxed);
 }
 
 namespace {
@@ -170,6 +174,45 @@ void BytePairMerge(const RankTable& ranks, std::string_view piece, std::vector<P
   } else {
     MergeLong(ranks, piece, parts);
   }
+}
+
+const MergeCache::Entry* MergeCache::Merge(const RankTable& ranks, std::string_view piece,
+                                           std::vector<Part>* scratch) {
+  if (entries_.empty()) entries_.resize(kEntries);
+  Entry& entry = entries_[RankTable::Hash(piece.data(), piece.size()) & (kEntries - 1)];
+  if (entry.table == ranks.id() && entry.length == piece.size() &&
+      std::memcmp(entry.bytes, piece.data(), piece.size()) == 0) {
+    return &entry;
+  }
+  BytePairMerge(ranks, piece, scratch);
+  if (scratch->size() > kMaxParts) return nullptr;
+  entry.table = ranks.id();
+  entry.length = static_cast<uint8_t>(piece.size());
+  entry.count = static_cast<uint8_t>(scratch->size());
+  std::memcpy(entry.bytes, piece.data(), piece.size());
+  for (size_t i = 0; i < scratch->size(); ++i) {
+    entry.starts[i] = static_cast<uint8_t>((*scratch)[i].start);
+    entry.tokens[i] = (*scratch)[i].token;
+  }
+  return &entry;
+}
+
+const std::vector<Part>& MergeCache::MergeLong(const RankTable& ranks, std::string_view piece,
+                                               std::vector<Part>* scratch) {
+  if (piece.size() > kMaxLongPiece) {
+    BytePairMerge(ranks, piece, scratch);
+    return *scratch;
+  }
+  if (long_table_ != ranks.id() || long_bytes_ > kMaxLongBytes) {
+    long_.clear();
+    long_table_ = ranks.id();
+    long_bytes_ = 0;
+  }
+  auto found = long_.find(ToAbsl(piece));
+  if (found != long_.end()) return found->second;
+  BytePairMerge(ranks, piece, scratch);
+  long_bytes_ += piece.size() + scratch->size() * sizeof(Part) + 64;
+  return long_.emplace(std::string(piece), *scratch).first->second;
 }
 
 }  // namespace llmkit::internal

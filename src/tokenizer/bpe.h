@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "llmkit/tokenizer.h"
 
 namespace llmkit::internal {
@@ -21,7 +22,8 @@ inline constexpr Token kNoRank = 0xFFFFFFFF;
 // decoding. Immutable after Build.
 class RankTable {
  public:
-  // Adds a token. Returns false if `bytes` is already present. Call Finish after the last Add.
+  // Adds a token. Returns false if `bytes` is already present. REQUIRES: rank < kMaxRank. Call
+  // Finish after the last Add.
   bool Add(std::string_view bytes, Token rank);
   void Finish();
   // Sizes the table for `tokens` tokens of `bytes` bytes in total (avoids rehashing).
@@ -39,11 +41,16 @@ class RankTable {
   Token FindInTable(const char* p, size_t n) const {
     uint64_t h = Hash(p, n);
     size_t mask = slots_.size() - 1;
-    uint32_t tag = static_cast<uint32_t>(h >> 32) | 1;  // 0 marks an empty slot.
+    uint64_t head = LoadTail(p, n < 8 ? n : 8);
+    uint32_t length = n < kLongToken ? static_cast<uint32_t>(n) : kLongToken;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
-      if (s.tag == 0) return kNoRank;
-      if (s.tag == tag && s.len == n && Equal(bytes_.data() + s.offset, p, n)) return s.rank;
+      if (s.rank_length == 0) return kNoRank;
+      if (s.head != head || (s.rank_length & 0xFF) != length) continue;
+      Token rank = s.rank_length >> 8;
+      if (n <= 8) return rank;  // The head holds all the bytes.
+      if (length == kLongToken && by_rank_[rank].len != n) continue;
+      if (Equal(bytes_.data() + s.offset + 8, p + 8, n - 8)) return rank;
     }
   }
 
@@ -55,6 +62,13 @@ class RankTable {
   }
 
   size_t size() const { return count_; }
+
+  // Ranks are below this (Add refuses others).
+  static constexpr Token kMaxRank = 1u << 24;
+
+  // Tells this table from every other one in the process (set by Finish), so that per-thread
+  // caches never serve one table's merges for another's.
+  uint64_t id() const { return id_; }
 
   static uint64_t Hash(const char* p, size_t n) {
     uint64_t h = kSeed0 ^ (n * kSeed2);
@@ -97,11 +111,15 @@ class RankTable {
     return LoadTail(a, n) == LoadTail(b, n);
   }
 
+  // Tokens of this many bytes or more keep this in their slot's length byte (their real length
+  // is in by_rank_).
+  static constexpr uint32_t kLongToken = 0xFF;
+  // A token's first 8 bytes (zero-extended) are kept in its slot, so that the tokens of up to 8
+  // bytes, most of them, are found without reading bytes_.
   struct Slot {
-    uint32_t tag = 0;
-    uint32_t offset = 0;
-    uint32_t len = 0;
-    Token rank = 0;
+    uint64_t head = 0;
+    uint32_t offset = 0;       // Of the token's bytes in bytes_.
+    uint32_t rank_length = 0;  // rank << 8 | min(length, kLongToken); 0 marks an empty slot.
   };
   // Zeroed slots in anonymous memory with transparent huge pages requested: the table is
   // megabytes of random access, so 2 MB pages save page faults at load and TLB misses later.
@@ -140,17 +158,59 @@ class RankTable {
   std::vector<Token> pairs_ = std::vector<Token>(65536, kNoRank);  // Two-byte tokens.
   std::vector<Token> singles_ = std::vector<Token>(256, kNoRank);  // One-byte tokens.
   size_t count_ = 0;
+  uint64_t id_ = 0;
 };
 
 // A part of a piece after merging: where it starts in the piece and its token.
 struct Part {
   uint32_t start;
   Token token;
+  bool operator==(const Part&) const = default;
 };
 
 // Merges `piece` (not itself a token) as tiktoken's byte_pair_merge does — repeatedly the
 // adjacent pair of lowest rank, leftmost first — into `parts`, in order.
 void BytePairMerge(const RankTable& ranks, std::string_view piece, std::vector<Part>* parts);
+
+// The merged parts of recently seen pieces, for one thread. Words and table borders repeat: a
+// merge costs a table lookup per merged pair (and a scan of the parts per merge), a remembered
+// piece one probe. Short pieces (up to kMaxPiece bytes, kMaxParts parts) live in a fixed
+// direct-mapped table, longer ones up to kMaxLongPiece bytes in a map that is emptied when it
+// holds kMaxLongBytes. Entries hold the piece's bytes, so a hit is exact. Not thread-safe: use
+// one per thread.
+class MergeCache {
+ public:
+  static constexpr size_t kMaxPiece = 32;
+  static constexpr size_t kMaxParts = 16;
+  static constexpr size_t kMaxLongPiece = 1024;
+  static constexpr size_t kMaxLongBytes = 1 << 20;
+
+  struct Entry {
+    uint64_t table = 0;  // RankTable::id(); 0 marks an empty entry.
+    uint8_t length = 0;
+    uint8_t count = 0;
+    uint8_t starts[kMaxParts];
+    char bytes[kMaxPiece];
+    Token tokens[kMaxParts];
+  };
+
+  // The entry for `piece` merged with `ranks`, merging (with `scratch`) and remembering it on a
+  // miss; nullptr if the piece is too long or has too many parts to remember (then `scratch`
+  // holds the parts).
+  const Entry* Merge(const RankTable& ranks, std::string_view piece, std::vector<Part>* scratch);
+
+  // The parts of a piece longer than kMaxPiece merged with `ranks`: remembered ones, or merged
+  // now into `scratch` (and remembered when at most kMaxLongPiece bytes).
+  const std::vector<Part>& MergeLong(const RankTable& ranks, std::string_view piece,
+                                     std::vector<Part>* scratch);
+
+ private:
+  static constexpr size_t kEntries = 8192;
+  std::vector<Entry> entries_;
+  uint64_t long_table_ = 0;  // The RankTable::id() the long entries were merged with.
+  size_t long_bytes_ = 0;
+  absl::flat_hash_map<std::string, std::vector<Part>> long_;
+};
 
 }  // namespace llmkit::internal
 

@@ -33,6 +33,9 @@ struct Tokenizer::Impl {
   bool EncodeSegment(std::string_view text, size_t base, Emit&& emit) const {
     // Looked up once: a thread_local inside the loop costs a TLS access per piece.
     thread_local std::vector<internal::Part> parts;
+    thread_local internal::MergeCache cache;
+    std::vector<internal::Part>& scratch = parts;
+    internal::MergeCache& merged = cache;
     size_t pos = 0;
     while (pos < text.size()) {
       size_t end = internal::NextPiece(spec.pre_split, text, pos);
@@ -40,9 +43,17 @@ struct Tokenizer::Impl {
       Token rank = ranks.Find(piece);
       if (rank != internal::kNoRank) {
         if (!emit(rank, base + pos)) return false;
+      } else if (const auto* entry = piece.size() <= internal::MergeCache::kMaxPiece
+                                         ? merged.Merge(ranks, piece, &scratch)
+                                         : nullptr) {
+        for (size_t i = 0; i < entry->count; ++i) {
+          if (!emit(entry->tokens[i], base + pos + entry->starts[i])) return false;
+        }
       } else {
-        internal::BytePairMerge(ranks, piece, &parts);
-        for (const internal::Part& part : parts) {
+        const std::vector<internal::Part>& all = piece.size() <= internal::MergeCache::kMaxPiece
+                                                     ? scratch
+                                                     : merged.MergeLong(ranks, piece, &scratch);
+        for (const internal::Part& part : all) {
           if (!emit(part.token, base + pos + part.start)) return false;
         }
       }
@@ -56,15 +67,21 @@ struct Tokenizer::Impl {
   size_t CountSegment(std::string_view text, size_t limit) const {
     size_t count = 0;
     thread_local std::vector<internal::Part> parts;
+    thread_local internal::MergeCache cache;
+    std::vector<internal::Part>& scratch = parts;
+    internal::MergeCache& merged = cache;
     size_t pos = 0;
     while (pos < text.size() && count <= limit) {
       size_t end = internal::NextPiece(spec.pre_split, text, pos);
       std::string_view piece = text.substr(pos, end - pos);
       if (ranks.Find(piece) != internal::kNoRank) {
         ++count;
+      } else if (piece.size() > internal::MergeCache::kMaxPiece) {
+        count += merged.MergeLong(ranks, piece, &scratch).size();
+      } else if (const auto* entry = merged.Merge(ranks, piece, &scratch)) {
+        count += entry->count;
       } else {
-        internal::BytePairMerge(ranks, piece, &parts);
-        count += parts.size();
+        count += scratch.size();
       }
       pos = end;
     }
@@ -153,7 +170,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::Parse(std::str
       if (c < '0' || c > '9') return bad("bad rank");
       rank = rank * 10 + static_cast<Token>(c - '0');
     }
-    if (!impl->ranks.Add(bytes, rank)) return bad("duplicate token");
+    if (rank >= internal::RankTable::kMaxRank) {
+      return bad(absl::StrCat("rank ", rank, " is too large (ranks are below ",
+                              internal::RankTable::kMaxRank, ")"));
+    }
+    if (!impl->ranks.Add(bytes, rank)) return bad("duplicate token or rank");
     max_token = std::max(max_token, rank);
   }
   if (impl->ranks.size() == 0) {

@@ -6,12 +6,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/status.h"
+#include "tokenizer/bpe.h"
 
 namespace llmkit {
 namespace {
@@ -57,6 +59,17 @@ TEST(FromRanks, ReportsTheBadLine) {
   EXPECT_EQ(empty.status().code(), absl::StatusCode::kDataLoss);
   auto no_space = Tokenizer::FromRanks("YQ==\n", TinySpec());
   EXPECT_THAT(no_space.status().message(), HasSubstr("line 1"));
+}
+
+TEST(FromRanks, RanksAreBoundedAndUnique) {
+  // A rank of 999999999 would size the decoding table at 8 GB; two tokens with one rank could
+  // not both decode (tiktoken refuses them too).
+  auto huge = Tokenizer::FromRanks("YQ== 0\nYg== 999999999\n", TinySpec());
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(huge.status().message(), HasSubstr("line 2: rank 999999999 is too large"));
+  auto same_rank = Tokenizer::FromRanks("YQ== 0\nYg== 0\n", TinySpec());
+  EXPECT_EQ(same_rank.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(same_rank.status().message(), HasSubstr("line 2: duplicate token or rank"));
 }
 
 TEST(FromRanks, ChecksumMismatchIsDataLoss) {
@@ -191,6 +204,76 @@ TEST(Tokenizer, OffsetsPointAtEachTokensBytes) {
     size_t end = i + 1 < tokens.size() ? offsets[i + 1] : text.size();
     EXPECT_EQ(text.substr(offsets[i], end - offsets[i]), *o200k->TokenBytes(tokens[i]));
   }
+}
+
+// A rank table over every byte plus random merges of a four-letter alphabet, so that random
+// pieces over it merge into many parts and collide in the merge cache's slots.
+std::unique_ptr<internal::RankTable> RandomTable(uint32_t seed, std::vector<std::string>* tokens) {
+  auto table = std::make_unique<internal::RankTable>();
+  Token rank = 0;
+  for (int b = 0; b < 256; ++b) table->Add(std::string(1, static_cast<char>(b)), rank++);
+  std::mt19937 random(seed);
+  std::vector<std::string> known = {"a", "b", "c", "d"};
+  while (rank < 3000) {
+    std::string merged = known[random() % known.size()] + known[random() % known.size()];
+    if (merged.size() <= 40 && table->Add(merged, rank)) {
+      known.push_back(merged);
+      ++rank;
+    }
+  }
+  table->Finish();
+  *tokens = known;
+  return table;
+}
+
+std::vector<internal::Part> Cached(internal::MergeCache& cache, const internal::RankTable& table,
+                                   std::string_view piece) {
+  std::vector<internal::Part> scratch;
+  if (piece.size() > internal::MergeCache::kMaxPiece)
+    return cache.MergeLong(table, piece, &scratch);
+  const internal::MergeCache::Entry* entry = cache.Merge(table, piece, &scratch);
+  if (entry == nullptr) return scratch;
+  std::vector<internal::Part> parts;
+  for (size_t i = 0; i < entry->count; ++i) parts.push_back({entry->starts[i], entry->tokens[i]});
+  return parts;
+}
+
+TEST(MergeCache, AlwaysEqualsAFreshMerge) {
+  // Two tables with different merges share one cache, as two encodings share a thread: a piece
+  // merged with one must never be served for the other. Pieces repeat (hits), collide in the
+  // direct-mapped slots, have more parts than an entry holds, and pass every length limit.
+  std::vector<std::string> tokens_a, tokens_b;
+  auto a = RandomTable(1, &tokens_a);
+  auto b = RandomTable(2, &tokens_b);
+  internal::MergeCache cache;
+  std::mt19937 random(3);
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 3000; ++i) {
+    std::string piece;
+    size_t length = std::vector<size_t>{1, 3, 8, 17, 31, 32, 33, 100, 1024, 1025, 3000}[i % 11];
+    while (piece.size() < length) piece += static_cast<char>('a' + random() % 4);
+    pieces.push_back(piece.substr(0, length));
+  }
+  size_t compared = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      const internal::RankTable& table = (i + round) % 2 ? *a : *b;
+      std::vector<internal::Part> fresh;
+      internal::BytePairMerge(table, pieces[i], &fresh);
+      ASSERT_EQ(Cached(cache, table, pieces[i]), fresh) << "piece " << i << " round " << round;
+      ++compared;
+    }
+  }
+  // A table made after another one died (perhaps at its address) gets its own merges too.
+  a.reset();
+  std::vector<std::string> tokens_c;
+  auto c = RandomTable(4, &tokens_c);
+  for (const std::string& piece : pieces) {
+    std::vector<internal::Part> fresh;
+    internal::BytePairMerge(*c, piece, &fresh);
+    ASSERT_EQ(Cached(cache, *c, piece), fresh);
+  }
+  EXPECT_EQ(compared, 9000u);
 }
 
 TEST(Utf8Lossy, MaximalSubpartsAsPython) {
