@@ -3,6 +3,7 @@
 #include "json_conversion.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +58,26 @@ std::string TypeName(PyObject* value) { return Py_TYPE(value)->tp_name; }
 
 Json ConvertContainer(PyObject* value, std::vector<PyObject*>& path);
 
+// The UTF-8 bytes of a str; one with a lone surrogate (which UTF-8 cannot hold) is refused with
+// its index, as an llmkit error rather than Python's UnicodeEncodeError.
+const char* Utf8OrRefuse(PyObject* text, Py_ssize_t* size) {
+  const char* data = PyUnicode_AsUTF8AndSize(text, size);
+  if (data != nullptr) return data;
+  if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) throw py::error_already_set();
+  PyErr_Clear();
+  Py_ssize_t length = PyUnicode_GetLength(text);
+  Py_ssize_t at = 0;
+  while (at < length) {
+    Py_UCS4 c = PyUnicode_ReadChar(text, at);
+    if (c >= 0xD800 && c <= 0xDFFF) break;
+    ++at;
+  }
+  char code[16];
+  std::snprintf(code, sizeof(code), "U+%04X", static_cast<unsigned>(PyUnicode_ReadChar(text, at)));
+  Refuse(absl::StrCat("a str holds a lone surrogate (", code, ") at index ", at,
+                      ", which UTF-8 cannot encode"));
+}
+
 // Reads Python values with the C API directly: pybind11's casters build temporary objects
 // (a bytes copy of every str), which made converting a chat context cost more than rendering it.
 // `path` holds the containers being converted, outermost first.
@@ -64,8 +85,7 @@ Json Convert(PyObject* value, std::vector<PyObject*>& path) {
   // Strings first: they are most of a chat context.
   if (PyUnicode_Check(value)) {
     Py_ssize_t size = 0;
-    const char* data = PyUnicode_AsUTF8AndSize(value, &size);
-    if (data == nullptr) throw py::error_already_set();
+    const char* data = Utf8OrRefuse(value, &size);
     return Json(std::string(data, static_cast<size_t>(size)));
   }
   if (value == Py_None) return Json();
@@ -111,8 +131,7 @@ Json ConvertContainer(PyObject* value, std::vector<PyObject*>& path) {
   while (PyDict_Next(value, &position, &key, &member)) {
     if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
     Py_ssize_t size = 0;
-    const char* data = PyUnicode_AsUTF8AndSize(key, &size);
-    if (data == nullptr) throw py::error_already_set();
+    const char* data = Utf8OrRefuse(key, &size);
     members.emplace_back(std::string(data, static_cast<size_t>(size)), Convert(member, path));
   }
   return Json(std::move(members));

@@ -52,6 +52,38 @@ Spec ParseSpec(std::string_view spec) {
   return out;
 }
 
+// Python's %d/%i/%x/%X/%o of `n`: sign and magnitude (never two's complement), '#' as 0x/0X/0o,
+// precision as a minimum digit count, the 0 flag padding after the sign even with a precision.
+// REQUIRES: the width and precision were checked against the output limit.
+void AppendPyInt(std::string_view spec, const Spec& parsed, char conv, int64_t n,
+                 std::string* out) {
+  const std::string_view flags = spec.substr(1, spec.find_first_not_of("-+ #0", 1) - 1);
+  auto has = [&](char flag) { return flags.find(flag) != std::string_view::npos; };
+  uint64_t magnitude = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+  const unsigned base = conv == 'x' || conv == 'X' ? 16 : conv == 'o' ? 8 : 10;
+  const char* digit_chars = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string digits;
+  do {
+    digits.push_back(digit_chars[magnitude % base]);
+    magnitude /= base;
+  } while (magnitude != 0);
+  if (parsed.precision > static_cast<int64_t>(digits.size())) {
+    digits.append(static_cast<size_t>(parsed.precision) - digits.size(), '0');
+  }
+  std::reverse(digits.begin(), digits.end());
+  std::string prefix = n < 0 ? "-" : has('+') ? "+" : has(' ') ? " " : "";
+  if (has('#') && base != 10) prefix += conv == 'x' ? "0x" : conv == 'X' ? "0X" : "0o";
+  const int64_t length = static_cast<int64_t>(prefix.size() + digits.size());
+  const size_t pad = parsed.width > length ? static_cast<size_t>(parsed.width - length) : 0;
+  if (parsed.left) {
+    out->append(prefix).append(digits).append(pad, ' ');
+  } else if (has('0')) {
+    out->append(prefix).append(pad, '0').append(digits);
+  } else {
+    out->append(pad, ' ').append(prefix).append(digits);
+  }
+}
+
 // The first `n` code points of `s`.
 std::string_view PrefixCodePoints(std::string_view s, int64_t n) {
   size_t i = 0;
@@ -168,9 +200,7 @@ absl::StatusOr<Value> FilterFormat(Renderer& r, const Expr& at, Args& args, Kwar
           }
           n = static_cast<int64_t>(arg.d);
         }
-        spec += "ll";
-        spec += conv == 'i' ? 'd' : conv;
-        LLMKIT_RETURN_IF_ERROR(AppendPrintf(r, at, spec, static_cast<long long>(n), &out));
+        AppendPyInt(spec, parsed, conv, n, &out);
         break;
       }
       case 'f':
@@ -234,7 +264,10 @@ absl::Status Renderer::AppendJson(const Expr& at, const Value& value, int indent
                                   std::string_view indent_str, std::string_view item_sep,
                                   std::string_view key_sep, bool sort_keys, bool ensure_ascii,
                                   int depth, std::string* out) {
-  if (depth > 1000) return Error(at, "circular reference detected");
+  if (depth > kMaxValueDepth) {
+    return Exhausted(
+        at.pos, absl::StrCat("value nests deeper than ", kMaxValueDepth, " levels (a cycle?)"));
+  }
   LLMKIT_RETURN_IF_ERROR(CheckStringSize(at, out->size()));
   Value v = Resolve(value);
   auto newline = [&](int level) -> absl::Status {

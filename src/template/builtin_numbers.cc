@@ -25,8 +25,11 @@ namespace llmkit::internal::tmpl {
 
 // --- Conversions ---------------------------------------------------------------------------
 
-// Python int() of a string: optional sign, digits with single underscores, surrounding space.
-bool ParsePyInt(std::string_view s, int base, int64_t* out) {
+// Python int() of a string: optional sign, digits with single underscores, surrounding space;
+// base 0 takes the base from a 0x/0o/0b prefix (decimal otherwise, without leading zeros).
+bool ParsePyInt(std::string_view s, int base, int64_t* out, bool* overflow) {
+  if (overflow != nullptr) *overflow = false;
+  if (base != 0 && (base < 2 || base > 36)) return false;
   size_t b = 0, e = s.size();
   while (b < e && PySpaceLength(s, b) > 0) b += PySpaceLength(s, b);
   e = b + RstripLength(s.substr(b));
@@ -36,12 +39,23 @@ bool ParsePyInt(std::string_view s, int base, int64_t* out) {
     negative = s[0] == '-';
     s.remove_prefix(1);
   }
-  if (base == 16 && s.size() > 2 && s[0] == '0' && (s[1] | 0x20) == 'x') s.remove_prefix(2);
-  if (base == 8 && s.size() > 2 && s[0] == '0' && (s[1] | 0x20) == 'o') s.remove_prefix(2);
-  if (base == 2 && s.size() > 2 && s[0] == '0' && (s[1] | 0x20) == 'b') s.remove_prefix(2);
+  const char prefix = s.size() > 2 && s[0] == '0' ? static_cast<char>(s[1] | 0x20) : 0;
+  const int prefixed = prefix == 'x' ? 16 : prefix == 'o' ? 8 : prefix == 'b' ? 2 : 0;
+  if (prefixed != 0 && (base == 0 || base == prefixed)) {
+    base = prefixed;
+    s.remove_prefix(2);
+    if (!s.empty() && s.front() == '_') s.remove_prefix(1);  // int('0x_1f', 16) is 31.
+  } else if (base == 0) {
+    base = 10;
+    // int('010', 0) is an error; int('000', 0) and int('0_0', 0) are 0.
+    if (s.size() > 1 && s[0] == '0' && s.find_first_not_of("0_") != std::string_view::npos) {
+      return false;
+    }
+  }
   if (s.empty() || s.front() == '_' || s.back() == '_') return false;
   unsigned __int128 value = 0;
   bool last_underscore = false;
+  bool too_large = false;
   for (char c : s) {
     if (c == '_') {
       if (last_underscore) return false;
@@ -53,10 +67,13 @@ bool ParsePyInt(std::string_view s, int base, int64_t* out) {
             : (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? (c | 0x20) - 'a' + 10
                                                      : 99;
     if (d >= base) return false;
-    value = value * base + d;
-    if (value > static_cast<unsigned __int128>(INT64_MAX) + 1) return false;
+    if (!too_large) value = value * base + d;
+    if (value > static_cast<unsigned __int128>(INT64_MAX) + 1) too_large = true;
   }
-  if (!negative && value > INT64_MAX) return false;
+  if (too_large || (!negative && value > INT64_MAX)) {
+    if (overflow != nullptr) *overflow = true;  // Valid, but past 64 bits.
+    return false;
+  }
   *out =
       negative ? static_cast<int64_t>(-static_cast<__int128>(value)) : static_cast<int64_t>(value);
   return true;
@@ -103,27 +120,37 @@ bool ParsePyFloat(std::string_view s, double* out) {
 
 }  // namespace
 
+// Jinja2's int filter: int(value), else int(float(value)), else the default. Python's
+// OverflowError (int of an infinity) is not caught there and fails the render; a result past
+// 64 bits (a Python big int) fails too, rather than becoming the default.
 absl::StatusOr<Value> FilterInt(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   Value def = Param(args, kwargs, 1, "default", Value::Int(0));
   Value base = Param(args, kwargs, 2, "base", Value::Int(10));
   Value v = r.Resolve(args[0]);
+  auto from_double = [&](double d) -> absl::StatusOr<Value> {
+    if (std::isnan(d)) return def;
+    if (std::isinf(d)) return r.Error(at, "cannot convert float infinity to integer");
+    if (d >= 9223372036854775808.0 || d < -9223372036854775808.0) {
+      return r.Error(at, "integer out of range (llmkit's integers are 64-bit)");
+    }
+    return Value::Int(static_cast<int64_t>(d));
+  };
   switch (v.kind) {
     case Value::Kind::kBool:
     case Value::Kind::kInt:
       return Value::Int(v.AsInt());
     case Value::Kind::kDouble:
-      if (std::isfinite(v.d) && std::fabs(v.d) < 9.2e18)
-        return Value::Int(static_cast<int64_t>(v.d));
-      return def;
+      return from_double(v.d);
     case Value::Kind::kString: {
       int64_t out;
-      if (ParsePyInt(v.str, base.is_integer() ? static_cast<int>(base.AsInt()) : 10, &out)) {
+      bool overflow = false;
+      if (ParsePyInt(v.str, base.is_integer() ? static_cast<int>(base.AsInt()) : 10, &out,
+                     &overflow)) {
         return Value::Int(out);
       }
+      if (overflow) return r.Error(at, "integer out of range (llmkit's integers are 64-bit)");
       double d;
-      if (ParsePyFloat(v.str, &d) && std::isfinite(d) && std::fabs(d) < 9.2e18) {
-        return Value::Int(static_cast<int64_t>(d));
-      }
+      if (ParsePyFloat(v.str, &d)) return from_double(d);
       return def;
     }
     case Value::Kind::kUndefined:

@@ -362,6 +362,15 @@ Result FilterUnique(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
           hashed = absl::StrCat("d", absl::Hex(absl::bit_cast<uint64_t>(k.d)));
         }
         break;
+      case Value::Kind::kList:
+        if (!k.list->tuple) return r.Error(at, "unhashable type: 'list'");  // As Python's set.
+        scalar = false;
+        break;
+      case Value::Kind::kJsonArray:
+        return r.Error(at, "unhashable type: 'list'");
+      case Value::Kind::kDict:
+      case Value::Kind::kJsonObject:
+        return r.Error(at, absl::StrCat("unhashable type: '", TypeName(k), "'"));
       default:
         scalar = false;
     }
@@ -558,9 +567,22 @@ Result FilterWordcount(Renderer& r, const Expr& at, Args& args, Kwargs&) {
   LLMKIT_ASSIGN_OR_RETURN(std::string_view s, r.Str(at, args[0]));
   int64_t words = 0;
   bool in_word = false;
+  size_t next_check = 0;
   for (size_t i = 0; i < s.size();) {
-    uint32_t cp = DecodeAt(s, &i);
-    bool w = cp == '_' || IsAlphaCp(cp) || IsDigitCp(cp);
+    if (i >= next_check) {
+      LLMKIT_RETURN_IF_ERROR(r.CheckTime(at, 1024));  // Reads the clock every 64 KiB.
+      next_check = i + 65536;
+    }
+    const auto byte = static_cast<unsigned char>(s[i]);
+    bool w;
+    if (byte < 0x80) {
+      w = byte == '_' || (byte >= '0' && byte <= '9') ||
+          ((byte | 0x20) >= 'a' && (byte | 0x20) <= 'z');
+      ++i;
+    } else {
+      uint32_t cp = DecodeAt(s, &i);
+      w = IsAlphaCp(cp) || IsDigitCp(cp);
+    }
     if (w && !in_word) ++words;
     in_word = w;
   }
@@ -611,6 +633,11 @@ Result FilterBatch(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
 Result FilterAttr(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   Value name = Param(args, kwargs, 1, "name");
   if (name.kind != Value::Kind::kString) return r.Error(at, "attr() needs a name");
+  // Jinja2's attr is getattr() alone: a dict's items are not its attributes (a namespace's are).
+  Value obj = r.Resolve(args[0]);
+  const bool dict = obj.kind == Value::Kind::kJsonObject ||
+                    (obj.kind == Value::Kind::kDict && !obj.dict->is_namespace);
+  if (dict && !HasMethod(obj, name.str)) return Value::Undefined(name.str, true);
   return r.GetAttr(at, args[0], name.str);
 }
 

@@ -28,7 +28,7 @@ inline bool IsTrue(const Value& v) {
 
 // Python int() of a string in `base`: optional sign, digits with single underscores, surrounding
 // whitespace. In builtin_numbers.cc.
-bool ParsePyInt(std::string_view s, int base, int64_t* out);
+bool ParsePyInt(std::string_view s, int base, int64_t* out, bool* overflow = nullptr);
 // int, float, round and abs. In builtin_numbers.cc.
 absl::StatusOr<Value> FilterInt(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs);
 absl::StatusOr<Value> FilterFloat(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs);

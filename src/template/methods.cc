@@ -376,6 +376,7 @@ Result StringMethod(Renderer& r, const Expr& at, std::string_view s, std::string
       start = found + old_s.size();
       ++n;
       LLMKIT_RETURN_IF_ERROR(r.CheckStringSize(at, out.size()));
+      LLMKIT_RETURN_IF_ERROR(r.CheckTime(at));
     }
     out.append(s.substr(start));
     return r.NewString(std::move(out));

@@ -103,7 +103,8 @@ absl::Status Renderer::Run(std::string* out) {
   stack_base_ = &base;
   out_ = out;
   Scope* root = arena_.New<Scope>();
-  return Exec(root_program_.body, root);
+  LLMKIT_RETURN_IF_ERROR(Exec(root_program_.body, root));
+  return deferred_;
 }
 
 // --- Errors --------------------------------------------------------------------------------
@@ -158,6 +159,7 @@ absl::Status Renderer::CheckStack(uint32_t pos) const {
 
 absl::Status Renderer::CheckTimeNow(const Expr& at) {
   ticks_ = 0;
+  LLMKIT_RETURN_IF_ERROR(deferred_);
   if (call_ != nullptr && call_->cancelled()) {
     return TemplateError(absl::StatusCode::kCancelled, *program_, at.pos, "render cancelled");
   }
@@ -331,7 +333,10 @@ absl::StatusOr<std::string_view> Renderer::Str(const Expr& at, const Value& v) {
 }
 
 absl::Status Renderer::AppendRepr(const Expr& at, const Value& value, std::string* out, int depth) {
-  if (depth > 1000) return Exhausted(at.pos, "value nests too deeply to print (a cycle?)");
+  if (depth > kMaxValueDepth) {
+    return Exhausted(at.pos, absl::StrCat("value nests deeper than ", kMaxValueDepth,
+                                          " levels to print (a cycle?)"));
+  }
   Value v = Resolve(value);
   switch (v.kind) {
     case Value::Kind::kUndefined:
@@ -408,16 +413,54 @@ absl::Status Renderer::AppendRepr(const Expr& at, const Value& value, std::strin
       return absl::OkStatus();
     }
     case Value::Kind::kCallable:
-      absl::StrAppend(out, "<", v.callable->kind == Callable::Kind::kMacro ? "Macro" : "function",
-                      " '", ToAbsl(v.callable->name), "'>");
-      return absl::OkStatus();
+      if (v.callable->kind == Callable::Kind::kMacro) {
+        absl::StrAppend(out, "<Macro '", ToAbsl(v.callable->name), "'>");  // As Jinja2's repr.
+        return absl::OkStatus();
+      }
+      if (v.callable->kind == Callable::Kind::kCaller) {
+        out->append("<Macro 'caller'>");
+        return absl::OkStatus();
+      }
+      // Jinja2 prints a Python object's repr here (with its memory address): nothing to match.
+      return Error(at,
+                   absl::StrCat("cannot print ", TypeName(v), v.callable->name.empty() ? "" : " '",
+                                ToAbsl(v.callable->name), v.callable->name.empty() ? "" : "'",
+                                " (call it, or print what it returns)"));
   }
   return absl::OkStatus();
 }
 
+namespace {
+
+// Python's container == compares items with PyObject_RichCompareBool, which takes an object as
+// equal to itself before comparing; so do these (same list, dict or context node).
+bool SameObject(const Value& a, const Value& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case Value::Kind::kJsonArray:
+    case Value::Kind::kJsonObject:
+      return a.json == b.json;
+    case Value::Kind::kList:
+      return a.list == b.list;
+    case Value::Kind::kDict:
+      return a.dict == b.dict;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 bool Renderer::Equal(const Value& a_in, const Value& b_in, int depth) {
-  if (depth > 1000) return false;
   Value a = Resolve(a_in), b = Resolve(b_in);
+  if (SameObject(a, b)) return true;
+  if (depth > kMaxValueDepth) {
+    // Python raises RecursionError here; the render fails (Run returns this) instead of going
+    // on with a wrong answer.
+    Defer(Exhausted(stmt_pos_, absl::StrCat("values nest deeper than ", kMaxValueDepth,
+                                            " levels to compare (a cycle?)")));
+    return false;
+  }
   if (a.is_number() && b.is_number()) {
     if (a.kind == Value::Kind::kDouble || b.kind == Value::Kind::kDouble) {
       return a.AsDouble() == b.AsDouble();
@@ -470,7 +513,12 @@ bool Renderer::Equal(const Value& a_in, const Value& b_in, int depth) {
   }
 }
 
-absl::StatusOr<int> Renderer::Compare(const Expr& at, const Value& a_in, const Value& b_in) {
+absl::StatusOr<int> Renderer::Compare(const Expr& at, const Value& a_in, const Value& b_in,
+                                      int depth) {
+  if (depth > kMaxValueDepth) {
+    return Exhausted(at.pos, absl::StrCat("values nest deeper than ", kMaxValueDepth,
+                                          " levels to compare (a cycle?)"));
+  }
   Value a = Resolve(a_in), b = Resolve(b_in);
   if (undefined_mode() == UndefinedMode::kStrict) {
     if (a.is_undefined()) return UndefinedError(at, a);
@@ -493,8 +541,9 @@ absl::StatusOr<int> Renderer::Compare(const Expr& at, const Value& a_in, const V
     LLMKIT_RETURN_IF_ERROR(Iterate(at, a, &x));
     LLMKIT_RETURN_IF_ERROR(Iterate(at, b, &y));
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      if (Equal(x[i], y[i])) continue;
-      return Compare(at, x[i], y[i]);
+      if (Equal(x[i], y[i], depth + 1)) continue;
+      LLMKIT_RETURN_IF_ERROR(deferred_);
+      return Compare(at, x[i], y[i], depth + 1);
     }
     return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   }

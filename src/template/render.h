@@ -73,6 +73,10 @@ struct Callable : HeapObject {
   bool used = false;                 // kJoiner
 };
 
+// Printing, comparing and serializing values stop at this depth with an error (Python raises
+// RecursionError near it; cyclic values end here too).
+inline constexpr int kMaxValueDepth = 1000;
+
 class Renderer {
  public:
   using Bindings = std::vector<std::pair<std::string_view, const Json*>>;
@@ -118,8 +122,16 @@ class Renderer {
   absl::Status AppendStr(const Expr& at, const Value& v, std::string* out);
   absl::Status AppendRepr(const Expr& at, const Value& v, std::string* out, int depth = 0);
   absl::StatusOr<std::string_view> Str(const Expr& at, const Value& v);
+  // Python's ==. Values nested deeper than kMaxValueDepth (or cyclic ones that are not the same
+  // object) make the render fail: the error is kept and Run returns it (Python would raise).
   bool Equal(const Value& a, const Value& b, int depth = 0);
-  absl::StatusOr<int> Compare(const Expr& at, const Value& a, const Value& b);  // <0, 0, >0
+  absl::StatusOr<int> Compare(const Expr& at, const Value& a, const Value& b,
+                              int depth = 0);  // <0, 0, >0
+  // An error found where no status can be returned (Equal): the first one is kept, checked with
+  // the render deadline, and returned by Run.
+  void Defer(absl::Status status) {
+    if (deferred_.ok()) deferred_ = std::move(status);
+  }
   absl::StatusOr<int64_t> Length(const Expr& at, const Value& v);
   // The items iteration yields: list items, object keys, string characters.
   absl::Status Iterate(const Expr& at, const Value& v, std::vector<Value>* items);
@@ -191,6 +203,8 @@ class Renderer {
   const CallContext* call_;
   CallContext::Clock::time_point deadline_;  // The earlier of max_render_time and the call's.
   uint64_t ticks_ = 0;
+  absl::Status deferred_;  // See Defer.
+  uint32_t stmt_pos_ = 0;  // Position of the statement being executed, for deferred errors.
   const char* stack_base_ = nullptr;  // Address of a local in Run(): stack use is measured from it.
   int depth_ = 0;
   Flow flow_ = Flow::kNormal;

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -235,15 +236,19 @@ absl::StatusOr<Value> Renderer::CallGlobal(const Expr& at, Callable* fn, Args& a
         return Error(at, absl::StrCat(ToAbsl(name), "() takes a mapping or keyword arguments"));
       }
     }
+    // Later keywords replace earlier keys; an index keeps dict(**large) linear.
+    absl::flat_hash_map<std::string_view, size_t> index;
+    for (size_t i = 0; i < d->items.size(); ++i) {
+      if (d->items[i].first.kind == Value::Kind::kString) index[d->items[i].first.str] = i;
+    }
     for (const auto& [k, v] : kwargs) {
-      bool replaced = false;
-      for (auto& [key, item] : d->items) {
-        if (key.kind == Value::Kind::kString && key.str == k) {
-          item = v;
-          replaced = true;
-        }
+      LLMKIT_RETURN_IF_ERROR(CheckTime(at));
+      auto [slot, added] = index.try_emplace(k, d->items.size());
+      if (added) {
+        d->items.emplace_back(Value::String(k), v);
+      } else {
+        d->items[slot->second].second = v;
       }
-      if (!replaced) d->items.emplace_back(Value::String(k), v);
     }
     return Value::Of(d);
   }

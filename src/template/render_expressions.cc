@@ -61,6 +61,10 @@ absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
     fn->name = e.name;
     return Value::Of(fn);
   }
+  if (e.name == "self") {
+    // Jinja2's reference to the template's blocks; llmkit has no blocks to reach through it.
+    return Error(e, "'self' (the template's blocks) is not supported");
+  }
   return Value::Undefined(e.name);
 }
 

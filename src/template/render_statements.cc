@@ -38,6 +38,7 @@ absl::Status Renderer::RenderToString(const Body& body, Scope* scope, std::strin
 }
 
 absl::Status Renderer::ExecStmt(const Stmt& s, Scope* scope) {
+  stmt_pos_ = s.pos;
   switch (s.kind) {
     case Stmt::Kind::kData:
       return Append(s.text, s.pos);

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/json.h"
 #include "llmkit/status.h"
@@ -94,6 +95,35 @@ TEST(TemplateLimits, SelfReferencingListPrintsAnErrorNotACrash) {
   EXPECT_FALSE(out.ok());
   out = Render("{% set x = [] %}{% set _ = x.append(x) %}{{ x | tojson }}");
   EXPECT_FALSE(out.ok());
+}
+
+// Comparing, sorting and serializing values too deep or cyclic to finish fails the render (as
+// Python raises RecursionError) instead of crashing or answering wrongly; the same object is
+// equal to itself without a walk, as Python's containers compare their items.
+TEST(TemplateLimits, DeepAndCyclicValuesFailToCompare) {
+  const std::string deep =
+      "{% set ns = namespace(x=[], y=[]) %}{% for j in range(3) %}{% for i in range(100000) %}"
+      "{% set ns.x = [ns.x] %}{% set ns.y = [ns.y] %}{% endfor %}{% endfor %}";
+  for (const char* tail : {"{{ ns.x == ns.y }}", "{{ [ns.x, ns.y]|sort|length }}",
+                           "{{ ns.x in [ns.y] }}", "{{ ns.x|tojson }}", "{{ ns.x }}"}) {
+    absl::StatusOr<std::string> out = Render(deep + tail);
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << tail;
+    EXPECT_THAT(out.status().message(), ::testing::HasSubstr("deeper than 1000 levels")) << tail;
+  }
+  EXPECT_EQ(
+      *Render(
+          deep +
+          "{{ ns.x in [ns.x] }} {{ ns.x|length }} {{ {'a': ns.x, 'b': ns.y}|dictsort|length }}"),
+      "True 1 2");  // dictsort compares the keys only.
+  const std::string cyclic =
+      "{% set l = [1] %}{% set _ = l.append(l) %}{% set m = [1] %}{% set _ = m.append(m) %}";
+  EXPECT_EQ(*Render(cyclic + "{{ l == l }} {{ l in [l] }} {{ [l, l]|sort|length }}"),
+            "True True 2");
+  EXPECT_EQ(Render(cyclic + "{{ l == m }}").status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Render(cyclic + "{{ [l, m]|sort }}").status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(Render(cyclic + "{{ [l]|unique|list }}").status().message(),
+              ::testing::HasSubstr("unhashable type: 'list'"));
 }
 
 // A limit refuses; it never cuts a result short. Padding, indenting, tojson's indent and printf

@@ -9,7 +9,6 @@ Where Jinja2 raises, llmkit must return an error too.
 """
 
 import copy
-import datetime
 import json
 import os
 import random
@@ -19,46 +18,10 @@ import pytest
 import llmkit
 
 jinja2 = pytest.importorskip("jinja2", reason="python3-jinja2 is not installed")
-import jinja2.ext  # noqa: E402
-import jinja2.nodes  # noqa: E402
-from jinja2.sandbox import SandboxedEnvironment  # noqa: E402
+from jinja2_oracle import FIXED_NOW, oracle_env  # noqa: E402  (tests/jinja2_oracle.py)
 
 SHARED = os.environ.get("LLMKIT_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../../shared"))
 CHAT_CASES = os.path.join(SHARED, "conformance", "templates", "chat_templates.jsonl")
-
-
-class GenerationTag(jinja2.ext.Extension):
-    """transformers' {% generation %} ... {% endgeneration %}: renders its body unchanged."""
-
-    tags = {"generation"}
-
-    def parse(self, parser):
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return jinja2.nodes.Scope(body, lineno=lineno)
-
-
-def oracle_env(trim_blocks, lstrip_blocks, keep_trailing_newline=False):
-    env = SandboxedEnvironment(
-        trim_blocks=trim_blocks,
-        lstrip_blocks=lstrip_blocks,
-        keep_trailing_newline=keep_trailing_newline,
-        extensions=["jinja2.ext.loopcontrols", GenerationTag],
-    )
-
-    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-    def raise_exception(message):
-        raise jinja2.exceptions.TemplateError(message)
-
-    def strftime_now(fmt):
-        return FIXED_NOW.strftime(fmt)
-
-    env.filters["tojson"] = tojson
-    env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = strftime_now
-    return env
 
 
 def oracle(source, context, trim=False, lstrip=False, keep=False):
@@ -68,8 +31,6 @@ def oracle(source, context, trim=False, lstrip=False, keep=False):
     except Exception as e:  # noqa: BLE001 - any Jinja2 failure means "error"
         return ("error", f"{type(e).__name__}: {e}")
 
-
-FIXED_NOW = datetime.datetime(2025, 7, 10, 12, 0, 0)
 
 
 def ours(source, context, trim=False, lstrip=False, keep=False):
@@ -337,7 +298,42 @@ FEATURE_CASES = [
     ("{{ (s|safe).partition('i') }}", SAFE_CONTEXT),
     ('{{ s|safe|lower|length }}', SAFE_CONTEXT),
     ("{{ '%d<'|safe % 5 }}", SAFE_CONTEXT),
+    # Found by the hostile corpus (hostile_templates.py): integer formatting and conversion as
+    # Python, attr() as getattr(), values too deep or cyclic to compare, unprintable objects.
+    ("{{ '%x|%X|%o|%#x|%#o|%+x|% o' % (-255, -255, -8, -255, 8, 255, -8) }}", {}),
+    ("{{ '%05.3d|%-05d|%08.5x|%#08x|%.0d|%#.3x|%+.3o' % (1, -255, -255, 255, 0, 1, 255) }}", {}),
+    ("{{ '%5x|%-6o|' % (-9223372036854775807 - 1, -9223372036854775807 - 1) }}", {}),
+    ("{{ '0b101'|int(base=0) }} {{ '0x_1f'|int(base=0) }} {{ '0o17'|int(base=0) }} {{ '010'|int(base=0) }}", {}),
+    ("{{ '000'|int(base=0) }} {{ '0x1A'|int(base=16) }} {{ '12'|int(base=99) }} {{ '1e5'|int }}", {}),
+    ("{{ x|int }}", {"x": float("inf")}),
+    ("{{ x|int }} {{ x|int(7) }}", {"x": float("nan")}),
+    ("{{ d|attr('a') }}|{{ d|attr('items') is callable }}|{{ d.a }}", {"d": {"a": 1}}),
+    ("{% set l = [1] %}{% set _ = l.append(l) %}{{ l == l }} {{ l in [l] }} {{ [l, l]|sort|length }}", {}),
+    ("{% set l = [1] %}{% set _ = l.append(l) %}{% set m = [1] %}{% set _ = m.append(m) %}{{ l == m }}", {}),
+    ("{{ [[1], [1]]|unique|list }}", {}),
+    ("{{ [{'a': 1}]|unique|list }}", {}),
+    ("{{ [(1, 2), (1, 2)]|unique|list }}", {}),
+    ("{% macro f() %}{% endmacro %}{{ f }}", {}),
 ]
+
+
+# Where Jinja2 renders and llmkit refuses on purpose (docs/templates.md, "Differences"): integers
+# past 64 bits, printing Python objects (Jinja2 prints their memory address), `self` (blocks).
+REFUSED_CASES = [
+    ("{{ '99999999999999999999'|int }}", {}, "integer out of range"),
+    ("{{ 1e300|int }}", {}, "integer out of range"),
+    ("{{ 2 ** 64 }}", {}, "integer overflow"),
+    ("{{ d.items }}", {"d": {"a": 1}}, "cannot print function 'items'"),
+    ("{{ range }}", {}, "cannot print function 'range'"),
+    ("{{ self }}", {}, "'self' (the template's blocks) is not supported"),
+]
+
+
+def test_refused_where_jinja2_renders():
+    for source, context, message in REFUSED_CASES:
+        assert oracle(source, context)[0] == "ok", source
+        verdict, text = ours(source, context)
+        assert verdict == "error" and message in text, (source, text)
 
 
 def test_language_features_match_jinja2():
