@@ -36,7 +36,10 @@ const CommandSpec kSpec = {
         {"--chunk-size", "", "N", "chunk size in code points (default 512; new index only)"},
         {"--chunk-overlap", "", "N", "overlap between chunks (default 64; new index only)"},
         {"--embedder", "", "MODEL", "\"local\" (default) or an embedding model of the server"},
-        {"--ext", "", "LIST", "comma-separated file endings (default: text, docs and source)"},
+        {"--ext", "", "LIST",
+         "comma-separated file endings (default: text, docs and source, and files without an "
+         "extension that read as UTF-8 text)"},
+        {"--max-file-mb", "", "N", "skip (and list) files larger than N MB (default 16)"},
         {"--index", "", "KIND", "flat (default, exact), hnsw or ivf (new index only)"},
         {"--quiet", "-q", "", "no progress output"},
     }};
@@ -61,7 +64,8 @@ int RunIndex(int argc, char** argv) {
   }
   std::optional<long> chunk_size = args->Number("--chunk-size", 512, 1, 1 << 24);
   std::optional<long> chunk_overlap = args->Number("--chunk-overlap", 64, 0, 1 << 24);
-  if (!chunk_size || !chunk_overlap) return kExitUsage;
+  std::optional<long> max_file_mb = args->Number("--max-file-mb", 16, 1, 1 << 20);
+  if (!chunk_size || !chunk_overlap || !max_file_mb) return kExitUsage;
   const std::string kind_name = args->Get("--index", "flat");
   const std::optional<IndexKind> kind = IndexKindFromName(kind_name);
   if (!kind) {
@@ -129,6 +133,7 @@ int RunIndex(int argc, char** argv) {
   }
 
   DirectoryOptions directory;
+  directory.max_file_bytes = static_cast<size_t>(*max_file_mb) << 20;
   if (args->Has("--ext")) {
     for (absl::string_view ext : absl::StrSplit(args->Get("--ext"), ',', absl::SkipEmpty())) {
       directory.extensions.emplace_back(ext.data(), ext.size());
@@ -187,11 +192,7 @@ int RunIndex(int argc, char** argv) {
   }
   const double save_seconds = std::chrono::duration<double>(Clock::now() - saving).count();
   const IngestProgress& p = *result;
-  for (size_t i = 0; i < p.errors.size() && i < 10; ++i) {
-    std::fprintf(stderr, "skipped %s\n", p.errors[i].c_str());
-  }
-  if (p.errors.size() > 10)
-    std::fprintf(stderr, "... and %zu more skipped\n", p.errors.size() - 10);
+  for (const std::string& skipped : p.errors) std::fprintf(stderr, "skipped %s\n", skipped.c_str());
   const RagStats stats = rag->Stats();
   std::printf(
       "%s %s: %zu files (%zu unchanged, %zu skipped, %zu removed), %.1f MB, %zu chunks written "

@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "llmkit/index.h"
 #include "llmkit/json.h"
 #include "llmkit/rag.h"
 #include "models.h"
@@ -82,6 +83,14 @@ std::optional<Opened> Open(const char* command, const Args& args, const ChatConf
     if (!where.ok()) {
       std::fprintf(stderr, "llmkit %s: --where: %s\n", command,
                    std::string(where.status().message()).c_str());
+      *exit = kExitUsage;
+      return std::nullopt;
+    }
+    // An unknown operator or a malformed filter is a bad command line too (exit 2), found
+    // before the index is opened.
+    if (absl::StatusOr<Filter> filter = Filter::Parse(*where); !filter.ok()) {
+      std::fprintf(stderr, "llmkit %s: --where: %s\n", command,
+                   std::string(filter.status().message()).c_str());
       *exit = kExitUsage;
       return std::nullopt;
     }

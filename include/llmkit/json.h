@@ -71,6 +71,18 @@ class Json {
   Json(Array value) : value_(std::move(value)) {}
   Json(Object value);  // Later duplicates of a key replace earlier ones.
 
+  // Copies and moves as a value. Copying, comparing, serializing and destroying walk nested
+  // arrays and objects without recursion, so a value of any depth (built in code; parsing stops
+  // at 1024 levels) is safe to use.
+  Json(const Json& other);
+  Json(Json&&) noexcept = default;
+  Json& operator=(const Json& other) {
+    if (this != &other) *this = Json(other);
+    return *this;
+  }
+  Json& operator=(Json&&) noexcept = default;
+  ~Json();
+
   static Json MakeArray() { return Json(Array{}); }
   static Json MakeObject() { return Json(Object{}); }
 
@@ -130,6 +142,9 @@ class Json {
   friend bool operator==(const Json& a, const Json& b);
 
  private:
+  // Moves the items or member values of this array or object to `out` (leaving it empty).
+  void TakeChildren(std::vector<Json>* out);
+
   std::variant<std::nullptr_t, bool, int64_t, double, std::string, Array, Object> value_;
 };
 

@@ -177,7 +177,7 @@ struct IngestProgress {
   size_t documents_total = 0;
   size_t documents_done = 0;       // Committed or skipped so far.
   size_t documents_unchanged = 0;  // Skipped: same text, metadata and path as indexed.
-  size_t documents_failed = 0;     // IngestDirectory: unreadable or not UTF-8 (see errors).
+  size_t documents_failed = 0;     // IngestDirectory: paths skipped (see errors).
   size_t chunks = 0;               // Chunks written.
   size_t chunks_embedded = 0;      // Of which embedded by the model in this call.
   size_t chunks_reused = 0;        // Of which took a vector from the cache or the old index.
@@ -185,7 +185,11 @@ struct IngestProgress {
   size_t documents_removed = 0;    // IngestDirectory: files no longer in the directory.
   size_t bytes = 0;                // Bytes of the documents committed.
   double seconds = 0;
-  std::vector<std::string> errors;  // "path: reason" for each failed document.
+  // IngestDirectory: "path: reason" for every path skipped: unreadable directory or file,
+  // symbolic link loop, dangling link, link to a directory (not followed), not a regular file,
+  // larger than max_file_bytes, binary (NUL bytes), not UTF-8 text, document id already taken by
+  // a file of another folder.
+  std::vector<std::string> errors;
 };
 
 struct IngestOptions {
@@ -198,7 +202,8 @@ struct IngestOptions {
 
 struct DirectoryOptions {
   // File name endings indexed (case-sensitive). Empty: text, Markdown, reStructuredText and
-  // common source files (see docs/rag.md).
+  // common source files (see docs/rag.md), plus files without an extension (README, COPYING,
+  // README.Debian) when they read as UTF-8 text.
   std::vector<std::string> extensions;
   size_t max_file_bytes = 16 << 20;  // Larger files are reported in `errors` and skipped.
   // Remove the documents of files under this directory that no longer exist.
@@ -276,8 +281,10 @@ class RagPipeline {
                                         const IngestOptions& options = {},
                                         const CallContext& call = {});
   // Indexes the files under `dir` (recursively, sorted; hidden files and directories skipped).
-  // A document's id is its path relative to `dir`; its path is `dir`/id. Unreadable, binary or
-  // non-UTF-8 files are skipped and listed in `errors`. Errors: kNotFound (no such directory).
+  // A document's id is its path relative to `dir`; its path is `dir`/id. A file whose id is
+  // already held by a file of another folder is skipped, never overwritten (index both folders
+  // from a common parent, or into two indexes). Every path skipped is listed in `errors` with
+  // its reason. Errors: kNotFound (no such directory), kPermissionDenied (`dir` unreadable).
   absl::StatusOr<IngestProgress> IngestDirectory(const std::string& dir,
                                                  const DirectoryOptions& directory = {},
                                                  const IngestOptions& options = {},

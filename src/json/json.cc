@@ -249,7 +249,8 @@ void AppendNewline(const JsonDumpOptions& options, int depth, std::string* out) 
   out->append(static_cast<size_t>(options.indent) * depth, ' ');
 }
 
-void Append(const Json& value, const JsonDumpOptions& options, int depth, std::string* out) {
+// A scalar's text.
+void AppendScalar(const Json& value, const JsonDumpOptions& options, std::string* out) {
   switch (value.type()) {
     case Json::Type::kNull:
       out->append("null");
@@ -266,38 +267,59 @@ void Append(const Json& value, const JsonDumpOptions& options, int depth, std::s
     case Json::Type::kString:
       AppendString(value.as_string(), options.ensure_ascii, out);
       return;
-    case Json::Type::kArray: {
-      const Json::Array& items = value.as_array();
-      out->push_back('[');
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (i > 0) out->append(options.item_separator);
-        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
-        Append(items[i], options, depth + 1, out);
-      }
-      if (options.indent >= 0 && !items.empty()) AppendNewline(options, depth, out);
-      out->push_back(']');
+    default:
       return;
-    }
-    case Json::Type::kObject: {
-      const Json::Object& members = value.as_object();
-      std::vector<const Json::Member*> order;
-      order.reserve(members.size());
-      for (const Json::Member& member : members) order.push_back(&member);
+  }
+}
+
+// Serializes `root` with an explicit stack of open arrays and objects (no recursion, so any
+// depth is fine).
+void Append(const Json& root, const JsonDumpOptions& options, std::string* out) {
+  struct Open {
+    const Json* container;
+    std::vector<const Json::Member*> order;  // Objects: members in output order.
+    size_t next = 0;
+  };
+  std::vector<Open> stack;
+  auto open = [&](const Json& value) {
+    if (value.is_array()) {
+      out->push_back('[');
+      stack.push_back(Open{&value, {}});
+    } else if (value.is_object()) {
+      Open frame{&value, {}};
+      frame.order.reserve(value.size());
+      for (const Json::Member& member : value.as_object()) frame.order.push_back(&member);
       if (options.sort_keys) {
-        std::sort(order.begin(), order.end(),
+        std::sort(frame.order.begin(), frame.order.end(),
                   [](const Json::Member* a, const Json::Member* b) { return a->first < b->first; });
       }
       out->push_back('{');
-      for (size_t i = 0; i < order.size(); ++i) {
-        if (i > 0) out->append(options.item_separator);
-        if (options.indent >= 0) AppendNewline(options, depth + 1, out);
-        AppendString(order[i]->first, options.ensure_ascii, out);
-        out->append(options.key_separator);
-        Append(order[i]->second, options, depth + 1, out);
-      }
-      if (options.indent >= 0 && !order.empty()) AppendNewline(options, depth, out);
-      out->push_back('}');
-      return;
+      stack.push_back(std::move(frame));
+    } else {
+      AppendScalar(value, options, out);
+    }
+  };
+  open(root);
+  while (!stack.empty()) {
+    Open& top = stack.back();
+    const int depth = static_cast<int>(stack.size()) - 1;
+    const size_t size = top.container->size();
+    if (top.next == size) {
+      if (options.indent >= 0 && size != 0) AppendNewline(options, depth, out);
+      out->push_back(top.container->is_array() ? ']' : '}');
+      stack.pop_back();
+      continue;
+    }
+    if (top.next > 0) out->append(options.item_separator);
+    if (options.indent >= 0) AppendNewline(options, depth + 1, out);
+    const size_t i = top.next++;
+    if (top.container->is_array()) {
+      open(top.container->as_array()[i]);  // May grow `stack`: `top` is not used after this.
+    } else {
+      const Json::Member* member = top.order[i];
+      AppendString(member->first, options.ensure_ascii, out);
+      out->append(options.key_separator);
+      open(member->second);
     }
   }
 }
@@ -422,6 +444,88 @@ void AppendDouble(double value, std::string* out) {
 
 }  // namespace internal
 
+namespace {
+
+// True when `j` holds a non-empty array or object.
+bool HasChildren(const Json& j) { return j.size() != 0; }
+
+}  // namespace
+
+Json::~Json() {
+  // Values one level deep (the usual case) are freed by the members' own destructors. Deeper
+  // ones are taken apart level by level from a work list, so freeing never recurses.
+  if (!HasChildren(*this)) return;
+  bool deep = false;
+  if (const Array* items = std::get_if<Array>(&value_)) {
+    for (const Json& item : *items) deep = deep || HasChildren(item);
+  } else {
+    for (const Member& member : std::get<Object>(value_)) deep = deep || HasChildren(member.second);
+  }
+  if (!deep) return;
+  std::vector<Json> pending;
+  TakeChildren(&pending);
+  while (!pending.empty()) {
+    Json last = std::move(pending.back());
+    pending.pop_back();
+    last.TakeChildren(&pending);  // `last` is then a leaf: its destructor returns at once.
+  }
+}
+
+Json::Json(const Json& other) {
+  bool deep = false;
+  if (const Array* items = std::get_if<Array>(&other.value_)) {
+    for (const Json& item : *items) deep = deep || HasChildren(item);
+  } else if (const Object* members = std::get_if<Object>(&other.value_)) {
+    for (const Member& member : *members) deep = deep || HasChildren(member.second);
+  }
+  if (!deep) {
+    value_ = other.value_;
+    return;
+  }
+  // Level by level: each container is filled with its scalars and empty placeholders first
+  // (so the placeholders' addresses are final), then the placeholders wait on a work list.
+  std::vector<std::pair<const Json*, Json*>> pending = {{&other, this}};
+  while (!pending.empty()) {
+    auto [from, to] = pending.back();
+    pending.pop_back();
+    if (const Array* items = std::get_if<Array>(&from->value_)) {
+      Array& copy = to->value_.emplace<Array>();
+      copy.reserve(items->size());
+      for (const Json& item : *items) copy.push_back(HasChildren(item) ? Json() : Json(item));
+      for (size_t i = 0; i < items->size(); ++i) {
+        if (HasChildren((*items)[i])) pending.emplace_back(&(*items)[i], &copy[i]);
+      }
+    } else if (const Object* members = std::get_if<Object>(&from->value_)) {
+      Object& copy = to->value_.emplace<Object>();
+      copy.reserve(members->size());
+      for (const Member& member : *members) {
+        copy.emplace_back(member.first, HasChildren(member.second) ? Json() : Json(member.second));
+      }
+      for (size_t i = 0; i < members->size(); ++i) {
+        if (HasChildren((*members)[i].second)) {
+          pending.emplace_back(&(*members)[i].second, &copy[i].second);
+        }
+      }
+    } else {
+      to->value_ = from->value_;
+    }
+  }
+}
+
+void Json::TakeChildren(std::vector<Json>* out) {
+  if (Array* items = std::get_if<Array>(&value_)) {
+    for (Json& item : *items) {
+      if (HasChildren(item)) out->push_back(std::move(item));
+    }
+    items->clear();
+  } else if (Object* members = std::get_if<Object>(&value_)) {
+    for (Member& member : *members) {
+      if (HasChildren(member.second)) out->push_back(std::move(member.second));
+    }
+    members->clear();
+  }
+}
+
 Json::Json(Object value) {
   // Members with unique keys (the usual case: a dict, a parsed object) are kept as they are.
   bool unique = true;
@@ -470,7 +574,7 @@ absl::StatusOr<Json> Json::Parse(std::string_view text) {
 
 std::string Json::Dump(const JsonDumpOptions& options) const {
   std::string out;
-  Append(*this, options, 0, &out);
+  Append(*this, options, &out);
   return out;
 }
 
@@ -510,7 +614,12 @@ void Json::push_back(Json value) {
   std::get<Array>(value_).push_back(std::move(value));
 }
 
-bool operator==(const Json& a, const Json& b) {
+namespace {
+
+// One level of ==: scalars compared, containers' sizes and keys checked and their children's
+// pairs added to `pending`.
+bool ShallowEqual(const Json& a, const Json& b,
+                  std::vector<std::pair<const Json*, const Json*>>* pending) {
   if (a.is_number() && b.is_number()) {
     if (a.is_int() && b.is_int()) return a.as_int() == b.as_int();
     return a.as_double() == b.as_double();
@@ -524,18 +633,34 @@ bool operator==(const Json& a, const Json& b) {
     case Json::Type::kString:
       return a.as_string() == b.as_string();
     case Json::Type::kArray:
-      return a.as_array() == b.as_array();
-    case Json::Type::kObject: {
+      if (a.size() != b.size()) return false;
+      for (size_t i = 0; i < a.size(); ++i)
+        pending->emplace_back(&a.as_array()[i], &b.as_array()[i]);
+      return true;
+    case Json::Type::kObject:
       if (a.size() != b.size()) return false;
       for (const Json::Member& member : a.as_object()) {
         const Json* other = b.Find(member.first);
-        if (other == nullptr || !(*other == member.second)) return false;
+        if (other == nullptr) return false;
+        pending->emplace_back(&member.second, other);
       }
       return true;
-    }
     default:
       return false;  // Numbers are handled above.
   }
+}
+
+}  // namespace
+
+bool operator==(const Json& a, const Json& b) {
+  std::vector<std::pair<const Json*, const Json*>> pending;
+  if (!ShallowEqual(a, b, &pending)) return false;
+  while (!pending.empty()) {
+    auto [x, y] = pending.back();
+    pending.pop_back();
+    if (!ShallowEqual(*x, *y, &pending)) return false;
+  }
+  return true;
 }
 
 std::optional<std::string> FindNonFinite(const Json& value) {

@@ -261,6 +261,118 @@ size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
   return removed;
 }
 
+namespace {
+
+// The path of another file that already holds `doc`'s id in the index (a file of another
+// folder with the same relative path), or "" when the id is free or is this file's own.
+std::string IdOwner(const RagPipeline::Impl& impl, const RagDocument& doc) {
+  std::string owner;
+  {
+    std::shared_lock lock(impl.mu);
+    auto it = impl.docs.find(doc.id);
+    if (it == impl.docs.end() || it->second.path == doc.path) return "";
+    owner = it->second.path;
+  }
+  // The same file named another way ("docs/a.md", "./docs/a.md", "/abs/docs/a.md") is no clash.
+  std::error_code error;
+  const std::filesystem::path mine = std::filesystem::weakly_canonical(doc.path, error);
+  const std::filesystem::path theirs = std::filesystem::weakly_canonical(owner, error);
+  return !error && mine == theirs ? "" : owner;
+}
+
+}  // namespace
+
+namespace {
+
+// True when `name` has no file-type extension: no dot, or what follows the last dot is not a
+// short lowercase word (README, GPL-3, README.Debian, Apache-2.0).
+bool HasNoExtension(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return true;
+  const std::string_view ext = std::string_view(name).substr(dot + 1);
+  if (ext.empty() || ext.size() > 8) return true;
+  bool letter = false;
+  for (char c : ext) {
+    if (c >= 'a' && c <= 'z') {
+      letter = true;
+    } else if (!(c >= '0' && c <= '9')) {
+      return true;
+    }
+  }
+  return !letter;
+}
+
+// The files under `dir` to index, sorted: those ending in one of `extensions`, and (when
+// `sniff_extensionless`) files without an extension, which are indexed when they read as UTF-8
+// text. Hidden names are passed over; links to directories are not followed. Every other path
+// that could not be listed or is not a file goes to `skipped` with its reason.
+std::vector<std::filesystem::path> ListFiles(const std::string& dir,
+                                             const std::vector<std::string>& extensions,
+                                             bool sniff_extensionless,
+                                             std::vector<std::string>* skipped) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  std::vector<fs::path> pending = {fs::path(dir)};
+  while (!pending.empty()) {
+    const fs::path folder = std::move(pending.back());
+    pending.pop_back();
+    std::error_code error;
+    fs::directory_iterator it(folder, error);
+    if (error) {
+      skipped->push_back(
+          absl::StrCat(folder.string(), ": unreadable directory (", error.message(), ")"));
+      continue;
+    }
+    for (; it != fs::directory_iterator(); it.increment(error)) {
+      if (error) {
+        skipped->push_back(
+            absl::StrCat(folder.string(), ": listing stopped (", error.message(), ")"));
+        break;
+      }
+      const fs::path& path = it->path();
+      const std::string name = path.filename().string();
+      if (!name.empty() && name[0] == '.') continue;  // Hidden files and folders.
+      std::error_code link_error;
+      const bool link = it->is_symlink(link_error);
+      std::error_code status_error;
+      const fs::file_status status = fs::status(path, status_error);
+      if (status_error) {
+        const bool loop = status_error == std::errc::too_many_symbolic_link_levels;
+        skipped->push_back(absl::StrCat(path.string(), ": ",
+                                        loop   ? "symbolic link loop"
+                                        : link ? "dangling symbolic link"
+                                               : "unreadable",
+                                        " (", status_error.message(), ")"));
+        continue;
+      }
+      if (fs::is_directory(status)) {
+        if (link) {
+          skipped->push_back(
+              absl::StrCat(path.string(), ": link to a directory (links are not followed)"));
+        } else {
+          pending.push_back(path);
+        }
+        continue;
+      }
+      if (!fs::is_regular_file(status)) {
+        skipped->push_back(absl::StrCat(path.string(), ": not a regular file"));
+        continue;
+      }
+      bool wanted = sniff_extensionless && HasNoExtension(name);
+      for (size_t i = 0; i < extensions.size() && !wanted; ++i) {
+        const std::string& ext = extensions[i];
+        wanted = name.size() >= ext.size() &&
+                 name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
+      }
+      if (wanted) files.push_back(path);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
 absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& dir,
                                                             const DirectoryOptions& directory,
                                                             const IngestOptions& options,
@@ -270,37 +382,28 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
   if (!fs::is_directory(dir, error)) {
     return absl::NotFoundError(absl::StrCat("no such directory: ", dir));
   }
+  if (fs::directory_iterator probe(dir, error); error) {
+    return absl::PermissionDeniedError(absl::StrCat(dir, ": ", error.message()));
+  }
   const std::vector<std::string>& extensions =
       directory.extensions.empty() ? internal::DefaultExtensions() : directory.extensions;
-  std::vector<fs::path> files;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
-  if (error) return absl::PermissionDeniedError(absl::StrCat(dir, ": ", error.message()));
-  for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (error) break;
-    const std::string name = it->path().filename().string();
-    if (!name.empty() && name[0] == '.') {
-      if (it->is_directory(error)) it.disable_recursion_pending();
-      continue;
-    }
-    if (!it->is_regular_file(error)) continue;
-    for (const std::string& ext : extensions) {
-      if (name.size() >= ext.size() &&
-          name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
-        files.push_back(it->path());
-        break;
-      }
-    }
-  }
-  std::sort(files.begin(), files.end());
-
+  std::vector<std::string> errors;  // Every path skipped, with its reason.
+  std::vector<fs::path> files = ListFiles(dir, extensions, directory.extensions.empty(), &errors);
+  LLMKIT_RETURN_IF_ERROR(call.Check("listing the directory"));
   std::vector<RagDocument> documents;
-  std::vector<std::string> errors;
   const fs::path root(dir);
   for (const fs::path& file : files) {
     LLMKIT_RETURN_IF_ERROR(call.Check("reading the directory"));
     RagDocument doc;
     doc.id = file.lexically_relative(root).generic_string();
     doc.path = file.string();
+    if (std::string owner = IdOwner(*impl_, doc); !owner.empty()) {
+      errors.push_back(absl::StrCat(
+          doc.path, ": skipped: its document id \"", doc.id, "\" already belongs to ", owner,
+          " (ids are paths relative to the indexed directory: index both folders from one parent "
+          "directory, or into separate indexes)"));
+      continue;
+    }
     std::error_code size_error;
     const uintmax_t size = fs::file_size(file, size_error);
     if (!size_error && size > directory.max_file_bytes) {
@@ -318,7 +421,7 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
       continue;
     }
     if (absl::Status utf8 = ValidateUtf8(*text); !utf8.ok()) {
-      errors.push_back(absl::StrCat(doc.path, ": ", utf8.message()));
+      errors.push_back(absl::StrCat(doc.path, ": not UTF-8 text (", utf8.message(), ")"));
       continue;
     }
     doc.text = *std::move(text);

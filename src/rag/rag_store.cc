@@ -2,6 +2,7 @@
 // collection/ holds the chunks (Collection's crash-safe format). The BM25 index and the table
 // of documents are rebuilt from the chunks on load.
 
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -101,6 +102,21 @@ class SettingsReader {
     }
     return value.value_or(T{});
   }
+  // A number field within [low, high] (the range RagOptions accepts).
+  int64_t IntIn(const Json& object, const char* key, int64_t low, int64_t high = INT64_MAX) {
+    const int64_t v = Int(object, key);
+    if (status_.ok() && (v < low || v > high)) OutOfRange(key, absl::StrCat(v));
+    return v;
+  }
+  double DoubleIn(const Json& object, const char* key, double low, double high) {
+    const double v = Double(object, key);
+    if (status_.ok() && !(v >= low && v <= high)) OutOfRange(key, absl::StrCat(v));
+    return v;
+  }
+  void OutOfRange(const char* key, const std::string& value) {
+    status_ = absl::DataLossError(
+        absl::StrCat(file_, ": field \"", key, "\" has an impossible value ", value));
+  }
   bool Bool(const Json& object, const char* key) {
     const Json& v = Get(object, key, Json::Type::kBool);
     return v.is_bool() && v.as_bool();
@@ -166,35 +182,37 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
                                                    kFormatVersion, ")"));
   }
   RagOptions o;
-  o.chunk_size = static_cast<size_t>(read.Int(*root, "chunk_size"));
-  o.chunk_overlap = static_cast<size_t>(read.Int(*root, "chunk_overlap"));
+  o.chunk_size = static_cast<size_t>(read.IntIn(*root, "chunk_size", 1));
+  o.chunk_overlap = static_cast<size_t>(
+      read.IntIn(*root, "chunk_overlap", 0, static_cast<int64_t>(o.chunk_size) - 1));
   const Json& embedder = read.Get(*root, "embedder", Json::Type::kObject);
   const std::string kind = read.String(embedder, "kind");
   const std::string name = read.String(embedder, "name");
-  const int dimensions = static_cast<int>(read.Int(embedder, "dimensions"));
+  const int dimensions = static_cast<int>(read.IntIn(embedder, "dimensions", 0, 1 << 16));
   if (const Json* requested =
           embedder.is_object() ? embedder.Find("requested_dimensions") : nullptr;
       requested != nullptr && requested->is_int()) {
     o.embedding_dimensions = static_cast<int>(requested->as_int());
   }
   const Json& local = read.Get(embedder, "local", Json::Type::kObject);
-  o.local_embedder.dimensions = static_cast<int>(read.Int(local, "dimensions"));
-  o.local_embedder.char_ngram_min = static_cast<int>(read.Int(local, "char_ngram_min"));
-  o.local_embedder.char_ngram_max = static_cast<int>(read.Int(local, "char_ngram_max"));
+  o.local_embedder.dimensions = static_cast<int>(read.IntIn(local, "dimensions", 1, 1 << 16));
+  o.local_embedder.char_ngram_min = static_cast<int>(read.IntIn(local, "char_ngram_min", 1, 64));
+  o.local_embedder.char_ngram_max =
+      static_cast<int>(read.IntIn(local, "char_ngram_max", o.local_embedder.char_ngram_min, 64));
   o.local_embedder.word_pairs = read.Bool(local, "word_pairs");
   o.index = read.Named(*root, "index", &IndexKindFromName);
   o.float16 = read.Bool(*root, "float16");
   const Json& retrieval = read.Get(*root, "retrieval", Json::Type::kObject);
   o.retrieval.mode = read.Named(retrieval, "mode", &RetrievalModeFromName);
   o.retrieval.fusion = read.Named(retrieval, "fusion", &FusionFromName);
-  o.retrieval.alpha = read.Double(retrieval, "alpha");
-  o.retrieval.rrf_k = read.Double(retrieval, "rrf_k");
-  o.retrieval.vector_weight = read.Double(retrieval, "vector_weight");
-  o.retrieval.lexical_weight = read.Double(retrieval, "lexical_weight");
-  o.retrieval.candidates = static_cast<int>(read.Int(retrieval, "candidates"));
+  o.retrieval.alpha = read.DoubleIn(retrieval, "alpha", 0, 1);
+  o.retrieval.rrf_k = read.DoubleIn(retrieval, "rrf_k", 0, 1e9);
+  o.retrieval.vector_weight = read.DoubleIn(retrieval, "vector_weight", 0, 1e9);
+  o.retrieval.lexical_weight = read.DoubleIn(retrieval, "lexical_weight", 0, 1e9);
+  o.retrieval.candidates = static_cast<int>(read.IntIn(retrieval, "candidates", 1, 1 << 20));
   o.retrieval.mmr = read.Bool(retrieval, "mmr");
-  o.retrieval.mmr_lambda = read.Double(retrieval, "mmr_lambda");
-  o.k = static_cast<int>(read.Int(*root, "k"));
+  o.retrieval.mmr_lambda = read.DoubleIn(retrieval, "mmr_lambda", 0, 1);
+  o.k = static_cast<int>(read.IntIn(*root, "k", 1, 1 << 20));
   o.system_prompt = read.String(*root, "system_prompt");
   o.prompt_template = read.String(*root, "prompt_template");
   if (const Json* v = root->Find("max_tokens"); v != nullptr && v->is_int())
@@ -224,9 +242,18 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.embedding_model = std::move(models.embedding_model);
   o.chat = std::move(models.chat);
   o.chat_model = std::move(models.chat_model);
-  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
-                          Impl::Build(std::move(o), built_locally, name));
+  absl::StatusOr<std::unique_ptr<Impl>> built = Impl::Build(std::move(o), built_locally, name);
+  if (!built.ok()) {
+    // Settings Create would refuse: the file is damaged, not the caller's argument.
+    return absl::DataLossError(absl::StrCat(file, ": ", built.status().message()));
+  }
+  std::unique_ptr<Impl> impl = *std::move(built);
 
+  std::error_code exists_error;
+  if (dimensions == 0 && std::filesystem::exists(dir + "/collection", exists_error)) {
+    return absl::DataLossError(absl::StrCat(
+        file, ": field \"dimensions\" is 0 (nothing indexed) but the index has a collection"));
+  }
   if (dimensions > 0) {
     LLMKIT_ASSIGN_OR_RETURN(impl->collection, Collection::Load(dir + "/collection"));
     if (impl->collection->options().dim != dimensions) {

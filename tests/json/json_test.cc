@@ -70,6 +70,33 @@ TEST(JsonParse, ErrorsNameTheByteOffset) {
   }
 }
 
+// Values built in code may be deeper than Parse accepts: freeing one never recurses (a
+// million levels here would overflow any thread's stack if it did).
+TEST(JsonValue, FreeingAVeryDeepValueDoesNotRecurse) {
+  for (bool objects : {false, true}) {
+    Json value = 1;
+    for (int i = 0; i < 1'000'000; ++i) {
+      Json outer = objects ? Json::MakeObject() : Json::MakeArray();
+      if (objects) {
+        outer.Set("a", std::move(value));
+      } else {
+        outer.push_back(std::move(value));
+      }
+      value = std::move(outer);
+    }
+    EXPECT_EQ(value.size(), 1u);
+    Json copy = value;  // Copying, comparing and serializing do not recurse either.
+    EXPECT_TRUE(copy == value);
+    std::string text = value.Dump();
+    EXPECT_EQ(text.size(), objects ? 6'000'001u : 2'000'001u);
+    EXPECT_EQ(text.substr(0, 12), objects ? "{\"a\":{\"a\":{\"" : "[[[[[[[[[[[[");
+  }  // All freed here.
+  Json wide = Json::MakeArray();
+  for (int i = 0; i < 1000; ++i) wide.push_back(Json::Array{Json::Array{1, 2}, Json("x")});
+  Json copy = wide;
+  EXPECT_EQ(copy, wide);
+}
+
 TEST(JsonParse, DeepNestingIsAnErrorNotACrash) {
   std::string deep(100000, '[');
   absl::StatusOr<Json> result = Json::Parse(deep);

@@ -278,6 +278,72 @@ def test_cli_errors_and_help(tmp_path):
     assert invalid.returncode == 1 and "byte offset 2" in invalid.stderr
 
 
+def test_cli_indexes_extensionless_text_and_lists_every_skipped_path(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "README").write_text("Plain text without an extension about tidal bores.\n")
+    (docs / "README.Debian").write_text("Debian notes on tidal bores.\n")
+    (docs / "GPL-2.0").write_text("The license text.\n")
+    (docs / "notes.md").write_text("# Notes\nSpring tides.\n")
+    (docs / "blob").write_bytes(b"\x7fELF\x00\x01binary")
+    (docs / "latin1").write_bytes(b"caf\xe9\n")
+    (docs / "big.txt").write_text("x" * (2 << 20))
+    (docs / "data.json").write_text("{}")  # An extension not asked for: not listed.
+    os.symlink(docs / "nowhere", docs / "dangling")
+    os.symlink(docs / "loop_b", docs / "loop_a")
+    os.symlink(docs / "loop_a", docs / "loop_b")
+    os.symlink(docs / "sub", docs / "sublink")
+    os.mkfifo(docs / "pipe")
+    index = str(tmp_path / "index")
+    out = run("index", str(docs), "-o", index, "--max-file-mb", "1")
+    assert "4 files" in out.stdout, out.stdout
+    skipped = {line.split(": ", 1)[0].removeprefix("skipped ").rsplit("/", 1)[-1]: line
+               for line in out.stderr.splitlines() if line.startswith("skipped ")}
+    assert "binary" in skipped["blob"] and "not UTF-8" in skipped["latin1"]
+    assert "above max_file_bytes" in skipped["big.txt"]
+    assert "dangling" in skipped["dangling"]
+    assert "loop" in skipped["loop_a"] and "loop" in skipped["loop_b"]
+    assert "not followed" in skipped["sublink"] and "not a regular file" in skipped["pipe"]
+    assert "data.json" not in skipped and len(skipped) == 8, skipped
+    hits = json.loads(run("query", index, "tidal bores", "--json").stdout)
+    assert {h["doc_id"] for h in hits} >= {"README", "README.Debian"}
+    assert run("index", str(docs), "-o", index, "--max-file-mb", "0", check=False).returncode == 2
+
+
+def test_same_relative_names_in_two_folders_are_never_overwritten(tmp_path):
+    for folder, text in (("a", "alpha apples"), ("b", "beta bananas")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "README.md").write_text(text + "\n")
+    index = str(tmp_path / "index")
+    run("index", str(tmp_path / "a"), "-o", index)
+    second = run("index", str(tmp_path / "b"), "-o", index)
+    assert "already belongs to" in second.stderr and str(tmp_path / "a" / "README.md") in second.stderr
+    hits = json.loads(run("query", index, "alpha apples", "--json").stdout)
+    assert hits[0]["path"].endswith("a/README.md") and "alpha" in hits[0]["text"]
+    # The same folder named another way is the same file, not a clash.
+    again = run("index", str(tmp_path / "a") + "/", "-o", index)
+    assert "already belongs" not in again.stderr
+
+
+def test_cli_bad_where_exits_2_and_impossible_settings_are_data_loss(notes, tmp_path):
+    index = str(tmp_path / "index")
+    run("index", str(notes), "-o", index)
+    bad_op = run("query", index, "tides", "--where", '{"x": {"$regexp": "a"}}', check=False)
+    assert bad_op.returncode == 2 and "--where" in bad_op.stderr
+    settings = json.loads((tmp_path / "index" / "rag.json").read_text())
+    for field, value, parent in (("chunk_size", -5, None), ("k", 0, None), ("alpha", 7, "retrieval"),
+                                 ("dimensions", 0, "embedder")):
+        broken = json.loads(json.dumps(settings))
+        (broken[parent] if parent else broken)[field] = value
+        (tmp_path / "index" / "rag.json").write_text(json.dumps(broken))
+        result = run("query", index, "tides", check=False)
+        assert result.returncode == 1 and f'"{field}"' in result.stderr, (field, result.stderr)
+        with pytest.raises(llmkit.DataLossError, match=field):
+            llmkit.RagPipeline.load(index)
+    (tmp_path / "index" / "rag.json").write_text(json.dumps(settings))
+    assert run("query", index, "tides").returncode == 0
+
+
 def test_concurrent_index_runs_lose_no_update(tmp_path):
     # 3 processes x 15 rounds of `llmkit index` adding different files to one INDEX at once: the
     # writer lock serializes each load-change-save, so every file is there and the index loads.
