@@ -1,8 +1,10 @@
 // llmkit index DIR -o INDEX: ingest a directory into a saved pipeline, with a progress bar on a
 // terminal (plain lines otherwise); an existing INDEX is updated (unchanged files cost nothing).
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "args.h"
 #include "commands.h"
+#include "llmkit/call.h"
 #include "llmkit/rag.h"
 #include "models.h"
 
@@ -20,6 +23,17 @@ namespace llmkit::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Ctrl-C and SIGTERM cancel the ingest (Cancel is one atomic store: safe in a handler); the
+// handler then steps aside, so a second Ctrl-C ends the process at once (saves are atomic).
+Cancellation* interrupt_target = nullptr;
+std::atomic<int> interrupted{0};
+
+extern "C" void OnInterrupt(int signal_number) {
+  interrupted.store(signal_number);
+  if (interrupt_target != nullptr) interrupt_target->Cancel();
+  ::signal(signal_number, SIG_DFL);
+}
 
 const CommandSpec kSpec = {
     "index",
@@ -175,11 +189,26 @@ int RunIndex(int argc, char** argv) {
     }
     return true;
   };
-  absl::StatusOr<IngestProgress> result = rag->IngestDirectory(dir, directory, ingest);
+  CallContext call;
+  call.cancellation = std::make_shared<Cancellation>();
+  interrupt_target = call.cancellation.get();
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  absl::StatusOr<IngestProgress> result = rag->IngestDirectory(dir, directory, ingest, call);
   if (terminal && !quiet) std::fprintf(stderr, "\n");
   if (!result.ok()) {
     // What was committed is kept: save it so the next run resumes.
-    (void)rag->Save(out);
+    const absl::Status saved = rag->Save(out);
+    if (const int signal_number = interrupted.load(); signal_number != 0) {
+      std::fprintf(stderr, "llmkit index: interrupted; %s (%zu documents, %zu chunks)%s\n",
+                   saved.ok() ? "saved what was indexed" : "could not save what was indexed",
+                   rag->Stats().documents, rag->Stats().chunks,
+                   saved.ok() ? ": run it again to resume" : "");
+      return 128 + signal_number;
+    }
     std::fprintf(stderr, "llmkit index: %s\n", std::string(result.status().message()).c_str());
     return kExitFailure;
   }

@@ -137,7 +137,9 @@ struct RagOptions {
   LocalEmbedderOptions local_embedder;
   size_t embed_batch_size = 64;  // Chunks per Embed call.
   int embed_concurrency = 4;     // Embed calls in flight at once during Ingest.
-  size_t embedding_cache_entries = 100'000;
+  // Vectors remembered by text hash (boilerplate repeated across files is embedded once):
+  // about 64 MiB at the local embedder's 1,024 dimensions.
+  size_t embedding_cache_entries = 16'384;
 
   // Index and retrieval.
   IndexKind index = IndexKind::kFlat;

@@ -114,7 +114,7 @@ int LineIndex::LineOf(size_t offset) const {
 
 bool IsReservedMetadataKey(std::string_view key) {
   static constexpr std::string_view kReserved[] = {
-      "doc_id",     "path",     "chunk",      "begin",      "end",
+      "doc_id",     "path",     "chunk",      "doc_chunks", "begin",   "end",
       "line_start", "line_end", "doc_sha256", "char_start", "char_end"};
   return std::find(std::begin(kReserved), std::end(kReserved), key) != std::end(kReserved);
 }

@@ -4,6 +4,7 @@
 #ifndef LLMKIT_SRC_RAG_RAG_IMPL_H_
 #define LLMKIT_SRC_RAG_RAG_IMPL_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -97,6 +98,13 @@ class RagPipeline::Impl {
   // RagPipeline::Ingest (rag_ingest.cc): takes write_mu for the whole call.
   absl::StatusOr<IngestProgress> Ingest(absl::Span<const RagDocument> documents,
                                         const IngestOptions& ingest, const CallContext& call);
+  // The same for documents produced one at a time: `source` calls the sink with each (which
+  // checks it, and keeps what it needs: the document may be freed after the call) and returns
+  // the sink's first error. `total` is the progress's documents_total.
+  using DocumentSink = std::function<absl::Status(const RagDocument&)>;
+  absl::StatusOr<IngestProgress> IngestStream(
+      size_t total, const std::function<absl::Status(const DocumentSink&)>& source,
+      const IngestOptions& ingest, const CallContext& call);
   // Creates the collection for `dims` on first use; checks dims against it after. Holds mu.
   absl::Status EnsureCollection(int dims);
 };

@@ -2,6 +2,7 @@
 // groups embed (reusing the vectors of chunks whose text did not change) and commit, so that a
 // stopped ingest keeps what it committed and the next call resumes.
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -68,8 +69,8 @@ absl::Status CheckDocuments(absl::Span<const RagDocument> documents) {
         if (internal::IsReservedMetadataKey(key)) {
           return absl::InvalidArgumentError(absl::StrCat(
               "document \"", doc.id, "\": metadata field \"", key,
-              "\" is reserved (the pipeline sets doc_id, path, chunk, begin, end, line_start, "
-              "line_end, doc_sha256)"));
+              "\" is reserved (the pipeline sets doc_id, path, chunk, doc_chunks, begin, end, "
+              "line_start, line_end, char_start, char_end, doc_sha256)"));
         }
       }
     }
@@ -77,19 +78,32 @@ absl::Status CheckDocuments(absl::Span<const RagDocument> documents) {
   return absl::OkStatus();
 }
 
-// A changed or new document, split and waiting for its vectors.
-struct Pending {
-  const RagDocument* doc;
-  std::string path;
-  std::string sha256;
-  size_t old_chunks = 0;
-  std::vector<Chunk> chunks;
-  std::vector<Json> metadata;
-  std::vector<std::vector<float>> vectors;  // Filled from the old index or the embedder.
+// Where a chunk sits in its document (computed while the document's text is at hand).
+struct ChunkPlace {
+  int line_start;
+  int line_end;
+  size_t char_start;
+  size_t char_end;
 };
 
-// One Ingest call: documents are added one by one into a group that is embedded and committed
-// once it holds IngestOptions::group_chunks chunks, and at the end. Holds no lock between calls.
+// A changed or new document, split and waiting to be embedded and written. It holds what the
+// commits need, not the document: a caller streaming documents may free each after Add.
+struct Pending {
+  std::string id;
+  std::string path;
+  std::string sha256;
+  Json metadata;  // The document's own fields (an object, or null).
+  size_t bytes = 0;
+  size_t old_chunks = 0;  // Chunk ids of the document's previous version: 0 .. old_chunks-1.
+  std::vector<Chunk> chunks;
+  std::vector<ChunkPlace> places;
+  size_t written = 0;  // Chunks committed so far.
+};
+
+// One Ingest call: documents are added one by one and committed in slices of
+// IngestOptions::group_chunks chunks, so memory stays proportional to a slice however large a
+// document is; a document larger than a slice is written over several commits and recorded as
+// indexed with its last one. Holds no lock between calls.
 class IngestRun {
  public:
   IngestRun(RagPipeline::Impl& impl, const IngestOptions& ingest, const CallContext& call,
@@ -98,11 +112,11 @@ class IngestRun {
     progress_.documents_total = documents;
   }
 
-  // Skips `doc` when unchanged; else splits it into the group, committing a full group.
+  // Skips `doc` when unchanged; else splits it into the group, committing full slices.
   absl::Status Add(const RagDocument& doc) {
     LLMKIT_RETURN_IF_ERROR(Stopped());
     Pending pending;
-    pending.doc = &doc;
+    pending.id = doc.id;
     pending.path = PathOf(doc);
     pending.sha256 = internal::Sha256Hex(absl::StrCat(pending.path, absl::string_view("\0", 1),
                                                       doc.metadata.Dump(),
@@ -116,22 +130,37 @@ class IngestRun {
       }
     }
     LLMKIT_ASSIGN_OR_RETURN(pending.chunks, impl_.splitter->Split(pending.path, doc.text));
-    pending.metadata = ChunkMetadata(doc, pending);
-    group_chunks_ += pending.chunks.size();
+    LLMKIT_RETURN_IF_ERROR(Stopped());
+    const internal::LineIndex lines(doc.text);
+    pending.places.reserve(pending.chunks.size());
+    for (const Chunk& chunk : pending.chunks) {
+      pending.places.push_back({lines.LineOf(chunk.begin), lines.LineOf(chunk.end - 1),
+                                lines.CodePointsBefore(chunk.begin),
+                                lines.CodePointsBefore(chunk.end)});
+    }
+    pending.metadata = doc.metadata;
+    pending.bytes = doc.text.size();
+    waiting_ += pending.chunks.size();
     group_.push_back(std::move(pending));
-    if (group_chunks_ >= ingest_.group_chunks) return CommitOrStopped();
-    return absl::OkStatus();
+    return CommitOrStopped(/*all=*/false);
   }
 
-  // Commits the last group; the progress of the whole call.
+  // Commits what is left; the progress of the whole call.
   absl::StatusOr<IngestProgress> Finish() {
     LLMKIT_RETURN_IF_ERROR(Stopped());
-    LLMKIT_RETURN_IF_ERROR(CommitOrStopped());
+    LLMKIT_RETURN_IF_ERROR(CommitOrStopped(/*all=*/true));
     progress_.seconds = Seconds();
     return progress_;
   }
 
  private:
+  // Chunks of one pending document in a slice: [begin, end).
+  struct Part {
+    size_t pending;
+    size_t begin;
+    size_t end;
+  };
+
   double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
   absl::Status Unchanged() {
@@ -145,62 +174,63 @@ class IngestRun {
     return absl::OkStatus();
   }
 
-  // The metadata of each chunk: where it sits in the document, then the document's own fields.
-  static std::vector<Json> ChunkMetadata(const RagDocument& doc, const Pending& pending) {
-    std::vector<Json> out;
-    out.reserve(pending.chunks.size());
-    const internal::LineIndex lines(doc.text);
-    for (size_t c = 0; c < pending.chunks.size(); ++c) {
-      const Chunk& chunk = pending.chunks[c];
-      Json meta = Json::MakeObject();
-      meta.Set("doc_id", doc.id);
-      meta.Set("path", pending.path);
-      meta.Set("chunk", c);
-      meta.Set("begin", chunk.begin);
-      meta.Set("end", chunk.end);
-      meta.Set("line_start", lines.LineOf(chunk.begin));
-      meta.Set("line_end", lines.LineOf(chunk.end - 1));
-      // Code-point offsets: Python's str indices into the document.
-      meta.Set("char_start", lines.CodePointsBefore(chunk.begin));
-      meta.Set("char_end", lines.CodePointsBefore(chunk.end));
-      meta.Set("doc_sha256", pending.sha256);
-      if (doc.metadata.is_object()) {
-        for (const auto& [key, value] : doc.metadata.as_object()) meta.Set(key, value);
-      }
-      if (const Json* headings = chunk.metadata.Find("headings");
-          headings != nullptr && meta.Find("headings") == nullptr) {
-        meta.Set("headings", *headings);
-      }
-      out.push_back(std::move(meta));
+  // The metadata of chunk `c`: where it sits in the document, then the document's own fields.
+  static Json ChunkMetadata(const Pending& pending, size_t c) {
+    const Chunk& chunk = pending.chunks[c];
+    const ChunkPlace& place = pending.places[c];
+    Json meta = Json::MakeObject();
+    meta.Set("doc_id", pending.id);
+    meta.Set("path", pending.path);
+    meta.Set("chunk", c);
+    meta.Set("doc_chunks", pending.chunks.size());
+    meta.Set("begin", chunk.begin);
+    meta.Set("end", chunk.end);
+    meta.Set("line_start", place.line_start);
+    meta.Set("line_end", place.line_end);
+    // Code-point offsets: Python's str indices into the document.
+    meta.Set("char_start", place.char_start);
+    meta.Set("char_end", place.char_end);
+    meta.Set("doc_sha256", pending.sha256);
+    if (pending.metadata.is_object()) {
+      for (const auto& [key, value] : pending.metadata.as_object()) meta.Set(key, value);
     }
-    return out;
+    if (const Json* headings = chunk.metadata.Find("headings");
+        headings != nullptr && meta.Find("headings") == nullptr) {
+      meta.Set("headings", *headings);
+    }
+    return meta;
   }
 
-  // Fills every pending chunk's vector: from the old index when its text is unchanged, else
-  // from the embedder. Sets *dims.
-  absl::Status EmbedGroup(int* dims) {
+  // The vectors of `slice`'s chunks: from the old index when a chunk's text is unchanged (old
+  // chunks near the same position are looked at), else from the embedder. Sets *dims.
+  absl::StatusOr<std::vector<std::vector<float>>> EmbedSlice(const std::vector<Part>& slice,
+                                                             int* dims) {
+    std::vector<std::vector<float>> out;
     std::vector<std::string> to_embed;
-    std::vector<std::pair<size_t, size_t>> slots;  // (pending, chunk) of each text to embed.
-    for (size_t p = 0; p < group_.size(); ++p) {
-      Pending& pending = group_[p];
-      pending.vectors.resize(pending.chunks.size());
+    std::vector<size_t> slots;  // Index in `out` of each text to embed.
+    for (const Part& part : slice) {
+      const Pending& pending = group_[part.pending];
       absl::flat_hash_map<std::string, std::vector<float>> old;
       if (pending.old_chunks > 0) {
+        constexpr size_t kShift = 64;  // Edits move a chunk's index by a few places at most.
+        const size_t from = part.begin > kShift ? part.begin - kShift : 0;
+        const size_t to = std::min(pending.old_chunks, part.end + kShift);
         std::shared_lock lock(impl_.mu);
-        for (size_t c = 0; c < pending.old_chunks && impl_.collection != nullptr; ++c) {
-          absl::StatusOr<Document> d = impl_.collection->Get(ChunkId(pending.doc->id, c));
+        for (size_t c = from; c < to && impl_.collection != nullptr; ++c) {
+          absl::StatusOr<Document> d = impl_.collection->Get(ChunkId(pending.id, c));
           if (d.ok()) old.emplace(std::move(d->text), std::move(d->vector));
         }
       }
-      for (size_t c = 0; c < pending.chunks.size(); ++c) {
+      for (size_t c = part.begin; c < part.end; ++c) {
         auto it = old.find(pending.chunks[c].text);
         if (it != old.end()) {
-          pending.vectors[c] = it->second;
+          out.push_back(it->second);
           ++progress_.chunks_reused;
           continue;
         }
+        slots.push_back(out.size());
+        out.emplace_back();
         to_embed.push_back(pending.chunks[c].text);
-        slots.emplace_back(p, c);
       }
     }
     const EmbeddingCacheStats before = impl_.embedder->Stats();
@@ -214,65 +244,95 @@ class IngestRun {
     progress_.chunks_reused += after.hits - before.hits;
     for (size_t i = 0; i < slots.size(); ++i) {
       const float* row = vectors.data() + i * *dims;
-      group_[slots[i].first].vectors[slots[i].second].assign(row, row + *dims);
+      out[slots[i]].assign(row, row + *dims);
+    }
+    return out;
+  }
+
+  // Commits slices of up to group_chunks chunks while a full one is waiting (or, with `all`,
+  // until nothing is). Each slice is embedded, then written under one unique lock: its chunks,
+  // the stale chunks of documents it completes, and the records of those documents.
+  absl::Status Commit(bool all) {
+    const size_t limit = std::max<size_t>(1, ingest_.group_chunks);
+    while (!group_.empty() && (all || waiting_ >= limit)) {
+      std::vector<Part> slice;
+      size_t taken = 0;
+      for (size_t p = 0; p < group_.size() && taken < limit; ++p) {
+        const Pending& pending = group_[p];
+        const size_t left = pending.chunks.size() - pending.written;
+        // A document that fits in a slice is never cut: searches see all of it or none.
+        if (taken > 0 && left > limit - taken && left <= limit) break;
+        const size_t n = std::min(left, limit - taken);
+        slice.push_back({p, pending.written, pending.written + n});
+        taken += n;
+      }
+      int dims = 0;
+      LLMKIT_ASSIGN_OR_RETURN(std::vector<std::vector<float>> vectors, EmbedSlice(slice, &dims));
+      std::vector<Document> chunk_docs;
+      std::vector<std::string> ids, texts, stale;
+      chunk_docs.reserve(taken);
+      size_t v = 0;
+      for (const Part& part : slice) {
+        const Pending& pending = group_[part.pending];
+        for (size_t c = part.begin; c < part.end; ++c) {
+          Document d;
+          d.id = ChunkId(pending.id, c);
+          d.text = pending.chunks[c].text;
+          d.metadata = ChunkMetadata(pending, c);
+          d.vector = std::move(vectors[v++]);
+          ids.push_back(d.id);
+          texts.push_back(d.text);
+          chunk_docs.push_back(std::move(d));
+        }
+        if (part.end == pending.chunks.size()) {
+          for (size_t c = pending.chunks.size(); c < pending.old_chunks; ++c) {
+            stale.push_back(ChunkId(pending.id, c));
+          }
+        }
+      }
+      size_t completed = 0;
+      {
+        std::unique_lock lock(impl_.mu);
+        if (!chunk_docs.empty()) {
+          LLMKIT_RETURN_IF_ERROR(impl_.EnsureCollection(dims));
+          LLMKIT_RETURN_IF_ERROR(impl_.collection->Upsert(chunk_docs));
+          LLMKIT_RETURN_IF_ERROR(impl_.bm25->Upsert(ids, texts));
+        }
+        if (!stale.empty() && impl_.collection != nullptr) {
+          impl_.collection->Delete(stale);
+          impl_.bm25->Delete(stale);
+        }
+        for (const Part& part : slice) {
+          Pending& pending = group_[part.pending];
+          pending.written = part.end;
+          if (pending.written == pending.chunks.size()) {
+            impl_.docs[pending.id] = {pending.path, pending.sha256, pending.chunks.size()};
+            progress_.bytes += pending.bytes;
+            ++completed;
+          } else {
+            // Part written: not yet indexed (an empty hash never matches), and every chunk id
+            // either version may have used stays known so that a later ingest removes it.
+            impl_.docs[pending.id] = {pending.path, "", std::max(pending.old_chunks, part.end)};
+          }
+        }
+      }
+      group_.erase(group_.begin(), group_.begin() + static_cast<std::ptrdiff_t>(completed));
+      waiting_ -= taken;
+      progress_.chunks += chunk_docs.size();
+      progress_.chunks_removed += stale.size();
+      progress_.documents_done += completed;
+      progress_.seconds = Seconds();
+      if (ingest_.progress && !ingest_.progress(progress_)) {
+        return absl::CancelledError(absl::StrCat("ingest stopped by the progress callback after ",
+                                                 progress_.documents_done, " of ",
+                                                 progress_.documents_total, " documents"));
+      }
+      LLMKIT_RETURN_IF_ERROR(Stopped());
     }
     return absl::OkStatus();
   }
 
-  // Embeds the group, then writes its chunks, deletes chunks past a document's new end, and
-  // records the documents, all under one unique lock.
-  absl::Status Commit() {
-    if (group_.empty()) return absl::OkStatus();
-    int dims = 0;
-    LLMKIT_RETURN_IF_ERROR(EmbedGroup(&dims));
-    std::vector<Document> chunk_docs;
-    std::vector<std::string> ids, texts, stale;
-    for (Pending& pending : group_) {
-      for (size_t c = 0; c < pending.chunks.size(); ++c) {
-        Document d;
-        d.id = ChunkId(pending.doc->id, c);
-        d.text = pending.chunks[c].text;
-        d.metadata = std::move(pending.metadata[c]);
-        d.vector = std::move(pending.vectors[c]);
-        ids.push_back(d.id);
-        texts.push_back(d.text);
-        chunk_docs.push_back(std::move(d));
-      }
-      for (size_t c = pending.chunks.size(); c < pending.old_chunks; ++c) {
-        stale.push_back(ChunkId(pending.doc->id, c));
-      }
-    }
-    {
-      std::unique_lock lock(impl_.mu);
-      if (!chunk_docs.empty()) {
-        LLMKIT_RETURN_IF_ERROR(impl_.EnsureCollection(dims));
-        LLMKIT_RETURN_IF_ERROR(impl_.collection->Upsert(chunk_docs));
-        LLMKIT_RETURN_IF_ERROR(impl_.bm25->Upsert(ids, texts));
-      }
-      if (!stale.empty() && impl_.collection != nullptr) {
-        impl_.collection->Delete(stale);
-        impl_.bm25->Delete(stale);
-      }
-      for (const Pending& pending : group_) {
-        impl_.docs[pending.doc->id] = {pending.path, pending.sha256, pending.chunks.size()};
-        progress_.bytes += pending.doc->text.size();
-      }
-    }
-    progress_.chunks += chunk_docs.size();
-    progress_.chunks_removed += stale.size();
-    progress_.documents_done += group_.size();
-    progress_.seconds = Seconds();
-    group_.clear();
-    group_chunks_ = 0;
-    if (ingest_.progress && !ingest_.progress(progress_)) {
-      return absl::CancelledError(absl::StrCat("ingest stopped by the progress callback after ",
-                                               progress_.documents_done, " of ",
-                                               progress_.documents_total, " documents"));
-    }
-    return absl::OkStatus();
-  }
-
-  // The call's end (cancelled or past its deadline), saying how far the ingest got; the groups
+  // The call's end (cancelled or past its deadline), saying how far the ingest got; the slices
   // committed so far stay, so calling again resumes.
   absl::Status Stopped() const {
     absl::Status status = call_.Check("ingest", Clock::now());
@@ -282,9 +342,9 @@ class IngestRun {
                                      progress_.documents_total, " documents"));
   }
 
-  // A group whose embedding the call's end interrupted reports how far the ingest got.
-  absl::Status CommitOrStopped() {
-    absl::Status status = Commit();
+  // A slice whose embedding the call's end interrupted reports how far the ingest got.
+  absl::Status CommitOrStopped(bool all) {
+    absl::Status status = Commit(all);
     if (!status.ok() && !call_.Check("ingest").ok()) return Stopped();
     return status;
   }
@@ -294,8 +354,8 @@ class IngestRun {
   const CallContext& call_;
   const Clock::time_point start_;
   IngestProgress progress_;
-  std::vector<Pending> group_;
-  size_t group_chunks_ = 0;
+  std::vector<Pending> group_;  // Documents not fully written yet, in order.
+  size_t waiting_ = 0;          // Their chunks not written yet.
   size_t unchanged_since_report_ = 0;
 };
 
@@ -308,6 +368,18 @@ absl::StatusOr<IngestProgress> RagPipeline::Impl::Ingest(absl::Span<const RagDoc
   std::lock_guard<std::mutex> writer(write_mu);
   IngestRun run(*this, ingest, call, documents.size());
   for (const RagDocument& doc : documents) LLMKIT_RETURN_IF_ERROR(run.Add(doc));
+  return run.Finish();
+}
+
+absl::StatusOr<IngestProgress> RagPipeline::Impl::IngestStream(
+    size_t total, const std::function<absl::Status(const DocumentSink&)>& source,
+    const IngestOptions& ingest, const CallContext& call) {
+  std::lock_guard<std::mutex> writer(write_mu);
+  IngestRun run(*this, ingest, call, total);
+  LLMKIT_RETURN_IF_ERROR(source([&](const RagDocument& doc) -> absl::Status {
+    LLMKIT_RETURN_IF_ERROR(CheckDocuments(absl::MakeConstSpan(&doc, 1)));
+    return run.Add(doc);
+  }));
   return run.Finish();
 }
 

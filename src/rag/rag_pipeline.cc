@@ -390,55 +390,18 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
   std::vector<std::string> errors;  // Every path skipped, with its reason.
   std::vector<fs::path> files = ListFiles(dir, extensions, directory.extensions.empty(), &errors);
   LLMKIT_RETURN_IF_ERROR(call.Check("listing the directory"));
-  std::vector<RagDocument> documents;
   const fs::path root(dir);
-  for (const fs::path& file : files) {
-    LLMKIT_RETURN_IF_ERROR(call.Check("reading the directory"));
-    RagDocument doc;
-    doc.id = file.lexically_relative(root).generic_string();
-    doc.path = file.string();
-    if (std::string owner = IdOwner(*impl_, doc); !owner.empty()) {
-      errors.push_back(absl::StrCat(
-          doc.path, ": skipped: its document id \"", doc.id, "\" already belongs to ", owner,
-          " (ids are paths relative to the indexed directory: index both folders from one parent "
-          "directory, or into separate indexes)"));
-      continue;
-    }
-    std::error_code size_error;
-    const uintmax_t size = fs::file_size(file, size_error);
-    if (!size_error && size > directory.max_file_bytes) {
-      errors.push_back(absl::StrCat(doc.path, ": ", size, " bytes, above max_file_bytes ",
-                                    directory.max_file_bytes));
-      continue;
-    }
-    absl::StatusOr<std::string> text = internal::ReadFile(doc.path);
-    if (!text.ok()) {
-      errors.push_back(absl::StrCat(doc.path, ": ", text.status().message()));
-      continue;
-    }
-    if (text->find('\0') != std::string::npos) {
-      errors.push_back(absl::StrCat(doc.path, ": binary (contains NUL bytes)"));
-      continue;
-    }
-    if (absl::Status utf8 = ValidateUtf8(*text); !utf8.ok()) {
-      errors.push_back(absl::StrCat(doc.path, ": not UTF-8 text (", utf8.message(), ")"));
-      continue;
-    }
-    doc.text = *std::move(text);
-    documents.push_back(std::move(doc));
-  }
-
   size_t removed_docs = 0;
   if (directory.remove_missing) {
     absl::flat_hash_set<std::string> present;
-    for (const RagDocument& doc : documents) present.insert(doc.path);
+    for (const fs::path& file : files) present.insert(file.string());
     const std::string prefix = (root / "").string();
     std::vector<std::string> gone;
     {
       std::shared_lock lock(impl_->mu);
       for (const auto& [id, record] : impl_->docs) {
         if (record.path.rfind(prefix, 0) == 0 && !present.contains(record.path)) {
-          // Files that exist but failed to read are kept as they were.
+          // Files that exist but could not be listed are kept as they were.
           std::error_code exists_error;
           if (!fs::exists(record.path, exists_error)) gone.push_back(id);
         }
@@ -448,17 +411,61 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
   }
 
   IngestOptions with_errors = options;
-  const size_t failed = errors.size();
   if (options.progress) {
     with_errors.progress = [&](const IngestProgress& p) {
       IngestProgress shown = p;
-      shown.documents_failed = failed;
+      shown.documents_failed = errors.size();
       shown.documents_removed = removed_docs;
       return options.progress(shown);
     };
   }
-  LLMKIT_ASSIGN_OR_RETURN(IngestProgress progress, Ingest(documents, with_errors, call));
-  progress.documents_failed = failed;
+  // Files are read one at a time and handed to the ingest, which keeps only their chunks until
+  // they are written: memory follows the largest file, not the directory.
+  size_t fed = 0;
+  auto source = [&](const Impl::DocumentSink& add) -> absl::Status {
+    for (const fs::path& file : files) {
+      LLMKIT_RETURN_IF_ERROR(call.Check("reading the directory"));
+      RagDocument doc;
+      doc.id = file.lexically_relative(root).generic_string();
+      doc.path = file.string();
+      if (std::string owner = IdOwner(*impl_, doc); !owner.empty()) {
+        errors.push_back(absl::StrCat(doc.path, ": skipped: its document id \"", doc.id,
+                                      "\" already belongs to ", owner,
+                                      " (ids are paths relative to the indexed directory: index "
+                                      "both folders from one parent directory, or into separate "
+                                      "indexes)"));
+        continue;
+      }
+      std::error_code size_error;
+      const uintmax_t size = fs::file_size(file, size_error);
+      if (!size_error && size > directory.max_file_bytes) {
+        errors.push_back(absl::StrCat(doc.path, ": ", size, " bytes, above max_file_bytes ",
+                                      directory.max_file_bytes));
+        continue;
+      }
+      absl::StatusOr<std::string> text = internal::ReadFile(doc.path);
+      if (!text.ok()) {
+        errors.push_back(absl::StrCat(doc.path, ": ", text.status().message()));
+        continue;
+      }
+      if (text->find('\0') != std::string::npos) {
+        errors.push_back(absl::StrCat(doc.path, ": binary (contains NUL bytes)"));
+        continue;
+      }
+      if (absl::Status utf8 = ValidateUtf8(*text); !utf8.ok()) {
+        errors.push_back(absl::StrCat(doc.path, ": not UTF-8 text (", utf8.message(), ")"));
+        continue;
+      }
+      doc.text = *std::move(text);
+      ++fed;
+      LLMKIT_RETURN_IF_ERROR(add(doc));
+    }
+    return absl::OkStatus();
+  };
+  LLMKIT_ASSIGN_OR_RETURN(IngestProgress progress,
+                          impl_->IngestStream(files.size(), source, with_errors, call));
+  progress.documents_total = fed;
+  progress.documents_failed = errors.size();
   progress.documents_removed = removed_docs;
   progress.errors = std::move(errors);
   return progress;

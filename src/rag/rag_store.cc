@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -263,6 +264,12 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
     }
     impl->dimensions = dimensions;
     std::vector<std::string> ids = impl->collection->Ids();
+    struct Completeness {
+      int64_t found = 0;
+      int64_t expected = -1;  // doc_chunks of the chunks read (absent before llmkit wrote it).
+      bool mixed = false;
+    };
+    absl::flat_hash_map<std::string, Completeness> completeness;
     std::vector<std::string> texts;
     texts.reserve(ids.size());
     for (const std::string& id : ids) {
@@ -279,10 +286,27 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
             absl::StrCat(dir, "/collection: chunk \"", id, "\" lacks the pipeline's metadata"));
       }
       RagDocRecord& record = impl->docs[doc_id->as_string()];
-      record.path = path->as_string();
-      record.sha256 = sha->as_string();
+      Completeness& seen = completeness[doc_id->as_string()];
+      if (seen.found == 0) {
+        record.path = path->as_string();
+        record.sha256 = sha->as_string();
+      } else if (record.sha256 != sha->as_string()) {
+        seen.mixed = true;  // Chunks of two versions: a large document was being rewritten.
+      }
+      ++seen.found;
+      if (const Json* total = chunk.metadata.Find("doc_chunks");
+          total != nullptr && total->is_int()) {
+        seen.expected = total->as_int();
+      }
       record.chunks = std::max<size_t>(record.chunks, static_cast<size_t>(number->as_int()) + 1);
       texts.push_back(std::move(chunk.text));
+    }
+    // A document written only in part (its ingest stopped between two slices) is not indexed:
+    // an empty hash never matches, so the next ingest writes it again.
+    for (const auto& [id, seen] : completeness) {
+      if (seen.mixed || (seen.expected >= 0 && seen.found != seen.expected)) {
+        impl->docs[id].sha256.clear();
+      }
     }
     LLMKIT_RETURN_IF_ERROR(impl->bm25->Add(ids, texts));
   }

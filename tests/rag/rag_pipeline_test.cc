@@ -378,6 +378,39 @@ void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
+// A document larger than a slice is written over several commits. Stopped between two of them,
+// it is not indexed (in memory, and after Save and Load); the next ingest writes it again,
+// taking the vectors of the chunks already written from the index.
+TEST(RagPipeline, LargeDocumentStoppedBetweenSlicesIsWrittenAgain) {
+  RagOptions options;
+  options.chunk_size = 64;
+  options.chunk_overlap = 0;
+  auto rag = Pipeline(options);
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "Sentence " + std::to_string(i) + " about the tides.\n";
+  std::vector<RagDocument> docs = {{.id = "small", .text = "A small note."},
+                                   {.id = "large", .text = text}};
+  int slices = 0;
+  auto stopped = rag->Ingest(
+      docs, {.progress = [&](const IngestProgress&) { return ++slices < 3; }, .group_chunks = 50});
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled);
+  const size_t written = rag->Stats().chunks;
+  EXPECT_GT(written, 50u);
+  TempDir dir;
+  ASSERT_TRUE(rag->Save(dir.path()).ok());
+  auto loaded = RagPipeline::Load(dir.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  for (RagPipeline* pipeline : {rag.get(), loaded->get()}) {
+    auto resumed = pipeline->Ingest(docs, {.group_chunks = 50});
+    ASSERT_TRUE(resumed.ok()) << resumed.status();
+    EXPECT_EQ(resumed->documents_unchanged, 1u);  // "small"; "large" is written again.
+    EXPECT_GE(resumed->chunks_reused, written - 1);
+    auto again = pipeline->Ingest(docs);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->documents_unchanged, 2u);
+  }
+}
+
 TEST(RagPipeline, SaveAndLoadGiveTheSameAnswersAndResume) {
   TempDir dir;
   auto rag = Pipeline({.k = 3});

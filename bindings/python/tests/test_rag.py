@@ -344,6 +344,67 @@ def test_cli_bad_where_exits_2_and_impossible_settings_are_data_loss(notes, tmp_
     assert run("query", index, "tides").returncode == 0
 
 
+def write_large_text(path, megabytes, seed=1):
+    """Real words (the GPL's) in random order: `megabytes` MB of lines."""
+    import random
+    words = pathlib.Path("/usr/share/common-licenses/GPL-3").read_text().split()
+    rng = random.Random(seed)
+    lines = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(4096)]
+    block = "\n".join(lines) + "\n"
+    with open(path, "w") as out:
+        for i in range(megabytes * (1 << 20) // len(block) + 1):
+            out.write(f"part {i}\n" + block)
+
+
+MEMORY_CHILD = """
+import resource, sys, llmkit
+rag = llmkit.RagPipeline()
+progress = rag.ingest_directory(sys.argv[1], max_file_bytes=1 << 30)
+print(progress.chunks, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_100_mb_file_ingests_in_bounded_memory(tmp_path):
+    # The whole document is split first; its chunks are then embedded and written in slices of
+    # group_chunks, so the peak follows what the index keeps, not copies of the document.
+    folder = tmp_path / "big"
+    folder.mkdir()
+    write_large_text(folder / "big.txt", 100)
+    result = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(folder)], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    chunks, peak_mb = map(int, result.stdout.split())
+    assert chunks > 200_000
+    assert peak_mb < 1536, f"peak {peak_mb} MB for a 100 MB file"
+
+
+def test_ctrl_c_stops_llmkit_index_within_a_second_and_saves(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_large_text(folder / "big.txt", 40)
+    (folder / "small.md").write_text("# Small\nA small note about tides.\n")
+    index = str(tmp_path / "index")
+    environment = {k: v for k, v in os.environ.items() if k not in ("LLMKIT_BASE_URL", "OPENAI_API_KEY")}
+    proc = subprocess.Popen([str(CLI), "index", str(folder), "-o", index, "--max-file-mb", "64"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    import signal
+    import time
+    time.sleep(3)
+    assert proc.poll() is None, "the index finished before it could be interrupted"
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    stopped = time.monotonic() - sent
+    assert proc.returncode == 130, err
+    assert "interrupted; saved what was indexed" in err and "run it again to resume" in err
+    assert stopped < 1.0 + 2.0, f"{stopped:.2f} s to stop and save"  # Stop < 1 s, then the save.
+    # What was committed is there; the interrupted document is indexed again on the next run,
+    # reusing the vectors of the chunks written before the interruption.
+    assert run("query", index, "tides", "--json").returncode == 0
+    again = run("index", str(folder), "-o", index, "--max-file-mb", "64")
+    assert re.search(r"\((\d+) embedded, ([1-9]\d*) reused", again.stdout), again.stdout
+
+
 def test_concurrent_index_runs_lose_no_update(tmp_path):
     # 3 processes x 15 rounds of `llmkit index` adding different files to one INDEX at once: the
     # writer lock serializes each load-change-save, so every file is there and the index loads.
