@@ -398,8 +398,14 @@ FallbackEntries ReadFallbacks(const py::handle& entries, const char* what) {
                                                 ": a tuple is (model, model_name[, name])"));
       }
       model = t[0];
-      if (t.size() > 1 && !t[1].is_none()) model_name = t[1].cast<std::string>();
-      if (t.size() > 2 && !t[2].is_none()) name = t[2].cast<std::string>();
+      for (size_t i = 1; i < t.size(); ++i) {
+        if (t[i].is_none()) continue;
+        if (!PyUnicode_Check(t[i].ptr())) {
+          throw py::type_error(absl::StrCat(what, ": ", i == 1 ? "model_name" : "name",
+                                            " must be str, got ", Py_TYPE(t[i].ptr())->tp_name));
+        }
+        (i == 1 ? model_name : name) = t[i].cast<std::string>();
+      }
     }
     Client client = ClientOf(model);
     out.chat.push_back({client.chat, model_name, name});

@@ -49,7 +49,11 @@ struct PythonProgress {
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         if (!callable.is_none()) {
           py::object keep_going = callable(p);
-          if (!keep_going.is_none() && !keep_going.cast<bool>()) return false;
+          if (!keep_going.is_none()) {
+            const int truth = PyObject_IsTrue(keep_going.ptr());
+            if (truth < 0) throw py::error_already_set();
+            if (truth == 0) return false;
+          }
         }
         return true;
       } catch (py::error_already_set& e) {
@@ -102,25 +106,49 @@ IngestProgress IngestDirectory(RagPipeline& rag, const std::string& dir,
       py::arg("group_chunks") = 1024, py::arg("timeout") = py::none(),        \
       py::arg("tags") = py::none()
 
-RagDocument DocumentOf(const py::handle& item) {
+// A str field of a document, or a TypeError naming the document, the field and the type given.
+std::string StringField(const py::handle& value, size_t index, const char* field) {
+  if (!PyUnicode_Check(value.ptr())) {
+    throw py::type_error(absl::StrCat("documents[", index, "]: ", field, " must be str, got ",
+                                      Py_TYPE(value.ptr())->tp_name));
+  }
+  return value.cast<std::string>();
+}
+
+// documents[index]: (id, text[, metadata[, path]]) or a dict with those keys.
+RagDocument DocumentOf(const py::handle& item, size_t index) {
   RagDocument doc;
-  if (py::isinstance<py::dict>(item)) {
-    py::dict d = item.cast<py::dict>();
-    doc.id = d["id"].cast<std::string>();
-    doc.text = d["text"].cast<std::string>();
+  if (PyDict_Check(item.ptr())) {
+    py::dict d = py::reinterpret_borrow<py::dict>(item);
+    for (const char* key : {"id", "text"}) {
+      if (!d.contains(key)) {
+        throw py::type_error(absl::StrCat("documents[", index, "]: the dict has no \"", key,
+                                          "\" key (keys: id, text, metadata, path)"));
+      }
+    }
+    doc.id = StringField(d["id"], index, "id");
+    doc.text = StringField(d["text"], index, "text");
     if (d.contains("metadata")) doc.metadata = PythonToJson(d["metadata"]);
-    if (d.contains("path") && !d["path"].is_none()) doc.path = d["path"].cast<std::string>();
+    if (d.contains("path") && !d["path"].is_none())
+      doc.path = StringField(d["path"], index, "path");
     return doc;
   }
-  py::tuple t = py::reinterpret_borrow<py::object>(item).cast<py::tuple>();
-  if (t.size() < 2 || t.size() > 4) {
-    ThrowIfError(absl::InvalidArgumentError(
-        "a document is (id, text[, metadata[, path]]) or a dict with those keys"));
+  if (!PyTuple_Check(item.ptr()) && !PyList_Check(item.ptr())) {
+    throw py::type_error(absl::StrCat("documents[", index,
+                                      "] must be a tuple (id, text[, metadata[, path]]) or a dict, "
+                                      "got ",
+                                      Py_TYPE(item.ptr())->tp_name));
   }
-  doc.id = t[0].cast<std::string>();
-  doc.text = t[1].cast<std::string>();
+  py::sequence t = py::reinterpret_borrow<py::sequence>(item);
+  if (t.size() < 2 || t.size() > 4) {
+    ThrowIfError(absl::InvalidArgumentError(absl::StrCat(
+        "documents[", index, "] has ", t.size(),
+        " items; a document is (id, text[, metadata[, path]]) or a dict with those keys")));
+  }
+  doc.id = StringField(t[0], index, "id");
+  doc.text = StringField(t[1], index, "text");
   if (t.size() > 2) doc.metadata = PythonToJson(t[2]);
-  if (t.size() > 3 && !t[3].is_none()) doc.path = t[3].cast<std::string>();
+  if (t.size() > 3 && !t[3].is_none()) doc.path = StringField(t[3], index, "path");
   return doc;
 }
 
@@ -268,7 +296,7 @@ void BindRag(py::module_& m) {
           [](RagPipeline& rag, py::iterable documents, py::object progress, size_t group_chunks,
              std::optional<double> timeout, py::object tags) {
             std::vector<RagDocument> docs;
-            for (py::handle item : documents) docs.push_back(DocumentOf(item));
+            for (py::handle item : documents) docs.push_back(DocumentOf(item, docs.size()));
             return RunIngest(progress, group_chunks, ToCallContext(timeout, std::nullopt, tags),
                              [&](const IngestOptions& o, const CallContext& call) {
                                return rag.Ingest(docs, o, call);

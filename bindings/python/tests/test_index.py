@@ -210,3 +210,64 @@ def test_every_stored_value_loads_again(tmp_path):
     loaded = llmkit.Collection.load(str(tmp_path / "c"))
     for i, meta in zip(ids, metas):
         assert llmkit.json_dumps(loaded.get(i)["metadata"]) == llmkit.json_dumps(meta)
+
+
+def random_text(rng, n):
+    """Every kind of code point UTF-8 can hold: ASCII, controls (NUL included), BMP, astral."""
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.6:
+            out.append(chr(rng.randint(0x20, 0x7E)))
+        elif r < 0.7:
+            out.append(chr(rng.randint(0, 0x1F)))
+        elif r < 0.85:
+            out.append(chr(rng.randint(0xA0, 0xD7FF)))
+        elif r < 0.95:
+            out.append(chr(rng.randint(0xE000, 0xFFFD)))
+        else:
+            out.append(chr(rng.randint(0x10000, 0x10FFFF)))
+    return "".join(out)
+
+
+def random_value(rng, depth=0):
+    """JSON values at their edges: int64 extremes, -0.0, subnormals, the largest double, nesting."""
+    r = rng.random()
+    if depth < 4 and r < 0.15:
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    if depth < 4 and r < 0.3:
+        return {random_text(rng, rng.randint(0, 6)): random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    if r < 0.45:
+        return rng.choice([0, 1, -1, 2**63 - 1, -(2**63), 2**53 + 1, rng.randint(-(2**63), 2**63 - 1)])
+    if r < 0.6:
+        return rng.choice([0.0, -0.0, 5e-324, 1.7976931348623157e308, -1e-300, 0.1, 1 / 3,
+                           rng.uniform(-1e10, 1e10), 1e16, 1e-7])
+    if r < 0.7:
+        return rng.choice([True, False, None])
+    return random_text(rng, rng.randint(0, 20))
+
+
+@pytest.mark.parametrize("float16", [False, True])
+def test_whatever_add_accepts_survives_save_and_load_exactly(tmp_path, float16):
+    # Property: for random ids, texts and metadata at the edges of what JSON and UTF-8 hold,
+    # get() after save and load returns exactly what it returned before (repr: -0.0 stays -0.0,
+    # 2**63-1 stays an int), vectors bit for bit as stored.
+    for seed in range(10):
+        rng = random.Random(seed)
+        collection = llmkit.Collection(8, float16=float16)
+        ids = sorted({random_text(rng, rng.randint(1, 12)) for _ in range(50)})
+        vectors = np.random.default_rng(seed).standard_normal((len(ids), 8)).astype(np.float32)
+        texts = [random_text(rng, rng.randint(0, 80)) for _ in ids]
+        metadatas = [{random_text(rng, rng.randint(0, 8)): random_value(rng) for _ in range(rng.randint(0, 5))}
+                     for _ in ids]
+        collection.add(ids, vectors, texts, metadatas)
+        before = {i: collection.get(i) for i in ids}
+        folder = tmp_path / f"{seed}-{float16}"
+        collection.save(str(folder))
+        loaded = llmkit.Collection.load(str(folder))
+        assert len(loaded) == len(ids)
+        for i in ids:
+            got = loaded.get(i)
+            assert repr(got["text"]) == repr(before[i]["text"])
+            assert repr(got["metadata"]) == repr(before[i]["metadata"])
+            assert got["vector"].tobytes() == before[i]["vector"].tobytes()
