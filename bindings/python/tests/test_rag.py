@@ -472,7 +472,7 @@ def test_concurrent_index_runs_lose_no_update(tmp_path):
         assert run_.returncode == 0, err
     rag = llmkit.RagPipeline.load(str(index))
     assert rag.stats()["documents"] == processes * rounds
-    found = {p.doc_id for p in rag.retrieve("process round words", k=100)}
+    found = {p.doc_id for p in rag.retrieve("process round words", k=1000)}
     assert found == {f"f{p}-{r}.txt" for p in range(processes) for r in range(rounds)}
 
 
