@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make bench-guard: the hot paths measured against their floors and peers in one run, failing
 on a regression. Every figure is a ratio of two measurements taken in this run, each the best of
-3 (5 for chunking and tokenizing; a noisy machine slows both sides; a check that fails is measured once more before it fails).
+3 (9 for chunking, 5 for tokenizing; a noisy machine slows both sides; a check that fails is measured up to
+twice more before it fails).
 
   exact search      100k x 384 float32, one query: within 1.6x of the memory-bandwidth floor
                     (BM_IndexMemoryFloor) and at least 2x faster than Debian FAISS IndexFlatIP
@@ -62,10 +63,10 @@ class Guard:
         self.results = []  # (name, value, op, limit, ok, note)
 
     def check(self, name, measure, op, limit, note="", enforced=True):
-        """Runs `measure` (returns (value, figures)), once more if the check fails. A check that
+        """Runs `measure` (returns (value, figures)), up to twice more if the check fails. A check that
         is not enforced is measured and recorded but does not fail the run (a target the code
         does not meet yet; docs/benchmarks.md says which and why)."""
-        for attempt in range(2):
+        for attempt in range(3):
             value, figures = measure()
             ok = value <= limit if op == "<=" else value >= limit
             if ok or not enforced:
@@ -213,14 +214,15 @@ class Guard:
         text = corpus.read_text(encoding="utf-8")
         reference = self.node(ROOT / "tests" / "chunker" / "langchain_oracle.mjs",
                               [{"text_file": str(corpus), "chunkSize": 1000, "chunkOverlap": 200,
-                                "repeats": 5, "counts_only": True}], out_file=True)[0]
+                                "repeats": 9, "counts_only": True}], out_file=True)[0]
         splitter = llmkit.RecursiveCharacterSplitter(chunk_size=1000, chunk_overlap=200)
         chunks = splitter.split_text(text)
         if len(chunks) != reference["chunks"]:
             return 0.0, {"error": f"{len(chunks)} chunks, LangChain.js {reference['chunks']}"}
-        # Best of 5 on both sides: one 20 ms split is at the mercy of a scheduling hiccup, and
-        # node's best settles only after a few runs (ratios of single runs spread 7.5-16x).
-        ours = best_of(lambda i: splitter.split_text(text), rounds=5)
+        # Best of 9 on both sides: one 20 ms split is at the mercy of a scheduling hiccup, and
+        # node's best settles only after a few runs (ratios of single runs spread 7.5-16x; best
+        # of 5 still ranged 8.5-10.5 between runs here).
+        ours = best_of(lambda i: splitter.split_text(text), rounds=9)
         size = corpus.stat().st_size / 1e6
         return reference["seconds"] / ours, {"langchain_mb_s": round(size / reference["seconds"], 1),
                                              "llmkit_python_mb_s": round(size / ours, 1)}
@@ -256,7 +258,7 @@ def main():
     guard = Guard(args.build)
     wanted = lambda name: not args.only or any(name.startswith(o) for o in args.only)  # noqa: E731
     started = time.monotonic()
-    print("bench-guard: ratios measured in this run, each the best of 3 (5 for chunking and "
+    print("bench-guard: ratios measured in this run, each the best of 3 (9 for chunking, 5 for "
           "tokenizing)", flush=True)
 
     if wanted("exact"):
