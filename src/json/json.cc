@@ -449,19 +449,26 @@ namespace {
 // True when `j` holds a non-empty array or object.
 bool HasChildren(const Json& j) { return j.size() != 0; }
 
+// True when an item or member value of `j` has children of its own (`j` is two levels deep).
+bool HasGrandchildren(const Json& j) {
+  if (j.is_array()) {
+    for (const Json& item : j.as_array()) {
+      if (HasChildren(item)) return true;
+    }
+  } else if (j.is_object()) {
+    for (const Json::Member& member : j.as_object()) {
+      if (HasChildren(member.second)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Json::~Json() {
   // Values one level deep (the usual case) are freed by the members' own destructors. Deeper
   // ones are taken apart level by level from a work list, so freeing never recurses.
-  if (!HasChildren(*this)) return;
-  bool deep = false;
-  if (const Array* items = std::get_if<Array>(&value_)) {
-    for (const Json& item : *items) deep = deep || HasChildren(item);
-  } else {
-    for (const Member& member : std::get<Object>(value_)) deep = deep || HasChildren(member.second);
-  }
-  if (!deep) return;
+  if (!HasGrandchildren(*this)) return;
   std::vector<Json> pending;
   TakeChildren(&pending);
   while (!pending.empty()) {
@@ -472,13 +479,7 @@ Json::~Json() {
 }
 
 Json::Json(const Json& other) {
-  bool deep = false;
-  if (const Array* items = std::get_if<Array>(&other.value_)) {
-    for (const Json& item : *items) deep = deep || HasChildren(item);
-  } else if (const Object* members = std::get_if<Object>(&other.value_)) {
-    for (const Member& member : *members) deep = deep || HasChildren(member.second);
-  }
-  if (!deep) {
+  if (!HasGrandchildren(other)) {
     value_ = other.value_;
     return;
   }
