@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "status_conversion.h"
@@ -56,7 +57,14 @@ constexpr size_t kMaxDepth = 1024;
 
 std::string TypeName(PyObject* value) { return Py_TYPE(value)->tp_name; }
 
-Json ConvertContainer(PyObject* value, std::vector<PyObject*>& path);
+// What one conversion carries down the tree: the containers being converted (outermost first)
+// and an estimate of the bytes the target holds.
+struct State {
+  absl::InlinedVector<PyObject*, 16> path;
+  size_t bytes = 0;
+};
+
+void Assign(Json* target, PyObject* value, State& state);
 
 // The UTF-8 bytes of a str; one with a lone surrogate (which UTF-8 cannot hold) is refused with
 // its index, as an llmkit error rather than Python's UnicodeEncodeError.
@@ -78,29 +86,98 @@ const char* Utf8OrRefuse(PyObject* text, Py_ssize_t* size) {
                       ", which UTF-8 cannot encode"));
 }
 
+// A str's bytes into `target`, reusing its string when it holds one already. `as_string()` is
+// const only to keep callers from breaking an object's invariants; a string has none.
+void AssignString(Json* target, const char* data, size_t size) {
+  if (target->is_string()) {
+    const_cast<std::string&>(target->as_string()).assign(data, size);
+  } else {
+    *target = Json(std::string(data, size));
+  }
+}
+
+// A dict's members into `target`. When `target` already is an object with the same keys in the
+// same order (the next render of a context shaped like the last one), the values are assigned in
+// place; otherwise the object is built anew. Keys are unique: a dict's str keys cannot be equal.
+void AssignDict(Json* target, PyObject* dict, State& state) {
+  const size_t n = static_cast<size_t>(PyDict_GET_SIZE(dict));
+  Py_ssize_t position = 0;
+  PyObject *key = nullptr, *member = nullptr;
+  if (target->is_object() && target->size() == n) {
+    const Json::Object& members = target->as_object();
+    size_t i = 0;
+    for (; PyDict_Next(dict, &position, &key, &member); ++i) {
+      if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
+      Py_ssize_t size = 0;
+      const char* data = Utf8OrRefuse(key, &size);
+      if (members[i].first != std::string_view(data, static_cast<size_t>(size))) break;
+      state.bytes += sizeof(Json::Member) + members[i].first.size();
+      // The key stays as it is, so the object's invariant (unique keys) holds.
+      Assign(const_cast<Json*>(&members[i].second), member, state);
+    }
+    if (i == n) return;
+    position = 0;
+  }
+  Json::Object members;
+  members.reserve(n);
+  while (PyDict_Next(dict, &position, &key, &member)) {
+    if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
+    Py_ssize_t size = 0;
+    const char* data = Utf8OrRefuse(key, &size);
+    members.emplace_back(std::string(data, static_cast<size_t>(size)), Json());
+    state.bytes += sizeof(Json::Member) + static_cast<size_t>(size);
+    Assign(&members.back().second, member, state);
+  }
+  *target = Json(std::move(members));
+}
+
+void AssignContainer(Json* target, PyObject* value, State& state) {
+  if (PyDict_Check(value)) return AssignDict(target, value, state);
+  // PySequence_Fast_* read a list's or a tuple's items alike; converting runs no Python code,
+  // so the list cannot change under the loop.
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+  PyObject** items = PySequence_Fast_ITEMS(value);
+  if (!target->is_array()) *target = Json::MakeArray();
+  Json::Array& out = target->as_array();
+  out.resize(static_cast<size_t>(n));
+  state.bytes += sizeof(Json) * static_cast<size_t>(n);
+  for (Py_ssize_t i = 0; i < n; ++i) Assign(&out[static_cast<size_t>(i)], items[i], state);
+}
+
 // Reads Python values with the C API directly: pybind11's casters build temporary objects
 // (a bytes copy of every str), which made converting a chat context cost more than rendering it.
-// `path` holds the containers being converted, outermost first.
-Json Convert(PyObject* value, std::vector<PyObject*>& path) {
+void Assign(Json* target, PyObject* value, State& state) {
   // Strings first: they are most of a chat context.
   if (PyUnicode_Check(value)) {
     Py_ssize_t size = 0;
     const char* data = Utf8OrRefuse(value, &size);
-    return Json(std::string(data, static_cast<size_t>(size)));
+    state.bytes += static_cast<size_t>(size);
+    return AssignString(target, data, static_cast<size_t>(size));
   }
-  if (value == Py_None) return Json();
-  if (PyBool_Check(value)) return Json(value == Py_True);
+  if (value == Py_None) {
+    *target = Json();
+    return;
+  }
+  if (PyBool_Check(value)) {
+    *target = Json(value == Py_True);
+    return;
+  }
   if (PyLong_Check(value)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (overflow != 0) Refuse("integer does not fit in 64 bits");
     if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    return Json(static_cast<int64_t>(v));
+    *target = Json(static_cast<int64_t>(v));
+    return;
   }
-  if (PyFloat_Check(value)) return Json(PyFloat_AS_DOUBLE(value));
+  if (PyFloat_Check(value)) {
+    *target = Json(PyFloat_AS_DOUBLE(value));
+    return;
+  }
   if (!PyList_Check(value) && !PyTuple_Check(value) && !PyDict_Check(value)) {
     Refuse("cannot convert " + TypeName(value) + " to JSON");
   }
+  auto& path = state.path;
   if (std::find(path.begin(), path.end(), value) != path.end()) {
     Refuse("circular reference detected: a list or dict contains itself");
   }
@@ -108,40 +185,60 @@ Json Convert(PyObject* value, std::vector<PyObject*>& path) {
     Refuse(absl::StrCat("nesting deeper than ", kMaxDepth, " levels"));
   }
   path.push_back(value);
-  Json out = ConvertContainer(value, path);
+  AssignContainer(target, value, state);
   path.pop_back();
-  return out;
 }
 
-Json ConvertContainer(PyObject* value, std::vector<PyObject*>& path) {
-  if (PyList_Check(value) || PyTuple_Check(value)) {
-    // PySequence_Fast_* read a list's or a tuple's items alike; converting runs no Python code,
-    // so the list cannot change under the loop.
-    const Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
-    PyObject** items = PySequence_Fast_ITEMS(value);
-    Json::Array out;
-    out.reserve(static_cast<size_t>(n));
-    for (Py_ssize_t i = 0; i < n; ++i) out.push_back(Convert(items[i], path));
-    return Json(std::move(out));
-  }
-  Json::Object members;
-  members.reserve(static_cast<size_t>(PyDict_GET_SIZE(value)));
-  Py_ssize_t position = 0;
-  PyObject *key = nullptr, *member = nullptr;
-  while (PyDict_Next(value, &position, &key, &member)) {
-    if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
-    Py_ssize_t size = 0;
-    const char* data = Utf8OrRefuse(key, &size);
-    members.emplace_back(std::string(data, static_cast<size_t>(size)), Convert(member, path));
-  }
-  return Json(std::move(members));
-}
+// Per thread, a few converted values kept for the next call (a render inside a render's loader
+// takes the next free one). One that held more than kKeepBytes is freed when released.
+constexpr size_t kSlots = 4;
+constexpr size_t kKeepBytes = size_t{1} << 20;
+
+struct Slot {
+  Json value;
+  bool busy = false;
+};
+
+thread_local Slot slots[kSlots];
 
 }  // namespace
 
 Json PythonToJson(py::handle value) {
-  std::vector<PyObject*> path;
-  return Convert(value.ptr(), path);
+  Json out;
+  State state;
+  Assign(&out, value.ptr(), state);
+  return out;
+}
+
+ReusedJson::ReusedJson() {
+  for (Slot& slot : slots) {
+    if (!slot.busy) {
+      slot.busy = true;
+      value_ = &slot.value;
+      return;
+    }
+  }
+  value_ = &own_;
+}
+
+ReusedJson::~ReusedJson() {
+  if (value_ == &own_) return;
+  if (bytes_ > kKeepBytes) *value_ = Json();
+  for (Slot& slot : slots) {
+    if (&slot.value == value_) slot.busy = false;
+  }
+}
+
+const Json& ReusedJson::Assign(py::handle value) {
+  State state;
+  try {
+    python::Assign(value_, value.ptr(), state);
+  } catch (...) {
+    *value_ = Json();
+    throw;
+  }
+  bytes_ = std::max(bytes_, state.bytes);
+  return *value_;
 }
 
 }  // namespace llmkit::python

@@ -22,19 +22,19 @@ namespace py = pybind11;
 namespace llmkit::python {
 namespace {
 
-// The variables of a render: an optional mapping plus keyword arguments (which win).
-Json Variables(const py::object& context, const py::kwargs& kwargs) {
-  Json vars = Json::MakeObject();
-  if (!context.is_none()) {
-    if (!py::isinstance<py::dict>(context)) {
-      throw StatusError(absl::InvalidArgumentError("render() takes a dict of variables"));
-    }
-    vars = PythonToJson(context);
+// The variables of a render: an optional mapping plus keyword arguments (which win), converted
+// into `holder` (whose storage the last render on this thread left shaped like this one).
+const Json& Variables(const py::object& context, const py::kwargs& kwargs, ReusedJson& holder) {
+  if (context.is_none()) return holder.Assign(kwargs);
+  if (!py::isinstance<py::dict>(context)) {
+    throw StatusError(absl::InvalidArgumentError("render() takes a dict of variables"));
   }
-  for (auto item : kwargs) {
-    vars.Set(py::cast<std::string>(item.first), PythonToJson(item.second));
-  }
-  return vars;
+  if (kwargs.empty()) return holder.Assign(context);
+  // A copy (the caller's dict is left as it was); py::dict(context) would share it.
+  auto merged = py::reinterpret_steal<py::dict>(PyDict_Copy(context.ptr()));
+  if (!merged) throw py::error_already_set();
+  for (auto item : kwargs) merged[item.first] = item.second;
+  return holder.Assign(merged);
 }
 
 // A Python callable usable from any thread: the reference lives in a shared_ptr whose deleter
@@ -143,7 +143,8 @@ void BindTemplates(py::module_& module) {
       .def(
           "render",
           [](const Template& t, const py::object& context, const py::kwargs& kwargs) {
-            Json vars = Variables(context, kwargs);
+            ReusedJson holder;
+            const Json& vars = Variables(context, kwargs, holder);
             absl::StatusOr<std::string> out;
             {
               py::gil_scoped_release release;
@@ -185,9 +186,10 @@ void BindTemplates(py::module_& module) {
           "apply",
           [](const ChatTemplate& t, const py::object& messages, const py::object& tools,
              bool add_generation_prompt, const py::kwargs& extra) {
-            Json m = PythonToJson(messages);
-            Json tl = PythonToJson(tools);
-            Json ex = Variables(py::none(), extra);
+            ReusedJson m_holder, tools_holder, extra_holder;
+            const Json& m = m_holder.Assign(messages);
+            const Json& tl = tools_holder.Assign(tools);
+            const Json& ex = Variables(py::none(), extra, extra_holder);
             absl::StatusOr<std::string> out;
             {
               py::gil_scoped_release release;
@@ -209,13 +211,15 @@ void BindTemplates(py::module_& module) {
       .def(
           "format",
           [](const FStringTemplate& t, const py::kwargs& kwargs) {
-            return ValueOrThrow(t.Render(Variables(py::none(), kwargs)));
+            ReusedJson holder;
+            return ValueOrThrow(t.Render(Variables(py::none(), kwargs, holder)));
           },
           "Fills the variables (LangChain's PromptTemplate.format).")
       .def(
           "render",
           [](const FStringTemplate& t, const py::object& context, const py::kwargs& kwargs) {
-            return ValueOrThrow(t.Render(Variables(context, kwargs)));
+            ReusedJson holder;
+            return ValueOrThrow(t.Render(Variables(context, kwargs, holder)));
           },
           py::arg("context") = py::none())
       .def_property_readonly("variables", &FStringTemplate::variables);
@@ -237,7 +241,8 @@ void BindTemplates(py::module_& module) {
       .def(
           "render",
           [](const PromptVersion& v, const py::object& context, const py::kwargs& kwargs) {
-            return ValueOrThrow(v.Render(Variables(context, kwargs)));
+            ReusedJson holder;
+            return ValueOrThrow(v.Render(Variables(context, kwargs, holder)));
           },
           py::arg("context") = py::none())
       .def("__repr__", [](const PromptVersion& v) {

@@ -185,3 +185,53 @@ def test_memory_budget_holds_for_every_value_building_operation(name):
     assert report["result"].startswith("refused"), report
     # The strings the template builds before the limit is hit (60 MB literals) come on top.
     assert report["grown_mb"] < 4 * 64 + 256, report
+
+
+def _random_value(rng, depth=0):
+    kind = rng.randrange(8 if depth < 3 else 5)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        return rng.randrange(-1000, 1000)
+    if kind == 2:
+        return rng.choice([0.5, -2.25, 1e300])
+    if kind in (3, 4):
+        return rng.choice(["", "a", "é" * rng.randrange(40), "x" * rng.randrange(100)])
+    if kind == 5:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = rng.sample(["role", "content", "name", "tool_calls"], rng.randrange(4))
+    return {k: _random_value(rng, depth + 1) for k in keys}
+
+
+def test_renders_in_a_row_never_see_the_last_renders_values():
+    # The bindings keep the last converted context per thread and assign the next one into it;
+    # contexts of the same shape, of a similar one (keys reordered, lists longer or shorter,
+    # values changing type) and of another one must each render as if converted afresh.
+    import random
+
+    rng = random.Random(20261202)
+    t = llmkit.Template("{{ ctx }}|{{ extra }}")
+    for _ in range(2000):
+        ctx = _random_value(rng)
+        extra = _random_value(rng)
+        assert t.render(ctx=ctx, extra=extra) == f"{ctx}|{extra}"
+        assert t.render({"ctx": ctx}, extra=extra) == f"{ctx}|{extra}"
+    messages = [{"role": "user", "content": "a"}, {"content": "b", "role": "assistant"}]
+    chat = llmkit.ChatTemplate("{% for m in messages %}{{ m }};{% endfor %}")
+    assert chat.apply(messages) == "{'role': 'user', 'content': 'a'};{'content': 'b', 'role': 'assistant'};"
+    assert chat.apply(messages[::-1]) == "{'content': 'b', 'role': 'assistant'};{'role': 'user', 'content': 'a'};"
+    assert chat.apply(messages[:1]) == "{'role': 'user', 'content': 'a'};"
+
+
+def test_a_failed_conversion_and_a_nested_render_leave_the_next_render_right():
+    t = llmkit.Template("{{ xs }}")
+    assert t.render(xs=[1, "two", {"k": 3}]) == "[1, 'two', {'k': 3}]"
+    with pytest.raises(llmkit.InvalidArgumentError, match="cannot convert object"):
+        t.render(xs=[1, "two", object()])
+    assert t.render(xs=[1, "two"]) == "[1, 'two']"
+    inner = llmkit.Template("{{ xs }}")
+    # A loader that renders another template while the outer render's context is in use.
+    outer = llmkit.Template("{% include 'x' %}/{{ xs }}",
+                            loader=lambda name: inner.render(xs=["inner", 1]) + "!")
+    assert outer.render(xs=["outer", 2]) == "['inner', 1]!/['outer', 2]"
+    assert t.render(xs=["after"]) == "['after']"
