@@ -99,6 +99,7 @@ compare: build peers
 	/usr/bin/python3 benchmarks/compare/templates
 	/usr/bin/python3 benchmarks/compare/index
 	/usr/bin/python3 benchmarks/compare/retrieval_eval
+	/usr/bin/python3 benchmarks/compare/rag_eval
 
 # The full differential runs (every corpus file against tiktoken, not the sample of make test).
 conformance: build peers

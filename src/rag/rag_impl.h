@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "llmkit/bm25.h"
 #include "llmkit/chunker.h"
 #include "llmkit/index.h"
@@ -64,6 +65,15 @@ bool IsReservedMetadataKey(std::string_view key);
 // The id of chunk `chunk` of document `doc_id` in the collection and BM25 index ("id#3").
 std::string ChunkId(std::string_view doc_id, size_t chunk);
 
+// A document's text again from its chunks (byte offset `begin` and text, in order): each chunk
+// adds what lies past the previous one's end, so overlaps count once. Text between chunks that
+// no chunk holds (whitespace the splitter dropped) becomes one space.
+struct ChunkText {
+  size_t begin = 0;
+  std::string_view text;
+};
+std::string JoinChunks(absl::Span<const ChunkText> chunks);
+
 }  // namespace internal
 
 struct RagDocRecord {
@@ -86,7 +96,8 @@ class RagPipeline::Impl {
   mutable std::shared_mutex mu;  // Guards the state below: readers shared, commits unique.
   int dimensions = 0;            // 0 until the first embedding.
   std::unique_ptr<Collection> collection;  // Null until the first embedding.
-  std::unique_ptr<Bm25Index> bm25;
+  std::unique_ptr<Bm25Index> bm25;         // Chunks, by chunk id.
+  std::unique_ptr<Bm25Index> doc_bm25;     // Whole documents, by document id (see Retrieve).
   absl::flat_hash_map<std::string, RagDocRecord> docs;
 
   // Options checked, models and splitter and template built (collection not created).

@@ -31,11 +31,25 @@ std::string ChunkId(std::string_view doc_id, size_t chunk) {
   return absl::StrCat(internal::ToAbsl(doc_id), "#", chunk);
 }
 
+std::string JoinChunks(absl::Span<const ChunkText> chunks) {
+  std::string text;
+  size_t end = 0;  // Of the text joined so far, in the document's bytes.
+  for (const ChunkText& chunk : chunks) {
+    if (chunk.begin > end && !text.empty()) text += ' ';
+    const size_t skip = chunk.begin < end ? std::min(end - chunk.begin, chunk.text.size()) : 0;
+    text.append(chunk.text.substr(skip));
+    end = std::max(end, chunk.begin + chunk.text.size());
+  }
+  return text;
+}
+
 }  // namespace internal
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using internal::ChunkId;
+using internal::ChunkText;
+using internal::JoinChunks;
 
 std::string PathOf(const RagDocument& doc) { return doc.path.empty() ? doc.id : doc.path; }
 
@@ -290,9 +304,21 @@ class IngestRun {
           }
         }
       }
+      // The documents this slice completes, whole, for the document index.
+      std::vector<std::string> done_ids, done_texts;
+      for (const Part& part : slice) {
+        const Pending& pending = group_[part.pending];
+        if (part.end != pending.chunks.size()) continue;
+        std::vector<ChunkText> pieces;
+        pieces.reserve(pending.chunks.size());
+        for (const Chunk& chunk : pending.chunks) pieces.push_back({chunk.begin, chunk.text});
+        done_ids.push_back(pending.id);
+        done_texts.push_back(JoinChunks(pieces));
+      }
       size_t completed = 0;
       {
         std::unique_lock lock(impl_.mu);
+        LLMKIT_RETURN_IF_ERROR(impl_.doc_bm25->Upsert(done_ids, done_texts));
         if (!chunk_docs.empty()) {
           LLMKIT_RETURN_IF_ERROR(impl_.EnsureCollection(dims));
           LLMKIT_RETURN_IF_ERROR(impl_.collection->Upsert(chunk_docs));

@@ -2,6 +2,7 @@
 // collection/ holds the chunks (Collection's crash-safe format). The BM25 index and the table
 // of documents are rebuilt from the chunks on load.
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -270,6 +271,13 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
       bool mixed = false;
     };
     absl::flat_hash_map<std::string, Completeness> completeness;
+    // Per document: (chunk number, begin, index into texts), to rebuild the document index.
+    struct Piece {
+      int64_t number;
+      size_t begin;
+      size_t text;
+    };
+    absl::flat_hash_map<std::string, std::vector<Piece>> pieces;
     std::vector<std::string> texts;
     texts.reserve(ids.size());
     for (const std::string& id : ids) {
@@ -299,6 +307,13 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
         seen.expected = total->as_int();
       }
       record.chunks = std::max<size_t>(record.chunks, static_cast<size_t>(number->as_int()) + 1);
+      const Json* begin = chunk.metadata.Find("begin");
+      pieces[doc_id->as_string()].push_back(
+          {number->as_int(),
+           begin != nullptr && begin->is_int() && begin->as_int() >= 0
+               ? static_cast<size_t>(begin->as_int())
+               : 0,
+           texts.size()});
       texts.push_back(std::move(chunk.text));
     }
     // A document written only in part (its ingest stopped between two slices) is not indexed:
@@ -309,6 +324,19 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
       }
     }
     LLMKIT_RETURN_IF_ERROR(impl->bm25->Add(ids, texts));
+    std::vector<std::string> doc_ids, doc_texts;
+    doc_ids.reserve(pieces.size());
+    doc_texts.reserve(pieces.size());
+    for (auto& [doc_id, parts] : pieces) {
+      std::sort(parts.begin(), parts.end(),
+                [](const Piece& a, const Piece& b) { return a.number < b.number; });
+      std::vector<internal::ChunkText> chunks;
+      chunks.reserve(parts.size());
+      for (const Piece& p : parts) chunks.push_back({p.begin, texts[p.text]});
+      doc_ids.push_back(doc_id);
+      doc_texts.push_back(internal::JoinChunks(chunks));
+    }
+    LLMKIT_RETURN_IF_ERROR(impl->doc_bm25->Add(doc_ids, doc_texts));
   }
   return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
 }

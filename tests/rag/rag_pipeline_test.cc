@@ -411,6 +411,51 @@ TEST(RagPipeline, LargeDocumentStoppedBetweenSlicesIsWrittenAgain) {
   }
 }
 
+TEST(RagPipeline, APassageOfTheDocumentThatMatchesAsAWholeRanksFirst) {
+  // Both documents report the landing; the bakery's sentence is the shorter, so it wins on its
+  // own (BM25 length normalization), but only the Apollo document is about the moon as a whole.
+  // The document evidence (docs/rag.md, "Retrieval") puts the Apollo passage first, whichever
+  // document was added first, and the same after save/load; removing the document removes its
+  // evidence and its passages.
+  const std::string apollo_says = "The crew reported that the landing went exactly as planned.";
+  std::vector<RagDocument> docs = {
+      {.id = "bakery",
+       .text = "The crew reported the landing went as planned.\n\nSourdough bread needs a "
+               "starter, flour, salt and water, and a long slow rise in a cool kitchen.\n"},
+      {.id = "apollo",
+       .text = apollo_says + "\n\nThe lunar module touched the surface of the moon in the Sea "
+                             "of Tranquility, and the astronauts walked on the moon.\n"},
+  };
+  const char* question = "crew reported landing as planned on the moon";
+  for (bool reversed : {false, true}) {
+    TempDir dir;
+    auto rag = Pipeline({.k = 3});
+    std::vector<RagDocument> order = docs;
+    if (reversed) std::swap(order[0], order[1]);
+    ASSERT_TRUE(rag->Ingest(order).ok());
+    auto hits = rag->Retrieve(question);
+    ASSERT_TRUE(hits.ok()) << hits.status();
+    ASSERT_GE(hits->size(), 2u);
+    EXPECT_EQ((*hits)[0].doc_id, "apollo");
+    EXPECT_EQ((*hits)[0].text, apollo_says);
+    ASSERT_TRUE(rag->Save(dir.path() + "/index").ok());
+    auto loaded = RagPipeline::Load(dir.path() + "/index");
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    auto again = (*loaded)->Retrieve(question);
+    ASSERT_TRUE(again.ok());
+    ASSERT_EQ(again->size(), hits->size());
+    for (size_t i = 0; i < hits->size(); ++i) {
+      EXPECT_EQ((*again)[i].chunk_id, (*hits)[i].chunk_id);
+      EXPECT_DOUBLE_EQ((*again)[i].score, (*hits)[i].score);
+    }
+    EXPECT_EQ(rag->Remove({"apollo"}), 1u);
+    auto after = rag->Retrieve(question);
+    ASSERT_TRUE(after.ok());
+    ASSERT_FALSE(after->empty());
+    for (const RagPassage& p : *after) EXPECT_EQ(p.doc_id, "bakery");
+  }
+}
+
 TEST(RagPipeline, SaveAndLoadGiveTheSameAnswersAndResume) {
   TempDir dir;
   auto rag = Pipeline({.k = 3});

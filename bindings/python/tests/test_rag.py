@@ -586,3 +586,47 @@ def test_passage_offsets_are_str_indices_on_non_ascii_text():
         assert text[p.start:p.end] == p.text
         assert text.encode()[p.byte_start:p.byte_end].decode() == p.text
     assert rag.retrieve("tides full moon", k=1)[0].start > 0
+
+
+def test_rag_eval_reads_any_qrels_layout_and_rejects_a_bad_line(tmp_path):
+    # benchmarks/compare/rag_eval on a small BEIR-format folder built here: qrels with a header,
+    # without one, and in TREC's layout give the same report; a line it cannot read stops the
+    # run (exit 1) naming the line, instead of being skipped.
+    import json
+    import subprocess
+    import sys
+
+    topics = ["volcano lava eruption magma", "bread dough yeast oven", "tide moon ocean gravity",
+              "comet ice orbit sun", "violin string bow music"]
+    (tmp_path / "qrels").mkdir()
+    with open(tmp_path / "corpus.jsonl", "w") as f:
+        for i in range(40):
+            words = topics[i % 5].split()
+            f.write(json.dumps({"_id": f"d{i}", "title": f"{words[i % 4]} note {i}",
+                                "text": " ".join(words[(i + j) % 4] for j in range(3 + i % 7)) + f" filler {i}"}) + "\n")
+    with open(tmp_path / "queries.jsonl", "w") as f:
+        for q in range(5):
+            f.write(json.dumps({"_id": f"q{q}", "text": topics[q]}) + "\n")
+    judgments = [(f"q{q}", f"d{i}", 1) for q in range(5) for i in range(q, 40, 5)]
+    layouts = {
+        "header": "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in judgments),
+        "no header": "".join(f"{q}\t{d}\t{s}\n" for q, d, s in judgments),
+        "trec": "".join(f"{q} 0 {d} {s}\n" for q, d, s in judgments),
+    }
+    env = dict(os.environ, LLMKIT_PYTHON_DIR=os.path.dirname(os.path.dirname(llmkit.__file__)))
+    script = [sys.executable, str(SOURCE_DIR / "benchmarks" / "compare" / "rag_eval"), "--data", str(tmp_path),
+              "--permutations", "200", "--json"]
+    reports = {}
+    for name, text in layouts.items():
+        (tmp_path / "qrels" / "test.tsv").write_text(text)
+        run = subprocess.run(script, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        reports[name] = json.loads(run.stdout)
+        assert reports[name]["queries"] == 5 and reports[name]["documents"] == 40
+    halves = [r["halves"] for r in reports.values()]
+    assert halves[0] == halves[1] == halves[2]
+    assert halves[0]["all"]["llmkit BM25"]["ndcg@10"] > 0.5
+    assert 0 < halves[0]["all"]["pipeline - llmkit BM25 ndcg@10"]["p"] <= 1
+    (tmp_path / "qrels" / "test.tsv").write_text(layouts["no header"] + "q1\td3\n")
+    run = subprocess.run(script, env=env, capture_output=True, text=True)
+    assert run.returncode == 1 and "test.tsv:41:" in run.stderr, run.stderr
