@@ -36,6 +36,7 @@ LAYERS = {
     "bm25": {"common", "unicode"},
     "retriever": {"common"},
     "rag": {"common", "unicode"},
+    "schema": {"common", "unicode", "json"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

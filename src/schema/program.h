@@ -1,0 +1,112 @@
+// A compiled JSON Schema: one Node per subschema with its keywords read out, the schema
+// resources ($id scopes) with their anchors, and the documents they point into.
+
+#ifndef LLMKIT_SRC_SCHEMA_PROGRAM_H_
+#define LLMKIT_SRC_SCHEMA_PROGRAM_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "llmkit/json.h"
+#include "llmkit/schema.h"
+#include "re2/re2.h"
+
+namespace llmkit::internal::schema {
+
+struct Node;
+
+// A schema resource: the root schema, a subschema with its own $id, or a remote document.
+struct Resource {
+  std::string uri;  // Absolute, without fragment.
+  const Json* root = nullptr;
+  SchemaDraft draft = SchemaDraft::kDraft2020_12;
+  absl::flat_hash_map<std::string, Node*> anchors;          // $anchor, draft-07 "#name" $id.
+  absl::flat_hash_map<std::string, Node*> dynamic_anchors;  // $dynamicAnchor.
+};
+
+// Bits of Node::types.
+enum TypeBit : uint8_t {
+  kNullType = 1,
+  kBooleanType = 2,
+  kIntegerType = 4,
+  kNumberType = 8,
+  kStringType = 16,
+  kArrayType = 32,
+  kObjectType = 64,
+};
+
+struct Pattern {
+  std::string source;
+  std::unique_ptr<RE2> re;
+};
+
+struct Node {
+  const Json* json = nullptr;
+  Resource* resource = nullptr;
+  SchemaDraft draft = SchemaDraft::kDraft2020_12;
+  std::optional<bool> boolean;  // A boolean schema.
+
+  uint8_t types = 0;  // 0: no "type".
+  const Json* enum_values = nullptr;
+  const Json* const_value = nullptr;
+  std::optional<double> multiple_of, maximum, exclusive_maximum, minimum, exclusive_minimum;
+  std::optional<int64_t> max_length, min_length, max_items, min_items, max_contains, min_contains,
+      max_properties, min_properties;
+  std::unique_ptr<Pattern> pattern;
+  bool unique_items = false;
+  std::vector<std::string> required;
+  std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
+  std::vector<std::pair<std::string, Node*>> dependent_schemas;
+  std::vector<Node*> all_of, any_of, one_of;
+  Node* not_schema = nullptr;
+  Node *if_schema = nullptr, *then_schema = nullptr, *else_schema = nullptr;
+  std::vector<Node*> prefix_items;  // 2020-12 prefixItems; draft-07 items as an array.
+  Node* items = nullptr;            // Items after prefix_items (draft-07: additionalItems).
+  bool items_after_prefix = true;   // False for draft-07 "items" as a schema (every item).
+  Node* contains = nullptr;
+  std::vector<std::pair<std::string, Node*>> properties;
+  absl::flat_hash_map<std::string, size_t> property_index;  // Name -> index in properties.
+  std::vector<std::pair<Pattern, Node*>> pattern_properties;
+  Node* additional_properties = nullptr;
+  Node* property_names = nullptr;
+  Node* unevaluated_items = nullptr;
+  Node* unevaluated_properties = nullptr;
+  Node* ref = nullptr;
+  Node* dynamic_ref = nullptr;
+  std::string dynamic_anchor;  // $dynamicRef's anchor name when its target is a $dynamicAnchor.
+  std::string format;
+
+  // The keyword names used in keyword locations ("items" or "additionalItems", ...).
+  const char* items_keyword = "items";
+  const char* prefix_keyword = "prefixItems";
+  const char* dependent_schemas_keyword = "dependentSchemas";
+  const char* dependent_required_keyword = "dependentRequired";
+};
+
+struct Program {
+  SchemaOptions options;
+  std::deque<Json> documents;  // The root schema and the remote ones (stable addresses).
+  std::deque<Resource> resources;
+  std::deque<Node> nodes;
+  Node* root = nullptr;
+};
+
+// Compiles `schema` (compile.cc).
+absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema,
+                                                              const SchemaOptions& options);
+
+// Format checks (format.cc): true when `value` is a valid `format` or the format is unknown.
+bool FormatValid(std::string_view format, std::string_view value);
+
+// The ECMA-262 regex `source` as RE2 syntax, or an error naming the unsupported feature.
+absl::StatusOr<std::string> EcmaToRe2(std::string_view source);
+
+}  // namespace llmkit::internal::schema
+
+#endif  // LLMKIT_SRC_SCHEMA_PROGRAM_H_

@@ -1,0 +1,642 @@
+// JSON Schema validation of an instance against a compiled Program, with the annotations
+// (evaluated properties and items) that unevaluatedProperties and unevaluatedItems read.
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "llmkit/schema.h"
+#include "schema/program.h"
+#include "schema/uri.h"
+
+namespace llmkit::internal::schema {
+namespace {
+
+// Nested $ref/$dynamicRef evaluations deeper than this fail (a schema such as {"$ref": "#"}
+// would otherwise recurse forever on one instance).
+constexpr int kMaxDepth = 512;
+
+// Which properties (by member index) or items (by index) have been evaluated.
+struct Annotations {
+  bool all = false;
+  std::vector<char> marks;
+  void Mark(size_t i, size_t size) {
+    if (marks.size() < size) marks.resize(size, 0);
+    marks[i] = 1;
+  }
+  void Merge(const Annotations& other) {
+    all = all || other.all;
+    if (marks.size() < other.marks.size()) marks.resize(other.marks.size(), 0);
+    for (size_t i = 0; i < other.marks.size(); ++i) marks[i] |= other.marks[i];
+  }
+  bool Evaluated(size_t i) const { return all || (i < marks.size() && marks[i]); }
+};
+
+bool Equal(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number()) {
+    if (a.is_int() && b.is_int()) return a.as_int() == b.as_int();
+    return a.as_double() == b.as_double();
+  }
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::Type::kNull:
+      return true;
+    case Json::Type::kBool:
+      return a.as_bool() == b.as_bool();
+    case Json::Type::kString:
+      return a.as_string() == b.as_string();
+    case Json::Type::kArray: {
+      const Json::Array& x = a.as_array();
+      const Json::Array& y = b.as_array();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (!Equal(x[i], y[i])) return false;
+      }
+      return true;
+    }
+    case Json::Type::kObject: {
+      if (a.size() != b.size()) return false;
+      for (const auto& [key, value] : a.as_object()) {
+        const Json* other = b.Find(key);
+        if (other == nullptr || !Equal(value, *other)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+uint8_t TypeBits(const Json& j) {
+  switch (j.type()) {
+    case Json::Type::kNull:
+      return kNullType;
+    case Json::Type::kBool:
+      return kBooleanType;
+    case Json::Type::kInt:
+      return kIntegerType | kNumberType;
+    case Json::Type::kDouble: {
+      const double d = j.as_double();
+      return std::isfinite(d) && std::floor(d) == d ? kIntegerType | kNumberType : kNumberType;
+    }
+    case Json::Type::kString:
+      return kStringType;
+    case Json::Type::kArray:
+      return kArrayType;
+    case Json::Type::kObject:
+      return kObjectType;
+  }
+  return 0;
+}
+
+std::string TypeNames(uint8_t bits) {
+  static const char* kNames[] = {"null",   "boolean", "integer", "number",
+                                 "string", "array",   "object"};
+  std::string out;
+  for (int i = 0; i < 7; ++i) {
+    if (bits & (1 << i)) absl::StrAppend(&out, out.empty() ? "" : ",", kNames[i]);
+  }
+  return out;
+}
+
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+bool MultipleOf(const Json& value, double divisor) {
+  if (value.is_int() && std::floor(divisor) == divisor && divisor < 9.0e15) {
+    return value.as_int() % static_cast<int64_t>(divisor) == 0;
+  }
+  const double q = value.as_double() / divisor;
+  if (!std::isfinite(q)) return false;
+  return std::fabs(q - std::round(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+}
+
+std::string Number(double d) {
+  if (std::floor(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<int64_t>(d));
+  return absl::StrCat(d);
+}
+
+class Validator {
+ public:
+  Validator(const Program& program, std::vector<SchemaError>* errors)
+      : program_(program), errors_(errors), all_(program.options.all_errors) {}
+
+  bool Run(const Json& instance) { return Validate(program_.root, instance, nullptr); }
+
+ private:
+  // Keyword and instance locations are kept only when errors are collected.
+  class Keyword {
+   public:
+    Keyword(Validator& v, std::string_view token) : v_(v) {
+      if (v_.errors_ == nullptr) return;
+      old_ = v_.keyword_.size();
+      AppendPointerToken(&v_.keyword_, token);
+    }
+    ~Keyword() {
+      if (v_.errors_ != nullptr) v_.keyword_.resize(old_);
+    }
+
+   private:
+    Validator& v_;
+    size_t old_ = 0;
+  };
+  class Instance {
+   public:
+    Instance(Validator& v, std::string_view token) : v_(v) {
+      if (v_.errors_ == nullptr) return;
+      old_ = v_.instance_.size();
+      AppendPointerToken(&v_.instance_, token);
+    }
+    Instance(Validator& v, size_t index) : v_(v) {
+      if (v_.errors_ == nullptr) return;
+      old_ = v_.instance_.size();
+      absl::StrAppend(&v_.instance_, "/", index);
+    }
+    ~Instance() {
+      if (v_.errors_ != nullptr) v_.instance_.resize(old_);
+    }
+
+   private:
+    Validator& v_;
+    size_t old_ = 0;
+  };
+
+  bool Fail(std::string_view keyword, std::string message) {
+    if (errors_ != nullptr) {
+      std::string location = keyword_;
+      if (!keyword.empty()) AppendPointerToken(&location, keyword);
+      errors_->push_back({instance_, std::move(location), std::move(message)});
+    }
+    return false;
+  }
+  size_t Mark() const { return errors_ == nullptr ? 0 : errors_->size(); }
+  void Rewind(size_t mark) {
+    if (errors_ != nullptr) errors_->resize(mark);
+  }
+
+  // Validates with `sub`, merging its annotations into `out` when it passes.
+  bool Apply(const Node* sub, const Json& instance, Annotations* out) {
+    if (out == nullptr) return Validate(sub, instance, nullptr);
+    Annotations mine;
+    if (!Validate(sub, instance, &mine)) return false;
+    out->Merge(mine);
+    return true;
+  }
+
+  bool Validate(const Node* n, const Json& instance, Annotations* out);
+  bool Assertions(const Node* n, const Json& instance);
+  bool Arrays(const Node* n, const Json& instance, Annotations* ann);
+  bool Objects(const Node* n, const Json& instance, Annotations* ann);
+  bool Combinators(const Node* n, const Json& instance, Annotations* ann);
+
+  const Program& program_;
+  std::vector<SchemaError>* errors_;
+  const bool all_;
+  std::string keyword_, instance_;
+  std::vector<const Resource*> scope_;
+  int depth_ = 0;
+};
+
+bool Validator::Validate(const Node* n, const Json& instance, Annotations* out) {
+  if (n->boolean) return *n->boolean || Fail("", "boolean schema is false");
+  if (depth_ >= kMaxDepth) return Fail("", "schema references nest too deep (a $ref loop?)");
+  ++depth_;
+  const bool entered = scope_.empty() || scope_.back() != n->resource;
+  if (entered) scope_.push_back(n->resource);
+  Annotations local;
+  const bool unevaluated = n->unevaluated_items != nullptr || n->unevaluated_properties != nullptr;
+  Annotations* ann = unevaluated ? &local : out;
+  bool valid = true;
+  do {
+    if (n->ref != nullptr) {
+      Keyword k(*this, "$ref");
+      if (!Apply(n->ref, instance, ann)) {
+        valid = false;
+        if (!all_) break;
+      }
+    }
+    if (n->dynamic_ref != nullptr) {
+      const Node* target = n->dynamic_ref;
+      if (!n->dynamic_anchor.empty()) {
+        for (const Resource* r : scope_) {
+          auto it = r->dynamic_anchors.find(n->dynamic_anchor);
+          if (it != r->dynamic_anchors.end()) {
+            target = it->second;
+            break;
+          }
+        }
+      }
+      Keyword k(*this, "$dynamicRef");
+      if (!Apply(target, instance, ann)) {
+        valid = false;
+        if (!all_) break;
+      }
+    }
+    if (!Assertions(n, instance)) {
+      valid = false;
+      if (!all_) break;
+    }
+    if (instance.is_array() && !Arrays(n, instance, ann)) {
+      valid = false;
+      if (!all_) break;
+    }
+    if (instance.is_object() && !Objects(n, instance, ann)) {
+      valid = false;
+      if (!all_) break;
+    }
+    if (!Combinators(n, instance, ann)) {
+      valid = false;
+      if (!all_) break;
+    }
+    // Last: they read what every other keyword evaluated.
+    if (n->unevaluated_items != nullptr && instance.is_array()) {
+      Keyword k(*this, "unevaluatedItems");
+      const Json::Array& items = instance.as_array();
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (local.Evaluated(i)) continue;
+        Instance at(*this, i);
+        if (!Validate(n->unevaluated_items, items[i], nullptr)) {
+          valid = false;
+          if (!all_) break;
+        }
+      }
+      if (valid) local.all = true;
+    }
+    if (n->unevaluated_properties != nullptr && instance.is_object()) {
+      Keyword k(*this, "unevaluatedProperties");
+      const Json::Object& members = instance.as_object();
+      for (size_t i = 0; i < members.size(); ++i) {
+        if (local.Evaluated(i)) continue;
+        Instance at(*this, members[i].first);
+        if (!Validate(n->unevaluated_properties, members[i].second, nullptr)) {
+          valid = false;
+          if (!all_) break;
+        }
+      }
+      if (valid) local.all = true;
+    }
+  } while (false);
+  if (entered) scope_.pop_back();
+  --depth_;
+  if (valid && unevaluated && out != nullptr) out->Merge(local);
+  return valid;
+}
+
+bool Validator::Assertions(const Node* n, const Json& instance) {
+  bool valid = true;
+  auto check = [&](bool ok) {
+    valid = valid && ok;
+    return valid || all_;
+  };
+  if (n->types != 0 && !(TypeBits(instance) & n->types)) {
+    if (!check(Fail("type", "must be " + TypeNames(n->types)))) return false;
+  }
+  if (n->enum_values != nullptr) {
+    bool found = false;
+    for (const Json& v : n->enum_values->as_array()) {
+      if (Equal(v, instance)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found && !check(Fail("enum", "must be equal to one of the allowed values"))) return false;
+  }
+  if (n->const_value != nullptr && !Equal(*n->const_value, instance)) {
+    if (!check(Fail("const", "must be equal to constant"))) return false;
+  }
+  if (instance.is_number()) {
+    const double x = instance.as_double();
+    if (n->multiple_of && !MultipleOf(instance, *n->multiple_of)) {
+      if (!check(Fail("multipleOf", "must be multiple of " + Number(*n->multiple_of)))) {
+        return false;
+      }
+    }
+    if (n->maximum && !(x <= *n->maximum) &&
+        !check(Fail("maximum", "must be <= " + Number(*n->maximum)))) {
+      return false;
+    }
+    if (n->exclusive_maximum && !(x < *n->exclusive_maximum) &&
+        !check(Fail("exclusiveMaximum", "must be < " + Number(*n->exclusive_maximum)))) {
+      return false;
+    }
+    if (n->minimum && !(x >= *n->minimum) &&
+        !check(Fail("minimum", "must be >= " + Number(*n->minimum)))) {
+      return false;
+    }
+    if (n->exclusive_minimum && !(x > *n->exclusive_minimum) &&
+        !check(Fail("exclusiveMinimum", "must be > " + Number(*n->exclusive_minimum)))) {
+      return false;
+    }
+  }
+  if (instance.is_string()) {
+    const std::string& s = instance.as_string();
+    if (n->max_length || n->min_length) {
+      const int64_t length = static_cast<int64_t>(CodePoints(s));
+      if (n->max_length && length > *n->max_length &&
+          !check(Fail("maxLength",
+                      absl::StrCat("must NOT have more than ", *n->max_length, " characters")))) {
+        return false;
+      }
+      if (n->min_length && length < *n->min_length &&
+          !check(Fail("minLength",
+                      absl::StrCat("must NOT have fewer than ", *n->min_length, " characters")))) {
+        return false;
+      }
+    }
+    if (n->pattern != nullptr && !RE2::PartialMatch(s, *n->pattern->re) &&
+        !check(Fail("pattern", "must match pattern \"" + n->pattern->source + "\""))) {
+      return false;
+    }
+    if (!n->format.empty() && program_.options.assert_formats && !FormatValid(n->format, s) &&
+        !check(Fail("format", "must match format \"" + n->format + "\""))) {
+      return false;
+    }
+  }
+  return valid;
+}
+
+bool Validator::Arrays(const Node* n, const Json& instance, Annotations* ann) {
+  const Json::Array& items = instance.as_array();
+  bool valid = true;
+  auto check = [&](bool ok) {
+    valid = valid && ok;
+    return valid || all_;
+  };
+  const int64_t size = static_cast<int64_t>(items.size());
+  if (n->max_items && size > *n->max_items &&
+      !check(Fail("maxItems", absl::StrCat("must NOT have more than ", *n->max_items, " items")))) {
+    return false;
+  }
+  if (n->min_items && size < *n->min_items &&
+      !check(
+          Fail("minItems", absl::StrCat("must NOT have fewer than ", *n->min_items, " items")))) {
+    return false;
+  }
+  if (n->unique_items) {
+    for (size_t i = 1; i < items.size() && valid; ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (Equal(items[i], items[j])) {
+          if (!check(Fail("uniqueItems", absl::StrCat("must NOT have duplicate items (items ## ", j,
+                                                      " and ", i, " are identical)")))) {
+            return false;
+          }
+          break;
+        }
+      }
+    }
+  }
+  const size_t prefix = std::min(n->prefix_items.size(), items.size());
+  if (prefix > 0) {
+    Keyword k(*this, n->prefix_keyword);
+    for (size_t i = 0; i < prefix; ++i) {
+      Keyword index(*this, std::to_string(i));
+      Instance at(*this, i);
+      if (!check(Validate(n->prefix_items[i], items[i], nullptr))) return false;
+      if (ann != nullptr) ann->Mark(i, items.size());
+    }
+  }
+  if (n->items != nullptr) {
+    Keyword k(*this, n->items_keyword);
+    const size_t first = n->items_after_prefix ? n->prefix_items.size() : 0;
+    for (size_t i = first; i < items.size(); ++i) {
+      Instance at(*this, i);
+      if (!check(Validate(n->items, items[i], nullptr))) return false;
+    }
+    if (ann != nullptr && first < items.size()) ann->all = true;
+  }
+  if (n->contains != nullptr) {
+    int64_t matches = 0;
+    {
+      Keyword k(*this, "contains");
+      const size_t mark = Mark();
+      for (size_t i = 0; i < items.size(); ++i) {
+        Instance at(*this, i);
+        if (Validate(n->contains, items[i], nullptr)) {
+          ++matches;
+          if (ann != nullptr) ann->Mark(i, items.size());
+        }
+      }
+      Rewind(mark);
+    }
+    const int64_t least = n->min_contains.value_or(1);
+    if (matches < least &&
+        !check(Fail(n->min_contains ? "minContains" : "contains",
+                    absl::StrCat("must contain at least ", least, " valid item(s)")))) {
+      return false;
+    }
+    if (n->max_contains && matches > *n->max_contains &&
+        !check(Fail("maxContains",
+                    absl::StrCat("must contain at most ", *n->max_contains, " valid item(s)")))) {
+      return false;
+    }
+  }
+  return valid;
+}
+
+bool Validator::Objects(const Node* n, const Json& instance, Annotations* ann) {
+  const Json::Object& members = instance.as_object();
+  bool valid = true;
+  auto check = [&](bool ok) {
+    valid = valid && ok;
+    return valid || all_;
+  };
+  const int64_t size = static_cast<int64_t>(members.size());
+  if (n->max_properties && size > *n->max_properties &&
+      !check(Fail("maxProperties",
+                  absl::StrCat("must NOT have more than ", *n->max_properties, " properties")))) {
+    return false;
+  }
+  if (n->min_properties && size < *n->min_properties &&
+      !check(Fail("minProperties",
+                  absl::StrCat("must NOT have fewer than ", *n->min_properties, " properties")))) {
+    return false;
+  }
+  for (const std::string& name : n->required) {
+    if (instance.Find(name) == nullptr &&
+        !check(Fail("required", "must have required property '" + name + "'"))) {
+      return false;
+    }
+  }
+  for (const auto& [name, needed] : n->dependent_required) {
+    if (instance.Find(name) == nullptr) continue;
+    for (const std::string& other : needed) {
+      if (instance.Find(other) == nullptr &&
+          !check(
+              Fail(n->dependent_required_keyword,
+                   "must have property '" + other + "' when property '" + name + "' is present"))) {
+        return false;
+      }
+    }
+  }
+  const bool per_member = !n->properties.empty() || !n->pattern_properties.empty() ||
+                          n->additional_properties != nullptr || n->property_names != nullptr;
+  if (per_member) {
+    for (size_t i = 0; i < members.size(); ++i) {
+      const auto& [key, value] = members[i];
+      bool matched = false;
+      if (!n->properties.empty()) {
+        auto it = n->property_index.find(key);
+        if (it != n->property_index.end()) {
+          matched = true;
+          Keyword k(*this, "properties");
+          Keyword name(*this, key);
+          Instance at(*this, key);
+          if (!check(Validate(n->properties[it->second].second, value, nullptr))) return false;
+        }
+      }
+      for (const auto& [pattern, sub] : n->pattern_properties) {
+        if (!RE2::PartialMatch(key, *pattern.re)) continue;
+        matched = true;
+        Keyword k(*this, "patternProperties");
+        Keyword name(*this, pattern.source);
+        Instance at(*this, key);
+        if (!check(Validate(sub, value, nullptr))) return false;
+      }
+      if (!matched && n->additional_properties != nullptr) {
+        matched = true;
+        Keyword k(*this, "additionalProperties");
+        Instance at(*this, key);
+        if (n->additional_properties->boolean == false) {
+          if (!check(Fail("", "must NOT have additional properties"))) return false;
+        } else if (!check(Validate(n->additional_properties, value, nullptr))) {
+          return false;
+        }
+      }
+      if (matched && ann != nullptr) ann->Mark(i, members.size());
+      if (n->property_names != nullptr) {
+        Keyword k(*this, "propertyNames");
+        Json name(key);
+        const size_t mark = Mark();
+        if (!Validate(n->property_names, name, nullptr)) {
+          Rewind(mark);
+          if (!check(Fail("", "property name '" + key + "' is invalid"))) return false;
+        }
+      }
+    }
+  }
+  for (const auto& [name, sub] : n->dependent_schemas) {
+    if (instance.Find(name) == nullptr) continue;
+    Keyword k(*this, n->dependent_schemas_keyword);
+    Keyword key(*this, name);
+    if (!check(Apply(sub, instance, ann))) return false;
+  }
+  return valid;
+}
+
+bool Validator::Combinators(const Node* n, const Json& instance, Annotations* ann) {
+  bool valid = true;
+  auto check = [&](bool ok) {
+    valid = valid && ok;
+    return valid || all_;
+  };
+  for (size_t i = 0; i < n->all_of.size(); ++i) {
+    Keyword k(*this, "allOf");
+    Keyword index(*this, std::to_string(i));
+    if (!check(Apply(n->all_of[i], instance, ann))) return false;
+  }
+  if (!n->any_of.empty()) {
+    const size_t mark = Mark();
+    bool any = false;
+    for (size_t i = 0; i < n->any_of.size(); ++i) {
+      Keyword k(*this, "anyOf");
+      Keyword index(*this, std::to_string(i));
+      if (Apply(n->any_of[i], instance, ann)) {
+        any = true;
+        if (ann == nullptr) break;  // Annotations need every branch that passes.
+      }
+    }
+    if (any) {
+      Rewind(mark);
+    } else if (!check(Fail("anyOf", "must match a schema in anyOf"))) {
+      return false;
+    }
+  }
+  if (!n->one_of.empty()) {
+    const size_t mark = Mark();
+    int passed = 0;
+    Annotations chosen;
+    for (size_t i = 0; i < n->one_of.size() && passed < 2; ++i) {
+      Keyword k(*this, "oneOf");
+      Keyword index(*this, std::to_string(i));
+      Annotations mine;
+      if (Validate(n->one_of[i], instance, ann != nullptr ? &mine : nullptr)) {
+        ++passed;
+        chosen = std::move(mine);
+      }
+    }
+    if (passed == 1) {
+      Rewind(mark);
+      if (ann != nullptr) ann->Merge(chosen);
+    } else {
+      if (passed > 1) Rewind(mark);
+      if (!check(Fail("oneOf", "must match exactly one schema in oneOf"))) return false;
+    }
+  }
+  if (n->not_schema != nullptr) {
+    const size_t mark = Mark();
+    bool passed;
+    {
+      Keyword k(*this, "not");
+      passed = Validate(n->not_schema, instance, nullptr);
+    }
+    Rewind(mark);
+    if (passed && !check(Fail("not", "must NOT be valid"))) return false;
+  }
+  if (n->if_schema != nullptr) {
+    const size_t mark = Mark();
+    bool passed;
+    {
+      Keyword k(*this, "if");
+      passed = Apply(n->if_schema, instance, ann);
+    }
+    Rewind(mark);
+    const Node* branch = passed ? n->then_schema : n->else_schema;
+    if (branch != nullptr) {
+      Keyword k(*this, passed ? "then" : "else");
+      if (!Apply(branch, instance, ann)) {
+        if (!check(Fail("",
+                        std::string("must match \"") + (passed ? "then" : "else") + "\" schema"))) {
+          return false;
+        }
+      }
+    }
+  }
+  return valid;
+}
+
+}  // namespace
+}  // namespace llmkit::internal::schema
+
+namespace llmkit {
+
+absl::StatusOr<JsonSchema> JsonSchema::Compile(const Json& schema, const SchemaOptions& options) {
+  absl::StatusOr<std::shared_ptr<const internal::schema::Program>> program =
+      internal::schema::CompileProgram(schema, options);
+  if (!program.ok()) return program.status();
+  return JsonSchema(*std::move(program));
+}
+
+absl::StatusOr<JsonSchema> JsonSchema::Compile(std::string_view schema_text,
+                                               const SchemaOptions& options) {
+  absl::StatusOr<Json> schema = Json::Parse(schema_text);
+  if (!schema.ok()) return schema.status();
+  return Compile(*schema, options);
+}
+
+bool JsonSchema::IsValid(const Json& instance) const {
+  internal::schema::Validator v(*program_, nullptr);
+  return v.Run(instance);
+}
+
+std::vector<SchemaError> JsonSchema::Validate(const Json& instance) const {
+  std::vector<SchemaError> errors;
+  internal::schema::Validator v(*program_, &errors);
+  v.Run(instance);
+  return errors;
+}
+
+}  // namespace llmkit
