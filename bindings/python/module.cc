@@ -40,6 +40,7 @@ void BindClients(py::module_& module);    // client_bindings.cc
 void BindTemplates(py::module_& module);  // template_bindings.cc
 void BindIndex(py::module_& module);      // index_bindings.cc
 void BindRag(py::module_& module);        // rag_bindings.cc
+void BindSchema(py::module_& module);     // schema_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -75,4 +76,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindTemplates(module);
   BindIndex(module);
   BindRag(module);
+  BindSchema(module);
 }

@@ -3,7 +3,7 @@
 //   absl::StatusOr<llmkit::JsonSchema> schema = llmkit::JsonSchema::Compile(R"({
 //       "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})");
 //   std::vector<llmkit::SchemaError> errors = schema->Validate(*llmkit::Json::Parse("{}"));
-//   // errors[0]: instance_location "", keyword_location "/required",
+//   // errors[0]: instance_path "", keyword_location "/required",
 //   //            message "must have required property 'city'"
 //
 // Compile a schema once and validate many instances. `$schema` selects the draft of each schema
@@ -65,8 +65,8 @@ struct SchemaOptions {
 
 // One failed assertion, as the JSON Schema output format ("basic") and ajv report it.
 struct SchemaError {
-  std::string instance_location;  // JSON Pointer into the instance ("" is the whole instance).
-  std::string keyword_location;   // JSON Pointer through the schema ("/properties/a/type").
+  std::string instance_path;     // JSON Pointer into the instance ("" is the whole instance).
+  std::string keyword_location;  // JSON Pointer through the schema ("/properties/a/type").
   std::string message;
 };
 
@@ -76,6 +76,10 @@ class JsonSchema {
   // The schema as JSON text (kInvalidArgument with the byte offset for bad JSON).
   static absl::StatusOr<JsonSchema> Compile(std::string_view schema_text,
                                             const SchemaOptions& options = {});
+  static absl::StatusOr<JsonSchema> Compile(const char* schema_text,
+                                            const SchemaOptions& options = {}) {
+    return Compile(std::string_view(schema_text), options);
+  }
 
   bool IsValid(const Json& instance) const;
   // The errors (empty when valid): all of them, or the first with all_errors false.

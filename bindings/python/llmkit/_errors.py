@@ -123,3 +123,12 @@ def _from_status(code, message, payloads):
     """Builds the exception for an absl status (called from the C++ module)."""
     cls = _BY_CODE.get(code, Error)
     return cls(message, payloads=payloads)
+
+
+class ValidationError(InvalidArgumentError):
+    """An instance a JsonSchema rejected. ``.errors`` lists each failed assertion as a
+    ``SchemaError`` (``instance_path``, ``keyword_location``, ``message``)."""
+
+    def __init__(self, message, errors=(), **kwargs):
+        super().__init__(message, **kwargs)
+        self.errors = list(errors)

@@ -1,0 +1,171 @@
+// JsonSchema: error locations and messages, first error only, compile errors that name the
+// schema location, remote references only through the resolver, regex dialect, hostile
+// instances (deep, huge, non-finite, $ref loops) and many threads on one schema.
+
+#include "llmkit/schema.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "llmkit/json.h"
+
+namespace llmkit {
+namespace {
+
+using ::testing::HasSubstr;
+
+Json J(std::string_view text) {
+  absl::StatusOr<Json> j = Json::Parse(text);
+  EXPECT_TRUE(j.ok()) << j.status();
+  return *j;
+}
+
+JsonSchema S(std::string_view text, SchemaOptions options = {}) {
+  absl::StatusOr<JsonSchema> s = JsonSchema::Compile(text, options);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *s;
+}
+
+constexpr std::string_view kToolArgs = R"({
+  "type": "object",
+  "properties": {"city": {"type": "string", "minLength": 1}, "when": {"type": "integer"},
+                 "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": true}},
+  "required": ["city", "when"],
+  "additionalProperties": false})";
+
+TEST(JsonSchema, ErrorsGiveInstanceAndKeywordLocations) {
+  JsonSchema s = S(kToolArgs);
+  EXPECT_TRUE(s.IsValid(J(R"({"city": "Oslo", "when": 1})")));
+  std::vector<SchemaError> errors =
+      s.Validate(J(R"({"city": "", "tags": ["a", 2, "a"], "x~/": 1})"));
+  std::vector<std::string> seen;
+  for (const SchemaError& e : errors) {
+    seen.push_back(e.instance_path + " " + e.keyword_location + " " + e.message);
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_THAT(seen, ::testing::ElementsAre(
+                        " /required must have required property 'when'",
+                        "/city /properties/city/minLength must NOT have fewer than 1 characters",
+                        "/tags /properties/tags/uniqueItems must NOT have duplicate items (items "
+                        "## 0 and 2 are identical)",
+                        "/tags/1 /properties/tags/items/type must be string",
+                        "/x~0~1 /additionalProperties must NOT have additional properties"));
+  EXPECT_FALSE(s.IsValid(J(R"({"city": ""})")));
+  SchemaOptions first;
+  first.all_errors = false;
+  EXPECT_EQ(S(kToolArgs, first).Validate(J(R"({"city": "", "x": 1})")).size(), 1u);
+}
+
+TEST(JsonSchema, CompileErrorsNameTheSchemaLocation) {
+  auto bad = [](std::string_view text) {
+    absl::StatusOr<JsonSchema> s = JsonSchema::Compile(text);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    return std::string(s.status().message());
+  };
+  EXPECT_THAT(bad(R"({"properties": {"a": {"maxLength": -1}}})"),
+              HasSubstr("'/properties/a/maxLength': must be a non-negative integer"));
+  EXPECT_THAT(bad(R"({"type": "str"})"), HasSubstr("'/type'"));
+  EXPECT_THAT(bad(R"({"allOf": []})"), HasSubstr("'/allOf': must be a non-empty array"));
+  EXPECT_THAT(bad(R"({"items": 3})"), HasSubstr("'/items': a schema must be an object"));
+  EXPECT_THAT(bad(R"({"pattern": "(?<=a)b"})"), HasSubstr("lookbehind"));
+  EXPECT_THAT(bad(R"({"pattern": "(a)\\1"})"), HasSubstr("backreferences"));
+  EXPECT_THAT(bad(R"({"pattern": "(?i)a"})"), HasSubstr("inline flags"));
+  EXPECT_THAT(bad(R"({"$ref": "#/$defs/missing"})"), HasSubstr("points to nothing"));
+  EXPECT_THAT(bad(R"({"$ref": "#nowhere"})"), HasSubstr("no anchor 'nowhere'"));
+  EXPECT_THAT(bad(R"({"$ref": "other.json"})"), HasSubstr("no resolver is set"));
+  EXPECT_THAT(bad("{"), HasSubstr("offset"));
+}
+
+TEST(JsonSchema, RemoteReferencesOnlyThroughTheResolver) {
+  std::vector<std::string> asked;
+  SchemaOptions options;
+  options.resolver = [&](std::string_view uri) -> absl::StatusOr<Json> {
+    asked.emplace_back(uri);
+    if (uri == "https://example.com/defs.json") {
+      return J(R"({"$defs": {"positive": {"type": "integer", "exclusiveMinimum": 0}}})");
+    }
+    return absl::NotFoundError("unknown");
+  };
+  JsonSchema s = S(R"({"$id": "https://example.com/root.json",
+                       "properties": {"n": {"$ref": "defs.json#/$defs/positive"},
+                                      "m": {"$ref": "#/$defs/local"}},
+                       "$defs": {"local": {"const": 1}}})",
+                   options);
+  EXPECT_THAT(asked, ::testing::ElementsAre("https://example.com/defs.json"));
+  EXPECT_TRUE(s.IsValid(J(R"({"n": 3, "m": 1})")));
+  std::vector<SchemaError> errors = s.Validate(J(R"({"n": 0})"));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].keyword_location, "/properties/n/$ref/exclusiveMinimum");
+  EXPECT_FALSE(JsonSchema::Compile(R"({"$ref": "https://example.com/x.json"})", options).ok());
+}
+
+TEST(JsonSchema, EcmaRegexMeaningOnRe2) {
+  JsonSchema space = S(R"({"pattern": "^\\s+$"})");
+  EXPECT_TRUE(space.IsValid(Json("\xc2\xa0\xe2\x80\xa8 \t")));  // NBSP, LINE SEPARATOR.
+  EXPECT_FALSE(space.IsValid(Json("x")));
+  EXPECT_TRUE(S(R"({"pattern": "^\\p{Letter}\\d$"})")
+                  .IsValid(Json("\xc3\xa9"
+                                "7")));
+  EXPECT_FALSE(S(R"({"pattern": "^\\d$"})").IsValid(Json("\xd9\xa3")));  // ASCII digits only.
+  EXPECT_TRUE(S(R"({"pattern": "^(?<year>\\d{4})$"})").IsValid(Json("2025")));
+  // Unanchored, as ECMA-262's RegExp.test.
+  EXPECT_TRUE(S(R"({"pattern": "b"})").IsValid(Json("abc")));
+}
+
+TEST(JsonSchema, HostileInstancesNeverCrash) {
+  // A $ref loop on one instance is an error, not a stack overflow.
+  JsonSchema loop = S(R"({"$ref": "#"})");
+  EXPECT_FALSE(loop.IsValid(Json(1)));
+  EXPECT_THAT(loop.Validate(Json(1))[0].message, HasSubstr("nest too deep"));
+  // 100,000 nested arrays built in code.
+  Json deep = Json::MakeArray();
+  for (int i = 0; i < 100'000; ++i) {
+    Json outer = Json::MakeArray();
+    outer.push_back(std::move(deep));
+    deep = std::move(outer);
+  }
+  EXPECT_TRUE(S("{}").IsValid(deep));
+  EXPECT_FALSE(S(R"({"items": {"$ref": "#"}})").IsValid(deep));  // Deeper than the limit.
+  // Exponential for a backtracking engine; linear here.
+  EXPECT_FALSE(S(R"({"pattern": "^(a+)+$"})").IsValid(Json(std::string(200'000, 'a') + "!")));
+  // Non-finite numbers and the extremes of int64.
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(S(R"({"maximum": 1})").IsValid(Json(inf)));
+  EXPECT_FALSE(S(R"({"minimum": 1})").IsValid(Json(std::nan(""))));
+  EXPECT_FALSE(S(R"({"type": "integer"})").IsValid(Json(inf)));
+  EXPECT_FALSE(S(R"({"multipleOf": 0.5})").IsValid(Json(inf)));
+  EXPECT_TRUE(S(R"({"multipleOf": 2})").IsValid(Json(std::numeric_limits<int64_t>::min())));
+  EXPECT_TRUE(S(R"({"multipleOf": 0.01})").IsValid(Json(19.99)));
+  EXPECT_FALSE(S(R"({"multipleOf": 0.01})").IsValid(Json(19.995)));
+  // 1 and 1.0 are the same JSON number; true is not 1.
+  EXPECT_FALSE(S(R"({"uniqueItems": true})").IsValid(J("[1, 1.0]")));
+  EXPECT_TRUE(S(R"({"uniqueItems": true})").IsValid(J("[1, true, 0, false]")));
+  EXPECT_FALSE(S(R"({"const": 1})").IsValid(Json(true)));
+}
+
+TEST(JsonSchema, OneSchemaManyThreads) {
+  JsonSchema s = S(kToolArgs);
+  const Json good = J(R"({"city": "Oslo", "when": 2, "tags": ["a", "b"]})");
+  const Json bad = J(R"({"city": 1})");
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (!s.IsValid(good) || s.IsValid(bad) || s.Validate(bad).size() != 2) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace llmkit
