@@ -10,7 +10,7 @@ ranks=${LLMKIT_TEST_RANKS_DIR:-$root/.cache/tiktoken}
 packages=(
   "@langchain/textsplitters@1.0.2" "@langchain/core@1.4.0"
   "tiktoken@1.0.22" "js-tiktoken@1.0.21" "gpt-tokenizer@4.0.0"
-  "openai@7.57.0" "@anthropic-ai/sdk@1.12.0"
+  "openai@7.57.0" "@anthropic-ai/sdk@1.12.0" "ajv@8.20.0"
 )
 mkdir -p "$dir"
 version() {

@@ -456,6 +456,21 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
   Compiler compiler(program.get());
   LLMKIT_RETURN_IF_ERROR(compiler.AddDocument(document, ""));
   LLMKIT_RETURN_IF_ERROR(compiler.ResolveAll());
+  for (Node& n : program->nodes) {
+    n.has_assertions = n.types != 0 || n.enum_values != nullptr || n.const_value != nullptr ||
+                       n.multiple_of || n.maximum || n.exclusive_maximum || n.minimum ||
+                       n.exclusive_minimum || n.max_length || n.min_length ||
+                       n.pattern != nullptr || !n.format.empty();
+    n.has_array = !n.prefix_items.empty() || n.items != nullptr || n.contains != nullptr ||
+                  n.max_items || n.min_items || n.unique_items;
+    n.has_object = !n.properties.empty() || !n.pattern_properties.empty() ||
+                   n.additional_properties != nullptr || n.property_names != nullptr ||
+                   !n.required.empty() || !n.dependent_required.empty() ||
+                   !n.dependent_schemas.empty() || n.max_properties || n.min_properties;
+    n.has_combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() ||
+                        n.not_schema != nullptr || n.if_schema != nullptr;
+    if (!n.dynamic_anchor.empty()) program->dynamic_scope = true;
+  }
   return std::shared_ptr<const Program>(std::move(program));
 }
 

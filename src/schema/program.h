@@ -82,6 +82,12 @@ struct Node {
   std::string dynamic_anchor;  // $dynamicRef's anchor name when its target is a $dynamicAnchor.
   std::string format;
 
+  // Which groups of keywords the node has (set once compiled), so validation skips the rest.
+  bool has_assertions = false;   // type, enum, const, numeric, string keywords, format
+  bool has_array = false;        // items, prefixItems, contains, min/maxItems, uniqueItems
+  bool has_object = false;       // properties, required, dependencies, min/maxProperties, ...
+  bool has_combinators = false;  // allOf, anyOf, oneOf, not, if
+
   // The keyword names used in keyword locations ("items" or "additionalItems", ...).
   const char* items_keyword = "items";
   const char* prefix_keyword = "prefixItems";
@@ -95,6 +101,7 @@ struct Program {
   std::deque<Resource> resources;
   std::deque<Node> nodes;
   Node* root = nullptr;
+  bool dynamic_scope = false;  // Some $dynamicRef reads the dynamic scope.
 };
 
 // Compiles `schema` (compile.cc).

@@ -136,6 +136,11 @@ class Validator {
       old_ = v_.keyword_.size();
       AppendPointerToken(&v_.keyword_, token);
     }
+    Keyword(Validator& v, size_t index) : v_(v) {
+      if (v_.errors_ == nullptr) return;
+      old_ = v_.keyword_.size();
+      absl::StrAppend(&v_.keyword_, "/", index);
+    }
     ~Keyword() {
       if (v_.errors_ != nullptr) v_.keyword_.resize(old_);
     }
@@ -205,7 +210,7 @@ bool Validator::Validate(const Node* n, const Json& instance, Annotations* out) 
   if (n->boolean) return *n->boolean || Fail("", "boolean schema is false");
   if (depth_ >= kMaxDepth) return Fail("", "schema references nest too deep (a $ref loop?)");
   ++depth_;
-  const bool entered = scope_.empty() || scope_.back() != n->resource;
+  const bool entered = program_.dynamic_scope && (scope_.empty() || scope_.back() != n->resource);
   if (entered) scope_.push_back(n->resource);
   Annotations local;
   const bool unevaluated = n->unevaluated_items != nullptr || n->unevaluated_properties != nullptr;
@@ -236,19 +241,19 @@ bool Validator::Validate(const Node* n, const Json& instance, Annotations* out) 
         if (!all_) break;
       }
     }
-    if (!Assertions(n, instance)) {
+    if (n->has_assertions && !Assertions(n, instance)) {
       valid = false;
       if (!all_) break;
     }
-    if (instance.is_array() && !Arrays(n, instance, ann)) {
+    if (n->has_array && instance.is_array() && !Arrays(n, instance, ann)) {
       valid = false;
       if (!all_) break;
     }
-    if (instance.is_object() && !Objects(n, instance, ann)) {
+    if (n->has_object && instance.is_object() && !Objects(n, instance, ann)) {
       valid = false;
       if (!all_) break;
     }
-    if (!Combinators(n, instance, ann)) {
+    if (n->has_combinators && !Combinators(n, instance, ann)) {
       valid = false;
       if (!all_) break;
     }
@@ -393,7 +398,7 @@ bool Validator::Arrays(const Node* n, const Json& instance, Annotations* ann) {
   if (prefix > 0) {
     Keyword k(*this, n->prefix_keyword);
     for (size_t i = 0; i < prefix; ++i) {
-      Keyword index(*this, std::to_string(i));
+      Keyword index(*this, i);
       Instance at(*this, i);
       if (!check(Validate(n->prefix_items[i], items[i], nullptr))) return false;
       if (ann != nullptr) ann->Mark(i, items.size());
@@ -535,7 +540,7 @@ bool Validator::Combinators(const Node* n, const Json& instance, Annotations* an
   };
   for (size_t i = 0; i < n->all_of.size(); ++i) {
     Keyword k(*this, "allOf");
-    Keyword index(*this, std::to_string(i));
+    Keyword index(*this, i);
     if (!check(Apply(n->all_of[i], instance, ann))) return false;
   }
   if (!n->any_of.empty()) {
@@ -543,7 +548,7 @@ bool Validator::Combinators(const Node* n, const Json& instance, Annotations* an
     bool any = false;
     for (size_t i = 0; i < n->any_of.size(); ++i) {
       Keyword k(*this, "anyOf");
-      Keyword index(*this, std::to_string(i));
+      Keyword index(*this, i);
       if (Apply(n->any_of[i], instance, ann)) {
         any = true;
         if (ann == nullptr) break;  // Annotations need every branch that passes.
@@ -561,7 +566,7 @@ bool Validator::Combinators(const Node* n, const Json& instance, Annotations* an
     Annotations chosen;
     for (size_t i = 0; i < n->one_of.size() && passed < 2; ++i) {
       Keyword k(*this, "oneOf");
-      Keyword index(*this, std::to_string(i));
+      Keyword index(*this, i);
       Annotations mine;
       if (Validate(n->one_of[i], instance, ann != nullptr ? &mine : nullptr)) {
         ++passed;
