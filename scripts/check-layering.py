@@ -37,6 +37,7 @@ LAYERS = {
     "retriever": {"common"},
     "rag": {"common", "unicode"},
     "schema": {"common", "unicode", "json"},
+    "structured": {"common"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

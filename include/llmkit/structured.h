@@ -1,0 +1,68 @@
+// Structured output: ask a chat model for a value that matches a JSON Schema, validate it, and
+// re-ask with the validation errors until it does.
+//
+//   absl::StatusOr<llmkit::ExtractResult> r = llmkit::Extract(*model, request, schema);
+//   // r->value: the validated value; r->attempts; r->usage: tokens of every attempt together.
+//
+// Modes (ExtractOptions::mode):
+// - kTool (default): the schema becomes the parameters of a tool the model is made to call
+//   (tool_choice naming it). Works with OpenAI-compatible servers and Anthropic alike.
+// - kResponseFormat: OpenAI's response_format {type: json_schema, json_schema: {name, schema,
+//   strict}}; the reply's text is the value. Anthropic refuses it (kInvalidArgument).
+// - kPrompt: the schema goes into a system message and the reply's text is parsed (a Markdown
+//   ```json fence around it is accepted), for models with neither.
+//
+// A re-ask sends the original messages, the last attempt's reply, and the errors (JSON Pointer
+// and message of each, or the parse error with its offset) as the tool's result or a user
+// message: never the whole history of attempts. The call context's deadline and cancellation
+// hold across attempts (one deadline for all of them).
+//
+// Errors: the model call's own error, returned at once (not re-asked); kFailedPrecondition when
+// no attempt matched the schema, naming the last errors; kInvalidArgument for a schema that does
+// not compile or max_attempts < 1. Both failures carry the attempts and the summed usage as
+// payloads (kPayloadAttempts, kPayloadUsage: {"input_tokens": ..., ...}).
+// Threads: Extract is re-entrant; it calls the model from the calling thread.
+
+#ifndef LLMKIT_STRUCTURED_H_
+#define LLMKIT_STRUCTURED_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "llmkit/call.h"
+#include "llmkit/chat.h"
+#include "llmkit/json.h"
+#include "llmkit/schema.h"
+#include "llmkit/status.h"
+
+namespace llmkit {
+
+enum class StructuredMode { kTool, kResponseFormat, kPrompt };
+
+struct ExtractOptions {
+  StructuredMode mode = StructuredMode::kTool;
+  std::string name = "output";  // The tool's or the json_schema's name.
+  std::string description = "Record the answer in the required structure.";
+  int max_attempts = 3;  // Calls in all, the first included.
+  bool strict = true;    // kResponseFormat: json_schema.strict.
+  SchemaOptions schema;  // How the schema is compiled and checked.
+};
+
+struct ExtractResult {
+  Json value;             // Valid against the schema.
+  int attempts = 0;       // Model calls made.
+  Usage usage;            // Summed over every attempt.
+  ChatResponse response;  // The reply that was accepted.
+};
+
+// The summed usage of a failed Extract, as JSON (status.h's kPayloadAttempts has the attempts).
+inline constexpr std::string_view kPayloadUsage = "llmkit/usage";
+
+absl::StatusOr<ExtractResult> Extract(ChatModel& model, const ChatRequest& request,
+                                      const Json& schema, const ExtractOptions& options = {},
+                                      const CallContext& call = {});
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_STRUCTURED_H_

@@ -1,0 +1,224 @@
+// Extract against OpenAI-compatible and Anthropic endpoints on 127.0.0.1: the forced tool, the
+// response_format and the prompt modes, re-asking with the validation errors (only the last
+// attempt sent back), usage summed over attempts, and the failures' accounting.
+
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "http/test_server.h"
+#include "llmkit/anthropic.h"
+#include "llmkit/openai.h"
+#include "llmkit/status.h"
+#include "llmkit/structured.h"
+
+namespace llmkit {
+namespace {
+
+using ::llmkit::testing::Reply;
+using ::llmkit::testing::Script;
+using ::llmkit::testing::ServerRequest;
+using ::llmkit::testing::TestServer;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Serves the bodies in order and keeps the requests it received.
+class Scripted {
+ public:
+  explicit Scripted(std::vector<std::string> replies)
+      : replies_(replies.begin(), replies.end()), server_([this](const ServerRequest& r) {
+          std::lock_guard<std::mutex> lock(mu_);
+          requests_.push_back(*Json::Parse(r.body));
+          if (replies_.empty()) return Reply(500, R"({"error": {"message": "no more replies"}})");
+          std::string body = replies_.front();
+          replies_.pop_front();
+          return Reply(200, body);
+        }) {}
+  const TestServer& server() const { return server_; }
+  std::vector<Json> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::string> replies_;
+  std::vector<Json> requests_;
+  TestServer server_;
+};
+
+std::string OpenAIToolCall(const std::string& arguments, const std::string& id = "call_1") {
+  Json call = *Json::Parse(R"({"id": "", "type": "function", "function": {"name": "output"}})");
+  call.Set("id", id);
+  call["function"].Set("arguments", arguments);
+  Json body = *Json::Parse(R"({"id": "chatcmpl-1", "model": "gpt-4o-mini",
+      "choices": [{"index": 0, "finish_reason": "tool_calls",
+                   "message": {"role": "assistant", "content": null, "tool_calls": []}}],
+      "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}})");
+  Json choice = body.Find("choices")->as_array()[0];
+  choice["message"]["tool_calls"].push_back(call);
+  body.Set("choices", Json(Json::Array{choice}));
+  return body.Dump();
+}
+
+std::string OpenAIText(const std::string& text) {
+  Json body = *Json::Parse(R"({"id": "chatcmpl-2", "model": "gpt-4o-mini",
+      "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant"}}],
+      "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}})");
+  Json choice = body.Find("choices")->as_array()[0];
+  choice["message"].Set("content", text);
+  body.Set("choices", Json(Json::Array{choice}));
+  return body.Dump();
+}
+
+std::unique_ptr<ChatModel> OpenAI(const TestServer& server) {
+  auto client = NewOpenAIClient(
+      {.base_url = server.Url("/v1"), .api_key = "sk-test", .model = "gpt-4o-mini"});
+  EXPECT_TRUE(client.ok());
+  return std::move(*client);
+}
+
+const Json& Schema() {
+  static const Json schema = *Json::Parse(R"({
+      "type": "object",
+      "properties": {"city": {"type": "string"}, "days": {"type": "integer", "maximum": 14}},
+      "required": ["city", "days"], "additionalProperties": false})");
+  return schema;
+}
+
+ChatRequest Ask() {
+  ChatRequest request;
+  request.messages = {{.role = "system", .content = "Extract the forecast request."},
+                      {.role = "user", .content = "Paris, for a month please"}};
+  return request;
+}
+
+TEST(Extract, ToolModeReasksWithTheErrorsAndSumsUsage) {
+  Scripted s({OpenAIToolCall(R"({"city": "Paris", "days": 30})"),
+              OpenAIToolCall(R"({"city": "Paris", "days": 14})", "call_2")});
+  auto model = OpenAI(s.server());
+  absl::StatusOr<ExtractResult> r = Extract(*model, Ask(), Schema());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->value, *Json::Parse(R"({"city": "Paris", "days": 14})"));
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(r->usage.input_tokens, 40);
+  EXPECT_EQ(r->usage.output_tokens, 18);
+  EXPECT_EQ(r->usage.total_tokens, 58);
+  std::vector<Json> requests = s.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0]["tool_choice"].Dump(),
+            R"({"type":"function","function":{"name":"output"}})");
+  Json::Array tools = requests[0]["tools"].as_array();
+  EXPECT_EQ(tools[0]["function"]["parameters"], Schema());
+  Json::Array second = requests[1]["messages"].as_array();
+  ASSERT_EQ(second.size(), 4u);  // system, user, the reply, the errors
+  EXPECT_EQ(second[2]["role"].as_string(), "assistant");
+  EXPECT_EQ(second[3]["role"].as_string(), "tool");
+  EXPECT_EQ(second[3]["tool_call_id"].as_string(), "call_1");
+  EXPECT_THAT(second[3]["content"].as_string(),
+              HasSubstr("at '/days' (/properties/days/maximum): must be <= 14"));
+}
+
+TEST(Extract, FailureAfterMaxAttemptsSendsOnlyTheLastAttemptAndKeepsTheAccounting) {
+  Scripted s({OpenAIToolCall("{\"city\": \"Paris\""),  // cut short: not JSON
+              OpenAIText("I would rather not call tools."),
+              OpenAIToolCall(R"({"city": 3, "days": 2})", "call_3")});
+  auto model = OpenAI(s.server());
+  absl::StatusOr<ExtractResult> r = Extract(*model, Ask(), Schema());
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("did not match the schema in 3 attempts"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("at '/city' (/properties/city/type): must be string"));
+  EXPECT_EQ(std::string(*r.status().GetPayload(std::string(kPayloadAttempts))), "3");
+  Json usage = *Json::Parse(std::string(*r.status().GetPayload(std::string(kPayloadUsage))));
+  EXPECT_EQ(usage["input_tokens"].as_int(), 51);
+  EXPECT_EQ(usage["output_tokens"].as_int(), 23);
+  std::vector<Json> requests = s.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  Json::Array second = requests[1]["messages"].as_array();
+  EXPECT_THAT(second.back()["content"].as_string(), HasSubstr("not valid JSON"));
+  Json::Array third = requests[2]["messages"].as_array();
+  ASSERT_EQ(third.size(), 4u);  // The first attempt is not sent again.
+  EXPECT_EQ(third[3]["role"].as_string(), "user");
+  EXPECT_THAT(third[3]["content"].as_string(), HasSubstr("Call the function `output`"));
+}
+
+TEST(Extract, ResponseFormatAndPromptModesReadTheText) {
+  Scripted s({OpenAIText(R"({"city": "Oslo", "days": 3})"),
+              OpenAIText("Here it is:\n```json\n{\"city\": \"Rome\", \"days\": 1}\n```")});
+  auto model = OpenAI(s.server());
+  absl::StatusOr<ExtractResult> r =
+      Extract(*model, Ask(), Schema(), {.mode = StructuredMode::kResponseFormat, .name = "fc"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->value["city"].as_string(), "Oslo");
+  absl::StatusOr<ExtractResult> p =
+      Extract(*model, Ask(), Schema(), {.mode = StructuredMode::kPrompt});
+  ASSERT_TRUE(p.ok()) << p.status();  // The fenced JSON, with a sentence before it.
+  EXPECT_EQ(p->value["city"].as_string(), "Rome");
+  EXPECT_EQ(p->attempts, 1);
+  std::vector<Json> requests = s.requests();
+  EXPECT_EQ(requests[0]["response_format"]["type"].as_string(), "json_schema");
+  EXPECT_EQ(requests[0]["response_format"]["json_schema"]["name"].as_string(), "fc");
+  EXPECT_TRUE(requests[0]["response_format"]["json_schema"]["strict"].as_bool());
+  Json::Array prompt_messages = requests[1]["messages"].as_array();
+  EXPECT_THAT(prompt_messages[0]["content"].as_string(), HasSubstr("conforms to this JSON Schema"));
+}
+
+TEST(Extract, PromptModeAcceptsAFencedReply) {
+  Scripted s({OpenAIText("```json\n{\"city\": \"Rome\", \"days\": 1}\n```\nAnything else?")});
+  auto model = OpenAI(s.server());
+  absl::StatusOr<ExtractResult> r =
+      Extract(*model, Ask(), Schema(), {.mode = StructuredMode::kPrompt});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->value["city"].as_string(), "Rome");
+}
+
+TEST(Extract, AnthropicForcedToolAndToolResultFeedback) {
+  auto reply = [](const char* input, const char* id) {
+    return absl::StrCat(R"({"id": "msg_1", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5", "stop_reason": "tool_use",
+        "content": [{"type": "tool_use", "id": ")",
+                        id, R"(", "name": "output", "input": )", input, R"(}],
+        "usage": {"input_tokens": 30, "output_tokens": 7}})");
+  };
+  Scripted s({reply(R"({"city": "Paris"})", "toolu_1"),
+              reply(R"({"city": "Paris", "days": 5})", "toolu_2")});
+  auto client = NewAnthropicClient(
+      {.base_url = s.server().Url("/"), .api_key = "sk-ant-test", .model = "claude-sonnet-4-5"});
+  ASSERT_TRUE(client.ok());
+  absl::StatusOr<ExtractResult> r = Extract(**client, Ask(), Schema());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->value["days"].as_int(), 5);
+  EXPECT_EQ(r->usage.input_tokens, 60);
+  std::vector<Json> requests = s.requests();
+  EXPECT_EQ(requests[0]["tool_choice"].Dump(), R"({"type":"tool","name":"output"})");
+  Json::Array tools = requests[0]["tools"].as_array();
+  EXPECT_EQ(tools[0]["input_schema"], Schema());
+  const std::string second = requests[1]["messages"].Dump();
+  EXPECT_THAT(second, HasSubstr(R"("type":"tool_result")"));
+  EXPECT_THAT(second, HasSubstr(R"("tool_use_id":"toolu_1")"));
+  EXPECT_THAT(second, HasSubstr("must have required property 'days'"));
+}
+
+TEST(Extract, ModelErrorsBadSchemasAndDeadlines) {
+  Scripted s({});
+  auto model = OpenAI(s.server());
+  absl::StatusOr<ExtractResult> r = Extract(*model, Ask(), Schema());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);  // the 500, not re-asked
+  EXPECT_EQ(std::string(*r.status().GetPayload(std::string(kPayloadAttempts))), "1");
+  EXPECT_EQ(Extract(*model, Ask(), *Json::Parse(R"({"type": 3})")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Extract(*model, Ask(), Schema(), {.max_attempts = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  CallContext expired;
+  expired.deadline = CallContext::Clock::now() - std::chrono::seconds(1);
+  EXPECT_EQ(Extract(*model, Ask(), Schema(), {}, expired).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(s.requests().size(), 1u);  // Nothing sent after the deadline.
+}
+
+}  // namespace
+}  // namespace llmkit
