@@ -24,6 +24,8 @@ packages=(
   python3-jinja2
   # The index's peers in the side-by-side runs: FAISS and hnswlib from Python, SQLite FTS5.
   python3-faiss python3-hnswlib sqlite3
+  # Structured output's tests of pydantic models (llmkit never requires pydantic).
+  python3-pydantic
   # The real document set for the demo, tests and benchmarks (Python docs sources).
   python3.11-doc
 )

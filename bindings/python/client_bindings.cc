@@ -28,6 +28,7 @@
 #include "llmkit/embeddings.h"
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
+#include "llmkit/structured.h"
 #include "status_conversion.h"
 #include "tokenizer_conversion.h"
 
@@ -249,6 +250,68 @@ ChatResponse Chat(Client& client, const ChatArgs& args, CallContext call) {
   }));
 }
 
+struct ExtractArgs {
+  int max_attempts;
+  std::string mode, name;
+  std::optional<std::string> description;
+  bool strict, formats, return_result;
+};
+
+// The result of client.extract(..., return_result=True).
+struct PyExtractResult {
+  py::object value;
+  int attempts = 0;
+  Usage usage;
+  ChatResponse response;
+};
+
+// extract(): the schema from a dict or a pydantic model class (v1's .schema(), v2's
+// .model_json_schema()), the call with Ctrl-C working, and the value back as that class.
+py::object Extract(Client& client, py::object schema, const ExtractArgs& a, const ChatArgs& chat,
+                   CallContext call) {
+  py::object model_class = py::none();
+  if (PyType_Check(schema.ptr())) {
+    model_class = schema;
+    if (py::hasattr(schema, "model_json_schema")) {
+      schema = schema.attr("model_json_schema")();
+    } else if (py::hasattr(schema, "schema")) {
+      schema = schema.attr("schema")();
+    } else {
+      throw py::type_error("schema must be a JSON Schema dict or a pydantic model class");
+    }
+  }
+  ExtractOptions options;
+  options.max_attempts = a.max_attempts;
+  options.name = a.name;
+  if (a.description) options.description = *a.description;
+  options.strict = a.strict;
+  options.schema.assert_formats = a.formats;
+  if (a.mode == "tool") {
+    options.mode = StructuredMode::kTool;
+  } else if (a.mode == "response_format") {
+    options.mode = StructuredMode::kResponseFormat;
+  } else if (a.mode == "prompt") {
+    options.mode = StructuredMode::kPrompt;
+  } else {
+    ThrowIfError(absl::InvalidArgumentError(
+        "mode must be 'tool', 'response_format' or 'prompt', got '" + a.mode + "'"));
+  }
+  ChatRequest request = ToRequest(chat);
+  Json schema_json = PythonToJson(schema);
+  std::shared_ptr<ChatModel> model = client.chat;
+  ExtractResult result = ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> c) {
+    call.cancellation = std::move(c);
+    return llmkit::Extract(*model, request, schema_json, options, call);
+  }));
+  py::object value = JsonToPython(result.value);
+  if (!model_class.is_none()) {
+    value = py::hasattr(model_class, "model_validate") ? model_class.attr("model_validate")(value)
+                                                       : model_class.attr("parse_obj")(value);
+  }
+  if (!a.return_result) return value;
+  return py::cast(PyExtractResult{value, result.attempts, result.usage, result.response});
+}
+
 HttpHeaders ToHeaders(const std::optional<std::map<std::string, std::string>>& headers) {
   HttpHeaders out;
   if (headers) out.assign(headers->begin(), headers->end());
@@ -363,6 +426,28 @@ void DefineChatMethods(Class& cls) {
       py::arg("tool_choice") = py::none(), py::arg("response_format") = py::none(),              \
       py::arg("extra") = py::none(), py::arg("timeout") = py::none(),                            \
       py::arg("idle_timeout") = py::none(), py::arg("tags") = py::none()
+  cls.def(
+      "extract",
+      [](Self& c, py::list messages, py::object schema, int max_attempts, const std::string& mode,
+         const std::string& name, std::optional<std::string> description, bool strict, bool formats,
+         bool return_result, std::optional<std::string> model, std::optional<double> temperature,
+         std::optional<int64_t> max_tokens, std::optional<int64_t> seed,
+         std::optional<double> timeout, py::object tags) {
+        return Extract(c, std::move(schema),
+                       {max_attempts, mode, name, description, strict, formats, return_result},
+                       {messages, model, temperature, std::nullopt, max_tokens, seed, std::nullopt,
+                        py::none(), py::none(), py::none(), py::none()},
+                       ToCallContext(timeout, std::nullopt, tags));
+      },
+      py::arg("messages"), py::kw_only(), py::arg("schema"), py::arg("max_attempts") = 3,
+      py::arg("mode") = "tool", py::arg("name") = "output", py::arg("description") = py::none(),
+      py::arg("strict") = true, py::arg("formats") = false, py::arg("return_result") = false,
+      py::arg("model") = py::none(), py::arg("temperature") = py::none(),
+      py::arg("max_tokens") = py::none(), py::arg("seed") = py::none(),
+      py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
+      "Asks for a value matching `schema` (a JSON Schema dict or a pydantic model class), "
+      "re-asking with the validation errors up to max_attempts calls. Returns the value (a "
+      "model instance for a pydantic class), or an ExtractResult with return_result=True.");
   cls.def("chat", chat, LLMKIT_CHAT_ARGS,
           "Sends the messages and returns a ChatResponse. Raises llmkit.Error subclasses.");
   cls.def("stream", stream, LLMKIT_CHAT_ARGS,
@@ -555,6 +640,13 @@ void BindClients(py::module_& m) {
                ", output_tokens=" + std::to_string(u.output_tokens) +
                ", total_tokens=" + std::to_string(u.total_tokens) + ")";
       });
+  py::class_<PyExtractResult>(m, "ExtractResult",
+                              "client.extract(..., return_result=True): the value, the calls "
+                              "made, their usage summed, and the accepted response.")
+      .def_readonly("value", &PyExtractResult::value)
+      .def_readonly("attempts", &PyExtractResult::attempts)
+      .def_readonly("usage", &PyExtractResult::usage)
+      .def_readonly("response", &PyExtractResult::response);
   py::class_<ChatResponse>(m, "ChatResponse")
       .def_readonly("id", &ChatResponse::id)
       .def_readonly("model", &ChatResponse::model)

@@ -281,6 +281,23 @@ class _ChatClient:
                timeout: Optional[float] = ..., idle_timeout: Optional[float] = ...,
                tags: Optional[dict[str, str]] = ...) -> ChatStream: ...
 
+    def extract(self, messages: Sequence[Message], *, schema: Any, max_attempts: int = ...,
+                mode: Literal["tool", "response_format", "prompt"] = ..., name: str = ...,
+                description: Optional[str] = ..., strict: bool = ..., formats: bool = ...,
+                return_result: bool = ..., model: Optional[str] = ..., temperature: Optional[float] = ...,
+                max_tokens: Optional[int] = ..., seed: Optional[int] = ..., timeout: Optional[float] = ...,
+                tags: Optional[dict[str, str]] = ...) -> Any: ...
+
+class ExtractResult:
+    @property
+    def value(self) -> Any: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def response(self) -> ChatResponse: ...
+
 class OpenAIClient(_ChatClient):
     def __init__(self, base_url: Optional[str] = ..., *, api_key: Optional[str] = ..., model: Optional[str] = ...,
                  embedding_model: Optional[str] = ..., organization: Optional[str] = ..., project: Optional[str] = ...,
