@@ -59,6 +59,33 @@ struct ExtractResult {
 // The summed usage of a failed Extract, as JSON (status.h's kPayloadAttempts has the attempts).
 inline constexpr std::string_view kPayloadUsage = "llmkit/usage";
 
+// Reads a JSON text as it streams in (a tool call's arguments, a reply's text) and keeps the
+// best-effort value so far, as Instructor's Partial and the Vercel AI SDK's streamObject do: the
+// object and array containers opened so far, with every member and item whose value is complete
+// (strings closed, numbers and literals ended); a cut string, number or key is left out until it
+// is whole. Each value() is therefore a "prefix" of the final one: the same members (some
+// missing), the same items (the last ones missing), equal scalars. Errors: kInvalidArgument with
+// the byte offset once the text cannot be JSON (it stays in that state). Cost: each Feed re-reads
+// the text so far (a few microseconds per KB). Not thread-safe; one per stream.
+class PartialJsonParser {
+ public:
+  absl::Status Feed(std::string_view delta);
+  // The text has ended: a number at its end is complete; a value still open is an error
+  // ("the text ends early").
+  absl::Status Finish();
+  const Json& value() const { return value_; }  // Null before anything can be shown.
+  bool complete() const { return complete_; }   // A whole value (then only white space).
+  const std::string& text() const { return text_; }
+
+ private:
+  absl::Status Read(bool whole);
+
+  std::string text_;
+  Json value_;
+  bool complete_ = false;
+  absl::Status status_;
+};
+
 absl::StatusOr<ExtractResult> Extract(ChatModel& model, const ChatRequest& request,
                                       const Json& schema, const ExtractOptions& options = {},
                                       const CallContext& call = {});
