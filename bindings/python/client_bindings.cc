@@ -265,13 +265,18 @@ struct PyExtractResult {
   ChatResponse response;
 };
 
-// extract(): the schema from a dict or a pydantic model class (v1's .schema(), v2's
-// .model_json_schema()), the call with Ctrl-C working, and the value back as that class.
-py::object Extract(Client& client, py::object schema, const ExtractArgs& a, const ChatArgs& chat,
-                   CallContext call) {
+// What extract() and stream_extract() share: the schema from a dict or a pydantic model class
+// (v1's .schema(), v2's .model_json_schema()) and the options.
+struct PreparedExtract {
+  Json schema;
+  ExtractOptions options;
   py::object model_class = py::none();
+};
+
+PreparedExtract PrepareExtract(py::object schema, const ExtractArgs& a) {
+  PreparedExtract p;
   if (PyType_Check(schema.ptr())) {
-    model_class = schema;
+    p.model_class = schema;
     if (py::hasattr(schema, "model_json_schema")) {
       schema = schema.attr("model_json_schema")();
     } else if (py::hasattr(schema, "schema")) {
@@ -280,37 +285,138 @@ py::object Extract(Client& client, py::object schema, const ExtractArgs& a, cons
       throw py::type_error("schema must be a JSON Schema dict or a pydantic model class");
     }
   }
-  ExtractOptions options;
-  options.max_attempts = a.max_attempts;
-  options.name = a.name;
-  if (a.description) options.description = *a.description;
-  options.strict = a.strict;
-  options.schema.assert_formats = a.formats;
+  p.options.max_attempts = a.max_attempts;
+  p.options.name = a.name;
+  if (a.description) p.options.description = *a.description;
+  p.options.strict = a.strict;
+  p.options.schema.assert_formats = a.formats;
   if (a.mode == "tool") {
-    options.mode = StructuredMode::kTool;
+    p.options.mode = StructuredMode::kTool;
   } else if (a.mode == "response_format") {
-    options.mode = StructuredMode::kResponseFormat;
+    p.options.mode = StructuredMode::kResponseFormat;
   } else if (a.mode == "prompt") {
-    options.mode = StructuredMode::kPrompt;
+    p.options.mode = StructuredMode::kPrompt;
   } else {
     ThrowIfError(absl::InvalidArgumentError(
         "mode must be 'tool', 'response_format' or 'prompt', got '" + a.mode + "'"));
   }
+  p.schema = PythonToJson(schema);
+  return p;
+}
+
+// The value as Python: an instance of the pydantic class when one was given.
+py::object ValueOf(const Json& value, const py::object& model_class) {
+  py::object out = JsonToPython(value);
+  if (model_class.is_none()) return out;
+  return py::hasattr(model_class, "model_validate") ? model_class.attr("model_validate")(out)
+                                                    : model_class.attr("parse_obj")(out);
+}
+
+py::object Extract(Client& client, py::object schema, const ExtractArgs& a, const ChatArgs& chat,
+                   CallContext call) {
+  PreparedExtract p = PrepareExtract(std::move(schema), a);
   ChatRequest request = ToRequest(chat);
-  Json schema_json = PythonToJson(schema);
   std::shared_ptr<ChatModel> model = client.chat;
   ExtractResult result = ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> c) {
     call.cancellation = std::move(c);
-    return llmkit::Extract(*model, request, schema_json, options, call);
+    return llmkit::Extract(*model, request, p.schema, p.options, call);
   }));
-  py::object value = JsonToPython(result.value);
-  if (!model_class.is_none()) {
-    value = py::hasattr(model_class, "model_validate") ? model_class.attr("model_validate")(value)
-                                                       : model_class.attr("parse_obj")(value);
-  }
+  py::object value = ValueOf(result.value, p.model_class);
   if (!a.return_result) return value;
   return py::cast(PyExtractResult{value, result.attempts, result.usage, result.response});
 }
+
+// stream_extract(): StreamExtract on a worker thread; iterating yields the partial values (as
+// dicts); .value and .result once iteration has ended.
+class ExtractStream {
+ public:
+  ExtractStream(std::shared_ptr<ChatModel> model, ChatRequest request, PreparedExtract prepared,
+                CallContext call)
+      : model_(std::move(model)),
+        model_class_(std::move(prepared.model_class)),
+        cancellation_(std::make_shared<Cancellation>()) {
+    call.cancellation = cancellation_;
+    worker_ = std::thread([this, request = std::move(request), schema = std::move(prepared.schema),
+                           options = std::move(prepared.options), call = std::move(call)] {
+      absl::StatusOr<ExtractResult> result = StreamExtract(
+          *model_, request, schema,
+          [this](const Json& partial, int) {
+            std::lock_guard<std::mutex> lock(mu_);
+            partials_.push_back(partial);
+            cv_.notify_one();
+            return true;
+          },
+          options, call);
+      std::lock_guard<std::mutex> lock(mu_);
+      result_ = std::move(result);
+      cv_.notify_one();
+    });
+  }
+  ~ExtractStream() { Close(); }
+
+  void Close() {
+    if (!worker_.joinable()) return;
+    cancellation_->Cancel();
+    py::gil_scoped_release release;
+    worker_.join();
+  }
+
+  py::object Next() {
+    while (true) {
+      std::optional<Json> partial;
+      bool ended = false;
+      {
+        py::gil_scoped_release release;
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(100),
+                     [&] { return !partials_.empty() || result_.has_value(); });
+        if (!partials_.empty()) {
+          partial = std::move(partials_.front());
+          partials_.pop_front();
+        } else {
+          ended = result_.has_value();
+        }
+      }
+      if (partial) return JsonToPython(*partial);  // With the GIL again.
+      if (ended) break;
+      if (PyErr_CheckSignals() != 0) {
+        Close();
+        throw py::error_already_set();
+      }
+    }
+    Close();
+    if (!result_->ok()) throw StatusError(result_->status());
+    throw py::stop_iteration();
+  }
+
+  const ExtractResult& Finished() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!result_.has_value()) {
+        ThrowIfError(absl::FailedPreconditionError("the stream has not ended yet"));
+      }
+    }
+    Close();
+    if (!result_->ok()) throw StatusError(result_->status());
+    return **result_;
+  }
+
+  py::object Value() { return ValueOf(Finished().value, model_class_); }
+  PyExtractResult Result() {
+    const ExtractResult& r = Finished();
+    return {ValueOf(r.value, model_class_), r.attempts, r.usage, r.response};
+  }
+
+ private:
+  std::shared_ptr<ChatModel> model_;
+  py::object model_class_;
+  std::shared_ptr<Cancellation> cancellation_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Json> partials_;                            // Guarded by mu_.
+  std::optional<absl::StatusOr<ExtractResult>> result_;  // Guarded by mu_ until joined.
+  std::thread worker_;
+};
 
 HttpHeaders ToHeaders(const std::optional<std::map<std::string, std::string>>& headers) {
   HttpHeaders out;
@@ -448,6 +554,28 @@ void DefineChatMethods(Class& cls) {
       "Asks for a value matching `schema` (a JSON Schema dict or a pydantic model class), "
       "re-asking with the validation errors up to max_attempts calls. Returns the value (a "
       "model instance for a pydantic class), or an ExtractResult with return_result=True.");
+  cls.def(
+      "stream_extract",
+      [](Self& c, py::list messages, py::object schema, int max_attempts, const std::string& mode,
+         const std::string& name, std::optional<std::string> description, bool strict, bool formats,
+         std::optional<std::string> model, std::optional<double> temperature,
+         std::optional<int64_t> max_tokens, std::optional<int64_t> seed,
+         std::optional<double> timeout, py::object tags) {
+        PreparedExtract p = PrepareExtract(
+            std::move(schema), {max_attempts, mode, name, description, strict, formats, false});
+        ChatRequest request =
+            ToRequest({messages, model, temperature, std::nullopt, max_tokens, seed, std::nullopt,
+                       py::none(), py::none(), py::none(), py::none()});
+        return std::make_unique<ExtractStream>(c.chat, std::move(request), std::move(p),
+                                               ToCallContext(timeout, std::nullopt, tags));
+      },
+      py::arg("messages"), py::kw_only(), py::arg("schema"), py::arg("max_attempts") = 3,
+      py::arg("mode") = "tool", py::arg("name") = "output", py::arg("description") = py::none(),
+      py::arg("strict") = true, py::arg("formats") = false, py::arg("model") = py::none(),
+      py::arg("temperature") = py::none(), py::arg("max_tokens") = py::none(),
+      py::arg("seed") = py::none(), py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
+      "As extract, streamed: iterate for the partial values (dicts, growing; a re-ask starts "
+      "again), then read .value (validated; a model instance for a pydantic class) or .result.");
   cls.def("chat", chat, LLMKIT_CHAT_ARGS,
           "Sends the messages and returns a ChatResponse. Raises llmkit.Error subclasses.");
   cls.def("stream", stream, LLMKIT_CHAT_ARGS,
@@ -686,6 +814,16 @@ void BindClients(py::module_& m) {
         return std::string("StreamEvent(kind=") + KindName(e.kind) +
                ", text=" + py::repr(py::str(e.text)).cast<std::string>() + ")";
       });
+  py::class_<ExtractStream>(m, "ExtractStream")
+      .def("__iter__", [](ExtractStream& s) -> ExtractStream& { return s; })
+      .def("__next__", &ExtractStream::Next)
+      .def_property_readonly("value", &ExtractStream::Value,
+                             "The validated value, once iteration has ended.")
+      .def_property_readonly("result", &ExtractStream::Result,
+                             "The ExtractResult, once iteration has ended.")
+      .def("close", &ExtractStream::Close, "Stops the call.")
+      .def("__enter__", [](ExtractStream& s) -> ExtractStream& { return s; })
+      .def("__exit__", [](ExtractStream& s, py::args) { s.Close(); });
   py::class_<ChatStream>(m, "ChatStream")
       .def("__iter__", [](ChatStream& s) -> ChatStream& { return s; })
       .def("__next__", &ChatStream::Next)

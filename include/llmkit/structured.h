@@ -26,6 +26,7 @@
 #ifndef LLMKIT_STRUCTURED_H_
 #define LLMKIT_STRUCTURED_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -89,6 +90,19 @@ class PartialJsonParser {
 absl::StatusOr<ExtractResult> Extract(ChatModel& model, const ChatRequest& request,
                                       const Json& schema, const ExtractOptions& options = {},
                                       const CallContext& call = {});
+
+// Called with the output's partial value each time it grows (PartialJsonParser), and which
+// attempt it belongs to (1-based; a re-ask starts again from nothing). Runs on the transport's
+// thread. Returning false stops the call (kCancelled).
+using PartialCallback = std::function<bool(const Json& partial, int attempt)>;
+
+// As Extract, with each attempt streamed (ChatModel::Stream) and its partial values shown. In
+// kPrompt mode a reply with text around a code fence shows no partial values (the final value
+// is still read). The result and the errors are Extract's.
+absl::StatusOr<ExtractResult> StreamExtract(ChatModel& model, const ChatRequest& request,
+                                            const Json& schema, const PartialCallback& on_partial,
+                                            const ExtractOptions& options = {},
+                                            const CallContext& call = {});
 
 }  // namespace llmkit
 

@@ -103,11 +103,63 @@ Reading Read(const ChatResponse& response, const JsonSchema& schema,
   return r;
 }
 
+// Streams one attempt, showing the partial value of the output as it grows.
+absl::StatusOr<ChatResponse> StreamAttempt(ChatModel& model, const ChatRequest& request,
+                                           const ExtractOptions& options, int attempt,
+                                           const PartialCallback& on_partial,
+                                           const CallContext& call) {
+  PartialJsonParser parser;
+  bool parsing = true;  // False once the text cannot be JSON (prose around a fence, ...).
+  int tool_index = -1;
+  Json shown;
+  bool stopped = false;
+  absl::StatusOr<ChatResponse> response = model.Stream(
+      request,
+      [&](const StreamEvent& event) {
+        std::string_view piece;
+        if (options.mode == StructuredMode::kTool) {
+          if (event.kind != StreamEvent::Kind::kToolCallDelta) return true;
+          if (!event.tool_name.empty()) {
+            if (event.tool_name == options.name && tool_index < 0) tool_index = event.tool_index;
+          }
+          if (event.tool_index != tool_index) return true;
+          piece = event.arguments_delta;
+        } else {
+          if (event.kind != StreamEvent::Kind::kTextDelta) return true;
+          piece = event.text;
+        }
+        if (!parsing || piece.empty()) return true;
+        if (!parser.Feed(piece).ok()) {
+          parsing = false;
+          return true;
+        }
+        if (parser.value().is_null() || parser.value() == shown) return true;
+        shown = parser.value();
+        if (!on_partial(shown, attempt)) {
+          stopped = true;
+          return false;
+        }
+        return true;
+      },
+      call);
+  if (stopped && !response.ok()) {
+    return absl::CancelledError("stream_extract stopped by the partial-value callback");
+  }
+  return response;
+}
+
 }  // namespace
 
 absl::StatusOr<ExtractResult> Extract(ChatModel& model, const ChatRequest& request,
                                       const Json& schema, const ExtractOptions& options,
                                       const CallContext& call) {
+  return StreamExtract(model, request, schema, nullptr, options, call);
+}
+
+absl::StatusOr<ExtractResult> StreamExtract(ChatModel& model, const ChatRequest& request,
+                                            const Json& schema, const PartialCallback& on_partial,
+                                            const ExtractOptions& options,
+                                            const CallContext& call) {
   if (options.max_attempts < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_attempts must be >= 1, got ", options.max_attempts));
@@ -152,7 +204,9 @@ absl::StatusOr<ExtractResult> Extract(ChatModel& model, const ChatRequest& reque
   ChatRequest attempt = first;
   std::string last_feedback;
   while (result.attempts < options.max_attempts) {
-    absl::StatusOr<ChatResponse> response = model.Complete(attempt, call);
+    absl::StatusOr<ChatResponse> response =
+        on_partial ? StreamAttempt(model, attempt, options, result.attempts + 1, on_partial, call)
+                   : model.Complete(attempt, call);
     ++result.attempts;
     if (!response.ok()) {
       return WithAccounting(response.status(), result.attempts, result.usage);

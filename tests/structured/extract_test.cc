@@ -222,3 +222,65 @@ TEST(Extract, ModelErrorsBadSchemasAndDeadlines) {
 
 }  // namespace
 }  // namespace llmkit
+
+namespace llmkit {
+namespace {
+
+// An OpenAI stream whose forced tool call's arguments arrive in `pieces`.
+std::string ToolCallStream(const std::vector<std::string>& pieces) {
+  std::string out;
+  auto event = [&](const std::string& json) { out += "data: " + json + "\n\n"; };
+  event(
+      R"({"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"output","arguments":""}}]}}]})");
+  for (const std::string& piece : pieces) {
+    Json delta = *Json::Parse(
+        R"({"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{}}]}}]})");
+    Json::Array choices = delta["choices"].as_array();
+    Json::Array calls = choices[0]["delta"]["tool_calls"].as_array();
+    calls[0]["function"].Set("arguments", piece);
+    choices[0]["delta"].Set("tool_calls", Json(calls));
+    delta.Set("choices", Json(choices));
+    event(delta.Dump());
+  }
+  event(
+      R"({"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})");
+  event(
+      R"({"id":"c1","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":20,"completion_tokens":9,"total_tokens":29}})");
+  return out + "data: [DONE]\n\n";
+}
+
+TEST(StreamExtract, ShowsGrowingPartialValuesThenTheValidatedOne) {
+  std::vector<std::string> streams = {
+      ToolCallStream({R"({"city": "Pa)", R"(ris", "da)", R"(ys": 3)", R"(0})"}),
+      ToolCallStream({R"({"city": "Paris",)", R"( "days": 14})"})};
+  std::mutex mu;
+  size_t next = 0;
+  TestServer server([&](const ServerRequest&) {
+    std::lock_guard<std::mutex> lock(mu);
+    return ::llmkit::testing::StreamReply(streams[std::min(next++, streams.size() - 1)], 7);
+  });
+  auto model = OpenAI(server);
+  std::vector<std::pair<int, std::string>> seen;
+  absl::StatusOr<ExtractResult> r =
+      StreamExtract(*model, Ask(), Schema(), [&](const Json& partial, int attempt) {
+        seen.emplace_back(attempt, partial.Dump());
+        return true;
+      });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->value.Dump(), R"({"city":"Paris","days":14})");
+  EXPECT_EQ(r->attempts, 2);  // days 30 was re-asked.
+  EXPECT_EQ(r->usage.input_tokens, 40);
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre(std::pair(1, std::string("{}")),
+                                     std::pair(1, std::string(R"({"city":"Paris"})")),
+                                     std::pair(1, std::string(R"({"city":"Paris","days":30})")),
+                                     std::pair(2, std::string(R"({"city":"Paris"})")),
+                                     std::pair(2, std::string(R"({"city":"Paris","days":14})"))));
+  // A callback that says stop ends the call.
+  absl::StatusOr<ExtractResult> stopped =
+      StreamExtract(*model, Ask(), Schema(), [](const Json&, int) { return false; });
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace llmkit

@@ -84,3 +84,50 @@ def test_extract_failure_keeps_attempts_and_usage():
             client(p).extract(MESSAGES, schema=int)
     finally:
         p.close()
+
+
+def sse(events):
+    return [b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"]
+
+
+def tool_stream(pieces):
+    head = {"id": "c1", "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {
+        "role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                             "function": {"name": "output", "arguments": ""}}]}}]}
+    body = [{"id": "c1", "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {
+        "tool_calls": [{"index": 0, "function": {"arguments": piece}}]}}]} for piece in pieces]
+    tail = [{"id": "c1", "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+            {"id": "c1", "model": "gpt-4o-mini", "choices": [],
+             "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}}]
+    return sse([head] + body + tail)
+
+
+def test_stream_extract_yields_growing_partial_values():
+    pydantic = pytest.importorskip("pydantic")
+
+    class Forecast(pydantic.BaseModel):
+        city: str
+        days: int
+
+    def script(path, body, headers):
+        assert body["stream"] is True
+        return 200, {}, tool_stream(['{"city": "Pa', 'ris", "da', 'ys": 1', '4}']), 0
+
+    p = Provider(script)
+    try:
+        c = client(p)
+        stream = c.stream_extract(MESSAGES, schema=SCHEMA)
+        partials = list(stream)
+        assert partials == [{}, {"city": "Paris"}, {"city": "Paris", "days": 14}]
+        assert stream.value == {"city": "Paris", "days": 14}
+        assert stream.result.attempts == 1 and stream.result.usage.input_tokens == 20
+        with c.stream_extract(MESSAGES, schema=Forecast) as s:
+            for _ in s:
+                pass
+            assert isinstance(s.value, Forecast) and s.value.days == 14
+        unfinished = c.stream_extract(MESSAGES, schema=SCHEMA)
+        unfinished.close()
+        with pytest.raises(llmkit.Error):
+            unfinished.value
+    finally:
+        p.close()
