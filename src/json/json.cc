@@ -54,6 +54,7 @@ class ObjectBuilder {
     }
     members_.emplace_back(std::move(key), std::move(value));
   }
+  void Reserve(size_t n) { members_.reserve(n); }
   Json::Object Take() && { return std::move(members_); }
 
  private:
@@ -175,15 +176,19 @@ class ErrorLocator {
 Json FromElement(simdjson::dom::element element) {
   switch (element.type()) {
     case simdjson::dom::element_type::ARRAY: {
+      simdjson::dom::array array(element);
       Json::Array items;
-      for (simdjson::dom::element item : simdjson::dom::array(element)) {
+      items.reserve(array.size());  // One allocation per array.
+      for (simdjson::dom::element item : array) {
         items.push_back(FromElement(item));
       }
       return Json(std::move(items));
     }
     case simdjson::dom::element_type::OBJECT: {
+      simdjson::dom::object object(element);
       ObjectBuilder builder;
-      for (simdjson::dom::key_value_pair member : simdjson::dom::object(element)) {
+      builder.Reserve(object.size());
+      for (simdjson::dom::key_value_pair member : object) {
         builder.Add(std::string(member.key), FromElement(member.value));
       }
       return Json(std::move(builder).Take());

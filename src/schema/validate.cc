@@ -484,13 +484,24 @@ bool Validator::Objects(const Node* n, const Json& instance, Annotations* ann) {
       const auto& [key, value] = members[i];
       bool matched = false;
       if (!n->properties.empty()) {
-        auto it = n->property_index.find(key);
-        if (it != n->property_index.end()) {
+        // A few properties: compare (lengths first); many: the index.
+        const Node* sub = nullptr;
+        if (n->properties.size() <= 8) {
+          for (const auto& [name, node] : n->properties) {
+            if (name.size() == key.size() && name == key) {
+              sub = node;
+              break;
+            }
+          }
+        } else if (auto it = n->property_index.find(key); it != n->property_index.end()) {
+          sub = n->properties[it->second].second;
+        }
+        if (sub != nullptr) {
           matched = true;
           Keyword k(*this, "properties");
           Keyword name(*this, key);
           Instance at(*this, key);
-          if (!check(Validate(n->properties[it->second].second, value, nullptr))) return false;
+          if (!check(Validate(sub, value, nullptr))) return false;
         }
       }
       for (const auto& [pattern, sub] : n->pattern_properties) {
