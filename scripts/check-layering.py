@@ -38,6 +38,7 @@ LAYERS = {
     "rag": {"common", "unicode"},
     "schema": {"common", "unicode", "json"},
     "structured": {"common"},
+    "guard": {"common"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

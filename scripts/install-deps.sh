@@ -12,6 +12,8 @@ packages=(
   libfaiss-dev libopenblas-dev
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Guardrails: phone numbers checked against real number plans.
+  libphonenumber-dev
   # Python bindings: Debian's interpreter with numpy and pytest; venv + setuptools + wheel for
   # the `pip install .` test.
   pybind11-dev python3-dev python3-numpy python3-pytest python3-venv python3-setuptools

@@ -26,6 +26,7 @@
 #include "json_conversion.h"
 #include "llmkit/anthropic.h"
 #include "llmkit/embeddings.h"
+#include "llmkit/guard.h"
 #include "llmkit/openai.h"
 #include "llmkit/resilience.h"
 #include "llmkit/structured.h"
@@ -35,6 +36,10 @@
 namespace py = pybind11;
 
 namespace llmkit::python {
+
+PiiOptions ToPiiOptions(
+    const std::optional<std::vector<std::string>>& kinds,
+    const std::optional<std::vector<std::string>>& phone_regions);  // guard_bindings.cc
 namespace {
 
 std::string StrAt(const Json& object, std::string_view key) {
@@ -711,6 +716,61 @@ void DefineResilience(py::module_& m) {
       py::arg("min_calls") = 10, py::arg("open_for") = 30.0, py::arg("half_open_calls") = 3,
       py::arg("name") = "model",
       "Fails fast (UnavailableError) while too many recent calls failed.");
+  m.def(
+      "with_guard",
+      [](py::object model, std::optional<std::string> input_pii,
+         std::optional<std::string> output_pii, bool restore_output,
+         std::vector<std::string> banned_terms, py::object validator,
+         std::optional<std::vector<std::string>> pii_kinds,
+         std::optional<std::vector<std::string>> phone_regions) {
+        auto action = [](const std::optional<std::string>& name,
+                         const char* what) -> std::optional<GuardAction> {
+          if (!name) return std::nullopt;
+          if (*name == "raise") return GuardAction::kRaise;
+          if (*name == "redact") return GuardAction::kRedact;
+          throw StatusError(
+              absl::InvalidArgumentError(std::string(what) + " must be 'raise', 'redact' or None"));
+        };
+        GuardOptions options;
+        options.pii = ToPiiOptions(pii_kinds, phone_regions);
+        options.input_pii = action(input_pii, "input_pii");
+        options.output_pii = action(output_pii, "output_pii");
+        options.restore_output = restore_output;
+        options.banned_terms = std::move(banned_terms);
+        if (!validator.is_none()) {
+          // Called on the call's thread: the GIL is taken for it, and the reference is dropped
+          // with the GIL held.
+          auto held =
+              std::shared_ptr<py::object>(new py::object(std::move(validator)), [](py::object* o) {
+                py::gil_scoped_acquire gil;
+                delete o;
+              });
+          options.validator = [held](std::string_view text, bool output) -> absl::Status {
+            py::gil_scoped_acquire gil;
+            try {
+              py::object ok = (*held)(py::str(text.data(), text.size()), output);
+              if (!ok.is_none() && !py::bool_(ok)) {
+                return absl::FailedPreconditionError(std::string("guard validator: refused the ") +
+                                                     (output ? "answer" : "input"));
+              }
+              return absl::OkStatus();
+            } catch (py::error_already_set& e) {
+              return absl::FailedPreconditionError(std::string("guard validator: ") + e.what());
+            }
+          };
+        }
+        Client client = ClientOf(model);
+        PyChatModel out;
+        out.chat = ToShared(WithGuard(client.chat, std::move(options)));
+        out.embeddings = client.embeddings;  // Embedding inputs are not checked.
+        return out;
+      },
+      py::arg("model"), py::kw_only(), py::arg("input_pii") = py::none(),
+      py::arg("output_pii") = py::none(), py::arg("restore_output") = true,
+      py::arg("banned_terms") = std::vector<std::string>{}, py::arg("validator") = py::none(),
+      py::arg("pii_kinds") = py::none(), py::arg("phone_regions") = py::none(),
+      "Checks what is sent and what comes back: PII ('raise' or 'redact'), banned terms, a "
+      "validator(text, output) returning False or raising to refuse.");
   m.def(
       "with_rate_limit",
       [](py::object model, double requests_per_minute, double tokens_per_minute, bool wait,

@@ -41,6 +41,7 @@ void BindTemplates(py::module_& module);  // template_bindings.cc
 void BindIndex(py::module_& module);      // index_bindings.cc
 void BindRag(py::module_& module);        // rag_bindings.cc
 void BindSchema(py::module_& module);     // schema_bindings.cc
+void BindGuard(py::module_& module);      // guard_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -77,4 +78,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindIndex(module);
   BindRag(module);
   BindSchema(module);
+  BindGuard(module);
 }
