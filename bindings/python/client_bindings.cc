@@ -719,7 +719,7 @@ void DefineResilience(py::module_& m) {
   m.def(
       "with_guard",
       [](py::object model, std::optional<std::string> input_pii,
-         std::optional<std::string> output_pii, bool restore_output,
+         std::optional<std::string> output_pii, bool restore_output, int max_reasks,
          std::vector<std::string> banned_terms, py::object validator,
          std::optional<std::vector<std::string>> pii_kinds,
          std::optional<std::vector<std::string>> phone_regions) {
@@ -728,14 +728,17 @@ void DefineResilience(py::module_& m) {
           if (!name) return std::nullopt;
           if (*name == "raise") return GuardAction::kRaise;
           if (*name == "redact") return GuardAction::kRedact;
-          throw StatusError(
-              absl::InvalidArgumentError(std::string(what) + " must be 'raise', 'redact' or None"));
+          if (*name == "filter") return GuardAction::kFilter;
+          if (*name == "reask") return GuardAction::kReask;
+          throw StatusError(absl::InvalidArgumentError(
+              std::string(what) + " must be 'raise', 'redact', 'filter', 'reask' or None"));
         };
         GuardOptions options;
         options.pii = ToPiiOptions(pii_kinds, phone_regions);
         options.input_pii = action(input_pii, "input_pii");
         options.output_pii = action(output_pii, "output_pii");
         options.restore_output = restore_output;
+        options.max_reasks = max_reasks;
         options.banned_terms = std::move(banned_terms);
         if (!validator.is_none()) {
           // Called on the call's thread: the GIL is taken for it, and the reference is dropped
@@ -767,8 +770,9 @@ void DefineResilience(py::module_& m) {
       },
       py::arg("model"), py::kw_only(), py::arg("input_pii") = py::none(),
       py::arg("output_pii") = py::none(), py::arg("restore_output") = true,
-      py::arg("banned_terms") = std::vector<std::string>{}, py::arg("validator") = py::none(),
-      py::arg("pii_kinds") = py::none(), py::arg("phone_regions") = py::none(),
+      py::arg("max_reasks") = 2, py::arg("banned_terms") = std::vector<std::string>{},
+      py::arg("validator") = py::none(), py::arg("pii_kinds") = py::none(),
+      py::arg("phone_regions") = py::none(),
       "Checks what is sent and what comes back: PII ('raise' or 'redact'), banned terms, a "
       "validator(text, output) returning False or raising to refuse.");
   m.def(

@@ -82,6 +82,9 @@ std::string RestorePii(std::string_view text, const Redaction& redaction);
 enum class GuardAction {
   kRaise,   // Fail the call (kFailedPrecondition naming the check and the span).
   kRedact,  // Replace the spans with placeholders (and restore them in the answer).
+  kFilter,  // Remove the spans.
+  kReask,   // Outputs only: ask the model again, saying what to leave out (max_reasks times,
+            // then raise). The answer's usage and attempts count every call.
 };
 
 struct GuardOptions {
@@ -90,6 +93,7 @@ struct GuardOptions {
   std::optional<GuardAction> output_pii;  // Checks the answer's text; nullopt: not checked.
   // Placeholders of redacted input that the answer repeats are replaced by the originals.
   bool restore_output = true;
+  int max_reasks = 2;  // kReask: calls after the first.
   // Words or phrases refused in input and output (case-insensitive, at word boundaries).
   std::vector<std::string> banned_terms;
   // A caller's check of each message text sent (`output` false) and of the answer (true): an
@@ -99,7 +103,8 @@ struct GuardOptions {
 
 // A model that runs the checks before sending and after receiving. A guarded stream with
 // output checks delivers the answer once checked (as one text delta), so nothing unchecked
-// reaches the caller. Errors: kInvalidArgument for a null model.
+// reaches the caller. Errors: kInvalidArgument for a null model, kReask as the input action, or
+// max_reasks below 0.
 absl::StatusOr<std::unique_ptr<ChatModel>> WithGuard(std::shared_ptr<ChatModel> model,
                                                      GuardOptions options);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,8 +47,7 @@ class GuardedModel final : public ChatModel {
     if (!checked.ok()) return checked.status();
     absl::StatusOr<ChatResponse> response = model_->Complete(*checked, call);
     if (!response.ok()) return response;
-    LLMKIT_RETURN_IF_ERROR(CheckOutput(&*response, redaction));
-    return response;
+    return Settle(*std::move(checked), *std::move(response), redaction, call);
   }
 
   absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
@@ -68,7 +68,8 @@ class GuardedModel final : public ChatModel {
         },
         call);
     if (!response.ok()) return response;
-    LLMKIT_RETURN_IF_ERROR(CheckOutput(&*response, redaction));
+    response = Settle(*std::move(checked), *std::move(response), redaction, call);
+    if (!response.ok()) return response;
     if (!response->text.empty()) {
       StreamEvent text;
       text.kind = StreamEvent::Kind::kTextDelta;
@@ -112,6 +113,11 @@ class GuardedModel final : public ChatModel {
     if (*action == GuardAction::kRaise) {
       return Refuse(absl::StrCat("pii:", std::string(PiiKindName(found[0].kind))), where,
                     found[0].begin, found[0].end);
+    }
+    if (*action == GuardAction::kFilter) {
+      std::string kept(text);
+      for (auto f = found.rbegin(); f != found.rend(); ++f) kept.erase(f->begin, f->end - f->begin);
+      return kept;
     }
     Redaction r = RedactPii(text, found);
     // Number placeholders across messages: one value, one placeholder.
@@ -158,10 +164,48 @@ class GuardedModel final : public ChatModel {
     return out;
   }
 
+  // Checks `response`; with kReask, asks again (non-streamed) while the answer holds PII.
+  absl::StatusOr<ChatResponse> Settle(ChatRequest request, ChatResponse response,
+                                      const Redaction& redaction, const CallContext& call) const {
+    Usage total = response.usage;
+    int attempts = response.attempts;
+    for (int reask = 0;; ++reask) {
+      std::optional<PiiFinding> leak;
+      LLMKIT_RETURN_IF_ERROR(CheckOutput(&response, redaction, &leak));
+      if (!leak) break;
+      if (reask >= options_.max_reasks) {
+        return Refuse(absl::StrCat("pii:", std::string(PiiKindName(leak->kind))), "answer",
+                      leak->begin, leak->end);
+      }
+      request.messages.push_back(Message{.role = "assistant", .content = response.text});
+      request.messages.push_back(Message{
+          .role = "user",
+          .content =
+              absl::StrCat("Your answer included ",
+                           leak->kind == PiiKind::kSecret ? "a secret" : "personal data", " (",
+                           std::string(PiiKindName(leak->kind)), "). Answer again without any.")});
+      absl::StatusOr<ChatResponse> again = model_->Complete(request, call);
+      if (!again.ok()) return again.status();
+      response = *std::move(again);
+      total.input_tokens += response.usage.input_tokens;
+      total.output_tokens += response.usage.output_tokens;
+      total.total_tokens += response.usage.total_tokens;
+      total.cached_input_tokens += response.usage.cached_input_tokens;
+      total.cache_creation_input_tokens += response.usage.cache_creation_input_tokens;
+      total.reasoning_tokens += response.usage.reasoning_tokens;
+      attempts += response.attempts;
+    }
+    response.usage = total;
+    response.attempts = attempts;
+    return response;
+  }
+
   // Checks the answer as the model wrote it (placeholders of redacted input are not PII), then
-  // puts the caller's own values back. Redacted output spans become "[EMAIL REDACTED]" and the
-  // like, which no input placeholder can be mistaken for.
-  absl::Status CheckOutput(ChatResponse* response, const Redaction& redaction) const {
+  // puts the caller's own values back. With kReask, a finding is reported in `*leak` instead.
+  // Redacted output spans become "[EMAIL REDACTED]" and the like, which no input placeholder can be
+  // mistaken for.
+  absl::Status CheckOutput(ChatResponse* response, const Redaction& redaction,
+                           std::optional<PiiFinding>* leak) const {
     std::string text = response->text;
     LLMKIT_RETURN_IF_ERROR(Banned(text, "answer"));
     if (options_.validator) LLMKIT_RETURN_IF_ERROR(options_.validator(text, true));
@@ -171,10 +215,15 @@ class GuardedModel final : public ChatModel {
         return Refuse(absl::StrCat("pii:", std::string(PiiKindName(found[0].kind))), "answer",
                       found[0].begin, found[0].end);
       }
+      if (!found.empty() && *options_.output_pii == GuardAction::kReask) {
+        *leak = found[0];
+        return absl::OkStatus();
+      }
+      const bool filter = *options_.output_pii == GuardAction::kFilter;
       for (auto f = found.rbegin(); f != found.rend(); ++f) {
         std::string label(PiiKindName(f->kind));
         for (char& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        text.replace(f->begin, f->end - f->begin, "[" + label + " REDACTED]");
+        text.replace(f->begin, f->end - f->begin, filter ? "" : "[" + label + " REDACTED]");
       }
     }
     if (options_.restore_output) text = RestorePii(text, redaction);
@@ -198,6 +247,12 @@ class GuardedModel final : public ChatModel {
 absl::StatusOr<std::unique_ptr<ChatModel>> WithGuard(std::shared_ptr<ChatModel> model,
                                                      GuardOptions options) {
   if (model == nullptr) return absl::InvalidArgumentError("WithGuard: model is null");
+  if (options.input_pii == GuardAction::kReask) {
+    return absl::InvalidArgumentError("WithGuard: input_pii cannot be kReask (outputs only)");
+  }
+  if (options.max_reasks < 0) {
+    return absl::InvalidArgumentError("WithGuard: max_reasks must be >= 0");
+  }
   return std::unique_ptr<ChatModel>(new GuardedModel(std::move(model), std::move(options)));
 }
 

@@ -202,5 +202,57 @@ TEST(WithGuard, RedactsInputRestoresOutputAndRefusesWithoutLeaking) {
   EXPECT_EQ(WithGuard(nullptr, {}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(WithGuard, ReasksFiltersAndCountsEveryCall) {
+  std::mutex mu;
+  std::vector<std::string> answers = {Answer("Reach Grace at grace@example.org."),
+                                      Answer("Reach Grace through the front desk.")};
+  std::vector<std::string> bodies;
+  TestServer server([&](const ServerRequest& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(r.body);
+    std::string body = answers.size() > 1 ? answers.front() : answers.back();
+    if (answers.size() > 1) answers.erase(answers.begin());
+    return Reply(200, body);
+  });
+  auto base = NewOpenAIClient({.base_url = server.Url("/v1"), .api_key = "k", .model = "m"});
+  ASSERT_TRUE(base.ok());
+  std::shared_ptr<ChatModel> model = std::move(*base);
+  ChatRequest request;
+  request.messages = {{.role = "user", .content = "How do I reach Grace?"}};
+  GuardOptions reasking;
+  reasking.output_pii = GuardAction::kReask;
+  auto guarded = WithGuard(model, reasking);
+  ASSERT_TRUE(guarded.ok());
+  absl::StatusOr<ChatResponse> r = (*guarded)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->text, "Reach Grace through the front desk.");
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(r->usage.total_tokens, 4);  // Both calls.
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_THAT(bodies[1], HasSubstr("Answer again without any."));
+  EXPECT_THAT(bodies[1], HasSubstr("personal data (email)"));
+  // With no re-ask left, the leak is refused.
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    answers = {Answer("grace@example.org")};
+  }
+  reasking.max_reasks = 1;
+  auto once = WithGuard(model, reasking);
+  EXPECT_EQ((*once)->Complete(request).status().code(), absl::StatusCode::kFailedPrecondition);
+  GuardOptions filtering;
+  filtering.output_pii = GuardAction::kFilter;
+  auto filtered = WithGuard(model, filtering);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    answers = {Answer("Mail grace@example.org today.")};
+  }
+  absl::StatusOr<ChatResponse> f = (*filtered)->Complete(request);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->text, "Mail  today.");
+  GuardOptions bad;
+  bad.input_pii = GuardAction::kReask;
+  EXPECT_EQ(WithGuard(model, bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace llmkit

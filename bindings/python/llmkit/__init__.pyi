@@ -673,8 +673,9 @@ def find_pii(text: str, *, kinds: Optional[Sequence[str]] = ...,
 def redact_pii(text: str, *, kinds: Optional[Sequence[str]] = ...,
                phone_regions: Optional[Sequence[str]] = ...) -> tuple[str, dict[str, str]]: ...
 def restore_pii(text: str, placeholders: dict[str, str]) -> str: ...
-def with_guard(model: Any, *, input_pii: Optional[Literal["raise", "redact"]] = ...,
-               output_pii: Optional[Literal["raise", "redact"]] = ..., restore_output: bool = ...,
+def with_guard(model: Any, *, input_pii: Optional[Literal["raise", "redact", "filter"]] = ...,
+               output_pii: Optional[Literal["raise", "redact", "filter", "reask"]] = ...,
+               restore_output: bool = ..., max_reasks: int = ...,
                banned_terms: Sequence[str] = ..., validator: Optional[Callable[[str, bool], Any]] = ...,
                pii_kinds: Optional[Sequence[str]] = ...,
                phone_regions: Optional[Sequence[str]] = ...) -> ChatModel: ...

@@ -56,3 +56,27 @@ def test_with_guard_redacts_input_and_refuses_leaks():
             llmkit.with_guard(client, input_pii="mask")
     finally:
         p.close()
+
+
+def test_with_guard_reasks_until_the_answer_is_clean():
+    answers = ["Write to grace@example.org.", "Write to the front desk."]
+
+    def script(path, body, headers):
+        content = answers.pop(0) if len(answers) > 1 else answers[0]
+        return 200, {}, json.dumps({"id": "c", "model": "m", "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}).encode(), 0
+
+    p = Provider(script)
+    try:
+        client = llmkit.OpenAIClient(base_url=p.url + "/v1", api_key="sk-test", model="m")
+        r = llmkit.with_guard(client, output_pii="reask").chat([{"role": "user", "content": "How to reach Grace?"}])
+        assert r.text == "Write to the front desk."
+        assert r.usage.total_tokens == 10
+        assert "Answer again without any." in json.dumps(p.requests[1][2])
+        answers[:] = ["Mail grace@example.org now."]
+        assert llmkit.with_guard(client, output_pii="filter").chat([{"role": "user", "content": "?"}]).text == "Mail  now."
+        with pytest.raises(llmkit.InvalidArgumentError, match="outputs only"):
+            llmkit.with_guard(client, input_pii="reask")
+    finally:
+        p.close()
