@@ -249,6 +249,53 @@ std::string ToolCallStream(const std::vector<std::string>& pieces) {
   return out + "data: [DONE]\n\n";
 }
 
+// An Anthropic stream whose forced tool_use input arrives in `pieces` (input_json_delta).
+std::string AnthropicToolStream(const std::vector<std::string>& pieces) {
+  std::string out;
+  auto event = [&](const char* name, const std::string& json) {
+    out += std::string("event: ") + name + "\ndata: " + json + "\n\n";
+  };
+  event(
+      "message_start",
+      R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":30,"output_tokens":1}}})");
+  event(
+      "content_block_start",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"output","input":{}}})");
+  for (const std::string& piece : pieces) {
+    Json delta = *Json::Parse(
+        R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta"}})");
+    delta["delta"].Set("partial_json", piece);
+    event("content_block_delta", delta.Dump());
+  }
+  event("content_block_stop", R"({"type":"content_block_stop","index":0})");
+  event(
+      "message_delta",
+      R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":12}})");
+  event("message_stop", R"({"type":"message_stop"})");
+  return out;
+}
+
+TEST(StreamExtract, AnthropicToolUseStreamsPartialValues) {
+  TestServer server([&](const ServerRequest&) {
+    return ::llmkit::testing::StreamReply(
+        AnthropicToolStream({R"({"city": "Os)", R"(lo", "days")", R"(: 2})"}), 5);
+  });
+  auto client = NewAnthropicClient(
+      {.base_url = server.Url("/"), .api_key = "sk-ant-test", .model = "claude-sonnet-4-5"});
+  ASSERT_TRUE(client.ok());
+  std::vector<std::string> seen;
+  absl::StatusOr<ExtractResult> r =
+      StreamExtract(**client, Ask(), Schema(), [&](const Json& partial, int) {
+        seen.push_back(partial.Dump());
+        return true;
+      });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->value.Dump(), R"({"city":"Oslo","days":2})");
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre("{}", R"({"city":"Oslo"})", R"({"city":"Oslo","days":2})"));
+  EXPECT_EQ(r->usage.input_tokens, 30);
+}
+
 TEST(StreamExtract, ShowsGrowingPartialValuesThenTheValidatedOne) {
   std::vector<std::string> streams = {
       ToolCallStream({R"({"city": "Pa)", R"(ris", "da)", R"(ys": 3)", R"(0})"}),
