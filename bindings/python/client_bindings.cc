@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -159,18 +160,24 @@ ChatRequest ToRequest(const ChatArgs& a) {
   return r;
 }
 
-// A stream running on a worker thread; events queue up until Python takes them.
-class ChatStream {
+// A call running on a worker thread that hands out items as it goes (stream events, partial
+// values) and a result at the end. Python takes the items one by one with the GIL released while
+// waiting; Ctrl-C or close() cancels the call.
+template <typename Item, typename Result>
+class WorkerStream {
  public:
-  ChatStream(std::shared_ptr<ChatModel> model, ChatRequest request, CallContext call)
-      : model_(std::move(model)), cancellation_(std::make_shared<Cancellation>()) {
+  // Queues an item for Python; returns true (the call goes on).
+  using Push = std::function<bool(Item)>;
+
+  // Runs `run(push, call)` on a worker thread; `call` carries this stream's cancellation.
+  template <typename Run>
+  WorkerStream(CallContext call, Run run) : cancellation_(std::make_shared<Cancellation>()) {
     call.cancellation = cancellation_;
-    worker_ = std::thread([this, request = std::move(request), call = std::move(call)] {
-      absl::StatusOr<ChatResponse> result = model_->Stream(
-          request,
-          [this](const StreamEvent& event) {
+    worker_ = std::thread([this, call = std::move(call), run = std::move(run)]() mutable {
+      absl::StatusOr<Result> result = run(
+          [this](Item item) {
             std::lock_guard<std::mutex> lock(mu_);
-            events_.push_back(event);
+            items_.push_back(std::move(item));
             cv_.notify_one();
             return true;
           },
@@ -180,9 +187,9 @@ class ChatStream {
       cv_.notify_one();
     });
   }
-  ~ChatStream() { Close(); }
+  ~WorkerStream() { Close(); }
 
-  // Stops the request (if still running) and waits for the worker. GIL released while waiting.
+  // Stops the call (if still running) and waits for the worker. GIL released while waiting.
   void Close() {
     if (!worker_.joinable()) return;
     cancellation_->Cancel();
@@ -190,20 +197,25 @@ class ChatStream {
     worker_.join();
   }
 
-  StreamEvent Next() {
+  // The next item; StopIteration once the call has ended, or its error.
+  Item Next() {
     while (true) {
+      std::optional<Item> item;
+      bool ended = false;
       {
         py::gil_scoped_release release;
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait_for(lock, std::chrono::milliseconds(100),
-                     [&] { return !events_.empty() || result_.has_value(); });
-        if (!events_.empty()) {
-          StreamEvent event = std::move(events_.front());
-          events_.pop_front();
-          return event;
+                     [&] { return !items_.empty() || result_.has_value(); });
+        if (!items_.empty()) {
+          item = std::move(items_.front());
+          items_.pop_front();
+        } else {
+          ended = result_.has_value();
         }
-        if (result_.has_value()) break;
       }
+      if (item) return *std::move(item);
+      if (ended) break;
       if (PyErr_CheckSignals() != 0) {
         Close();
         throw py::error_already_set();
@@ -214,12 +226,13 @@ class ChatStream {
     throw py::stop_iteration();
   }
 
-  // The final response once the stream has ended.
-  const ChatResponse& response() {
+  // The result once the call has ended (its error raised).
+  const Result& Finished() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!result_.has_value())
+      if (!result_.has_value()) {
         ThrowIfError(absl::FailedPreconditionError("the stream has not ended yet"));
+      }
     }
     Close();
     if (!result_->ok()) throw StatusError(result_->status());
@@ -227,13 +240,32 @@ class ChatStream {
   }
 
  private:
-  std::shared_ptr<ChatModel> model_;
   std::shared_ptr<Cancellation> cancellation_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<StreamEvent> events_;                      // Guarded by mu_.
-  std::optional<absl::StatusOr<ChatResponse>> result_;  // Guarded by mu_ until joined.
+  std::deque<Item> items_;                        // Guarded by mu_.
+  std::optional<absl::StatusOr<Result>> result_;  // Guarded by mu_ until joined.
   std::thread worker_;
+};
+
+// A streamed chat answer: the events, then .response.
+class ChatStream {
+ public:
+  ChatStream(std::shared_ptr<ChatModel> model, ChatRequest request, CallContext call)
+      : stream_(std::move(call), [model = std::move(model), request = std::move(request)](
+                                     const WorkerStream<StreamEvent, ChatResponse>::Push& push,
+                                     const CallContext& call) {
+          return model->Stream(
+              request, [&push](const StreamEvent& event) { return push(event); }, call);
+        }) {}
+
+  void Close() { stream_.Close(); }
+  StreamEvent Next() { return stream_.Next(); }
+  // The final response once the stream has ended.
+  const ChatResponse& response() { return stream_.Finished(); }
+
+ private:
+  WorkerStream<StreamEvent, ChatResponse> stream_;
 };
 
 // The Python-facing client: a chat model and, for OpenAI-compatible servers, an embedding model.
@@ -337,90 +369,27 @@ class ExtractStream {
  public:
   ExtractStream(std::shared_ptr<ChatModel> model, ChatRequest request, PreparedExtract prepared,
                 CallContext call)
-      : model_(std::move(model)),
-        model_class_(std::move(prepared.model_class)),
-        cancellation_(std::make_shared<Cancellation>()) {
-    call.cancellation = cancellation_;
-    worker_ = std::thread([this, request = std::move(request), schema = std::move(prepared.schema),
-                           options = std::move(prepared.options), call = std::move(call)] {
-      absl::StatusOr<ExtractResult> result = StreamExtract(
-          *model_, request, schema,
-          [this](const Json& partial, int) {
-            std::lock_guard<std::mutex> lock(mu_);
-            partials_.push_back(partial);
-            cv_.notify_one();
-            return true;
-          },
-          options, call);
-      std::lock_guard<std::mutex> lock(mu_);
-      result_ = std::move(result);
-      cv_.notify_one();
-    });
-  }
-  ~ExtractStream() { Close(); }
+      : model_class_(std::move(prepared.model_class)),
+        stream_(std::move(call),
+                [model = std::move(model), request = std::move(request),
+                 schema = std::move(prepared.schema), options = std::move(prepared.options)](
+                    const WorkerStream<Json, ExtractResult>::Push& push, const CallContext& call) {
+                  return StreamExtract(
+                      *model, request, schema,
+                      [&push](const Json& partial, int) { return push(partial); }, options, call);
+                }) {}
 
-  void Close() {
-    if (!worker_.joinable()) return;
-    cancellation_->Cancel();
-    py::gil_scoped_release release;
-    worker_.join();
-  }
-
-  py::object Next() {
-    while (true) {
-      std::optional<Json> partial;
-      bool ended = false;
-      {
-        py::gil_scoped_release release;
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(100),
-                     [&] { return !partials_.empty() || result_.has_value(); });
-        if (!partials_.empty()) {
-          partial = std::move(partials_.front());
-          partials_.pop_front();
-        } else {
-          ended = result_.has_value();
-        }
-      }
-      if (partial) return JsonToPython(*partial);  // With the GIL again.
-      if (ended) break;
-      if (PyErr_CheckSignals() != 0) {
-        Close();
-        throw py::error_already_set();
-      }
-    }
-    Close();
-    if (!result_->ok()) throw StatusError(result_->status());
-    throw py::stop_iteration();
-  }
-
-  const ExtractResult& Finished() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!result_.has_value()) {
-        ThrowIfError(absl::FailedPreconditionError("the stream has not ended yet"));
-      }
-    }
-    Close();
-    if (!result_->ok()) throw StatusError(result_->status());
-    return **result_;
-  }
-
-  py::object Value() { return ValueOf(Finished().value, model_class_); }
+  void Close() { stream_.Close(); }
+  py::object Next() { return JsonToPython(stream_.Next()); }
+  py::object Value() { return ValueOf(stream_.Finished().value, model_class_); }
   PyExtractResult Result() {
-    const ExtractResult& r = Finished();
+    const ExtractResult& r = stream_.Finished();
     return {ValueOf(r.value, model_class_), r.attempts, r.usage, r.response};
   }
 
  private:
-  std::shared_ptr<ChatModel> model_;
   py::object model_class_;
-  std::shared_ptr<Cancellation> cancellation_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Json> partials_;                            // Guarded by mu_.
-  std::optional<absl::StatusOr<ExtractResult>> result_;  // Guarded by mu_ until joined.
-  std::thread worker_;
+  WorkerStream<Json, ExtractResult> stream_;
 };
 
 HttpHeaders ToHeaders(const std::optional<std::map<std::string, std::string>>& headers) {

@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
@@ -19,12 +21,6 @@ namespace {
 bool WordByte(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
          static_cast<unsigned char>(c) >= 0x80;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 absl::Status Refuse(std::string_view check, std::string_view where, size_t begin, size_t end) {
@@ -37,7 +33,8 @@ class GuardedModel final : public ChatModel {
  public:
   GuardedModel(std::shared_ptr<ChatModel> model, GuardOptions options)
       : model_(std::move(model)), options_(std::move(options)) {
-    for (const std::string& term : options_.banned_terms) banned_.push_back(Lower(term));
+    for (const std::string& term : options_.banned_terms)
+      banned_.push_back(absl::AsciiStrToLower(term));
   }
 
   absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
@@ -85,7 +82,7 @@ class GuardedModel final : public ChatModel {
  private:
   absl::Status Banned(std::string_view text, std::string_view where) const {
     if (banned_.empty()) return absl::OkStatus();
-    const std::string lower = Lower(text);
+    const std::string lower = absl::AsciiStrToLower(internal::ToAbsl(text));
     for (const std::string& term : banned_) {
       for (size_t at = lower.find(term); at != std::string::npos; at = lower.find(term, at + 1)) {
         const size_t end = at + term.size();

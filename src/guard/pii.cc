@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
 #include "llmkit/guard.h"
 
 namespace llmkit {
@@ -244,8 +246,7 @@ bool AfterVersionWord(std::string_view t, size_t i) {
   while (e > 0 && t[e - 1] == ' ') --e;
   size_t b = e;
   while (b > 0 && std::isalpha(static_cast<unsigned char>(t[b - 1]))) --b;
-  std::string word(t.substr(b, e - b));
-  for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string word = absl::AsciiStrToLower(internal::ToAbsl(t.substr(b, e - b)));
   static constexpr std::string_view kWords[] = {
       "version", "ver",    "release", "rel", "rev",   "revision", "build", "section",   "sec",
       "chapter", "clause", "figure",  "fig", "table", "step",     "rule",  "paragraph", "v"};
@@ -379,8 +380,7 @@ void Secrets(std::string_view t, std::vector<PiiFinding>* out) {
   // hex-only, high entropy.
   static constexpr std::string_view kNames[] = {"api_key", "apikey",   "api-key", "token",
                                                 "secret",  "password", "passwd",  "access_key"};
-  std::string lower(t);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = absl::AsciiStrToLower(internal::ToAbsl(t));
   for (std::string_view name : kNames) {
     for (size_t at = lower.find(name); at != std::string::npos; at = lower.find(name, at + 1)) {
       size_t v = at + name.size();

@@ -33,41 +33,6 @@ struct Annotations {
   bool Evaluated(size_t i) const { return all || (i < marks.size() && marks[i]); }
 };
 
-bool Equal(const Json& a, const Json& b) {
-  if (a.is_number() && b.is_number()) {
-    if (a.is_int() && b.is_int()) return a.as_int() == b.as_int();
-    return a.as_double() == b.as_double();
-  }
-  if (a.type() != b.type()) return false;
-  switch (a.type()) {
-    case Json::Type::kNull:
-      return true;
-    case Json::Type::kBool:
-      return a.as_bool() == b.as_bool();
-    case Json::Type::kString:
-      return a.as_string() == b.as_string();
-    case Json::Type::kArray: {
-      const Json::Array& x = a.as_array();
-      const Json::Array& y = b.as_array();
-      if (x.size() != y.size()) return false;
-      for (size_t i = 0; i < x.size(); ++i) {
-        if (!Equal(x[i], y[i])) return false;
-      }
-      return true;
-    }
-    case Json::Type::kObject: {
-      if (a.size() != b.size()) return false;
-      for (const auto& [key, value] : a.as_object()) {
-        const Json* other = b.Find(key);
-        if (other == nullptr || !Equal(value, *other)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
 uint8_t TypeBits(const Json& j) {
   switch (j.type()) {
     case Json::Type::kNull:
@@ -303,14 +268,15 @@ bool Validator::Assertions(const Node* n, const Json& instance) {
   if (n->enum_values != nullptr) {
     bool found = false;
     for (const Json& v : n->enum_values->as_array()) {
-      if (Equal(v, instance)) {
+      if (v == instance) {
         found = true;
         break;
       }
     }
     if (!found && !check(Fail("enum", "must be equal to one of the allowed values"))) return false;
   }
-  if (n->const_value != nullptr && !Equal(*n->const_value, instance)) {
+  // Json equality is JSON Schema's: 1 == 1.0, true != 1, members in any order.
+  if (n->const_value != nullptr && !(*n->const_value == instance)) {
     if (!check(Fail("const", "must be equal to constant"))) return false;
   }
   if (instance.is_number()) {
@@ -384,7 +350,7 @@ bool Validator::Arrays(const Node* n, const Json& instance, Annotations* ann) {
   if (n->unique_items) {
     for (size_t i = 1; i < items.size() && valid; ++i) {
       for (size_t j = 0; j < i; ++j) {
-        if (Equal(items[i], items[j])) {
+        if (items[i] == items[j]) {
           if (!check(Fail("uniqueItems", absl::StrCat("must NOT have duplicate items (items ## ", j,
                                                       " and ", i, " are identical)")))) {
             return false;
