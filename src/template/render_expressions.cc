@@ -234,6 +234,8 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
         if (static_cast<uint64_t>(times) > max_bytes / s.size()) {
           return Exhausted(e.pos, "string larger than limits.max_output_bytes");
         }
+        // Refused before anything is built: the budget is checked on what the copy would take.
+        LLMKIT_RETURN_IF_ERROR(CheckFits(e, s.size() * static_cast<uint64_t>(times)));
         std::string text;
         text.reserve(s.size() * static_cast<size_t>(times));
         for (int64_t i = 0; i < times; ++i) text.append(s);
@@ -253,6 +255,8 @@ absl::StatusOr<Value> Renderer::EvalBinary(const Expr& e, Op op, const Value& a_
                                   root_program_.options.limits.max_loop_iterations / items.size()) {
           return Exhausted(e.pos, "list larger than limits.max_loop_iterations items");
         }
+        LLMKIT_RETURN_IF_ERROR(
+            CheckFits(e, items.size() * static_cast<uint64_t>(times) * sizeof(Value)));
         List* list = NewList(items.size() * static_cast<size_t>(times));
         list->tuple = seq.kind == Value::Kind::kList && seq.list->tuple;
         for (int64_t i = 0; i < times; ++i)
