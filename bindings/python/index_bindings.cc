@@ -172,8 +172,12 @@ void BindIndex(py::module_& m) {
       .def(
           "delete",
           [](Collection& c, const std::vector<std::string>& ids) {
-            py::gil_scoped_release release;
-            return c.Delete(ids);
+            absl::StatusOr<size_t> deleted;
+            {
+              py::gil_scoped_release release;
+              deleted = c.Delete(ids);
+            }
+            return ValueOrThrow(std::move(deleted));
           },
           py::arg("ids"), "Deletes these ids; returns how many existed.")
       .def(

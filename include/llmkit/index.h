@@ -1,6 +1,6 @@
-// The embedding index: a Collection of documents (string id, text, JSON metadata, float32
-// vector) searchable by vector similarity with Chroma-style metadata filters, over an exact
-// (flat), HNSW or IVF index, with deletion, upserts and crash-safe persistence.
+// The embedding index, llmkit's local store: a Collection of documents (string id, text, JSON
+// metadata, float32 vector) searchable by vector similarity with Chroma-style metadata filters,
+// over an exact (flat), HNSW or IVF index, with deletion, upserts and crash-safe persistence.
 //
 //   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<llmkit::Collection> col,
 //                           llmkit::Collection::Create({.dim = 384}));
@@ -31,13 +31,9 @@
 #include "absl/types/span.h"
 #include "llmkit/call.h"
 #include "llmkit/json.h"
+#include "llmkit/store.h"
 
 namespace llmkit {
-
-// How similar two vectors are. Scores in SearchHit follow the metric: cosine similarity (vectors
-// are L2-normalized when stored and queries when searched), inner product, or squared L2
-// distance (the only one where smaller is closer).
-enum class Metric { kCosine, kInnerProduct, kL2 };
 
 // The structure answering vector queries.
 //   kFlat  exact: every live vector is scored (the reference; fastest below ~1M vectors).
@@ -66,36 +62,6 @@ struct CollectionOptions {
   double compact_deleted_fraction = 0.25;
 };
 
-// One document. `metadata` is a JSON object (or null).
-struct Document {
-  std::string id;
-  std::string text;
-  Json metadata;
-  std::vector<float> vector;
-};
-
-struct SearchOptions {
-  int k = 10;
-  // Chroma-style filter over metadata; null matches everything. Operators: {"field": value}
-  // (equality), {"field": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte": value}},
-  // {"field": {"$in"|"$nin": [values]}}, {"$and": [...]}, {"$or": [...]}, {"$not": filter}.
-  // Several fields in one object are and-ed. A missing field fails every comparison except
-  // $ne and $nin. Numbers compare as numbers (int and double alike), strings by bytes.
-  Json where;
-  bool exact = false;            // Score every matching vector even on HNSW/IVF.
-  int ef_search = 0;             // HNSW beam width for this call, up to the collection's (0: that).
-  int nprobe = 0;                // IVF lists scanned for this call (0: ivf_nprobe).
-  bool include_text = true;      // Copy text into the hits.
-  bool include_metadata = true;  // Copy metadata into the hits.
-};
-
-struct SearchHit {
-  std::string id;
-  float score = 0;  // See Metric.
-  std::string text;
-  Json metadata;
-};
-
 // Sizes reported by Collection::Stats.
 struct CollectionStats {
   size_t documents = 0;       // Live documents.
@@ -113,35 +79,13 @@ struct CollectionStats {
 //   Metric: "cosine", "ip" (aliases "inner_product", "dot"), "l2" (alias "euclidean").
 std::string_view IndexKindName(IndexKind kind);
 std::optional<IndexKind> IndexKindFromName(std::string_view name);
-std::string_view MetricName(Metric metric);
-std::optional<Metric> MetricFromName(std::string_view name);
 
-// A filter compiled from its JSON form, reusable across searches.
-class Filter {
- public:
-  // Errors: kInvalidArgument naming the offending path (e.g. "where.$and[1].year: unknown
-  // operator $gtx"), or saying the $and/$or/$not nesting is deeper than 1024 levels.
-  static absl::StatusOr<Filter> Parse(const Json& where);
-  Filter();  // Matches everything.
-  ~Filter();
-  Filter(const Filter&);
-  Filter& operator=(const Filter&);
-  Filter(Filter&&) noexcept;
-  Filter& operator=(Filter&&) noexcept;
-
-  bool Matches(const Json& metadata) const;
-  bool matches_all() const;
-
-  struct Node;
-
- private:
-  std::shared_ptr<const Node> root_;
-};
-
-// Multiple threads can call const methods (Search, Get, Save, Stats, ...) concurrently with
-// each other and with one writer (Add, Upsert, Delete, Compact): writers are serialized by an
-// internal lock and searches see either the state before a write or the state after it.
-class Collection {
+// The local VectorStore (kind "local"). Multiple threads can call const methods (Search, Get,
+// Save, Stats, ...) concurrently with each other and with one writer (Add, Upsert, Delete,
+// Compact): writers are serialized by an internal lock and searches see either the state before
+// a write or the state after it. The call context is checked before each operation (the
+// operations themselves are in memory and short).
+class Collection : public VectorStore {
  public:
   // Errors: kInvalidArgument (dim <= 0, float16 with HNSW/IVF, non-positive HNSW/IVF sizes).
   static absl::StatusOr<std::unique_ptr<Collection>> Create(const CollectionOptions& options);
@@ -151,27 +95,28 @@ class Collection {
   // version).
   static absl::StatusOr<std::unique_ptr<Collection>> Load(const std::string& dir);
 
-  ~Collection();
+  ~Collection() override;
   Collection(const Collection&) = delete;
   Collection& operator=(const Collection&) = delete;
 
   // Adds documents; all or none. Errors: kInvalidArgument (wrong vector size, NaN/infinite
   // component, zero vector under cosine, metadata not an object, empty or repeated id in the
   // batch), kAlreadyExists (an id already in the collection; use Upsert).
-  absl::Status Add(absl::Span<const Document> documents);
+  absl::Status Add(absl::Span<const Document> documents, const CallContext& call = {}) override;
   // The same from parallel arrays: `vectors` is row-major n x dim; `texts` and `metadatas` are
   // empty or hold n entries.
   absl::Status Add(absl::Span<const std::string> ids, absl::Span<const float> vectors,
                    absl::Span<const std::string> texts = {}, absl::Span<const Json> metadatas = {});
   // Adds or replaces (text, metadata and vector). Errors as Add, without kAlreadyExists.
-  absl::Status Upsert(absl::Span<const Document> documents);
+  absl::Status Upsert(absl::Span<const Document> documents, const CallContext& call = {}) override;
   absl::Status Upsert(absl::Span<const std::string> ids, absl::Span<const float> vectors,
                       absl::Span<const std::string> texts = {},
                       absl::Span<const Json> metadatas = {});
   // Deletes the documents with these ids and returns how many existed. Unknown ids are skipped.
-  size_t Delete(absl::Span<const std::string> ids);
+  absl::StatusOr<size_t> Delete(absl::Span<const std::string> ids,
+                                const CallContext& call = {}) override;
   // Deletes every document matching `where`; returns how many. Errors: kInvalidArgument.
-  absl::StatusOr<size_t> DeleteWhere(const Json& where);
+  absl::StatusOr<size_t> DeleteWhere(const Json& where, const CallContext& call = {}) override;
   // Rebuilds storage and index without tombstones.
   absl::Status Compact();
   // Changes the default HNSW beam width (hnsw_ef_search) or IVF probe count (ivf_nprobe) of
@@ -182,6 +127,17 @@ class Collection {
 
   // The document with this id. Errors: kNotFound.
   absl::StatusOr<Document> Get(std::string_view id) const;
+  // VectorStore reads (see store.h).
+  absl::StatusOr<std::vector<Document>> Get(absl::Span<const std::string> ids,
+                                            const GetOptions& options = {},
+                                            const CallContext& call = {}) const override;
+  absl::StatusOr<size_t> Count(const CallContext& call = {}) const override;
+  absl::StatusOr<std::vector<std::string>> ListIds(const CallContext& call = {}) const override;
+  absl::StatusOr<std::function<bool(std::string_view id)>> MatchingIds(
+      const Json& where, const CallContext& call = {}) const override;
+  std::string_view kind() const override { return "local"; }
+  int dim() const override;
+  Metric metric() const override;
   bool Contains(std::string_view id) const;
   // Reads of one document for retrieval (a hybrid retriever's lexical side, MMR, passages),
   // without copying what is not asked for. Each takes the read lock once.
@@ -201,10 +157,12 @@ class Collection {
   // fewer match). Errors: kInvalidArgument (query size != dim, k < 1, NaN in the query, bad
   // filter), kInternal (a FAISS exception, with its message).
   absl::StatusOr<std::vector<SearchHit>> Search(absl::Span<const float> query,
-                                                const SearchOptions& options = {}) const;
+                                                const SearchOptions& options = {},
+                                                const CallContext& call = {}) const override;
   // `queries` is row-major m x dim; one result list per query. Large batches run through BLAS.
   absl::StatusOr<std::vector<std::vector<SearchHit>>> SearchBatch(
-      absl::Span<const float> queries, const SearchOptions& options = {}) const;
+      absl::Span<const float> queries, const SearchOptions& options = {},
+      const CallContext& call = {}) const override;
 
   // Writes the collection under `dir` (created if needed): data files named by a new
   // generation, each written to a temporary file, fsynced and renamed, then MANIFEST (format

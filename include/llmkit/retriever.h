@@ -1,4 +1,5 @@
-// Retrieval over a Collection (vectors) and a Bm25Index (keywords) holding the same ids:
+// Retrieval over a VectorStore (vectors: the local Collection or a remote store) and a Bm25Index
+// (keywords) holding the same ids:
 // vector, lexical or hybrid search with score fusion, metadata filters on both sides, and
 // optional maximal-marginal-relevance re-ranking.
 //
@@ -27,8 +28,8 @@
 #include "absl/types/span.h"
 #include "llmkit/bm25.h"
 #include "llmkit/call.h"
-#include "llmkit/index.h"
 #include "llmkit/json.h"
+#include "llmkit/store.h"
 
 namespace llmkit {
 
@@ -73,34 +74,35 @@ struct RetrievedHit {
   int lexical_rank = 0;    // 1-based rank in the lexical list; 0 when absent.
   float vector_score = 0;  // Raw scores where present.
   float lexical_score = 0;
-  std::string text;  // From the collection, when there is one.
+  std::string text;  // From the store, when there is one.
   Json metadata;
 };
 
-// Thread-safe: const after construction; the collection and index it reads allow concurrent
-// searches. REQUIRES: `collection` and `bm25` (either may be null when the mode does not need
-// it) outlive the retriever.
+// Thread-safe: const after construction; the store and index it reads allow concurrent
+// searches. REQUIRES: `store` and `bm25` (either may be null when the mode does not need it)
+// outlive the retriever. With a remote store a search makes at most three store calls: the
+// vector search, the filter for the lexical side, and one batched Get of the hits' texts.
 class Retriever {
  public:
   // Checks every option and what the mode needs. Errors: kInvalidArgument naming the field
   // (alpha or mmr_lambda outside [0, 1], rrf_k <= 0, a negative weight, candidates < 1, a mode
-  // whose index is null, MMR without a collection).
-  static absl::StatusOr<Retriever> Create(const Collection* collection, const Bm25Index* bm25,
+  // whose index is null, MMR without a store).
+  static absl::StatusOr<Retriever> Create(const VectorStore* store, const Bm25Index* bm25,
                                           const RetrieverOptions& options = {});
 
   // Errors: kInvalidArgument (k < 1; a side the mode needs is missing — its index or the query
-  // text/vector; a filter without a collection; MMR without a collection; bad options or
-  // filter), the errors of Collection::Search and Bm25Index::Search, and kCancelled /
-  // kDeadlineExceeded when `call` is over before or between the two sides.
+  // text/vector; a filter without a store; MMR without a store; bad options or filter), the
+  // errors of the store's calls and Bm25Index::Search, and kCancelled / kDeadlineExceeded when
+  // `call` is over before or between the steps.
   absl::StatusOr<std::vector<RetrievedHit>> Search(const RetrievalQuery& query,
                                                    const CallContext& call = {}) const;
 
   const RetrieverOptions& options() const { return options_; }
 
  private:
-  Retriever(const Collection* collection, const Bm25Index* bm25, const RetrieverOptions& options);
+  Retriever(const VectorStore* store, const Bm25Index* bm25, const RetrieverOptions& options);
 
-  const Collection* collection_;
+  const VectorStore* store_;
   const Bm25Index* bm25_;
   RetrieverOptions options_;
 };

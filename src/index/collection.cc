@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -249,11 +250,13 @@ absl::Status WriteDocuments(Collection::Impl& impl, absl::Span<const Document> d
 
 }  // namespace
 
-absl::Status Collection::Add(absl::Span<const Document> documents) {
+absl::Status Collection::Add(absl::Span<const Document> documents, const CallContext& call) {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection add"));
   return WriteDocuments(*impl_, documents, /*upsert=*/false);
 }
 
-absl::Status Collection::Upsert(absl::Span<const Document> documents) {
+absl::Status Collection::Upsert(absl::Span<const Document> documents, const CallContext& call) {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection upsert"));
   return WriteDocuments(*impl_, documents, /*upsert=*/true);
 }
 
@@ -269,7 +272,9 @@ absl::Status Collection::Upsert(absl::Span<const std::string> ids, absl::Span<co
   return impl_->Write(ids, vectors, texts, metadatas, /*upsert=*/true);
 }
 
-size_t Collection::Delete(absl::Span<const std::string> ids) {
+absl::StatusOr<size_t> Collection::Delete(absl::Span<const std::string> ids,
+                                          const CallContext& call) {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection delete"));
   std::unique_lock lock(impl_->mu);
   size_t deleted = 0;
   for (const std::string& id : ids) {
@@ -283,7 +288,8 @@ size_t Collection::Delete(absl::Span<const std::string> ids) {
   return deleted;
 }
 
-absl::StatusOr<size_t> Collection::DeleteWhere(const Json& where) {
+absl::StatusOr<size_t> Collection::DeleteWhere(const Json& where, const CallContext& call) {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection delete"));
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(where));
   std::unique_lock lock(impl_->mu);
   size_t deleted = 0;
@@ -326,6 +332,53 @@ absl::StatusOr<Document> Collection::Get(std::string_view id) const {
   impl_->store.Row(it->second, doc.vector.data());
   return doc;
 }
+
+absl::StatusOr<std::vector<Document>> Collection::Get(absl::Span<const std::string> ids,
+                                                      const GetOptions& options,
+                                                      const CallContext& call) const {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection get"));
+  std::vector<Document> out;
+  out.reserve(ids.size());
+  std::shared_lock lock(impl_->mu);
+  for (const std::string& id : ids) {
+    auto it = impl_->slot_of.find(internal::ToAbsl(id));
+    if (it == impl_->slot_of.end()) continue;
+    Document& doc = out.emplace_back();
+    doc.id = id;
+    if (options.include_text) doc.text = impl_->texts[it->second];
+    if (options.include_metadata) doc.metadata = impl_->metadata[it->second];
+    if (options.include_vectors) {
+      doc.vector.resize(impl_->store.dim());
+      impl_->store.Row(it->second, doc.vector.data());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<size_t> Collection::Count(const CallContext& call) const {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection count"));
+  return Size();
+}
+
+absl::StatusOr<std::vector<std::string>> Collection::ListIds(const CallContext& call) const {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection list"));
+  return Ids();
+}
+
+absl::StatusOr<std::function<bool(std::string_view id)>> Collection::MatchingIds(
+    const Json& where, const CallContext& call) const {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection filter"));
+  LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(where));
+  const Impl* impl = impl_.get();
+  return std::function<bool(std::string_view)>(
+      [impl, filter = std::move(filter)](std::string_view id) {
+        return impl->MatchesId(id, filter);
+      });
+}
+
+int Collection::dim() const { return impl_->options.dim; }
+
+Metric Collection::metric() const { return impl_->options.metric; }
 
 bool Collection::Matches(std::string_view id, const Filter& filter) const {
   return impl_->MatchesId(id, filter);
@@ -458,7 +511,9 @@ SearchHit Collection::Impl::MakeHit(const ScoredSlot& scored,
 }
 
 absl::StatusOr<std::vector<SearchHit>> Collection::Search(absl::Span<const float> query,
-                                                          const SearchOptions& options) const {
+                                                          const SearchOptions& options,
+                                                          const CallContext& call) const {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection search"));
   if (options.k < 1) return absl::InvalidArgumentError("k must be at least 1");
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(options.where));
   LLMKIT_ASSIGN_OR_RETURN(std::vector<float> prepared, impl_->PrepareQuery(query));
@@ -473,7 +528,8 @@ absl::StatusOr<std::vector<SearchHit>> Collection::Search(absl::Span<const float
 }
 
 absl::StatusOr<std::vector<std::vector<SearchHit>>> Collection::SearchBatch(
-    absl::Span<const float> queries, const SearchOptions& options) const {
+    absl::Span<const float> queries, const SearchOptions& options, const CallContext& call) const {
+  LLMKIT_RETURN_IF_ERROR(call.Check("collection search"));
   if (options.k < 1) return absl::InvalidArgumentError("k must be at least 1");
   const size_t dim = impl_->store.dim();
   if (queries.size() % dim != 0) {

@@ -325,7 +325,7 @@ class IngestRun {
           LLMKIT_RETURN_IF_ERROR(impl_.bm25->Upsert(ids, texts));
         }
         if (!stale.empty() && impl_.collection != nullptr) {
-          impl_.collection->Delete(stale);
+          LLMKIT_RETURN_IF_ERROR(impl_.collection->Delete(stale).status());
           impl_.bm25->Delete(stale);
         }
         for (const Part& part : slice) {

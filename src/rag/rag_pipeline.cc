@@ -255,7 +255,8 @@ size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
     if (it == impl_->docs.end()) continue;
     std::vector<std::string> chunk_ids;
     for (size_t c = 0; c < it->second.chunks; ++c) chunk_ids.push_back(internal::ChunkId(id, c));
-    if (impl_->collection != nullptr) impl_->collection->Delete(chunk_ids);
+    if (impl_->collection != nullptr)
+      impl_->collection->Delete(chunk_ids).status().IgnoreError();  // Local: cannot fail.
     impl_->bm25->Delete(chunk_ids);
     impl_->doc_bm25->Delete({id});
     impl_->docs.erase(it);

@@ -45,11 +45,11 @@ double Cosine(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-Retriever::Retriever(const Collection* collection, const Bm25Index* bm25,
+Retriever::Retriever(const VectorStore* store, const Bm25Index* bm25,
                      const RetrieverOptions& options)
-    : collection_(collection), bm25_(bm25), options_(options) {}
+    : store_(store), bm25_(bm25), options_(options) {}
 
-absl::StatusOr<Retriever> Retriever::Create(const Collection* collection, const Bm25Index* bm25,
+absl::StatusOr<Retriever> Retriever::Create(const VectorStore* store, const Bm25Index* bm25,
                                             const RetrieverOptions& o) {
   auto bad = [](std::string_view field, std::string_view range, double value) {
     return absl::InvalidArgumentError(absl::StrCat("RetrieverOptions::", internal::ToAbsl(field),
@@ -68,7 +68,7 @@ absl::StatusOr<Retriever> Retriever::Create(const Collection* collection, const 
     return bad("lexical_weight", "finite and >= 0", o.lexical_weight);
   }
   if (o.candidates < 1) return bad("candidates", ">= 1", o.candidates);
-  if (o.mode != RetrievalMode::kLexical && collection == nullptr) {
+  if (o.mode != RetrievalMode::kLexical && store == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("RetrieverOptions::mode ",
                                                    internal::ToAbsl(RetrievalModeName(o.mode)),
                                                    " needs a collection (it is null)"));
@@ -78,10 +78,10 @@ absl::StatusOr<Retriever> Retriever::Create(const Collection* collection, const 
                                                    internal::ToAbsl(RetrievalModeName(o.mode)),
                                                    " needs a BM25 index (it is null)"));
   }
-  if (o.mmr && collection == nullptr) {
+  if (o.mmr && store == nullptr) {
     return absl::InvalidArgumentError("RetrieverOptions::mmr needs a collection (it is null)");
   }
-  return Retriever(collection, bm25, o);
+  return Retriever(store, bm25, o);
 }
 
 absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery& query,
@@ -91,13 +91,13 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
   if (query.k < 1) return absl::InvalidArgumentError("k must be at least 1");
   const bool use_vector = o.mode != RetrievalMode::kLexical;
   const bool use_lexical = o.mode != RetrievalMode::kVector;
-  if (use_vector && (collection_ == nullptr || query.vector.empty())) {
+  if (use_vector && (store_ == nullptr || query.vector.empty())) {
     return absl::InvalidArgumentError("vector retrieval needs a collection and a query vector");
   }
   if (use_lexical && (bm25_ == nullptr || query.text.empty())) {
     return absl::InvalidArgumentError("lexical retrieval needs a BM25 index and query text");
   }
-  if (collection_ == nullptr && (!query.where.is_null() || o.mmr)) {
+  if (store_ == nullptr && (!query.where.is_null() || o.mmr)) {
     return absl::InvalidArgumentError("filters and MMR need a collection");
   }
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(query.where));
@@ -120,8 +120,9 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     search.where = query.where;
     search.include_text = false;
     search.include_metadata = false;
-    LLMKIT_ASSIGN_OR_RETURN(std::vector<SearchHit> hits, collection_->Search(query.vector, search));
-    const bool l2 = collection_->options().metric == Metric::kL2;
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<SearchHit> hits,
+                            store_->Search(query.vector, search, call));
+    const bool l2 = store_->metric() == Metric::kL2;
     for (size_t i = 0; i < hits.size(); ++i) {
       Candidate& c = candidate(hits[i].id);
       c.vector_rank = static_cast<int>(i + 1);
@@ -135,10 +136,7 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     Bm25SearchOptions search;
     search.k = depth;
     if (!filter.matches_all()) {
-      const Collection* collection = collection_;
-      search.filter = [collection, &filter](std::string_view id) {
-        return collection->Matches(id, filter);
-      };
+      LLMKIT_ASSIGN_OR_RETURN(search.filter, store_->MatchingIds(query.where, call));
     }
     LLMKIT_ASSIGN_OR_RETURN(std::vector<Bm25Hit> hits, bm25_->Search(query.text, search));
     for (size_t i = 0; i < hits.size(); ++i) {
@@ -152,8 +150,7 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
 
   if (!fuse) {
     for (Candidate& c : candidates) {
-      c.fused = use_vector ? (collection_->options().metric == Metric::kL2 ? -c.vector_score
-                                                                           : c.vector_score)
+      c.fused = use_vector ? (store_->metric() == Metric::kL2 ? -c.vector_score : c.vector_score)
                            : c.lexical_score;
     }
   } else if (o.fusion == Fusion::kRelativeScore) {
@@ -189,8 +186,20 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     // Relevance: the cosine similarity to the query vector when there is one (as LangChain's
     // max_marginal_relevance_search), else the fused scores min-max normalized to [0, 1].
     // Similarity between documents: cosine of their stored vectors.
-    std::vector<std::vector<float>> vectors;
-    for (const Candidate& c : candidates) vectors.push_back(collection_->VectorOf(c.id));
+    std::vector<std::vector<float>> vectors(candidates.size());
+    {
+      std::vector<std::string> ids;
+      for (const Candidate& c : candidates) ids.push_back(c.id);
+      GetOptions get;
+      get.include_text = get.include_metadata = false;
+      get.include_vectors = true;
+      LLMKIT_ASSIGN_OR_RETURN(std::vector<Document> docs, store_->Get(ids, get, call));
+      absl::flat_hash_map<std::string, std::vector<float>*> slot;
+      for (size_t i = 0; i < candidates.size(); ++i) slot[candidates[i].id] = &vectors[i];
+      for (Document& d : docs) {
+        if (auto it = slot.find(d.id); it != slot.end()) *it->second = std::move(d.vector);
+      }
+    }
     std::vector<double> relevance;
     if (!query.vector.empty()) {
       std::vector<float> q(query.vector.begin(), query.vector.end());
@@ -225,6 +234,16 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
 
   std::vector<RetrievedHit> out;
   out.reserve(order.size());
+  absl::flat_hash_map<std::string, Document> stored;  // The hits' texts and metadata.
+  if (store_ != nullptr && !order.empty()) {
+    std::vector<std::string> ids;
+    for (size_t i : order) ids.push_back(candidates[i].id);
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<Document> docs, store_->Get(ids, GetOptions{}, call));
+    for (Document& d : docs) {
+      std::string id = d.id;
+      stored.insert_or_assign(std::move(id), std::move(d));
+    }
+  }
   for (size_t i : order) {
     Candidate& c = candidates[i];
     RetrievedHit hit;
@@ -234,7 +253,10 @@ absl::StatusOr<std::vector<RetrievedHit>> Retriever::Search(const RetrievalQuery
     hit.lexical_rank = c.lexical_rank;
     hit.vector_score = c.vector_score;
     hit.lexical_score = c.lexical_score;
-    if (collection_ != nullptr) collection_->ReadTextAndMetadata(hit.id, &hit.text, &hit.metadata);
+    if (auto it = stored.find(hit.id); it != stored.end()) {
+      hit.text = std::move(it->second.text);
+      hit.metadata = std::move(it->second.metadata);
+    }
     out.push_back(std::move(hit));
   }
   return out;

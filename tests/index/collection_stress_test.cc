@@ -78,7 +78,7 @@ TEST(CollectionStress, SearchersBesideOneWriter) {
       ASSERT_TRUE(bm25->Upsert(ids, texts).ok());
       std::vector<std::string> gone;
       for (int i = 0; i < 20; ++i) gone.push_back("w" + std::to_string(rng() % 1500));
-      col->Delete(gone);
+      ASSERT_TRUE(col->Delete(gone).ok());
       bm25->Delete(gone);
       if (round % 20 == 19) {
         ASSERT_TRUE(col->Compact().ok());

@@ -355,7 +355,7 @@ TEST(Collection, DeleteUpsertAndCompactForEveryKind) {
     ASSERT_TRUE(col->Add(Ids(n), base, {}, Metas(n)).ok());
     // Each query is a stored vector: it finds itself first, until deleted.
     std::vector<std::string> victims = {"doc5", "doc17", "doc2999", "nope"};
-    EXPECT_EQ(col->Delete(victims), 3u);
+    EXPECT_EQ(*col->Delete(victims), 3u);
     EXPECT_EQ(col->Size(), n - 3);
     EXPECT_FALSE(col->Contains("doc5"));
     EXPECT_EQ(col->Stats().tombstones, 3u);
@@ -392,7 +392,7 @@ TEST(Collection, DeleteUpsertAndCompactForEveryKind) {
     // Deleting most documents compacts automatically; results stay right.
     std::vector<std::string> most;
     for (size_t i = 0; i < 2000; ++i) most.push_back("doc" + std::to_string(i));
-    col->Delete(most);
+    ASSERT_TRUE(col->Delete(most).ok());
     EXPECT_EQ(col->Stats().tombstones, 0u) << "compaction expected";
     size_t live = col->Size();
     hits = col->Search(absl::MakeSpan(&base[2500 * dim], dim), {.k = 5});

@@ -61,7 +61,7 @@ std::unique_ptr<Collection> Filled(IndexKind kind, size_t n, size_t dim, bool fl
   }
   EXPECT_TRUE(col->Add(ids, v, texts, metas).ok());
   std::vector<std::string> gone = {"id-3", "id-4"};
-  col->Delete(gone);
+  EXPECT_TRUE(col->Delete(gone).ok());
   return col;
 }
 
