@@ -39,6 +39,7 @@ LAYERS = {
     "schema": {"common", "unicode", "json"},
     "structured": {"common"},
     "guard": {"common"},
+    "pgvector": {"common", "index"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # Guardrails: phone numbers checked against real number plans.
   libphonenumber-dev
+  # The pgvector store's PostgreSQL client.
+  libpq-dev
   # Python bindings: Debian's interpreter with numpy and pytest; venv + setuptools + wheel for
   # the `pip install .` test.
   pybind11-dev python3-dev python3-numpy python3-pytest python3-venv python3-setuptools

@@ -11,6 +11,9 @@ packages=(
   "@langchain/textsplitters@1.0.2" "@langchain/core@1.4.0"
   "tiktoken@1.0.22" "js-tiktoken@1.0.21" "gpt-tokenizer@4.0.0"
   "openai@7.57.0" "@anthropic-ai/sdk@1.12.0" "ajv@8.20.0"
+  # A PostgreSQL wire-protocol server with pgvector 0.8 for the pgvector store's tests.
+  "@electric-sql/pglite-socket@0.2.17" "@electric-sql/pglite@0.5.14"
+  "@electric-sql/pglite-pgvector@0.0.15"
 )
 mkdir -p "$dir"
 version() {

@@ -102,7 +102,10 @@ class Filter {
   bool Matches(const Json& metadata) const;
   bool matches_all() const;
 
+  // The parsed tree (src/index/filter_node.h), for stores that translate filters; null when
+  // the filter matches everything.
   struct Node;
+  const Node* root() const { return root_.get(); }
 
  private:
   std::shared_ptr<const Node> root_;

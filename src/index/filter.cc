@@ -6,21 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "index/filter_node.h"
 #include "llmkit/index.h"
 
 namespace llmkit {
-
-struct Filter::Node {
-  enum class Kind { kAll, kAnd, kOr, kNot, kCompare, kIn };
-  enum class Op { kEq, kNe, kGt, kGte, kLt, kLte };
-  Kind kind = Kind::kAll;
-  Op op = Op::kEq;
-  bool negate = false;  // $nin
-  std::string field;
-  Json value;                  // kCompare
-  std::vector<Json> values;    // kIn
-  std::vector<Node> children;  // kAnd, kOr, kNot (one)
-};
 
 namespace {
 
