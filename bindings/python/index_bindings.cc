@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,7 +14,9 @@
 #include "json_conversion.h"
 #include "llmkit/bm25.h"
 #include "llmkit/index.h"
+#include "llmkit/pgvector.h"
 #include "llmkit/retriever.h"
+#include "llmkit/store.h"
 #include "option_conversion.h"
 #include "status_conversion.h"
 
@@ -67,8 +70,10 @@ void Write(Collection& col, const std::vector<std::string>& ids, const FloatArra
   ThrowIfError(status);
 }
 
-py::object Search(const Collection& col, const FloatArray& query, int k, py::object where,
-                  bool exact, int ef_search, int nprobe) {
+py::object Search(const VectorStore& col, const FloatArray& query, int k, py::object where,
+                  bool exact, int ef_search, int nprobe, std::optional<double> timeout,
+                  py::object tags) {
+  CallContext call = ToCallContext(timeout, std::nullopt, tags);
   SearchOptions options;
   options.k = k;
   options.exact = exact;
@@ -76,21 +81,61 @@ py::object Search(const Collection& col, const FloatArray& query, int k, py::obj
   options.nprobe = nprobe;
   if (!where.is_none()) options.where = PythonToJson(where);
   size_t rows;
-  absl::Span<const float> data = Rows(query, col.options().dim, &rows);
+  absl::Span<const float> data = Rows(query, static_cast<size_t>(col.dim()), &rows);
   if (query.ndim() == 1) {
     absl::StatusOr<std::vector<SearchHit>> hits;
     {
       py::gil_scoped_release release;
-      hits = col.Search(data, options);
+      hits = col.Search(data, options, call);
     }
     return py::cast(ValueOrThrow(std::move(hits)));
   }
   absl::StatusOr<std::vector<std::vector<SearchHit>>> hits;
   {
     py::gil_scoped_release release;
-    hits = col.SearchBatch(data, options);
+    hits = col.SearchBatch(data, options, call);
   }
   return py::cast(ValueOrThrow(std::move(hits)));
+}
+
+// Any store's add/upsert from the same arguments as Collection's (documents built here).
+void WriteStore(VectorStore& store, const std::vector<std::string>& ids, const FloatArray& vectors,
+                const std::optional<std::vector<std::string>>& texts,
+                const std::optional<py::sequence>& metadatas, bool upsert,
+                const CallContext& call) {
+  size_t rows;
+  const size_t dim = static_cast<size_t>(store.dim());
+  absl::Span<const float> data = Rows(vectors, dim, &rows);
+  std::vector<Json> metas = Metadatas(metadatas);
+  if (rows != ids.size() || (texts && texts->size() != ids.size()) ||
+      (!metas.empty() && metas.size() != ids.size())) {
+    throw StatusError(
+        absl::InvalidArgumentError("ids, vectors, texts and metadatas must have the same length"));
+  }
+  std::vector<Document> documents(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    documents[i].id = ids[i];
+    if (texts) documents[i].text = (*texts)[i];
+    if (!metas.empty()) documents[i].metadata = std::move(metas[i]);
+    documents[i].vector.assign(data.begin() + i * dim, data.begin() + (i + 1) * dim);
+  }
+  absl::Status status;
+  {
+    py::gil_scoped_release release;
+    status = upsert ? store.Upsert(documents, call) : store.Add(documents, call);
+  }
+  ThrowIfError(status);
+}
+
+// Runs `body` (returning absl::StatusOr<...> of type S) without the GIL; its value or a raise.
+template <typename S, typename F>
+auto Released(F&& body) {
+  S result;
+  {
+    py::gil_scoped_release release;
+    result = body();
+  }
+  return ValueOrThrow(std::move(result));
 }
 
 void WriteTexts(Bm25Index& bm, const std::vector<std::string>& ids,
@@ -117,9 +162,158 @@ void BindIndex(py::module_& m) {
                ", score=" + std::to_string(h.score) + ")";
       });
 
-  py::class_<Collection>(m, "Collection",
-                         "Documents (id, text, metadata, float32 vector) searchable by vector "
-                         "similarity with metadata filters. See docs/retrieval.md.")
+  py::class_<VectorStore>(m, "VectorStore",
+                          "What every store offers (Collection, PgVectorStore, ...). See "
+                          "docs/stores.md. Every call takes timeout= (seconds) and tags=.")
+      .def_property_readonly("kind", [](const VectorStore& s) { return std::string(s.kind()); })
+      .def_property_readonly("dim", &VectorStore::dim)
+      .def_property_readonly(
+          "metric", [](const VectorStore& s) { return std::string(MetricName(s.metric())); })
+      .def(
+          "add",
+          [](VectorStore& s, const std::vector<std::string>& ids, const FloatArray& vectors,
+             std::optional<std::vector<std::string>> texts, std::optional<py::sequence> metas,
+             std::optional<double> timeout, py::object tags) {
+            WriteStore(s, ids, vectors, texts, metas, /*upsert=*/false,
+                       ToCallContext(timeout, std::nullopt, tags));
+          },
+          py::arg("ids"), py::arg("vectors"), py::arg("texts") = py::none(),
+          py::arg("metadatas") = py::none(), py::kw_only(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none())
+      .def(
+          "upsert",
+          [](VectorStore& s, const std::vector<std::string>& ids, const FloatArray& vectors,
+             std::optional<std::vector<std::string>> texts, std::optional<py::sequence> metas,
+             std::optional<double> timeout, py::object tags) {
+            WriteStore(s, ids, vectors, texts, metas, /*upsert=*/true,
+                       ToCallContext(timeout, std::nullopt, tags));
+          },
+          py::arg("ids"), py::arg("vectors"), py::arg("texts") = py::none(),
+          py::arg("metadatas") = py::none(), py::kw_only(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none())
+      .def(
+          "delete",
+          [](VectorStore& s, const std::vector<std::string>& ids, std::optional<double> timeout,
+             py::object tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            return Released<absl::StatusOr<size_t>>([&] { return s.Delete(ids, call); });
+          },
+          py::arg("ids"), py::kw_only(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none(), "Deletes these ids; returns how many existed.")
+      .def(
+          "delete_where",
+          [](VectorStore& s, py::object where, std::optional<double> timeout, py::object tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            Json filter = PythonToJson(where);
+            return Released<absl::StatusOr<size_t>>([&] { return s.DeleteWhere(filter, call); });
+          },
+          py::arg("where"), py::kw_only(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none())
+      .def(
+          "get_many",
+          [](const VectorStore& s, const std::vector<std::string>& ids, bool include_vectors,
+             std::optional<double> timeout, py::object tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            GetOptions options;
+            options.include_vectors = include_vectors;
+            std::vector<Document> docs = Released<absl::StatusOr<std::vector<Document>>>(
+                [&] { return s.Get(ids, options, call); });
+            py::list out;
+            for (const Document& doc : docs) {
+              py::dict d;
+              d["id"] = doc.id;
+              d["text"] = doc.text;
+              d["metadata"] = JsonToPython(doc.metadata);
+              if (include_vectors) {
+                d["vector"] = py::array_t<float>(static_cast<py::ssize_t>(doc.vector.size()),
+                                                 doc.vector.data());
+              }
+              out.append(d);
+            }
+            return out;
+          },
+          py::arg("ids"), py::kw_only(), py::arg("include_vectors") = false,
+          py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
+          "The stored documents among ids (dicts: id, text, metadata[, vector]), in that order; "
+          "unknown ids are left out.")
+      .def(
+          "count",
+          [](const VectorStore& s, std::optional<double> timeout, py::object tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            return Released<absl::StatusOr<size_t>>([&] { return s.Count(call); });
+          },
+          py::kw_only(), py::arg("timeout") = py::none(), py::arg("tags") = py::none())
+      .def(
+          "ids",
+          [](const VectorStore& s, std::optional<double> timeout, py::object tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            return Released<absl::StatusOr<std::vector<std::string>>>(
+                [&] { return s.ListIds(call); });
+          },
+          py::kw_only(), py::arg("timeout") = py::none(), py::arg("tags") = py::none())
+      .def("search", &Search, py::arg("query"), py::arg("k") = 10, py::arg("where") = py::none(),
+           py::arg("exact") = false, py::arg("ef_search") = 0, py::arg("nprobe") = 0, py::kw_only(),
+           py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
+           "1-D query: list[SearchHit]; 2-D (m, dim): one list per row. ef_search / nprobe: "
+           "this call's HNSW beam width / IVF probes (0: the store's).");
+
+  py::class_<PgVectorStore, VectorStore>(m, "PgVectorStore",
+                                         "A store in PostgreSQL with pgvector. See docs/stores.md.")
+      .def(py::init([](const std::string& dsn, const std::string& table, int dim,
+                       const std::string& metric, const std::string& schema, bool create,
+                       bool halfvec, std::optional<std::map<std::string, std::string>> columns,
+                       int hnsw_m, int hnsw_ef_construction, int ef_search, int pool_size,
+                       int batch_size, int max_retries, std::optional<double> timeout) {
+             PgVectorStoreOptions o;
+             o.dsn = dsn;
+             o.table = table;
+             o.dim = dim;
+             o.metric = ParseMetric(metric);
+             o.schema = schema;
+             o.create = create;
+             o.halfvec = halfvec;
+             if (columns) {
+               for (const auto& [key, value] : *columns) {
+                 if (key == "id") {
+                   o.columns.id = value;
+                 } else if (key == "text") {
+                   o.columns.text = value;
+                 } else if (key == "metadata") {
+                   o.columns.metadata = value;
+                 } else if (key == "embedding") {
+                   o.columns.embedding = value;
+                 } else {
+                   throw StatusError(absl::InvalidArgumentError(
+                       "columns: unknown key '" + key + "' (id, text, metadata, embedding)"));
+                 }
+               }
+             }
+             o.hnsw_m = hnsw_m;
+             o.hnsw_ef_construction = hnsw_ef_construction;
+             o.ef_search = ef_search;
+             o.pool_size = pool_size;
+             o.batch_size = batch_size;
+             o.max_retries = max_retries;
+             CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+             return Released<absl::StatusOr<std::unique_ptr<PgVectorStore>>>(
+                 [&] { return PgVectorStore::Connect(o, call); });
+           }),
+           py::arg("dsn") = "", py::kw_only(), py::arg("table") = "llmkit_documents",
+           py::arg("dim") = 0, py::arg("metric") = "cosine", py::arg("schema") = "",
+           py::arg("create") = true, py::arg("halfvec") = false, py::arg("columns") = py::none(),
+           py::arg("hnsw_m") = 16, py::arg("hnsw_ef_construction") = 64, py::arg("ef_search") = 40,
+           py::arg("pool_size") = 4, py::arg("batch_size") = 500, py::arg("max_retries") = 2,
+           py::arg("timeout") = py::none())
+      .def_property_readonly("server", &PgVectorStore::server)
+      .def_property_readonly("pgvector_version", &PgVectorStore::pgvector_version)
+      .def("__len__", [](const PgVectorStore& s) {
+        return Released<absl::StatusOr<size_t>>([&] { return s.Count(); });
+      });
+
+  py::class_<Collection, VectorStore>(
+      m, "Collection",
+      "Documents (id, text, metadata, float32 vector) searchable by vector "
+      "similarity with metadata filters. See docs/retrieval.md.")
       .def(py::init([](int dim, const std::string& metric, const std::string& index, bool float16,
                        int hnsw_m, int hnsw_ef_construction, int hnsw_ef_search, int ivf_nlist,
                        int ivf_nprobe, int ivf_train_size, double compact_deleted_fraction) {
@@ -170,23 +364,6 @@ void BindIndex(py::module_& m) {
           py::arg("ids"), py::arg("vectors"), py::arg("texts") = py::none(),
           py::arg("metadatas") = py::none())
       .def(
-          "delete",
-          [](Collection& c, const std::vector<std::string>& ids) {
-            absl::StatusOr<size_t> deleted;
-            {
-              py::gil_scoped_release release;
-              deleted = c.Delete(ids);
-            }
-            return ValueOrThrow(std::move(deleted));
-          },
-          py::arg("ids"), "Deletes these ids; returns how many existed.")
-      .def(
-          "delete_where",
-          [](Collection& c, py::object where) {
-            return ValueOrThrow(c.DeleteWhere(PythonToJson(where)));
-          },
-          py::arg("where"))
-      .def(
           "set_search_effort",
           [](Collection& c, int effort) { ThrowIfError(c.SetSearchEffort(effort)); },
           py::arg("effort"), "Default HNSW ef_search / IVF nprobe of this collection.")
@@ -213,10 +390,6 @@ void BindIndex(py::module_& m) {
           },
           py::arg("id"),
           "The document as a dict (id, text, metadata, vector). Raises NotFoundError.")
-      .def("search", &Search, py::arg("query"), py::arg("k") = 10, py::arg("where") = py::none(),
-           py::arg("exact") = false, py::arg("ef_search") = 0, py::arg("nprobe") = 0,
-           "1-D query: list[Hit]; 2-D (m, dim): one list per row. ef_search / nprobe: this "
-           "call's HNSW beam width / IVF probes (0: the collection's).")
       .def(
           "save",
           [](const Collection& c, const std::string& dir, std::optional<double> timeout) {
@@ -245,9 +418,6 @@ void BindIndex(py::module_& m) {
            })
       .def("__len__", &Collection::Size)
       .def("__contains__", &Collection::Contains, py::arg("id"))
-      .def_property_readonly("dim", [](const Collection& c) { return c.options().dim; })
-      .def_property_readonly("metric",
-                             [](const Collection& c) { return MetricName(c.options().metric); })
       .def_property_readonly("index",
                              [](const Collection& c) { return KindName(c.options().index); });
 
@@ -312,27 +482,28 @@ void BindIndex(py::module_& m) {
 
   py::class_<Retriever>(m, "Retriever",
                         "Vector, lexical or hybrid retrieval over a Collection and a BM25Index.")
-      .def(py::init([](const Collection* collection, const Bm25Index* bm25, const std::string& mode,
-                       const std::string& fusion, double alpha, double rrf_k, double vector_weight,
-                       double lexical_weight, int candidates, bool mmr, double mmr_lambda) {
-             RetrieverOptions o;
-             o.mode = ParseMode(mode);
-             o.fusion = ParseFusion(fusion);
-             o.alpha = alpha;
-             o.rrf_k = rrf_k;
-             o.vector_weight = vector_weight;
-             o.lexical_weight = lexical_weight;
-             o.candidates = candidates;
-             o.mmr = mmr;
-             o.mmr_lambda = mmr_lambda;
-             return std::make_unique<Retriever>(
-                 ValueOrThrow(Retriever::Create(collection, bm25, o)));
-           }),
-           py::arg("collection") = py::none(), py::arg("bm25") = py::none(), py::kw_only(),
-           py::arg("mode") = "hybrid", py::arg("fusion") = "relative_score", py::arg("alpha") = 0.5,
-           py::arg("rrf_k") = 60.0, py::arg("vector_weight") = 1.0, py::arg("lexical_weight") = 1.0,
-           py::arg("candidates") = 100, py::arg("mmr") = false, py::arg("mmr_lambda") = 0.5,
-           py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
+      .def(
+          py::init([](const VectorStore* collection, const Bm25Index* bm25, const std::string& mode,
+                      const std::string& fusion, double alpha, double rrf_k, double vector_weight,
+                      double lexical_weight, int candidates, bool mmr, double mmr_lambda) {
+            RetrieverOptions o;
+            o.mode = ParseMode(mode);
+            o.fusion = ParseFusion(fusion);
+            o.alpha = alpha;
+            o.rrf_k = rrf_k;
+            o.vector_weight = vector_weight;
+            o.lexical_weight = lexical_weight;
+            o.candidates = candidates;
+            o.mmr = mmr;
+            o.mmr_lambda = mmr_lambda;
+            return std::make_unique<Retriever>(
+                ValueOrThrow(Retriever::Create(collection, bm25, o)));
+          }),
+          py::arg("collection") = py::none(), py::arg("bm25") = py::none(), py::kw_only(),
+          py::arg("mode") = "hybrid", py::arg("fusion") = "relative_score", py::arg("alpha") = 0.5,
+          py::arg("rrf_k") = 60.0, py::arg("vector_weight") = 1.0, py::arg("lexical_weight") = 1.0,
+          py::arg("candidates") = 100, py::arg("mmr") = false, py::arg("mmr_lambda") = 0.5,
+          py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
       .def(
           "search",
           [](const Retriever& r, std::optional<std::string> text, std::optional<FloatArray> vector,

@@ -2,6 +2,9 @@
 
 import os
 import pathlib
+import socket
+import subprocess
+import time
 
 import pytest
 
@@ -49,3 +52,33 @@ def provider():
     yield start
     for s in servers:
         s.close()
+
+
+PGLITE_SERVER = PEERS / "node_modules" / "@electric-sql" / "pglite-socket" / "dist" / "scripts" / "server.js"
+
+
+@pytest.fixture(scope="module")
+def pglite_dsn():
+    """A PostgreSQL URL of a real pglite-server with pgvector 0.8 on 127.0.0.1 (one connection at
+    a time), for the module; skips when the npm package is not installed."""
+    if not PGLITE_SERVER.exists():
+        missing_peer(f"pglite-server is not installed in {PEERS} (scripts/install-test-peers.sh)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["node", str(PGLITE_SERVER), "--host=127.0.0.1", f"--port={port}",
+                             "-e", "@electric-sql/pglite-pgvector:vector"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("pglite-server did not listen within 30 s")
+    yield f"postgresql://postgres:py-secret@127.0.0.1:{port}/postgres?sslmode=disable"
+    proc.terminate()
+    proc.wait()

@@ -27,6 +27,8 @@ def test_cpp_blocks_come_from_examples(code):
 def test_python_blocks_run(code, request, monkeypatch):
     if "encoding" in code:  # Tokenizer examples read rank files from $LLMKIT_CACHE_DIR.
         monkeypatch.setenv("LLMKIT_CACHE_DIR", str(request.getfixturevalue("ranks_dir")))
+    if "PgVectorStore(" in code:  # Store examples read DATABASE_URL: a real pglite-server.
+        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("pglite_dsn"))
     server = None
     if "Client(" in code:  # Client examples talk to a fake provider, set as the SDKs read it.
         server = Provider(both_script)

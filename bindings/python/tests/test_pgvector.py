@@ -1,0 +1,72 @@
+"""llmkit.PgVectorStore against a real PostgreSQL wire-protocol server with pgvector 0.8
+(npm pglite-server, installed by scripts/install-test-peers.sh), usable wherever a Collection is."""
+
+import numpy as np
+import pytest
+
+import llmkit
+
+
+def test_store_round_trip_search_and_retriever(pglite_dsn):
+    dsn = pglite_dsn
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((300, 8)).astype(np.float32)
+    ids = [f"d{i}" for i in range(300)]
+    texts = [("solar panel " if i % 2 else "wind turbine ") + str(i) for i in range(300)]
+    metas = [{"year": 2000 + i % 20, "kind": "even" if i % 2 == 0 else "odd"} for i in range(300)]
+
+    store = llmkit.PgVectorStore(dsn, table="py_docs", dim=8, pool_size=1)
+    assert isinstance(store, llmkit.VectorStore)
+    assert store.kind == "pgvector" and store.dim == 8 and store.metric == "cosine"
+    assert store.pgvector_version.startswith("0.8")
+    assert "py-secret" not in store.server
+    store.add(ids, vectors, texts, metas, timeout=30, tags={"tenant": "t1"})
+    assert store.count() == 300 and len(store) == 300
+
+    local = llmkit.Collection(8)
+    local.add(ids, vectors, texts, metas)
+    query = rng.standard_normal(8).astype(np.float32)
+    where = {"$and": [{"year": {"$gte": 2010}}, {"kind": "odd"}]}
+    got = store.search(query, k=7, where=where, exact=True)
+    want = local.search(query, k=7, where=where, exact=True)
+    assert [h.id for h in got] == [h.id for h in want]
+    assert np.allclose([h.score for h in got], [h.score for h in want], atol=1e-5)
+    batch = store.search(vectors[:3], k=1)
+    assert [b[0].id for b in batch] == ["d0", "d1", "d2"]
+
+    docs = store.get_many(["d5", "nope", "d1"], include_vectors=True)
+    assert [d["id"] for d in docs] == ["d5", "d1"]
+    assert docs[0]["metadata"] == metas[5] and docs[0]["text"] == texts[5]
+    assert np.allclose(docs[0]["vector"], vectors[5] / np.linalg.norm(vectors[5]), atol=1e-6)
+
+    bm25 = llmkit.Bm25Index()
+    bm25.add(ids, texts)
+    for collection in (store, local):
+        retriever = llmkit.Retriever(collection, bm25, mode="hybrid", alpha=0.5)
+        hits = retriever.search(text="solar", vector=query, k=5, where={"year": 2015}, timeout=30)
+        if collection is store:
+            remote_ids = [h.id for h in hits]
+        else:
+            assert [h.id for h in hits] == remote_ids
+
+    assert store.delete(["d0", "missing"]) == 1
+    assert store.delete_where({"kind": "even"}) == 149
+    assert store.count() == 150
+    assert store.ids()[:2] == ["d1", "d101"]
+
+
+def test_errors(pglite_dsn):
+    dsn = pglite_dsn
+    with pytest.raises(llmkit.InvalidArgumentError, match="hnsw_m"):
+        llmkit.PgVectorStore(dsn, table="bad", dim=4, hnsw_m=1)
+    with pytest.raises(llmkit.UnavailableError) as refused:
+        llmkit.PgVectorStore("postgresql://u:top-secret@127.0.0.1:1/db", dim=4, max_retries=0)
+    assert "top-secret" not in str(refused.value) and "127.0.0.1:1/db" in str(refused.value)
+    store = llmkit.PgVectorStore(dsn, table="errs", dim=2, pool_size=1)
+    with pytest.raises(llmkit.InvalidArgumentError):
+        store.add(["a"], np.zeros((1, 2), dtype=np.float32))  # Zero vector under cosine.
+    store.add(["a"], np.ones((1, 2), dtype=np.float32))
+    with pytest.raises(llmkit.AlreadyExistsError):
+        store.add(["a"], np.ones((1, 2), dtype=np.float32))
+    with pytest.raises(llmkit.DeadlineExceededError):
+        store.count(timeout=1e-9)
