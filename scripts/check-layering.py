@@ -40,6 +40,7 @@ LAYERS = {
     "structured": {"common"},
     "guard": {"common"},
     "pgvector": {"common", "index"},
+    "chroma": {"common", "index"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -14,6 +14,8 @@ packages=(
   # A PostgreSQL wire-protocol server with pgvector 0.8 for the pgvector store's tests.
   "@electric-sql/pglite-socket@0.2.17" "@electric-sql/pglite@0.5.14"
   "@electric-sql/pglite-pgvector@0.0.15"
+  # A Chroma 1.x server for the Chroma store's tests (bindings 1.0.5: newer ones need glibc 2.39).
+  "chromadb@3.0.6" "chromadb-js-bindings-linux-x64-gnu@1.0.5"
 )
 mkdir -p "$dir"
 version() {

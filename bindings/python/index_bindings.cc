@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,6 +15,7 @@
 #include "call_conversion.h"
 #include "json_conversion.h"
 #include "llmkit/bm25.h"
+#include "llmkit/chroma.h"
 #include "llmkit/index.h"
 #include "llmkit/pgvector.h"
 #include "llmkit/retriever.h"
@@ -307,6 +310,43 @@ void BindIndex(py::module_& m) {
       .def_property_readonly("server", &PgVectorStore::server)
       .def_property_readonly("pgvector_version", &PgVectorStore::pgvector_version)
       .def("__len__", [](const PgVectorStore& s) {
+        return Released<absl::StatusOr<size_t>>([&] { return s.Count(); });
+      });
+
+  py::class_<ChromaStore, VectorStore>(
+      m, "ChromaStore", "A store in a Chroma server (HTTP API v2). See docs/stores.md.")
+      .def(py::init([](const std::string& url, const std::string& collection, int dim,
+                       const std::string& metric, const std::string& tenant,
+                       const std::string& database, bool create, const std::string& token,
+                       double request_timeout, int max_retries, std::optional<double> timeout) {
+             ChromaStoreOptions o;
+             o.url = url;
+             o.collection = collection;
+             o.dim = dim;
+             o.metric = ParseMetric(metric);
+             o.tenant = tenant;
+             o.database = database;
+             o.create = create;
+             o.token = token;
+             if (!(request_timeout > 0)) {
+               throw StatusError(absl::InvalidArgumentError(
+                   "request_timeout must be a positive number of seconds"));
+             }
+             o.request_timeout = std::chrono::milliseconds(
+                 static_cast<int64_t>(std::min(request_timeout, 1e9) * 1000));
+             o.max_retries = max_retries;
+             CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+             return Released<absl::StatusOr<std::unique_ptr<ChromaStore>>>(
+                 [&] { return ChromaStore::Connect(o, call); });
+           }),
+           py::arg("url") = "http://127.0.0.1:8000", py::kw_only(),
+           py::arg("collection") = "llmkit", py::arg("dim") = 0, py::arg("metric") = "cosine",
+           py::arg("tenant") = "default_tenant", py::arg("database") = "default_database",
+           py::arg("create") = true, py::arg("token") = "", py::arg("request_timeout") = 60.0,
+           py::arg("max_retries") = 2, py::arg("timeout") = py::none())
+      .def_property_readonly("collection_id", &ChromaStore::collection_id)
+      .def_property_readonly("max_batch_size", &ChromaStore::max_batch_size)
+      .def("__len__", [](const ChromaStore& s) {
         return Released<absl::StatusOr<size_t>>([&] { return s.Count(); });
       });
 

@@ -82,3 +82,34 @@ def pglite_dsn():
     yield f"postgresql://postgres:py-secret@127.0.0.1:{port}/postgres?sslmode=disable"
     proc.terminate()
     proc.wait()
+
+
+CHROMA = PEERS / "node_modules" / ".bin" / "chroma"
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory):
+    """The URL of a real Chroma 1.x server (npm chromadb's `chroma run`) on 127.0.0.1 with a fresh
+    data directory, for the module; skips when the npm package is not installed."""
+    if not CHROMA.exists():
+        missing_peer(f"chroma is not installed in {PEERS} (scripts/install-test-peers.sh)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path_factory.mktemp("chroma")
+    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1",
+                             "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("chroma did not listen within 30 s")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait()

@@ -29,6 +29,8 @@ def test_python_blocks_run(code, request, monkeypatch):
         monkeypatch.setenv("LLMKIT_CACHE_DIR", str(request.getfixturevalue("ranks_dir")))
     if "PgVectorStore(" in code:  # Store examples read DATABASE_URL: a real pglite-server.
         monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("pglite_dsn"))
+    if "ChromaStore(" in code:  # ... and CHROMA_URL: a real Chroma server.
+        monkeypatch.setenv("CHROMA_URL", request.getfixturevalue("chroma_url"))
     server = None
     if "Client(" in code:  # Client examples talk to a fake provider, set as the SDKs read it.
         server = Provider(both_script)

@@ -16,14 +16,14 @@
 #include "llmkit/index.h"
 #include "llmkit/pgvector.h"
 #include "llmkit/retriever.h"
-#include "pgvector/pglite_server.h"
+#include "stores/peer_server.h"
 
 namespace llmkit {
 namespace {
 
 class PgVectorStoreTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = new testing::PgliteServer(); }
+  static void SetUpTestSuite() { server_ = new testing::PeerServer(testing::PeerServer::Pglite()); }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
@@ -36,7 +36,7 @@ class PgVectorStoreTest : public ::testing::Test {
   std::unique_ptr<PgVectorStore> Open(int dim, Metric metric = Metric::kCosine,
                                       const std::string& suffix = "") {
     PgVectorStoreOptions options;
-    options.dsn = server_->Dsn();
+    options.dsn = server_->PostgresUrl();
     options.table =
         std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + suffix;
     options.dim = dim;
@@ -50,11 +50,11 @@ class PgVectorStoreTest : public ::testing::Test {
   // Runs SQL directly (libpq, blocking), as another program would.
   static std::string Sql(const std::string& sql) {
     // pglite-server serves one connection at a time: wait until the last one is closed.
-    PGconn* conn = PQconnectdb(server_->Dsn().c_str());
+    PGconn* conn = PQconnectdb(server_->PostgresUrl().c_str());
     for (int i = 0; i < 50 && PQstatus(conn) != CONNECTION_OK; ++i) {
       PQfinish(conn);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      conn = PQconnectdb(server_->Dsn().c_str());
+      conn = PQconnectdb(server_->PostgresUrl().c_str());
     }
     PGresult* r = PQexec(conn, sql.c_str());
     std::string out;
@@ -65,10 +65,10 @@ class PgVectorStoreTest : public ::testing::Test {
     return out;
   }
 
-  static testing::PgliteServer* server_;
+  static testing::PeerServer* server_;
 };
 
-testing::PgliteServer* PgVectorStoreTest::server_ = nullptr;
+testing::PeerServer* PgVectorStoreTest::server_ = nullptr;
 
 std::vector<Document> RandomDocuments(int n, int dim, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -280,7 +280,7 @@ TEST_F(PgVectorStoreTest, ExistingTableWithItsOwnColumnNames) {
                 "VALUES ('r1', 'from SQL', '{\"lang\": \"en\"}', '[1,0,0]')"),
             "");
   PgVectorStoreOptions options;
-  options.dsn = server_->Dsn();
+  options.dsn = server_->PostgresUrl();
   options.table = "Their Docs";
   options.columns = {.id = "Key", .text = "body", .metadata = "attrs", .embedding = "emb"};
   options.create = false;
@@ -322,7 +322,7 @@ TEST_F(PgVectorStoreTest, ErrorsNameTheServerNeverThePassword) {
   auto malformed = PgVectorStore::Connect(options);
   EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(malformed.status().ToString().find("hunter2"), std::string::npos);
-  options.dsn = server_->Dsn();
+  options.dsn = server_->PostgresUrl();
   options.hnsw_m = 1;
   auto bad = PgVectorStore::Connect(options);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
@@ -396,7 +396,7 @@ TEST_F(PgVectorStoreTest, RetrieverOverPgVectorEqualsLocal) {
 TEST_F(PgVectorStoreTest, ManyThreadsShareThePool) {
   constexpr int kDim = 4;
   PgVectorStoreOptions options;
-  options.dsn = server_->Dsn();
+  options.dsn = server_->PostgresUrl();
   options.table = "ManyThreadsShareThePool";
   options.dim = kDim;
   options.pool_size = 1;  // pglite-server serves one connection at a time.

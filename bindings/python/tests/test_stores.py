@@ -1,5 +1,6 @@
-"""llmkit.PgVectorStore against a real PostgreSQL wire-protocol server with pgvector 0.8
-(npm pglite-server, installed by scripts/install-test-peers.sh), usable wherever a Collection is."""
+"""The remote stores against real servers (npm, installed by scripts/install-test-peers.sh):
+llmkit.PgVectorStore on pglite-server with pgvector 0.8, llmkit.ChromaStore on Chroma 1.x; each
+usable wherever a Collection is."""
 
 import numpy as np
 import pytest
@@ -70,3 +71,53 @@ def test_errors(pglite_dsn):
         store.add(["a"], np.ones((1, 2), dtype=np.float32))
     with pytest.raises(llmkit.DeadlineExceededError):
         store.count(timeout=1e-9)
+
+
+def test_chroma_store_round_trip_search_and_retriever(chroma_url):
+    rng = np.random.default_rng(2)
+    vectors = rng.standard_normal((200, 8)).astype(np.float32)
+    ids = [f"d{i}" for i in range(200)]
+    texts = [("solar panel " if i % 2 else "wind turbine ") + str(i) for i in range(200)]
+    metas = [{"year": 2000 + i % 20, "kind": "even" if i % 2 == 0 else "odd", "tags": [i % 3]}
+             for i in range(200)]
+    store = llmkit.ChromaStore(chroma_url, collection="py-docs", dim=8, timeout=30)
+    assert isinstance(store, llmkit.VectorStore)
+    assert store.kind == "chroma" and store.dim == 8 and store.max_batch_size > 0
+    store.add(ids, vectors, texts, metas, timeout=30, tags={"tenant": "t1"})
+    assert len(store) == 200
+
+    local = llmkit.Collection(8)
+    local.add(ids, vectors, texts, metas)
+    query = rng.standard_normal(8).astype(np.float32)
+    where = {"$and": [{"year": {"$gte": 2010}}, {"$not": {"kind": "even"}}]}
+    got = store.search(query, k=7, where=where)
+    want = local.search(query, k=7, where=where, exact=True)
+    assert [h.id for h in got] == [h.id for h in want]
+    assert got[0].metadata == metas[int(got[0].id[1:])]  # The list survives.
+    with pytest.raises(llmkit.UnimplementedError, match="string"):
+        store.search(query, where={"kind": {"$gt": "a"}})
+
+    bm25 = llmkit.Bm25Index()
+    bm25.add(ids, texts)
+    results = []
+    for collection in (store, local):
+        retriever = llmkit.Retriever(collection, bm25, mode="hybrid", alpha=0.5)
+        results.append([h.id for h in retriever.search(text="solar", vector=query, k=5,
+                                                       where={"year": 2015})])
+    assert results[0] == results[1]
+
+    store.upsert(["d1"], vectors[1:2], ["new"], [{"year": 1}])
+    assert store.get_many(["d1"])[0] == {"id": "d1", "text": "new", "metadata": {"year": 1}}
+    assert store.delete(["d0", "missing"]) == 1
+    assert store.delete_where({"kind": "even"}) == 99
+    assert store.count() == 100
+
+
+def test_chroma_errors(chroma_url):
+    with pytest.raises(llmkit.InvalidArgumentError, match="collection"):
+        llmkit.ChromaStore(chroma_url, collection="x", dim=2)
+    with pytest.raises(llmkit.NotFoundError):
+        llmkit.ChromaStore(chroma_url, collection="absent-one", dim=2, create=False)
+    with pytest.raises(llmkit.UnavailableError) as refused:
+        llmkit.ChromaStore("http://127.0.0.1:1", dim=2, token="py-token-secret", max_retries=0)
+    assert "py-token-secret" not in str(refused.value)

@@ -1,0 +1,46 @@
+// Real servers for the store tests, from the npm packages scripts/install-test-peers.sh
+// installs: pglite-server (PostgreSQL wire protocol with pgvector 0.8) and Chroma 1.x. Each is
+// started on 127.0.0.1 on a free port and stopped (and its data removed) with the object.
+
+#ifndef LLMKIT_TESTS_STORES_PEER_SERVER_H_
+#define LLMKIT_TESTS_STORES_PEER_SERVER_H_
+
+#include <string>
+#include <vector>
+
+namespace llmkit::testing {
+
+class PeerServer {
+ public:
+  // @electric-sql/pglite-socket's pglite-server with the pgvector extension. It serves one
+  // connection at a time.
+  static PeerServer Pglite();
+  // chromadb's `chroma run` with a fresh data directory.
+  static PeerServer Chroma();
+
+  PeerServer(PeerServer&& other) noexcept;
+  ~PeerServer();
+
+  // False (and why() says why) when node or the package is missing or the server did not
+  // listen within 30 s.
+  bool ok() const { return pid_ > 0; }
+  const std::string& why() const { return why_; }
+  int port() const { return port_; }
+  // "postgresql://postgres:<password>@127.0.0.1:<port>/postgres" (pglite takes any password).
+  std::string PostgresUrl(const std::string& password = "test-secret") const;
+  // "http://127.0.0.1:<port>".
+  std::string HttpUrl() const;
+
+ private:
+  PeerServer() = default;
+  void Start(const std::string& program, std::vector<std::string> args);
+
+  int pid_ = -1;
+  int port_ = 0;
+  std::string why_;
+  std::string data_dir_;  // Removed when the server stops.
+};
+
+}  // namespace llmkit::testing
+
+#endif  // LLMKIT_TESTS_STORES_PEER_SERVER_H_
