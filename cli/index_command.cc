@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -55,6 +56,8 @@ const CommandSpec kSpec = {
          "extension that read as UTF-8 text)"},
         {"--max-file-mb", "", "N", "skip (and list) files larger than N MB (default 16)"},
         {"--index", "", "KIND", "flat (default, exact), hnsw or ivf (new index only)"},
+        {"--store", "", "URL", kStoreHelp},
+        {"--table", "", "NAME", kTableHelp},
         {"--quiet", "-q", "", "no progress output"},
     }};
 
@@ -108,8 +111,16 @@ int RunIndex(int argc, char** argv) {
     std::fprintf(stderr, "llmkit index: %s: %s\n", out.c_str(), error.message().c_str());
     return kExitFailure;
   }
+  const char* env_store = std::getenv("LLMKIT_STORE");
+  const std::string store_url = args->Get("--store", env_store != nullptr ? env_store : "");
   if (update) {
-    absl::StatusOr<std::unique_ptr<RagPipeline>> opened = OpenIndex(out, {});
+    absl::StatusOr<std::shared_ptr<VectorStore>> store =
+        OpenStore(store_url, args->Get("--table"), 0);
+    if (!store.ok()) {
+      std::fprintf(stderr, "llmkit index: %s\n", std::string(store.status().message()).c_str());
+      return kExitFailure;
+    }
+    absl::StatusOr<std::unique_ptr<RagPipeline>> opened = OpenIndex(out, {}, *std::move(store));
     if (!opened.ok()) {
       std::fprintf(stderr, "llmkit index: %s\n", std::string(opened.status().message()).c_str());
       return kExitFailure;
@@ -137,6 +148,28 @@ int RunIndex(int argc, char** argv) {
       }
       options.embedder = *model;
       options.embedding_model = embedder;
+    }
+    if (!store_url.empty()) {
+      // The store is made for the embedding dimension: the local embedder's, or the model's
+      // (one probe embedding).
+      int dim = options.local_embedder.dimensions;
+      if (options.embedder != nullptr) {
+        EmbedOptions probe;
+        probe.model = options.embedding_model;
+        absl::StatusOr<Embeddings> e = options.embedder->Embed({"dimension probe"}, probe);
+        if (!e.ok()) {
+          std::fprintf(stderr, "llmkit index: %s\n", std::string(e.status().message()).c_str());
+          return kExitFailure;
+        }
+        dim = static_cast<int>(e->dimensions);
+      }
+      absl::StatusOr<std::shared_ptr<VectorStore>> store =
+          OpenStore(store_url, args->Get("--table"), dim);
+      if (!store.ok()) {
+        std::fprintf(stderr, "llmkit index: %s\n", std::string(store.status().message()).c_str());
+        return kExitFailure;
+      }
+      options.store = *std::move(store);
     }
     absl::StatusOr<std::unique_ptr<RagPipeline>> created = RagPipeline::Create(options);
     if (!created.ok()) {

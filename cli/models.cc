@@ -6,10 +6,13 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "llmkit/anthropic.h"
+#include "llmkit/chroma.h"
 #include "llmkit/json.h"
 #include "llmkit/openai.h"
+#include "llmkit/pgvector.h"
 #include "llmkit/resilience.h"
 #include "llmkit/status.h"
 #include "read_file.h"
@@ -71,9 +74,47 @@ absl::StatusOr<std::shared_ptr<EmbeddingModel>> EmbedderFromEnvironment(const st
   return WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client)));
 }
 
+const char kStoreHelp[] =
+    "where the chunks live: postgresql://... (pgvector) or chroma://HOST:PORT/COLLECTION "
+    "(default: $LLMKIT_STORE, else INDEX itself)";
+const char kTableHelp[] = "the pgvector store's table (default llmkit_chunks)";
+
+absl::StatusOr<std::shared_ptr<VectorStore>> OpenStore(const std::string& url,
+                                                       const std::string& table, int dim) {
+  if (url.empty()) return std::shared_ptr<VectorStore>();
+  if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
+    PgVectorStoreOptions options;
+    options.dsn = url;
+    options.table = table.empty() ? "llmkit_chunks" : table;
+    options.dim = dim;
+    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<PgVectorStore> store, PgVectorStore::Connect(options));
+    return std::shared_ptr<VectorStore>(std::move(store));
+  }
+  for (const std::string scheme : {"chroma://", "chromas://"}) {
+    if (!absl::StartsWith(url, scheme)) continue;
+    std::string rest = url.substr(scheme.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) {
+      return absl::InvalidArgumentError("--store: a Chroma store is chroma://HOST:PORT/COLLECTION");
+    }
+    ChromaStoreOptions options;
+    options.url =
+        absl::StrCat(scheme == "chroma://" ? "http://" : "https://", rest.substr(0, slash));
+    options.collection = rest.substr(slash + 1);
+    options.dim = dim;
+    options.token = Env("CHROMA_TOKEN");
+    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChromaStore> store, ChromaStore::Connect(options));
+    return std::shared_ptr<VectorStore>(std::move(store));
+  }
+  return absl::InvalidArgumentError(
+      "--store: expected postgresql://... or chroma://HOST:PORT/COLLECTION");
+}
+
 absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,
-                                                       const ChatConfig& chat) {
+                                                       const ChatConfig& chat,
+                                                       std::shared_ptr<VectorStore> store) {
   RagModels models;
+  models.store = std::move(store);
   models.chat = chat.model;
   models.chat_model = chat.model_name;
   // An index built with an endpoint's model names it in rag.json.
@@ -89,7 +130,14 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,
       models.embedding_model = name->as_string();
     }
   }
-  return RagPipeline::Load(dir, std::move(models));
+  const bool no_store = models.store == nullptr;
+  absl::StatusOr<std::unique_ptr<RagPipeline>> rag = RagPipeline::Load(dir, std::move(models));
+  if (no_store && absl::IsFailedPrecondition(rag.status()) &&
+      absl::StrContains(rag.status().message(), "store")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(rag.status().message(), " (--store URL, or LLMKIT_STORE)"));
+  }
+  return rag;
 }
 
 }  // namespace llmkit::cli

@@ -15,6 +15,7 @@
 #include "llmkit/chat.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/rag.h"
+#include "llmkit/store.h"
 
 namespace llmkit::cli {
 
@@ -29,10 +30,23 @@ absl::StatusOr<ChatConfig> ChatFromEnvironment();
 // An embedding model of the OpenAI-compatible server the environment names.
 absl::StatusOr<std::shared_ptr<EmbeddingModel>> EmbedderFromEnvironment(const std::string& model);
 
+// The store named by --store (or LLMKIT_STORE): "postgresql://..." / "postgres://..." (a libpq
+// URL; the table from --table, default llmkit_chunks) or "chroma://HOST:PORT/COLLECTION"
+// ("chromas://" for https). Empty `url`: null (the index's own local store). `dim` is the
+// embedding dimension (0: read from an existing table or collection).
+absl::StatusOr<std::shared_ptr<VectorStore>> OpenStore(const std::string& url,
+                                                       const std::string& table, int dim);
+
 // Loads a saved index; when it was built with an endpoint's embedding model, that model is
-// reached through the environment's server.
+// reached through the environment's server; when it keeps its chunks in a remote store,
+// `store` must be that store.
 absl::StatusOr<std::unique_ptr<RagPipeline>> OpenIndex(const std::string& dir,
-                                                       const ChatConfig& chat);
+                                                       const ChatConfig& chat,
+                                                       std::shared_ptr<VectorStore> store = {});
+
+// --store and --table, as index, query and ask take them.
+extern const char kStoreHelp[];
+extern const char kTableHelp[];
 
 // How to configure a model, for messages.
 extern const char kModelHelp[];

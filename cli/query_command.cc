@@ -1,6 +1,7 @@
 // llmkit query INDEX "question" and llmkit ask INDEX "question".
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@ const OptionSpec kWhere = {"--where", "", "JSON",
                            "metadata filter, e.g. '{\"path\": {\"$in\": [...]}}' (see "
                            "docs/retrieval.md)"};
 const OptionSpec kJson = {"--json", "", "", "print JSON instead of text"};
+const OptionSpec kStore = {"--store", "", "URL", kStoreHelp};
+const OptionSpec kTable = {"--table", "", "NAME", kTableHelp};
 
 const CommandSpec kQuerySpec = {
     "query",
@@ -27,7 +30,7 @@ const CommandSpec kQuerySpec = {
     "Prints the passages of INDEX that best match QUESTION: rank, score, file and line range,\n"
     "and the start of the text (all of it with --full).",
     {"INDEX", "QUESTION"},
-    {kK, kWhere, kJson, {"--full", "", "", "print whole passages"}},
+    {kK, kWhere, kJson, kStore, kTable, {"--full", "", "", "print whole passages"}},
 };
 
 const CommandSpec kAskSpec = {
@@ -38,7 +41,12 @@ const CommandSpec kAskSpec = {
     "send, and how to configure one.\n\n" +
         std::string(kModelHelp),
     {"INDEX", "QUESTION"},
-    {kK, kWhere, kJson, {"--no-stream", "", "", "print the answer when it is complete"}},
+    {kK,
+     kWhere,
+     kJson,
+     kStore,
+     kTable,
+     {"--no-stream", "", "", "print the answer when it is complete"}},
 };
 
 // One line of text: newlines and runs of spaces become one space; cut at `limit` bytes on a
@@ -96,7 +104,16 @@ std::optional<Opened> Open(const char* command, const Args& args, const ChatConf
     }
     out.where = *std::move(where);
   }
-  absl::StatusOr<std::unique_ptr<RagPipeline>> rag = OpenIndex(args.positional(0), chat);
+  const char* env_store = std::getenv("LLMKIT_STORE");
+  absl::StatusOr<std::shared_ptr<VectorStore>> store =
+      OpenStore(args.Get("--store", env_store != nullptr ? env_store : ""), args.Get("--table"), 0);
+  if (!store.ok()) {
+    std::fprintf(stderr, "llmkit %s: %s\n", command, std::string(store.status().message()).c_str());
+    *exit = kExitFailure;
+    return std::nullopt;
+  }
+  absl::StatusOr<std::unique_ptr<RagPipeline>> rag =
+      OpenIndex(args.positional(0), chat, *std::move(store));
   if (!rag.ok()) {
     std::fprintf(stderr, "llmkit %s: %s\n", command, std::string(rag.status().message()).c_str());
     *exit = kExitFailure;

@@ -15,6 +15,7 @@
 #include "interrupt.h"
 #include "json_conversion.h"
 #include "llmkit/rag.h"
+#include "llmkit/store.h"
 #include "option_conversion.h"
 #include "status_conversion.h"
 
@@ -239,35 +240,44 @@ void BindRag(py::module_& m) {
       m, "RagPipeline",
       "Documents in, cited answers out: chunking, embeddings (the local lexical embedder by "
       "default), hybrid retrieval and an optional chat model. See docs/rag.md.")
-      .def(py::init([](py::object embedder, py::object chat, size_t chunk_size,
-                       size_t chunk_overlap, int k, std::optional<std::string> embedding_model,
-                       std::optional<std::string> chat_model, const std::string& mode, double alpha,
-                       const std::string& index, bool float16,
-                       std::optional<std::string> system_prompt,
-                       std::optional<std::string> prompt_template,
-                       std::optional<int64_t> max_tokens, std::optional<double> temperature,
-                       int local_dimensions, size_t embed_batch_size, int embed_concurrency) {
-             RagOptions options;
-             options.embedder = EmbedderOf(embedder);
-             options.chat = ChatOf(chat);
-             options.chunk_size = chunk_size;
-             options.chunk_overlap = chunk_overlap;
-             options.k = k;
-             options.embedding_model = embedding_model.value_or("");
-             options.chat_model = chat_model.value_or("");
-             options.retrieval.mode = ParseMode(mode);
-             options.retrieval.alpha = alpha;
-             options.index = ParseKind(index);
-             options.float16 = float16;
-             if (system_prompt) options.system_prompt = *system_prompt;
-             if (prompt_template) options.prompt_template = *prompt_template;
-             options.max_tokens = max_tokens;
-             options.temperature = temperature;
-             options.local_embedder.dimensions = local_dimensions;
-             options.embed_batch_size = embed_batch_size;
-             options.embed_concurrency = embed_concurrency;
-             return ValueOrThrow(RagPipeline::Create(std::move(options)));
-           }),
+      .def(py::init(
+               [](py::object embedder, py::object chat, size_t chunk_size, size_t chunk_overlap,
+                  int k, std::optional<std::string> embedding_model,
+                  std::optional<std::string> chat_model, const std::string& mode, double alpha,
+                  const std::string& index, bool float16, std::optional<std::string> system_prompt,
+                  std::optional<std::string> prompt_template, std::optional<int64_t> max_tokens,
+                  std::optional<double> temperature, int local_dimensions, size_t embed_batch_size,
+                  int embed_concurrency, VectorStore* store, std::optional<double> timeout) {
+                 RagOptions options;
+                 // The Python store object outlives the pipeline (keep_alive below).
+                 if (store != nullptr)
+                   options.store = std::shared_ptr<VectorStore>(store, [](auto*) {});
+                 options.embedder = EmbedderOf(embedder);
+                 options.chat = ChatOf(chat);
+                 options.chunk_size = chunk_size;
+                 options.chunk_overlap = chunk_overlap;
+                 options.k = k;
+                 options.embedding_model = embedding_model.value_or("");
+                 options.chat_model = chat_model.value_or("");
+                 options.retrieval.mode = ParseMode(mode);
+                 options.retrieval.alpha = alpha;
+                 options.index = ParseKind(index);
+                 options.float16 = float16;
+                 if (system_prompt) options.system_prompt = *system_prompt;
+                 if (prompt_template) options.prompt_template = *prompt_template;
+                 options.max_tokens = max_tokens;
+                 options.temperature = temperature;
+                 options.local_embedder.dimensions = local_dimensions;
+                 options.embed_batch_size = embed_batch_size;
+                 options.embed_concurrency = embed_concurrency;
+                 CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+                 absl::StatusOr<std::unique_ptr<RagPipeline>> rag;
+                 {
+                   py::gil_scoped_release release;
+                   rag = RagPipeline::Create(std::move(options), call);
+                 }
+                 return ValueOrThrow(std::move(rag));
+               }),
            py::arg("embedder") = py::none(), py::arg("chat") = py::none(), py::kw_only(),
            py::arg("chunk_size") = 512, py::arg("chunk_overlap") = 64, py::arg("k") = 5,
            py::arg("embedding_model") = py::none(), py::arg("chat_model") = py::none(),
@@ -275,22 +285,28 @@ void BindRag(py::module_& m) {
            py::arg("float16") = true, py::arg("system_prompt") = py::none(),
            py::arg("prompt_template") = py::none(), py::arg("max_tokens") = 1024,
            py::arg("temperature") = 0.0, py::arg("local_dimensions") = 1024,
-           py::arg("embed_batch_size") = 64, py::arg("embed_concurrency") = 4)
+           py::arg("embed_batch_size") = 64, py::arg("embed_concurrency") = 4,
+           py::arg("store") = py::none(), py::arg("timeout") = py::none(), py::keep_alive<1, 20>())
       .def_static(
           "load",
           [](const std::string& dir, py::object embedder, py::object chat,
-             std::optional<std::string> embedding_model, std::optional<std::string> chat_model) {
+             std::optional<std::string> embedding_model, std::optional<std::string> chat_model,
+             VectorStore* store, std::optional<double> timeout) {
             RagModels models;
+            if (store != nullptr) models.store = std::shared_ptr<VectorStore>(store, [](auto*) {});
+            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
             models.embedder = EmbedderOf(embedder);
             models.chat = ChatOf(chat);
             models.embedding_model = embedding_model.value_or("");
             models.chat_model = chat_model.value_or("");
             py::gil_scoped_release release;
-            return ValueOrThrow(RagPipeline::Load(dir, std::move(models)));
+            return ValueOrThrow(RagPipeline::Load(dir, std::move(models), call));
           },
           py::arg("dir"), py::kw_only(), py::arg("embedder") = py::none(),
           py::arg("chat") = py::none(), py::arg("embedding_model") = py::none(),
-          py::arg("chat_model") = py::none(), "Reads a pipeline written by save().")
+          py::arg("chat_model") = py::none(), py::arg("store") = py::none(),
+          py::arg("timeout") = py::none(), py::keep_alive<0, 6>(),
+          "Reads a pipeline written by save() (store=: the remote store it was built in).")
       .def(
           "ingest",
           [](RagPipeline& rag, py::iterable documents, py::object progress, size_t group_chunks,
@@ -324,8 +340,18 @@ void BindRag(py::module_& m) {
           LLMKIT_INGEST_DIRECTORY_ARGS, "Deprecated spelling of ingest_directory.")
       .def(
           "remove",
-          [](RagPipeline& rag, const std::vector<std::string>& ids) { return rag.Remove(ids); },
-          py::arg("doc_ids"), "Removes documents; returns how many existed.")
+          [](RagPipeline& rag, const std::vector<std::string>& ids, std::optional<double> timeout,
+             py::object tags) {
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            absl::StatusOr<size_t> removed;
+            {
+              py::gil_scoped_release release;
+              removed = rag.Remove(ids, call);
+            }
+            return ValueOrThrow(std::move(removed));
+          },
+          py::arg("doc_ids"), py::kw_only(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none(), "Removes documents; returns how many existed.")
       .def(
           "retrieve",
           [](const RagPipeline& rag, const std::string& question, int k, py::object where,

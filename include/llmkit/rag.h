@@ -141,6 +141,13 @@ struct RagOptions {
   // about 64 MiB at the local embedder's 1,024 dimensions.
   size_t embedding_cache_entries = 16'384;
 
+  // Where the chunks live. Null: a local Collection (the two options below), created on the
+  // first embedding and saved by Save. Set (a PgVectorStore, a ChromaStore, ...): chunks are
+  // written to and searched in this store, whose dim must equal the embedding dimensions; the
+  // BM25 indexes stay in this process, rebuilt from the store's chunks by Create (when the store
+  // holds any) and Load; change detection reads the hashes the chunks carry, so no local file is
+  // needed. Writes by other processes reach this pipeline's lexical side when it is opened again.
+  std::shared_ptr<VectorStore> store;
   // Index and retrieval.
   IndexKind index = IndexKind::kFlat;
   // Store vectors as float16 (flat index only): half the memory, disk and load time; recall@10
@@ -167,6 +174,8 @@ struct RagModels {
   std::string embedding_model;
   std::shared_ptr<ChatModel> chat;
   std::string chat_model;
+  // The store the index was built in, when rag.json names a remote one (kind must match).
+  std::shared_ptr<VectorStore> store;
 };
 
 struct RagDocument {
@@ -263,13 +272,18 @@ struct RagStats {
 class RagPipeline {
  public:
   // Errors: kInvalidArgument (chunk_overlap >= chunk_size, k < 1, batch or concurrency < 1, a
-  // prompt template that does not compile, bad local embedder options).
-  static absl::StatusOr<std::unique_ptr<RagPipeline>> Create(RagOptions options = {});
+  // prompt template that does not compile, bad local embedder options); with a store that holds
+  // chunks, its errors while reading them (`call` bounds that), and kDataLoss for chunks without
+  // the pipeline's metadata.
+  static absl::StatusOr<std::unique_ptr<RagPipeline>> Create(RagOptions options = {},
+                                                             const CallContext& call = {});
   // Reads a pipeline written by Save, with `models` plugged in. Errors: kNotFound (not a saved
   // pipeline), kDataLoss (damaged files, naming them), kFailedPrecondition (the index was built
-  // with another embedding model, or with an endpoint and `models.embedder` is null).
+  // with another embedding model, or with an endpoint and `models.embedder` is null, or in a
+  // remote store and `models.store` is null or of another kind).
   static absl::StatusOr<std::unique_ptr<RagPipeline>> Load(const std::string& dir,
-                                                           RagModels models = {});
+                                                           RagModels models = {},
+                                                           const CallContext& call = {});
   ~RagPipeline();
   RagPipeline(const RagPipeline&) = delete;
   RagPipeline& operator=(const RagPipeline&) = delete;
@@ -294,8 +308,9 @@ class RagPipeline {
                                                  const DirectoryOptions& directory = {},
                                                  const IngestOptions& options = {},
                                                  const CallContext& call = {});
-  // Removes these documents and their chunks; returns how many existed.
-  size_t Remove(absl::Span<const std::string> doc_ids);
+  // Removes these documents and their chunks; returns how many existed. Errors: the store's.
+  absl::StatusOr<size_t> Remove(absl::Span<const std::string> doc_ids,
+                                const CallContext& call = {});
 
   // The k best passages for `question` (k 0: RagOptions::k), numbered from 1.
   absl::StatusOr<std::vector<RagPassage>> Retrieve(std::string_view question, int k = 0,
@@ -307,10 +322,10 @@ class RagPipeline {
   absl::StatusOr<RagAnswer> Answer(std::string_view question, const AnswerOptions& options = {},
                                    const CallContext& call = {}) const;
 
-  // Writes the pipeline under `dir`: rag.json (settings) and collection/ (Collection::Save:
-  // chunks, vectors and metadata, crash-safe). The BM25 index and document table are rebuilt
-  // from the collection by Load. Holds the directory's writer lock (see WriteLock) while it
-  // writes. Errors: as Collection::Save.
+  // Writes the pipeline under `dir`: rag.json (settings, and the kind of a remote store) and,
+  // with the local store, collection/ (Collection::Save: chunks, vectors and metadata,
+  // crash-safe). The BM25 index and document table are rebuilt from the store by Load. Holds
+  // the directory's writer lock (see WriteLock) while it writes. Errors: as Collection::Save.
   absl::Status Save(const std::string& dir, const CallContext& call = {}) const;
 
   // The writer lock of a saved pipeline's directory, for a whole load-change-save update: two

@@ -95,9 +95,11 @@ class RagPipeline::Impl {
   std::mutex write_mu;           // Serializes Ingest/Remove.
   mutable std::shared_mutex mu;  // Guards the state below: readers shared, commits unique.
   int dimensions = 0;            // 0 until the first embedding.
-  std::unique_ptr<Collection> collection;  // Null until the first embedding.
-  std::unique_ptr<Bm25Index> bm25;         // Chunks, by chunk id.
-  std::unique_ptr<Bm25Index> doc_bm25;     // Whole documents, by document id (see Retrieve).
+  // The chunks' store: options.store, or a local Collection created on the first embedding.
+  std::shared_ptr<VectorStore> store;
+  Collection* local = nullptr;          // The store when it is the local Collection (for Save).
+  std::unique_ptr<Bm25Index> bm25;      // Chunks, by chunk id.
+  std::unique_ptr<Bm25Index> doc_bm25;  // Whole documents, by document id (see Retrieve).
   absl::flat_hash_map<std::string, RagDocRecord> docs;
 
   // Options checked, models and splitter and template built (collection not created).
@@ -116,8 +118,13 @@ class RagPipeline::Impl {
   absl::StatusOr<IngestProgress> IngestStream(
       size_t total, const std::function<absl::Status(const DocumentSink&)>& source,
       const IngestOptions& ingest, const CallContext& call);
-  // Creates the collection for `dims` on first use; checks dims against it after. Holds mu.
-  absl::Status EnsureCollection(int dims);
+  // Creates the local collection for `dims` on first use; checks dims against the store after.
+  // Holds mu.
+  absl::Status EnsureStore(int dims);
+  // Reads every chunk of `store` (text and metadata) and rebuilds the document table and both
+  // BM25 indexes from them (Load, and Create with a store that holds chunks). `label` names
+  // the store in errors.
+  absl::Status RebuildFromStore(const std::string& label, const CallContext& call);
 };
 
 }  // namespace llmkit

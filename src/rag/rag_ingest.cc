@@ -230,9 +230,14 @@ class IngestRun {
         const size_t from = part.begin > kShift ? part.begin - kShift : 0;
         const size_t to = std::min(pending.old_chunks, part.end + kShift);
         std::shared_lock lock(impl_.mu);
-        for (size_t c = from; c < to && impl_.collection != nullptr; ++c) {
-          absl::StatusOr<Document> d = impl_.collection->Get(ChunkId(pending.id, c));
-          if (d.ok()) old.emplace(std::move(d->text), std::move(d->vector));
+        if (impl_.store != nullptr) {
+          std::vector<std::string> ids;
+          for (size_t c = from; c < to; ++c) ids.push_back(ChunkId(pending.id, c));
+          GetOptions get;
+          get.include_metadata = false;
+          get.include_vectors = true;
+          LLMKIT_ASSIGN_OR_RETURN(std::vector<Document> found, impl_.store->Get(ids, get, call_));
+          for (Document& d : found) old.emplace(std::move(d.text), std::move(d.vector));
         }
       }
       for (size_t c = part.begin; c < part.end; ++c) {
@@ -318,16 +323,18 @@ class IngestRun {
       size_t completed = 0;
       {
         std::unique_lock lock(impl_.mu);
+        // The store first: a remote one may fail (nothing local has changed then). The local
+        // store's writes are in memory and never stopped halfway by the call.
+        if (!chunk_docs.empty()) LLMKIT_RETURN_IF_ERROR(impl_.EnsureStore(dims));
+        const CallContext unstoppable;
+        const CallContext& commit = impl_.local != nullptr ? unstoppable : call_;
+        if (!chunk_docs.empty()) LLMKIT_RETURN_IF_ERROR(impl_.store->Upsert(chunk_docs, commit));
+        if (!stale.empty() && impl_.store != nullptr) {
+          LLMKIT_RETURN_IF_ERROR(impl_.store->Delete(stale, commit).status());
+        }
         LLMKIT_RETURN_IF_ERROR(impl_.doc_bm25->Upsert(done_ids, done_texts));
-        if (!chunk_docs.empty()) {
-          LLMKIT_RETURN_IF_ERROR(impl_.EnsureCollection(dims));
-          LLMKIT_RETURN_IF_ERROR(impl_.collection->Upsert(chunk_docs));
-          LLMKIT_RETURN_IF_ERROR(impl_.bm25->Upsert(ids, texts));
-        }
-        if (!stale.empty() && impl_.collection != nullptr) {
-          LLMKIT_RETURN_IF_ERROR(impl_.collection->Delete(stale).status());
-          impl_.bm25->Delete(stale);
-        }
+        if (!chunk_docs.empty()) LLMKIT_RETURN_IF_ERROR(impl_.bm25->Upsert(ids, texts));
+        if (!stale.empty()) impl_.bm25->Delete(stale);
         for (const Part& part : slice) {
           Pending& pending = group_[part.pending];
           pending.written = part.end;

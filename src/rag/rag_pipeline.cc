@@ -208,13 +208,14 @@ absl::StatusOr<std::vector<float>> RagPipeline::Impl::EmbedAll(
   return out;
 }
 
-absl::Status RagPipeline::Impl::EnsureCollection(int dims) {
-  if (collection != nullptr) {
-    if (collection->options().dim != dims) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("embedding model returned ", dims, " dimensions; the index has ",
-                       collection->options().dim, " (was it built with another model?)"));
+absl::Status RagPipeline::Impl::EnsureStore(int dims) {
+  if (store != nullptr) {
+    if (store->dim() != dims) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "embedding model returned ", dims, " dimensions; the ", internal::ToAbsl(store->kind()),
+          " store holds ", store->dim(), " (was it built with another model?)"));
     }
+    dimensions = dims;
     return absl::OkStatus();
   }
   CollectionOptions collection_options;
@@ -222,7 +223,10 @@ absl::Status RagPipeline::Impl::EnsureCollection(int dims) {
   collection_options.metric = Metric::kCosine;
   collection_options.index = options.index;
   collection_options.float16 = options.float16 && options.index == IndexKind::kFlat;
-  LLMKIT_ASSIGN_OR_RETURN(collection, Collection::Create(collection_options));
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> created,
+                          Collection::Create(collection_options));
+  local = created.get();
+  store = std::move(created);
   dimensions = dims;
   return absl::OkStatus();
 }
@@ -230,13 +234,20 @@ absl::Status RagPipeline::Impl::EnsureCollection(int dims) {
 RagPipeline::RagPipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RagPipeline::~RagPipeline() = default;
 
-absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Create(RagOptions options) {
+absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Create(RagOptions options,
+                                                                 const CallContext& call) {
   const bool local = options.embedder == nullptr;
   std::string name =
       local ? LocalEmbedderName(options.local_embedder)
             : (options.embedding_model.empty() ? std::string("default") : options.embedding_model);
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
                           Impl::Build(std::move(options), local, std::move(name)));
+  if (impl->options.store != nullptr) {
+    // Another process may have filled the store: its chunks are this pipeline's index.
+    impl->store = impl->options.store;
+    LLMKIT_RETURN_IF_ERROR(impl->RebuildFromStore(
+        absl::StrCat(internal::ToAbsl(impl->store->kind()), " store"), call));
+  }
   return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
 }
 
@@ -246,7 +257,8 @@ absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument>
   return impl_->Ingest(documents, ingest, call);
 }
 
-size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
+absl::StatusOr<size_t> RagPipeline::Remove(absl::Span<const std::string> doc_ids,
+                                           const CallContext& call) {
   std::lock_guard<std::mutex> writer(impl_->write_mu);
   std::unique_lock lock(impl_->mu);
   size_t removed = 0;
@@ -255,8 +267,9 @@ size_t RagPipeline::Remove(absl::Span<const std::string> doc_ids) {
     if (it == impl_->docs.end()) continue;
     std::vector<std::string> chunk_ids;
     for (size_t c = 0; c < it->second.chunks; ++c) chunk_ids.push_back(internal::ChunkId(id, c));
-    if (impl_->collection != nullptr)
-      impl_->collection->Delete(chunk_ids).status().IgnoreError();  // Local: cannot fail.
+    if (impl_->store != nullptr) {
+      LLMKIT_RETURN_IF_ERROR(impl_->store->Delete(chunk_ids, call).status());
+    }
     impl_->bm25->Delete(chunk_ids);
     impl_->doc_bm25->Delete({id});
     impl_->docs.erase(it);
@@ -411,7 +424,7 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
         }
       }
     }
-    removed_docs = Remove(gone);
+    LLMKIT_ASSIGN_OR_RETURN(removed_docs, Remove(gone, call));
   }
 
   IngestOptions with_errors = options;
@@ -538,10 +551,10 @@ absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view q
     LLMKIT_ASSIGN_OR_RETURN(vector, impl_->EmbedAll({std::string(question)}, &dims, call));
   }
   std::shared_lock lock(impl_->mu);
-  if (impl_->collection == nullptr) return std::vector<RagPassage>{};
+  if (impl_->store == nullptr) return std::vector<RagPassage>{};
   LLMKIT_ASSIGN_OR_RETURN(
       Retriever retriever,
-      Retriever::Create(impl_->collection.get(), impl_->bm25.get(), impl_->options.retrieval));
+      Retriever::Create(impl_->store.get(), impl_->bm25.get(), impl_->options.retrieval));
   RetrievalQuery query;
   query.text = question;
   query.vector = vector;
@@ -616,7 +629,7 @@ RagStats RagPipeline::Stats() const {
   std::shared_lock lock(impl_->mu);
   RagStats stats;
   stats.documents = impl_->docs.size();
-  stats.chunks = impl_->collection == nullptr ? 0 : impl_->collection->Size();
+  stats.chunks = impl_->bm25->Size();  // In step with the store's chunks.
   stats.embedding_model = impl_->embedder_name;
   stats.dimensions = impl_->dimensions;
   return stats;

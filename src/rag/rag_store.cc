@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
 #include "common/dir_lock.h"
 #include "common/files.h"
 #include "llmkit/status.h"
@@ -55,6 +56,7 @@ Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
   out.Set("chunk_size", o.chunk_size);
   out.Set("chunk_overlap", o.chunk_overlap);
   out.Set("embedder", std::move(embedder));
+  out.Set("store", impl.store != nullptr ? impl.store->kind() : std::string_view("local"));
   out.Set("index", IndexKindName(o.index));
   out.Set("float16", o.float16);
   out.Set("retrieval", std::move(retrieval));
@@ -153,18 +155,110 @@ absl::StatusOr<RagPipeline::WriteLock> RagPipeline::LockForWriting(const std::st
   return WriteLock(std::make_unique<WriteLock::Held>(WriteLock::Held{std::move(lock)}));
 }
 
+absl::Status RagPipeline::Impl::RebuildFromStore(const std::string& label,
+                                                 const CallContext& call) {
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<std::string> ids, store->ListIds(call));
+  struct Completeness {
+    int64_t found = 0;
+    int64_t expected = -1;  // doc_chunks of the chunks read (absent before llmkit wrote it).
+    bool mixed = false;
+  };
+  absl::flat_hash_map<std::string, Completeness> completeness;
+  // Per document: (chunk number, begin, index into texts), to rebuild the document index.
+  struct Piece {
+    int64_t number;
+    size_t begin;
+    size_t text;
+  };
+  absl::flat_hash_map<std::string, std::vector<Piece>> pieces;
+  std::vector<std::string> texts;
+  texts.reserve(ids.size());
+  // Text and metadata only, in batches: the vectors stay where they are.
+  constexpr size_t kBatch = 1000;
+  std::vector<Document> batch;
+  for (size_t at = 0; at < ids.size(); ++at) {
+    if (at % kBatch == 0) {
+      LLMKIT_ASSIGN_OR_RETURN(
+          batch, store->Get(absl::MakeConstSpan(ids).subspan(at, kBatch),
+                            GetOptions{.include_text = true, .include_metadata = true}, call));
+      if (batch.size() != std::min(kBatch, ids.size() - at)) {
+        return absl::DataLossError(
+            absl::StrCat(label, ": chunks disappeared while they were read (another writer?)"));
+      }
+    }
+    const std::string& id = ids[at];
+    Document& chunk = batch[at % kBatch];
+    const Json* doc_id = chunk.metadata.Find("doc_id");
+    const Json* path = chunk.metadata.Find("path");
+    const Json* sha = chunk.metadata.Find("doc_sha256");
+    const Json* number = chunk.metadata.Find("chunk");
+    if (doc_id == nullptr || !doc_id->is_string() || path == nullptr || !path->is_string() ||
+        sha == nullptr || !sha->is_string() || number == nullptr || !number->is_int() ||
+        number->as_int() < 0) {
+      return absl::DataLossError(
+          absl::StrCat(label, ": chunk \"", id, "\" lacks the pipeline's metadata"));
+    }
+    RagDocRecord& record = docs[doc_id->as_string()];
+    Completeness& seen = completeness[doc_id->as_string()];
+    if (seen.found == 0) {
+      record.path = path->as_string();
+      record.sha256 = sha->as_string();
+    } else if (record.sha256 != sha->as_string()) {
+      seen.mixed = true;  // Chunks of two versions: a large document was being rewritten.
+    }
+    ++seen.found;
+    if (const Json* total = chunk.metadata.Find("doc_chunks");
+        total != nullptr && total->is_int()) {
+      seen.expected = total->as_int();
+    }
+    record.chunks = std::max<size_t>(record.chunks, static_cast<size_t>(number->as_int()) + 1);
+    const Json* begin = chunk.metadata.Find("begin");
+    pieces[doc_id->as_string()].push_back(
+        {number->as_int(),
+         begin != nullptr && begin->is_int() && begin->as_int() >= 0
+             ? static_cast<size_t>(begin->as_int())
+             : 0,
+         texts.size()});
+    texts.push_back(std::move(chunk.text));
+  }
+  // A document written only in part (its ingest stopped between two slices) is not indexed:
+  // an empty hash never matches, so the next ingest writes it again.
+  for (const auto& [id, seen] : completeness) {
+    if (seen.mixed || (seen.expected >= 0 && seen.found != seen.expected)) {
+      docs[id].sha256.clear();
+    }
+  }
+  LLMKIT_RETURN_IF_ERROR(bm25->Add(ids, texts));
+  std::vector<std::string> doc_ids, doc_texts;
+  doc_ids.reserve(pieces.size());
+  doc_texts.reserve(pieces.size());
+  for (auto& [doc_id, parts] : pieces) {
+    std::sort(parts.begin(), parts.end(),
+              [](const Piece& a, const Piece& b) { return a.number < b.number; });
+    std::vector<internal::ChunkText> chunks;
+    chunks.reserve(parts.size());
+    for (const Piece& p : parts) chunks.push_back({p.begin, texts[p.text]});
+    doc_ids.push_back(doc_id);
+    doc_texts.push_back(internal::JoinChunks(chunks));
+  }
+  LLMKIT_RETURN_IF_ERROR(doc_bm25->Add(doc_ids, doc_texts));
+  if (!ids.empty()) dimensions = store->dim();
+  return absl::OkStatus();
+}
+
 absl::Status RagPipeline::Save(const std::string& dir, const CallContext& call) const {
   LLMKIT_ASSIGN_OR_RETURN(WriteLock writer, LockForWriting(dir, call));  // Creates `dir`.
   std::shared_lock lock(impl_->mu);
   LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(
       dir + "/rag.json", SettingsJson(*impl_, impl_->dimensions).Dump({.indent = 2}) + "\n"));
-  if (impl_->collection != nullptr)
-    LLMKIT_RETURN_IF_ERROR(impl_->collection->Save(dir + "/collection", call));
+  if (impl_->local != nullptr)
+    LLMKIT_RETURN_IF_ERROR(impl_->local->Save(dir + "/collection", call));
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string& dir,
-                                                               RagModels models) {
+                                                               RagModels models,
+                                                               const CallContext& call) {
   const std::string file = dir + "/rag.json";
   absl::StatusOr<std::string> text = internal::ReadFile(file);
   if (absl::IsNotFound(text.status())) {
@@ -202,6 +296,10 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.local_embedder.char_ngram_max =
       static_cast<int>(read.IntIn(local, "char_ngram_max", o.local_embedder.char_ngram_min, 64));
   o.local_embedder.word_pairs = read.Bool(local, "word_pairs");
+  // Absent before llmkit kept chunks in other stores: the local one.
+  const Json* store_kind = root->is_object() ? root->Find("store") : nullptr;
+  const std::string kind_of_store =
+      store_kind != nullptr && store_kind->is_string() ? store_kind->as_string() : "local";
   o.index = read.Named(*root, "index", &IndexKindFromName);
   o.float16 = read.Bool(*root, "float16");
   const Json& retrieval = read.Get(*root, "retrieval", Json::Type::kObject);
@@ -240,6 +338,20 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
           dir, " was built with the embedding model \"", name, "\", not \"", given, "\""));
     }
   }
+  if (kind_of_store != "local" &&
+      (models.store == nullptr || models.store->kind() != kind_of_store)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, " keeps its chunks in a ", kind_of_store, " store; pass that store to Load",
+        models.store != nullptr
+            ? absl::StrCat(" (got a ", internal::ToAbsl(models.store->kind()), " store)")
+            : ""));
+  }
+  if (kind_of_store == "local" && models.store != nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, " keeps its chunks in its own collection/, not in the ",
+                     internal::ToAbsl(models.store->kind()), " store passed to Load"));
+  }
+  o.store = models.store;
   o.embedder = std::move(models.embedder);
   o.embedding_model = std::move(models.embedding_model);
   o.chat = std::move(models.chat);
@@ -252,91 +364,32 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   std::unique_ptr<Impl> impl = *std::move(built);
 
   std::error_code exists_error;
-  if (dimensions == 0 && std::filesystem::exists(dir + "/collection", exists_error)) {
+  if (kind_of_store == "local" && dimensions == 0 &&
+      std::filesystem::exists(dir + "/collection", exists_error)) {
     return absl::DataLossError(absl::StrCat(
         file, ": field \"dimensions\" is 0 (nothing indexed) but the index has a collection"));
   }
-  if (dimensions > 0) {
-    LLMKIT_ASSIGN_OR_RETURN(impl->collection, Collection::Load(dir + "/collection"));
-    if (impl->collection->options().dim != dimensions) {
+  if (kind_of_store != "local") {
+    impl->store = impl->options.store;
+    LLMKIT_RETURN_IF_ERROR(impl->RebuildFromStore(absl::StrCat(kind_of_store, " store"), call));
+    if (impl->dimensions == 0) impl->dimensions = dimensions;
+    if (dimensions > 0 && impl->dimensions > 0 && impl->dimensions != dimensions) {
+      return absl::FailedPreconditionError(absl::StrCat("the ", kind_of_store, " store holds ",
+                                                        impl->dimensions,
+                                                        " dimensions; rag.json says ", dimensions));
+    }
+  } else if (dimensions > 0) {
+    LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> collection,
+                            Collection::Load(dir + "/collection"));
+    if (collection->options().dim != dimensions) {
       return absl::DataLossError(absl::StrCat(dir, ": the collection has ",
-                                              impl->collection->options().dim,
+                                              collection->options().dim,
                                               " dimensions; rag.json says ", dimensions));
     }
+    impl->local = collection.get();
+    impl->store = std::move(collection);
+    LLMKIT_RETURN_IF_ERROR(impl->RebuildFromStore(dir + "/collection", call));
     impl->dimensions = dimensions;
-    std::vector<std::string> ids = impl->collection->Ids();
-    struct Completeness {
-      int64_t found = 0;
-      int64_t expected = -1;  // doc_chunks of the chunks read (absent before llmkit wrote it).
-      bool mixed = false;
-    };
-    absl::flat_hash_map<std::string, Completeness> completeness;
-    // Per document: (chunk number, begin, index into texts), to rebuild the document index.
-    struct Piece {
-      int64_t number;
-      size_t begin;
-      size_t text;
-    };
-    absl::flat_hash_map<std::string, std::vector<Piece>> pieces;
-    std::vector<std::string> texts;
-    texts.reserve(ids.size());
-    for (const std::string& id : ids) {
-      Document chunk;  // Text and metadata only: the vectors stay where they are.
-      impl->collection->ReadTextAndMetadata(id, &chunk.text, &chunk.metadata);
-      const Json* doc_id = chunk.metadata.Find("doc_id");
-      const Json* path = chunk.metadata.Find("path");
-      const Json* sha = chunk.metadata.Find("doc_sha256");
-      const Json* number = chunk.metadata.Find("chunk");
-      if (doc_id == nullptr || !doc_id->is_string() || path == nullptr || !path->is_string() ||
-          sha == nullptr || !sha->is_string() || number == nullptr || !number->is_int() ||
-          number->as_int() < 0) {
-        return absl::DataLossError(
-            absl::StrCat(dir, "/collection: chunk \"", id, "\" lacks the pipeline's metadata"));
-      }
-      RagDocRecord& record = impl->docs[doc_id->as_string()];
-      Completeness& seen = completeness[doc_id->as_string()];
-      if (seen.found == 0) {
-        record.path = path->as_string();
-        record.sha256 = sha->as_string();
-      } else if (record.sha256 != sha->as_string()) {
-        seen.mixed = true;  // Chunks of two versions: a large document was being rewritten.
-      }
-      ++seen.found;
-      if (const Json* total = chunk.metadata.Find("doc_chunks");
-          total != nullptr && total->is_int()) {
-        seen.expected = total->as_int();
-      }
-      record.chunks = std::max<size_t>(record.chunks, static_cast<size_t>(number->as_int()) + 1);
-      const Json* begin = chunk.metadata.Find("begin");
-      pieces[doc_id->as_string()].push_back(
-          {number->as_int(),
-           begin != nullptr && begin->is_int() && begin->as_int() >= 0
-               ? static_cast<size_t>(begin->as_int())
-               : 0,
-           texts.size()});
-      texts.push_back(std::move(chunk.text));
-    }
-    // A document written only in part (its ingest stopped between two slices) is not indexed:
-    // an empty hash never matches, so the next ingest writes it again.
-    for (const auto& [id, seen] : completeness) {
-      if (seen.mixed || (seen.expected >= 0 && seen.found != seen.expected)) {
-        impl->docs[id].sha256.clear();
-      }
-    }
-    LLMKIT_RETURN_IF_ERROR(impl->bm25->Add(ids, texts));
-    std::vector<std::string> doc_ids, doc_texts;
-    doc_ids.reserve(pieces.size());
-    doc_texts.reserve(pieces.size());
-    for (auto& [doc_id, parts] : pieces) {
-      std::sort(parts.begin(), parts.end(),
-                [](const Piece& a, const Piece& b) { return a.number < b.number; });
-      std::vector<internal::ChunkText> chunks;
-      chunks.reserve(parts.size());
-      for (const Piece& p : parts) chunks.push_back({p.begin, texts[p.text]});
-      doc_ids.push_back(doc_id);
-      doc_texts.push_back(internal::JoinChunks(chunks));
-    }
-    LLMKIT_RETURN_IF_ERROR(impl->doc_bm25->Add(doc_ids, doc_texts));
   }
   return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
 }

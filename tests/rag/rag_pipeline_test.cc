@@ -197,7 +197,7 @@ TEST(RagPipeline, ReingestingDoesOnlyTheChangedWork) {
   auto shorter = rag->Ingest(docs);
   ASSERT_TRUE(shorter.ok());
   EXPECT_GE(shorter->chunks_removed, 2u);
-  EXPECT_EQ(rag->Remove({"bread", "missing"}), 1u);
+  EXPECT_EQ(*rag->Remove({"bread", "missing"}), 1u);
   auto none = rag->Retrieve("flour water yeast", 5, Json(Json::Object{{"doc_id", "bread"}}));
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
@@ -315,7 +315,7 @@ TEST(RagPipeline, ReadersRunBesideIngest) {
   ASSERT_TRUE(rag->Ingest(docs, {.group_chunks = 8}).ok());
   std::vector<std::string> gone;
   for (int i = 1; i < 60; i += 7) gone.push_back("d" + std::to_string(i));
-  EXPECT_EQ(rag->Remove(gone), gone.size());
+  EXPECT_EQ(*rag->Remove(gone), gone.size());
   std::printf("reader calls during the writes: %d\n", calls.load());
   while (calls.load() < 30) std::this_thread::yield();
   done = true;
@@ -448,7 +448,7 @@ TEST(RagPipeline, APassageOfTheDocumentThatMatchesAsAWholeRanksFirst) {
       EXPECT_EQ((*again)[i].chunk_id, (*hits)[i].chunk_id);
       EXPECT_DOUBLE_EQ((*again)[i].score, (*hits)[i].score);
     }
-    EXPECT_EQ(rag->Remove({"apollo"}), 1u);
+    EXPECT_EQ(*rag->Remove({"apollo"}), 1u);
     auto after = rag->Retrieve(question);
     ASSERT_TRUE(after.ok());
     ASSERT_FALSE(after->empty());

@@ -13,6 +13,7 @@
 #include "llmkit/index.h"
 #include "llmkit/retriever.h"
 #include "stores/peer_server.h"
+#include "stores/rag_on_store.h"
 
 namespace llmkit {
 namespace {
@@ -284,6 +285,18 @@ TEST_F(ChromaStoreTest, Errors) {
   auto store = Open(2);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Count(late).status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(ChromaStoreTest, RagPipelineOnChroma) {
+  testing::CheckRagPipelineOnStore([&]() -> std::shared_ptr<VectorStore> {
+    ChromaStoreOptions options;
+    options.url = server_->HttpUrl();
+    options.collection = "rag-chunks";
+    options.dim = 256;
+    auto store = ChromaStore::Connect(options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::shared_ptr<VectorStore>(*std::move(store)) : nullptr;
+  });
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "llmkit/pgvector.h"
 #include "llmkit/retriever.h"
 #include "stores/peer_server.h"
+#include "stores/rag_on_store.h"
 
 namespace llmkit {
 namespace {
@@ -416,6 +417,20 @@ TEST_F(PgVectorStoreTest, ManyThreadsShareThePool) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(*(*store)->Count(), 120u);
+}
+
+TEST_F(PgVectorStoreTest, RagPipelineOnPgVector) {
+  // One handle for every "open": pglite-server serves one connection at a time, and one pooled
+  // connection is held while a handle lives. The pipelines still see the store alone.
+  PgVectorStoreOptions options;
+  options.dsn = server_->PostgresUrl();
+  options.table = "rag_chunks";
+  options.dim = 256;
+  options.pool_size = 1;
+  auto connected = PgVectorStore::Connect(options);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  std::shared_ptr<VectorStore> store = *std::move(connected);
+  testing::CheckRagPipelineOnStore([&] { return store; });
 }
 
 }  // namespace

@@ -2,6 +2,12 @@
 llmkit.PgVectorStore on pglite-server with pgvector 0.8, llmkit.ChromaStore on Chroma 1.x; each
 usable wherever a Collection is."""
 
+import gc
+import json
+import os
+import pathlib
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -121,3 +127,48 @@ def test_chroma_errors(chroma_url):
     with pytest.raises(llmkit.UnavailableError) as refused:
         llmkit.ChromaStore("http://127.0.0.1:1", dim=2, token="py-token-secret", max_retries=0)
     assert "py-token-secret" not in str(refused.value)
+
+
+def _cli():
+    build = pathlib.Path(os.environ.get("LLMKIT_BUILD_DIR",
+                                        pathlib.Path(__file__).parents[3] / "build" / "release"))
+    return build / "cli" / "llmkit"
+
+
+def _docs(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "wind.md").write_text("# Wind\n\nOffshore wind farms see steadier wind than on land.\n")
+    (docs / "solar.md").write_text("# Solar\n\nPhotovoltaic panels turn sunlight into power.\n")
+    return docs
+
+
+@pytest.mark.parametrize("kind", ["pgvector", "chroma"])
+def test_pipeline_and_cli_on_a_remote_store(kind, tmp_path, request):
+    if kind == "pgvector":
+        gc.collect()  # Stores of earlier tests held in reference cycles close their connection.
+        url = request.getfixturevalue("pglite_dsn")
+        store_args = ["--store", url, "--table", "cli_chunks"]
+    else:
+        url = request.getfixturevalue("chroma_url")
+        store_args = ["--store", "chroma://" + url.split("://")[1] + "/cli-chunks"]
+    docs = _docs(tmp_path)
+    index = tmp_path / "index"
+    cli = _cli()
+    built = subprocess.run([str(cli), "index", str(docs), "-o", str(index), "-q"] + store_args,
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    assert json.loads((index / "rag.json").read_text())["store"] == kind
+    assert not (index / "collection").exists()
+    found = subprocess.run([str(cli), "query", str(index), "steady offshore wind", "-k", "1",
+                            "--json"] + store_args, capture_output=True, text=True, timeout=120)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["doc_id"] == "wind.md"
+    missing = subprocess.run([str(cli), "query", str(index), "wind"], capture_output=True,
+                             text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    assert missing.returncode != 0 and "--store" in missing.stderr
+    if kind == "pgvector":
+        return  # pglite-server serves one connection at a time: the Python handle would wait.
+    store = llmkit.ChromaStore(url, collection="cli-chunks")
+    rag = llmkit.RagPipeline.load(str(index), store=store)
+    assert rag.retrieve("photovoltaic panels", k=1)[0].doc_id == "solar.md"
