@@ -304,16 +304,19 @@ absl::Status PgVectorStore::Impl::Write(absl::Span<const Document> documents, bo
 absl::StatusOr<std::vector<SearchHit>> PgVectorStore::Impl::Query(
     Connection& c, const std::string& vector, const std::string& where_sql, const Params& params,
     const SearchOptions& o, bool exact, const CallContext& call) const {
-  const std::string distance = absl::StrCat(embedding, " ", op, " $1::", vector_type);
+  // The query vector is a literal: its text is ours (std::to_chars of finite floats: digits,
+  // '.', 'e', '-', ',' and brackets), so nothing a caller sends reaches the SQL this way, and a
+  // search without a filter is one simple-protocol message (a parameterized statement costs
+  // pglite-server five).
+  const std::string distance = absl::StrCat(embedding, " ", op, " '", vector, "'::", vector_type);
   // "+ 0" keeps the planner off the index: every matching row is scored.
   std::string sql =
       absl::StrCat("SELECT ", id, ", ", o.include_text ? text : "NULL", ", ",
                    o.include_metadata ? absl::StrCat(metadata, "::text") : "NULL", ", ", distance,
                    " FROM ", table, " WHERE ", where_sql, " ORDER BY ",
                    exact ? absl::StrCat("(", distance, ") + 0") : distance, " LIMIT ", o.k);
-  Params all = params;
-  all[0] = vector;
-  LLMKIT_ASSIGN_OR_RETURN(pg::Result rows, c.Exec(sql, all, call));
+  LLMKIT_ASSIGN_OR_RETURN(pg::Result rows,
+                          params.empty() ? c.Exec(sql, call) : c.Exec(sql, params, call));
   struct Row {
     double distance;
     SearchHit hit;
@@ -511,7 +514,7 @@ absl::StatusOr<std::vector<SearchHit>> PgVectorStore::Search(absl::Span<const fl
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(options.where));
   LLMKIT_ASSIGN_OR_RETURN(std::vector<float> prepared,
                           Prepare(query, impl_->options.dim, impl_->options.metric, "query"));
-  Params params{std::string()};  // $1: the query vector.
+  Params params;  // The filter's keys and values.
   const std::string where_sql = pg::FilterSql(filter, impl_->metadata, &params);
   const std::string vector = pg::VectorText(prepared);
   // HNSW visits at least k candidates when it can.
