@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "index/filter_node.h"
+#include "index/stored_vector.h"
 #include "llmkit/chroma.h"
 #include "llmkit/status.h"
 
@@ -114,6 +115,15 @@ absl::StatusOr<Json> WhereOf(const Json& where) {
   return Where(*filter.root(), /*negate=*/false);
 }
 
+// A get request for the ids of the documents matching `where`.
+absl::StatusOr<std::string> MatchingIdsBody(const Json& where) {
+  LLMKIT_ASSIGN_OR_RETURN(Json chroma_where, WhereOf(where));
+  std::string body = "{\"include\":[]";
+  if (!chroma_where.is_null()) absl::StrAppend(&body, ",\"where\":", chroma_where.Dump());
+  body += '}';
+  return body;
+}
+
 void AppendFloats(std::string* out, absl::Span<const float> v) {
   char buffer[32];
   out->push_back('[');
@@ -175,7 +185,9 @@ class ChromaStore::Impl {
                                                             const SearchOptions& options,
                                                             const CallContext& call) const;
   absl::StatusOr<std::vector<float>> Prepare(absl::Span<const float> v,
-                                             std::string_view what) const;
+                                             std::string_view what) const {
+    return internal::PrepareStoredVector(v, options.dim, options.metric, what);
+  }
 
   ChromaStoreOptions options;
   std::string base;  // url/api/v2/tenants/T/databases/D
@@ -250,33 +262,6 @@ absl::StatusOr<Json> ChromaStore::Impl::Call(std::string_view method, const std:
     if (wait >= call.Remaining()) return failure;
     std::this_thread::sleep_for(wait);
   }
-}
-
-absl::StatusOr<std::vector<float>> ChromaStore::Impl::Prepare(absl::Span<const float> v,
-                                                              std::string_view what) const {
-  if (v.size() != static_cast<size_t>(options.dim)) {
-    return absl::InvalidArgumentError(absl::StrCat(internal::ToAbsl(what), ": ", v.size(),
-                                                   " components, the store's dimension is ",
-                                                   options.dim));
-  }
-  double norm = 0;
-  for (size_t j = 0; j < v.size(); ++j) {
-    if (!std::isfinite(v[j])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(internal::ToAbsl(what), ": component ", j, " is not finite"));
-    }
-    norm += double(v[j]) * v[j];
-  }
-  std::vector<float> out(v.begin(), v.end());
-  if (options.metric == Metric::kCosine) {
-    if (norm == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(internal::ToAbsl(what), ": zero vector under cosine"));
-    }
-    float scale = static_cast<float>(1 / std::sqrt(norm));
-    for (float& x : out) x *= scale;
-  }
-  return out;
 }
 
 absl::StatusOr<std::vector<Document>> ChromaStore::Impl::Fetch(const std::string& body,
@@ -633,10 +618,7 @@ absl::StatusOr<size_t> ChromaStore::Delete(absl::Span<const std::string> ids,
 }
 
 absl::StatusOr<size_t> ChromaStore::DeleteWhere(const Json& where, const CallContext& call) {
-  LLMKIT_ASSIGN_OR_RETURN(Json chroma_where, WhereOf(where));
-  std::string body = "{\"include\":[]";
-  if (!chroma_where.is_null()) absl::StrAppend(&body, ",\"where\":", chroma_where.Dump());
-  body += '}';
+  LLMKIT_ASSIGN_OR_RETURN(std::string body, MatchingIdsBody(where));
   LLMKIT_ASSIGN_OR_RETURN(
       std::vector<Document> found,
       impl_->Fetch(body, GetOptions{.include_text = false, .include_metadata = false}, call));
@@ -698,10 +680,7 @@ absl::StatusOr<std::vector<std::string>> ChromaStore::ListIds(const CallContext&
 
 absl::StatusOr<std::function<bool(std::string_view id)>> ChromaStore::MatchingIds(
     const Json& where, const CallContext& call) const {
-  LLMKIT_ASSIGN_OR_RETURN(Json chroma_where, WhereOf(where));
-  std::string body = "{\"include\":[]";
-  if (!chroma_where.is_null()) absl::StrAppend(&body, ",\"where\":", chroma_where.Dump());
-  body += '}';
+  LLMKIT_ASSIGN_OR_RETURN(std::string body, MatchingIdsBody(where));
   LLMKIT_ASSIGN_OR_RETURN(
       std::vector<Document> found,
       impl_->Fetch(body, GetOptions{.include_text = false, .include_metadata = false}, call));

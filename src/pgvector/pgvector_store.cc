@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "index/stored_vector.h"
 #include "llmkit/pgvector.h"
 #include "llmkit/status.h"
 #include "pgvector/connection.h"
@@ -39,34 +40,6 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
 }
 
 bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
-
-// Checks a vector (size, finite, not zero under cosine) and normalizes it under cosine, as the
-// local store does.
-absl::StatusOr<std::vector<float>> Prepare(absl::Span<const float> v, int dim, Metric metric,
-                                           std::string_view what) {
-  if (v.size() != static_cast<size_t>(dim)) {
-    return absl::InvalidArgumentError(absl::StrCat(internal::ToAbsl(what), ": ", v.size(),
-                                                   " components, the store's dimension is ", dim));
-  }
-  double norm = 0;
-  for (size_t j = 0; j < v.size(); ++j) {
-    if (!std::isfinite(v[j])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(internal::ToAbsl(what), ": component ", j, " is not finite"));
-    }
-    norm += double(v[j]) * v[j];
-  }
-  std::vector<float> out(v.begin(), v.end());
-  if (metric == Metric::kCosine) {
-    if (norm == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(internal::ToAbsl(what), ": zero vector under cosine"));
-    }
-    float scale = static_cast<float>(1 / std::sqrt(norm));
-    for (float& x : out) x *= scale;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -265,7 +238,8 @@ absl::Status PgVectorStore::Impl::Write(absl::Span<const Document> documents, bo
     if (!d.metadata.is_null() && !d.metadata.is_object()) {
       return absl::InvalidArgumentError(absl::StrCat(what, ": metadata must be an object"));
     }
-    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> v, Prepare(d.vector, options.dim, options.metric,
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> v,
+                            internal::PrepareStoredVector(d.vector, options.dim, options.metric,
                                                           absl::StrCat(what, ".vector")));
     vectors.push_back(pg::VectorText(v));
     metadatas.push_back(d.metadata.is_null() ? "{}" : d.metadata.Dump());
@@ -512,8 +486,9 @@ absl::StatusOr<std::vector<SearchHit>> PgVectorStore::Search(absl::Span<const fl
         "pgvector store: SearchOptions::nprobe (IVF) — the store's index is HNSW; use ef_search");
   }
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(options.where));
-  LLMKIT_ASSIGN_OR_RETURN(std::vector<float> prepared,
-                          Prepare(query, impl_->options.dim, impl_->options.metric, "query"));
+  LLMKIT_ASSIGN_OR_RETURN(
+      std::vector<float> prepared,
+      internal::PrepareStoredVector(query, impl_->options.dim, impl_->options.metric, "query"));
   Params params;  // The filter's keys and values.
   const std::string where_sql = pg::FilterSql(filter, impl_->metadata, &params);
   const std::string vector = pg::VectorText(prepared);

@@ -54,6 +54,20 @@ def provider():
         s.close()
 
 
+def _serve(argv, port):
+    """Starts a server (quiet) and waits up to 30 s for it to listen on 127.0.0.1:port."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"{argv[0]} did not listen on port {port} within 30 s")
+
+
 PGLITE_SERVER = PEERS / "node_modules" / "@electric-sql" / "pglite-socket" / "dist" / "scripts" / "server.js"
 
 
@@ -66,19 +80,8 @@ def pglite_dsn():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(["node", str(PGLITE_SERVER), "--host=127.0.0.1", f"--port={port}",
-                             "-e", "@electric-sql/pglite-pgvector:vector"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("pglite-server did not listen within 30 s")
+    proc = _serve(["node", str(PGLITE_SERVER), "--host=127.0.0.1", f"--port={port}",
+                   "-e", "@electric-sql/pglite-pgvector:vector"], port)
     yield f"postgresql://postgres:py-secret@127.0.0.1:{port}/postgres?sslmode=disable"
     proc.terminate()
     proc.wait()
@@ -97,19 +100,8 @@ def chroma_url(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data = tmp_path_factory.mktemp("chroma")
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1",
-                             "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("chroma did not listen within 30 s")
+    proc = _serve([str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port",
+                   str(port)], port)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait()
