@@ -84,6 +84,8 @@ PeerServer PeerServer::Chroma() {
 }
 
 void PeerServer::Start(const std::string& program, std::vector<std::string> args) {
+  program_ = program;
+  args_ = args;
   pid_t pid = fork();
   if (pid == 0) {
     if (freopen("/dev/null", "w", stdout) == nullptr) _exit(126);
@@ -113,9 +115,21 @@ void PeerServer::Start(const std::string& program, std::vector<std::string> args
   why_ = program + " did not listen within 30 s";
 }
 
+bool PeerServer::Restart() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  Start(std::string(program_), args_);
+  return ok();
+}
+
 PeerServer::PeerServer(PeerServer&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       port_(other.port_),
+      program_(std::move(other.program_)),
+      args_(std::move(other.args_)),
       why_(std::move(other.why_)),
       data_dir_(std::exchange(other.data_dir_, "")) {}
 

@@ -30,6 +30,9 @@ class PeerServer {
   std::string PostgresUrl(const std::string& password = "test-secret") const;
   // "http://127.0.0.1:<port>".
   std::string HttpUrl() const;
+  // Kills the server and starts it again on the same port (a server restart as clients see
+  // it: their connections drop). False when it did not come back.
+  bool Restart();
 
  private:
   PeerServer() = default;
@@ -37,6 +40,8 @@ class PeerServer {
 
   int pid_ = -1;
   int port_ = 0;
+  std::string program_;
+  std::vector<std::string> args_;
   std::string why_;
   std::string data_dir_;  // Removed when the server stops.
 };

@@ -398,6 +398,35 @@ TEST_F(PgVectorStoreTest, ManyThreadsShareThePool) {
   EXPECT_EQ(*(*store)->Count(), 120u);
 }
 
+// A lost connection (the server restarted) is a transient failure: the call is retried on a
+// fresh connection and reaches the new server (whose in-memory database no longer has the
+// table: kNotFound, not kUnavailable).
+TEST_F(PgVectorStoreTest, LostConnectionIsRetriedOnAFreshOne) {
+  auto store = Open(2);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Add({{.id = "a", .vector = {1, 0}}}).ok());
+  ASSERT_TRUE(server_->Restart()) << server_->why();
+  absl::StatusOr<size_t> count = store->Count();
+  EXPECT_EQ(count.status().code(), absl::StatusCode::kNotFound) << count.status();
+  // Without retries the dropped connection itself is the error.
+  PgVectorStoreOptions options;
+  options.dsn = server_->PostgresUrl();
+  options.table = "AfterRestart";
+  options.dim = 2;
+  options.pool_size = 1;
+  options.max_retries = 0;
+  store.reset();
+  // pglite-server takes the next connection once it has seen the last one close.
+  auto fresh = PgVectorStore::Connect(options);
+  for (int i = 0; i < 50 && !fresh.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    fresh = PgVectorStore::Connect(options);
+  }
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_TRUE(server_->Restart()) << server_->why();
+  EXPECT_EQ((*fresh)->Count().status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(PgVectorStoreTest, RagPipelineOnPgVector) {
   // One handle for every "open": pglite-server serves one connection at a time, and one pooled
   // connection is held while a handle lives. The pipelines still see the store alone.
