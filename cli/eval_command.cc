@@ -24,6 +24,8 @@
 #include "llmkit/rag.h"
 #include "llmkit/retriever.h"
 #include "llmkit/status.h"
+#include "llmkit/store.h"
+#include "models.h"
 #include "npy.h"
 #include "read_file.h"
 
@@ -49,6 +51,10 @@ const CommandSpec kSpec = {
         {"--alpha", "", "A", "vector weight of relative score fusion (default 0.5)"},
         {"--plain", "", "", "BM25 without Porter stemming"},
         {"--json", "", "", "print JSON"},
+        {"--store", "", "URL",
+         "search through this store instead of an in-memory one (postgresql://... or "
+         "chroma://HOST:PORT/COLLECTION): the corpus is upserted into it first"},
+        {"--table", "", "NAME", "the pgvector store's table (default llmkit_eval)"},
     }};
 
 struct Dataset {
@@ -257,11 +263,33 @@ int RunEval(int argc, char** argv) {
     doc_vectors = std::move(docs->values);
     query_vectors = std::move(queries->values);
   }
-  auto collection = Collection::Create({.dim = static_cast<int>(dim), .metric = metric});
-  if (!collection.ok()) return fail(collection.status());
-  if (absl::Status added = (*collection)->Add(data->doc_ids, doc_vectors, data->doc_texts);
-      !added.ok()) {
-    return fail(added);
+  std::shared_ptr<VectorStore> store;
+  if (args->Has("--store")) {
+    if (metric != Metric::kCosine) {
+      return fail(absl::InvalidArgumentError(
+          "--store: the remote stores are created for cosine (the local embedder's metric); "
+          "--vectors scores by inner product"));
+    }
+    auto opened =
+        OpenStore(args->Get("--store"), args->Get("--table", "llmkit_eval"), static_cast<int>(dim));
+    if (!opened.ok()) return fail(opened.status());
+    store = *std::move(opened);
+    std::vector<Document> documents(data->doc_ids.size());
+    for (size_t i = 0; i < documents.size(); ++i) {
+      documents[i].id = data->doc_ids[i];
+      documents[i].text = data->doc_texts[i];
+      documents[i].vector.assign(doc_vectors.begin() + i * dim,
+                                 doc_vectors.begin() + (i + 1) * dim);
+    }
+    if (absl::Status added = store->Upsert(documents); !added.ok()) return fail(added);
+  } else {
+    auto collection = Collection::Create({.dim = static_cast<int>(dim), .metric = metric});
+    if (!collection.ok()) return fail(collection.status());
+    if (absl::Status added = (*collection)->Add(data->doc_ids, doc_vectors, data->doc_texts);
+        !added.ok()) {
+      return fail(added);
+    }
+    store = *std::move(collection);
   }
   absl::StatusOr<std::unique_ptr<Bm25Index>> created =
       Bm25Index::Create({.stemming = !args->Has("--plain")});
@@ -293,7 +321,7 @@ int RunEval(int argc, char** argv) {
   std::vector<Metrics> results;
   for (const Mode& mode : modes) {
     absl::StatusOr<Retriever> created_retriever =
-        Retriever::Create(collection->get(), bm25.get(), mode.options);
+        Retriever::Create(store.get(), bm25.get(), mode.options);
     if (!created_retriever.ok()) return fail(created_retriever.status());
     const Retriever& retriever = *created_retriever;
     Metrics sum;

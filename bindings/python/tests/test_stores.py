@@ -172,3 +172,28 @@ def test_pipeline_and_cli_on_a_remote_store(kind, tmp_path, request):
     store = llmkit.ChromaStore(url, collection="cli-chunks")
     rag = llmkit.RagPipeline.load(str(index), store=store)
     assert rag.retrieve("photovoltaic panels", k=1)[0].doc_id == "solar.md"
+
+
+def test_cli_eval_through_a_remote_store_equals_local(chroma_url, tmp_path):
+    topics = ["tides and the moon", "bread needs yeast", "the moon pulls the sea",
+              "yeast makes dough rise", "sea levels and tides", "sourdough starter feeding"]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "title": "", "text": t}) + "\n"
+                              for i, t in enumerate(topics)))
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"_id": "q1", "text": "moon tides"}) + "\n"
+                       + json.dumps({"_id": "q2", "text": "yeast bread dough"}) + "\n")
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text("q1\td2\t1\nq1\td4\t1\nq2\td3\t1\n")
+    base = [str(_cli()), "eval", "--corpus", str(corpus), "--queries", str(queries), "--qrels",
+            str(qrels), "--json"]
+    local = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    remote = subprocess.run(base + ["--store", "chroma://" + chroma_url.split("://")[1] + "/eval-set"],
+                            capture_output=True, text=True, timeout=120)
+    assert local.returncode == 0 and remote.returncode == 0, remote.stderr
+    strip = lambda out: {mode: {k: round(v, 6) for k, v in m.items() if k != "ms_per_query"}
+                         for mode, m in json.loads(out).items() if isinstance(m, dict)}
+    assert strip(remote.stdout) == strip(local.stdout)
+    assert strip(local.stdout)["vector"]["ndcg@10"] > 0
+    store = llmkit.ChromaStore(chroma_url, collection="eval-set")
+    assert store.count() == len(topics)
