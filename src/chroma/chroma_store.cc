@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <random>
-#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -255,12 +253,7 @@ absl::StatusOr<Json> ChromaStore::Impl::Call(std::string_view method, const std:
     const bool transient = failure.code() == absl::StatusCode::kUnavailable ||
                            failure.code() == absl::StatusCode::kResourceExhausted;
     if (!transient || attempt >= options.max_retries) return failure;
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    int64_t cap = std::min<int64_t>(2000, 100LL << std::min(attempt, 4));
-    auto wait =
-        std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(cap / 2, cap)(random));
-    if (wait >= call.Remaining()) return failure;
-    std::this_thread::sleep_for(wait);
+    if (!internal::WaitBeforeRetry(failure, attempt, call)) return failure;
   }
 }
 

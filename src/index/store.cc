@@ -4,11 +4,13 @@
 #include "llmkit/store.h"
 
 #include <cmath>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "index/stored_vector.h"
+#include "llmkit/resilience.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
@@ -38,6 +40,22 @@ absl::StatusOr<std::vector<float>> PrepareStoredVector(absl::Span<const float> v
     for (float& x : out) x *= scale;
   }
   return out;
+}
+
+bool WaitBeforeRetry(const absl::Status& failure, int retry, const CallContext& call) {
+  static const RetryPolicy kPolicy = [] {
+    RetryPolicy policy;
+    policy.initial_backoff = std::chrono::milliseconds(100);
+    policy.max_backoff = std::chrono::milliseconds(2000);
+    return policy;
+  }();
+  static const std::shared_ptr<Clock> clock = SystemClock();
+  static const std::shared_ptr<Sleeper> sleeper = RealSleeper();
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const std::chrono::nanoseconds delay = RetryDelay(
+      failure, retry, kPolicy, *clock, std::uniform_real_distribution<double>(0, 1)(random));
+  if (delay >= call.Remaining()) return false;
+  return sleeper->Sleep(delay, call.cancellation.get()) && !call.cancelled();
 }
 
 }  // namespace internal

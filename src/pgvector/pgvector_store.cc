@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
-#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -66,16 +64,7 @@ class PgVectorStore::Impl {
         }
       }
       if (!pg::IsTransient(failure) || attempt >= options.max_retries) return failure;
-      // Exponential backoff with full jitter (100 ms, 200 ms, ... up to 2 s), within the deadline.
-      thread_local std::mt19937_64 random{std::random_device{}()};
-      auto cap = std::chrono::milliseconds(std::min<int64_t>(2000, 100LL << std::min(attempt, 4)));
-      auto wait = std::chrono::milliseconds(
-          std::uniform_int_distribution<int64_t>(cap.count() / 2, cap.count())(random));
-      if (wait >= call.Remaining()) return failure;
-      for (auto end = CallContext::Clock::now() + wait; CallContext::Clock::now() < end;) {
-        LLMKIT_RETURN_IF_ERROR(call.Check("PostgreSQL retry"));
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
+      if (!internal::WaitBeforeRetry(failure, attempt, call)) return failure;
     }
   }
 

@@ -261,20 +261,23 @@ absl::StatusOr<size_t> RagPipeline::Remove(absl::Span<const std::string> doc_ids
                                            const CallContext& call) {
   std::lock_guard<std::mutex> writer(impl_->write_mu);
   std::unique_lock lock(impl_->mu);
-  size_t removed = 0;
+  // One store call for all the documents' chunks (a remote store: one round trip), then the
+  // local indexes; a failed store call changes nothing.
+  std::vector<std::string> found, chunk_ids;
+  absl::flat_hash_set<std::string> seen;
   for (const std::string& id : doc_ids) {
     auto it = impl_->docs.find(id);
-    if (it == impl_->docs.end()) continue;
-    std::vector<std::string> chunk_ids;
+    if (it == impl_->docs.end() || !seen.insert(id).second) continue;
+    found.push_back(id);
     for (size_t c = 0; c < it->second.chunks; ++c) chunk_ids.push_back(internal::ChunkId(id, c));
-    if (impl_->store != nullptr) {
-      LLMKIT_RETURN_IF_ERROR(impl_->store->Delete(chunk_ids, call).status());
-    }
-    impl_->bm25->Delete(chunk_ids);
-    impl_->doc_bm25->Delete({id});
-    impl_->docs.erase(it);
-    ++removed;
   }
+  if (impl_->store != nullptr && !chunk_ids.empty()) {
+    LLMKIT_RETURN_IF_ERROR(impl_->store->Delete(chunk_ids, call).status());
+  }
+  impl_->bm25->Delete(chunk_ids);
+  impl_->doc_bm25->Delete(found);
+  for (const std::string& id : found) impl_->docs.erase(id);
+  const size_t removed = found.size();
   return removed;
 }
 
