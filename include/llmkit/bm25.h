@@ -28,6 +28,13 @@
 
 namespace llmkit {
 
+class Bm25Index;
+namespace internal {
+class SharedBytes;
+// Opens a snapshot held in memory, as Bm25Index::Open does a file (the fuzz target uses it).
+absl::StatusOr<std::unique_ptr<Bm25Index>> OpenBm25Snapshot(std::string bytes);
+}  // namespace internal
+
 struct Bm25Options {
   double k1 = 1.2;  // Term-frequency saturation.
   double b = 0.75;  // Length normalization (0: none, 1: full).
@@ -76,6 +83,21 @@ class Bm25Index {
   absl::StatusOr<std::vector<Bm25Hit>> Search(std::string_view query,
                                               const Bm25SearchOptions& options = {}) const;
 
+  // Writes a snapshot of the index to `path` atomically (a temporary file, fsync, rename):
+  // options, documents and postings, laid out to be searched in place, and their SHA-256.
+  // Errors: kPermissionDenied, kDataLoss (write failed, or see Verify).
+  absl::Status Save(const std::string& path) const;
+  // Opens a snapshot written by Save without reading it whole: the file is memory-mapped and
+  // searched in place, so opening costs milliseconds; the first write copies it into memory
+  // (about as long as building the index). Open checks the layout; the checksum and postings
+  // are verified on another thread meanwhile (see Verify). Errors: kNotFound, kDataLoss (not a
+  // snapshot, truncated or malformed, naming the file), kInvalidArgument (another version).
+  static absl::StatusOr<std::unique_ptr<Bm25Index>> Open(const std::string& path);
+  // The result of an opened snapshot's verification, waiting for it: OK, or kDataLoss naming
+  // the file. Search, Save and every write wait for it and fail with its error (Contains and
+  // Delete then find nothing), so a damaged snapshot never yields results. OK when not opened.
+  absl::Status Verify() const;
+
   // The terms the analyzer makes of `text` (what is indexed and searched).
   std::vector<std::string> Analyze(std::string_view text) const;
   const Bm25Options& options() const;
@@ -83,7 +105,10 @@ class Bm25Index {
   class Impl;
 
  private:
+  friend absl::StatusOr<std::unique_ptr<Bm25Index>> internal::OpenBm25Snapshot(std::string);
   explicit Bm25Index(const Bm25Options& options);
+  static absl::StatusOr<std::unique_ptr<Bm25Index>> OpenBytes(
+      std::shared_ptr<const internal::SharedBytes> bytes, const std::string& path);
   std::unique_ptr<Impl> impl_;
 };
 

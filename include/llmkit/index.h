@@ -90,10 +90,25 @@ class Collection : public VectorStore {
   // Errors: kInvalidArgument (dim <= 0, float16 with HNSW/IVF, non-positive HNSW/IVF sizes).
   static absl::StatusOr<std::unique_ptr<Collection>> Create(const CollectionOptions& options);
 
-  // Reads a collection written by Save. Errors: kNotFound (no MANIFEST), kDataLoss naming the
-  // file that is truncated, corrupt or fails its checksum, kInvalidArgument (unknown format
-  // version).
+  // Opens a collection written by Save without reading it whole: the files are memory-mapped
+  // and documents and vectors are read in place (the first write copies them into memory), so
+  // opening costs milliseconds. Load checks the MANIFEST and the files' structure; checksums
+  // and metadata are verified on another thread meanwhile (see Verify). Errors: kNotFound (no
+  // MANIFEST), kDataLoss naming the file that is missing, truncated or malformed,
+  // kInvalidArgument (unknown format version). Files are replaced, never rewritten in place, by
+  // Save; a file truncated in place by another program while mapped is outside this contract.
   static absl::StatusOr<std::unique_ptr<Collection>> Load(const std::string& dir);
+
+  // The result of a loaded collection's verification (waiting for it): OK, or kDataLoss
+  // naming the file that fails its checksum or holds metadata that is not an object. Every
+  // read that returns documents (Search, Get, ListIds, ...) and every write waits for it and
+  // fails with its error, so damaged files never yield results; reads that cannot report an
+  // error (Contains, Ids, VectorOf, ...) then return nothing. OK for a collection not loaded.
+  absl::Status Verify() const;
+  // Names the files this collection was last loaded from or saved to (the SHA-256 of their
+  // MANIFEST); empty before either. Files kept beside a collection (a RAG pipeline's BM25
+  // snapshot) record it to tell whether they belong to the same save.
+  std::string SavedState() const;
 
   ~Collection() override;
   Collection(const Collection&) = delete;

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "bm25/bm25_impl.h"
 #include "common/absl_compat.h"
 #include "common/top_k.h"
 #include "llmkit/status.h"
@@ -21,95 +22,6 @@
 #include "unicode/utf8.h"
 
 namespace llmkit {
-namespace {
-
-// Lucene's EnglishAnalyzer stop set.
-constexpr std::string_view kStopWords[] = {
-    "a",   "an",    "and",  "are",   "as",    "at",   "be",   "but", "by",  "for",  "if",
-    "in",  "into",  "is",   "it",    "no",    "not",  "of",   "on",  "or",  "such", "that",
-    "the", "their", "then", "there", "these", "they", "this", "to",  "was", "will", "with"};
-
-bool IsStopWord(std::string_view word) {
-  for (std::string_view stop : kStopWords) {
-    if (word == stop) return true;
-  }
-  return false;
-}
-
-bool IsWordCodePoint(uint32_t cp) {
-  if (cp < 0x80) {
-    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
-           cp == '_';
-  }
-  uint8_t cls = internal::CodePointClass(cp);
-  if (cls & (internal::kLetter | internal::kNumber)) return true;
-  // Combining marks sit in both case classes without being letters.
-  return (cls & internal::kUpper) && (cls & internal::kLower);
-}
-
-struct Posting {
-  uint32_t doc;
-  uint32_t tf;
-};
-
-}  // namespace
-
-class Bm25Index::Impl {
- public:
-  explicit Impl(const Bm25Options& o) : options(o) {}
-
-  // Calls `emit(term)` for each analyzed term of `text` (valid UTF-8).
-  template <typename Emit>
-  void AnalyzeInto(std::string_view text, Emit&& emit) const {
-    std::string word;
-    size_t i = 0;
-    while (i < text.size()) {
-      size_t start = i;
-      uint32_t cp = internal::DecodeAt(text, &i);
-      if (!IsWordCodePoint(cp)) continue;
-      bool ascii = cp < 0x80;
-      size_t end = i;
-      while (end < text.size()) {
-        size_t next = end;
-        uint32_t c = internal::DecodeAt(text, &next);
-        if (!IsWordCodePoint(c)) break;
-        ascii &= c < 0x80;
-        end = next;
-      }
-      i = end;
-      std::string_view raw = text.substr(start, end - start);
-      if (ascii) {
-        word.assign(raw);
-        for (char& c : word) {
-          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        }
-      } else {
-        word = internal::ToLower(raw);
-      }
-      if (options.english_stop_words && IsStopWord(word)) continue;
-      if (options.stemming) word = internal::PorterStem(word);
-      emit(word);
-    }
-  }
-
-  absl::Status Write(absl::Span<const std::string> new_ids, absl::Span<const std::string> texts,
-                     bool upsert);
-  void Tombstone(uint32_t doc);
-  void MaybeCompact();
-
-  const Bm25Options options;
-  mutable std::shared_mutex mu;  // Guards everything below: shared for reads, unique for writes.
-  absl::flat_hash_map<std::string, uint32_t> term_of;
-  std::vector<std::vector<Posting>> postings;  // By term.
-  std::vector<uint32_t> df;                    // Live documents per term.
-  std::vector<std::string> ids;                // By document slot.
-  std::vector<uint32_t> length;
-  std::vector<std::vector<uint32_t>> terms_of;  // Distinct terms per slot.
-  std::vector<uint8_t> live;
-  absl::flat_hash_map<std::string, uint32_t> slot_of;
-  size_t live_count = 0;
-  uint64_t live_length = 0;
-};
 
 Bm25Index::Bm25Index(const Bm25Options& options) : impl_(std::make_unique<Impl>(options)) {}
 
@@ -189,7 +101,9 @@ absl::Status Bm25Index::Impl::Write(absl::Span<const std::string> new_ids,
     analyze(0, per);
     for (std::thread& thread : pool) thread.join();
   }
+  LLMKIT_RETURN_IF_ERROR(Verified());  // Writing over a damaged snapshot would hide the damage.
   std::unique_lock lock(mu);
+  Thaw();
   if (!upsert) {
     for (const std::string& id : new_ids) {
       if (slot_of.contains(id)) {
@@ -256,9 +170,9 @@ void Bm25Index::Impl::MaybeCompact() {
   length.resize(next);
   terms_of.resize(next);
   live.assign(next, 1);
-  for (std::vector<Posting>& list : postings) {
+  for (std::vector<Bm25Posting>& list : postings) {
     size_t out = 0;
-    for (const Posting& p : list) {
+    for (const Bm25Posting& p : list) {
       if (remap[p.doc] != UINT32_MAX) list[out++] = {remap[p.doc], p.tf};
     }
     list.resize(out);
@@ -276,7 +190,9 @@ absl::Status Bm25Index::Upsert(absl::Span<const std::string> ids,
 }
 
 size_t Bm25Index::Delete(absl::Span<const std::string> ids) {
+  if (!impl_->Verified().ok()) return 0;
   std::unique_lock lock(impl_->mu);
+  impl_->Thaw();
   size_t deleted = 0;
   for (const std::string& id : ids) {
     auto it = impl_->slot_of.find(id);
@@ -294,7 +210,14 @@ size_t Bm25Index::Size() const {
 }
 
 bool Bm25Index::Contains(std::string_view id) const {
+  if (!impl_->Verified().ok()) return false;
   std::shared_lock lock(impl_->mu);
+  if (const FrozenBm25* frozen = impl_->frozen.get(); frozen != nullptr) {
+    for (size_t doc = 0; doc < frozen->slots; ++doc) {
+      if (frozen->live[doc] && frozen->ids[doc] == id) return true;
+    }
+    return false;
+  }
   return impl_->slot_of.contains(internal::ToAbsl(id));
 }
 
@@ -311,6 +234,14 @@ absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::Search(std::string_view query,
   const Impl& x = *impl_;
   std::vector<Bm25Hit> hits;
   if (x.live_count == 0 || query_terms.empty()) return hits;
+  // The same scoring over an opened snapshot (read in place) or the index built in memory.
+  const FrozenBm25* frozen = x.frozen.get();
+  const size_t slots = frozen != nullptr ? frozen->slots : x.ids.size();
+  const uint8_t* live = frozen != nullptr ? frozen->live : x.live.data();
+  const uint32_t* length = frozen != nullptr ? frozen->length : x.length.data();
+  auto id_of = [&](uint32_t doc) -> std::string_view {
+    return frozen != nullptr ? frozen->ids[doc] : std::string_view(x.ids[doc]);
+  };
   const double n = static_cast<double>(x.live_count);
   const double avg_length = std::max(1e-9, static_cast<double>(x.live_length) / n);
   const double k1 = x.options.k1, b = x.options.b;
@@ -318,22 +249,31 @@ absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::Search(std::string_view query,
   // Term at a time into a dense accumulator (one per thread, reused).
   thread_local std::vector<float> scores;
   thread_local std::vector<uint32_t> touched;
-  if (scores.size() < x.ids.size()) scores.assign(x.ids.size(), 0.0f);
+  if (scores.size() < slots) scores.assign(slots, 0.0f);
   touched.clear();
   // The length normalization k1 * (1 - b + b * length / avg_length) as norm_a + norm_b * length.
   const double norm_a = k1 * (1 - b), norm_b = k1 * b / avg_length;
   for (const auto& [term, query_count] : query_terms) {
-    auto it = x.term_of.find(term);
-    if (it == x.term_of.end()) continue;
-    const uint32_t term_id = it->second;
-    const double df = x.df[term_id];
+    std::optional<uint32_t> term_id;
+    if (frozen != nullptr) {
+      term_id = frozen->FindTerm(term);
+    } else if (auto it = x.term_of.find(term); it != x.term_of.end()) {
+      term_id = it->second;
+    }
+    if (!term_id) continue;
+    const double df = frozen != nullptr ? frozen->df[*term_id] : x.df[*term_id];
     if (df == 0) continue;
     const double idf = std::log(1 + (n - df + 0.5) / (df + 0.5)) * query_count;
     const float weight = static_cast<float>(idf * (k1 + 1));
-    for (const Posting& p : x.postings[term_id]) {
-      if (!x.live[p.doc]) continue;
+    const absl::Span<const Bm25Posting> postings = frozen != nullptr
+                                                       ? frozen->PostingsOf(*term_id)
+                                                       : absl::MakeConstSpan(x.postings[*term_id]);
+    for (const Bm25Posting& p : postings) {
+      // (A snapshot's document numbers are checked by its verification; until it ends they are
+      // only kept in range.)
+      if (p.doc >= slots || !live[p.doc]) continue;
       float tf = static_cast<float>(p.tf);
-      float add = weight * tf / (tf + static_cast<float>(norm_a + norm_b * x.length[p.doc]));
+      float add = weight * tf / (tf + static_cast<float>(norm_a + norm_b * length[p.doc]));
       if (scores[p.doc] == 0) touched.push_back(p.doc);
       scores[p.doc] += add;
     }
@@ -343,12 +283,14 @@ absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::Search(std::string_view query,
     float score = scores[doc];
     scores[doc] = 0;
     if (score < top.threshold()) continue;  // Push settles ties exactly.
-    if (options.filter && !options.filter(x.ids[doc])) continue;
+    if (options.filter && !options.filter(id_of(doc))) continue;
     top.Push(score, doc);
   }
   for (const internal::ScoredSlot& s : std::move(top).Sorted()) {
-    hits.push_back({x.ids[s.slot], s.score});
+    hits.push_back({std::string(id_of(s.slot)), s.score});
   }
+  // Last, so that an opened snapshot's verification runs beside the search.
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   return hits;
 }
 

@@ -17,6 +17,7 @@ CpuFeatures Detect() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
   const bool ssse3 = c & (1u << 9), fma = c & (1u << 12), sse41 = c & (1u << 19);
+  f.sse42 = c & (1u << 20);
   const bool osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
   bool ymm_saved = false;
   if (osxsave) {

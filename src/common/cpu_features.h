@@ -10,6 +10,7 @@ namespace llmkit::internal {
 struct CpuFeatures {
   bool avx2_fma_f16c = false;  // AVX2, FMA and F16C, with the OS saving YMM registers.
   bool sha = false;            // SHA extensions with SSSE3 and SSE4.1.
+  bool sse42 = false;          // SSE4.2 (the CRC32 instruction).
 };
 
 // Thread-safe; computed on first use. All false off x86-64.

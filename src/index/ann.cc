@@ -487,36 +487,4 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> LoadAnnIndex(const VectorStore* store,
   }
 }
 
-bool Reader::U8(uint8_t* out) {
-  if (bytes_.empty()) return false;
-  *out = static_cast<uint8_t>(bytes_[0]);
-  bytes_.remove_prefix(1);
-  return true;
-}
-
-bool Reader::U32(uint32_t* out) {
-  if (bytes_.size() < 4) return false;
-  std::memcpy(out, bytes_.data(), 4);
-  bytes_.remove_prefix(4);
-  return true;
-}
-
-bool Reader::U64(uint64_t* out) {
-  if (bytes_.size() < 8) return false;
-  std::memcpy(out, bytes_.data(), 8);
-  bytes_.remove_prefix(8);
-  return true;
-}
-
-bool Reader::Bytes(size_t n, std::string_view* out) {
-  if (bytes_.size() < n) return false;
-  *out = bytes_.substr(0, n);
-  bytes_.remove_prefix(n);
-  return true;
-}
-
-void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<const char*>(&v), 8); }
-
 }  // namespace llmkit::internal

@@ -17,6 +17,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/byte_io.h"
+#include "common/shared_bytes.h"
 #include "common/top_k.h"
 #include "index/distance.h"
 #include "llmkit/index.h"
@@ -33,9 +35,14 @@ class VectorStore {
   bool float16() const { return float16_; }
   bool l2() const { return l2_; }
   const void* data() const;
-  const float* float32_data() const { return f32_.data(); }  // Empty for float16.
-  size_t bytes() const { return f32_.size() * 4 + f16_.size() * 2; }
+  // Null for float16.
+  const float* float32_data() const {
+    return float16_ ? nullptr : static_cast<const float*>(data());
+  }
+  size_t bytes() const { return rows_ * dim_ * (float16_ ? 2 : 4); }
+  bool mapped() const { return mapped_ != nullptr; }
 
+  // The writes below copy mapped rows into memory first (once).
   void Append(const float* rows, size_t n);
   void Reserve(size_t rows);
   // Keeps the rows whose keep[i] is nonzero, in order.
@@ -44,6 +51,9 @@ class VectorStore {
   // Raw bytes for persistence; Assign checks the size.
   std::string_view RawBytes() const;
   bool AssignRaw(std::string_view bytes, size_t rows);
+  // Reads the rows in place from `bytes` (a view into `owner`, aligned to the element size):
+  // nothing is copied until the first write. False when the size or alignment is wrong.
+  bool AssignMapped(std::shared_ptr<const SharedBytes> owner, std::string_view bytes, size_t rows);
 
   ScoreRowsFn score_rows() const { return score_rows_; }
   float Score(const float* query, size_t row) const;
@@ -55,7 +65,11 @@ class VectorStore {
   size_t rows_ = 0;
   std::vector<float> f32_;
   std::vector<uint16_t> f16_;
+  std::shared_ptr<const SharedBytes> mapped_;  // Set while the rows are read in place.
+  const char* mapped_data_ = nullptr;
   ScoreRowsFn score_rows_;
+
+  void Materialize();
 };
 
 // Exact search of one query over the store. `allowed` (one byte per slot) restricts the scan
@@ -97,38 +111,6 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> NewIvfIndex(const VectorStore* store,
 absl::StatusOr<std::unique_ptr<AnnIndex>> LoadAnnIndex(const VectorStore* store,
                                                        const CollectionOptions& options,
                                                        std::string_view bytes);
-
-// Little-endian binary reading with bounds checks, for the persisted files.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  bool U8(uint8_t* out);
-  bool U32(uint32_t* out);
-  bool U64(uint64_t* out);
-  bool I32(int32_t* out) { return U32(reinterpret_cast<uint32_t*>(out)); }
-  bool Bytes(size_t n, std::string_view* out);
-  template <typename T>
-  bool Array(std::vector<T>* out) {  // u64 count, then raw elements.
-    uint64_t n;
-    std::string_view raw;
-    if (!U64(&n) || n > bytes_.size() / sizeof(T) || !Bytes(n * sizeof(T), &raw)) return false;
-    out->resize(n);
-    if (n != 0) std::memcpy(out->data(), raw.data(), raw.size());
-    return true;
-  }
-  bool done() const { return bytes_.empty(); }
-
- private:
-  std::string_view bytes_;
-};
-void PutU8(std::string* out, uint8_t v);
-void PutU32(std::string* out, uint32_t v);
-void PutU64(std::string* out, uint64_t v);
-template <typename T>
-void PutArray(std::string* out, const std::vector<T>& v) {
-  PutU64(out, v.size());
-  out->append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-}
 
 }  // namespace llmkit::internal
 

@@ -106,6 +106,13 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Create(const CollectionO
   return std::make_unique<Collection>(std::move(impl));
 }
 
+absl::Status Collection::Impl::Verified() const {
+  for (const std::unique_ptr<internal::BackgroundCheck>& check : verification) {
+    LLMKIT_RETURN_IF_ERROR(check->Wait());
+  }
+  return absl::OkStatus();
+}
+
 Collection::Collection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Collection::~Collection() = default;
 
@@ -113,6 +120,7 @@ absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
                                      absl::Span<const float> vectors,
                                      absl::Span<const std::string> new_texts,
                                      absl::Span<const Json> metadatas, bool upsert) {
+  LLMKIT_RETURN_IF_ERROR(Verified());  // Writing over damaged data would hide the damage.
   const size_t n = new_ids.size(), dim = store.dim();
   if (vectors.size() != n * dim) {
     return absl::InvalidArgumentError(absl::StrCat("expected ", n, " vectors of dimension ", dim,
@@ -174,11 +182,11 @@ absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
     auto it = slot_of.find(new_ids[i]);
     if (it != slot_of.end()) Tombstone(it->second);
     uint32_t slot = static_cast<uint32_t>(first + i);
-    ids.push_back(new_ids[i]);
-    texts.push_back(new_texts.empty() ? std::string() : new_texts[i]);
-    metadata.push_back(metadatas.empty() ? Json() : metadatas[i]);
+    ids.PushCopy(new_ids[i]);
+    texts.PushCopy(new_texts.empty() ? std::string_view() : std::string_view(new_texts[i]));
+    metadata.Push(metadatas.empty() ? Json() : metadatas[i]);
     live.push_back(1);
-    slot_of[new_ids[i]] = slot;
+    slot_of[internal::ToAbsl(ids[slot])] = slot;
     ++live_count;
   }
   store.Append(rows, n);
@@ -188,9 +196,9 @@ absl::Status Collection::Impl::Write(absl::Span<const std::string> new_ids,
 
 void Collection::Impl::Tombstone(uint32_t slot) {
   live[slot] = 0;
-  slot_of.erase(ids[slot]);
-  texts[slot] = std::string();
-  metadata[slot] = Json();
+  slot_of.erase(internal::ToAbsl(ids[slot]));
+  texts.Clear(slot);
+  metadata.Clear(slot);
   --live_count;
 }
 
@@ -204,21 +212,14 @@ absl::Status Collection::Impl::MaybeCompact() {
 
 absl::Status Collection::Impl::CompactLocked() {
   if (live_count == store.rows()) return absl::OkStatus();
-  size_t out = 0;
-  for (size_t slot = 0; slot < live.size(); ++slot) {
-    if (!live[slot]) continue;
-    if (out != slot) {
-      ids[out] = std::move(ids[slot]);
-      texts[out] = std::move(texts[slot]);
-      metadata[out] = std::move(metadata[slot]);
-    }
-    slot_of[ids[out]] = static_cast<uint32_t>(out);
-    ++out;
-  }
   store.Compact(live);
-  ids.resize(out);
-  texts.resize(out);
-  metadata.resize(out);
+  ids.Compact(live);
+  texts.Compact(live);
+  metadata.Compact(live);
+  const size_t out = ids.size();
+  for (size_t slot = 0; slot < out; ++slot) {
+    slot_of.insert_or_assign(internal::ToAbsl(ids[slot]), static_cast<uint32_t>(slot));
+  }
   live.assign(out, 1);
   LLMKIT_RETURN_IF_ERROR(NewAnn());
   if (ann != nullptr) return ann->Added(0, out);
@@ -275,6 +276,7 @@ absl::Status Collection::Upsert(absl::Span<const std::string> ids, absl::Span<co
 absl::StatusOr<size_t> Collection::Delete(absl::Span<const std::string> ids,
                                           const CallContext& call) {
   LLMKIT_RETURN_IF_ERROR(call.Check("collection delete"));
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   std::unique_lock lock(impl_->mu);
   size_t deleted = 0;
   for (const std::string& id : ids) {
@@ -291,10 +293,11 @@ absl::StatusOr<size_t> Collection::Delete(absl::Span<const std::string> ids,
 absl::StatusOr<size_t> Collection::DeleteWhere(const Json& where, const CallContext& call) {
   LLMKIT_RETURN_IF_ERROR(call.Check("collection delete"));
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(where));
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   std::unique_lock lock(impl_->mu);
   size_t deleted = 0;
   for (size_t slot = 0; slot < impl_->live.size(); ++slot) {
-    if (impl_->live[slot] && filter.Matches(impl_->metadata[slot])) {
+    if (impl_->live[slot] && filter.Matches(impl_->metadata.Parsed(slot))) {
       impl_->Tombstone(static_cast<uint32_t>(slot));
       ++deleted;
     }
@@ -314,11 +317,13 @@ absl::Status Collection::SetSearchEffort(int effort) {
 }
 
 absl::Status Collection::Compact() {
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   std::unique_lock lock(impl_->mu);
   return impl_->CompactLocked();
 }
 
 absl::StatusOr<Document> Collection::Get(std::string_view id) const {
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   std::shared_lock lock(impl_->mu);
   auto it = impl_->slot_of.find(internal::ToAbsl(id));
   if (it == impl_->slot_of.end()) {
@@ -327,7 +332,7 @@ absl::StatusOr<Document> Collection::Get(std::string_view id) const {
   Document doc;
   doc.id = impl_->ids[it->second];
   doc.text = impl_->texts[it->second];
-  doc.metadata = impl_->metadata[it->second];
+  doc.metadata = impl_->metadata.Get(it->second);
   doc.vector.resize(impl_->store.dim());
   impl_->store.Row(it->second, doc.vector.data());
   return doc;
@@ -337,6 +342,7 @@ absl::StatusOr<std::vector<Document>> Collection::Get(absl::Span<const std::stri
                                                       const GetOptions& options,
                                                       const CallContext& call) const {
   LLMKIT_RETURN_IF_ERROR(call.Check("collection get"));
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   std::vector<Document> out;
   out.reserve(ids.size());
   std::shared_lock lock(impl_->mu);
@@ -346,7 +352,7 @@ absl::StatusOr<std::vector<Document>> Collection::Get(absl::Span<const std::stri
     Document& doc = out.emplace_back();
     doc.id = id;
     if (options.include_text) doc.text = impl_->texts[it->second];
-    if (options.include_metadata) doc.metadata = impl_->metadata[it->second];
+    if (options.include_metadata) doc.metadata = impl_->metadata.Get(it->second);
     if (options.include_vectors) {
       doc.vector.resize(impl_->store.dim());
       impl_->store.Row(it->second, doc.vector.data());
@@ -362,6 +368,7 @@ absl::StatusOr<size_t> Collection::Count(const CallContext& call) const {
 
 absl::StatusOr<std::vector<std::string>> Collection::ListIds(const CallContext& call) const {
   LLMKIT_RETURN_IF_ERROR(call.Check("collection list"));
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   return Ids();
 }
 
@@ -369,6 +376,7 @@ absl::StatusOr<std::function<bool(std::string_view id)>> Collection::MatchingIds
     const Json& where, const CallContext& call) const {
   LLMKIT_RETURN_IF_ERROR(call.Check("collection filter"));
   LLMKIT_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(where));
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   const Impl* impl = impl_.get();
   return std::function<bool(std::string_view)>(
       [impl, filter = std::move(filter)](std::string_view id) {
@@ -391,6 +399,7 @@ bool Collection::ReadTextAndMetadata(std::string_view id, std::string* text, Jso
 }
 
 std::vector<float> Collection::Impl::VectorOf(std::string_view id) const {
+  if (!Verified().ok()) return {};
   std::shared_lock lock(mu);
   auto it = slot_of.find(internal::ToAbsl(id));
   if (it == slot_of.end()) return {};
@@ -400,31 +409,35 @@ std::vector<float> Collection::Impl::VectorOf(std::string_view id) const {
 }
 
 bool Collection::Impl::MatchesId(std::string_view id, const Filter& filter) const {
+  if (!Verified().ok()) return false;
   std::shared_lock lock(mu);
   auto it = slot_of.find(internal::ToAbsl(id));
-  return it != slot_of.end() && filter.Matches(metadata[it->second]);
+  return it != slot_of.end() && filter.Matches(metadata.Parsed(it->second));
 }
 
 bool Collection::Impl::TextAndMetadata(std::string_view id, std::string* text, Json* meta) const {
+  if (!Verified().ok()) return false;
   std::shared_lock lock(mu);
   auto it = slot_of.find(internal::ToAbsl(id));
   if (it == slot_of.end()) return false;
   *text = texts[it->second];
-  *meta = metadata[it->second];
+  *meta = metadata.Get(it->second);
   return true;
 }
 
 bool Collection::Contains(std::string_view id) const {
+  if (!impl_->Verified().ok()) return false;
   std::shared_lock lock(impl_->mu);
   return impl_->slot_of.contains(internal::ToAbsl(id));
 }
 
 std::vector<std::string> Collection::Ids() const {
+  if (!impl_->Verified().ok()) return {};
   std::shared_lock lock(impl_->mu);
   std::vector<std::string> out;
   out.reserve(impl_->live_count);
   for (size_t slot = 0; slot < impl_->ids.size(); ++slot) {
-    if (impl_->live[slot]) out.push_back(impl_->ids[slot]);
+    if (impl_->live[slot]) out.emplace_back(impl_->ids[slot]);
   }
   return out;
 }
@@ -445,7 +458,7 @@ CollectionStats Collection::Stats() const {
   stats.index_bytes = impl_->ann != nullptr ? impl_->ann->bytes() : 0;
   for (size_t slot = 0; slot < impl_->ids.size(); ++slot) {
     stats.document_bytes += impl_->ids[slot].size() + impl_->texts[slot].size() +
-                            sizeof(std::string) * 2 + sizeof(Json);
+                            sizeof(std::string_view) * 2 + sizeof(Json);
   }
   stats.ivf_trained =
       impl_->options.index == IndexKind::kIvf && impl_->ann != nullptr && impl_->ann->ready();
@@ -470,7 +483,7 @@ Collection::Impl::Selection Collection::Impl::Select(const Filter& filter) const
     selection.mask.resize(live.size());
     selection.matches = 0;
     for (size_t slot = 0; slot < live.size(); ++slot) {
-      selection.mask[slot] = live[slot] && filter.Matches(metadata[slot]);
+      selection.mask[slot] = live[slot] && filter.Matches(metadata.Parsed(slot));
       selection.matches += selection.mask[slot];
     }
     selection.allowed = selection.mask.data();
@@ -506,7 +519,7 @@ SearchHit Collection::Impl::MakeHit(const ScoredSlot& scored,
   hit.id = ids[scored.slot];
   hit.score = options.metric == Metric::kL2 ? -scored.score : scored.score;
   if (search_options.include_text) hit.text = texts[scored.slot];
-  if (search_options.include_metadata) hit.metadata = metadata[scored.slot];
+  if (search_options.include_metadata) hit.metadata = metadata.Get(scored.slot);
   return hit;
 }
 
@@ -524,6 +537,8 @@ absl::StatusOr<std::vector<SearchHit>> Collection::Search(absl::Span<const float
   std::vector<SearchHit> hits;
   hits.reserve(found.size());
   for (const ScoredSlot& scored : found) hits.push_back(impl_->MakeHit(scored, options));
+  // Last, so that a loaded collection's verification runs beside the search.
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   return hits;
 }
 
@@ -564,6 +579,7 @@ absl::StatusOr<std::vector<std::vector<SearchHit>>> Collection::SearchBatch(
     out[q].reserve(found[q].size());
     for (const ScoredSlot& scored : found[q]) out[q].push_back(impl_->MakeHit(scored, options));
   }
+  LLMKIT_RETURN_IF_ERROR(impl_->Verified());
   return out;
 }
 

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/shared_bytes.h"
 #include "index/ann.h"
+#include "index/columns.h"
 #include "llmkit/index.h"
 #include "llmkit/status.h"
 
@@ -23,15 +25,27 @@ class Collection::Impl {
 
   const CollectionOptions options;
   mutable std::shared_mutex mu;  // Guards everything below: shared for reads, unique for writes.
-  // One entry per slot. live[slot] is 0 for tombstones.
-  std::vector<std::string> ids;
-  std::vector<std::string> texts;
-  std::vector<Json> metadata;
+  // One entry per slot. live[slot] is 0 for tombstones. A loaded collection reads ids, texts,
+  // metadata and vectors in place from its mapped files (columns.h, VectorStore).
+  internal::TextColumn ids;
+  internal::TextColumn texts;
+  internal::MetadataColumn metadata;
   std::vector<uint8_t> live;
-  absl::flat_hash_map<std::string, uint32_t> slot_of;  // Live ids only.
+  // Live ids only; the keys view the ids column, whose strings never move.
+  absl::flat_hash_map<absl::string_view, uint32_t> slot_of;
   size_t live_count = 0;
   internal::VectorStore store;
   std::unique_ptr<internal::AnnIndex> ann;  // Null for kFlat.
+  // A loaded collection's checksums and metadata, verified on other threads while it is used
+  // (empty when there is nothing to verify). Every read that returns documents, and
+  // every write, waits for it first, so a damaged file never yields a result.
+  std::vector<std::unique_ptr<internal::BackgroundCheck>> verification;
+  // SavedState(): the digest of the MANIFEST last loaded or saved.
+  mutable std::mutex saved_mu;
+  mutable std::string saved_state;
+
+  // The verification's result (OK when there is none); waits for it.
+  absl::Status Verified() const;
 
   // Checks the query and returns it ready to score (normalized under cosine).
   absl::StatusOr<std::vector<float>> PrepareQuery(absl::Span<const float> query) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "index/ann.h"
 
@@ -15,10 +16,26 @@ VectorStore::VectorStore(size_t dim, bool float16, bool l2)
       score_rows_(GetScoreRows(float16 ? Element::kFloat16 : Element::kFloat32, l2)) {}
 
 const void* VectorStore::data() const {
+  if (mapped_data_ != nullptr) return mapped_data_;
   return float16_ ? static_cast<const void*>(f16_.data()) : static_cast<const void*>(f32_.data());
 }
 
+void VectorStore::Materialize() {
+  if (mapped_ == nullptr) return;
+  const size_t n = rows_ * dim_;
+  if (float16_) {
+    f16_.resize(n);
+    if (n != 0) std::memcpy(f16_.data(), mapped_data_, n * 2);
+  } else {
+    f32_.resize(n);
+    if (n != 0) std::memcpy(f32_.data(), mapped_data_, n * 4);
+  }
+  mapped_.reset();
+  mapped_data_ = nullptr;
+}
+
 void VectorStore::Reserve(size_t rows) {
+  Materialize();
   if (float16_) {
     f16_.reserve(rows * dim_);
   } else {
@@ -27,6 +44,7 @@ void VectorStore::Reserve(size_t rows) {
 }
 
 void VectorStore::Append(const float* rows, size_t n) {
+  Materialize();
   if (float16_) {
     size_t old = f16_.size();
     f16_.resize(old + n * dim_);
@@ -38,6 +56,7 @@ void VectorStore::Append(const float* rows, size_t n) {
 }
 
 void VectorStore::Compact(const std::vector<uint8_t>& keep) {
+  Materialize();
   size_t out = 0;
   for (size_t row = 0; row < rows_; ++row) {
     if (!keep[row]) continue;
@@ -62,9 +81,9 @@ void VectorStore::Compact(const std::vector<uint8_t>& keep) {
 
 void VectorStore::Row(size_t row, float* out) const {
   if (float16_) {
-    HalfsToFloats(&f16_[row * dim_], dim_, out);
+    HalfsToFloats(static_cast<const uint16_t*>(data()) + row * dim_, dim_, out);
   } else {
-    std::memcpy(out, &f32_[row * dim_], dim_ * 4);
+    std::memcpy(out, static_cast<const float*>(data()) + row * dim_, dim_ * 4);
   }
 }
 
@@ -76,6 +95,8 @@ bool VectorStore::AssignRaw(std::string_view bytes, size_t rows) {
   size_t element = float16_ ? 2 : 4;
   if (dim_ != 0 && rows > bytes.size() / dim_ / element) return false;
   if (bytes.size() != rows * dim_ * element) return false;
+  mapped_.reset();
+  mapped_data_ = nullptr;
   if (float16_) {
     f16_.resize(rows * dim_);
     std::memcpy(f16_.data(), bytes.data(), bytes.size());
@@ -83,6 +104,20 @@ bool VectorStore::AssignRaw(std::string_view bytes, size_t rows) {
     f32_.resize(rows * dim_);
     std::memcpy(f32_.data(), bytes.data(), bytes.size());
   }
+  rows_ = rows;
+  return true;
+}
+
+bool VectorStore::AssignMapped(std::shared_ptr<const SharedBytes> owner, std::string_view bytes,
+                               size_t rows) {
+  size_t element = float16_ ? 2 : 4;
+  if (dim_ != 0 && rows > bytes.size() / dim_ / element) return false;
+  if (bytes.size() != rows * dim_ * element) return false;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % element != 0) return false;
+  f16_.clear();
+  f32_.clear();
+  mapped_ = std::move(owner);
+  mapped_data_ = bytes.data();
   rows_ = rows;
   return true;
 }

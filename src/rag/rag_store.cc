@@ -1,6 +1,8 @@
 // RagPipeline::Save and Load: rag.json holds the settings and the embedder's identity;
-// collection/ holds the chunks (Collection's crash-safe format). The BM25 index and the table
-// of documents are rebuilt from the chunks on load.
+// collection/ holds the chunks (Collection's crash-safe format); lexical.json holds the table of
+// documents and names the two BM25 snapshots (chunks-*.bm25, documents-*.bm25) saved with that
+// collection, which Load opens in place. When they are missing or belong to another save of the
+// collection, or the chunks are in a remote store, Load rebuilds both from the chunks.
 
 #include <algorithm>
 #include <filesystem>
@@ -246,13 +248,101 @@ absl::Status RagPipeline::Impl::RebuildFromStore(const std::string& label,
   return absl::OkStatus();
 }
 
+namespace {
+
+constexpr std::string_view kLexicalFormat = "llmkit-rag-lexical";
+
+// Writes the BM25 snapshots of a local collection just saved, then lexical.json naming them,
+// the collection's save and the table of documents, then removes older snapshots. A crash
+// in between leaves a lexical.json that does not match the collection: Load then rebuilds.
+absl::Status SaveLexical(const RagPipeline::Impl& impl, const std::string& dir) {
+  const std::string state = impl.local->SavedState();
+  const std::string tag = state.substr(0, 16);
+  const std::string chunks = absl::StrCat("chunks-", tag, ".bm25");
+  const std::string documents = absl::StrCat("documents-", tag, ".bm25");
+  LLMKIT_RETURN_IF_ERROR(impl.bm25->Save(absl::StrCat(dir, "/", chunks)));
+  LLMKIT_RETURN_IF_ERROR(impl.doc_bm25->Save(absl::StrCat(dir, "/", documents)));
+  Json docs = Json::MakeObject();
+  for (const auto& [id, record] : impl.docs) {
+    Json entry = Json::MakeArray();
+    entry.push_back(record.path);
+    entry.push_back(record.sha256);
+    entry.push_back(static_cast<int64_t>(record.chunks));
+    docs.Set(id, std::move(entry));
+  }
+  Json lexical = Json::MakeObject();
+  lexical.Set("format", kLexicalFormat);
+  lexical.Set("collection", state);
+  lexical.Set("chunks", chunks);
+  lexical.Set("documents", documents);
+  lexical.Set("docs", std::move(docs));
+  LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(dir + "/lexical.json", lexical.Dump()));
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".bm25" && name != chunks &&
+        name != documents) {
+      std::filesystem::remove(entry.path(), error);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Opens the BM25 snapshots and the table of documents saved with the collection `impl.local`
+// was loaded from. False when there are none for that save (or they cannot be opened): the
+// caller rebuilds them from the chunks.
+bool OpenLexical(RagPipeline::Impl& impl, const std::string& dir) {
+  absl::StatusOr<std::string> text = internal::ReadFile(dir + "/lexical.json");
+  if (!text.ok()) return false;
+  absl::StatusOr<Json> lexical = Json::Parse(*text);
+  if (!lexical.ok() || !lexical->is_object()) return false;
+  const Json* format = lexical->Find("format");
+  const Json* state = lexical->Find("collection");
+  const Json* chunks = lexical->Find("chunks");
+  const Json* documents = lexical->Find("documents");
+  const Json* docs = lexical->Find("docs");
+  if (format == nullptr || !format->is_string() || format->as_string() != kLexicalFormat ||
+      state == nullptr || !state->is_string() || state->as_string() != impl.local->SavedState() ||
+      chunks == nullptr || !chunks->is_string() || documents == nullptr ||
+      !documents->is_string() || docs == nullptr || !docs->is_object()) {
+    return false;
+  }
+  for (const Json* name : {chunks, documents}) {
+    if (name->as_string().find('/') != std::string::npos) return false;
+  }
+  absl::flat_hash_map<std::string, RagDocRecord> table;
+  table.reserve(docs->size());
+  for (const auto& [id, entry] : docs->as_object()) {
+    const Json::Array* fields = entry.is_array() ? &entry.as_array() : nullptr;
+    if (fields == nullptr || fields->size() != 3 || !(*fields)[0].is_string() ||
+        !(*fields)[1].is_string() || !(*fields)[2].is_int() || (*fields)[2].as_int() < 0) {
+      return false;
+    }
+    table[id] = {(*fields)[0].as_string(), (*fields)[1].as_string(),
+                 static_cast<size_t>((*fields)[2].as_int())};
+  }
+  absl::StatusOr<std::unique_ptr<Bm25Index>> chunk_index =
+      Bm25Index::Open(absl::StrCat(dir, "/", chunks->as_string()));
+  absl::StatusOr<std::unique_ptr<Bm25Index>> document_index =
+      Bm25Index::Open(absl::StrCat(dir, "/", documents->as_string()));
+  if (!chunk_index.ok() || !document_index.ok()) return false;
+  impl.bm25 = *std::move(chunk_index);
+  impl.doc_bm25 = *std::move(document_index);
+  impl.docs = std::move(table);
+  return true;
+}
+
+}  // namespace
+
 absl::Status RagPipeline::Save(const std::string& dir, const CallContext& call) const {
   LLMKIT_ASSIGN_OR_RETURN(WriteLock writer, LockForWriting(dir, call));  // Creates `dir`.
   std::shared_lock lock(impl_->mu);
   LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(
       dir + "/rag.json", SettingsJson(*impl_, impl_->dimensions).Dump({.indent = 2}) + "\n"));
-  if (impl_->local != nullptr)
+  if (impl_->local != nullptr) {
     LLMKIT_RETURN_IF_ERROR(impl_->local->Save(dir + "/collection", call));
+    LLMKIT_RETURN_IF_ERROR(SaveLexical(*impl_, dir));
+  }
   return absl::OkStatus();
 }
 
@@ -388,7 +478,9 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
     }
     impl->local = collection.get();
     impl->store = std::move(collection);
-    LLMKIT_RETURN_IF_ERROR(impl->RebuildFromStore(dir + "/collection", call));
+    if (!OpenLexical(*impl, dir)) {
+      LLMKIT_RETURN_IF_ERROR(impl->RebuildFromStore(dir + "/collection", call));
+    }
     impl->dimensions = dimensions;
   }
   return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
