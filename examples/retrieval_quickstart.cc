@@ -1,4 +1,5 @@
-// Retrieval: a Collection with metadata filters, BM25 beside it, hybrid search, save and load.
+// Retrieval: a Collection with metadata filters, BM25 beside it, hybrid search, save and load
+// (and a BM25 snapshot opened in place).
 // ctest runs it and checks the output.
 //
 //   build/release/examples/retrieval_quickstart /tmp/llmkit-retrieval
@@ -65,5 +66,12 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<llmkit::Collection>> loaded = llmkit::Collection::Load(dir);
   if (!loaded.ok()) return 1;
   std::printf("loaded %zu documents\n", (*loaded)->Size());
+
+  // A snapshot of a BM25 index, opened in place.
+  if (!(*bm25)->Save(dir + "/lexical.bm25").ok()) return 1;
+  absl::StatusOr<std::unique_ptr<llmkit::Bm25Index>> opened =
+      llmkit::Bm25Index::Open(dir + "/lexical.bm25");
+  if (!opened.ok()) return 1;
+  std::printf("opened a BM25 index of %zu documents\n", (*opened)->Size());
   return 0;
 }

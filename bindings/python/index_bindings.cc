@@ -386,7 +386,21 @@ void BindIndex(py::module_& m) {
             return ValueOrThrow(std::move(col));
           },
           py::arg("dir"),
-          "Reads a collection written by save(). Raises DataLossError naming a damaged file.")
+          "Opens a collection written by save() in place (memory-mapped; copied on the first "
+          "write). Raises DataLossError naming a damaged file; checksums are verified in the "
+          "background, and reads raise DataLossError if they fail (see verify()).")
+      .def(
+          "verify",
+          [](const Collection& c) {
+            absl::Status status;
+            {
+              py::gil_scoped_release release;
+              status = c.Verify();
+            }
+            ThrowIfError(status);
+          },
+          "Waits for the background verification of a loaded collection's files; raises "
+          "DataLossError naming a damaged one.")
       .def(
           "add",
           [](Collection& c, const std::vector<std::string>& ids, const FloatArray& vectors,
@@ -502,6 +516,41 @@ void BindIndex(py::module_& m) {
           },
           py::arg("query"), py::arg("k") = 10)
       .def("analyze", &Bm25Index::Analyze, py::arg("text"), "The terms the analyzer makes of text.")
+      .def(
+          "save",
+          [](const Bm25Index& bm, const std::string& path) {
+            absl::Status status;
+            {
+              py::gil_scoped_release release;
+              status = bm.Save(path);
+            }
+            ThrowIfError(status);
+          },
+          py::arg("path"), "Writes a snapshot of the index to path atomically.")
+      .def_static(
+          "open",
+          [](const std::string& path) {
+            absl::StatusOr<std::unique_ptr<Bm25Index>> opened;
+            {
+              py::gil_scoped_release release;
+              opened = Bm25Index::Open(path);
+            }
+            return ValueOrThrow(std::move(opened));
+          },
+          py::arg("path"),
+          "Opens a snapshot written by save() in place (memory-mapped; copied on the first "
+          "write). Raises NotFoundError, DataLossError.")
+      .def(
+          "verify",
+          [](const Bm25Index& bm) {
+            absl::Status status;
+            {
+              py::gil_scoped_release release;
+              status = bm.Verify();
+            }
+            ThrowIfError(status);
+          },
+          "Waits for the background verification of an opened snapshot; raises DataLossError.")
       .def("__len__", &Bm25Index::Size)
       .def("__contains__", &Bm25Index::Contains, py::arg("id"));
 

@@ -1,9 +1,10 @@
 // Fuzz target: the collection loader on arbitrary files. The input is the MANIFEST, then the
 // documents, vectors and index files, separated by "\n@@FILE@@\n". With the first byte odd the
-// manifest's sizes and checksums are recomputed from the given files, so mutations reach the
-// file decoders (documents, vectors, HNSW graph, IVF lists) past the checksum gate; otherwise the
-// manifest is taken as it is. Loading must return a collection or an error, never crash; a
-// loaded collection must answer a search.
+// manifest's sizes and checksums (CRC-32C, or with bit 1 set SHA-256 as version 1 wrote) are
+// recomputed from the given files, so mutations reach the file decoders (documents, vectors,
+// HNSW graph, IVF lists) past the checksum gate; otherwise the manifest is taken as it is.
+// Loading must return a collection or an error, never crash; a loaded collection must answer
+// searches (filtered ones parse every metadata text) and reads, or fail them with an error.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "common/sha256.h"
 #include "llmkit/index.h"
 
@@ -35,6 +37,7 @@ std::vector<std::string> Split(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const bool fix_manifest = data[0] & 1;
+  const bool sha256 = data[0] & 2;
   std::vector<std::string> parts =
       Split(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
   std::string manifest = parts[0];
@@ -51,7 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         entry.Set("role", kRoles[i]);
         entry.Set("name", files[i].first);
         entry.Set("bytes", static_cast<int64_t>(files[i].second.size()));
-        entry.Set("sha256", llmkit::internal::Sha256Hex(files[i].second));
+        if (sha256) {
+          entry.Set("sha256", llmkit::internal::Sha256Hex(files[i].second));
+        } else {
+          entry.Set("crc32c", llmkit::internal::Crc32cHex(files[i].second));
+        }
         listed.push_back(std::move(entry));
       }
       parsed->Set("files", std::move(listed));
@@ -65,6 +72,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)(*loaded)->Search(query, {.k = 3});
     (void)(*loaded)->Search(query,
                             {.k = 3, .where = llmkit::Json::Parse(R"({"i": {"$gt": 1}})").value()});
+    for (const std::string& id : (*loaded)->Ids()) (void)(*loaded)->Get(id);
+    // A write copies the mapped columns into memory first.
+    std::vector<std::string> more = {"fuzz-new"};
+    (void)(*loaded)->Add(more, query);
+    (void)(*loaded)->Search(query, {.k = 3});
   }
   return 0;
 }

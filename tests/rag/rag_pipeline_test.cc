@@ -506,6 +506,80 @@ TEST(RagPipeline, SaveAndLoadGiveTheSameAnswersAndResume) {
   EXPECT_THAT(damaged.status().message(), HasSubstr("chunk_size"));
 }
 
+// Load opens the BM25 snapshots saved beside the collection; without them (or with ones from
+// another save of the collection) it rebuilds them from the chunks. Both give the same
+// passages, and a pipeline loaded from snapshots takes ingests and saves again.
+TEST(RagPipeline, LoadOpensTheSavedLexicalIndexOrRebuildsIt) {
+  TempDir dir;
+  const std::string index = dir.path() + "/index";
+  auto rag = Pipeline({.k = 4});
+  ASSERT_TRUE(rag->Ingest(Library()).ok());
+  ASSERT_TRUE(rag->Save(index).ok());
+  size_t snapshots = 0;
+  for (const auto& entry : fs::directory_iterator(index)) {
+    snapshots += entry.path().extension() == ".bm25";
+  }
+  EXPECT_EQ(snapshots, 2u);
+  ASSERT_TRUE(fs::exists(index + "/lexical.json"));
+  auto opened = RagPipeline::Load(index).value();
+  fs::copy(index, dir.path() + "/rebuilt", fs::copy_options::recursive);
+  fs::remove(dir.path() + "/rebuilt/lexical.json");
+  auto rebuilt = RagPipeline::Load(dir.path() + "/rebuilt").value();
+  // lexical.json from an older save of the collection: not used.
+  fs::copy(index, dir.path() + "/stale", fs::copy_options::recursive);
+  std::string stale;
+  {
+    std::ifstream in(index + "/lexical.json");
+    stale.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto other = Pipeline({.k = 4});
+  ASSERT_TRUE(other->Ingest({Library()[0]}).ok());
+  ASSERT_TRUE(other->Save(dir.path() + "/stale").ok());
+  WriteFile(dir.path() + "/stale/lexical.json", stale);
+  auto stale_loaded = RagPipeline::Load(dir.path() + "/stale").value();
+  EXPECT_EQ(stale_loaded->Stats().documents, 1u);
+  auto bread = stale_loaded->Retrieve("bread dough");
+  ASSERT_TRUE(bread.ok());
+  for (const RagPassage& p : *bread) EXPECT_EQ(p.doc_id, "volcanoes");
+
+  for (const char* q : {"volcano crust", "bread dough", "moon gravity", "magma gas"}) {
+    auto a = rag->Retrieve(q);
+    auto b = opened->Retrieve(q);
+    auto c = rebuilt->Retrieve(q);
+    ASSERT_TRUE(a.ok() && b.ok() && c.ok()) << b.status() << c.status();
+    ASSERT_EQ(a->size(), b->size());
+    ASSERT_EQ(a->size(), c->size());
+    for (size_t i = 0; i < a->size(); ++i) {
+      EXPECT_EQ((*a)[i].chunk_id, (*b)[i].chunk_id) << q;
+      EXPECT_EQ((*a)[i].chunk_id, (*c)[i].chunk_id) << q;
+      EXPECT_DOUBLE_EQ((*a)[i].score, (*b)[i].score) << q;
+      EXPECT_DOUBLE_EQ((*a)[i].score, (*c)[i].score) << q;
+    }
+  }
+  EXPECT_EQ(opened->Stats().documents, 3u);
+  EXPECT_EQ(opened->Stats().chunks, rag->Stats().chunks);
+  // Writes after opening: change detection reads the saved table of documents.
+  std::vector<RagDocument> changed = Library();
+  changed[1].text += "Rye bread needs a sourdough starter.\n";
+  auto progress = opened->Ingest(changed);
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->documents_unchanged, 2u);
+  EXPECT_GT(progress->chunks, 0u);
+  auto rye = opened->Retrieve("sourdough starter", 1);
+  ASSERT_TRUE(rye.ok() && !rye->empty());
+  EXPECT_EQ((*rye)[0].doc_id, "bread");
+  ASSERT_TRUE(opened->Save(index).ok());
+  snapshots = 0;
+  for (const auto& entry : fs::directory_iterator(index)) {
+    snapshots += entry.path().extension() == ".bm25";
+  }
+  EXPECT_EQ(snapshots, 2u);  // The previous save's snapshots are gone.
+  auto reopened = RagPipeline::Load(index).value();
+  auto again = reopened->Retrieve("sourdough starter", 1);
+  ASSERT_TRUE(again.ok() && !again->empty());
+  EXPECT_EQ((*again)[0].chunk_id, (*rye)[0].chunk_id);
+}
+
 TEST(RagPipeline, IngestDirectorySkipsBadFilesAndRemovesDeletedOnes) {
   TempDir dir;
   WriteFile(dir.path() + "/a.md", "# A\n\nAlpha particles are helium nuclei.\n");

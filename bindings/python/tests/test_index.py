@@ -88,7 +88,7 @@ def test_numpy_layouts_and_errors(tmp_path):
     vectors_file.write_bytes(vectors_file.read_bytes()[:-3])
     with pytest.raises(llmkit.DataLossError, match=vectors_file.name):
         llmkit.Collection.load(str(tmp_path / "c"))
-    assert "sha256" in text
+    assert "crc32c" in text
 
 
 def test_bm25_and_retriever():
@@ -271,3 +271,52 @@ def test_whatever_add_accepts_survives_save_and_load_exactly(tmp_path, float16):
             assert repr(got["text"]) == repr(before[i]["text"])
             assert repr(got["metadata"]) == repr(before[i]["metadata"])
             assert got["vector"].tobytes() == before[i]["vector"].tobytes()
+
+
+def test_saved_indexes_open_in_place_and_report_damage(tmp_path):
+    """Collection.load and Bm25Index.open map their files: searches match the saved index, the
+    first write copies, and a damaged file raises DataLossError (at open, or at verify() and the
+    first search when only the checksum, checked in the background, catches it)."""
+    vectors = clustered(500, 16, 3)
+    ids = [f"d{i}" for i in range(500)]
+    col = llmkit.Collection(dim=16, float16=True)
+    col.add(ids, vectors, texts=[f"text {i}" for i in range(500)],
+            metadatas=[{"i": i} for i in range(500)])
+    col.save(str(tmp_path / "col"))
+    loaded = llmkit.Collection.load(str(tmp_path / "col"))
+    loaded.verify()
+    assert [h.id for h in loaded.search(vectors[4], k=5, where={"i": {"$lt": 100}})] == \
+        [h.id for h in col.search(vectors[4], k=5, where={"i": {"$lt": 100}})]
+    loaded.upsert(["d4"], vectors[5:6], texts=["moved"])
+    assert loaded.get("d4")["text"] == "moved"
+    assert llmkit.Collection.load(str(tmp_path / "col")).get("d4")["text"] == "text 4"
+
+    bm = llmkit.Bm25Index(k1=1.1, stemming=False)
+    bm.add(ids, [f"text number {i} {'even' if i % 2 == 0 else 'odd'}" for i in range(500)])
+    path = str(tmp_path / "lexical.bm25")
+    bm.save(path)
+    opened = llmkit.Bm25Index.open(path)
+    opened.verify()
+    assert len(opened) == 500 and "d7" in opened
+    assert [(h.id, h.score) for h in opened.search("odd number 7", k=5)] == \
+        [(h.id, h.score) for h in bm.search("odd number 7", k=5)]
+    opened.upsert(["d7"], ["even now"])
+    assert opened.search("now", k=1)[0].id == "d7"
+
+    vectors_file = next(p for p in (tmp_path / "col").iterdir() if p.name.startswith("vectors-"))
+    raw = bytearray(vectors_file.read_bytes())
+    raw[-3] ^= 0x10
+    vectors_file.write_bytes(bytes(raw))
+    damaged = llmkit.Collection.load(str(tmp_path / "col"))
+    with pytest.raises(llmkit.DataLossError, match="checksum"):
+        damaged.verify()
+    with pytest.raises(llmkit.DataLossError):
+        damaged.search(vectors[0], k=3)
+    raw = bytearray(open(path, "rb").read())
+    raw[len(raw) // 2] ^= 0x01
+    open(path, "wb").write(bytes(raw))
+    with pytest.raises(llmkit.DataLossError):
+        broken = llmkit.Bm25Index.open(path)
+        broken.search("odd", k=3)
+    with pytest.raises(llmkit.NotFoundError):
+        llmkit.Bm25Index.open(str(tmp_path / "absent.bm25"))
