@@ -253,11 +253,16 @@ absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::Search(std::string_view query,
   touched.clear();
   // The length normalization k1 * (1 - b + b * length / avg_length) as norm_a + norm_b * length.
   const double norm_a = k1 * (1 - b), norm_b = k1 * b / avg_length;
-  for (const auto& [term, query_count] : query_terms) {
+  // Terms in byte order, so that scores are summed in the same order on every call (a hash
+  // map's order may differ between maps, and float sums with it).
+  std::vector<std::pair<std::string_view, uint32_t>> ordered(query_terms.begin(),
+                                                             query_terms.end());
+  std::sort(ordered.begin(), ordered.end());
+  for (const auto& [term, query_count] : ordered) {
     std::optional<uint32_t> term_id;
     if (frozen != nullptr) {
       term_id = frozen->FindTerm(term);
-    } else if (auto it = x.term_of.find(term); it != x.term_of.end()) {
+    } else if (auto it = x.term_of.find(internal::ToAbsl(term)); it != x.term_of.end()) {
       term_id = it->second;
     }
     if (!term_id) continue;
