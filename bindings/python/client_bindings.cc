@@ -689,7 +689,10 @@ void DefineResilience(py::module_& m) {
       "with_guard",
       [](py::object model, std::optional<std::string> input_pii,
          std::optional<std::string> output_pii, bool restore_output, int max_reasks,
-         std::vector<std::string> banned_terms, py::object validator,
+         std::vector<std::string> banned_terms, const std::string& banned_action,
+         const py::list& patterns, py::object tokenizer, std::optional<size_t> max_input_tokens,
+         std::optional<size_t> max_output_tokens, const std::string& token_limit_action,
+         py::object validator, const std::string& validator_action,
          std::optional<std::vector<std::string>> pii_kinds,
          std::optional<std::vector<std::string>> phone_regions) {
         auto action = [](const std::optional<std::string>& name,
@@ -709,6 +712,32 @@ void DefineResilience(py::module_& m) {
         options.restore_output = restore_output;
         options.max_reasks = max_reasks;
         options.banned_terms = std::move(banned_terms);
+        options.banned_action = *action(banned_action, "banned_action");
+        for (const py::handle& item : patterns) {
+          // {"name": ..., "regex": ..., "input": bool, "output": bool, "action": ...}
+          if (!py::isinstance<py::dict>(item)) {
+            throw StatusError(absl::InvalidArgumentError(
+                "patterns: each is a dict with name, regex and optionally input, output, action"));
+          }
+          py::dict d = py::reinterpret_borrow<py::dict>(item);
+          GuardPattern pattern;
+          if (!d.contains("name") || !d.contains("regex")) {
+            throw StatusError(absl::InvalidArgumentError("patterns: name and regex are required"));
+          }
+          pattern.name = py::cast<std::string>(d["name"]);
+          pattern.regex = py::cast<std::string>(d["regex"]);
+          if (d.contains("input")) pattern.input = py::cast<bool>(d["input"]);
+          if (d.contains("output")) pattern.output = py::cast<bool>(d["output"]);
+          if (d.contains("action")) {
+            pattern.action = *action(py::cast<std::string>(d["action"]), "a pattern's action");
+          }
+          options.patterns.push_back(std::move(pattern));
+        }
+        if (!tokenizer.is_none()) options.tokenizer = ToTokenizer(tokenizer);
+        options.max_input_tokens = max_input_tokens;
+        options.max_output_tokens = max_output_tokens;
+        options.token_limit_action = *action(token_limit_action, "token_limit_action");
+        options.validator_action = *action(validator_action, "validator_action");
         if (!validator.is_none()) {
           // Called on the call's thread: the GIL is taken for it, and the reference is dropped
           // with the GIL held.
@@ -740,10 +769,14 @@ void DefineResilience(py::module_& m) {
       py::arg("model"), py::kw_only(), py::arg("input_pii") = py::none(),
       py::arg("output_pii") = py::none(), py::arg("restore_output") = true,
       py::arg("max_reasks") = 2, py::arg("banned_terms") = std::vector<std::string>{},
-      py::arg("validator") = py::none(), py::arg("pii_kinds") = py::none(),
-      py::arg("phone_regions") = py::none(),
-      "Checks what is sent and what comes back: PII ('raise' or 'redact'), banned terms, a "
-      "validator(text, output) returning False or raising to refuse.");
+      py::arg("banned_action") = "raise", py::arg("patterns") = py::list(),
+      py::arg("tokenizer") = py::none(), py::arg("max_input_tokens") = py::none(),
+      py::arg("max_output_tokens") = py::none(), py::arg("token_limit_action") = "raise",
+      py::arg("validator") = py::none(), py::arg("validator_action") = "raise",
+      py::arg("pii_kinds") = py::none(), py::arg("phone_regions") = py::none(),
+      "Checks what is sent and what comes back: PII, banned terms, RE2 patterns, token limits "
+      "and a validator(text, output) returning False or raising to refuse; each 'raise', "
+      "'redact', 'filter' or (answers) 'reask'.");
   m.def(
       "with_rate_limit",
       [](py::object model, double requests_per_minute, double tokens_per_minute, bool wait,

@@ -42,6 +42,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "llmkit/chat.h"
+#include "llmkit/tokenizer.h"
 
 namespace llmkit {
 
@@ -87,6 +88,18 @@ enum class GuardAction {
             // then raise). The answer's usage and attempts count every call.
 };
 
+// Text refused by a regular expression (RE2 syntax: linear time, no backreferences or
+// lookaround — a pattern using them is kInvalidArgument from WithGuard).
+struct GuardPattern {
+  std::string name;  // Names the check in errors and re-asks: "pattern:<name>".
+  std::string regex;
+  bool input = true;   // Checks the messages sent.
+  bool output = true;  // Checks the answer.
+  // kRaise, kRedact ("[<NAME> REDACTED]"), kFilter, or kReask (on the answer; on input it
+  // raises).
+  GuardAction action = GuardAction::kRaise;
+};
+
 struct GuardOptions {
   PiiOptions pii;
   std::optional<GuardAction> input_pii;   // Checks the messages sent; nullopt: not checked.
@@ -96,15 +109,28 @@ struct GuardOptions {
   int max_reasks = 2;  // kReask: calls after the first.
   // Words or phrases refused in input and output (case-insensitive, at word boundaries).
   std::vector<std::string> banned_terms;
+  // kRaise, kRedact ("[REDACTED]"), kFilter, or kReask (on the answer; on input it raises).
+  GuardAction banned_action = GuardAction::kRaise;
+  std::vector<GuardPattern> patterns;
+  // Token limits, counted with `tokenizer` (required when either is set): all the message
+  // texts sent together, and the answer. Input over the limit raises; an answer over it follows
+  // token_limit_action (kRaise, or kReask asking for a shorter answer).
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::optional<size_t> max_input_tokens;
+  std::optional<size_t> max_output_tokens;
+  GuardAction token_limit_action = GuardAction::kRaise;
   // A caller's check of each message text sent (`output` false) and of the answer (true): an
-  // error fails the call with that status.
+  // error fails the call with that status, or, with validator_action kReask, asks the model
+  // again with the error's message (on the answer; then raises once max_reasks are spent).
   std::function<absl::Status(std::string_view text, bool output)> validator;
+  GuardAction validator_action = GuardAction::kRaise;
 };
 
 // A model that runs the checks before sending and after receiving. A guarded stream with
 // output checks delivers the answer once checked (as one text delta), so nothing unchecked
-// reaches the caller. Errors: kInvalidArgument for a null model, kReask as the input action, or
-// max_reasks below 0.
+// reaches the caller. Errors: kInvalidArgument for a null model, kReask as the input action,
+// max_reasks below 0, a pattern that RE2 does not compile (naming it and RE2's reason), a token
+// limit without a tokenizer, or kRedact/kFilter for a validator or token limit.
 absl::StatusOr<std::unique_ptr<ChatModel>> WithGuard(std::shared_ptr<ChatModel> model,
                                                      GuardOptions options);
 

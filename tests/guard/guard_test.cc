@@ -254,5 +254,165 @@ TEST(WithGuard, ReasksFiltersAndCountsEveryCall) {
   EXPECT_EQ(WithGuard(model, bad).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A tokenizer whose tokens are single bytes (no merges): a text's count is its length.
+std::shared_ptr<const Tokenizer> ByteTokenizer() {
+  static const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string ranks;
+  for (int b = 0; b < 256; ++b) {
+    // One byte: two base64 digits and "==".
+    ranks += kBase64[b >> 2];
+    ranks += kBase64[(b & 3) << 4];
+    ranks += "== " + std::to_string(b) + "\n";
+  }
+  EncodingSpec spec;
+  spec.name = "bytes";
+  auto tokenizer = Tokenizer::FromRanks(ranks, spec);
+  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status();
+  return *tokenizer;
+}
+
+// A server answering from a queue (the last answer repeats), recording the bodies it got.
+struct QueuedServer {
+  std::mutex mu;
+  std::vector<std::string> answers;
+  std::vector<std::string> bodies;
+  TestServer server{[this](const ServerRequest& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(r.body);
+    std::string body = answers.front();
+    if (answers.size() > 1) answers.erase(answers.begin());
+    return Reply(200, body);
+  }};
+  void Answers(std::vector<std::string> texts) {
+    std::lock_guard<std::mutex> lock(mu);
+    answers.clear();
+    for (const std::string& t : texts) answers.push_back(Answer(t));
+    bodies.clear();
+  }
+  std::shared_ptr<ChatModel> Model() {
+    auto base = NewOpenAIClient({.base_url = server.Url("/v1"), .api_key = "k", .model = "m"});
+    EXPECT_TRUE(base.ok());
+    return std::move(*base);
+  }
+};
+
+TEST(WithGuard, PatternsBannedTermsValidatorsAndTokenLimitsEachRaiseRedactOrReask) {
+  QueuedServer s;
+  std::shared_ptr<ChatModel> model = s.Model();
+  ChatRequest request;
+  request.messages = {{.role = "user", .content = "Summarize ticket INT-4471 for me."}};
+
+  // A pattern on input raises, naming the pattern and the span, not the text.
+  GuardOptions patterns;
+  patterns.patterns = {{.name = "ticket", .regex = R"(\bINT-\d{3,}\b)", .output = false}};
+  auto guarded = WithGuard(model, patterns);
+  ASSERT_TRUE(guarded.ok()) << guarded.status();
+  s.Answers({"fine"});
+  absl::Status refused = (*guarded)->Complete(request).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("pattern:ticket: messages[0].content bytes 17-25"));
+  EXPECT_THAT(refused.message(), Not(HasSubstr("INT-4471")));
+  EXPECT_TRUE(s.bodies.empty());  // Nothing was sent.
+  // Redacted on input, and on output.
+  patterns.patterns[0].action = GuardAction::kRedact;
+  patterns.patterns[0].output = true;
+  guarded = WithGuard(model, patterns);
+  s.Answers({"INT-4471 and INT-990 are closed."});
+  absl::StatusOr<ChatResponse> r = (*guarded)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(s.bodies.back(), HasSubstr("Summarize ticket [TICKET REDACTED] for me."));
+  EXPECT_EQ(r->text, "[TICKET REDACTED] and [TICKET REDACTED] are closed.");
+  // Re-asked on output: the model is told which check refused it; every call is counted.
+  patterns.patterns[0] = {
+      .name = "ticket", .regex = R"(INT-\d+)", .input = false, .action = GuardAction::kReask};
+  guarded = WithGuard(model, patterns);
+  s.Answers({"See INT-4471.", "The ticket is closed."});
+  r = (*guarded)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->text, "The ticket is closed.");
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(r->usage.total_tokens, 4);
+  ASSERT_EQ(s.bodies.size(), 2u);
+  EXPECT_THAT(s.bodies[1], HasSubstr("not allowed (ticket). Answer again without it."));
+  // Re-asks spent: refused.
+  s.Answers({"INT-1 again"});
+  refused = (*guarded)->Complete(request).status();
+  EXPECT_THAT(refused.message(), HasSubstr("pattern:ticket: answer bytes 0-5"));
+  EXPECT_EQ(s.bodies.size(), 3u);  // The first call and max_reasks (2) more.
+
+  // Banned terms: redacted on input and output, or re-asked on output.
+  GuardOptions banned;
+  banned.banned_terms = {"project zeus"};
+  banned.banned_action = GuardAction::kRedact;
+  guarded = WithGuard(model, banned);
+  request.messages[0].content = "What is Project Zeus?";
+  s.Answers({"Project Zeus is secret; project zeus!"});
+  r = (*guarded)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(s.bodies.back(), HasSubstr("What is [REDACTED]?"));
+  EXPECT_EQ(r->text, "[REDACTED] is secret; [REDACTED]!");
+  banned.banned_action = GuardAction::kReask;
+  guarded = WithGuard(model, banned);
+  request.messages[0].content = "What is new?";
+  s.Answers({"Project Zeus shipped.", "A release shipped."});
+  r = (*guarded)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->text, "A release shipped.");
+  EXPECT_THAT(s.bodies[1], HasSubstr("used a term that is not allowed"));
+  // On input, kReask raises (there is nothing to ask again).
+  request.messages[0].content = "And Project Zeus?";
+  EXPECT_EQ((*guarded)->Complete(request).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // The validator's refusal re-asked with its message.
+  GuardOptions validating;
+  validating.validator = [](std::string_view text, bool output) {
+    return output && text.find("maybe") != std::string_view::npos
+               ? absl::FailedPreconditionError("answer yes or no")
+               : absl::OkStatus();
+  };
+  validating.validator_action = GuardAction::kReask;
+  guarded = WithGuard(model, validating);
+  request.messages[0].content = "Is it done?";
+  s.Answers({"maybe", "yes"});
+  r = (*guarded)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->text, "yes");
+  EXPECT_THAT(s.bodies[1], HasSubstr("Your answer was not accepted: answer yes or no."));
+
+  // Token limits: input over the limit raises before sending; a long answer is re-asked.
+  GuardOptions limited;
+  limited.tokenizer = ByteTokenizer();
+  limited.max_input_tokens = 20;
+  limited.max_output_tokens = 8;
+  limited.token_limit_action = GuardAction::kReask;
+  guarded = WithGuard(model, limited);
+  ASSERT_TRUE(guarded.ok()) << guarded.status();
+  request.messages = {{.role = "system", .content = "Be brief."},   // 9 bytes
+                      {.role = "user", .content = "Is it done?"}};  // 11 bytes: 20 in all.
+  s.Answers({"Yes, it is done now.", "Yes."});
+  r = (*guarded)->Complete(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->text, "Yes.");
+  EXPECT_THAT(s.bodies[1], HasSubstr("Answer again in at most 8 tokens."));
+  request.messages[1].content = "Is it done yet?";
+  s.Answers({"Yes."});
+  refused = (*guarded)->Complete(request).status();
+  EXPECT_THAT(refused.message(), HasSubstr("the messages hold 24 tokens, over the limit of 20"));
+  EXPECT_TRUE(s.bodies.empty());
+
+  // Bad options are refused when the guard is built.
+  GuardOptions bad_pattern;
+  bad_pattern.patterns = {{.name = "lookahead", .regex = "a(?=b)"}};
+  absl::Status bad = WithGuard(model, bad_pattern).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.message(), HasSubstr("pattern \"lookahead\" does not compile"));
+  GuardOptions no_tokenizer;
+  no_tokenizer.max_output_tokens = 5;
+  EXPECT_EQ(WithGuard(model, no_tokenizer).status().code(), absl::StatusCode::kInvalidArgument);
+  GuardOptions redact_validator;
+  redact_validator.validator_action = GuardAction::kRedact;
+  EXPECT_EQ(WithGuard(model, redact_validator).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace llmkit

@@ -728,6 +728,12 @@ def restore_pii(text: str, placeholders: dict[str, str]) -> str: ...
 def with_guard(model: Any, *, input_pii: Optional[Literal["raise", "redact", "filter"]] = ...,
                output_pii: Optional[Literal["raise", "redact", "filter", "reask"]] = ...,
                restore_output: bool = ..., max_reasks: int = ...,
-               banned_terms: Sequence[str] = ..., validator: Optional[Callable[[str, bool], Any]] = ...,
+               banned_terms: Sequence[str] = ...,
+               banned_action: Literal["raise", "redact", "filter", "reask"] = ...,
+               patterns: list[dict[str, Any]] = ..., tokenizer: Any = ...,
+               max_input_tokens: Optional[int] = ..., max_output_tokens: Optional[int] = ...,
+               token_limit_action: Literal["raise", "reask"] = ...,
+               validator: Optional[Callable[[str, bool], Any]] = ...,
+               validator_action: Literal["raise", "reask"] = ...,
                pii_kinds: Optional[Sequence[str]] = ...,
                phone_regions: Optional[Sequence[str]] = ...) -> ChatModel: ...

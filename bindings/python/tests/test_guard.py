@@ -80,3 +80,52 @@ def test_with_guard_reasks_until_the_answer_is_clean():
             llmkit.with_guard(client, input_pii="reask")
     finally:
         p.close()
+
+
+def test_with_guard_patterns_banned_terms_validators_and_token_limits(ranks_dir):
+    """Each check raises, redacts or asks again, as chosen; every call is counted."""
+    queue = []
+
+    def script(path, body, headers):
+        content = queue.pop(0) if len(queue) > 1 else queue[0]
+        return 200, {}, json.dumps({"id": "c", "model": "m", "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}).encode(), 0
+
+    p = Provider(script)
+    try:
+        client = llmkit.OpenAIClient(base_url=p.url + "/v1", api_key="sk-test", model="m")
+        ask = [{"role": "user", "content": "Summarize INT-4471."}]
+        ticket = {"name": "ticket", "regex": r"INT-\d+"}
+        with pytest.raises(llmkit.FailedPreconditionError, match="pattern:ticket"):
+            llmkit.with_guard(client, patterns=[ticket]).chat(ask)
+        queue[:] = ["INT-4471 is closed."]
+        r = llmkit.with_guard(client, patterns=[dict(ticket, action="redact")]).chat(ask)
+        assert r.text == "[TICKET REDACTED] is closed."
+        assert "Summarize [TICKET REDACTED]." in json.dumps(p.requests[-1][2])
+        queue[:] = ["INT-4471 is closed.", "It is closed."]
+        r = llmkit.with_guard(client, patterns=[dict(ticket, input=False, action="reask")]).chat(ask)
+        assert r.text == "It is closed." and r.usage.total_tokens == 10
+        queue[:] = ["Project Zeus shipped.", "It shipped."]
+        r = llmkit.with_guard(client, banned_terms=["project zeus"], banned_action="reask").chat(
+            [{"role": "user", "content": "News?"}])
+        assert r.text == "It shipped."
+        queue[:] = ["maybe", "yes"]
+        r = llmkit.with_guard(client, validator=lambda text, output: not output or text in ("yes", "no"),
+                              validator_action="reask").chat([{"role": "user", "content": "Done?"}])
+        assert r.text == "yes"
+        o200k = llmkit.load_encoding("o200k_base", str(ranks_dir / "o200k_base.tiktoken"))
+        queue[:] = ["Yes, it is entirely done by now, as far as I can tell.", "Yes."]
+        r = llmkit.with_guard(client, tokenizer=o200k, max_output_tokens=4, token_limit_action="reask").chat(
+            [{"role": "user", "content": "Done?"}])
+        assert r.text == "Yes."
+        assert "at most 4 tokens" in json.dumps(p.requests[-1][2])
+        with pytest.raises(llmkit.FailedPreconditionError, match="over the limit of 3"):
+            llmkit.with_guard(client, tokenizer=o200k, max_input_tokens=3).chat(
+                [{"role": "user", "content": "Is it done already, please?"}])
+        with pytest.raises(llmkit.InvalidArgumentError, match="does not compile"):
+            llmkit.with_guard(client, patterns=[{"name": "bad", "regex": "(a"}])
+        with pytest.raises(llmkit.InvalidArgumentError, match="need a tokenizer"):
+            llmkit.with_guard(client, max_output_tokens=5)
+    finally:
+        p.close()
