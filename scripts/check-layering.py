@@ -41,6 +41,7 @@ LAYERS = {
     "guard": {"common"},
     "pgvector": {"common", "index"},
     "chroma": {"common", "index"},
+    "observe": {"common"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

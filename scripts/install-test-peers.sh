@@ -16,6 +16,9 @@ packages=(
   "@electric-sql/pglite-pgvector@0.0.15"
   # A Chroma 1.x server for the Chroma store's tests (bindings 1.0.5: newer ones need glibc 2.39).
   "chromadb@3.0.6" "chromadb-js-bindings-linux-x64-gnu@1.0.5"
+  # OpenTelemetry: the GenAI semantic conventions (the names the tracer may emit) and the OTLP
+  # protobuf root the test receiver decodes llmkit's OTLP/JSON with.
+  "@opentelemetry/semantic-conventions@1.45.0" "@opentelemetry/otlp-transformer@0.52.1"
 )
 mkdir -p "$dir"
 version() {

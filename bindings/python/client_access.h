@@ -20,6 +20,8 @@ struct ModelHandles {
 
 // Raises TypeError for anything but the client classes.
 ModelHandles ModelsOf(const pybind11::handle& model);  // client_bindings.cc
+// A llmkit.ChatModel over these models (for decorators bound elsewhere: with_tracing).
+pybind11::object ModelFrom(ModelHandles models);  // client_bindings.cc
 
 }  // namespace llmkit::python
 

@@ -972,4 +972,11 @@ ModelHandles ModelsOf(const py::handle& model) {
   return {client.chat, client.embeddings};
 }
 
+py::object ModelFrom(ModelHandles models) {
+  PyChatModel out;
+  out.chat = std::move(models.chat);
+  out.embeddings = std::move(models.embeddings);
+  return py::cast(std::move(out));
+}
+
 }  // namespace llmkit::python

@@ -42,6 +42,7 @@ void BindIndex(py::module_& module);      // index_bindings.cc
 void BindRag(py::module_& module);        // rag_bindings.cc
 void BindSchema(py::module_& module);     // schema_bindings.cc
 void BindGuard(py::module_& module);      // guard_bindings.cc
+void BindObserve(py::module_& module);    // observe_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -79,4 +80,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindRag(module);
   BindSchema(module);
   BindGuard(module);
+  BindObserve(module);
 }

@@ -98,6 +98,7 @@ class OpenAIEmbeddingModel final : public EmbeddingModel {
                          : std::chrono::milliseconds(0);
       http.idle_timeout = std::chrono::milliseconds(0);  // The server is silent until it answers.
       http.cancellation = stop;
+      internal::ApplyTraceContext(call, http);
       ++in_flight;
       answers[b].body = TakeBuffer();
       transport_->Start(std::move(http), &answers[b],

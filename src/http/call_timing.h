@@ -22,7 +22,26 @@ inline std::chrono::milliseconds TimeLeft(CallContext::Clock::time_point deadlin
                   std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
 }
 
-// Sets `http`'s timeout, idle timeout and cancellation for one request of `call`. Streamed
+// Adds the W3C trace context headers of `call` (traceparent, tracestate) when they are well
+// formed: a traceparent of 55 lowercase hex digits and dashes, a tracestate of printable ASCII
+// (so that no caller's value can add a header line).
+inline void ApplyTraceContext(const CallContext& call, HttpRequest& http) {
+  const std::string& parent = call.trace.traceparent;
+  if (parent.size() != 55) return;
+  for (char c : parent) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return;
+  }
+  http.headers.emplace_back("traceparent", parent);
+  const std::string& state = call.trace.tracestate;
+  if (state.empty() || state.size() > 512) return;
+  for (char c : state) {
+    if (c < 0x20 || c > 0x7e) return;
+  }
+  http.headers.emplace_back("tracestate", state);
+}
+
+// Sets `http`'s timeout, idle timeout, cancellation and trace context headers for one request
+// of `call`. Streamed
 // requests run until the deadline (none: no limit) and end after `call.idle_timeout` of silence;
 // plain requests, whose servers are silent until the answer is complete, get no idle timeout and
 // `request_timeout` when the call has no deadline. Returns kCancelled or kDeadlineExceeded when
@@ -39,6 +58,7 @@ inline absl::Status ApplyCall(const CallContext& call, bool stream,
   }
   http.idle_timeout = stream ? call.idle_timeout : std::chrono::milliseconds(0);
   http.cancellation = call.cancellation;
+  ApplyTraceContext(call, http);
   return absl::OkStatus();
 }
 

@@ -62,6 +62,7 @@ from ._llmkit import (
     SentenceSplitter,
     StreamEvent,
     Template,
+    Tracer,
     TokenSplitter,
     ToolCall,
     Usage,
@@ -82,6 +83,7 @@ from ._llmkit import (
     with_hedging,
     with_rate_limit,
     with_retry,
+    with_tracing,
     __version__,
 )
 
@@ -136,6 +138,7 @@ __all__ = [
     "SentenceSplitter",
     "StreamEvent",
     "Template",
+    "Tracer",
     "TokenSplitter",
     "ToolCall",
     "UnauthenticatedError",
@@ -160,6 +163,7 @@ __all__ = [
     "with_hedging",
     "with_rate_limit",
     "with_retry",
+    "with_tracing",
 ]
 
 

@@ -1,0 +1,61 @@
+"""llmkit.Tracer and with_tracing from Python: a span per call exported as OTLP/JSON to a local
+collector, the traceparent header at the provider, a stream left by `break` still ending its
+span, and the Prometheus text."""
+
+import gc
+import json
+
+import llmkit
+from fake_provider import COMPLETION, CHUNKS, Provider
+
+
+def sse(chunks):
+    return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+
+
+def test_spans_metrics_and_trace_context():
+    seen = {}
+
+    def provider_script(path, body, headers):
+        seen["traceparent"] = headers.get("traceparent", "")
+        if body.get("stream"):
+            return 200, {"Content-Type": "text/event-stream"}, sse(CHUNKS), 0
+        return 200, {}, json.dumps(COMPLETION).encode(), 0
+
+    exported = []
+
+    def collector_script(path, body, headers):
+        exported.append((path, body))
+        return 200, {}, b"{}", 0
+
+    provider, collector = Provider(provider_script), Provider(collector_script)
+    try:
+        tracer = llmkit.Tracer(from_environment=False, service_name="py-test",
+                               endpoint=collector.url, tag_attributes=["feature"])
+        client = llmkit.OpenAIClient(base_url=provider.url + "/v1", api_key="sk-test", model="gpt-4o-mini")
+        traced = llmkit.with_tracing(client, tracer, provider="openai")
+        traced.chat([{"role": "user", "content": "Weather?"}], tags={"feature": "weather"})
+        assert len(seen["traceparent"]) == 55
+        # Leaving a stream early ends its span.
+        for _ in traced.stream([{"role": "user", "content": "Weather?"}]):
+            break
+        gc.collect()
+        tracer.flush(timeout=10)
+        assert tracer.stats["spans_ended"] == 2
+        spans = [s for path, body in exported if path.endswith("/v1/traces")
+                 for rs in body["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+        # The streamed answer names no model (the fake server's chunks carry none): "chat".
+        assert [s["name"] for s in spans] == ["chat gpt-4o-mini", "chat"]
+        attributes = {a["key"]: a["value"] for a in spans[0]["attributes"]}
+        assert attributes["gen_ai.usage.input_tokens"] == {"intValue": "20"}
+        assert attributes["gen_ai.usage.cache_read.input_tokens"] == {"intValue": "16"}
+        assert attributes["llmkit.tag.feature"] == {"stringValue": "weather"}
+        assert seen["traceparent"].split("-")[1] == spans[1]["traceId"]
+        text = tracer.prometheus_text()
+        assert "# TYPE gen_ai_client_token_usage histogram" in text
+        assert 'gen_ai_token_type="input"' in text
+        assert any(path.endswith("/v1/metrics") for path, _ in exported)
+        tracer.shutdown(timeout=5)
+    finally:
+        provider.close()
+        collector.close()

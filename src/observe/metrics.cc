@@ -1,0 +1,259 @@
+// MetricStore: histograms and counters, Prometheus text and OTLP/JSON (see metrics.h).
+
+#include "observe/metrics.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace llmkit::internal {
+namespace {
+
+// A canonical key of an attribute set: sorted "key=value" lines.
+std::string CanonicalKey(const Attributes& attributes) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : attributes) parts.push_back(key + "=" + OtlpValue(value).Dump());
+  std::sort(parts.begin(), parts.end());
+  std::string out;
+  for (const std::string& p : parts) absl::StrAppend(&out, p, "\n");
+  return out;
+}
+
+std::string PrometheusName(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    out += ok ? c : '_';
+  }
+  return out;
+}
+
+// The unit as a Prometheus suffix: "s" becomes _seconds; annotations ("{token}") add none.
+std::string UnitSuffix(std::string_view unit) {
+  if (unit == "s") return "_seconds";
+  if (unit == "ms") return "_milliseconds";
+  if (unit == "By") return "_bytes";
+  return "";
+}
+
+std::string LabelValue(const AttributeValue& value) {
+  std::string text;
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    text = *s;
+  } else if (const auto* i = std::get_if<int64_t>(&value)) {
+    text = absl::StrCat(*i);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    text = absl::StrCat(*d);
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    text = *b ? "true" : "false";
+  } else {
+    text = OtlpValue(value).Dump();
+  }
+  std::string out;
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Labels(const Attributes& attributes, std::string_view extra = {}) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : attributes) {
+    parts.push_back(absl::StrCat(PrometheusName(key), "=\"", LabelValue(value), "\""));
+  }
+  std::sort(parts.begin(), parts.end());
+  if (!extra.empty()) parts.emplace_back(extra);
+  if (parts.empty()) return "";
+  std::string out = "{";
+  for (size_t i = 0; i < parts.size(); ++i) absl::StrAppend(&out, i ? "," : "", parts[i]);
+  return out + "}";
+}
+
+std::string Number(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.17g", v);
+  return buffer;
+}
+
+}  // namespace
+
+const std::vector<double>& TokenBuckets() {
+  static const auto* bounds = new std::vector<double>{
+      1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+  return *bounds;
+}
+
+const std::vector<double>& SecondsBuckets() {
+  static const auto* bounds = new std::vector<double>{0.01, 0.02, 0.04, 0.08,  0.16,  0.32,  0.64,
+                                                      1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+  return *bounds;
+}
+
+int64_t UnixNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Json OtlpValue(const AttributeValue& value) {
+  Json out = Json::MakeObject();
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    out.Set("stringValue", *s);
+  } else if (const auto* i = std::get_if<int64_t>(&value)) {
+    out.Set("intValue", absl::StrCat(*i));  // int64 as a string (OTLP/JSON).
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    out.Set("doubleValue", *d);
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    out.Set("boolValue", *b);
+  } else {
+    Json values = Json::MakeArray();
+    for (const std::string& s : std::get<std::vector<std::string>>(value)) {
+      Json item = Json::MakeObject();
+      item.Set("stringValue", s);
+      values.push_back(std::move(item));
+    }
+    Json array = Json::MakeObject();
+    array.Set("values", std::move(values));
+    out.Set("arrayValue", std::move(array));
+  }
+  return out;
+}
+
+Json OtlpAttributes(const Attributes& attributes) {
+  Json out = Json::MakeArray();
+  for (const auto& [key, value] : attributes) {
+    Json kv = Json::MakeObject();
+    kv.Set("key", key);
+    kv.Set("value", OtlpValue(value));
+    out.push_back(std::move(kv));
+  }
+  return out;
+}
+
+MetricStore::MetricStore() : start_ns_(UnixNanos()) {}
+
+MetricStore::Point& MetricStore::PointFor(Family& family, const Attributes& attributes) {
+  auto [it, inserted] = family.points.try_emplace(CanonicalKey(attributes));
+  if (inserted) {
+    it->second.attributes = attributes;
+    it->second.buckets.assign(family.bounds.size() + 1, 0);
+  }
+  return it->second;
+}
+
+void MetricStore::Observe(std::string_view name, std::string_view unit,
+                          std::string_view description, const std::vector<double>& bounds,
+                          double value, const Attributes& attributes) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = families_.try_emplace(std::string(name));
+  Family& family = it->second;
+  if (inserted) {
+    family.unit = unit;
+    family.description = description;
+    family.bounds = bounds;
+  }
+  Point& point = PointFor(family, attributes);
+  // Bucket i counts values in (bounds[i-1], bounds[i]].
+  const size_t bucket =
+      std::lower_bound(family.bounds.begin(), family.bounds.end(), value) - family.bounds.begin();
+  ++point.buckets[bucket];
+  point.min = point.count == 0 ? value : std::min(point.min, value);
+  point.max = point.count == 0 ? value : std::max(point.max, value);
+  ++point.count;
+  point.sum += value;
+}
+
+void MetricStore::Add(std::string_view name, std::string_view unit, std::string_view description,
+                      int64_t value, const Attributes& attributes) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = families_.try_emplace(std::string(name));
+  Family& family = it->second;
+  if (inserted) {
+    family.unit = unit;
+    family.description = description;
+    family.histogram = false;
+  }
+  PointFor(family, attributes).total += value;
+}
+
+std::string MetricStore::Prometheus() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const auto& [name, family] : families_) {
+    const std::string base = PrometheusName(name) + UnitSuffix(family.unit);
+    const std::string metric = family.histogram ? base : base + "_total";
+    absl::StrAppend(&out, "# HELP ", metric, " ", family.description, "\n");
+    absl::StrAppend(&out, "# TYPE ", metric, family.histogram ? " histogram\n" : " counter\n");
+    for (const auto& [key, point] : family.points) {
+      if (!family.histogram) {
+        absl::StrAppend(&out, metric, Labels(point.attributes), " ", point.total, "\n");
+        continue;
+      }
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i <= family.bounds.size(); ++i) {
+        cumulative += point.buckets[i];
+        const std::string le = i < family.bounds.size() ? Number(family.bounds[i]) : "+Inf";
+        absl::StrAppend(&out, base, "_bucket", Labels(point.attributes, "le=\"" + le + "\""), " ",
+                        cumulative, "\n");
+      }
+      absl::StrAppend(&out, base, "_sum", Labels(point.attributes), " ", Number(point.sum), "\n");
+      absl::StrAppend(&out, base, "_count", Labels(point.attributes), " ", point.count, "\n");
+    }
+  }
+  return out;
+}
+
+Json MetricStore::OtlpMetrics(int64_t now_ns) const {
+  std::lock_guard lock(mu_);
+  Json metrics = Json::MakeArray();
+  for (const auto& [name, family] : families_) {
+    Json points = Json::MakeArray();
+    for (const auto& [key, point] : family.points) {
+      Json p = Json::MakeObject();
+      p.Set("attributes", OtlpAttributes(point.attributes));
+      p.Set("startTimeUnixNano", absl::StrCat(start_ns_));
+      p.Set("timeUnixNano", absl::StrCat(now_ns));
+      if (family.histogram) {
+        p.Set("count", absl::StrCat(point.count));
+        p.Set("sum", point.sum);
+        Json buckets = Json::MakeArray();
+        for (uint64_t b : point.buckets) buckets.push_back(absl::StrCat(b));
+        p.Set("bucketCounts", std::move(buckets));
+        Json bounds = Json::MakeArray();
+        for (double b : family.bounds) bounds.push_back(b);
+        p.Set("explicitBounds", std::move(bounds));
+        p.Set("min", point.min);
+        p.Set("max", point.max);
+      } else {
+        p.Set("asInt", absl::StrCat(point.total));
+      }
+      points.push_back(std::move(p));
+    }
+    Json data = Json::MakeObject();
+    data.Set("dataPoints", std::move(points));
+    data.Set("aggregationTemporality", 2);  // Cumulative.
+    if (!family.histogram) data.Set("isMonotonic", true);
+    Json metric = Json::MakeObject();
+    metric.Set("name", name);
+    metric.Set("unit", family.unit);
+    metric.Set("description", family.description);
+    metric.Set(family.histogram ? "histogram" : "sum", std::move(data));
+    metrics.push_back(std::move(metric));
+  }
+  return metrics;
+}
+
+}  // namespace llmkit::internal

@@ -1,0 +1,68 @@
+// The tracer's metrics: cumulative histograms and counters by attribute set, written as the
+// Prometheus text format and as OTLP/JSON.
+
+#ifndef LLMKIT_SRC_OBSERVE_METRICS_H_
+#define LLMKIT_SRC_OBSERVE_METRICS_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmkit/json.h"
+#include "llmkit/observe.h"
+
+namespace llmkit::internal {
+
+// The conventions' explicit bucket boundaries.
+const std::vector<double>& TokenBuckets();
+const std::vector<double>& SecondsBuckets();
+
+class MetricStore {
+ public:
+  MetricStore();
+  // Adds `value` to the histogram `name` (created with `unit`, `description` and `bounds` on
+  // first use) for this attribute set.
+  void Observe(std::string_view name, std::string_view unit, std::string_view description,
+               const std::vector<double>& bounds, double value, const Attributes& attributes);
+  void Add(std::string_view name, std::string_view unit, std::string_view description,
+           int64_t value, const Attributes& attributes);
+
+  std::string Prometheus() const;
+  // The "metrics" array of an OTLP ScopeMetrics; empty when nothing was recorded.
+  Json OtlpMetrics(int64_t now_ns) const;
+
+ private:
+  struct Point {
+    Attributes attributes;
+    std::vector<uint64_t> buckets;  // bounds.size() + 1
+    uint64_t count = 0;
+    double sum = 0;
+    double min = 0;
+    double max = 0;
+    int64_t total = 0;  // Counters.
+  };
+  struct Family {
+    std::string unit;
+    std::string description;
+    bool histogram = true;
+    std::vector<double> bounds;
+    std::map<std::string, Point> points;  // By canonical attributes.
+  };
+  Point& PointFor(Family& family, const Attributes& attributes);
+
+  mutable std::mutex mu_;
+  std::map<std::string, Family> families_;
+  int64_t start_ns_;
+};
+
+// OTLP/JSON AnyValue and KeyValue lists.
+Json OtlpValue(const AttributeValue& value);
+Json OtlpAttributes(const Attributes& attributes);
+int64_t UnixNanos();
+
+}  // namespace llmkit::internal
+
+#endif  // LLMKIT_SRC_OBSERVE_METRICS_H_

@@ -1,0 +1,215 @@
+// WithTracing: a span per chat or embedding call with the GenAI attributes, and the token,
+// duration and time-to-first-chunk metrics.
+
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "llmkit/observe.h"
+#include "llmkit/status.h"
+
+namespace llmkit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// error.type: the HTTP status when the provider answered one, else the status code's name.
+std::string ErrorType(const absl::Status& status) {
+  if (auto http = status.GetPayload(internal::ToAbsl(kPayloadHttpStatus))) {
+    return std::string(*http);
+  }
+  return absl::AsciiStrToLower(absl::StatusCodeToString(status.code()));
+}
+
+class TracedCall {
+ public:
+  TracedCall(Tracer& tracer, const TracingOptions& options, std::string_view operation,
+             const std::string& model, const CallContext& call)
+      : tracer_(tracer), start_(Clock::now()), operation_(operation) {
+    const std::string& name = model.empty() ? options.default_model : model;
+    named_ = !name.empty();
+    span_ = tracer.StartSpan(name.empty() ? std::string(operation)
+                                          : absl::StrCat(internal::ToAbsl(operation), " ", name),
+                             call.trace);
+    metric_attributes_ = {{"gen_ai.operation.name", std::string(operation)}};
+    if (!options.provider.empty()) {
+      metric_attributes_.emplace_back("gen_ai.provider.name", options.provider);
+    }
+    if (!name.empty()) metric_attributes_.emplace_back("gen_ai.request.model", name);
+    if (!options.server_address.empty()) {
+      metric_attributes_.emplace_back("server.address", options.server_address);
+    }
+    if (options.server_port > 0) {
+      metric_attributes_.emplace_back("server.port", static_cast<int64_t>(options.server_port));
+    }
+    for (auto& attribute : tracer.TagAttributes(call)) metric_attributes_.push_back(attribute);
+    for (const auto& [key, value] : metric_attributes_) span_.SetAttribute(key, value);
+  }
+
+  Span& span() { return span_; }
+  CallContext Child(const CallContext& call) const { return span_.ChildContext(call); }
+
+  void FirstChunk() {
+    if (first_chunk_) return;
+    first_chunk_ = true;
+    const double seconds = Seconds(Clock::now() - start_);
+    span_.SetAttribute("gen_ai.response.time_to_first_chunk", seconds);
+    tracer_.RecordTimeToFirstChunk(seconds, metric_attributes_);
+  }
+
+  void Response(const std::string& id, const std::string& model, const std::string& finish_reason,
+                const Usage& usage) {
+    if (!id.empty()) span_.SetAttribute("gen_ai.response.id", id);
+    if (!model.empty()) {
+      span_.SetAttribute("gen_ai.response.model", model);
+      metric_attributes_.emplace_back("gen_ai.response.model", model);
+      // A request that named no model (the client's default): the span takes the answer's.
+      if (!named_) span_.SetName(absl::StrCat(internal::ToAbsl(operation_), " ", model));
+    }
+    if (!finish_reason.empty()) {
+      span_.SetAttribute("gen_ai.response.finish_reasons", std::vector<std::string>{finish_reason});
+    }
+    span_.SetAttribute("gen_ai.usage.input_tokens", usage.input_tokens);
+    span_.SetAttribute("gen_ai.usage.output_tokens", usage.output_tokens);
+    if (usage.cached_input_tokens > 0) {
+      span_.SetAttribute("gen_ai.usage.cache_read.input_tokens", usage.cached_input_tokens);
+    }
+    if (usage.cache_creation_input_tokens > 0) {
+      span_.SetAttribute("gen_ai.usage.cache_creation.input_tokens",
+                         usage.cache_creation_input_tokens);
+    }
+    if (usage.reasoning_tokens > 0) {
+      span_.SetAttribute("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens);
+    }
+    tracer_.RecordTokens(usage.input_tokens, "input", metric_attributes_);
+    if (usage.output_tokens > 0 || finish_reason.size() > 0) {
+      tracer_.RecordTokens(usage.output_tokens, "output", metric_attributes_);
+    }
+  }
+
+  // Ends the span and records the duration (with error.type when `status` failed).
+  void End(const absl::Status& status) {
+    if (!status.ok()) {
+      const std::string type = ErrorType(status);
+      span_.SetError(type, std::string(status.message()));
+      metric_attributes_.emplace_back("error.type", type);
+    }
+    tracer_.RecordDuration(Seconds(Clock::now() - start_), metric_attributes_);
+    span_.End();
+  }
+
+ private:
+  Tracer& tracer_;
+  Clock::time_point start_;
+  std::string_view operation_;  // A literal.
+  bool named_ = false;
+  Span span_;
+  Attributes metric_attributes_;
+  bool first_chunk_ = false;
+};
+
+void RequestAttributes(const ChatRequest& request, bool stream, Span& span) {
+  if (request.max_tokens) span.SetAttribute("gen_ai.request.max_tokens", *request.max_tokens);
+  if (request.temperature) span.SetAttribute("gen_ai.request.temperature", *request.temperature);
+  if (request.top_p) span.SetAttribute("gen_ai.request.top_p", *request.top_p);
+  if (request.seed) span.SetAttribute("gen_ai.request.seed", *request.seed);
+  if (!request.stop.empty()) span.SetAttribute("gen_ai.request.stop_sequences", request.stop);
+  span.SetAttribute("gen_ai.request.stream", stream);
+}
+
+class TracedChatModel final : public ChatModel {
+ public:
+  TracedChatModel(std::shared_ptr<ChatModel> model, std::shared_ptr<Tracer> tracer,
+                  TracingOptions options)
+      : model_(std::move(model)), tracer_(std::move(tracer)), options_(std::move(options)) {}
+
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                        const CallContext& call) override {
+    TracedCall traced(*tracer_, options_, "chat", request.model, call);
+    RequestAttributes(request, /*stream=*/false, traced.span());
+    absl::StatusOr<ChatResponse> response = model_->Complete(request, traced.Child(call));
+    if (response.ok()) {
+      traced.Response(response->id, response->model, response->finish_reason, response->usage);
+    }
+    traced.End(response.status());
+    return response;
+  }
+
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
+                                      const CallContext& call) override {
+    TracedCall traced(*tracer_, options_, "chat", request.model, call);
+    RequestAttributes(request, /*stream=*/true, traced.span());
+    absl::StatusOr<ChatResponse> response = model_->Stream(
+        request,
+        [&](const StreamEvent& event) {
+          if (event.kind == StreamEvent::Kind::kTextDelta ||
+              event.kind == StreamEvent::Kind::kToolCallDelta) {
+            traced.FirstChunk();
+          }
+          return on_event(event);
+        },
+        traced.Child(call));
+    if (response.ok()) {
+      traced.Response(response->id, response->model, response->finish_reason, response->usage);
+    }
+    traced.End(response.status());
+    return response;
+  }
+
+ private:
+  std::shared_ptr<ChatModel> model_;
+  std::shared_ptr<Tracer> tracer_;
+  TracingOptions options_;
+};
+
+class TracedEmbeddingModel final : public EmbeddingModel {
+ public:
+  TracedEmbeddingModel(std::shared_ptr<EmbeddingModel> model, std::shared_ptr<Tracer> tracer,
+                       TracingOptions options)
+      : model_(std::move(model)), tracer_(std::move(tracer)), options_(std::move(options)) {}
+
+  absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
+                                   const EmbedOptions& options, const CallContext& call) override {
+    TracedCall traced(*tracer_, options_, "embeddings", options.model, call);
+    absl::StatusOr<Embeddings> result = model_->Embed(inputs, options, traced.Child(call));
+    if (result.ok()) {
+      traced.Response("", result->model, "", Usage{.input_tokens = result->usage.input_tokens});
+    }
+    traced.End(result.status());
+    return result;
+  }
+
+ private:
+  std::shared_ptr<EmbeddingModel> model_;
+  std::shared_ptr<Tracer> tracer_;
+  TracingOptions options_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChatModel>> WithTracing(std::shared_ptr<ChatModel> model,
+                                                       std::shared_ptr<Tracer> tracer,
+                                                       TracingOptions options) {
+  if (model == nullptr || tracer == nullptr) {
+    return absl::InvalidArgumentError("WithTracing: model and tracer must not be null");
+  }
+  return std::unique_ptr<ChatModel>(
+      new TracedChatModel(std::move(model), std::move(tracer), std::move(options)));
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithTracing(std::shared_ptr<EmbeddingModel> model,
+                                                            std::shared_ptr<Tracer> tracer,
+                                                            TracingOptions options) {
+  if (model == nullptr || tracer == nullptr) {
+    return absl::InvalidArgumentError("WithTracing: model and tracer must not be null");
+  }
+  return std::unique_ptr<EmbeddingModel>(
+      new TracedEmbeddingModel(std::move(model), std::move(tracer), std::move(options)));
+}
+
+}  // namespace llmkit

@@ -1,0 +1,512 @@
+// Tracer: spans with W3C trace context, the bounded export queue and its background thread
+// (OTLP/HTTP JSON batches with retry), and TracerOptionsFromEnvironment.
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/absl_compat.h"
+#include "llmkit/observe.h"
+#include "llmkit/status.h"
+#include "observe/metrics.h"
+
+namespace llmkit {
+
+struct Span::Data {
+  std::string name;
+  SpanKind kind = SpanKind::kClient;
+  std::string trace_id;   // 32 hex digits.
+  std::string span_id;    // 16 hex digits.
+  std::string parent_id;  // Empty for a root span.
+  std::string tracestate;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+  Attributes attributes;
+  bool error = false;
+  std::string status_message;
+};
+
+namespace {
+
+std::string RandomHex(size_t digits) {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   std::hash<std::thread::id>{}(std::this_thread::get_id())};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  while (out.size() < digits) {
+    uint64_t bits = rng();
+    for (int i = 0; i < 16 && out.size() < digits; ++i, bits >>= 4) out += kHex[bits & 15];
+  }
+  // All zeros is invalid in W3C trace context.
+  if (out.find_first_not_of('0') == std::string::npos) out.back() = '1';
+  return out;
+}
+
+bool IsHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The trace and parent span ids of a traceparent ("00-<32>-<16>-<2>"); false when malformed.
+bool ParseTraceparent(std::string_view header, std::string* trace_id, std::string* parent_id) {
+  if (header.size() != 55 || header[2] != '-' || header[35] != '-' || header[52] != '-') {
+    return false;
+  }
+  std::string_view version = header.substr(0, 2), trace = header.substr(3, 32),
+                   parent = header.substr(36, 16), flags = header.substr(53, 2);
+  if (!IsHex(version) || version == "ff" || !IsHex(trace) || !IsHex(parent) || !IsHex(flags) ||
+      trace.find_first_not_of('0') == std::string_view::npos ||
+      parent.find_first_not_of('0') == std::string_view::npos) {
+    return false;
+  }
+  *trace_id = std::string(trace);
+  *parent_id = std::string(parent);
+  return true;
+}
+
+Json SpanJson(const Span::Data& span) {
+  Json out = Json::MakeObject();
+  out.Set("traceId", span.trace_id);  // Hex (OTLP/JSON).
+  out.Set("spanId", span.span_id);
+  if (!span.parent_id.empty()) out.Set("parentSpanId", span.parent_id);
+  if (!span.tracestate.empty()) out.Set("traceState", span.tracestate);
+  out.Set("name", span.name);
+  out.Set("kind", static_cast<int>(span.kind));
+  out.Set("startTimeUnixNano", absl::StrCat(span.start_ns));
+  out.Set("endTimeUnixNano", absl::StrCat(span.end_ns));
+  out.Set("attributes", internal::OtlpAttributes(span.attributes));
+  Json status = Json::MakeObject();
+  if (span.error) {
+    status.Set("code", 2);
+    status.Set("message", span.status_message);
+  }
+  out.Set("status", std::move(status));
+  return out;
+}
+
+bool Retryable(int status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+}  // namespace
+
+class Tracer::Impl {
+ public:
+  explicit Impl(TracerOptions o) : options(std::move(o)) {}
+
+  // A resource and scope around `items` (spans or metrics) under the kind's keys.
+  Json Envelope(const char* resource_key, const char* scope_key, const char* items_key,
+                Json items) const {
+    Attributes resource = {{"service.name", options.service_name}};
+    resource.insert(resource.end(), options.resource.begin(), options.resource.end());
+    Json r = Json::MakeObject();
+    r.Set("attributes", internal::OtlpAttributes(resource));
+    Json scope = Json::MakeObject();
+    scope.Set("name", "llmkit");
+    Json scoped = Json::MakeObject();
+    scoped.Set("scope", std::move(scope));
+    scoped.Set(items_key, std::move(items));
+    Json scoped_list = Json::MakeArray();
+    scoped_list.push_back(std::move(scoped));
+    Json entry = Json::MakeObject();
+    entry.Set("resource", std::move(r));
+    entry.Set(scope_key, std::move(scoped_list));
+    Json list = Json::MakeArray();
+    list.push_back(std::move(entry));
+    Json out = Json::MakeObject();
+    out.Set(resource_key, std::move(list));
+    return out;
+  }
+
+  // POSTs `body`, retrying 429/5xx and transport errors with backoff (Retry-After honoured)
+  // until `deadline`.
+  absl::Status Post(const std::string& url, std::string body,
+                    std::chrono::steady_clock::time_point deadline) {
+    std::chrono::milliseconds backoff(500);
+    for (int attempt = 0;; ++attempt) {
+      HttpRequest request;
+      request.url = url;
+      request.body = body;
+      request.headers = {{"Content-Type", "application/json"}};
+      request.headers.insert(request.headers.end(), options.headers.begin(), options.headers.end());
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return absl::DeadlineExceededError("OTLP export: out of time");
+      request.timeout =
+          std::max(std::chrono::milliseconds(1),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+      request.connect_timeout = std::min(request.timeout, std::chrono::milliseconds(10'000));
+      absl::StatusOr<HttpResponse> response = transport->Send(std::move(request));
+      absl::Status failure;
+      std::chrono::milliseconds wait = backoff;
+      if (response.ok() && response->status >= 200 && response->status < 300) {
+        return absl::OkStatus();
+      }
+      if (response.ok()) {
+        failure = absl::UnavailableError(
+            absl::StrCat("OTLP export to ", url, ": HTTP ", response->status));
+        if (!Retryable(response->status)) return failure;
+        if (auto after = response->Header("Retry-After")) {
+          int seconds = 0;
+          if (absl::SimpleAtoi(internal::ToAbsl(*after), &seconds) && seconds >= 0) {
+            wait = std::chrono::milliseconds(std::min(seconds, 60) * 1000);
+          }
+        }
+      } else {
+        failure = absl::UnavailableError(
+            absl::StrCat("OTLP export to ", url, ": ", response.status().message()));
+      }
+      if (attempt >= 4 || std::chrono::steady_clock::now() + wait >= deadline) return failure;
+      std::this_thread::sleep_for(wait);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(8000));
+    }
+  }
+
+  std::chrono::steady_clock::time_point ExportDeadline() {
+    std::lock_guard lock(mu);
+    return std::min(std::chrono::steady_clock::now() + options.export_timeout, stop_deadline);
+  }
+
+  void Run() {
+    auto next_metrics = std::chrono::steady_clock::now() + options.metric_export_interval;
+    std::unique_lock lock(mu);
+    while (true) {
+      const auto next_spans = queue.empty() ? std::chrono::steady_clock::time_point::max()
+                                            : oldest + options.schedule_delay;
+      cv.wait_until(lock, std::min(next_spans, next_metrics), [&] {
+        return stopping || flush_requested > flush_done ||
+               queue.size() >= options.max_export_batch_size;
+      });
+      const auto now = std::chrono::steady_clock::now();
+      const uint64_t flush_target = flush_requested;
+      const bool flushing = flush_target > flush_done || stopping;
+      absl::Status result;
+      // Spans: full batches now, the rest when due or flushing.
+      while (!queue.empty() && (flushing || queue.size() >= options.max_export_batch_size ||
+                                now >= oldest + options.schedule_delay)) {
+        const size_t n = std::min(queue.size(), options.max_export_batch_size);
+        Json spans = Json::MakeArray();
+        for (size_t i = 0; i < n; ++i) {
+          spans.push_back(SpanJson(*queue.front()));
+          queue.pop_front();
+        }
+        oldest = std::chrono::steady_clock::now();
+        lock.unlock();
+        absl::Status sent = absl::OkStatus();
+        if (!options.traces_endpoint.empty()) {
+          sent = Post(options.traces_endpoint,
+                      Envelope("resourceSpans", "scopeSpans", "spans", std::move(spans)).Dump(),
+                      ExportDeadline());
+        }
+        lock.lock();
+        if (sent.ok()) {
+          exported += n;
+        } else {
+          ++failures;
+          result.Update(sent);
+        }
+      }
+      if (flushing || now >= next_metrics) {
+        next_metrics = now + options.metric_export_interval;
+        if (!options.metrics_endpoint.empty()) {
+          lock.unlock();
+          Json metrics = store.OtlpMetrics(internal::UnixNanos());
+          absl::Status sent = absl::OkStatus();
+          if (!metrics.as_array().empty()) {
+            sent = Post(
+                options.metrics_endpoint,
+                Envelope("resourceMetrics", "scopeMetrics", "metrics", std::move(metrics)).Dump(),
+                ExportDeadline());
+          }
+          lock.lock();
+          if (!sent.ok()) {
+            ++failures;
+            result.Update(sent);
+          }
+        }
+      }
+      if (flushing) {
+        flush_done = flush_target;
+        flush_status = result;
+        flushed.notify_all();
+      }
+      if (stopping) return;
+    }
+  }
+
+  TracerOptions options;
+  std::shared_ptr<HttpTransport> transport;
+  internal::MetricStore store;
+
+  std::mutex mu;
+  std::condition_variable cv;       // Wakes the exporter.
+  std::condition_variable flushed;  // Wakes Flush callers.
+  std::deque<std::unique_ptr<Span::Data>> queue;
+  std::chrono::steady_clock::time_point oldest;  // When the batch now queued began.
+  uint64_t flush_requested = 0, flush_done = 0;
+  absl::Status flush_status;
+  bool stopping = false;  // The exporter drains and exits, by stop_deadline.
+  std::chrono::steady_clock::time_point stop_deadline =
+      std::chrono::steady_clock::time_point::max();
+  uint64_t ended = 0, exported = 0, dropped = 0, failures = 0;
+  std::thread thread;
+};
+
+Span::Span() = default;
+Span::Span(Span&& other) noexcept = default;
+Span& Span::operator=(Span&& other) noexcept {
+  if (this != &other) {
+    End();
+    tracer_ = std::move(other.tracer_);
+    data_ = std::move(other.data_);
+  }
+  return *this;
+}
+Span::~Span() { End(); }
+
+void Span::SetName(std::string name) {
+  if (data_ != nullptr) data_->name = std::move(name);
+}
+
+void Span::SetAttribute(std::string key, AttributeValue value) {
+  if (data_ == nullptr) return;
+  for (auto& [k, v] : data_->attributes) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  data_->attributes.emplace_back(std::move(key), std::move(value));
+}
+
+void Span::SetError(std::string type, std::string message) {
+  if (data_ == nullptr) return;
+  data_->error = true;
+  data_->status_message = std::move(message);
+  SetAttribute("error.type", std::move(type));
+}
+
+std::string Span::traceparent() const {
+  if (data_ == nullptr) return "";
+  return absl::StrCat("00-", data_->trace_id, "-", data_->span_id, "-01");
+}
+
+CallContext Span::ChildContext(const CallContext& call) const {
+  CallContext out = call;
+  if (data_ != nullptr) {
+    out.trace.traceparent = traceparent();
+    out.trace.tracestate = data_->tracestate;
+  }
+  return out;
+}
+
+void Span::End() {
+  if (data_ == nullptr) return;
+  data_->end_ns = internal::UnixNanos();
+  tracer_->Finish(std::move(data_));
+  tracer_.reset();
+}
+
+Tracer::Tracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+absl::StatusOr<std::shared_ptr<Tracer>> Tracer::Create(TracerOptions options) {
+  if (options.max_queue_size == 0 || options.max_export_batch_size == 0 ||
+      options.max_export_batch_size > options.max_queue_size) {
+    return absl::InvalidArgumentError(
+        "TracerOptions: max_queue_size and max_export_batch_size must be positive, the batch no "
+        "larger than the queue");
+  }
+  if (options.schedule_delay.count() <= 0 || options.export_timeout.count() <= 0 ||
+      options.metric_export_interval.count() <= 0) {
+    return absl::InvalidArgumentError(
+        "TracerOptions: schedule_delay, export_timeout and metric_export_interval must be > 0");
+  }
+  for (const std::string* url : {&options.traces_endpoint, &options.metrics_endpoint}) {
+    if (!url->empty() && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("TracerOptions: endpoint \"", *url, "\" is not an http(s) URL"));
+    }
+  }
+  auto impl = std::make_unique<Impl>(std::move(options));
+  const bool exports =
+      !impl->options.traces_endpoint.empty() || !impl->options.metrics_endpoint.empty();
+  if (exports && !impl->options.disabled) {
+    impl->transport = impl->options.transport;
+    if (impl->transport == nullptr) {
+      LLMKIT_ASSIGN_OR_RETURN(impl->transport, NewCurlTransport());
+    }
+  }
+  std::shared_ptr<Tracer> tracer(new Tracer(std::move(impl)));
+  if (exports && !tracer->impl_->options.disabled) {
+    Impl* raw = tracer->impl_.get();
+    raw->thread = std::thread([raw] { raw->Run(); });
+  }
+  return tracer;
+}
+
+Tracer::~Tracer() {
+  Shutdown(std::chrono::steady_clock::now() + impl_->options.export_timeout).IgnoreError();
+}
+
+absl::Status Tracer::Shutdown(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(impl_->mu);
+  if (!impl_->thread.joinable() || impl_->stopping) return absl::OkStatus();
+  // The final exports (everything queued, and the metrics) get until `deadline` in all.
+  impl_->stopping = true;
+  impl_->stop_deadline = deadline;
+  const uint64_t target = ++impl_->flush_requested;
+  lock.unlock();
+  impl_->cv.notify_all();
+  impl_->thread.join();
+  lock.lock();
+  return impl_->flush_done >= target ? impl_->flush_status : absl::OkStatus();
+}
+
+Span Tracer::StartSpan(std::string name, const TraceContext& parent, SpanKind kind) {
+  Span span;
+  if (impl_->options.disabled) return span;
+  auto data = std::make_unique<Span::Data>();
+  data->name = std::move(name);
+  data->kind = kind;
+  if (!ParseTraceparent(parent.traceparent, &data->trace_id, &data->parent_id)) {
+    data->trace_id = RandomHex(32);
+  } else {
+    data->tracestate = parent.tracestate;
+  }
+  data->span_id = RandomHex(16);
+  data->start_ns = internal::UnixNanos();
+  span.tracer_ = shared_from_this();
+  span.data_ = std::move(data);
+  return span;
+}
+
+void Tracer::Finish(std::unique_ptr<Span::Data> span) {
+  std::lock_guard lock(impl_->mu);
+  ++impl_->ended;
+  if (!impl_->thread.joinable() || impl_->stopping) return;  // Nothing exports spans.
+  if (impl_->queue.size() >= impl_->options.max_queue_size) {
+    ++impl_->dropped;
+    return;
+  }
+  if (impl_->queue.empty()) impl_->oldest = std::chrono::steady_clock::now();
+  impl_->queue.push_back(std::move(span));
+  if (impl_->queue.size() >= impl_->options.max_export_batch_size) impl_->cv.notify_one();
+}
+
+void Tracer::RecordTokens(int64_t tokens, std::string_view token_type,
+                          const Attributes& attributes) {
+  if (impl_->options.disabled) return;
+  Attributes with_type = attributes;
+  with_type.emplace_back("gen_ai.token.type", std::string(token_type));
+  impl_->store.Observe("gen_ai.client.token.usage", "{token}",
+                       "Number of input and output tokens used.", internal::TokenBuckets(),
+                       static_cast<double>(tokens), with_type);
+}
+
+void Tracer::RecordDuration(double seconds, const Attributes& attributes) {
+  if (impl_->options.disabled) return;
+  impl_->store.Observe("gen_ai.client.operation.duration", "s", "GenAI operation duration.",
+                       internal::SecondsBuckets(), seconds, attributes);
+}
+
+void Tracer::RecordTimeToFirstChunk(double seconds, const Attributes& attributes) {
+  if (impl_->options.disabled) return;
+  impl_->store.Observe("gen_ai.client.operation.time_to_first_chunk", "s",
+                       "Time to receive the first chunk of a streamed answer.",
+                       internal::SecondsBuckets(), seconds, attributes);
+}
+
+void Tracer::AddCounter(std::string_view name, int64_t value, const Attributes& attributes) {
+  if (impl_->options.disabled) return;
+  impl_->store.Add(name, "1", "llmkit counter", value, attributes);
+}
+
+absl::Status Tracer::Flush(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(impl_->mu);
+  if (!impl_->thread.joinable() || impl_->stopping) return absl::OkStatus();
+  const uint64_t target = ++impl_->flush_requested;
+  impl_->cv.notify_all();
+  if (!impl_->flushed.wait_until(lock, deadline, [&] { return impl_->flush_done >= target; })) {
+    return absl::DeadlineExceededError("tracer flush: exports still running at the deadline");
+  }
+  return impl_->flush_status;
+}
+
+std::string Tracer::PrometheusText() const { return impl_->store.Prometheus(); }
+
+TracerStats Tracer::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return {impl_->ended, impl_->exported, impl_->dropped, impl_->failures};
+}
+
+const TracerOptions& Tracer::options() const { return impl_->options; }
+
+Attributes Tracer::TagAttributes(const CallContext& call) const {
+  Attributes out;
+  for (const std::string& key : impl_->options.tag_attributes) {
+    for (const auto& [k, v] : call.tags) {
+      if (k == key) out.emplace_back("llmkit.tag." + key, v);
+    }
+  }
+  return out;
+}
+
+TracerOptions TracerOptionsFromEnvironment(TracerOptions o) {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr ? std::string(v) : std::string();
+  };
+  auto millis = [&](const char* name, std::chrono::milliseconds* out) {
+    int64_t v = 0;
+    if (absl::SimpleAtoi(env(name), &v) && v > 0) *out = std::chrono::milliseconds(v);
+  };
+  auto size = [&](const char* name, size_t* out) {
+    uint64_t v = 0;
+    if (absl::SimpleAtoi(env(name), &v) && v > 0) *out = static_cast<size_t>(v);
+  };
+  if (absl::AsciiStrToLower(env("OTEL_SDK_DISABLED")) == "true") o.disabled = true;
+  if (!env("OTEL_SERVICE_NAME").empty()) o.service_name = env("OTEL_SERVICE_NAME");
+  // "key=value,key=value" (values percent-decoding is not applied).
+  for (absl::string_view pair : absl::StrSplit(env("OTEL_RESOURCE_ATTRIBUTES"), ',')) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    std::string key(absl::StripAsciiWhitespace(kv.first));
+    if (key.empty()) continue;
+    if (key == "service.name" && env("OTEL_SERVICE_NAME").empty()) {
+      o.service_name = std::string(absl::StripAsciiWhitespace(kv.second));
+      continue;
+    }
+    o.resource.emplace_back(key, std::string(absl::StripAsciiWhitespace(kv.second)));
+  }
+  std::string base = env("OTEL_EXPORTER_OTLP_ENDPOINT");
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (!base.empty()) {
+    o.traces_endpoint = base + "/v1/traces";
+    o.metrics_endpoint = base + "/v1/metrics";
+  }
+  if (!env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").empty())
+    o.traces_endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  if (!env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").empty())
+    o.metrics_endpoint = env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+  for (absl::string_view pair : absl::StrSplit(env("OTEL_EXPORTER_OTLP_HEADERS"), ',')) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    std::string key(absl::StripAsciiWhitespace(kv.first));
+    if (!key.empty())
+      o.headers.emplace_back(key, std::string(absl::StripAsciiWhitespace(kv.second)));
+  }
+  millis("OTEL_BSP_SCHEDULE_DELAY", &o.schedule_delay);
+  millis("OTEL_BSP_EXPORT_TIMEOUT", &o.export_timeout);
+  millis("OTEL_METRIC_EXPORT_INTERVAL", &o.metric_export_interval);
+  size("OTEL_BSP_MAX_QUEUE_SIZE", &o.max_queue_size);
+  size("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &o.max_export_batch_size);
+  return o;
+}
+
+}  // namespace llmkit

@@ -1,0 +1,341 @@
+// Tracing and metrics: spans and metrics of traced chat and embedding calls, exported as
+// OTLP/JSON to a local HTTP receiver and decoded there with the OTLP protobuf messages
+// (@opentelemetry/otlp-transformer, tests/observe/otlp_check.js); every emitted name checked
+// against @opentelemetry/semantic-conventions 1.45.0; trace context joined and passed on in the
+// traceparent header; a stalled collector never slows a call (bounded queue, drops counted);
+// the Prometheus text.
+
+#include "llmkit/observe.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "http/test_server.h"
+#include "llmkit/json.h"
+#include "llmkit/openai.h"
+
+namespace llmkit {
+namespace {
+
+using ::llmkit::testing::Reply;
+using ::llmkit::testing::ServerRequest;
+using ::llmkit::testing::Sleep;
+using ::llmkit::testing::TestServer;
+using ::testing::HasSubstr;
+
+std::string PeersDir() {
+  const char* env = std::getenv("LLMKIT_PEERS_DIR");
+  return env != nullptr && *env != '\0' ? env : LLMKIT_PEERS_DIR_DEFAULT;
+}
+
+bool HavePeers() {
+  return std::filesystem::exists(PeersDir() +
+                                 "/node_modules/@opentelemetry/otlp-transformer/package.json") &&
+         std::filesystem::exists(PeersDir() +
+                                 "/node_modules/@opentelemetry/semantic-conventions/package.json");
+}
+
+#define REQUIRE_PEERS()                                                                        \
+  if (!HavePeers()) {                                                                          \
+    if (std::getenv("LLMKIT_REQUIRE_PEERS") != nullptr) FAIL() << "no OpenTelemetry packages"; \
+    GTEST_SKIP() << "no OpenTelemetry npm packages: run scripts/install-test-peers.sh";        \
+  }
+
+// Runs otlp_check.js and parses what it prints.
+Json RunCheck(const std::string& mode, const std::vector<std::string>& bodies) {
+  std::string command = "node " + std::string(LLMKIT_TEST_SOURCE_DIR) + "/observe/otlp_check.js " +
+                        PeersDir() + " " + mode;
+  std::vector<std::string> files;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    files.push_back(::testing::TempDir() + "llmkit_otlp_" + std::to_string(getpid()) + "_" + mode +
+                    std::to_string(i) + ".json");
+    std::ofstream(files.back()) << bodies[i];
+    command += " " + files.back();
+  }
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return Json();
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
+  const int status = pclose(pipe);
+  for (const std::string& f : files) std::filesystem::remove(f);
+  EXPECT_EQ(status, 0) << out;
+  absl::StatusOr<Json> parsed = Json::Parse(out);
+  EXPECT_TRUE(parsed.ok()) << out;
+  return parsed.ok() ? *parsed : Json();
+}
+
+// An in-process model: answers from a script, records the trace context it was given.
+class FakeModel : public ChatModel, public EmbeddingModel {
+ public:
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                        const CallContext& call) override {
+    seen_traceparent = call.trace.traceparent;
+    if (fail) {
+      absl::Status error = absl::UnavailableError("overloaded");
+      error.SetPayload("llmkit/http_status", absl::Cord("503"));
+      return error;
+    }
+    ChatResponse r;
+    r.id = "chatcmpl-1";
+    r.model = request.model + "-2025";
+    r.text = "Paris.";
+    r.finish_reason = "stop";
+    r.usage = {
+        .input_tokens = 12, .output_tokens = 3, .total_tokens = 15, .cached_input_tokens = 4};
+    return r;
+  }
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
+                                      const CallContext& call) override {
+    for (const char* piece : {"Par", "is."}) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      StreamEvent event;
+      event.text = piece;
+      if (!on_event(event)) return absl::CancelledError("stopped");
+    }
+    return Complete(request, call);
+  }
+  absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
+                                   const EmbedOptions& options, const CallContext&) override {
+    Embeddings e;
+    e.dimensions = 2;
+    e.values.assign(inputs.size() * 2, 0.5f);
+    e.model = options.model;
+    e.usage.input_tokens = static_cast<int64_t>(inputs.size()) * 3;
+    return e;
+  }
+  std::string seen_traceparent;
+  bool fail = false;
+};
+
+struct Collector {
+  std::mutex mu;
+  std::vector<std::string> traces, metrics;
+  TestServer server{[this](const ServerRequest& r) {
+    std::lock_guard lock(mu);
+    (absl::EndsWith(r.path, "/v1/traces") ? traces : metrics).push_back(r.body);
+    return Reply(200, "{}");
+  }};
+};
+
+TEST(Tracing, SpansAndMetricsDecodeAsOtlpWithConventionNames) {
+  REQUIRE_PEERS();
+  Collector collector;
+  auto tracer = Tracer::Create({.service_name = "observe-test",
+                                .resource = {{"deployment.environment", std::string("test")}},
+                                .traces_endpoint = collector.server.Url("/v1/traces"),
+                                .metrics_endpoint = collector.server.Url("/v1/metrics"),
+                                .tag_attributes = {"feature"}})
+                    .value();
+  auto fake = std::make_shared<FakeModel>();
+  TracingOptions where{
+      .provider = "openai", .server_address = "api.example.com", .server_port = 443};
+  auto chat = WithTracing(std::static_pointer_cast<ChatModel>(fake), tracer, where).value();
+  auto embed = WithTracing(std::static_pointer_cast<EmbeddingModel>(fake), tracer, where).value();
+
+  // The host's trace: llmkit's span joins it, and the model gets llmkit's span as parent.
+  CallContext call;
+  call.trace.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  call.tags = {{"feature", "search"}, {"user", "u-123"}};
+  ChatRequest request;
+  request.model = "gpt-4o";
+  request.max_tokens = 50;
+  request.temperature = 0.2;
+  request.messages = {{.role = "user", .content = "Capital of France?"}};
+  ASSERT_TRUE(chat->Complete(request, call).ok());
+  const std::string inner_parent = fake->seen_traceparent;
+  std::string streamed;
+  ASSERT_TRUE(chat->Stream(request,
+                           [&](const StreamEvent& e) {
+                             streamed += e.text;
+                             return true;
+                           })
+                  .ok());
+  EXPECT_EQ(streamed, "Paris.");
+  fake->fail = true;
+  EXPECT_EQ(chat->Complete(request).status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(embed->Embed({"a", "b"}, {.model = "text-embedding-3-small"}).ok());
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)).ok());
+
+  std::vector<std::string> traces, metrics;
+  {
+    std::lock_guard lock(collector.mu);
+    traces = collector.traces;
+    metrics = collector.metrics;
+  }
+  ASSERT_FALSE(traces.empty());
+  ASSERT_FALSE(metrics.empty());
+  Json spans = RunCheck("traces", traces);
+  ASSERT_TRUE(spans.is_array());
+  ASSERT_EQ(spans.as_array().size(), 4u) << spans.Dump();
+  Json first = spans.as_array()[0];
+  EXPECT_EQ(first["name"].as_string(), "chat gpt-4o");
+  EXPECT_EQ(first["kind"].as_int(), 3);  // CLIENT
+  EXPECT_EQ(first["traceId"].as_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(first["parentSpanId"].as_string(), "00f067aa0ba902b7");
+  EXPECT_EQ(inner_parent,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-" + first["spanId"].as_string() + "-01");
+  EXPECT_EQ(first["resource"]["service.name"].as_string(), "observe-test");
+  EXPECT_EQ(first["resource"]["deployment.environment"].as_string(), "test");
+  Json a = first["attributes"];
+  EXPECT_EQ(a["gen_ai.operation.name"].as_string(), "chat");
+  EXPECT_EQ(a["gen_ai.provider.name"].as_string(), "openai");
+  EXPECT_EQ(a["gen_ai.request.model"].as_string(), "gpt-4o");
+  EXPECT_EQ(a["gen_ai.response.model"].as_string(), "gpt-4o-2025");
+  EXPECT_EQ(a["gen_ai.response.id"].as_string(), "chatcmpl-1");
+  EXPECT_EQ(a["gen_ai.response.finish_reasons"].Dump(), R"(["stop"])");
+  EXPECT_EQ(a["gen_ai.usage.input_tokens"].as_string(), "12");  // int64 as a string.
+  EXPECT_EQ(a["gen_ai.usage.output_tokens"].as_string(), "3");
+  EXPECT_EQ(a["gen_ai.usage.cache_read.input_tokens"].as_string(), "4");
+  EXPECT_EQ(a["gen_ai.request.max_tokens"].as_string(), "50");
+  EXPECT_DOUBLE_EQ(a["gen_ai.request.temperature"].as_double(), 0.2);
+  EXPECT_EQ(a["server.address"].as_string(), "api.example.com");
+  EXPECT_EQ(a["llmkit.tag.feature"].as_string(), "search");
+  EXPECT_EQ(a.Find("llmkit.tag.user"), nullptr);        // Not an allowed tag key.
+  EXPECT_EQ(a.Find("gen_ai.input.messages"), nullptr);  // No content by default.
+  Json stream = spans.as_array()[1];
+  EXPECT_NE(stream["traceId"].as_string(), first["traceId"].as_string());  // A new trace.
+  EXPECT_EQ(stream["parentSpanId"].as_string(), "");
+  EXPECT_TRUE(stream["attributes"]["gen_ai.request.stream"].as_bool());
+  EXPECT_GT(stream["attributes"]["gen_ai.response.time_to_first_chunk"].as_double(), 0.004);
+  Json failed = spans.as_array()[2];
+  EXPECT_EQ(failed["status"].as_int(), 2);  // ERROR
+  EXPECT_EQ(failed["attributes"]["error.type"].as_string(), "503");
+  EXPECT_EQ(spans.as_array()[3]["name"].as_string(), "embeddings text-embedding-3-small");
+
+  Json decoded_metrics = RunCheck("metrics", {metrics.back()});
+  std::set<std::string> metric_names;
+  for (Json m : decoded_metrics.as_array()) {
+    metric_names.insert(m["name"].as_string());
+    if (m["name"].as_string() == "gen_ai.client.token.usage") {
+      EXPECT_EQ(m["unit"].as_string(), "{token}");
+      EXPECT_EQ(m["points"].as_array()[0]["explicitBounds"].as_array().size(), 14u);
+    }
+  }
+  EXPECT_EQ(metric_names, (std::set<std::string>{"gen_ai.client.operation.duration",
+                                                 "gen_ai.client.operation.time_to_first_chunk",
+                                                 "gen_ai.client.token.usage"}));
+
+  // Every name llmkit emitted is a convention's or llmkit's own.
+  Json names = RunCheck("names", {});
+  std::set<std::string> known;
+  for (const Json& n : names.as_array()) known.insert(n.as_string());
+  ASSERT_GT(known.size(), 100u);
+  std::set<std::string> emitted(metric_names);
+  for (Json span : spans.as_array()) {
+    for (const auto& [key, value] : span["attributes"].as_object()) emitted.insert(key);
+  }
+  for (Json m : decoded_metrics.as_array()) {
+    for (Json p : m["points"].as_array()) {
+      for (const auto& [key, value] : p["attributes"].as_object()) emitted.insert(key);
+    }
+  }
+  for (const std::string& name : emitted) {
+    EXPECT_TRUE(known.count(name) > 0 || absl::StartsWith(name, "llmkit."))
+        << name << " is neither in the semantic conventions nor in llmkit's namespace";
+  }
+}
+
+TEST(Tracing, AStalledCollectorNeverSlowsACall) {
+  std::atomic<int> posts{0};
+  TestServer stalled([&](const ServerRequest&) {
+    ++posts;
+    return ::llmkit::testing::Script{Sleep(3000)};
+  });
+  auto tracer = Tracer::Create({.traces_endpoint = stalled.Url("/v1/traces"),
+                                .max_queue_size = 8,
+                                .max_export_batch_size = 4,
+                                .schedule_delay = std::chrono::milliseconds(10),
+                                .export_timeout = std::chrono::milliseconds(200)})
+                    .value();
+  auto chat =
+      WithTracing(std::static_pointer_cast<ChatModel>(std::make_shared<FakeModel>()), tracer)
+          .value();
+  ChatRequest request;
+  request.model = "m";
+  auto slowest = std::chrono::nanoseconds(0);
+  for (int i = 0; i < 200; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(chat->Complete(request).ok());
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - start);
+  }
+  EXPECT_LT(slowest, std::chrono::milliseconds(50));
+  TracerStats stats = tracer->stats();
+  EXPECT_EQ(stats.spans_ended, 200u);
+  EXPECT_GT(stats.spans_dropped, 150u);  // The queue holds 8.
+  for (int i = 0; i < 100 && posts.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(posts.load(), 1);
+  // Destroying the tracer is bounded by export_timeout, not by the collector.
+  const auto start = std::chrono::steady_clock::now();
+  chat.reset();
+  tracer.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST(Tracing, TraceparentReachesTheProviderAndPrometheusTextAddsUp) {
+  std::mutex mu;
+  std::string seen;
+  TestServer provider([&](const ServerRequest& r) {
+    std::lock_guard lock(mu);
+    for (const auto& [k, v] : r.headers) {
+      if (k == "traceparent") seen = v;
+    }
+    return Reply(200, R"({"id": "c", "model": "m", "choices": [{"index": 0,
+      "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+      "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}})");
+  });
+  auto tracer = Tracer::Create().value();  // No endpoint: metrics for Prometheus only.
+  std::shared_ptr<ChatModel> client =
+      NewOpenAIClient({.base_url = provider.Url("/v1"), .api_key = "k", .model = "m"}).value();
+  auto chat = WithTracing(client, tracer, {.provider = "openai", .default_model = "m"}).value();
+  ChatRequest request;
+  request.messages = {{.role = "user", .content = "hi"}};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(chat->Complete(request).ok());
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(seen.size(), 55u) << seen;
+    EXPECT_EQ(seen.substr(0, 3), "00-");
+  }
+  // A malformed traceparent from a host is not sent on (and cannot inject a header).
+  CallContext hostile;
+  hostile.trace.traceparent = "00-x\r\nX-Evil: 1";
+  ASSERT_TRUE(client->Complete(request, hostile).ok());
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen.find("Evil"), std::string::npos);
+  }
+  const std::string text = tracer->PrometheusText();
+  EXPECT_THAT(text, HasSubstr("# TYPE gen_ai_client_token_usage histogram"));
+  EXPECT_THAT(text, HasSubstr("# TYPE gen_ai_client_operation_duration_seconds histogram"));
+  EXPECT_THAT(text,
+              HasSubstr("gen_ai_client_token_usage_bucket{gen_ai_operation_name=\"chat\","
+                        "gen_ai_provider_name=\"openai\",gen_ai_request_model=\"m\","
+                        "gen_ai_response_model=\"m\",gen_ai_token_type=\"input\",le=\"16\"} 3"));
+  EXPECT_THAT(text, HasSubstr("gen_ai_token_type=\"input\"} 15\n"));  // _sum: 3 x 5 tokens.
+  EXPECT_THAT(text, HasSubstr("gen_ai_token_type=\"output\",le=\"1\"} 3"));
+  EXPECT_EQ(tracer->stats().spans_ended, 3u);
+  EXPECT_EQ(Tracer::Create({.max_queue_size = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Tracer::Create({.traces_endpoint = "ftp://x"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace llmkit
