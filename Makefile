@@ -74,10 +74,12 @@ test-asan:
 # The multi-threaded parts under ThreadSanitizer: the transport, the call context (cancellation
 # across hedges and embedding batches), every resilience decorator
 # (including the 10,000-call load run), the collection's readers-beside-a-writer stress, the RAG
-# pipeline and one JSON Schema validated from four threads.
+# pipeline, one JSON Schema validated from four threads, collections read right after Load
+# beside their background verification, and the tracer's export thread.
 # OMP_NUM_THREADS=1: libgomp is not instrumented, so FAISS's OpenMP workers would be false alarms.
 TSAN_TESTS := curl_transport_test call_context_test retry_test fallback_test breaker_limiter_test hedging_test load_test \
-  stack_stress_test collection_stress_test bm25_retriever_test rag_pipeline_test schema_test
+  stack_stress_test collection_stress_test bm25_retriever_test rag_pipeline_test schema_test \
+  persistence_test file_primitives_test observe_test
 test-tsan:
 	cmake --preset tsan
 	cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TESTS)
