@@ -8,18 +8,47 @@
 #include <cstdio>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace llmkit::internal {
 namespace {
 
-// A canonical key of an attribute set: sorted "key=value" lines.
-std::string CanonicalKey(const Attributes& attributes) {
-  std::vector<std::string> parts;
-  for (const auto& [key, value] : attributes) parts.push_back(key + "=" + OtlpValue(value).Dump());
-  std::sort(parts.begin(), parts.end());
+void AppendValue(const AttributeValue& value, std::string* out) {
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    out->push_back('s');
+    out->append(*s);
+  } else if (const auto* i = std::get_if<int64_t>(&value)) {
+    absl::StrAppend(out, "i", *i);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    absl::StrAppend(out, "d", *d);
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    out->append(*b ? "btrue" : "bfalse");
+  } else {
+    out->push_back('a');
+    for (const std::string& item : std::get<std::vector<std::string>>(value)) {
+      absl::StrAppend(out, item.size(), ":", item);
+    }
+  }
+}
+
+// A canonical key of an attribute set (plus `extra`, when its key is not empty): the
+// attributes sorted by key, each "key\x1f<type><value>\x1e" (the same set in any order gives
+// the same key). Called on every recorded value, so it builds one string and nothing else.
+std::string CanonicalKey(const Attributes& attributes, const Attribute& extra) {
+  absl::InlinedVector<const Attribute*, 16> sorted;
+  for (const Attribute& a : attributes) sorted.push_back(&a);
+  if (!extra.first.empty()) sorted.push_back(&extra);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Attribute* a, const Attribute* b) { return a->first < b->first; });
   std::string out;
-  for (const std::string& p : parts) absl::StrAppend(&out, p, "\n");
+  out.reserve(256);
+  for (const Attribute* a : sorted) {
+    out.append(a->first);
+    out.push_back('\x1f');
+    AppendValue(a->second, &out);
+    out.push_back('\x1e');
+  }
   return out;
 }
 
@@ -145,10 +174,12 @@ Json OtlpAttributes(const Attributes& attributes) {
 
 MetricStore::MetricStore() : start_ns_(UnixNanos()) {}
 
-MetricStore::Point& MetricStore::PointFor(Family& family, const Attributes& attributes) {
-  auto [it, inserted] = family.points.try_emplace(CanonicalKey(attributes));
+MetricStore::Point& MetricStore::PointFor(Family& family, const Attributes& attributes,
+                                          const Attribute& extra) {
+  auto [it, inserted] = family.points.try_emplace(CanonicalKey(attributes, extra));
   if (inserted) {
     it->second.attributes = attributes;
+    if (!extra.first.empty()) it->second.attributes.push_back(extra);
     it->second.buckets.assign(family.bounds.size() + 1, 0);
   }
   return it->second;
@@ -156,7 +187,7 @@ MetricStore::Point& MetricStore::PointFor(Family& family, const Attributes& attr
 
 void MetricStore::Observe(std::string_view name, std::string_view unit,
                           std::string_view description, const std::vector<double>& bounds,
-                          double value, const Attributes& attributes) {
+                          double value, const Attributes& attributes, const Attribute& extra) {
   std::lock_guard lock(mu_);
   auto [it, inserted] = families_.try_emplace(std::string(name));
   Family& family = it->second;
@@ -165,7 +196,7 @@ void MetricStore::Observe(std::string_view name, std::string_view unit,
     family.description = description;
     family.bounds = bounds;
   }
-  Point& point = PointFor(family, attributes);
+  Point& point = PointFor(family, attributes, extra);
   // Bucket i counts values in (bounds[i-1], bounds[i]].
   const size_t bucket =
       std::lower_bound(family.bounds.begin(), family.bounds.end(), value) - family.bounds.begin();
@@ -186,7 +217,7 @@ void MetricStore::Add(std::string_view name, std::string_view unit, std::string_
     family.description = description;
     family.histogram = false;
   }
-  PointFor(family, attributes).total += value;
+  PointFor(family, attributes, {}).total += value;
 }
 
 std::string MetricStore::Prometheus() const {

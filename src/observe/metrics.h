@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "llmkit/json.h"
 #include "llmkit/observe.h"
 
@@ -20,13 +21,16 @@ namespace llmkit::internal {
 const std::vector<double>& TokenBuckets();
 const std::vector<double>& SecondsBuckets();
 
+using Attribute = std::pair<std::string, AttributeValue>;
+
 class MetricStore {
  public:
   MetricStore();
   // Adds `value` to the histogram `name` (created with `unit`, `description` and `bounds` on
-  // first use) for this attribute set.
+  // first use) for this attribute set, plus `extra` when its key is not empty.
   void Observe(std::string_view name, std::string_view unit, std::string_view description,
-               const std::vector<double>& bounds, double value, const Attributes& attributes);
+               const std::vector<double>& bounds, double value, const Attributes& attributes,
+               const Attribute& extra = {});
   void Add(std::string_view name, std::string_view unit, std::string_view description,
            int64_t value, const Attributes& attributes);
 
@@ -49,9 +53,9 @@ class MetricStore {
     std::string description;
     bool histogram = true;
     std::vector<double> bounds;
-    std::map<std::string, Point> points;  // By canonical attributes.
+    absl::flat_hash_map<std::string, Point> points;  // By canonical attributes.
   };
-  Point& PointFor(Family& family, const Attributes& attributes);
+  Point& PointFor(Family& family, const Attributes& attributes, const Attribute& extra);
 
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;

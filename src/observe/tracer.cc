@@ -374,6 +374,7 @@ Span Tracer::StartSpan(std::string name, const TraceContext& parent, SpanKind ki
   Span span;
   if (impl_->options.disabled) return span;
   auto data = std::make_unique<Span::Data>();
+  data->attributes.reserve(24);
   data->name = std::move(name);
   data->kind = kind;
   if (!ParseTraceparent(parent.traceparent, &data->trace_id, &data->parent_id)) {
@@ -404,11 +405,10 @@ void Tracer::Finish(std::unique_ptr<Span::Data> span) {
 void Tracer::RecordTokens(int64_t tokens, std::string_view token_type,
                           const Attributes& attributes) {
   if (impl_->options.disabled) return;
-  Attributes with_type = attributes;
-  with_type.emplace_back("gen_ai.token.type", std::string(token_type));
   impl_->store.Observe("gen_ai.client.token.usage", "{token}",
                        "Number of input and output tokens used.", internal::TokenBuckets(),
-                       static_cast<double>(tokens), with_type);
+                       static_cast<double>(tokens), attributes,
+                       {"gen_ai.token.type", std::string(token_type)});
 }
 
 void Tracer::RecordDuration(double seconds, const Attributes& attributes) {
