@@ -185,17 +185,24 @@ MetricStore::Point& MetricStore::PointFor(Family& family, const Attributes& attr
   return it->second;
 }
 
+MetricStore::Family& MetricStore::FamilyFor(std::string_view name, std::string_view unit,
+                                            std::string_view description, bool histogram,
+                                            const std::vector<double>& bounds) {
+  auto [it, inserted] = families_.try_emplace(std::string(name));
+  if (inserted) {
+    it->second.unit = unit;
+    it->second.description = description;
+    it->second.histogram = histogram;
+    it->second.bounds = bounds;
+  }
+  return it->second;
+}
+
 void MetricStore::Observe(std::string_view name, std::string_view unit,
                           std::string_view description, const std::vector<double>& bounds,
                           double value, const Attributes& attributes, const Attribute& extra) {
   std::lock_guard lock(mu_);
-  auto [it, inserted] = families_.try_emplace(std::string(name));
-  Family& family = it->second;
-  if (inserted) {
-    family.unit = unit;
-    family.description = description;
-    family.bounds = bounds;
-  }
+  Family& family = FamilyFor(name, unit, description, /*histogram=*/true, bounds);
   Point& point = PointFor(family, attributes, extra);
   // Bucket i counts values in (bounds[i-1], bounds[i]].
   const size_t bucket =
@@ -210,13 +217,7 @@ void MetricStore::Observe(std::string_view name, std::string_view unit,
 void MetricStore::Add(std::string_view name, std::string_view unit, std::string_view description,
                       int64_t value, const Attributes& attributes) {
   std::lock_guard lock(mu_);
-  auto [it, inserted] = families_.try_emplace(std::string(name));
-  Family& family = it->second;
-  if (inserted) {
-    family.unit = unit;
-    family.description = description;
-    family.histogram = false;
-  }
+  Family& family = FamilyFor(name, unit, description, /*histogram=*/false, {});
   PointFor(family, attributes, {}).total += value;
 }
 

@@ -55,6 +55,9 @@ class MetricStore {
     std::vector<double> bounds;
     absl::flat_hash_map<std::string, Point> points;  // By canonical attributes.
   };
+  // The family `name`, created with these settings on first use. Holds mu_.
+  Family& FamilyFor(std::string_view name, std::string_view unit, std::string_view description,
+                    bool histogram, const std::vector<double>& bounds);
   Point& PointFor(Family& family, const Attributes& attributes, const Attribute& extra);
 
   mutable std::mutex mu_;

@@ -58,8 +58,8 @@ def test_with_guard_redacts_input_and_refuses_leaks():
         p.close()
 
 
-def test_with_guard_reasks_until_the_answer_is_clean():
-    answers = ["Write to grace@example.org.", "Write to the front desk."]
+def queued_provider(answers):
+    """A fake OpenAI server answering from `answers` in order (the last one repeats)."""
 
     def script(path, body, headers):
         content = answers.pop(0) if len(answers) > 1 else answers[0]
@@ -67,7 +67,12 @@ def test_with_guard_reasks_until_the_answer_is_clean():
             {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}).encode(), 0
 
-    p = Provider(script)
+    return Provider(script)
+
+
+def test_with_guard_reasks_until_the_answer_is_clean():
+    answers = ["Write to grace@example.org.", "Write to the front desk."]
+    p = queued_provider(answers)
     try:
         client = llmkit.OpenAIClient(base_url=p.url + "/v1", api_key="sk-test", model="m")
         r = llmkit.with_guard(client, output_pii="reask").chat([{"role": "user", "content": "How to reach Grace?"}])
@@ -85,14 +90,7 @@ def test_with_guard_reasks_until_the_answer_is_clean():
 def test_with_guard_patterns_banned_terms_validators_and_token_limits(ranks_dir):
     """Each check raises, redacts or asks again, as chosen; every call is counted."""
     queue = []
-
-    def script(path, body, headers):
-        content = queue.pop(0) if len(queue) > 1 else queue[0]
-        return 200, {}, json.dumps({"id": "c", "model": "m", "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}).encode(), 0
-
-    p = Provider(script)
+    p = queued_provider(queue)
     try:
         client = llmkit.OpenAIClient(base_url=p.url + "/v1", api_key="sk-test", model="m")
         ask = [{"role": "user", "content": "Summarize INT-4471."}]
