@@ -193,13 +193,17 @@ class Tracer::Impl {
       while (!queue.empty() && (flushing || queue.size() >= options.max_export_batch_size ||
                                 now >= oldest + options.schedule_delay)) {
         const size_t n = std::min(queue.size(), options.max_export_batch_size);
-        Json spans = Json::MakeArray();
+        std::vector<std::unique_ptr<Span::Data>> batch;
+        batch.reserve(n);
         for (size_t i = 0; i < n; ++i) {
-          spans.push_back(SpanJson(*queue.front()));
+          batch.push_back(std::move(queue.front()));
           queue.pop_front();
         }
         oldest = std::chrono::steady_clock::now();
-        lock.unlock();
+        lock.unlock();  // Encoding and sending do not hold up the calls that end spans.
+        Json spans = Json::MakeArray();
+        for (const std::unique_ptr<Span::Data>& span : batch) spans.push_back(SpanJson(*span));
+        batch.clear();
         absl::Status sent = absl::OkStatus();
         if (!options.traces_endpoint.empty()) {
           sent = Post(options.traces_endpoint,
