@@ -12,6 +12,8 @@ packages=(
   libfaiss-dev libopenblas-dev
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The tracer's Prometheus text checked with promtool and scraped by a real Prometheus server.
+  prometheus
   # Guardrails: phone numbers checked against real number plans.
   libphonenumber-dev
   # The pgvector store's PostgreSQL client.

@@ -85,6 +85,14 @@ void BindObserve(py::module_& m) {
           py::arg("timeout") = 5.0,
           "Exports what is queued within timeout seconds and stops the export thread (do it "
           "before the process ends: the destructor waits up to export_timeout, holding the GIL).")
+      .def(
+          "serve_metrics",
+          [](Tracer& t, const std::string& address, int port) {
+            return ValueOrThrow(t.ServeMetrics(address, port));
+          },
+          py::arg("address") = "127.0.0.1", py::arg("port") = 0,
+          "Serves prometheus_text() at http://address:port/metrics on a thread until shutdown(); "
+          "returns the port (0 picks a free one).")
       .def("prometheus_text", &Tracer::PrometheusText,
            "The metrics in the Prometheus text exposition format.")
       .def_property_readonly("stats", [](const Tracer& t) {

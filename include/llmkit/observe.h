@@ -142,11 +142,16 @@ class Tracer : public std::enable_shared_from_this<Tracer> {
   // exports did not finish by `deadline`, kUnavailable when an export failed after retries.
   absl::Status Flush(std::chrono::steady_clock::time_point deadline);
   // Exports what is queued and the metrics, by `deadline` at the latest (a collector that does
-  // not answer is given up on then), and stops the export thread; later spans are not exported.
-  // Idempotent. Errors as Flush.
+  // not answer is given up on then), and stops the export thread and the metrics endpoint;
+  // later spans are not exported. Idempotent. Errors as Flush.
   absl::Status Shutdown(std::chrono::steady_clock::time_point deadline);
   // The metrics in the Prometheus text exposition format (version 0.0.4), for a host to serve.
   std::string PrometheusText() const;
+  // Serves PrometheusText() at http://<address>:<port>/metrics (GET; other paths are 404) on
+  // its own thread until Shutdown; port 0 picks a free port. Returns the port. Errors:
+  // kInvalidArgument (not an IPv4 address), kUnavailable (cannot listen there),
+  // kFailedPrecondition (already serving).
+  absl::StatusOr<int> ServeMetrics(const std::string& address = "127.0.0.1", int port = 0);
   TracerStats stats() const;
   const TracerOptions& options() const;
   // The attributes a call's tags add (only tag_attributes' keys).

@@ -18,6 +18,7 @@
 #include "llmkit/observe.h"
 #include "llmkit/status.h"
 #include "observe/metrics.h"
+#include "observe/metrics_endpoint.h"
 
 namespace llmkit {
 
@@ -262,6 +263,9 @@ class Tracer::Impl {
       std::chrono::steady_clock::time_point::max();
   uint64_t ended = 0, exported = 0, dropped = 0, failures = 0;
   std::thread thread;
+
+  std::mutex endpoint_mu;  // Guards endpoint.
+  std::unique_ptr<internal::MetricsEndpoint> endpoint;
 };
 
 Span::Span() = default;
@@ -361,6 +365,10 @@ Tracer::~Tracer() {
 }
 
 absl::Status Tracer::Shutdown(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard endpoint_lock(impl_->endpoint_mu);
+    impl_->endpoint.reset();
+  }
   std::unique_lock lock(impl_->mu);
   if (!impl_->thread.joinable() || impl_->stopping) return absl::OkStatus();
   // The final exports (everything queued, and the metrics) get until `deadline` in all.
@@ -445,6 +453,18 @@ absl::Status Tracer::Flush(std::chrono::steady_clock::time_point deadline) {
 }
 
 std::string Tracer::PrometheusText() const { return impl_->store.Prometheus(); }
+
+absl::StatusOr<int> Tracer::ServeMetrics(const std::string& address, int port) {
+  std::lock_guard lock(impl_->endpoint_mu);
+  if (impl_->endpoint != nullptr) {
+    return absl::FailedPreconditionError("ServeMetrics: the tracer already serves its metrics");
+  }
+  internal::MetricStore* store = &impl_->store;
+  LLMKIT_ASSIGN_OR_RETURN(impl_->endpoint, internal::MetricsEndpoint::Start(address, port, [store] {
+                            return store->Prometheus();
+                          }));
+  return impl_->endpoint->port();
+}
 
 TracerStats Tracer::stats() const {
   std::lock_guard lock(impl_->mu);

@@ -7,6 +7,10 @@
 
 #include "llmkit/observe.h"
 
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -335,6 +339,93 @@ TEST(Tracing, TraceparentReachesTheProviderAndPrometheusTextAddsUp) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Tracer::Create({.traces_endpoint = "ftp://x"}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+std::string FetchText(const std::string& url) {
+  static std::shared_ptr<HttpTransport> transport = NewCurlTransport().value();
+  HttpRequest request;
+  request.method = "GET";
+  request.url = url;
+  request.timeout = std::chrono::milliseconds(5000);
+  absl::StatusOr<HttpResponse> response = transport->Send(std::move(request));
+  return response.ok() && response->status == 200 ? response->body : "";
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t size = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// promtool accepts the text; a real Prometheus server scrapes the endpoint and its query API
+// gives back the values.
+TEST(Tracing, PrometheusScrapesTheMetricsEndpoint) {
+  if (std::system("command -v prometheus > /dev/null && command -v promtool > /dev/null") != 0) {
+    if (std::getenv("LLMKIT_REQUIRE_PEERS") != nullptr) FAIL() << "no prometheus";
+    GTEST_SKIP() << "Debian's prometheus package is not installed (make deps installs it)";
+  }
+  auto tracer = Tracer::Create().value();
+  auto chat = WithTracing(std::static_pointer_cast<ChatModel>(std::make_shared<FakeModel>()),
+                          tracer, {.provider = "openai"})
+                  .value();
+  ChatRequest request;
+  request.model = "gpt-4o";
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(chat->Complete(request).ok());
+  absl::StatusOr<int> port = tracer->ServeMetrics();
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_EQ(tracer->ServeMetrics().status().code(), absl::StatusCode::kFailedPrecondition);
+  const std::string base = "http://127.0.0.1:" + std::to_string(*port);
+  const std::string text = FetchText(base + "/metrics");
+  ASSERT_EQ(text, tracer->PrometheusText());
+  EXPECT_EQ(FetchText(base + "/other"), "");  // 404
+  const std::string dir = ::testing::TempDir() + "llmkit_prometheus_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/metrics.txt") << text;
+  EXPECT_EQ(std::system(("promtool check metrics < " + dir + "/metrics.txt").c_str()), 0);
+
+  const int web = FreePort();
+  std::ofstream(dir + "/prometheus.yml")
+      << "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: llmkit\n"
+      << "    static_configs:\n      - targets: ['127.0.0.1:" << *port << "']\n";
+  const pid_t server = fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {
+    const std::string config = "--config.file=" + dir + "/prometheus.yml";
+    const std::string storage = "--storage.tsdb.path=" + dir + "/data";
+    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(web);
+    freopen("/dev/null", "w", stdout);
+    freopen((dir + "/prometheus.log").c_str(), "w", stderr);
+    execlp("prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(),
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The input tokens of three calls (12 each), as Prometheus read them from the endpoint.
+  const std::string query = "http://127.0.0.1:" + std::to_string(web) +
+                            "/api/v1/query?query=gen_ai_client_token_usage_sum%7B"
+                            "gen_ai_token_type%3D%22input%22%7D";
+  std::string value;
+  for (int i = 0; i < 300 && value.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    absl::StatusOr<Json> answer = Json::Parse(FetchText(query));
+    if (!answer.ok()) continue;
+    const Json* data = answer->Find("data");
+    const Json* result = data != nullptr ? data->Find("result") : nullptr;
+    if (result == nullptr || !result->is_array() || result->as_array().empty()) continue;
+    Json first = result->as_array()[0];
+    value = first["value"].as_array()[1].as_string();
+    EXPECT_EQ(first["metric"]["gen_ai_request_model"].as_string(), "gpt-4o");
+  }
+  kill(server, SIGTERM);
+  int status = 0;
+  waitpid(server, &status, 0);
+  EXPECT_EQ(value, "36");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

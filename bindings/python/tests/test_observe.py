@@ -55,6 +55,10 @@ def test_spans_metrics_and_trace_context():
         assert "# TYPE gen_ai_client_token_usage histogram" in text
         assert 'gen_ai_token_type="input"' in text
         assert any(path.endswith("/v1/metrics") for path, _ in exported)
+        port = tracer.serve_metrics()
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            assert reply.read().decode() == tracer.prometheus_text()
         tracer.shutdown(timeout=5)
     finally:
         provider.close()
