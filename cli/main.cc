@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "models.h"
 
 namespace {
 
@@ -51,7 +52,9 @@ int main(int argc, char** argv) {
     // The commands report errors themselves; this is the last net, so that nothing a library
     // below throws (a filesystem error, an allocation failure) aborts with a core dump.
     try {
-      return c.run(argc, argv);
+      const int status = c.run(argc, argv);
+      llmkit::cli::ShutdownCommandTracer();
+      return status;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "llmkit %s: %s\n", name.c_str(), e.what());
       return llmkit::cli::kExitFailure;

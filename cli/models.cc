@@ -2,10 +2,13 @@
 
 #include "models.h"
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <utility>
 
+#include "absl/base/call_once.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "llmkit/anthropic.h"
@@ -35,6 +38,57 @@ const char kModelHelp[] =
     "  ANTHROPIC_API_KEY=...                      Anthropic\n"
     "  LLMKIT_MODEL=name                          the chat model to ask\n";
 
+std::shared_ptr<Tracer>& TracerSlot() {
+  static std::shared_ptr<Tracer>* tracer = new std::shared_ptr<Tracer>();
+  return *tracer;
+}
+
+absl::StatusOr<std::shared_ptr<Tracer>> CommandTracer() {
+  static absl::once_flag once;
+  static absl::Status status;
+  absl::call_once(once, [] {
+    TracerOptions options = TracerOptionsFromEnvironment({.service_name = "llmkit-cli"});
+    if (options.disabled || (options.traces_endpoint.empty() && options.metrics_endpoint.empty())) {
+      return;
+    }
+    absl::StatusOr<std::shared_ptr<Tracer>> tracer = Tracer::Create(std::move(options));
+    if (tracer.ok()) {
+      TracerSlot() = *std::move(tracer);
+    } else {
+      status = tracer.status();
+    }
+  });
+  if (!status.ok()) return status;
+  return TracerSlot();
+}
+
+void ShutdownCommandTracer() {
+  if (TracerSlot() == nullptr) return;
+  // A collector that does not answer costs the command at most 5 s more.
+  absl::Status done =
+      TracerSlot()->Shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  if (!done.ok())
+    std::fprintf(stderr, "llmkit: telemetry not exported: %s\n", done.ToString().c_str());
+  TracerSlot().reset();
+}
+
+namespace {
+
+// `model` traced when the environment configures a tracer.
+template <typename Model>
+absl::StatusOr<std::shared_ptr<Model>> Traced(std::shared_ptr<Model> model,
+                                              const std::string& provider,
+                                              const std::string& default_model) {
+  LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<Tracer> tracer, CommandTracer());
+  if (tracer == nullptr) return model;
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Model> traced,
+                          WithTracing(std::move(model), std::move(tracer),
+                                      {.provider = provider, .default_model = default_model}));
+  return std::shared_ptr<Model>(std::move(traced));
+}
+
+}  // namespace
+
 absl::StatusOr<ChatConfig> ChatFromEnvironment() {
   ChatConfig config;
   const std::string base_url = Env("LLMKIT_BASE_URL");
@@ -45,6 +99,7 @@ absl::StatusOr<ChatConfig> ChatFromEnvironment() {
     options.model = model.empty() ? "gpt-4o-mini" : model;
     LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> client, NewOpenAIClient(options));
     LLMKIT_ASSIGN_OR_RETURN(config.model, WithRetry(std::shared_ptr<ChatModel>(std::move(client))));
+    LLMKIT_ASSIGN_OR_RETURN(config.model, Traced(config.model, "openai", options.model));
     config.model_name = options.model;
     config.provider =
         base_url.empty() ? "OpenAI" : absl::StrCat("OpenAI-compatible server ", base_url);
@@ -55,6 +110,7 @@ absl::StatusOr<ChatConfig> ChatFromEnvironment() {
     options.model = model.empty() ? "claude-3-5-haiku-latest" : model;
     LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> client, NewAnthropicClient(options));
     LLMKIT_ASSIGN_OR_RETURN(config.model, WithRetry(std::shared_ptr<ChatModel>(std::move(client))));
+    LLMKIT_ASSIGN_OR_RETURN(config.model, Traced(config.model, "anthropic", options.model));
     config.model_name = options.model;
     config.provider = "Anthropic";
   }
@@ -71,7 +127,9 @@ absl::StatusOr<std::shared_ptr<EmbeddingModel>> EmbedderFromEnvironment(const st
   options.base_url = Env("LLMKIT_BASE_URL");
   options.model = model;
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddingModel> client, NewOpenAIEmbeddingModel(options));
-  return WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client)));
+  LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<EmbeddingModel> retried,
+                          WithRetry(std::shared_ptr<EmbeddingModel>(std::move(client))));
+  return Traced(std::move(retried), "openai", model);
 }
 
 const char kStoreHelp[] =

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "llmkit/chat.h"
 #include "llmkit/embeddings.h"
+#include "llmkit/observe.h"
 #include "llmkit/rag.h"
 #include "llmkit/store.h"
 
@@ -24,6 +25,12 @@ struct ChatConfig {
   std::string model_name;
   std::string provider;  // "OpenAI-compatible (URL)" or "Anthropic"
 };
+
+// The models below are traced (observe.h) when the OTEL_* variables name an OTLP endpoint
+// (OTEL_EXPORTER_OTLP_ENDPOINT, or its _TRACES_/_METRICS_ variants) and OTEL_SDK_DISABLED is
+// not true; main calls ShutdownCommandTracer before exiting, which exports within 5 s.
+absl::StatusOr<std::shared_ptr<Tracer>> CommandTracer();  // Null when not configured.
+void ShutdownCommandTracer();
 
 absl::StatusOr<ChatConfig> ChatFromEnvironment();
 

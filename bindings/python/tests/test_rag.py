@@ -261,6 +261,34 @@ def test_cli_index_query_ask_chunk(notes, tmp_path, server):
     assert chunks[-1]["metadata"]["headings"]
 
 
+def test_cli_ask_exports_its_spans_to_the_otel_collector(notes, tmp_path, server):
+    index = str(tmp_path / "index")
+    run("index", str(notes), "-o", index, "--chunk-size", "120", "--chunk-overlap", "0")
+    exported = []
+
+    def collect(path, body, headers):
+        exported.append((path, body))
+        return 200, {}, b"{}", 0
+
+    collector = Provider(collect)
+    try:
+        asked = run("ask", index, "Why do rhyolitic eruptions explode?", "-k", "3",
+                    env={"LLMKIT_BASE_URL": server.url + "/v1", "LLMKIT_MODEL": "fake-chat",
+                         "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+                         "OTEL_SERVICE_NAME": "cli-test"})
+        assert asked.stdout.startswith(ANSWER)
+    finally:
+        collector.close()
+    spans = [s for path, body in exported if path == "/v1/traces"
+             for rs in body["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert [s["name"] for s in spans] == ["chat fake-chat"]
+    resource = exported[0][1]["resourceSpans"][0]["resource"]["attributes"]
+    assert {"key": "service.name", "value": {"stringValue": "cli-test"}} in resource
+    assert any(path == "/v1/metrics" for path, _ in exported)
+    chat = [h for p, h, _ in server.requests if p.endswith("/chat/completions")][-1]
+    assert chat.get("traceparent", "").split("-")[1] == spans[0]["traceId"]
+
+
 def test_cli_errors_and_help(tmp_path):
     assert run("--help").returncode == 0
     for command in ("index", "query", "ask", "chunk", "tokens", "eval"):
