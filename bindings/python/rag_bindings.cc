@@ -247,8 +247,10 @@ void BindRag(py::module_& m) {
                   const std::string& index, bool float16, std::optional<std::string> system_prompt,
                   std::optional<std::string> prompt_template, std::optional<int64_t> max_tokens,
                   std::optional<double> temperature, int local_dimensions, size_t embed_batch_size,
-                  int embed_concurrency, VectorStore* store, std::optional<double> timeout) {
+                  int embed_concurrency, VectorStore* store, std::optional<double> timeout,
+                  std::shared_ptr<Tracer> tracer) {
                  RagOptions options;
+                 options.tracer = std::move(tracer);
                  // The Python store object outlives the pipeline (keep_alive below).
                  if (store != nullptr)
                    options.store = std::shared_ptr<VectorStore>(store, [](auto*) {});
@@ -286,13 +288,15 @@ void BindRag(py::module_& m) {
            py::arg("prompt_template") = py::none(), py::arg("max_tokens") = 1024,
            py::arg("temperature") = 0.0, py::arg("local_dimensions") = 1024,
            py::arg("embed_batch_size") = 64, py::arg("embed_concurrency") = 4,
-           py::arg("store") = py::none(), py::arg("timeout") = py::none(), py::keep_alive<1, 20>())
+           py::arg("store") = py::none(), py::arg("timeout") = py::none(),
+           py::arg("tracer") = py::none(), py::keep_alive<1, 20>())
       .def_static(
           "load",
           [](const std::string& dir, py::object embedder, py::object chat,
              std::optional<std::string> embedding_model, std::optional<std::string> chat_model,
-             VectorStore* store, std::optional<double> timeout) {
+             VectorStore* store, std::optional<double> timeout, std::shared_ptr<Tracer> tracer) {
             RagModels models;
+            models.tracer = std::move(tracer);
             if (store != nullptr) models.store = std::shared_ptr<VectorStore>(store, [](auto*) {});
             CallContext call = ToCallContext(timeout, std::nullopt, py::none());
             models.embedder = EmbedderOf(embedder);
@@ -305,7 +309,7 @@ void BindRag(py::module_& m) {
           py::arg("dir"), py::kw_only(), py::arg("embedder") = py::none(),
           py::arg("chat") = py::none(), py::arg("embedding_model") = py::none(),
           py::arg("chat_model") = py::none(), py::arg("store") = py::none(),
-          py::arg("timeout") = py::none(), py::keep_alive<0, 6>(),
+          py::arg("timeout") = py::none(), py::arg("tracer") = py::none(), py::keep_alive<0, 6>(),
           "Reads a pipeline written by save() (store=: the remote store it was built in).")
       .def(
           "ingest",

@@ -51,6 +51,7 @@
 #include "llmkit/embeddings.h"
 #include "llmkit/index.h"
 #include "llmkit/json.h"
+#include "llmkit/observe.h"
 #include "llmkit/retriever.h"
 
 namespace llmkit {
@@ -166,6 +167,12 @@ struct RagOptions {
   std::string prompt_template = kDefaultRagPromptTemplate;
   std::optional<int64_t> max_tokens = 1024;
   std::optional<double> temperature = 0.0;
+
+  // Spans (observe.h) of Retrieve ("retrieval <store kind>"), Answer ("invoke_workflow rag",
+  // with the retrieval and the chat call as children), Ingest and IngestDirectory
+  // ("llmkit.rag.ingest"). Null: none. Wrap `chat` and `embedder` with WithTracing for spans of
+  // the model calls themselves; they join these. Not saved: Load takes it in RagModels.
+  std::shared_ptr<Tracer> tracer;
 };
 
 // The models of a pipeline, which are not saved with it (Load takes them again).
@@ -176,6 +183,7 @@ struct RagModels {
   std::string chat_model;
   // The store the index was built in, when rag.json names a remote one (kind must match).
   std::shared_ptr<VectorStore> store;
+  std::shared_ptr<Tracer> tracer;  // RagOptions::tracer.
 };
 
 struct RagDocument {
@@ -357,6 +365,16 @@ class RagPipeline {
 
  private:
   explicit RagPipeline(std::unique_ptr<Impl> impl);
+  // The operations below their spans (Retrieve, Answer and IngestDirectory open one each).
+  absl::StatusOr<std::vector<RagPassage>> RetrieveUnder(std::string_view question, int k,
+                                                        const Json& where,
+                                                        const CallContext& call) const;
+  absl::StatusOr<RagAnswer> AnswerUnder(std::string_view question, const AnswerOptions& options,
+                                        const CallContext& call) const;
+  absl::StatusOr<IngestProgress> IngestDirectoryUnder(const std::string& dir,
+                                                      const DirectoryOptions& directory,
+                                                      const IngestOptions& options,
+                                                      const CallContext& call);
   std::unique_ptr<Impl> impl_;
 };
 

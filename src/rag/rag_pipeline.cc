@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/files.h"
@@ -251,10 +252,42 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Create(RagOptions opti
   return std::unique_ptr<RagPipeline>(new RagPipeline(std::move(impl)));
 }
 
+namespace {
+
+// A span of a pipeline operation, child of the call's trace context; inactive without a tracer.
+Span PipelineSpan(const std::shared_ptr<Tracer>& tracer, std::string name, const CallContext& call,
+                  const Attributes& attributes) {
+  if (tracer == nullptr) return Span();
+  Span span = tracer->StartSpan(std::move(name), call.trace, SpanKind::kInternal);
+  for (const auto& [key, value] : attributes) span.SetAttribute(key, value);
+  return span;
+}
+
+// Ends an ingest's span with what it did (or its error).
+void EndIngestSpan(Span& span, const absl::StatusOr<IngestProgress>& progress) {
+  if (!span.active()) return;
+  if (progress.ok()) {
+    span.SetAttribute("llmkit.rag.documents", static_cast<int64_t>(progress->documents_done));
+    span.SetAttribute("llmkit.rag.documents_unchanged",
+                      static_cast<int64_t>(progress->documents_unchanged));
+    span.SetAttribute("llmkit.rag.chunks", static_cast<int64_t>(progress->chunks));
+  } else {
+    span.SetError(absl::AsciiStrToLower(absl::StatusCodeToString(progress.status().code())),
+                  std::string(progress.status().message()));
+  }
+  span.End();
+}
+
+}  // namespace
+
 absl::StatusOr<IngestProgress> RagPipeline::Ingest(absl::Span<const RagDocument> documents,
                                                    const IngestOptions& ingest,
                                                    const CallContext& call) {
-  return impl_->Ingest(documents, ingest, call);
+  Span span = PipelineSpan(impl_->options.tracer, "llmkit.rag.ingest", call, {});
+  absl::StatusOr<IngestProgress> progress =
+      impl_->Ingest(documents, ingest, span.active() ? span.ChildContext(call) : call);
+  EndIngestSpan(span, progress);
+  return progress;
 }
 
 absl::StatusOr<size_t> RagPipeline::Remove(absl::Span<const std::string> doc_ids,
@@ -397,6 +430,17 @@ absl::StatusOr<IngestProgress> RagPipeline::IngestDirectory(const std::string& d
                                                             const DirectoryOptions& directory,
                                                             const IngestOptions& options,
                                                             const CallContext& call) {
+  Span span = PipelineSpan(impl_->options.tracer, "llmkit.rag.ingest", call, {});
+  absl::StatusOr<IngestProgress> progress =
+      IngestDirectoryUnder(dir, directory, options, span.active() ? span.ChildContext(call) : call);
+  EndIngestSpan(span, progress);
+  return progress;
+}
+
+absl::StatusOr<IngestProgress> RagPipeline::IngestDirectoryUnder(const std::string& dir,
+                                                                 const DirectoryOptions& directory,
+                                                                 const IngestOptions& options,
+                                                                 const CallContext& call) {
   namespace fs = std::filesystem;
   std::error_code error;
   if (!fs::is_directory(dir, error)) {
@@ -540,6 +584,28 @@ absl::Status AddDocumentEvidence(const Bm25Index& documents, std::string_view qu
 absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view question, int k,
                                                               const Json& where,
                                                               const CallContext& call) const {
+  std::string kind = "local";
+  {
+    std::shared_lock lock(impl_->mu);
+    if (impl_->store != nullptr) kind = std::string(impl_->store->kind());
+  }
+  Span span = PipelineSpan(
+      impl_->options.tracer, absl::StrCat("retrieval ", kind), call,
+      {{"gen_ai.operation.name", std::string("retrieval")}, {"gen_ai.data_source.id", kind}});
+  absl::StatusOr<std::vector<RagPassage>> passages =
+      RetrieveUnder(question, k, where, span.active() ? span.ChildContext(call) : call);
+  if (span.active() && passages.ok()) {
+    span.SetAttribute("llmkit.retrieval.passages", static_cast<int64_t>(passages->size()));
+  } else if (span.active()) {
+    span.SetError(absl::AsciiStrToLower(absl::StatusCodeToString(passages.status().code())),
+                  std::string(passages.status().message()));
+  }
+  return passages;
+}
+
+absl::StatusOr<std::vector<RagPassage>> RagPipeline::RetrieveUnder(std::string_view question, int k,
+                                                                   const Json& where,
+                                                                   const CallContext& call) const {
   if (k == 0) k = impl_->options.k;
   if (k < 1) return absl::InvalidArgumentError("k must be >= 1");
   LLMKIT_RETURN_IF_ERROR(ValidateUtf8(question));
@@ -576,6 +642,24 @@ absl::StatusOr<std::vector<RagPassage>> RagPipeline::Retrieve(std::string_view q
 absl::StatusOr<RagAnswer> RagPipeline::Answer(std::string_view question,
                                               const AnswerOptions& options,
                                               const CallContext& call) const {
+  Span span = PipelineSpan(impl_->options.tracer, "invoke_workflow rag", call,
+                           {{"gen_ai.operation.name", std::string("invoke_workflow")},
+                            {"gen_ai.workflow.name", std::string("rag")}});
+  absl::StatusOr<RagAnswer> answer =
+      AnswerUnder(question, options, span.active() ? span.ChildContext(call) : call);
+  if (span.active() && answer.ok()) {
+    span.SetAttribute("llmkit.rag.passages", static_cast<int64_t>(answer->context.size()));
+    span.SetAttribute("llmkit.rag.citations", static_cast<int64_t>(answer->citations.size()));
+  } else if (span.active()) {
+    span.SetError(absl::AsciiStrToLower(absl::StatusCodeToString(answer.status().code())),
+                  std::string(answer.status().message()));
+  }
+  return answer;
+}
+
+absl::StatusOr<RagAnswer> RagPipeline::AnswerUnder(std::string_view question,
+                                                   const AnswerOptions& options,
+                                                   const CallContext& call) const {
   RagAnswer answer;
   LLMKIT_ASSIGN_OR_RETURN(answer.context, Retrieve(question, options.k, options.where, call));
   Json passages = Json::MakeArray();

@@ -445,6 +445,7 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   o.embedder = std::move(models.embedder);
   o.embedding_model = std::move(models.embedding_model);
   o.chat = std::move(models.chat);
+  o.tracer = std::move(models.tracer);
   o.chat_model = std::move(models.chat_model);
   absl::StatusOr<std::unique_ptr<Impl>> built = Impl::Build(std::move(o), built_locally, name);
   if (!built.ok()) {

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -31,6 +32,7 @@
 #include "http/test_server.h"
 #include "llmkit/json.h"
 #include "llmkit/openai.h"
+#include "llmkit/rag.h"
 
 namespace llmkit {
 namespace {
@@ -339,6 +341,47 @@ TEST(Tracing, TraceparentReachesTheProviderAndPrometheusTextAddsUp) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Tracer::Create({.traces_endpoint = "ftp://x"}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A RAG answer is one trace: the workflow span, and the retrieval and chat spans under it.
+TEST(Tracing, ARagAnswerIsOneTraceWithRetrievalAndChatUnderIt) {
+  REQUIRE_PEERS();
+  Collector collector;
+  auto tracer = Tracer::Create({.traces_endpoint = collector.server.Url("/v1/traces")}).value();
+  auto chat = WithTracing(std::static_pointer_cast<ChatModel>(std::make_shared<FakeModel>()),
+                          tracer, {.provider = "openai"})
+                  .value();
+  RagOptions options;
+  options.chat = std::move(chat);
+  options.chat_model = "gpt-4o";
+  options.tracer = tracer;
+  auto rag = RagPipeline::Create(options).value();
+  ASSERT_TRUE(rag->Ingest({{.id = "tides", .text = "Tides follow the moon's gravity."},
+                           {.id = "bread", .text = "Knead the dough, let it rise."}})
+                  .ok());
+  ASSERT_TRUE(rag->Answer("What causes tides?").ok());
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)).ok());
+  std::vector<std::string> traces;
+  {
+    std::lock_guard lock(collector.mu);
+    traces = collector.traces;
+  }
+  Json spans = RunCheck("traces", traces);
+  std::map<std::string, Json> by_name;
+  for (Json span : spans.as_array()) by_name[span["name"].as_string()] = span;
+  ASSERT_EQ(by_name.count("llmkit.rag.ingest"), 1u) << spans.Dump();
+  ASSERT_EQ(by_name.count("invoke_workflow rag"), 1u) << spans.Dump();
+  ASSERT_EQ(by_name.count("retrieval local"), 1u) << spans.Dump();
+  ASSERT_EQ(by_name.count("chat gpt-4o"), 1u) << spans.Dump();
+  Json answer = by_name["invoke_workflow rag"];
+  for (const char* child : {"retrieval local", "chat gpt-4o"}) {
+    EXPECT_EQ(by_name[child]["traceId"].as_string(), answer["traceId"].as_string()) << child;
+    EXPECT_EQ(by_name[child]["parentSpanId"].as_string(), answer["spanId"].as_string()) << child;
+  }
+  EXPECT_EQ(answer["kind"].as_int(), 1);  // INTERNAL
+  EXPECT_EQ(answer["attributes"]["gen_ai.workflow.name"].as_string(), "rag");
+  EXPECT_EQ(by_name["retrieval local"]["attributes"]["gen_ai.data_source.id"].as_string(), "local");
+  EXPECT_EQ(by_name["llmkit.rag.ingest"]["attributes"]["llmkit.rag.documents"].as_string(), "2");
 }
 
 std::string FetchText(const std::string& url) {

@@ -63,3 +63,26 @@ def test_spans_metrics_and_trace_context():
     finally:
         provider.close()
         collector.close()
+
+
+def test_rag_answer_is_one_trace():
+    exported = []
+
+    def collector_script(path, body, headers):
+        exported.append(body)
+        return 200, {}, b"{}", 0
+
+    collector = Provider(collector_script)
+    try:
+        tracer = llmkit.Tracer(from_environment=False, traces_endpoint=collector.url + "/v1/traces")
+        rag = llmkit.RagPipeline(tracer=tracer, chunk_size=100, chunk_overlap=0)
+        rag.ingest([{"id": "tides", "text": "Tides follow the moon."}])
+        rag.answer("What causes tides?")
+        tracer.flush(timeout=10)
+        spans = {s["name"]: s for body in exported for rs in body["resourceSpans"]
+                 for ss in rs["scopeSpans"] for s in ss["spans"]}
+        assert set(spans) == {"llmkit.rag.ingest", "invoke_workflow rag", "retrieval local"}
+        assert spans["retrieval local"]["parentSpanId"] == spans["invoke_workflow rag"]["spanId"]
+        tracer.shutdown(timeout=5)
+    finally:
+        collector.close()
