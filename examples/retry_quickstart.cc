@@ -21,7 +21,7 @@ int main() {
   llmkit::ChatRequest request;
   request.messages = {{.role = "user", .content = "Say hello."}};
   // The call context: a deadline for the whole call, retries and waits included, and tags that
-  // decorators (budgets, traces, caches) group by. Nothing here goes to the provider.
+  // decorators (budgets, traces, caches) group by. Tags never go to the provider.
   llmkit::CallContext call = llmkit::CallContext::WithTimeout(std::chrono::seconds(30));
   call.tags = {{"feature", "greeting"}};
   absl::StatusOr<llmkit::ChatResponse> answer = (*model)->Complete(request, call);

@@ -230,21 +230,27 @@ TEST(CallContext, CancellationReachesEveryAttempt) {
 }
 
 // Tags and the trace context are for the host's own parts; the provider never sees them.
+// Tags stay in the process; the trace context goes only as the W3C traceparent header.
 TEST(CallContext, TagsNeverReachTheProvider) {
-  std::string seen;
+  std::string body, headers;
   TestServer server([&](const ServerRequest& request) {
-    seen = request.body;
-    for (const auto& [name, value] : request.headers) seen += name + ": " + value + "\n";
+    body = request.body;
+    headers.clear();
+    for (const auto& [name, value] : request.headers) headers += name + ": " + value + "\n";
     return Reply(200, kAnswer);
   });
   CallContext call;
   call.tags = {{"user", "tag-user-7"}, {"tenant", "tag-tenant-9"}};
   call.trace.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   ASSERT_TRUE(Client(server)->Complete(Hello(), call).ok());
-  EXPECT_THAT(seen, HasSubstr("hello"));
-  EXPECT_THAT(seen, Not(HasSubstr("tag-user-7")));
-  EXPECT_THAT(seen, Not(HasSubstr("tag-tenant-9")));
-  EXPECT_THAT(seen, Not(HasSubstr("4bf92f3577b34da6")));
+  EXPECT_THAT(body, HasSubstr("hello"));
+  for (const std::string& seen : {body, headers}) {
+    EXPECT_THAT(seen, Not(HasSubstr("tag-user-7")));
+    EXPECT_THAT(seen, Not(HasSubstr("tag-tenant-9")));
+  }
+  EXPECT_THAT(body, Not(HasSubstr("4bf92f3577b34da6")));
+  EXPECT_THAT(headers,
+              HasSubstr("traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n"));
 }
 
 TEST(CallContext, ClientOptionsAreValidated) {
