@@ -79,7 +79,7 @@ test-asan:
 # OMP_NUM_THREADS=1: libgomp is not instrumented, so FAISS's OpenMP workers would be false alarms.
 TSAN_TESTS := curl_transport_test call_context_test retry_test fallback_test breaker_limiter_test hedging_test load_test \
   stack_stress_test collection_stress_test bm25_retriever_test rag_pipeline_test schema_test \
-  persistence_test file_primitives_test observe_test
+  persistence_test file_primitives_test observe_test cost_test
 test-tsan:
 	cmake --preset tsan
 	cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TESTS)
@@ -111,7 +111,7 @@ conformance: build peers
 # libFuzzer builds need clang: make fuzz FUZZ_SECONDS=300
 FUZZERS := chunker_fuzzer json_fuzzer tokenizer_fuzzer sse_fuzzer chat_response_fuzzer \
   embedding_response_fuzzer retry_after_fuzzer template_fuzzer collection_loader_fuzzer npy_fuzzer \
-  bm25_snapshot_fuzzer
+  bm25_snapshot_fuzzer price_table_fuzzer ledger_fuzzer
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

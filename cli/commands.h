@@ -12,6 +12,7 @@ int RunAsk(int argc, char** argv);     // query_command.cc
 int RunChunk(int argc, char** argv);   // text_commands.cc
 int RunTokens(int argc, char** argv);  // text_commands.cc
 int RunEval(int argc, char** argv);    // eval_command.cc
+int RunSpend(int argc, char** argv);   // spend_command.cc
 
 }  // namespace llmkit::cli
 

@@ -25,6 +25,7 @@ constexpr Command kCommands[] = {
     {"chunk", llmkit::cli::RunChunk, "show how a file is cut into chunks"},
     {"tokens", llmkit::cli::RunTokens, "count a file's tokens (tiktoken encodings)"},
     {"eval", llmkit::cli::RunEval, "retrieval quality on a BEIR dataset (nDCG@10, recall, MRR)"},
+    {"spend", llmkit::cli::RunSpend, "what the calls in a ledger file cost, by tags and model"},
 };
 
 void PrintUsage(FILE* out) {

@@ -42,6 +42,7 @@ LAYERS = {
     "pgvector": {"common", "index"},
     "chroma": {"common", "index"},
     "observe": {"common"},
+    "cost": {"common"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -19,6 +19,9 @@ packages=(
   # OpenTelemetry: the GenAI semantic conventions (the names the tracer may emit) and the OTLP
   # protobuf root the test receiver decodes llmkit's OTLP/JSON with.
   "@opentelemetry/semantic-conventions@1.45.0" "@opentelemetry/otlp-transformer@0.52.1"
+  # Prices: genai-prices' calcPrice is the cost differential test's oracle; llm-cost carries an
+  # older copy of LiteLLM's price table, loaded as a user's file whose prices disagree.
+  "@pydantic/genai-prices@0.1.8" "llm-cost@1.0.5"
 )
 mkdir -p "$dir"
 version() {

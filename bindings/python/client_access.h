@@ -7,8 +7,10 @@
 #include <pybind11/pybind11.h>
 
 #include <memory>
+#include <string>
 
 #include "llmkit/chat.h"
+#include "llmkit/cost.h"
 #include "llmkit/embeddings.h"
 
 namespace llmkit::python {
@@ -16,12 +18,15 @@ namespace llmkit::python {
 struct ModelHandles {
   std::shared_ptr<ChatModel> chat;
   std::shared_ptr<EmbeddingModel> embeddings;  // Null for clients that do not embed.
+  std::string default_model;                   // A request naming none goes to it ("": unknown).
 };
 
 // Raises TypeError for anything but the client classes.
 ModelHandles ModelsOf(const pybind11::handle& model);  // client_bindings.cc
 // A llmkit.ChatModel over these models (for decorators bound elsewhere: with_tracing).
 pybind11::object ModelFrom(ModelHandles models);  // client_bindings.cc
+// The table of a llmkit.PriceTable (None: null); TypeError for anything else.
+std::shared_ptr<const PriceTable> PriceTableOf(const pybind11::handle& prices);  // cost_bindings.cc
 
 }  // namespace llmkit::python
 

@@ -272,11 +272,32 @@ class ChatStream {
 struct Client {
   std::shared_ptr<ChatModel> chat;
   std::shared_ptr<EmbeddingModel> embeddings;
+  std::string model;  // The model a request naming none goes to, when known.
 };
 // One C++ type per Python class (pybind11 registers a type once).
 struct PyOpenAIClient : Client {};
 struct PyAnthropicClient : Client {};
 struct PyChatModel : Client {};  // A decorated model (with_retry, ...): chat and stream.
+
+// `client` priced by `prices` (a llmkit.PriceTable, or None: as it is): every response then
+// carries its cost.
+Client Priced(Client client, const py::object& prices, const char* provider,
+              const std::string& embedding_model = "") {
+  std::shared_ptr<const PriceTable> table = PriceTableOf(prices);
+  if (table == nullptr) return client;
+  BudgetOptions options;
+  options.prices = table;
+  options.provider = provider;
+  options.ledger = ValueOrThrow(Ledger::Open());
+  options.default_model = client.model;
+  client.chat = std::shared_ptr<ChatModel>(ValueOrThrow(WithBudget(client.chat, options)));
+  if (client.embeddings != nullptr) {
+    options.default_model = embedding_model;
+    client.embeddings =
+        std::shared_ptr<EmbeddingModel>(ValueOrThrow(WithBudget(client.embeddings, options)));
+  }
+  return client;
+}
 
 ChatResponse Chat(Client& client, const ChatArgs& args, CallContext call) {
   ChatRequest request = ToRequest(args);
@@ -414,6 +435,7 @@ PyChatModel Decorate(const py::object& model, Wrap wrap) {
   PyChatModel out;
   out.chat = wrap(client.chat);
   if (client.embeddings != nullptr) out.embeddings = wrap(client.embeddings);
+  out.model = client.model;
   return out;
 }
 
@@ -764,6 +786,7 @@ void DefineResilience(py::module_& m) {
         PyChatModel out;
         out.chat = ToShared(WithGuard(client.chat, std::move(options)));
         out.embeddings = client.embeddings;  // Embedding inputs are not checked.
+        out.model = client.model;
         return out;
       },
       py::arg("model"), py::kw_only(), py::arg("input_pii") = py::none(),
@@ -854,6 +877,9 @@ void BindClients(py::module_& m) {
       .def_readonly("finish_reason", &ChatResponse::finish_reason)
       .def_readonly("usage", &ChatResponse::usage)
       .def_readonly("request_id", &ChatResponse::request_id)
+      .def_readonly("cost", &ChatResponse::cost,
+                    "A Cost when the client was given prices= or wrapped by with_budget, "
+                    "else None.")
       .def_readonly("attempts", &ChatResponse::attempts, "Calls made (resilience decorators).")
       .def_readonly("served_by", &ChatResponse::served_by,
                     "The with_fallback entry that answered (its name, model name, or the "
@@ -907,7 +933,8 @@ void BindClients(py::module_& m) {
                   std::optional<std::string> organization, std::optional<std::string> project,
                   std::optional<std::map<std::string, std::string>> headers,
                   bool max_completion_tokens, size_t embedding_batch_size,
-                  size_t embedding_batch_tokens, int embedding_concurrency) {
+                  size_t embedding_batch_tokens, int embedding_concurrency,
+                  const py::object& prices) {
         OpenAIOptions options;
         options.base_url = base_url.value_or("");
         options.api_key = api_key.value_or("");
@@ -919,20 +946,21 @@ void BindClients(py::module_& m) {
         options.transport = ValueOrThrow(NewCurlTransport());
         Client client;
         client.chat = ValueOrThrow(NewOpenAIClient(options));
+        client.model = options.model;
         options.model = embedding_model.value_or(model.value_or(""));
         EmbeddingBatchOptions batch;
         batch.max_inputs_per_request = embedding_batch_size;
         batch.max_tokens_per_request = embedding_batch_tokens;
         batch.max_concurrency = embedding_concurrency;
         client.embeddings = ValueOrThrow(NewOpenAIEmbeddingModel(options, batch));
-        return PyOpenAIClient{client};
+        return PyOpenAIClient{Priced(std::move(client), prices, "openai", options.model)};
       }),
       py::arg("base_url") = py::none(), py::kw_only(), py::arg("api_key") = py::none(),
       py::arg("model") = py::none(), py::arg("embedding_model") = py::none(),
       py::arg("organization") = py::none(), py::arg("project") = py::none(),
       py::arg("headers") = py::none(), py::arg("max_completion_tokens") = false,
       py::arg("embedding_batch_size") = 2048, py::arg("embedding_batch_tokens") = 300000,
-      py::arg("embedding_concurrency") = 4);
+      py::arg("embedding_concurrency") = 4, py::arg("prices") = py::none());
   DefineChatMethods(openai);
   DefineEmbedMethod(openai);
 
@@ -941,7 +969,8 @@ void BindClients(py::module_& m) {
   anthropic.def(
       py::init([](std::optional<std::string> api_key, std::optional<std::string> model,
                   std::optional<std::string> base_url, std::optional<std::string> anthropic_version,
-                  int64_t max_tokens, std::optional<std::map<std::string, std::string>> headers) {
+                  int64_t max_tokens, std::optional<std::map<std::string, std::string>> headers,
+                  const py::object& prices) {
         AnthropicOptions options;
         options.api_key = api_key.value_or("");
         options.model = model.value_or("");
@@ -951,11 +980,13 @@ void BindClients(py::module_& m) {
         options.extra_headers = ToHeaders(headers);
         Client client;
         client.chat = ValueOrThrow(NewAnthropicClient(options));
-        return PyAnthropicClient{client};
+        client.model = options.model;
+        return PyAnthropicClient{Priced(std::move(client), prices, "anthropic")};
       }),
       py::kw_only(), py::arg("api_key") = py::none(), py::arg("model") = py::none(),
       py::arg("base_url") = py::none(), py::arg("anthropic_version") = py::none(),
-      py::arg("max_tokens") = 4096, py::arg("headers") = py::none());
+      py::arg("max_tokens") = 4096, py::arg("headers") = py::none(),
+      py::arg("prices") = py::none());
   DefineChatMethods(anthropic);
 
   py::class_<PyChatModel> decorated(
@@ -969,13 +1000,14 @@ void BindClients(py::module_& m) {
 
 ModelHandles ModelsOf(const py::handle& model) {
   Client client = ClientOf(model);
-  return {client.chat, client.embeddings};
+  return {client.chat, client.embeddings, client.model};
 }
 
 py::object ModelFrom(ModelHandles models) {
   PyChatModel out;
   out.chat = std::move(models.chat);
   out.embeddings = std::move(models.embeddings);
+  out.model = std::move(models.default_model);
   return py::cast(std::move(out));
 }
 

@@ -43,6 +43,7 @@ void BindRag(py::module_& module);        // rag_bindings.cc
 void BindSchema(py::module_& module);     // schema_bindings.cc
 void BindGuard(py::module_& module);      // guard_bindings.cc
 void BindObserve(py::module_& module);    // observe_bindings.cc
+void BindCost(py::module_& module);       // cost_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -77,6 +78,7 @@ PYBIND11_MODULE(_llmkit, module) {
   BindClients(module);
   BindTemplates(module);
   BindIndex(module);
+  BindCost(module);
   BindRag(module);
   BindSchema(module);
   BindGuard(module);

@@ -112,6 +112,7 @@ void BindObserve(py::module_& m) {
         TracingOptions options{provider, server_address, server_port, default_model};
         ModelHandles in = ModelsOf(model);
         ModelHandles out;
+        out.default_model = in.default_model;
         out.chat = std::shared_ptr<ChatModel>(ValueOrThrow(WithTracing(in.chat, tracer, options)));
         if (in.embeddings != nullptr) {
           out.embeddings = std::shared_ptr<EmbeddingModel>(

@@ -68,6 +68,33 @@ struct Usage {
   int64_t reasoning_tokens = 0;
 };
 
+// What a call cost in US dollars, priced by a PriceTable (cost.h) from the Usage. The parts add
+// up to `total`: input is the uncached input, cached_input the prompt-cache reads, cache_write
+// the prompt-cache writes, output the output other than reasoning, reasoning the reasoning
+// tokens where the model prices them apart (else they are in output). Doubles: exact to about
+// 1e-15 relative, far below a cent for any realistic spend.
+struct Cost {
+  // False: some tokens were used by a model the price table does not list; its tokens count
+  // zero in the amounts below, which then say less than was spent. `unpriced_model` names it.
+  bool priced = true;
+  std::string unpriced_model;
+  double input = 0;
+  double cached_input = 0;
+  double cache_write = 0;
+  double output = 0;
+  double reasoning = 0;
+  double total = 0;
+
+  Cost& operator+=(const Cost& other);
+};
+
+// Tokens a call used on a provider call whose answer it did not return: an attempt that failed
+// after the provider had counted tokens, an answer a guard or a schema check re-asked.
+struct SpentAttempt {
+  std::string model;
+  Usage usage;
+};
+
 struct ChatRequest {
   std::string model;  // Empty: the client's default model.
   std::vector<Message> messages;
@@ -97,6 +124,11 @@ struct ChatResponse {
   int attempts = 1;
   std::chrono::nanoseconds backoff{0};
   std::string served_by;
+  // Earlier provider calls of this call whose tokens are billed but whose answers were dropped
+  // (filled in by the resilience, guard and structured decorators); `usage` is the answer's only.
+  std::vector<SpentAttempt> spent_attempts;
+  // Set by a priced client or WithBudget (cost.h): `usage` and `spent_attempts` priced.
+  std::optional<Cost> cost;
 };
 
 struct StreamEvent {

@@ -47,6 +47,8 @@ struct Embeddings {
   int attempts = 1;
   std::chrono::nanoseconds backoff{0};
   std::string served_by;
+  // Set by a priced client or WithBudget (cost.h).
+  std::optional<Cost> cost;
 
   size_t rows() const { return dimensions == 0 ? 0 : values.size() / dimensions; }
   absl::Span<const float> row(size_t i) const {

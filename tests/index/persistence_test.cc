@@ -165,7 +165,10 @@ TEST(Persistence, DamageIsDataLossNamingTheFile) {
     // meanwhile, fails every read that would return documents, and every write.
     // (Some positions hold structure, which Load checks: take the first that does not.)
     absl::StatusOr<std::unique_ptr<Collection>> opened;
-    for (size_t at : {good.size() / 2, good.size() * 2 / 3, good.size() - 9}) {
+    std::vector<size_t> positions = {good.size() / 2, good.size() * 2 / 3, good.size() - 9};
+    // An HNSW file is mostly graph links; the vectors' bytes are somewhere among them.
+    for (size_t at = good.size() / 3; at + 9 < good.size(); at += 97) positions.push_back(at);
+    for (size_t at : positions) {
       std::string flipped = good;
       flipped[at] ^= 0x20;
       Write(path, flipped);

@@ -4,7 +4,8 @@ Every error raised by llmkit is an ``llmkit.Error`` with ``.code`` (the status c
 ``"INVALID_ARGUMENT"``) and, where the C++ status named one, ``.byte_offset``. Errors from a
 model provider also carry ``.http_status`` (int), ``.retry_after`` and ``.retry_after_ms`` (the
 header values as str), ``.should_retry`` (the ``x-should-retry`` header: True/False/None) and
-``.provider_error`` (the provider's error body). Subclasses also
+``.provider_error`` (the provider's error body); a call a budget refused carries ``.budget``,
+``.budget_spent_usd`` and ``.budget_limit_usd``. Subclasses also
 inherit the matching built-in exception, so ``except ValueError`` catches bad input.
 """
 
@@ -28,6 +29,12 @@ class Error(Exception):
         should_retry = self.payloads.get("llmkit/should_retry")
         self.should_retry = None if should_retry is None else should_retry.lower() == "true"
         self.provider_error = self.payloads.get("llmkit/provider_error")
+        # A call a budget refused (cost.h): the budget, its spent (settled and reserved) and limit.
+        self.budget = self.payloads.get("llmkit/budget")
+        spent = self.payloads.get("llmkit/budget_spent_usd")
+        self.budget_spent_usd = float(spent) if spent is not None else None
+        limit = self.payloads.get("llmkit/budget_limit_usd")
+        self.budget_limit_usd = float(limit) if limit is not None else None
 
 
 class CancelledError(Error):

@@ -1,0 +1,383 @@
+// WithBudget: prices each call, checks the budgets before it is sent (reserving its estimate),
+// and settles it in the ledger with what it really cost.
+
+#include <cmath>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/absl_compat.h"
+#include "cost/ledger_impl.h"
+#include "llmkit/status.h"
+
+namespace llmkit {
+
+// Reservations and settlements against the ledger's budget watches.
+class BudgetKeeper {
+ public:
+  // What one admitted call holds until it settles.
+  struct Admission {
+    std::vector<size_t> watches;
+    double reserved = 0;
+  };
+
+  static absl::StatusOr<std::vector<size_t>> Register(Ledger& ledger,
+                                                      const std::vector<Budget>& budgets) {
+    Ledger::Impl& impl = *ledger.impl_;
+    std::lock_guard<std::mutex> lock(impl.mu);
+    std::vector<size_t> ids;
+    for (const Budget& budget : budgets) {
+      size_t id = impl.watches.size();
+      for (size_t i = 0; i < impl.watches.size(); ++i) {
+        if (impl.watches[i].budget.name != budget.name) continue;
+        const Budget& known = impl.watches[i].budget;
+        if (known.tags != budget.tags || known.window != budget.window ||
+            known.hard != budget.hard || known.limit_usd != budget.limit_usd) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "budget \"", budget.name, "\" is already kept by this ledger with other terms"));
+        }
+        id = i;
+      }
+      if (id == impl.watches.size()) {
+        BudgetWatch watch{budget};
+        watch.window_key = Ledger::WindowKey(budget.window, impl.now());
+        for (const auto& [day, groups] : impl.days) {
+          if (Ledger::WindowKey(budget.window, day * 86'400'000) != watch.window_key) continue;
+          for (const auto& [key, group] : groups) {
+            if (TagsInclude(group.tags, budget.tags)) watch.settled += group.totals.cost.total;
+          }
+        }
+        impl.watches.push_back(std::move(watch));
+      }
+      ids.push_back(id);
+    }
+    return ids;
+  }
+
+  // Admits a call with `tags` estimated to cost `estimate` (nullopt: cannot be priced), or
+  // refuses it naming the first hard budget it would pass.
+  static absl::StatusOr<Admission> Admit(Ledger& ledger, const std::vector<size_t>& ids,
+                                         const CallTags& tags, std::optional<double> estimate,
+                                         std::string_view model, bool allow_unpriced) {
+    Ledger::Impl& impl = *ledger.impl_;
+    Admission admission;
+    std::lock_guard<std::mutex> lock(impl.mu);
+    const int64_t now = impl.now();
+    for (size_t id : ids) {
+      BudgetWatch& watch = impl.watches[id];
+      if (!TagsInclude(tags, watch.budget.tags)) continue;
+      Roll(watch, now);
+      admission.watches.push_back(id);
+      if (!watch.budget.hard) continue;
+      if (!estimate) {
+        if (allow_unpriced) continue;
+        return absl::FailedPreconditionError(absl::StrCat(
+            model.empty()
+                ? std::string("the request names no model (set "
+                              "BudgetOptions::default_model to the client's)")
+                : absl::StrCat("model \"", internal::ToAbsl(model), "\" is not in the price table"),
+            ", so hard budget \"", watch.budget.name,
+            "\" cannot bound its cost: add its price (PriceTable::Set) or set allow_unpriced"));
+      }
+      const double held = watch.settled + watch.reserved;
+      if (held + *estimate > watch.budget.limit_usd) {
+        absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
+            "budget \"%s\" would be exceeded: $%.6f spent or reserved of $%.6f, this call may "
+            "cost $%.6f",
+            watch.budget.name, held, watch.budget.limit_usd, *estimate));
+        status.SetPayload(internal::ToAbsl(kPayloadBudget), absl::Cord(watch.budget.name));
+        status.SetPayload(internal::ToAbsl(kPayloadBudgetSpent),
+                          absl::Cord(absl::StrFormat("%.9f", held)));
+        status.SetPayload(internal::ToAbsl(kPayloadBudgetLimit),
+                          absl::Cord(absl::StrFormat("%.9f", watch.budget.limit_usd)));
+        status.SetPayload(internal::ToAbsl(kPayloadShouldRetry), absl::Cord("false"));
+        return status;
+      }
+    }
+    admission.reserved = estimate.value_or(0);
+    for (size_t id : admission.watches) impl.watches[id].reserved += admission.reserved;
+    return admission;
+  }
+
+  // Releases the admission's reservation and records what the call cost (when `record` is
+  // set). Returns the soft budgets this settlement pushed past their limit.
+  static absl::StatusOr<std::vector<BudgetEvent>> Settle(Ledger& ledger, const Admission& admission,
+                                                         const RecordRef* record) {
+    Ledger::Impl& impl = *ledger.impl_;
+    std::vector<BudgetEvent> events;
+    std::lock_guard<std::mutex> lock(impl.mu);
+    for (size_t id : admission.watches) {
+      BudgetWatch& watch = impl.watches[id];
+      watch.reserved -= admission.reserved;
+      if (std::fabs(watch.reserved) < 1e-12) watch.reserved = 0;
+    }
+    if (record == nullptr) return events;
+    absl::Status appended = impl.Append(*record);
+    impl.Apply(*record);  // Counted even when the file failed: the money is spent.
+    for (size_t id : admission.watches) {
+      BudgetWatch& watch = impl.watches[id];
+      if (watch.budget.hard || watch.soft_fired || watch.settled <= watch.budget.limit_usd) {
+        continue;
+      }
+      watch.soft_fired = true;
+      events.push_back({watch.budget.name, watch.settled, watch.budget.limit_usd, record->tags});
+    }
+    if (!appended.ok()) return appended;
+    return events;
+  }
+
+ private:
+  static void Roll(BudgetWatch& watch, int64_t now) {
+    const int64_t key = Ledger::WindowKey(watch.budget.window, now);
+    if (key != watch.window_key) {
+      watch.window_key = key;
+      watch.settled = 0;
+      watch.soft_fired = false;
+    }
+  }
+};
+
+namespace {
+
+struct Shared {
+  std::shared_ptr<const PriceTable> prices;
+  std::shared_ptr<Ledger> ledger;
+  std::vector<size_t> watches;
+  BudgetOptions options;
+};
+
+absl::StatusOr<std::shared_ptr<Shared>> MakeShared(BudgetOptions options) {
+  std::set<std::string> names;
+  for (Budget& budget : options.budgets) {
+    if (!std::isfinite(budget.limit_usd) || budget.limit_usd < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("budget \"", budget.name, "\": limit_usd must be finite and >= 0"));
+    }
+    if (budget.name.empty()) {
+      std::vector<std::string> parts;
+      for (const auto& [key, value] : budget.tags) parts.push_back(absl::StrCat(key, "=", value));
+      budget.name = parts.empty() ? "all" : absl::StrJoin(parts, ",");
+      budget.name += budget.window == BudgetWindow::kDay     ? "/day"
+                     : budget.window == BudgetWindow::kMonth ? "/month"
+                                                             : "";
+    }
+    if (!names.insert(budget.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("two budgets named \"", budget.name, "\""));
+    }
+  }
+  if (options.default_max_output_tokens < 0) {
+    return absl::InvalidArgumentError("default_max_output_tokens must be >= 0");
+  }
+  auto shared = std::make_shared<Shared>();
+  shared->prices = options.prices != nullptr ? options.prices : PriceTable::Default();
+  if (options.ledger != nullptr) {
+    shared->ledger = options.ledger;
+  } else {
+    absl::StatusOr<std::shared_ptr<Ledger>> ledger = Ledger::Open();
+    if (!ledger.ok()) return ledger.status();
+    shared->ledger = *std::move(ledger);
+  }
+  absl::StatusOr<std::vector<size_t>> watches =
+      BudgetKeeper::Register(*shared->ledger, options.budgets);
+  if (!watches.ok()) return watches.status();
+  shared->watches = *std::move(watches);
+  shared->options = std::move(options);
+  return shared;
+}
+
+int64_t CountTokens(const Shared& shared, std::string_view text) {
+  if (shared.options.tokenizer != nullptr) {
+    return static_cast<int64_t>(shared.options.tokenizer->CountValidUtf8(text));
+  }
+  return static_cast<int64_t>((text.size() + 3) / 4);
+}
+
+// Prompt tokens of `request`: the messages' text and tool calls, the tools' schemas, and the
+// chat format's few tokens per message. An image counts as 1,000 tokens.
+int64_t PromptTokens(const Shared& shared, const ChatRequest& request) {
+  int64_t tokens = 3;
+  for (const Message& message : request.messages) {
+    tokens += 4 + CountTokens(shared, message.content);
+    for (const ContentPart& part : message.parts) {
+      tokens += part.type == "text" ? CountTokens(shared, part.text) : 1000;
+    }
+    for (const ToolCall& call : message.tool_calls) {
+      tokens += 4 + CountTokens(shared, call.name) + CountTokens(shared, call.arguments);
+    }
+  }
+  for (const ToolSpec& tool : request.tools) {
+    tokens += 8 + CountTokens(shared, tool.name) + CountTokens(shared, tool.description) +
+              CountTokens(shared, tool.parameters.Dump());
+  }
+  return tokens;
+}
+
+std::optional<double> Estimate(const Shared& shared, std::string_view model, int64_t input,
+                               int64_t output) {
+  std::optional<PriceTable::Match> match = shared.prices->Find(model, shared.options.provider);
+  if (!match) return std::nullopt;
+  Usage usage;
+  usage.input_tokens = input;
+  usage.output_tokens = output;
+  // The dearest way the output may be billed: as reasoning where that costs more.
+  Cost cost = match->price->Price(usage);
+  if (match->price->reasoning) {
+    usage.reasoning_tokens = output;
+    cost.total = std::max(cost.total, match->price->Price(usage).total);
+  }
+  return cost.total;
+}
+
+Usage AllUsage(const ChatResponse& response) {
+  Usage all = response.usage;
+  for (const SpentAttempt& attempt : response.spent_attempts) {
+    all.input_tokens += attempt.usage.input_tokens;
+    all.output_tokens += attempt.usage.output_tokens;
+    all.total_tokens += attempt.usage.total_tokens;
+    all.cached_input_tokens += attempt.usage.cached_input_tokens;
+    all.cache_creation_input_tokens += attempt.usage.cache_creation_input_tokens;
+    all.reasoning_tokens += attempt.usage.reasoning_tokens;
+  }
+  return all;
+}
+
+// Settles `admission`; fires soft-limit events; a failed ledger write fails the call only when
+// it succeeded (the caller should know its spend went unrecorded).
+absl::Status Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
+                    const RecordRef* record) {
+  absl::StatusOr<std::vector<BudgetEvent>> events =
+      BudgetKeeper::Settle(*shared.ledger, admission, record);
+  if (!events.ok()) return events.status();
+  if (shared.options.on_soft_limit) {
+    for (const BudgetEvent& event : *events) shared.options.on_soft_limit(event);
+  }
+  return absl::OkStatus();
+}
+
+class BudgetedChatModel final : public ChatModel {
+ public:
+  BudgetedChatModel(std::shared_ptr<ChatModel> model, std::shared_ptr<Shared> shared)
+      : model_(std::move(model)), shared_(std::move(shared)) {}
+
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                        const CallContext& call) override {
+    return Run(request, call,
+               [&](const CallContext& inner) { return model_->Complete(request, inner); });
+  }
+
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
+                                      const CallContext& call) override {
+    return Run(request, call,
+               [&](const CallContext& inner) { return model_->Stream(request, on_event, inner); });
+  }
+
+ private:
+  template <typename Send>
+  absl::StatusOr<ChatResponse> Run(const ChatRequest& request, const CallContext& call,
+                                   const Send& send) {
+    const Shared& shared = *shared_;
+    const int64_t max_output =
+        request.max_tokens.value_or(shared.options.default_max_output_tokens);
+    const std::string& requested =
+        request.model.empty() ? shared.options.default_model : request.model;
+    std::optional<BudgetKeeper::Admission> admission;
+    if (!shared.watches.empty()) {
+      absl::StatusOr<BudgetKeeper::Admission> admitted = BudgetKeeper::Admit(
+          *shared.ledger, shared.watches, call.tags,
+          Estimate(shared, requested, PromptTokens(shared, request), max_output), requested,
+          shared.options.allow_unpriced);
+      if (!admitted.ok()) return admitted.status();
+      admission = *std::move(admitted);
+    } else {
+      admission.emplace();
+    }
+    absl::StatusOr<ChatResponse> response = send(call);
+    if (!response.ok()) {
+      absl::Status settled = Finish(shared, *admission, nullptr);
+      (void)settled;  // Releasing a reservation writes nothing.
+      return response;
+    }
+    const std::string& model = response->model.empty() ? requested : response->model;
+    Cost cost = shared.prices->Price(model, response->usage, shared.options.provider);
+    for (const SpentAttempt& attempt : response->spent_attempts) {
+      cost += shared.prices->Price(attempt.model.empty() ? model : attempt.model, attempt.usage,
+                                   shared.options.provider);
+    }
+    response->cost = cost;
+    const Usage all = AllUsage(*response);
+    const RecordRef record{shared.ledger->NowUnixMs(), model, call.tags, all, *response->cost};
+    absl::Status settled = Finish(shared, *admission, &record);
+    if (!settled.ok()) return settled;
+    return response;
+  }
+
+  std::shared_ptr<ChatModel> model_;
+  std::shared_ptr<Shared> shared_;
+};
+
+class BudgetedEmbeddingModel final : public EmbeddingModel {
+ public:
+  BudgetedEmbeddingModel(std::shared_ptr<EmbeddingModel> model, std::shared_ptr<Shared> shared)
+      : model_(std::move(model)), shared_(std::move(shared)) {}
+
+  absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
+                                   const EmbedOptions& options, const CallContext& call) override {
+    const Shared& shared = *shared_;
+    const std::string& requested =
+        options.model.empty() ? shared.options.default_model : options.model;
+    std::optional<BudgetKeeper::Admission> admission;
+    if (!shared.watches.empty()) {
+      int64_t tokens = 0;
+      for (const std::string& input : inputs) tokens += CountTokens(shared, input);
+      absl::StatusOr<BudgetKeeper::Admission> admitted = BudgetKeeper::Admit(
+          *shared.ledger, shared.watches, call.tags, Estimate(shared, requested, tokens, 0),
+          requested, shared.options.allow_unpriced);
+      if (!admitted.ok()) return admitted.status();
+      admission = *std::move(admitted);
+    } else {
+      admission.emplace();
+    }
+    absl::StatusOr<Embeddings> result = model_->Embed(inputs, options, call);
+    if (!result.ok()) {
+      (void)Finish(shared, *admission, nullptr);
+      return result;
+    }
+    const std::string& model = result->model.empty() ? requested : result->model;
+    Cost cost = shared.prices->Price(model, result->usage, shared.options.provider);
+    result->cost = cost;
+    const RecordRef record{shared.ledger->NowUnixMs(), model, call.tags, result->usage,
+                           *result->cost};
+    absl::Status settled = Finish(shared, *admission, &record);
+    if (!settled.ok()) return settled;
+    return result;
+  }
+
+ private:
+  std::shared_ptr<EmbeddingModel> model_;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChatModel>> WithBudget(std::shared_ptr<ChatModel> model,
+                                                      BudgetOptions options) {
+  if (model == nullptr) return absl::InvalidArgumentError("WithBudget: model is null");
+  absl::StatusOr<std::shared_ptr<Shared>> shared = MakeShared(std::move(options));
+  if (!shared.ok()) return shared.status();
+  return std::make_unique<BudgetedChatModel>(std::move(model), *std::move(shared));
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithBudget(std::shared_ptr<EmbeddingModel> model,
+                                                           BudgetOptions options) {
+  if (model == nullptr) return absl::InvalidArgumentError("WithBudget: model is null");
+  absl::StatusOr<std::shared_ptr<Shared>> shared = MakeShared(std::move(options));
+  if (!shared.ok()) return shared.status();
+  return std::make_unique<BudgetedEmbeddingModel>(std::move(model), *std::move(shared));
+}
+
+}  // namespace llmkit
