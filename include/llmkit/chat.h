@@ -88,8 +88,8 @@ struct Cost {
   Cost& operator+=(const Cost& other);
 };
 
-// Tokens a call used on a provider call whose answer it did not return: an attempt that failed
-// after the provider had counted tokens, an answer a guard or a schema check re-asked.
+// One provider call, made for a call, whose answer was dropped (a guard re-asked it), and the
+// tokens it used.
 struct SpentAttempt {
   std::string model;
   Usage usage;
@@ -124,8 +124,8 @@ struct ChatResponse {
   int attempts = 1;
   std::chrono::nanoseconds backoff{0};
   std::string served_by;
-  // Earlier provider calls of this call whose tokens are billed but whose answers were dropped
-  // (filled in by the resilience, guard and structured decorators); `usage` is the answer's only.
+  // The provider calls before the answer whose answers were dropped (WithGuard's re-asks), so
+  // that each is priced by its own model and size. `usage` counts them too: it is every call's.
   std::vector<SpentAttempt> spent_attempts;
   // Set by a priced client or WithBudget (cost.h): `usage` and `spent_attempts` priced.
   std::optional<Cost> cost;

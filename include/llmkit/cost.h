@@ -125,8 +125,10 @@ class PriceTable {
   // The cost of `usage` by `model`; unpriced (priced false, unpriced_model) when it does not
   // resolve and used tokens.
   Cost Price(std::string_view model, const Usage& usage, std::string_view provider = {}) const;
-  // The response's usage plus its spent_attempts, each priced by its own model.
-  Cost Price(const ChatResponse& response, std::string_view provider = {}) const;
+  // The response's calls: its spent_attempts, each by its own model, and the answer's call
+  // (usage minus the spent attempts') by response.model, or `default_model` when that is empty.
+  Cost Price(const ChatResponse& response, std::string_view provider = {},
+             std::string_view default_model = {}) const;
 
   size_t size() const;
 

@@ -233,19 +233,6 @@ std::optional<double> Estimate(const Shared& shared, std::string_view model, int
   return cost.total;
 }
 
-Usage AllUsage(const ChatResponse& response) {
-  Usage all = response.usage;
-  for (const SpentAttempt& attempt : response.spent_attempts) {
-    all.input_tokens += attempt.usage.input_tokens;
-    all.output_tokens += attempt.usage.output_tokens;
-    all.total_tokens += attempt.usage.total_tokens;
-    all.cached_input_tokens += attempt.usage.cached_input_tokens;
-    all.cache_creation_input_tokens += attempt.usage.cache_creation_input_tokens;
-    all.reasoning_tokens += attempt.usage.reasoning_tokens;
-  }
-  return all;
-}
-
 // Settles `admission`; fires soft-limit events; a failed ledger write fails the call only when
 // it succeeded (the caller should know its spend went unrecorded).
 absl::Status Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
@@ -303,14 +290,9 @@ class BudgetedChatModel final : public ChatModel {
       return response;
     }
     const std::string& model = response->model.empty() ? requested : response->model;
-    Cost cost = shared.prices->Price(model, response->usage, shared.options.provider);
-    for (const SpentAttempt& attempt : response->spent_attempts) {
-      cost += shared.prices->Price(attempt.model.empty() ? model : attempt.model, attempt.usage,
-                                   shared.options.provider);
-    }
-    response->cost = cost;
-    const Usage all = AllUsage(*response);
-    const RecordRef record{shared.ledger->NowUnixMs(), model, call.tags, all, *response->cost};
+    response->cost = shared.prices->Price(*response, shared.options.provider, requested);
+    const RecordRef record{shared.ledger->NowUnixMs(), model, call.tags, response->usage,
+                           *response->cost};
     absl::Status settled = Finish(shared, *admission, &record);
     if (!settled.ok()) return settled;
     return response;

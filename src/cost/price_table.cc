@@ -329,11 +329,23 @@ Cost PriceTable::Price(std::string_view model, const Usage& usage,
   return cost;
 }
 
-Cost PriceTable::Price(const ChatResponse& response, std::string_view provider) const {
-  Cost cost = Price(response.model, response.usage, provider);
+Cost PriceTable::Price(const ChatResponse& response, std::string_view provider,
+                       std::string_view default_model) const {
+  const std::string_view model = response.model.empty() ? default_model : response.model;
+  Usage own = response.usage;
+  Cost spent;
   for (const SpentAttempt& attempt : response.spent_attempts) {
-    cost += Price(attempt.model, attempt.usage, provider);
+    spent += Price(attempt.model.empty() ? model : std::string_view(attempt.model), attempt.usage,
+                   provider);
+    own.input_tokens -= attempt.usage.input_tokens;
+    own.output_tokens -= attempt.usage.output_tokens;
+    own.total_tokens -= attempt.usage.total_tokens;
+    own.cached_input_tokens -= attempt.usage.cached_input_tokens;
+    own.cache_creation_input_tokens -= attempt.usage.cache_creation_input_tokens;
+    own.reasoning_tokens -= attempt.usage.reasoning_tokens;
   }
+  Cost cost = Price(model, own, provider);
+  cost += spent;
   return cost;
 }
 

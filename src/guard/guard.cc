@@ -19,6 +19,15 @@
 namespace llmkit {
 namespace {
 
+void Subtract(Usage* from, const Usage& part) {
+  from->input_tokens -= part.input_tokens;
+  from->output_tokens -= part.output_tokens;
+  from->total_tokens -= part.total_tokens;
+  from->cached_input_tokens -= part.cached_input_tokens;
+  from->cache_creation_input_tokens -= part.cache_creation_input_tokens;
+  from->reasoning_tokens -= part.reasoning_tokens;
+}
+
 bool WordByte(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
          static_cast<unsigned char>(c) >= 0x80;
@@ -304,7 +313,15 @@ class GuardedModel final : public ChatModel {
       request.messages.push_back(Message{.role = "user", .content = again_for->tell_model});
       absl::StatusOr<ChatResponse> again = model_->Complete(request, call);
       if (!again.ok()) return again.status();
+      // The dropped answer's calls, itemized for pricing (cost.h).
+      std::vector<SpentAttempt> spent = std::move(response.spent_attempts);
+      Usage own = response.usage;
+      for (const SpentAttempt& earlier : spent) Subtract(&own, earlier.usage);
+      spent.push_back({response.model, own});
       response = *std::move(again);
+      spent.insert(spent.end(), std::make_move_iterator(response.spent_attempts.begin()),
+                   std::make_move_iterator(response.spent_attempts.end()));
+      response.spent_attempts = std::move(spent);
       total.input_tokens += response.usage.input_tokens;
       total.output_tokens += response.usage.output_tokens;
       total.total_tokens += response.usage.total_tokens;

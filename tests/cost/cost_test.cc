@@ -21,6 +21,7 @@
 #include "common/absl_compat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "llmkit/guard.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
@@ -567,9 +568,10 @@ CallContext Tagged(CallTags tags) {
 
 TEST(WithBudget, EveryResponseCarriesItsCostFailedAttemptsIncluded) {
   auto fake = std::make_shared<PricedFake>();
-  fake->usage = MakeUsage(1000, 500, 200);
+  // The answer's call used 1000/200 cached/500 tokens; an earlier answer, by another model, was
+  // dropped (a guard re-asked it): usage counts both calls, spent_attempts itemizes the first.
+  fake->usage = MakeUsage(3000, 550, 200);
   fake->reported_model = "gpt-4o-2024-08-06";
-  // An earlier attempt on a fallback model used tokens and failed.
   fake->spent = {{"gpt-4o-mini", MakeUsage(2000, 50)}};
   auto ledger = Ledger::Open().value();
   auto model = WithBudget(Chat(fake), {.ledger = ledger}).value();
@@ -583,6 +585,43 @@ TEST(WithBudget, EveryResponseCarriesItsCostFailedAttemptsIncluded) {
   EXPECT_EQ(alice.calls, 1);
   EXPECT_EQ(alice.input_tokens, 3000);
   ExpectNear(alice.cost.total, 0.00725 + mini, "ledger");
+}
+
+// Answers "a secret" from a big model first, then "fine" from a small one.
+class ReaskedModel final : public ChatModel {
+ public:
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest&, const CallContext&) override {
+    ChatResponse response;
+    const bool first = calls++ == 0;
+    response.model = first ? "gpt-4o" : "gpt-4o-mini";
+    response.text = first ? "a secret" : "fine";
+    response.message = {.role = "assistant", .content = response.text};
+    response.usage = first ? MakeUsage(150'000, 100) : MakeUsage(150'200, 20);
+    return response;
+  }
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback&,
+                                      const CallContext& call) override {
+    return Complete(request, call);
+  }
+  int calls = 0;
+};
+
+TEST(WithBudget, AGuardsReaskedAnswerIsPricedByItsOwnModelAndSize) {
+  auto inner = std::make_shared<ReaskedModel>();
+  std::shared_ptr<ChatModel> guarded =
+      WithGuard(inner, {.banned_terms = {"secret"}, .banned_action = GuardAction::kReask}).value();
+  auto ledger = Ledger::Open().value();
+  auto model = WithBudget(guarded, {.ledger = ledger}).value();
+  auto response = model->Complete(Ask("gpt-4o"), {});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->text, "fine");
+  EXPECT_EQ(response->usage.input_tokens, 300'200);  // Both calls.
+  ASSERT_EQ(response->spent_attempts.size(), 1u);
+  EXPECT_EQ(response->spent_attempts[0].model, "gpt-4o");
+  // Each call on its own: no tier is crossed by adding them up, each model at its own price.
+  const double expected = (150'000 * 2.5e-6 + 100 * 10e-6) + (150'200 * 0.15e-6 + 20 * 0.6e-6);
+  ExpectNear(response->cost->total, expected, "both calls");
+  ExpectNear(ledger->Spent({}, BudgetWindow::kAllTime).cost.total, expected, "ledger");
 }
 
 TEST(WithBudget, AHardLimitRefusesBeforeSendingAndASoftLimitCallsTheHook) {
