@@ -1,19 +1,29 @@
 // What pricing and budgets add to a model call: the same chat call through an in-process model,
 // plain and through WithBudget (price the response, check one hard budget and reserve before
-// the call, settle after) with the ledger in memory and in a file (one write per call), and from
-// 8 threads sharing one budget. BM_Price: the price lookup and formula alone.
+// the call, settle after) with the ledger in memory, in a file (one write per call) and in Redis
+// (a redis-server this program starts on a free port of 127.0.0.1: one round trip to admit and
+// one to settle), and from 8 threads sharing one budget. BM_Price: the price lookup and formula
+// alone.
 // Goal (issue 24): under 1 µs per call added, in memory. LiteLLM's proxy adds about 3-4 ms per
 // request for its bookkeeping (its docs; PEERS.md).
 //
 //   build/release/benchmarks/cost_benchmark
 
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "benchmark/benchmark.h"
+#include "common/redis.h"
 #include "llmkit/cost.h"
 
 namespace {
@@ -37,6 +47,41 @@ class FixedModel : public llmkit::ChatModel {
     return Complete(request, call);
   }
 };
+
+// A redis-server for the Redis case, started once, stopped at exit; "" when not installed.
+std::string RedisUrl() {
+  static std::string url = [] {
+    const char* binary = "/usr/bin/redis-server";
+    if (access(binary, X_OK) != 0) return std::string();
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    close(fd);
+    const std::string port = std::to_string(ntohs(address.sin_port));
+    static pid_t pid = fork();
+    if (pid == 0) {
+      freopen("/dev/null", "w", stdout);
+      execl(binary, binary, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::atexit([] {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    });
+    const std::string url = "redis://127.0.0.1:" + port;
+    for (int i = 0; i < 200; ++i) {
+      if (llmkit::Ledger::Open({.redis_url = url}).ok()) return url;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return std::string();
+  }();
+  return url;
+}
 
 llmkit::ChatRequest Request() {
   llmkit::ChatRequest request;
@@ -63,7 +108,7 @@ void BM_Price(benchmark::State& state) {
 }
 BENCHMARK(BM_Price);
 
-// Arg: 0 plain, 1 budgeted (ledger in memory), 2 budgeted (ledger file).
+// Arg: 0 plain, 1 budgeted (ledger in memory), 2 budgeted (ledger file), 3 budgeted (Redis).
 void BM_ChatCall(benchmark::State& state) {
   std::shared_ptr<llmkit::ChatModel> model = std::make_shared<FixedModel>();
   std::string path;
@@ -73,6 +118,13 @@ void BM_ChatCall(benchmark::State& state) {
       path = "/tmp/llmkit_cost_benchmark_" + std::to_string(getpid()) + ".ledger";
       unlink(path.c_str());
       options.path = path;
+    }
+    if (state.range(0) == 3) {
+      options.redis_url = RedisUrl();
+      if (options.redis_url.empty()) {
+        state.SkipWithError("redis-server is not installed");
+        return;
+      }
     }
     auto ledger = llmkit::Ledger::Open(options);
     if (!ledger.ok()) {
@@ -93,7 +145,22 @@ void BM_ChatCall(benchmark::State& state) {
   }
   if (!path.empty()) unlink(path.c_str());
 }
-BENCHMARK(BM_ChatCall)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK(BM_ChatCall)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
+
+// The floor of the Redis case: one PING round trip through the same client.
+void BM_RedisRoundTrip(benchmark::State& state) {
+  const std::string url = RedisUrl();
+  if (url.empty()) {
+    state.SkipWithError("redis-server is not installed");
+    return;
+  }
+  auto client = llmkit::internal::RedisClient::Connect(url).value();
+  for (auto _ : state) {
+    auto reply = client->Command({"PING"});
+    benchmark::DoNotOptimize(reply);
+  }
+}
+BENCHMARK(BM_RedisRoundTrip);
 
 // One budgeted model and budget shared by the benchmark's threads.
 std::shared_ptr<llmkit::ChatModel> SharedBudgeted() {

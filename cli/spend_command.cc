@@ -79,7 +79,12 @@ int RunSpend(int argc, char** argv) {
     std::fprintf(stderr, "llmkit spend: %s\n", std::string(ledger.status().message()).c_str());
     return kExitFailure;
   }
-  std::vector<SpendRow> rows = (*ledger)->Report(group_by, window, where);
+  absl::StatusOr<std::vector<SpendRow>> report = (*ledger)->Report(group_by, window, where);
+  if (!report.ok()) {
+    std::fprintf(stderr, "llmkit spend: %s\n", std::string(report.status().message()).c_str());
+    return kExitFailure;
+  }
+  const std::vector<SpendRow>& rows = *report;
   SpendTotals total;
   for (const SpendRow& row : rows) {
     total.calls += row.totals.calls;

@@ -39,7 +39,7 @@ int main() {
                 response->cost->cached_input);
   }
   for (const llmkit::SpendRow& row :
-       (*ledger)->Report({"user", "feature"}, llmkit::BudgetWindow::kMonth)) {
+       (*ledger)->Report({"user", "feature"}, llmkit::BudgetWindow::kMonth).value()) {
     std::printf("%s/%s: %lld calls, $%.7f\n", row.key[0].c_str(), row.key[1].c_str(),
                 static_cast<long long>(row.totals.calls), row.totals.cost.total);
   }

@@ -1,6 +1,7 @@
 // Python bindings of cost.h: llmkit.PriceTable, llmkit.Cost, llmkit.Ledger, llmkit.Budget and
 // llmkit.with_budget.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -194,20 +195,36 @@ void BindCost(py::module_& m) {
   py::class_<Ledger, std::shared_ptr<Ledger>>(
       m, "Ledger",
       "Every priced call's spend by tags and model. path=None keeps it in memory; a path appends "
-      "checksummed records to that file (held by this process; survives restarts and kill -9).")
-      .def(py::init([](std::optional<std::string> path) {
+      "checksummed records to that file (held by this process; survives restarts and kill -9); "
+      "redis_url='redis://host:port/db' shares totals and budgets with every process using that "
+      "Redis server.")
+      .def(py::init([](std::optional<std::string> path, std::optional<std::string> redis_url,
+                       const std::string& redis_prefix, bool redis_fail_open,
+                       double redis_timeout) {
              LedgerOptions options;
              options.path = path.value_or("");
-             return ValueOrThrow(Ledger::Open(std::move(options)));
+             options.redis_url = redis_url.value_or("");
+             options.redis_prefix = redis_prefix;
+             options.redis_fail_open = redis_fail_open;
+             options.redis_timeout =
+                 std::chrono::milliseconds(static_cast<int64_t>(redis_timeout * 1000));
+             absl::StatusOr<std::shared_ptr<Ledger>> opened;
+             {
+               py::gil_scoped_release release;  // Connecting to Redis may take a while.
+               opened = Ledger::Open(std::move(options));
+             }
+             return ValueOrThrow(std::move(opened));
            }),
-           py::arg("path") = py::none())
+           py::arg("path") = py::none(), py::kw_only(), py::arg("redis_url") = py::none(),
+           py::arg("redis_prefix") = "llmkit:spend", py::arg("redis_fail_open") = false,
+           py::arg("redis_timeout") = 2.0)
       .def_static(
           "read_only", [](const std::string& path) { return ValueOrThrow(Ledger::ReadOnly(path)); },
           py::arg("path"), "A ledger file's records, read without holding it.")
       .def(
           "spent",
           [](const Ledger& l, py::object tags, const std::string& window) {
-            return TotalsDict(l.Spent(ToTags(tags), ParseWindow(window)));
+            return TotalsDict(ValueOrThrow(l.Spent(ToTags(tags), ParseWindow(window))));
           },
           py::arg("tags") = py::none(), py::arg("window") = "all",
           "Totals of the calls whose tags include all of `tags` in the window: a dict of calls, "
@@ -217,7 +234,8 @@ void BindCost(py::module_& m) {
           [](const Ledger& l, std::vector<std::string> group_by, const std::string& window,
              py::object tags) {
             py::list rows;
-            for (const SpendRow& row : l.Report(group_by, ParseWindow(window), ToTags(tags))) {
+            for (const SpendRow& row :
+                 ValueOrThrow(l.Report(group_by, ParseWindow(window), ToTags(tags)))) {
               py::dict item = TotalsDict(row.totals);
               for (size_t i = 0; i < group_by.size(); ++i) item[py::str(group_by[i])] = row.key[i];
               rows.append(item);
@@ -227,6 +245,9 @@ void BindCost(py::module_& m) {
           py::arg("group_by"), py::arg("window") = "all", py::arg("tags") = py::none(),
           "Totals grouped by tag keys (and 'model'), biggest first: a list of dicts.")
       .def_property_readonly("records", &Ledger::records)
+      .def_property_readonly("backend_failures", &Ledger::backend_failures,
+                             "Settlements that could not be written (file or Redis) and calls "
+                             "redis_fail_open let through unchecked.")
       .def_property_readonly("torn_records", &Ledger::torn_records);
 
   m.def(

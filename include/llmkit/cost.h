@@ -165,11 +165,22 @@ struct LedgerOptions {
   std::string path;  // Empty: kept in memory only.
   // The clock records are stamped with and windows are read against (tests set it).
   std::function<int64_t()> now_unix_ms;
+  // "redis://[[user]:password@]host[:port][/db]": the totals and the budgets live in that Redis
+  // server, shared by every process and machine using it (path must then be empty). Each call
+  // is one round trip to admit (when a budget covers it) and one to settle, both atomic Lua
+  // scripts; totals are kept per UTC day, model and tags (no per-call log).
+  std::string redis_url;
+  std::string redis_prefix = "llmkit:spend";  // Every key starts with it.
+  std::chrono::milliseconds redis_timeout{2000};
+  // Redis unreachable when a budgeted call is admitted: false (the default) refuses the call
+  // (kUnavailable); true lets it through unchecked and counts it in backend_failures().
+  bool redis_fail_open = false;
 };
 
 class Ledger {
  public:
-  // Reads the file's records (creating it when absent) and holds it for appending. kDataLoss
+  // Reads the file's records (creating it when absent) and holds it for appending; or connects
+  // to redis_url (kUnavailable, kPermissionDenied for a refused password). kDataLoss
   // naming the line when a record other than a torn last one fails its check (a torn last line
   // is a crash's trace: it is dropped and counted in torn_records); kFailedPrecondition when
   // another process holds it.
@@ -184,13 +195,18 @@ class Ledger {
   absl::Status Record(const SpendRecord& record);
 
   // Totals of the calls whose tags include all of `tags`, within `window` of now.
-  SpendTotals Spent(const CallTags& tags, BudgetWindow window) const;
+  // Errors only from Redis (kUnavailable).
+  absl::StatusOr<SpendTotals> Spent(const CallTags& tags, BudgetWindow window) const;
   // Totals grouped by `group_by` (tag keys, and "model" for the model), biggest total first.
-  std::vector<SpendRow> Report(const std::vector<std::string>& group_by, BudgetWindow window,
-                               const CallTags& filter = {}) const;
+  absl::StatusOr<std::vector<SpendRow>> Report(const std::vector<std::string>& group_by,
+                                               BudgetWindow window,
+                                               const CallTags& filter = {}) const;
 
-  int64_t records() const;
+  int64_t records() const;       // Recorded by this process, or read from the file.
   int64_t torn_records() const;  // Dropped torn last lines found by Open.
+  // Settlements that could not be written (the file or Redis failed: the call still returned
+  // its answer) and admissions redis_fail_open let through.
+  int64_t backend_failures() const;
   int64_t NowUnixMs() const;
 
   // The window's key at `unix_ms`: 0 for all time, the UTC day or month number otherwise.
@@ -233,6 +249,9 @@ struct BudgetOptions {
   // A hard budget refuses a call the price table cannot price (it could cost anything) unless
   // this is true; unpriced calls are always counted (unpriced_calls).
   bool allow_unpriced = false;
+  // With a Redis ledger: how long a reservation outlives a process that died mid-call (then the
+  // next admission sweeps it); a call with a deadline holds it at least until then.
+  std::chrono::milliseconds redis_lease = std::chrono::minutes(15);
   // Called (on the calling thread, after the call) the first time a soft budget's window passes
   // its limit.
   std::function<void(const BudgetEvent&)> on_soft_limit;

@@ -1,8 +1,14 @@
 // WithBudget: prices each call, checks the budgets before it is sent (reserving its estimate),
 // and settles it in the ledger with what it really cost.
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <utility>
@@ -17,13 +23,53 @@
 
 namespace llmkit {
 
-// Reservations and settlements against the ledger's budget watches.
+namespace {
+
+absl::Status Refusal(const Budget& budget, double held, double estimate) {
+  absl::Status status = absl::ResourceExhaustedError(
+      absl::StrFormat("budget \"%s\" would be exceeded: $%.6f spent or reserved of $%.6f, this "
+                      "call may cost $%.6f",
+                      budget.name, held, budget.limit_usd, estimate));
+  status.SetPayload(internal::ToAbsl(kPayloadBudget), absl::Cord(budget.name));
+  status.SetPayload(internal::ToAbsl(kPayloadBudgetSpent),
+                    absl::Cord(absl::StrFormat("%.9f", held)));
+  status.SetPayload(internal::ToAbsl(kPayloadBudgetLimit),
+                    absl::Cord(absl::StrFormat("%.9f", budget.limit_usd)));
+  status.SetPayload(internal::ToAbsl(kPayloadShouldRetry), absl::Cord("false"));
+  return status;
+}
+
+absl::Status Unpriced(const Budget& budget, std::string_view model) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      model.empty()
+          ? std::string("the request names no model (set BudgetOptions::default_model to the "
+                        "client's)")
+          : absl::StrCat("model \"", internal::ToAbsl(model), "\" is not in the price table"),
+      ", so hard budget \"", budget.name,
+      "\" cannot bound its cost: add its price (PriceTable::Set) or set allow_unpriced"));
+}
+
+// A reservation id unique across processes and machines.
+std::string ReservationId() {
+  static const uint64_t seed = [] {
+    std::random_device device;
+    return (static_cast<uint64_t>(device()) << 32) ^ device();
+  }();
+  static std::atomic<uint64_t> counter{0};
+  return absl::StrCat(absl::Hex(seed), "-", getpid(), "-", counter.fetch_add(1));
+}
+
+}  // namespace
+
+// Reservations and settlements against the ledger's budgets: in the ledger's memory, or in
+// Redis (ledger_impl.h) when it has a redis_url.
 class BudgetKeeper {
  public:
   // What one admitted call holds until it settles.
   struct Admission {
     std::vector<size_t> watches;
     double reserved = 0;
+    std::string redis_id;  // Redis: the reservation's id.
   };
 
   static absl::StatusOr<std::vector<size_t>> Register(Ledger& ledger,
@@ -60,12 +106,44 @@ class BudgetKeeper {
   }
 
   // Admits a call with `tags` estimated to cost `estimate` (nullopt: cannot be priced), or
-  // refuses it naming the first hard budget it would pass.
+  // refuses it naming the first hard budget it would pass. `lease`: how long a Redis
+  // reservation may outlive its process.
   static absl::StatusOr<Admission> Admit(Ledger& ledger, const std::vector<size_t>& ids,
                                          const CallTags& tags, std::optional<double> estimate,
-                                         std::string_view model, bool allow_unpriced) {
+                                         std::string_view model, bool allow_unpriced,
+                                         std::chrono::milliseconds lease) {
     Ledger::Impl& impl = *ledger.impl_;
     Admission admission;
+    if (impl.redis != nullptr) {
+      std::vector<const Budget*> budgets;
+      {
+        std::lock_guard<std::mutex> lock(impl.mu);
+        for (size_t id : ids) {
+          const Budget& budget = impl.watches[id].budget;
+          if (!TagsInclude(tags, budget.tags)) continue;
+          if (budget.hard && !estimate && !allow_unpriced) return Unpriced(budget, model);
+          admission.watches.push_back(id);
+          budgets.push_back(&budget);  // Watches live in a deque: the address stays.
+        }
+      }
+      if (budgets.empty()) return admission;
+      admission.redis_id = ReservationId();
+      admission.reserved = estimate.value_or(0);
+      const int64_t now = impl.now();
+      auto refused = impl.RedisAdmit(budgets, now, admission.reserved, admission.redis_id,
+                                     now + lease.count());
+      if (!refused.ok()) {
+        if (!impl.redis_fail_open) {
+          return absl::UnavailableError(absl::StrCat("budget check: ", refused.status().message()));
+        }
+        ++impl.backend_failures;
+        return admission;
+      }
+      if (refused->has_value()) {
+        return Refusal(*budgets[(*refused)->first], (*refused)->second, admission.reserved);
+      }
+      return admission;
+    }
     std::lock_guard<std::mutex> lock(impl.mu);
     const int64_t now = impl.now();
     for (size_t id : ids) {
@@ -76,27 +154,11 @@ class BudgetKeeper {
       if (!watch.budget.hard) continue;
       if (!estimate) {
         if (allow_unpriced) continue;
-        return absl::FailedPreconditionError(absl::StrCat(
-            model.empty()
-                ? std::string("the request names no model (set "
-                              "BudgetOptions::default_model to the client's)")
-                : absl::StrCat("model \"", internal::ToAbsl(model), "\" is not in the price table"),
-            ", so hard budget \"", watch.budget.name,
-            "\" cannot bound its cost: add its price (PriceTable::Set) or set allow_unpriced"));
+        return Unpriced(watch.budget, model);
       }
       const double held = watch.settled + watch.reserved;
       if (held + *estimate > watch.budget.limit_usd) {
-        absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
-            "budget \"%s\" would be exceeded: $%.6f spent or reserved of $%.6f, this call may "
-            "cost $%.6f",
-            watch.budget.name, held, watch.budget.limit_usd, *estimate));
-        status.SetPayload(internal::ToAbsl(kPayloadBudget), absl::Cord(watch.budget.name));
-        status.SetPayload(internal::ToAbsl(kPayloadBudgetSpent),
-                          absl::Cord(absl::StrFormat("%.9f", held)));
-        status.SetPayload(internal::ToAbsl(kPayloadBudgetLimit),
-                          absl::Cord(absl::StrFormat("%.9f", watch.budget.limit_usd)));
-        status.SetPayload(internal::ToAbsl(kPayloadShouldRetry), absl::Cord("false"));
-        return status;
+        return Refusal(watch.budget, held, *estimate);
       }
     }
     admission.reserved = estimate.value_or(0);
@@ -105,11 +167,31 @@ class BudgetKeeper {
   }
 
   // Releases the admission's reservation and records what the call cost (when `record` is
-  // set). Returns the soft budgets this settlement pushed past their limit.
-  static absl::StatusOr<std::vector<BudgetEvent>> Settle(Ledger& ledger, const Admission& admission,
-                                                         const RecordRef* record) {
+  // set). Returns the soft budgets this settlement pushed past their limit. A record that
+  // cannot be written (file, Redis) is counted in backend_failures: the call keeps its answer.
+  static std::vector<BudgetEvent> Settle(Ledger& ledger, const Admission& admission,
+                                         const RecordRef* record) {
     Ledger::Impl& impl = *ledger.impl_;
     std::vector<BudgetEvent> events;
+    if (impl.redis != nullptr) {
+      std::vector<const Budget*> budgets;
+      {
+        std::lock_guard<std::mutex> lock(impl.mu);
+        for (size_t id : admission.watches) budgets.push_back(&impl.watches[id].budget);
+        if (record != nullptr) ++impl.records;
+      }
+      if (record == nullptr && budgets.empty()) return events;
+      auto fired = impl.RedisSettle(budgets, impl.now(), admission.redis_id, record);
+      if (!fired.ok()) {
+        ++impl.backend_failures;
+        return events;
+      }
+      for (const Ledger::Impl::Fired& f : *fired) {
+        const Budget& budget = *budgets[f.index];
+        events.push_back({budget.name, f.settled, budget.limit_usd, record->tags});
+      }
+      return events;
+    }
     std::lock_guard<std::mutex> lock(impl.mu);
     for (size_t id : admission.watches) {
       BudgetWatch& watch = impl.watches[id];
@@ -117,7 +199,7 @@ class BudgetKeeper {
       if (std::fabs(watch.reserved) < 1e-12) watch.reserved = 0;
     }
     if (record == nullptr) return events;
-    absl::Status appended = impl.Append(*record);
+    if (!impl.Append(*record).ok()) ++impl.backend_failures;
     impl.Apply(*record);  // Counted even when the file failed: the money is spent.
     for (size_t id : admission.watches) {
       BudgetWatch& watch = impl.watches[id];
@@ -127,7 +209,6 @@ class BudgetKeeper {
       watch.soft_fired = true;
       events.push_back({watch.budget.name, watch.settled, watch.budget.limit_usd, record->tags});
     }
-    if (!appended.ok()) return appended;
     return events;
   }
 
@@ -233,17 +314,20 @@ std::optional<double> Estimate(const Shared& shared, std::string_view model, int
   return cost.total;
 }
 
-// Settles `admission`; fires soft-limit events; a failed ledger write fails the call only when
-// it succeeded (the caller should know its spend went unrecorded).
-absl::Status Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
-                    const RecordRef* record) {
-  absl::StatusOr<std::vector<BudgetEvent>> events =
-      BudgetKeeper::Settle(*shared.ledger, admission, record);
-  if (!events.ok()) return events.status();
+// Settles `admission` and fires the soft-limit events.
+void Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
+            const RecordRef* record) {
+  std::vector<BudgetEvent> events = BudgetKeeper::Settle(*shared.ledger, admission, record);
   if (shared.options.on_soft_limit) {
-    for (const BudgetEvent& event : *events) shared.options.on_soft_limit(event);
+    for (const BudgetEvent& event : events) shared.options.on_soft_limit(event);
   }
-  return absl::OkStatus();
+}
+
+// How long a Redis reservation may outlive a process that died mid-call.
+std::chrono::milliseconds Lease(const Shared& shared, const CallContext& call) {
+  const std::chrono::milliseconds lease = shared.options.redis_lease;
+  if (!call.has_deadline()) return lease;
+  return std::max(lease, std::chrono::duration_cast<std::chrono::milliseconds>(call.Remaining()));
 }
 
 class BudgetedChatModel final : public ChatModel {
@@ -277,7 +361,7 @@ class BudgetedChatModel final : public ChatModel {
       absl::StatusOr<BudgetKeeper::Admission> admitted = BudgetKeeper::Admit(
           *shared.ledger, shared.watches, call.tags,
           Estimate(shared, requested, PromptTokens(shared, request), max_output), requested,
-          shared.options.allow_unpriced);
+          shared.options.allow_unpriced, Lease(shared, call));
       if (!admitted.ok()) return admitted.status();
       admission = *std::move(admitted);
     } else {
@@ -285,16 +369,14 @@ class BudgetedChatModel final : public ChatModel {
     }
     absl::StatusOr<ChatResponse> response = send(call);
     if (!response.ok()) {
-      absl::Status settled = Finish(shared, *admission, nullptr);
-      (void)settled;  // Releasing a reservation writes nothing.
+      Finish(shared, *admission, nullptr);
       return response;
     }
     const std::string& model = response->model.empty() ? requested : response->model;
     response->cost = shared.prices->Price(*response, shared.options.provider, requested);
     const RecordRef record{shared.ledger->NowUnixMs(), model, call.tags, response->usage,
                            *response->cost};
-    absl::Status settled = Finish(shared, *admission, &record);
-    if (!settled.ok()) return settled;
+    Finish(shared, *admission, &record);
     return response;
   }
 
@@ -318,7 +400,7 @@ class BudgetedEmbeddingModel final : public EmbeddingModel {
       for (const std::string& input : inputs) tokens += CountTokens(shared, input);
       absl::StatusOr<BudgetKeeper::Admission> admitted = BudgetKeeper::Admit(
           *shared.ledger, shared.watches, call.tags, Estimate(shared, requested, tokens, 0),
-          requested, shared.options.allow_unpriced);
+          requested, shared.options.allow_unpriced, Lease(shared, call));
       if (!admitted.ok()) return admitted.status();
       admission = *std::move(admitted);
     } else {
@@ -326,7 +408,7 @@ class BudgetedEmbeddingModel final : public EmbeddingModel {
     }
     absl::StatusOr<Embeddings> result = model_->Embed(inputs, options, call);
     if (!result.ok()) {
-      (void)Finish(shared, *admission, nullptr);
+      Finish(shared, *admission, nullptr);
       return result;
     }
     const std::string& model = result->model.empty() ? requested : result->model;
@@ -334,8 +416,7 @@ class BudgetedEmbeddingModel final : public EmbeddingModel {
     result->cost = cost;
     const RecordRef record{shared.ledger->NowUnixMs(), model, call.tags, result->usage,
                            *result->cost};
-    absl::Status settled = Finish(shared, *admission, &record);
-    if (!settled.ok()) return settled;
+    Finish(shared, *admission, &record);
     return result;
   }
 

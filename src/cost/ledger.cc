@@ -321,6 +321,17 @@ absl::StatusOr<std::shared_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->now = options.now_unix_ms ? std::move(options.now_unix_ms) : SystemNowMs;
   impl->path = options.path;
+  if (!options.redis_url.empty()) {
+    if (!options.path.empty()) {
+      return absl::InvalidArgumentError("ledger: give a path or a redis_url, not both");
+    }
+    absl::StatusOr<std::unique_ptr<internal::RedisClient>> redis =
+        internal::RedisClient::Connect(options.redis_url, options.redis_timeout);
+    if (!redis.ok()) return redis.status();
+    impl->redis = *std::move(redis);
+    impl->redis_prefix = options.redis_prefix;
+    impl->redis_fail_open = options.redis_fail_open;
+  }
   if (!options.path.empty()) {
     impl->fd = open(options.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (impl->fd < 0) return Errno("ledger: cannot open", options.path);
@@ -353,6 +364,15 @@ absl::StatusOr<std::shared_ptr<Ledger>> Ledger::ReadOnly(const std::string& path
 }
 
 absl::Status Ledger::Record(const SpendRecord& record) {
+  if (impl_->redis != nullptr) {
+    const RecordRef ref = RecordRef::Of(record);
+    absl::StatusOr<std::vector<Impl::Fired>> settled =
+        impl_->RedisSettle({}, impl_->now(), "", &ref);
+    if (!settled.ok()) return settled.status();
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    ++impl_->records;
+    return absl::OkStatus();
+  }
   std::lock_guard<std::mutex> lock(impl_->mu);
   const RecordRef ref = RecordRef::Of(record);
   absl::Status appended = impl_->Append(ref);
@@ -363,13 +383,13 @@ absl::Status Ledger::Record(const SpendRecord& record) {
 
 int64_t Ledger::NowUnixMs() const { return impl_->now(); }
 
-SpendTotals Ledger::Spent(const CallTags& tags, BudgetWindow window) const {
-  const int64_t now = impl_->now();
-  const int64_t key = WindowKey(window, now);
+namespace {
+
+SpendTotals SpentIn(const LedgerDays& days, BudgetWindow window, int64_t key,
+                    const CallTags& tags) {
   SpendTotals totals;
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  for (const auto& [day, groups] : impl_->days) {
-    if (WindowKey(window, day * kMsPerDay) != key) continue;
+  for (const auto& [day, groups] : days) {
+    if (Ledger::WindowKey(window, day * kMsPerDay) != key) continue;
     for (const auto& [name, group] : groups) {
       if (TagsInclude(group.tags, tags)) Add(totals, group.totals);
     }
@@ -377,28 +397,24 @@ SpendTotals Ledger::Spent(const CallTags& tags, BudgetWindow window) const {
   return totals;
 }
 
-std::vector<SpendRow> Ledger::Report(const std::vector<std::string>& group_by, BudgetWindow window,
-                                     const CallTags& filter) const {
-  const int64_t key = WindowKey(window, impl_->now());
+std::vector<SpendRow> ReportIn(const LedgerDays& days, BudgetWindow window, int64_t key,
+                               const std::vector<std::string>& group_by, const CallTags& filter) {
   std::map<std::vector<std::string>, SpendTotals> rows;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    for (const auto& [day, groups] : impl_->days) {
-      if (WindowKey(window, day * kMsPerDay) != key) continue;
-      for (const auto& [name, group] : groups) {
-        if (!TagsInclude(group.tags, filter)) continue;
-        std::vector<std::string> row_key;
-        row_key.reserve(group_by.size());
-        for (const std::string& by : group_by) {
-          if (by == "model") {
-            row_key.push_back(group.model);
-          } else {
-            auto it = group.tags.find(by);
-            row_key.push_back(it == group.tags.end() ? std::string() : it->second);
-          }
+  for (const auto& [day, groups] : days) {
+    if (Ledger::WindowKey(window, day * kMsPerDay) != key) continue;
+    for (const auto& [name, group] : groups) {
+      if (!TagsInclude(group.tags, filter)) continue;
+      std::vector<std::string> row_key;
+      row_key.reserve(group_by.size());
+      for (const std::string& by : group_by) {
+        if (by == "model") {
+          row_key.push_back(group.model);
+        } else {
+          auto it = group.tags.find(by);
+          row_key.push_back(it == group.tags.end() ? std::string() : it->second);
         }
-        Add(rows[std::move(row_key)], group.totals);
       }
+      Add(rows[std::move(row_key)], group.totals);
     }
   }
   std::vector<SpendRow> out;
@@ -409,6 +425,36 @@ std::vector<SpendRow> Ledger::Report(const std::vector<std::string>& group_by, B
   });
   return out;
 }
+
+}  // namespace
+
+absl::StatusOr<SpendTotals> Ledger::Spent(const CallTags& tags, BudgetWindow window) const {
+  const int64_t now = impl_->now();
+  const int64_t key = WindowKey(window, now);
+  if (impl_->redis != nullptr) {
+    absl::StatusOr<LedgerDays> days = impl_->RedisDays(window, now);
+    if (!days.ok()) return days.status();
+    return SpentIn(*days, window, key, tags);
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return SpentIn(impl_->days, window, key, tags);
+}
+
+absl::StatusOr<std::vector<SpendRow>> Ledger::Report(const std::vector<std::string>& group_by,
+                                                     BudgetWindow window,
+                                                     const CallTags& filter) const {
+  const int64_t now = impl_->now();
+  const int64_t key = WindowKey(window, now);
+  if (impl_->redis != nullptr) {
+    absl::StatusOr<LedgerDays> days = impl_->RedisDays(window, now);
+    if (!days.ok()) return days.status();
+    return ReportIn(*days, window, key, group_by, filter);
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return ReportIn(impl_->days, window, key, group_by, filter);
+}
+
+int64_t Ledger::backend_failures() const { return impl_->backend_failures.load(); }
 
 int64_t Ledger::records() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -6,16 +6,23 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/redis.h"
 #include "llmkit/cost.h"
 
 namespace llmkit {
@@ -45,12 +52,23 @@ struct BudgetWatch {
   bool soft_fired = false;
 };
 
+// The totals of one model and set of tags on one day.
+struct LedgerGroup {
+  std::string model;
+  CallTags tags;
+  SpendTotals totals;
+};
+using LedgerDays = std::map<int64_t, absl::flat_hash_map<std::string, LedgerGroup>>;  // By day.
+
 class Ledger::Impl {
  public:
-  struct Group {
-    std::string model;
-    CallTags tags;
-    SpendTotals totals;
+  using Group = LedgerGroup;
+  using Days = LedgerDays;
+
+  // A soft budget a settlement took past its limit: its index among the given budgets.
+  struct Fired {
+    size_t index;
+    double settled;
   };
 
   ~Impl();
@@ -61,15 +79,35 @@ class Ledger::Impl {
   absl::Status Append(const RecordRef& record);
   absl::Status ReadAll(bool writable);
 
+  // The Redis backend (redis_ledger.cc). Budgets' state lives in hashes named by budget and
+  // window; a reservation is a field of its budget's hash with a lease, swept once expired.
+  // Admits a call estimated at `estimate` against `budgets` (those the call's tags match): the
+  // index of the hard budget it would pass and that budget's held amount, or nullopt after
+  // reserving the estimate under `id` in each.
+  absl::StatusOr<std::optional<std::pair<size_t, double>>> RedisAdmit(
+      const std::vector<const Budget*>& budgets, int64_t now, double estimate,
+      const std::string& id, int64_t lease_until);
+  // Releases `id`'s reservations and, with `record`, adds it to the totals and the budgets.
+  absl::StatusOr<std::vector<Fired>> RedisSettle(const std::vector<const Budget*>& budgets,
+                                                 int64_t now, const std::string& id,
+                                                 const RecordRef* record);
+  // The aggregates of the days in `window` at `now`.
+  absl::StatusOr<Days> RedisDays(BudgetWindow window, int64_t now);
+  std::string BudgetKey(const Budget& budget, int64_t now) const;
+
   std::mutex mu;
   std::function<int64_t()> now;
   std::string path;
   int fd = -1;
   off_t file_size = 0;  // Bytes of whole records in the file.
-  std::map<int64_t, absl::flat_hash_map<std::string, Group>> days;  // By UTC day number.
-  std::vector<BudgetWatch> watches;  // Only grows; indices are stable.
+  Days days;
+  std::deque<BudgetWatch> watches;  // Only grows; indices and addresses are stable.
   int64_t records = 0;
   int64_t torn = 0;
+  std::unique_ptr<internal::RedisClient> redis;  // Null: the aggregates above.
+  std::string redis_prefix;
+  bool redis_fail_open = false;
+  std::atomic<int64_t> backend_failures{0};
 };
 
 }  // namespace llmkit

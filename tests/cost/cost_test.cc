@@ -394,19 +394,19 @@ TEST(Ledger, TotalsByTagModelAndWindow) {
   ASSERT_TRUE(
       ledger->Record(Record(now, "claude-haiku-4-5", {{"user", "alice"}, {"feature", "rag"}}, 4))
           .ok());
-  EXPECT_EQ(ledger->Spent({{"user", "alice"}}, BudgetWindow::kDay).cost.total, 5);
-  EXPECT_EQ(ledger->Spent({{"feature", "chat"}}, BudgetWindow::kMonth).calls, 2);
-  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kAllTime).cost.total, 7);
-  auto rows = ledger->Report({"user", "model"}, BudgetWindow::kAllTime);
+  EXPECT_EQ(ledger->Spent({{"user", "alice"}}, BudgetWindow::kDay).value().cost.total, 5);
+  EXPECT_EQ(ledger->Spent({{"feature", "chat"}}, BudgetWindow::kMonth).value().calls, 2);
+  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kAllTime).value().cost.total, 7);
+  auto rows = ledger->Report({"user", "model"}, BudgetWindow::kAllTime).value();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].key, (std::vector<std::string>{"alice", "claude-haiku-4-5"}));
   // A new UTC day: the day's window is empty, the month's is not; a new month empties it too.
   *now.ms += 86'400'000;
-  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kDay).calls, 0);
-  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kMonth).calls, 3);
+  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kDay).value().calls, 0);
+  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kMonth).value().calls, 3);
   *now.ms += 8 * 86'400'000;  // 2026-12-02.
-  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kMonth).calls, 0);
-  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kAllTime).calls, 3);
+  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kMonth).value().calls, 0);
+  EXPECT_EQ(ledger->Spent({}, BudgetWindow::kAllTime).value().calls, 3);
 }
 
 TEST(Ledger, FileSurvivesRestartsAndRefusesASecondWriter) {
@@ -432,10 +432,11 @@ TEST(Ledger, FileSurvivesRestartsAndRefusesASecondWriter) {
   }
   auto reopened = Ledger::Open({.path = path, .now_unix_ms = now.fn()}).value();
   EXPECT_EQ(reopened->records(), 101);
-  EXPECT_EQ(reopened->Spent({{"user", "a\"b\\c\x01\xef\xbf\xbd"}}, BudgetWindow::kAllTime).calls,
-            1);
-  ExpectNear(reopened->Spent({}, BudgetWindow::kAllTime).cost.total, 0.001 * 5050, "total");
-  ExpectNear(reopened->Spent({{"user", "u3"}}, BudgetWindow::kAllTime).cost.total,
+  EXPECT_EQ(
+      reopened->Spent({{"user", "a\"b\\c\x01\xef\xbf\xbd"}}, BudgetWindow::kAllTime).value().calls,
+      1);
+  ExpectNear(reopened->Spent({}, BudgetWindow::kAllTime).value().cost.total, 0.001 * 5050, "total");
+  ExpectNear(reopened->Spent({{"user", "u3"}}, BudgetWindow::kAllTime).value().cost.total,
              0.001 * (4 + 11 + 18 + 25 + 32 + 39 + 46 + 53 + 60 + 67 + 74 + 81 + 88 + 95 + 0),
              "u3");
   reopened.reset();
@@ -500,7 +501,8 @@ TEST(Ledger, KillNineLosesAtMostTheCallInFlight) {
     EXPECT_GE(records, acknowledged + 1);
     EXPECT_LE(records, acknowledged + 2);
     EXPECT_LE((*ledger)->torn_records(), 1);
-    ExpectNear((*ledger)->Spent({}, BudgetWindow::kAllTime).cost.total, 0.5 * records, "total");
+    ExpectNear((*ledger)->Spent({}, BudgetWindow::kAllTime).value().cost.total, 0.5 * records,
+               "total");
   }
   std::filesystem::remove(path);
 }
@@ -581,7 +583,7 @@ TEST(WithBudget, EveryResponseCarriesItsCostFailedAttemptsIncluded) {
   const double mini = 2000 * 0.15e-6 + 50 * 0.6e-6;
   ExpectNear(response->cost->total, 0.00725 + mini, "total with the failed attempt");
   ExpectNear(response->cost->cached_input, 200 * 1.25e-6, "cached part");
-  SpendTotals alice = ledger->Spent({{"user", "alice"}}, BudgetWindow::kAllTime);
+  SpendTotals alice = ledger->Spent({{"user", "alice"}}, BudgetWindow::kAllTime).value();
   EXPECT_EQ(alice.calls, 1);
   EXPECT_EQ(alice.input_tokens, 3000);
   ExpectNear(alice.cost.total, 0.00725 + mini, "ledger");
@@ -621,7 +623,7 @@ TEST(WithBudget, AGuardsReaskedAnswerIsPricedByItsOwnModelAndSize) {
   // Each call on its own: no tier is crossed by adding them up, each model at its own price.
   const double expected = (150'000 * 2.5e-6 + 100 * 10e-6) + (150'200 * 0.15e-6 + 20 * 0.6e-6);
   ExpectNear(response->cost->total, expected, "both calls");
-  ExpectNear(ledger->Spent({}, BudgetWindow::kAllTime).cost.total, expected, "ledger");
+  ExpectNear(ledger->Spent({}, BudgetWindow::kAllTime).value().cost.total, expected, "ledger");
 }
 
 TEST(WithBudget, AHardLimitRefusesBeforeSendingAndASoftLimitCallsTheHook) {
@@ -709,7 +711,7 @@ TEST(WithBudget, SixtyFourConcurrentCallsNeverOvershootTheLimit) {
       });
     }
     for (auto& thread : threads) thread.join();
-    const double spent = ledger->Spent({}, BudgetWindow::kAllTime).cost.total;
+    const double spent = ledger->Spent({}, BudgetWindow::kAllTime).value().cost.total;
     std::printf("64 threads, exact estimate %d: %d admitted, %d refused, $%.6f of $%.2f\n",
                 exact_estimate, admitted.load(), refused.load(), spent, limit);
     EXPECT_LE(spent, limit + 1e-12);

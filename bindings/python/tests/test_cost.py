@@ -138,3 +138,59 @@ def test_bad_budgets_are_refused():
         llmkit.Budget(limit_usd=1, window="year")
     with pytest.raises(TypeError):
         llmkit.OpenAIClient(base_url="http://127.0.0.1:9/v1", prices="cheap")
+
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@pytest.fixture
+def redis_url():
+    """A real redis-server on a free port of 127.0.0.1, stopped after the test."""
+    if not os.path.exists(REDIS_SERVER):
+        if os.environ.get("LLMKIT_REQUIRE_PEERS"):
+            pytest.fail("no redis-server")
+        pytest.skip("Debian's redis-server is not installed (make deps installs it)")
+    import socket
+    import time
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.025)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_budget_shared_through_redis_holds_across_ledgers(redis_url):
+    server = Provider(both_script)
+    try:
+        budget = llmkit.Budget(limit_usd=0.0001, tags={"user": "alice"}, name="alice")
+        # Two "processes": each its own client, ledger and connection, one budget in Redis.
+        models = [llmkit.with_budget(
+            llmkit.OpenAIClient(base_url=server.url + "/v1", api_key="sk-x", model="gpt-4o-mini"),
+            ledger=llmkit.Ledger(redis_url=redis_url), budgets=[budget]) for _ in range(2)]
+        answered = 0
+        with pytest.raises(llmkit.RateLimitError) as refused:
+            for i in range(20):
+                models[i % 2].chat([{"role": "user", "content": "What is the weather in Paris?"}],
+                                   max_tokens=100, tags={"user": "alice"})
+                answered += 1
+        assert answered == 6  # As in one process: the two share the budget.
+        assert refused.value.budget == "alice"
+        totals = llmkit.Ledger(redis_url=redis_url).spent({"user": "alice"}, window="day")
+        assert totals["calls"] == 6
+        assert totals["total_usd"] == pytest.approx(6 * MINI_CALL, rel=1e-9)
+    finally:
+        server.close()
+    with pytest.raises(llmkit.UnavailableError):
+        llmkit.Ledger(redis_url="redis://127.0.0.1:1", redis_timeout=0.5)
+    with pytest.raises(llmkit.InvalidArgumentError):
+        llmkit.Ledger("/tmp/x.ledger", redis_url=redis_url)
