@@ -198,26 +198,26 @@ void BindCost(py::module_& m) {
       "checksummed records to that file (held by this process; survives restarts and kill -9); "
       "redis_url='redis://host:port/db' shares totals and budgets with every process using that "
       "Redis server.")
-      .def(py::init([](std::optional<std::string> path, std::optional<std::string> redis_url,
-                       const std::string& redis_prefix, bool redis_fail_open,
-                       double redis_timeout) {
-             LedgerOptions options;
-             options.path = path.value_or("");
-             options.redis_url = redis_url.value_or("");
-             options.redis_prefix = redis_prefix;
-             options.redis_fail_open = redis_fail_open;
-             options.redis_timeout =
-                 std::chrono::milliseconds(static_cast<int64_t>(redis_timeout * 1000));
-             absl::StatusOr<std::shared_ptr<Ledger>> opened;
-             {
-               py::gil_scoped_release release;  // Connecting to Redis may take a while.
-               opened = Ledger::Open(std::move(options));
-             }
-             return ValueOrThrow(std::move(opened));
-           }),
-           py::arg("path") = py::none(), py::kw_only(), py::arg("redis_url") = py::none(),
-           py::arg("redis_prefix") = "llmkit:spend", py::arg("redis_fail_open") = false,
-           py::arg("redis_timeout") = 2.0)
+      .def(
+          py::init([](std::optional<std::string> path, std::optional<std::string> redis_url,
+                      const std::string& redis_prefix, bool redis_fail_open, double redis_timeout) {
+            LedgerOptions options;
+            options.path = path.value_or("");
+            options.redis_url = redis_url.value_or("");
+            options.redis_prefix = redis_prefix;
+            options.redis_fail_open = redis_fail_open;
+            options.redis_timeout =
+                std::chrono::milliseconds(static_cast<int64_t>(redis_timeout * 1000));
+            absl::StatusOr<std::shared_ptr<Ledger>> opened;
+            {
+              py::gil_scoped_release release;  // Connecting to Redis may take a while.
+              opened = Ledger::Open(std::move(options));
+            }
+            return ValueOrThrow(std::move(opened));
+          }),
+          py::arg("path") = py::none(), py::kw_only(), py::arg("redis_url") = py::none(),
+          py::arg("redis_prefix") = "llmkit:spend", py::arg("redis_fail_open") = false,
+          py::arg("redis_timeout") = 2.0)
       .def_static(
           "read_only", [](const std::string& path) { return ValueOrThrow(Ledger::ReadOnly(path)); },
           py::arg("path"), "A ledger file's records, read without holding it.")
