@@ -241,16 +241,29 @@ struct RateLimitPolicy {
   std::shared_ptr<const Tokenizer> tokenizer;
   std::shared_ptr<Clock> clock;      // Null: SystemClock().
   std::shared_ptr<Sleeper> sleeper;  // Null: RealSleeper().
+  // "redis://[[user]:password@]host[:port][/db]": the buckets live in that Redis server under
+  // redis_key, shared by every process and machine using the same key (one atomic Lua script
+  // per acquisition, timed by the server's clock; `clock` is then not used). Redis unreachable:
+  // calls fail kUnavailable, or with redis_fail_open pass unlimited.
+  std::string redis_url;
+  std::string redis_key = "llmkit:ratelimit:default";
+  bool redis_fail_open = false;
 };
+
+namespace internal {
+class RedisClient;
+}
 
 // Token buckets that refill continuously at limit / 60 per second and hold at most one minute's
 // worth; a call takes its share up front (callers queue in order by reserving ahead). A request
 // larger than a whole minute's tokens is charged the minute's worth. Thread-safe; may be shared
-// by the models that draw on one provider account.
+// by the models that draw on one provider account, and with redis_url by processes too.
 class RateLimiter {
  public:
-  // Errors: kInvalidArgument (a limit that is negative or not finite).
+  // Errors: kInvalidArgument (a limit that is negative or not finite, a bad redis_url);
+  // kUnavailable when redis_url's server cannot be reached.
   static absl::StatusOr<std::shared_ptr<RateLimiter>> Create(RateLimitPolicy policy);
+  ~RateLimiter();
 
   // Takes one request and `tokens`, waiting at most until `deadline` (fails fast when the wait
   // would pass it, or when the policy does not wait). Returns the time waited.
@@ -271,10 +284,15 @@ class RateLimiter {
   void Refill(Bucket& bucket, std::chrono::steady_clock::time_point now) const;
   static std::chrono::nanoseconds WaitFor(const Bucket& bucket, double amount);
 
+  absl::StatusOr<std::chrono::nanoseconds> AcquireShared(
+      int64_t tokens, std::chrono::steady_clock::time_point deadline,
+      const Cancellation* cancellation);
+
   RateLimitPolicy policy_;
   std::mutex mu_;
   Bucket requests_;
   Bucket tokens_;
+  std::unique_ptr<internal::RedisClient> redis_;  // Null: the buckets above.
 };
 
 absl::StatusOr<std::unique_ptr<ChatModel>> WithRateLimit(std::shared_ptr<ChatModel> model,

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/cost.h"
+#include "llmkit/resilience.h"
 
 namespace llmkit {
 namespace {
@@ -304,6 +305,74 @@ TEST(RedisLedger, RedisGoingAwayFailsClosedOrOpenAndCounted) {
   // The admission and the settlement both failed: counted.
   EXPECT_EQ(open_ledger->backend_failures(), 2);
   EXPECT_EQ(open_ledger->Spent({}, BudgetWindow::kDay).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+// The resilience part's rate limiter on the same Redis: four processes share one bucket of 60
+// requests per minute (alone, each would have its own 60).
+TEST(RedisRateLimiter, FourProcessesShareOneBucket) {
+  REQUIRE_REDIS();
+  RedisServer server;
+  constexpr int kProcesses = 4;
+  int pipes[kProcesses][2];
+  pid_t children[kProcesses];
+  for (int p = 0; p < kProcesses; ++p) {
+    ASSERT_EQ(pipe(pipes[p]), 0);
+    children[p] = fork();
+    ASSERT_GE(children[p], 0);
+    if (children[p] == 0) {
+      close(pipes[p][0]);
+      auto limiter = RateLimiter::Create({.requests_per_minute = 60,
+                                          .wait = false,
+                                          .redis_url = server.url(),
+                                          .redis_key = "test:bucket"});
+      if (!limiter.ok()) _exit(2);
+      auto fake = std::make_shared<FixedModel>();
+      auto model = WithRateLimit(std::shared_ptr<ChatModel>(fake), *limiter);
+      if (!model.ok()) _exit(3);
+      std::atomic<int> passed{0};
+      std::atomic<int> other{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+          for (int i = 0; i < 10; ++i) {
+            auto response = (*model)->Complete(Ask(), {});
+            if (response.ok()) {
+              passed.fetch_add(1);
+            } else if (response.status().code() != absl::StatusCode::kResourceExhausted) {
+              other.fetch_add(1);
+            }
+          }
+        });
+      }
+      for (auto& thread : threads) thread.join();
+      int result[2] = {passed.load(), other.load()};
+      if (write(pipes[p][1], result, sizeof result) != sizeof result) _exit(4);
+      _exit(0);
+    }
+    close(pipes[p][1]);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int passed = 0;
+  for (int p = 0; p < kProcesses; ++p) {
+    int result[2] = {0, 0};
+    ASSERT_EQ(read(pipes[p][0], result, sizeof result), static_cast<ssize_t>(sizeof result));
+    close(pipes[p][0]);
+    waitpid(children[p], nullptr, 0);
+    EXPECT_EQ(result[1], 0);
+    passed += result[0];
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("320 calls from 4 processes against 60/minute: %d passed in %.2f s\n", passed,
+              seconds);
+  // The bucket's 60, plus one a second refilled while the processes ran.
+  EXPECT_GE(passed, 60);
+  EXPECT_LE(passed, 60 + static_cast<int>(seconds) + 2);
+  // A bad URL is refused at creation.
+  EXPECT_EQ(RateLimiter::Create({.requests_per_minute = 1, .redis_url = "redis://127.0.0.1:1"})
+                .status()
+                .code(),
             absl::StatusCode::kUnavailable);
 }
 
