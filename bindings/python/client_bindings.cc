@@ -803,20 +803,26 @@ void DefineResilience(py::module_& m) {
   m.def(
       "with_rate_limit",
       [](py::object model, double requests_per_minute, double tokens_per_minute, bool wait,
-         py::object tokenizer) {
+         py::object tokenizer, std::optional<std::string> redis_url, const std::string& redis_key,
+         bool redis_fail_open) {
         RateLimitPolicy policy;
         policy.requests_per_minute = requests_per_minute;
         policy.tokens_per_minute = tokens_per_minute;
         policy.wait = wait;
         if (!tokenizer.is_none()) policy.tokenizer = ToTokenizer(tokenizer);
+        policy.redis_url = redis_url.value_or("");
+        policy.redis_key = redis_key;
+        policy.redis_fail_open = redis_fail_open;
         // Shared by chat and embed.
         std::shared_ptr<RateLimiter> limiter = ValueOrThrow(RateLimiter::Create(policy));
         return Decorate(model, [&](auto inner) { return ToShared(WithRateLimit(inner, limiter)); });
       },
       py::arg("model"), py::kw_only(), py::arg("requests_per_minute") = 0.0,
       py::arg("tokens_per_minute") = 0.0, py::arg("wait") = true, py::arg("tokenizer") = py::none(),
+      py::arg("redis_url") = py::none(), py::arg("redis_key") = "llmkit:ratelimit:default",
+      py::arg("redis_fail_open") = false,
       "Requests- and tokens-per-minute buckets; waits within the call's timeout or raises "
-      "RateLimitError.");
+      "RateLimitError. With redis_url the buckets are shared by every process using redis_key.");
   m.def(
       "with_hedging",
       [](py::object model, std::optional<double> delay, double percentile, int min_samples,

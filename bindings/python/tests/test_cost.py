@@ -194,3 +194,22 @@ def test_a_budget_shared_through_redis_holds_across_ledgers(redis_url):
         llmkit.Ledger(redis_url="redis://127.0.0.1:1", redis_timeout=0.5)
     with pytest.raises(llmkit.InvalidArgumentError):
         llmkit.Ledger("/tmp/x.ledger", redis_url=redis_url)
+
+
+def test_a_rate_limit_shared_through_redis(redis_url):
+    server = Provider(both_script)
+    try:
+        models = [llmkit.with_rate_limit(
+            llmkit.OpenAIClient(base_url=server.url + "/v1", api_key="sk-x", model="gpt-4o-mini"),
+            requests_per_minute=5, wait=False, redis_url=redis_url, redis_key="py:bucket")
+            for _ in range(2)]
+        passed = 0
+        for i in range(12):
+            try:
+                models[i % 2].chat([{"role": "user", "content": "hi"}])
+                passed += 1
+            except llmkit.RateLimitError:
+                pass
+        assert passed == 5  # One bucket for both, not 5 each.
+    finally:
+        server.close()
