@@ -38,8 +38,10 @@ int main() {
     std::printf("call %d: $%.7f (cached input $%.7f)\n", i, response->cost->total,
                 response->cost->cached_input);
   }
-  for (const llmkit::SpendRow& row :
-       (*ledger)->Report({"user", "feature"}, llmkit::BudgetWindow::kMonth).value()) {
+  absl::StatusOr<std::vector<llmkit::SpendRow>> rows =
+      (*ledger)->Report({"user", "feature"}, llmkit::BudgetWindow::kMonth);
+  if (!rows.ok()) return 1;
+  for (const llmkit::SpendRow& row : *rows) {
     std::printf("%s/%s: %lld calls, $%.7f\n", row.key[0].c_str(), row.key[1].c_str(),
                 static_cast<long long>(row.totals.calls), row.totals.cost.total);
   }

@@ -135,6 +135,8 @@ class Tracer : public std::enable_shared_from_this<Tracer> {
   void RecordTokens(int64_t tokens, std::string_view token_type, const Attributes& attributes);
   void RecordDuration(double seconds, const Attributes& attributes);
   void RecordTimeToFirstChunk(double seconds, const Attributes& attributes);
+  // llmkit.client.operation.cost: a priced call's cost in US dollars (its sum is the spend).
+  void RecordCost(double usd, const Attributes& attributes);
   // Adds to an llmkit counter ("llmkit.retries", ...).
   void AddCounter(std::string_view name, int64_t value, const Attributes& attributes);
 

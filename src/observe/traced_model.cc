@@ -52,6 +52,8 @@ class TracedCall {
   }
 
   Span& span() { return span_; }
+  // The answer's cost (a WithBudget or priced client inside): recorded by Response.
+  void SetCost(const std::optional<Cost>& cost) { cost_ = cost ? &*cost : nullptr; }
   CallContext Child(const CallContext& call) const { return span_.ChildContext(call); }
 
   void FirstChunk() {
@@ -87,6 +89,11 @@ class TracedCall {
       span_.SetAttribute("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens);
     }
     tracer_.RecordTokens(usage.input_tokens, "input", metric_attributes_);
+    if (cost_ != nullptr) {
+      span_.SetAttribute("llmkit.cost.usd", cost_->total);
+      if (!cost_->priced) span_.SetAttribute("llmkit.cost.unpriced_model", cost_->unpriced_model);
+      if (cost_->priced) tracer_.RecordCost(cost_->total, metric_attributes_);
+    }
     if (usage.output_tokens > 0 || finish_reason.size() > 0) {
       tracer_.RecordTokens(usage.output_tokens, "output", metric_attributes_);
     }
@@ -111,6 +118,7 @@ class TracedCall {
   Span span_;
   Attributes metric_attributes_;
   bool first_chunk_ = false;
+  const Cost* cost_ = nullptr;
 };
 
 void RequestAttributes(const ChatRequest& request, bool stream, Span& span) {
@@ -134,6 +142,7 @@ class TracedChatModel final : public ChatModel {
     RequestAttributes(request, /*stream=*/false, traced.span());
     absl::StatusOr<ChatResponse> response = model_->Complete(request, traced.Child(call));
     if (response.ok()) {
+      traced.SetCost(response->cost);
       traced.Response(response->id, response->model, response->finish_reason, response->usage);
     }
     traced.End(response.status());
@@ -155,6 +164,7 @@ class TracedChatModel final : public ChatModel {
         },
         traced.Child(call));
     if (response.ok()) {
+      traced.SetCost(response->cost);
       traced.Response(response->id, response->model, response->finish_reason, response->usage);
     }
     traced.End(response.status());
@@ -178,6 +188,7 @@ class TracedEmbeddingModel final : public EmbeddingModel {
     TracedCall traced(*tracer_, options_, "embeddings", options.model, call);
     absl::StatusOr<Embeddings> result = model_->Embed(inputs, options, traced.Child(call));
     if (result.ok()) {
+      traced.SetCost(result->cost);
       traced.Response("", result->model, "", Usage{.input_tokens = result->usage.input_tokens});
     }
     traced.End(result.status());

@@ -436,6 +436,17 @@ void Tracer::RecordTimeToFirstChunk(double seconds, const Attributes& attributes
                        internal::SecondsBuckets(), seconds, attributes);
 }
 
+void Tracer::RecordCost(double usd, const Attributes& attributes) {
+  if (impl_->options.disabled) return;
+  // A cent's fractions up to tens of dollars, ×4 like the token buckets.
+  static const std::vector<double> kBounds = {1e-6,     4e-6,     1.6e-5,   6.4e-5,   2.56e-4,
+                                              1.024e-3, 4.096e-3, 0.016384, 0.065536, 0.262144,
+                                              1.048576, 4.194304, 16.777216};
+  impl_->store.Observe("llmkit.client.operation.cost", "USD",
+                       "Cost of priced GenAI operations in US dollars (cost.h).", kBounds, usd,
+                       attributes);
+}
+
 void Tracer::AddCounter(std::string_view name, int64_t value, const Attributes& attributes) {
   if (impl_->options.disabled) return;
   impl_->store.Add(name, "1", "llmkit counter", value, attributes);

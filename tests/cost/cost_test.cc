@@ -22,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/guard.h"
+#include "llmkit/observe.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
@@ -624,6 +625,21 @@ TEST(WithBudget, AGuardsReaskedAnswerIsPricedByItsOwnModelAndSize) {
   const double expected = (150'000 * 2.5e-6 + 100 * 10e-6) + (150'200 * 0.15e-6 + 20 * 0.6e-6);
   ExpectNear(response->cost->total, expected, "both calls");
   ExpectNear(ledger->Spent({}, BudgetWindow::kAllTime).value().cost.total, expected, "ledger");
+}
+
+TEST(WithBudget, TracingPutsTheCostOnSpansAndMetrics) {
+  auto fake = std::make_shared<PricedFake>();
+  fake->usage = MakeUsage(1000, 500, 200);
+  auto tracer = Tracer::Create({.service_name = "cost-test"}).value();
+  std::shared_ptr<ChatModel> budgeted = WithBudget(Chat(fake), {}).value();
+  auto traced = WithTracing(budgeted, tracer, {.provider = "openai"}).value();
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(traced->Complete(Ask("gpt-4o"), {}).ok());
+  const std::string text = tracer->PrometheusText();
+  const size_t sum = text.find("llmkit_client_operation_cost_sum{gen_ai_operation_name=\"chat\"");
+  ASSERT_NE(sum, std::string::npos) << text;
+  const size_t value = text.find("} ", sum) + 2;
+  ExpectNear(std::stod(text.substr(value, text.find('\n', value) - value)), 2 * 0.00725,
+             "two calls of $0.00725");
 }
 
 TEST(WithBudget, AHardLimitRefusesBeforeSendingAndASoftLimitCallsTheHook) {
