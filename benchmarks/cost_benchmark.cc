@@ -9,21 +9,16 @@
 //
 //   build/release/benchmarks/cost_benchmark
 
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "benchmark/benchmark.h"
 #include "common/redis.h"
+#include "cost/redis_server.h"
 #include "llmkit/cost.h"
 
 namespace {
@@ -48,39 +43,13 @@ class FixedModel : public llmkit::ChatModel {
   }
 };
 
-// A redis-server for the Redis case, started once, stopped at exit; "" when not installed.
+// A redis-server for the Redis case, started once and stopped at exit; "" when it is not
+// installed.
 std::string RedisUrl() {
-  static std::string url = [] {
-    const char* binary = "/usr/bin/redis-server";
-    if (access(binary, X_OK) != 0) return std::string();
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    close(fd);
-    const std::string port = std::to_string(ntohs(address.sin_port));
-    static pid_t pid = fork();
-    if (pid == 0) {
-      freopen("/dev/null", "w", stdout);
-      execl(binary, binary, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    std::atexit([] {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    });
-    const std::string url = "redis://127.0.0.1:" + port;
-    for (int i = 0; i < 200; ++i) {
-      if (llmkit::Ledger::Open({.redis_url = url}).ok()) return url;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return std::string();
-  }();
-  return url;
+  static const std::unique_ptr<llmkit::testing::RedisServer> server =
+      llmkit::testing::RedisServer::Installed() ? std::make_unique<llmkit::testing::RedisServer>()
+                                                : nullptr;
+  return server != nullptr && server->ok() ? server->url() : std::string();
 }
 
 llmkit::ChatRequest Request() {

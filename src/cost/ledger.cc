@@ -34,11 +34,11 @@ int64_t SystemNowMs() {
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// A JSON string; invalid UTF-8 (a tag from a user's request) is stored with U+FFFD in its place
-// so that the line stays valid JSON.
-void AppendString(std::string& out, std::string_view text) {
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view text) {
   if (!ValidateUtf8(text).ok()) {
-    AppendString(out, Utf8Lossy(text));
+    AppendJsonString(out, Utf8Lossy(text));
     return;
   }
   out.push_back('"');
@@ -57,6 +57,8 @@ void AppendString(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+namespace {
+
 // Shortest text that reads back as the same double (non-finite amounts never reach a record:
 // prices are checked finite and counts are integers).
 void AppendNumber(std::string& out, double value) {
@@ -72,15 +74,15 @@ std::string RecordLine(const RecordRef& record) {
   std::string json = "{\"t\":";
   AppendNumber(json, record.unix_ms);
   json += ",\"model\":";
-  AppendString(json, record.model);
+  AppendJsonString(json, record.model);
   json += ",\"tags\":{";
   bool first = true;
   for (const auto& [key, value] : record.tags) {
     if (!first) json.push_back(',');
     first = false;
-    AppendString(json, key);
+    AppendJsonString(json, key);
     json.push_back(':');
-    AppendString(json, value);
+    AppendJsonString(json, value);
   }
   const Usage& u = record.usage;
   json += "},\"usage\":{\"input\":";
@@ -108,7 +110,7 @@ std::string RecordLine(const RecordRef& record) {
   AppendNumber(json, c.total);
   if (!c.priced) {
     json += ",\"unpriced_model\":";
-    AppendString(json, c.unpriced_model);
+    AppendJsonString(json, c.unpriced_model);
   }
   json += "}}";
   return absl::StrCat(internal::Crc32cHex(json), " ", json, "\n");

@@ -40,6 +40,10 @@ struct RecordRef {
   }
 };
 
+// Appends `text` as a JSON string; invalid UTF-8 (a tag from a user's request) is written with
+// U+FFFD in its place, so that records stay valid JSON (ledger.cc).
+void AppendJsonString(std::string& out, std::string_view text);
+
 // True when `tags` has every key of `wanted` with the same value.
 bool TagsInclude(const CallTags& tags, const CallTags& wanted);
 

@@ -19,8 +19,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "cost/ledger_impl.h"
-#include "llmkit/chunker.h"
-#include "llmkit/tokenizer.h"
 
 namespace llmkit {
 namespace {
@@ -109,36 +107,18 @@ std::string Number(double value) {
   return buffer;
 }
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-      out.append(escaped);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
-
 // [model, {tags}] as JSON (tags and model are valid UTF-8 or replaced, as in the file).
 std::string GroupField(const RecordRef& record) {
   std::string out = "[";
-  AppendJsonString(
-      out, ValidateUtf8(record.model).ok() ? std::string(record.model) : Utf8Lossy(record.model));
+  AppendJsonString(out, record.model);
   out += ",{";
   bool first = true;
   for (const auto& [key, value] : record.tags) {
     if (!first) out.push_back(',');
     first = false;
-    AppendJsonString(out, ValidateUtf8(key).ok() ? key : Utf8Lossy(key));
+    AppendJsonString(out, key);
     out.push_back(':');
-    AppendJsonString(out, ValidateUtf8(value).ok() ? value : Utf8Lossy(value));
+    AppendJsonString(out, value);
   }
   out += "}]";
   return out;

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/redis.h"
+#include "cost/redis_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/cost.h"
@@ -27,53 +28,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-// A redis-server child process on a free port; stopped (SIGKILL) on destruction or by Stop().
-class RedisServer {
- public:
-  static constexpr const char* kBinary = "/usr/bin/redis-server";
-
-  RedisServer() : port_(FreePort()) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string port = std::to_string(port_);
-      freopen("/dev/null", "w", stdout);
-      execl(kBinary, kBinary, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--protected-mode", "no", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      auto client = internal::RedisClient::Connect(url(), std::chrono::milliseconds(200), 1);
-      if (client.ok() && (*client)->Command({"PING"}).ok()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    ADD_FAILURE() << "redis-server did not start on port " << port_;
-  }
-  ~RedisServer() { Stop(); }
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int port_;
-  pid_t pid_ = -1;
-};
+using ::llmkit::testing::RedisServer;
 
 #define REQUIRE_REDIS()                                                               \
   if (!std::filesystem::exists(RedisServer::kBinary)) {                               \
@@ -122,6 +77,7 @@ constexpr double kCallCost = 107 * 2.5e-6 + 100 * 10e-6;
 TEST(RedisLedger, TotalsAreSharedByEveryLedgerOnTheServer) {
   REQUIRE_REDIS();
   RedisServer server;
+  ASSERT_TRUE(server.ok()) << "redis-server did not start";
   auto a = Ledger::Open({.redis_url = server.url()});
   auto b = Ledger::Open({.redis_url = server.url()});
   ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
@@ -160,6 +116,7 @@ TEST(RedisLedger, TotalsAreSharedByEveryLedgerOnTheServer) {
 TEST(RedisLedger, FourProcessesOfSixteenThreadsNeverOvershootOneBudget) {
   REQUIRE_REDIS();
   RedisServer server;
+  ASSERT_TRUE(server.ok()) << "redis-server did not start";
   const double limit = 0.3;  // About 235 calls.
   constexpr int kProcesses = 4;
   constexpr int kThreads = 16;
@@ -237,6 +194,7 @@ TEST(RedisLedger, FourProcessesOfSixteenThreadsNeverOvershootOneBudget) {
 TEST(RedisLedger, ADeadProcesssReservationIsSweptAfterItsLease) {
   REQUIRE_REDIS();
   RedisServer server;
+  ASSERT_TRUE(server.ok()) << "redis-server did not start";
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -283,6 +241,7 @@ TEST(RedisLedger, ADeadProcesssReservationIsSweptAfterItsLease) {
 TEST(RedisLedger, RedisGoingAwayFailsClosedOrOpenAndCounted) {
   REQUIRE_REDIS();
   RedisServer server;
+  ASSERT_TRUE(server.ok()) << "redis-server did not start";
   auto closed_ledger = Ledger::Open({.redis_url = server.url()}).value();
   auto open_ledger = Ledger::Open({.redis_url = server.url(), .redis_fail_open = true}).value();
   auto fake = std::make_shared<FixedModel>();
@@ -313,6 +272,7 @@ TEST(RedisLedger, RedisGoingAwayFailsClosedOrOpenAndCounted) {
 TEST(RedisRateLimiter, FourProcessesShareOneBucket) {
   REQUIRE_REDIS();
   RedisServer server;
+  ASSERT_TRUE(server.ok()) << "redis-server did not start";
   constexpr int kProcesses = 4;
   int pipes[kProcesses][2];
   pid_t children[kProcesses];
