@@ -20,13 +20,15 @@ const CommandSpec kSpendSpec = {
     "LEDGER [options]",
     "Prints what the calls in a ledger file (llmkit.Ledger(path=...), Ledger::Open) cost, grouped\n"
     "by tags and model, biggest first, with the total. Reads the file without holding it, so it\n"
-    "runs beside the process that writes it.",
+    "runs beside the process that writes it. LEDGER may also be a redis:// URL: the totals the\n"
+    "processes sharing that Redis server recorded.",
     {"LEDGER"},
     {
         {"--by", "", "KEYS",
          "comma-separated tag keys and 'model' to group by (default user,model)"},
         {"--window", "", "W", "all (default), day or month: the current UTC day or month"},
         {"--where", "", "K=V,...", "only calls with these tags"},
+        {"--prefix", "", "P", "the Redis key prefix (default llmkit:spend)"},
         {"--json", "", "", "print JSON instead of a table"},
     }};
 
@@ -74,7 +76,12 @@ int RunSpend(int argc, char** argv) {
     }
     where[kv[0]] = kv[1];
   }
-  absl::StatusOr<std::shared_ptr<Ledger>> ledger = Ledger::ReadOnly(args->positional(0));
+  const std::string& source = args->positional(0);
+  absl::StatusOr<std::shared_ptr<Ledger>> ledger =
+      source.starts_with("redis://")
+          ? Ledger::Open(
+                {.redis_url = source, .redis_prefix = args->Get("--prefix", "llmkit:spend")})
+          : Ledger::ReadOnly(source);
   if (!ledger.ok()) {
     std::fprintf(stderr, "llmkit spend: %s\n", std::string(ledger.status().message()).c_str());
     return kExitFailure;

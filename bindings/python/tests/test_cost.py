@@ -188,6 +188,12 @@ def test_a_budget_shared_through_redis_holds_across_ledgers(redis_url):
         totals = llmkit.Ledger(redis_url=redis_url).spent({"user": "alice"}, window="day")
         assert totals["calls"] == 6
         assert totals["total_usd"] == pytest.approx(6 * MINI_CALL, rel=1e-9)
+        cli = BUILD / "cli" / "llmkit"
+        if cli.exists():
+            out = subprocess.run([str(cli), "spend", redis_url, "--by", "user", "--json"],
+                                 capture_output=True, text=True)
+            assert out.returncode == 0, out.stderr
+            assert json.loads(out.stdout)["total"]["calls"] == 6
     finally:
         server.close()
     with pytest.raises(llmkit.UnavailableError):
