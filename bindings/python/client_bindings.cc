@@ -630,8 +630,10 @@ void DefineResilience(py::module_& m) {
       "with_retry",
       [](py::object model, std::optional<int> max_retries, std::optional<int> max_attempts,
          double initial_backoff, double max_backoff, double max_retry_after,
-         std::optional<double> attempt_timeout, std::optional<double> budget, double budget_burst) {
+         std::optional<double> attempt_timeout, std::optional<double> budget, double budget_burst,
+         std::shared_ptr<Tracer> tracer) {
         RetryPolicy policy;
+        policy.tracer = std::move(tracer);
         if (max_attempts) {  // The old spelling: attempts = 1 + retries.
           PyErr_WarnEx(PyExc_DeprecationWarning,
                        "with_retry(max_attempts=N) is deprecated: use max_retries=N-1 (the name "
@@ -657,14 +659,15 @@ void DefineResilience(py::module_& m) {
       py::arg("max_attempts") = py::none(), py::arg("initial_backoff") = 0.5,
       py::arg("max_backoff") = 8.0, py::arg("max_retry_after") = 60.0,
       py::arg("attempt_timeout") = py::none(), py::arg("budget") = py::none(),
-      py::arg("budget_burst") = 10.0,
+      py::arg("budget_burst") = 10.0, py::arg("tracer") = nullptr,
       "Wraps a client or model with the official SDKs' retry rule; `budget` keeps retries under "
-      "that fraction of calls (see docs/resilience.md).");
+      "that fraction of calls (see docs/resilience.md). With a tracer each attempt is a span.");
   m.def(
       "with_fallback",
       [](py::list models, py::object context_window_fallbacks, py::object content_policy_fallbacks,
-         double cooldown, double cooldown_failure_ratio) {
+         double cooldown, double cooldown_failure_ratio, std::shared_ptr<Tracer> tracer) {
         FallbackPolicy<ChatModel> chat_policy;
+        chat_policy.tracer = tracer;
         chat_policy.context_window_fallbacks =
             ReadFallbacks(context_window_fallbacks, "context_window_fallbacks").chat;
         chat_policy.content_policy_fallbacks =
@@ -678,15 +681,16 @@ void DefineResilience(py::module_& m) {
           FallbackPolicy<EmbeddingModel> policy;
           policy.cooldown = chat_policy.cooldown;
           policy.cooldown_failure_ratio = cooldown_failure_ratio;
+          policy.tracer = tracer;
           out.embeddings = ValueOrThrow(WithFallback(std::move(entries.embeddings), policy));
         }
         return out;
       },
       py::arg("models"), py::kw_only(), py::arg("context_window_fallbacks") = py::none(),
       py::arg("content_policy_fallbacks") = py::none(), py::arg("cooldown") = 5.0,
-      py::arg("cooldown_failure_ratio") = 0.5,
+      py::arg("cooldown_failure_ratio") = 0.5, py::arg("tracer") = nullptr,
       "Tries the models in order (entries: a model, or (model, model_name[, name])); "
-      "r.served_by names the one that answered.");
+      "r.served_by names the one that answered. With a tracer each model tried is a span.");
   m.def(
       "with_circuit_breaker",
       [](py::object model, double failure_ratio, int window, int min_calls, double open_for,

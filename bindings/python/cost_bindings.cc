@@ -254,8 +254,10 @@ void BindCost(py::module_& m) {
       "with_budget",
       [](py::object model, std::shared_ptr<Ledger> ledger, std::vector<Budget> budgets,
          std::optional<PyPriceTable> prices, const std::string& provider, bool allow_unpriced,
-         int64_t default_max_output_tokens, py::object on_soft_limit) {
+         int64_t default_max_output_tokens, py::object on_soft_limit,
+         std::shared_ptr<Tracer> tracer) {
         BudgetOptions options;
+        options.tracer = std::move(tracer);
         // One ledger for chat and embeddings (a new in-memory one when none is given).
         options.ledger = ledger != nullptr ? std::move(ledger) : ValueOrThrow(Ledger::Open());
         options.budgets = std::move(budgets);
@@ -295,6 +297,7 @@ void BindCost(py::module_& m) {
       py::arg("budgets") = std::vector<Budget>{}, py::arg("prices") = py::none(),
       py::arg("provider") = "", py::arg("allow_unpriced") = false,
       py::arg("default_max_output_tokens") = 4096, py::arg("on_soft_limit") = py::none(),
+      py::arg("tracer") = nullptr,
       "A model whose responses carry r.cost, recorded in the ledger under each call's tags and "
       "checked against the budgets before it is sent. See docs/cost.md.");
 }

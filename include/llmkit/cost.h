@@ -62,6 +62,7 @@
 #include "llmkit/call.h"
 #include "llmkit/chat.h"
 #include "llmkit/embeddings.h"
+#include "llmkit/observe.h"
 #include "llmkit/tokenizer.h"
 
 namespace llmkit {
@@ -255,6 +256,8 @@ struct BudgetOptions {
   // Called (on the calling thread, after the call) the first time a soft budget's window passes
   // its limit.
   std::function<void(const BudgetEvent&)> on_soft_limit;
+  // With a tracer: refusals add to the counter llmkit.budget.refusals (by llmkit.budget).
+  std::shared_ptr<Tracer> tracer;
 };
 
 // A model whose calls are priced (response.cost), recorded in the ledger under the call

@@ -168,6 +168,10 @@ class Tracer : public std::enable_shared_from_this<Tracer> {
   std::unique_ptr<Impl> impl_;
 };
 
+// error.type of a failed call: the provider's HTTP status when it answered one ("503"), else the
+// status code's name ("deadline_exceeded").
+std::string ErrorType(const absl::Status& status);
+
 // Where a traced model's calls go, for the span's attributes.
 struct TracingOptions {
   std::string provider;  // gen_ai.provider.name: "openai", "anthropic", ...

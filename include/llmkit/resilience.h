@@ -71,6 +71,7 @@
 #include "llmkit/chat.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/http.h"
+#include "llmkit/observe.h"
 #include "llmkit/tokenizer.h"
 
 namespace llmkit {
@@ -133,6 +134,10 @@ struct RetryPolicy {
   std::shared_ptr<Clock> clock;         // Null: SystemClock().
   std::shared_ptr<Sleeper> sleeper;     // Null: RealSleeper().
   std::function<double()> random;       // Uniform in [0, 1); null: a thread-local engine.
+  // With a tracer: each attempt is an INTERNAL span "retry attempt" (llmkit.retry.attempt, and
+  // error.type when it failed), child of the call's trace context, and every retry adds to the
+  // counter llmkit.retries (by error.type).
+  std::shared_ptr<Tracer> tracer;
 };
 
 // Whether the rule above retries `status`.
@@ -178,6 +183,11 @@ struct FallbackPolicy {
   std::chrono::milliseconds cooldown{5000};
   double cooldown_failure_ratio = 0.5;
   std::shared_ptr<Clock> clock;  // Null: SystemClock().
+  // With a tracer: each model tried is an INTERNAL span "fallback <label>"
+  // (llmkit.fallback.position, llmkit.fallback.target, error.type when it failed), child of the
+  // call's trace context, and every move to another model adds to the counter llmkit.fallbacks
+  // (by error.type).
+  std::shared_ptr<Tracer> tracer;
 };
 
 absl::StatusOr<std::unique_ptr<ChatModel>> WithFallback(

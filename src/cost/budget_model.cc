@@ -323,6 +323,17 @@ void Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
   }
 }
 
+// A refused admission, counted when a tracer is given.
+absl::Status Refused(const Shared& shared, absl::Status status) {
+  if (shared.options.tracer != nullptr && status.code() == absl::StatusCode::kResourceExhausted) {
+    auto budget = status.GetPayload(internal::ToAbsl(kPayloadBudget));
+    shared.options.tracer->AddCounter(
+        "llmkit.budget.refusals", 1,
+        {{"llmkit.budget", budget ? std::string(*budget) : std::string()}});
+  }
+  return status;
+}
+
 // How long a Redis reservation may outlive a process that died mid-call.
 std::chrono::milliseconds Lease(const Shared& shared, const CallContext& call) {
   const std::chrono::milliseconds lease = shared.options.redis_lease;
@@ -362,7 +373,7 @@ class BudgetedChatModel final : public ChatModel {
           *shared.ledger, shared.watches, call.tags,
           Estimate(shared, requested, PromptTokens(shared, request), max_output), requested,
           shared.options.allow_unpriced, Lease(shared, call));
-      if (!admitted.ok()) return admitted.status();
+      if (!admitted.ok()) return Refused(shared, admitted.status());
       admission = *std::move(admitted);
     } else {
       admission.emplace();
@@ -401,7 +412,7 @@ class BudgetedEmbeddingModel final : public EmbeddingModel {
       absl::StatusOr<BudgetKeeper::Admission> admitted = BudgetKeeper::Admit(
           *shared.ledger, shared.watches, call.tags, Estimate(shared, requested, tokens, 0),
           requested, shared.options.allow_unpriced, Lease(shared, call));
-      if (!admitted.ok()) return admitted.status();
+      if (!admitted.ok()) return Refused(shared, admitted.status());
       admission = *std::move(admitted);
     } else {
       admission.emplace();

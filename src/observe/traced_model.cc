@@ -18,14 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// error.type: the HTTP status when the provider answered one, else the status code's name.
-std::string ErrorType(const absl::Status& status) {
-  if (auto http = status.GetPayload(internal::ToAbsl(kPayloadHttpStatus))) {
-    return std::string(*http);
-  }
-  return absl::AsciiStrToLower(absl::StatusCodeToString(status.code()));
-}
-
 class TracedCall {
  public:
   TracedCall(Tracer& tracer, const TracingOptions& options, std::string_view operation,
@@ -202,6 +194,13 @@ class TracedEmbeddingModel final : public EmbeddingModel {
 };
 
 }  // namespace
+
+std::string ErrorType(const absl::Status& status) {
+  if (auto http = status.GetPayload(internal::ToAbsl(kPayloadHttpStatus))) {
+    return std::string(*http);
+  }
+  return absl::AsciiStrToLower(absl::StatusCodeToString(status.code()));
+}
 
 absl::StatusOr<std::unique_ptr<ChatModel>> WithTracing(std::shared_ptr<ChatModel> model,
                                                        std::shared_ptr<Tracer> tracer,

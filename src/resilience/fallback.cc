@@ -45,6 +45,7 @@ class FallbackCore {
       : cooldown_(policy.cooldown),
         ratio_(policy.cooldown_failure_ratio),
         clock_(policy.clock != nullptr ? policy.clock : SystemClock()),
+        tracer_(policy.tracer),
         primary_(MakeList(std::move(models))),
         context_(MakeList(std::move(policy.context_window_fallbacks))),
         content_(MakeList(std::move(policy.content_policy_fallbacks))) {}
@@ -86,12 +87,23 @@ class FallbackCore {
         ++i;
         continue;
       }
+      Span span;
+      if (tracer_ != nullptr) {
+        span = tracer_->StartSpan(absl::StrCat("fallback ", entry.label), call.trace,
+                                  SpanKind::kInternal);
+        span.SetAttribute("llmkit.fallback.position", static_cast<int64_t>(i));
+        span.SetAttribute("llmkit.fallback.target", entry.label);
+      }
+      const CallContext hop = span.active() ? span.ChildContext(call) : CallContext();
+      const CallContext& hop_call = span.active() ? hop : call;
       absl::StatusOr<Response> result =
           entry.target.model_name.empty()
-              ? Kind::Call(*entry.target.model, request, stream.callback(), call)
+              ? Kind::Call(*entry.target.model, request, stream.callback(), hop_call)
               : Kind::Call(*entry.target.model,
                            Kind::WithModelName(request, entry.target.model_name), stream.callback(),
-                           call);
+                           hop_call);
+      if (!result.ok()) span.SetError(ErrorType(result.status()), result.status().ToString());
+      span.End();
       attempts += internal::AttemptsOf(result);
       Record(entry, list->size(), result.status());
       if (result.ok()) {
@@ -122,6 +134,9 @@ class FallbackCore {
         ++i;
       } else {
         return internal::WithAttempts(last, attempts);
+      }
+      if (tracer_ != nullptr) {
+        tracer_->AddCounter("llmkit.fallbacks", 1, {{"error.type", ErrorType(last)}});
       }
     }
     if (refused.has_value()) {
@@ -205,6 +220,7 @@ class FallbackCore {
   const milliseconds cooldown_;
   const double ratio_;
   const std::shared_ptr<Clock> clock_;
+  const std::shared_ptr<Tracer> tracer_;  // Null: no spans.
   std::mutex mu_;
   std::vector<Entry> primary_;
   std::vector<Entry> context_;

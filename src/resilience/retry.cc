@@ -56,12 +56,20 @@ class RetryCore {
       // With an attempt timeout, the attempt gets the sooner of it and the caller's deadline;
       // otherwise the caller's context goes on as it is. (The attempt's deadline is on the real
       // steady clock: the model below measures real time, whatever clock this policy reads.)
+      Span span;
+      if (policy_.tracer != nullptr) {
+        span = policy_.tracer->StartSpan("retry attempt", call.trace, SpanKind::kInternal);
+        span.SetAttribute("llmkit.retry.attempt", static_cast<int64_t>(retry + 1));
+      }
       absl::StatusOr<Response> result =
           policy_.attempt_timeout.count() > 0
-              ? Kind::Call(
-                    *model_, request, callback,
-                    call.WithDeadlineAtMost(CallContext::DeadlineAfter(policy_.attempt_timeout)))
-              : Kind::Call(*model_, request, callback, call);
+              ? Kind::Call(*model_, request, callback,
+                           span.ChildContext(call.WithDeadlineAtMost(
+                               CallContext::DeadlineAfter(policy_.attempt_timeout))))
+          : span.active() ? Kind::Call(*model_, request, callback, span.ChildContext(call))
+                          : Kind::Call(*model_, request, callback, call);
+      if (!result.ok()) span.SetError(ErrorType(result.status()), result.status().ToString());
+      span.End();
       attempts += internal::AttemptsOf(result);
       if (result.ok()) {
         result->attempts = attempts;
@@ -93,6 +101,9 @@ class RetryCore {
                                       attempts);
       }
       waited += delay;
+      if (policy_.tracer != nullptr) {
+        policy_.tracer->AddCounter("llmkit.retries", 1, {{"error.type", ErrorType(error)}});
+      }
     }
   }
 

@@ -640,6 +640,13 @@ TEST(WithBudget, TracingPutsTheCostOnSpansAndMetrics) {
   const size_t value = text.find("} ", sum) + 2;
   ExpectNear(std::stod(text.substr(value, text.find('\n', value) - value)), 2 * 0.00725,
              "two calls of $0.00725");
+  // Refusals are counted by budget.
+  auto capped =
+      WithBudget(Chat(fake), {.budgets = {{.name = "tiny", .limit_usd = 1e-9}}, .tracer = tracer})
+          .value();
+  EXPECT_EQ(capped->Complete(Ask("gpt-4o"), {}).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(tracer->PrometheusText(), HasSubstr("llmkit_budget_refusals"));
 }
 
 TEST(WithBudget, AHardLimitRefusesBeforeSendingAndASoftLimitCallsTheHook) {

@@ -33,6 +33,8 @@
 #include "llmkit/json.h"
 #include "llmkit/openai.h"
 #include "llmkit/rag.h"
+#include "llmkit/resilience.h"
+#include "llmkit/status.h"
 
 namespace llmkit {
 namespace {
@@ -382,6 +384,86 @@ TEST(Tracing, ARagAnswerIsOneTraceWithRetrievalAndChatUnderIt) {
   EXPECT_EQ(answer["attributes"]["gen_ai.workflow.name"].as_string(), "rag");
   EXPECT_EQ(by_name["retrieval local"]["attributes"]["gen_ai.data_source.id"].as_string(), "local");
   EXPECT_EQ(by_name["llmkit.rag.ingest"]["attributes"]["llmkit.rag.documents"].as_string(), "2");
+}
+
+// Fails its first `failures` calls with a 503, then answers.
+class FlakyModel final : public ChatModel {
+ public:
+  explicit FlakyModel(int failures) : failures_(failures) {}
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request, const CallContext&) override {
+    if (calls_++ < failures_) {
+      return WithPayload(absl::UnavailableError("overloaded"), kPayloadHttpStatus, "503");
+    }
+    ChatResponse response;
+    response.model = request.model;
+    response.text = "ok";
+    return response;
+  }
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback&,
+                                      const CallContext& call) override {
+    return Complete(request, call);
+  }
+
+ private:
+  int failures_;
+  int calls_ = 0;
+};
+
+TEST(Tracing, RetryAttemptsAndFallbackHopsAreChildSpansAndCounted) {
+  REQUIRE_PEERS();
+  Collector collector;
+  auto tracer = Tracer::Create({.traces_endpoint = collector.server.Url("/v1/traces")}).value();
+  // The primary always fails; the second attempt falls back to the backup, which answers.
+  std::vector<FallbackTarget<ChatModel>> targets = {
+      {.model = std::make_shared<FlakyModel>(1000), .name = "primary"},
+      {.model = std::make_shared<FlakyModel>(1), .name = "backup"}};
+  std::shared_ptr<ChatModel> fallback =
+      WithFallback(std::move(targets), {.cooldown = std::chrono::milliseconds(0), .tracer = tracer})
+          .value();
+  std::shared_ptr<ChatModel> retried =
+      WithRetry(fallback, {.initial_backoff = std::chrono::milliseconds(1), .tracer = tracer})
+          .value();
+  auto traced = WithTracing(retried, tracer, {.provider = "openai"}).value();
+  ChatRequest request;
+  request.model = "gpt-4o";
+  request.messages = {{.role = "user", .content = "hi"}};
+  auto response = traced->Complete(request, {});
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)).ok());
+  std::vector<std::string> traces;
+  {
+    std::lock_guard lock(collector.mu);
+    traces = collector.traces;
+  }
+  Json spans = RunCheck("traces", traces);
+  std::map<std::string, std::vector<Json>> by_name;
+  for (Json span : spans.as_array()) by_name[span["name"].as_string()].push_back(span);
+  ASSERT_EQ(by_name["chat gpt-4o"].size(), 1u) << spans.Dump();
+  ASSERT_EQ(by_name["retry attempt"].size(), 2u) << spans.Dump();
+  // Attempt 1: primary (503) then backup (503); attempt 2: primary (503) then backup (ok).
+  ASSERT_EQ(by_name["fallback primary"].size(), 2u) << spans.Dump();
+  ASSERT_EQ(by_name["fallback backup"].size(), 2u) << spans.Dump();
+  Json call = by_name["chat gpt-4o"][0];
+  std::set<std::string> attempt_ids;
+  for (Json attempt : by_name["retry attempt"]) {
+    EXPECT_EQ(attempt["parentSpanId"].as_string(), call["spanId"].as_string());
+    EXPECT_EQ(attempt["kind"].as_int(), 1);  // INTERNAL
+    attempt_ids.insert(attempt["spanId"].as_string());
+  }
+  int failed_hops = 0;
+  for (const char* name : {"fallback primary", "fallback backup"}) {
+    for (Json hop : by_name[name]) {
+      EXPECT_EQ(attempt_ids.count(hop["parentSpanId"].as_string()), 1u) << name;
+      if (const Json* type = hop["attributes"].Find("error.type")) {
+        EXPECT_EQ(type->as_string(), "503");
+        ++failed_hops;
+      }
+    }
+  }
+  EXPECT_EQ(failed_hops, 3);
+  const std::string metrics = tracer->PrometheusText();
+  EXPECT_THAT(metrics, HasSubstr("llmkit_retries"));
+  EXPECT_THAT(metrics, HasSubstr("llmkit_fallbacks"));
 }
 
 std::string FetchText(const std::string& url) {

@@ -86,3 +86,34 @@ def test_rag_answer_is_one_trace():
         tracer.shutdown(timeout=5)
     finally:
         collector.close()
+
+
+def test_retries_fallbacks_and_budget_refusals_are_counted():
+    calls = []
+
+    def flaky(path, body, headers):
+        calls.append(path)
+        if len(calls) == 1:
+            return 503, {}, b'{"error": {"message": "overloaded"}}', 0
+        return 200, {}, json.dumps(COMPLETION).encode(), 0
+
+    provider = Provider(flaky)
+    try:
+        tracer = llmkit.Tracer(from_environment=False)
+        client = llmkit.OpenAIClient(base_url=provider.url + "/v1", api_key="sk-test", model="gpt-4o-mini")
+        retried = llmkit.with_retry(client, initial_backoff=0.001, tracer=tracer)
+        model = llmkit.with_budget(retried, tracer=tracer,
+                                   budgets=[llmkit.Budget(limit_usd=1e-9, tags={"user": "eve"})])
+        assert model.chat([{"role": "user", "content": "hi"}]).text == "Checking."
+        try:
+            model.chat([{"role": "user", "content": "hi"}], tags={"user": "eve"})
+            raise AssertionError("the budget should refuse")
+        except llmkit.RateLimitError as e:
+            assert e.budget == "user=eve/month"
+        text = tracer.prometheus_text()
+        assert 'llmkit_retries' in text and 'error_type="503"' in text
+        assert 'llmkit_budget_refusals' in text and 'llmkit_budget="user=eve/month"' in text
+        assert 'llmkit_client_operation_cost' not in text  # No WithTracing outside: no cost metric.
+        tracer.shutdown()
+    finally:
+        provider.close()
