@@ -256,7 +256,8 @@ struct BudgetOptions {
   // Called (on the calling thread, after the call) the first time a soft budget's window passes
   // its limit.
   std::function<void(const BudgetEvent&)> on_soft_limit;
-  // With a tracer: refusals add to the counter llmkit.budget.refusals (by llmkit.budget).
+  // With a tracer: refusals add to the counter llmkit.budget.refusals and soft budgets passed
+  // to llmkit.budget.soft_limits (both by llmkit.budget).
   std::shared_ptr<Tracer> tracer;
 };
 

@@ -318,8 +318,12 @@ std::optional<double> Estimate(const Shared& shared, std::string_view model, int
 void Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
             const RecordRef* record) {
   std::vector<BudgetEvent> events = BudgetKeeper::Settle(*shared.ledger, admission, record);
-  if (shared.options.on_soft_limit) {
-    for (const BudgetEvent& event : events) shared.options.on_soft_limit(event);
+  for (const BudgetEvent& event : events) {
+    if (shared.options.tracer != nullptr) {
+      shared.options.tracer->AddCounter("llmkit.budget.soft_limits", 1,
+                                        {{"llmkit.budget", event.budget}});
+    }
+    if (shared.options.on_soft_limit) shared.options.on_soft_limit(event);
   }
 }
 

@@ -103,7 +103,8 @@ def test_retries_fallbacks_and_budget_refusals_are_counted():
         client = llmkit.OpenAIClient(base_url=provider.url + "/v1", api_key="sk-test", model="gpt-4o-mini")
         retried = llmkit.with_retry(client, initial_backoff=0.001, tracer=tracer)
         model = llmkit.with_budget(retried, tracer=tracer,
-                                   budgets=[llmkit.Budget(limit_usd=1e-9, tags={"user": "eve"})])
+                                   budgets=[llmkit.Budget(limit_usd=1e-9, tags={"user": "eve"}),
+                                            llmkit.Budget(limit_usd=1e-9, hard=False, name="soft")])
         assert model.chat([{"role": "user", "content": "hi"}]).text == "Checking."
         try:
             model.chat([{"role": "user", "content": "hi"}], tags={"user": "eve"})
@@ -113,6 +114,7 @@ def test_retries_fallbacks_and_budget_refusals_are_counted():
         text = tracer.prometheus_text()
         assert 'llmkit_retries' in text and 'error_type="503"' in text
         assert 'llmkit_budget_refusals' in text and 'llmkit_budget="user=eve/month"' in text
+        assert 'llmkit_budget_soft_limits' in text and 'llmkit_budget="soft"' in text
         assert 'llmkit_client_operation_cost' not in text  # No WithTracing outside: no cost metric.
         tracer.shutdown()
     finally:
