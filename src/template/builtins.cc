@@ -107,10 +107,18 @@ Result FilterReplace(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   return CallMethod(r, at, Value::String(s), "replace", margs, none, &found);
 }
 
+// A list a filter built: its items (and `nested` items of lists inside it) counted against
+// limits.max_memory_bytes, which NewList() charged only for the list itself, then returned.
+Result Built(Renderer& r, const Expr& at, List* list, size_t nested = 0) {
+  r.Charge((list->items.size() + nested) * sizeof(Value));
+  LLMKIT_RETURN_IF_ERROR(r.CheckMemory(at));
+  return Value::Of(list);
+}
+
 Result FilterList(Renderer& r, const Expr& at, Args& args, Kwargs&) {
   List* list = r.NewList();
   LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &list->items));
-  return Value::Of(list);
+  return Built(r, at, list);
 }
 
 Result FilterFirst(Renderer& r, const Expr& at, Args& args, Kwargs&) {
@@ -138,7 +146,7 @@ Result FilterReverse(Renderer& r, const Expr& at, Args& args, Kwargs&) {
   List* list = r.NewList();
   LLMKIT_RETURN_IF_ERROR(r.Iterate(at, args[0], &list->items));
   std::reverse(list->items.begin(), list->items.end());
-  return Value::Of(list);
+  return Built(r, at, list);
 }
 
 Result FilterJoin(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
@@ -245,7 +253,7 @@ Result FilterSelect(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
     }
     if (yes == kSelect) list->items.push_back(item);
   }
-  return Value::Of(list);
+  return Built(r, at, list);
 }
 
 Result FilterItems(Renderer& r, const Expr& at, Args& args, Kwargs&) {
@@ -299,7 +307,7 @@ Result FilterDictsort(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   LLMKIT_RETURN_IF_ERROR(SortValues(r, at, &items, &keys, reverse));
   List* list = r.NewList();
   list->items = std::move(items);
-  return Value::Of(list);
+  return Built(r, at, list);
 }
 
 Result FilterSort(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
@@ -320,7 +328,7 @@ Result FilterSort(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
   LLMKIT_RETURN_IF_ERROR(SortValues(r, at, &items, &keys, reverse));
   List* list = r.NewList();
   list->items = std::move(items);
-  return Value::Of(list);
+  return Built(r, at, list);
 }
 
 Result FilterUnique(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
@@ -390,7 +398,7 @@ Result FilterUnique(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
     }
     list->items.push_back(item);
   }
-  return Value::Of(list);
+  return Built(r, at, list);
 }
 
 // groupby(attribute, default=None, case_sensitive=False): (grouper, list) pairs sorted by key.
@@ -434,7 +442,7 @@ Result FilterGroupby(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
     }
     current->items.push_back(items[i]);
   }
-  return Value::Of(out);
+  return Built(r, at, out, items.size());
 }
 
 template <bool kMax>
@@ -627,7 +635,7 @@ Result FilterBatch(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
     }
     out->items.push_back(Value::Of(batch));
   }
-  return Value::Of(out);
+  return Built(r, at, out, items.size());
 }
 
 Result FilterAttr(Renderer& r, const Expr& at, Args& args, Kwargs& kwargs) {
