@@ -8,9 +8,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/absl_compat.h"
 
 namespace llmkit::internal {
+
+std::string RedisNumber(double value) { return absl::StrFormat("%.17g", value); }
 
 absl::StatusOr<RedisUrl> ParseRedisUrl(std::string_view url) {
   auto bad = [&](std::string_view why) {
@@ -231,7 +234,14 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const std::string& script,
       if (!loaded.ok()) return loaded.status();
       sha = loaded->str;
       std::lock_guard<std::mutex> lock(scripts_mu_);
-      shas_.emplace_back(script, sha);
+      bool known = false;
+      for (auto& [text, stored] : shas_) {
+        if (text == script) {
+          stored = sha;  // Reloaded after NOSCRIPT.
+          known = true;
+        }
+      }
+      if (!known) shas_.emplace_back(script, sha);
     }
     std::vector<std::string> command = {"EVALSHA", sha, std::to_string(keys.size())};
     command.insert(command.end(), keys.begin(), keys.end());

@@ -42,6 +42,10 @@ struct RedisUrl {
   int db = 0;
 };
 
+// Every digit of `value` (%.17g: reads back as the same double; absl::StrCat keeps six), for
+// numbers passed to scripts and HINCRBYFLOAT.
+std::string RedisNumber(double value);
+
 // "redis://[[user]:password@]host[:port][/db]".
 absl::StatusOr<RedisUrl> ParseRedisUrl(std::string_view url);
 
@@ -78,7 +82,7 @@ class RedisClient {
   std::vector<redisContext*> idle_;
   int open_ = 0;
   std::mutex scripts_mu_;
-  std::vector<std::pair<std::string, std::string>> shas_;  // (script, sha1).
+  std::vector<std::pair<std::string, std::string>> shas_;  // (script, sha1), one per script.
 };
 
 }  // namespace llmkit::internal

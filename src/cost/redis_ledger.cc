@@ -101,12 +101,6 @@ end
 return fired
 )lua";
 
-std::string Number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
-
 // [model, {tags}] as JSON (tags and model are valid UTF-8 or replaced, as in the file).
 std::string GroupField(const RecordRef& record) {
   std::string out = "[";
@@ -147,11 +141,11 @@ absl::StatusOr<std::optional<std::pair<size_t, double>>> Ledger::Impl::RedisAdmi
     int64_t lease_until) {
   std::vector<std::string> keys;
   std::vector<std::string> args = {std::to_string(now), std::to_string(lease_until), id,
-                                   Number(estimate), "0"};
+                                   internal::RedisNumber(estimate), "0"};
   int64_t ttl = 0;
   for (const Budget* budget : budgets) {
     keys.push_back(BudgetKey(*budget, now));
-    args.push_back(Number(budget->limit_usd));
+    args.push_back(internal::RedisNumber(budget->limit_usd));
     args.push_back(budget->hard ? "1" : "0");
     ttl = std::max(ttl, TtlSeconds(budget->window));
   }
@@ -180,25 +174,26 @@ absl::StatusOr<std::vector<Ledger::Impl::Fired>> Ledger::Impl::RedisSettle(
   const int64_t day = record != nullptr ? record->unix_ms / kMsPerDay : now / kMsPerDay;
   keys.push_back(absl::StrCat(redis_prefix, ":d:", day));
   keys.push_back(absl::StrCat(redis_prefix, ":days"));
-  std::vector<std::string> args = {id,
-                                   record != nullptr ? "1" : "0",
-                                   Number(record != nullptr ? record->cost.total : 0),
-                                   record != nullptr ? GroupField(*record) : "",
-                                   std::to_string(day),
-                                   std::to_string(ttl)};
+  std::vector<std::string> args = {
+      id,
+      record != nullptr ? "1" : "0",
+      internal::RedisNumber(record != nullptr ? record->cost.total : 0),
+      record != nullptr ? GroupField(*record) : "",
+      std::to_string(day),
+      std::to_string(ttl)};
   if (record != nullptr) {
     const Usage& u = record->usage;
     const Cost& c = record->cost;
     for (double metric : {1.0, c.priced ? 0.0 : 1.0, static_cast<double>(u.input_tokens),
                           static_cast<double>(u.output_tokens), c.input, c.cached_input,
                           c.cache_write, c.output, c.reasoning, c.total}) {
-      args.push_back(metric == 0 ? "0" : Number(metric));
+      args.push_back(metric == 0 ? "0" : internal::RedisNumber(metric));
     }
   } else {
     args.insert(args.end(), 10, "0");
   }
   for (const Budget* budget : budgets) {
-    args.push_back(Number(budget->limit_usd));
+    args.push_back(internal::RedisNumber(budget->limit_usd));
     args.push_back(budget->hard ? "1" : "0");
   }
   absl::StatusOr<internal::RedisReply> reply = redis->Eval(kSettle, keys, args);

@@ -81,13 +81,6 @@ redis.call('PEXPIRE', KEYS[1], 120000)
 return {1, math.ceil(wait)}
 )lua";
 
-// Every digit of `value` (absl::StrCat keeps six).
-std::string Digits(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
-
 }  // namespace
 
 RateLimiter::~RateLimiter() = default;
@@ -130,9 +123,11 @@ absl::StatusOr<nanoseconds> RateLimiter::AcquireShared(int64_t tokens,
                   std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now()).count());
   }
   auto run = [&](const char* mode, double requests, double amount) {
-    return redis_->Eval(kBucketScript, {policy_.redis_key},
-                        {Digits(policy_.requests_per_minute), Digits(policy_.tokens_per_minute),
-                         mode, Digits(requests), Digits(amount), absl::StrCat(max_wait_ms)});
+    return redis_->Eval(
+        kBucketScript, {policy_.redis_key},
+        {internal::RedisNumber(policy_.requests_per_minute),
+         internal::RedisNumber(policy_.tokens_per_minute), mode, internal::RedisNumber(requests),
+         internal::RedisNumber(amount), absl::StrCat(max_wait_ms)});
   };
   absl::StatusOr<internal::RedisReply> reply = run("take", 1, token_cost);
   if (!reply.ok() || reply->elements.size() != 2) {
@@ -197,9 +192,10 @@ absl::StatusOr<nanoseconds> RateLimiter::Acquire(int64_t tokens, steady_clock::t
 void RateLimiter::Adjust(int64_t tokens) {
   if (redis_ != nullptr) {
     if (policy_.tokens_per_minute <= 0) return;
-    (void)redis_->Eval(kBucketScript, {policy_.redis_key},
-                       {Digits(policy_.requests_per_minute), Digits(policy_.tokens_per_minute),
-                        "give", "0", absl::StrCat(tokens), "0"});
+    (void)redis_->Eval(
+        kBucketScript, {policy_.redis_key},
+        {internal::RedisNumber(policy_.requests_per_minute),
+         internal::RedisNumber(policy_.tokens_per_minute), "give", "0", absl::StrCat(tokens), "0"});
     return;
   }
   std::lock_guard lock(mu_);
