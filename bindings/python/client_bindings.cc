@@ -867,6 +867,23 @@ void BindClients(py::module_& m) {
                ", output_tokens=" + std::to_string(u.output_tokens) +
                ", total_tokens=" + std::to_string(u.total_tokens) + ")";
       });
+  py::class_<SpentAttempt>(m, "SpentAttempt",
+                           "A provider call whose answer was not the call's answer (a guard "
+                           "re-asked it, or it failed after the provider counted tokens).")
+      .def_readonly("model", &SpentAttempt::model)
+      .def_readonly("usage", &SpentAttempt::usage)
+      .def_readonly("failure", &SpentAttempt::failure,
+                    "'' for a dropped answer; else the failure's status code, lower case.")
+      .def_readonly("estimated", &SpentAttempt::estimated,
+                    "True when the counts are llmkit's estimate (the provider had not sent "
+                    "them: an OpenAI stream cut before its usage chunk).")
+      .def("__repr__", [](const SpentAttempt& a) {
+        return "SpentAttempt(model=" + py::repr(py::str(a.model)).cast<std::string>() +
+               ", input_tokens=" + std::to_string(a.usage.input_tokens) +
+               ", output_tokens=" + std::to_string(a.usage.output_tokens) +
+               ", failure=" + py::repr(py::str(a.failure)).cast<std::string>() +
+               ", estimated=" + (a.estimated ? "True" : "False") + ")";
+      });
   py::class_<PyExtractResult>(m, "ExtractResult",
                               "client.extract(..., return_result=True): the value, the calls "
                               "made, their usage summed, and the accepted response.")
@@ -891,6 +908,9 @@ void BindClients(py::module_& m) {
                     "A Cost when the client was given prices= or wrapped by with_budget, "
                     "else None.")
       .def_readonly("attempts", &ChatResponse::attempts, "Calls made (resilience decorators).")
+      .def_readonly("spent_attempts", &ChatResponse::spent_attempts,
+                    "The calls before the answer that used tokens and gave no answer (failed "
+                    "retries and fallback hops, re-asked answers); usage counts them too.")
       .def_readonly("served_by", &ChatResponse::served_by,
                     "The with_fallback entry that answered (its name, model name, or the "
                     "model the provider reported).")

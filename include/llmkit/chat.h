@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -88,12 +89,28 @@ struct Cost {
   Cost& operator+=(const Cost& other);
 };
 
-// One provider call, made for a call, whose answer was dropped (a guard re-asked it), and the
-// tokens it used.
+// One provider call, made for a call, whose answer was not the call's answer, and the tokens it
+// used: an answer a guard refused and re-asked, or a call that failed after the provider had
+// counted tokens (a stream cut or stopped, an error event mid-stream). Providers bill these.
 struct SpentAttempt {
   std::string model;
   Usage usage;
+  // Empty for an answer that was dropped; else the failure's status code, lower case
+  // ("unavailable", "cancelled", "deadline_exceeded", ...).
+  std::string failure;
+  // The provider had not reported the counts yet (an OpenAI stream cut before its usage chunk):
+  // input is estimated from the request's text (4 bytes a token, 4 tokens a message), output is
+  // one token per streamed chunk.
+  bool estimated = false;
 };
+
+// The spent attempts a failed call's status carries (payload kPayloadSpent, status.h), in the
+// order they were made; empty when none used tokens or the payload is malformed. Decorators
+// pass them on: WithRetry and WithFallback add the failed attempts before an answer to its
+// spent_attempts (and its usage); WithBudget prices and records them.
+std::vector<SpentAttempt> SpentOf(const absl::Status& status);
+// `status` with its kPayloadSpent set to `spent` (removed when `spent` is empty).
+absl::Status WithSpent(absl::Status status, const std::vector<SpentAttempt>& spent);
 
 struct ChatRequest {
   std::string model;  // Empty: the client's default model.
@@ -110,6 +127,12 @@ struct ChatRequest {
   // refused (kInvalidArgument): a response carries one choice; make n calls instead.
   Json extra;
 };
+
+// An estimate of the prompt tokens of `request`: its messages' text and tool calls, its tools'
+// names, descriptions and schemas, and the chat format's few tokens per message; an image counts
+// 1,000. `count` counts one text's tokens (a tokenizer's); null: 4 bytes a token, rounded up.
+int64_t EstimatePromptTokens(const ChatRequest& request,
+                             const std::function<int64_t(std::string_view)>& count = nullptr);
 
 struct ChatResponse {
   std::string id;
@@ -130,6 +153,12 @@ struct ChatResponse {
   // Set by a priced client or WithBudget (cost.h): `usage` and `spent_attempts` priced.
   std::optional<Cost> cost;
 };
+
+// Adds every count of `other` to `*usage`.
+void AddUsage(Usage* usage, const Usage& other);
+// The provider calls behind `response` as spent attempts, for when its answer is dropped: its
+// spent_attempts, then its own call (its usage less theirs) marked with `failure`.
+std::vector<SpentAttempt> CallsOf(const ChatResponse& response, std::string_view failure = {});
 
 struct StreamEvent {
   enum class Kind { kTextDelta, kToolCallDelta, kUsage, kDone };

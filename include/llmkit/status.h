@@ -43,6 +43,14 @@ inline constexpr std::string_view kPayloadCircuitOpen = "llmkit/circuit_open";
 inline constexpr std::string_view kPayloadRateLimited = "llmkit/rate_limited";
 inline constexpr std::string_view kPayloadCoolingDown = "llmkit/cooling_down";
 inline constexpr std::string_view kPayloadRetryBudget = "llmkit/retry_budget";  // "exhausted"
+// The provider calls of a failed call that used tokens (a stream cut after the provider counted
+// its input, an error event mid-stream, an answer a guard refused): a JSON array of
+// {"model", "input_tokens", "output_tokens", "total_tokens", "cached_input_tokens",
+// "cache_creation_input_tokens", "reasoning_tokens", "failure", "estimated"}. Read it with
+// SpentOf (chat.h).
+inline constexpr std::string_view kPayloadSpent = "llmkit/spent";
+// What those calls cost in US dollars ("0.000123000"), set by WithBudget (cost.h).
+inline constexpr std::string_view kPayloadSpentUsd = "llmkit/spent_usd";
 
 // Returns `status` with `value` attached under `key`.
 absl::Status WithPayload(absl::Status status, std::string_view key, std::string_view value);

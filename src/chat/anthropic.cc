@@ -126,7 +126,7 @@ class AnthropicClient final : public internal::HttpChatModel {
   AnthropicClient(AnthropicOptions options, std::string api_key,
                   std::shared_ptr<HttpTransport> transport)
       : HttpChatModel(std::move(transport), internal::kAnthropicProvider, "request-id",
-                      options.request_timeout),
+                      options.request_timeout, options.model),
         options_(std::move(options)),
         api_key_(std::move(api_key)) {}
 

@@ -103,7 +103,11 @@ bool AnthropicStreamDecoder::OnEvent(const SseEvent& event) {
     if (message == nullptr || !message->is_object()) return Fail(Malformed("message_start"));
     out_.id = StringAt(*message, "id");
     out_.model = StringAt(*message, "model");
-    if (const Json* usage = message->Find("usage"); usage != nullptr) UpdateUsage(*usage);
+    started_ = true;
+    if (const Json* usage = message->Find("usage"); usage != nullptr && usage->is_object()) {
+      input_reported_ = usage->Find("input_tokens") != nullptr;
+      UpdateUsage(*usage);
+    }
     return true;
   }
   if (type == "content_block_start") {

@@ -56,7 +56,7 @@ class OpenAIClient final : public internal::HttpChatModel {
  public:
   OpenAIClient(OpenAIOptions options, std::string api_key, std::shared_ptr<HttpTransport> transport)
       : HttpChatModel(std::move(transport), internal::kOpenAIProvider, "x-request-id",
-                      options.request_timeout),
+                      options.request_timeout, options.model),
         options_(std::move(options)),
         api_key_(std::move(api_key)) {}
 

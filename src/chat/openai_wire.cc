@@ -95,10 +95,12 @@ bool OpenAIStreamDecoder::OnEvent(const SseEvent& event) {
   if (const Json* e = chunk->Find("error"); e != nullptr && !e->is_null()) {
     return Fail(ProviderError(provider_, 500, {}, event.data));
   }
+  started_ = true;
   if (out_.id.empty()) out_.id = StringAt(*chunk, "id");
   if (out_.model.empty()) out_.model = StringAt(*chunk, "model");
   if (const Json* usage = chunk->Find("usage"); usage != nullptr && usage->is_object()) {
     out_.usage = ParseUsage(*usage);
+    input_reported_ = true;
     StreamEvent ev;
     ev.kind = StreamEvent::Kind::kUsage;
     ev.usage = out_.usage;

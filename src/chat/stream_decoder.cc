@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "chat/provider_error.h"
 #include "common/absl_compat.h"
@@ -43,7 +44,30 @@ absl::StatusOr<ChatResponse> StreamDecoder::Finish() {
   return std::move(out_);
 }
 
+std::optional<SpentAttempt> StreamDecoder::Spent(const ChatRequest& request, std::string_view model,
+                                                 const absl::Status& failure) const {
+  if (!started_) return std::nullopt;
+  SpentAttempt spent;
+  spent.model = out_.model.empty() ? std::string(model) : out_.model;
+  spent.usage = out_.usage;
+  spent.failure = absl::AsciiStrToLower(absl::StatusCodeToString(failure.code()));
+  if (!input_reported_) {
+    spent.usage.input_tokens = EstimatePromptTokens(request);
+    spent.estimated = true;
+  }
+  if (spent.usage.output_tokens < chunks_) {  // Chunks came after the last count.
+    spent.usage.output_tokens = chunks_;
+    spent.estimated = true;
+  }
+  spent.usage.total_tokens = spent.usage.input_tokens + spent.usage.output_tokens;
+  return spent;
+}
+
 bool StreamDecoder::Emit(const StreamEvent& event) {
+  if (event.kind == StreamEvent::Kind::kTextDelta ||
+      event.kind == StreamEvent::Kind::kToolCallDelta) {
+    ++chunks_;
+  }
   if (on_event_ && !on_event_(event)) {
     return Fail(absl::CancelledError("the stream callback stopped the stream"));
   }
@@ -140,8 +164,14 @@ absl::StatusOr<ChatResponse> HttpChatModel::Stream(const ChatRequest& request,
   const std::vector<std::string> secrets = SecretsOf(http.headers);
   absl::StatusOr<ChatResponse> out =
       SendStream(*transport_, std::move(http), request_id_header_, *decoder);
-  if (!out.ok()) return Redact(out.status(), secrets);
-  return out;
+  if (out.ok()) return out;
+  absl::Status failed = Redact(out.status(), secrets);
+  // Failed after the provider began answering: it counted (and bills) the tokens.
+  if (std::optional<SpentAttempt> spent =
+          decoder->Spent(request, request.model.empty() ? default_model_ : request.model, failed)) {
+    return WithSpent(std::move(failed), {*std::move(spent)});
+  }
+  return failed;
 }
 
 absl::Status MalformedResponse(std::string_view provider, std::string_view what) {

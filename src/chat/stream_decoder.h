@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,11 @@ class StreamDecoder {
   // The error that ended the stream, if one did.
   const absl::Status& error() const { return error_; }
   std::string_view provider() const { return provider_; }
+  // What the provider had counted when the stream failed, as a spent attempt of `model` (the
+  // stream's model when it named one); nullopt when it had not started answering. Counts the
+  // provider has not reported are estimated: input from `request`, output one per chunk.
+  std::optional<SpentAttempt> Spent(const ChatRequest& request, std::string_view model,
+                                    const absl::Status& failure) const;
 
  protected:
   // Handles one event; returns false after Fail().
@@ -54,12 +60,15 @@ class StreamDecoder {
 
   std::string_view provider_;
   ChatResponse out_;
+  bool started_ = false;         // The provider began its answer (it has counted the input).
+  bool input_reported_ = false;  // out_.usage holds the provider's input count.
 
  private:
   const StreamCallback& on_event_;
   SseParser parser_;
   absl::Status error_;
   std::map<int, ToolCall> tool_calls_;
+  int64_t chunks_ = 0;  // Text and tool-call deltas received.
 };
 
 // Sends a streamed request: a non-2xx answer becomes ProviderError (with its body and headers);
@@ -71,12 +80,15 @@ absl::StatusOr<ChatResponse> SendStream(HttpTransport& transport, HttpRequest re
 // and maps non-2xx answers to ProviderError.
 class HttpChatModel : public ChatModel {
  public:
+  // `default_model`: the model of requests that name none.
   HttpChatModel(std::shared_ptr<HttpTransport> transport, std::string_view provider,
-                std::string_view request_id_header, std::chrono::milliseconds request_timeout)
+                std::string_view request_id_header, std::chrono::milliseconds request_timeout,
+                std::string default_model)
       : transport_(std::move(transport)),
         provider_(provider),
         request_id_header_(request_id_header),
-        request_timeout_(request_timeout) {}
+        request_timeout_(request_timeout),
+        default_model_(std::move(default_model)) {}
 
   absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
                                         const CallContext& call) override;
@@ -93,6 +105,7 @@ class HttpChatModel : public ChatModel {
   std::string_view provider_;
   std::string_view request_id_header_;
   std::chrono::milliseconds request_timeout_;
+  std::string default_model_;
 };
 
 // kUnavailable: the provider answered 2xx with a body that is not the expected JSON.

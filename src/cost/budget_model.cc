@@ -278,24 +278,10 @@ int64_t CountTokens(const Shared& shared, std::string_view text) {
   return static_cast<int64_t>((text.size() + 3) / 4);
 }
 
-// Prompt tokens of `request`: the messages' text and tool calls, the tools' schemas, and the
-// chat format's few tokens per message. An image counts as 1,000 tokens.
+// Prompt tokens of `request` (chat.h's estimate, with the tokenizer when one is given).
 int64_t PromptTokens(const Shared& shared, const ChatRequest& request) {
-  int64_t tokens = 3;
-  for (const Message& message : request.messages) {
-    tokens += 4 + CountTokens(shared, message.content);
-    for (const ContentPart& part : message.parts) {
-      tokens += part.type == "text" ? CountTokens(shared, part.text) : 1000;
-    }
-    for (const ToolCall& call : message.tool_calls) {
-      tokens += 4 + CountTokens(shared, call.name) + CountTokens(shared, call.arguments);
-    }
-  }
-  for (const ToolSpec& tool : request.tools) {
-    tokens += 8 + CountTokens(shared, tool.name) + CountTokens(shared, tool.description) +
-              CountTokens(shared, tool.parameters.Dump());
-  }
-  return tokens;
+  return EstimatePromptTokens(request,
+                              [&](std::string_view text) { return CountTokens(shared, text); });
 }
 
 std::optional<double> Estimate(const Shared& shared, std::string_view model, int64_t input,
@@ -325,6 +311,30 @@ void Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
     }
     if (shared.options.on_soft_limit) shared.options.on_soft_limit(event);
   }
+}
+
+// Settles a call that failed. The tokens its provider calls had used (kPayloadSpent: a stream
+// cut, a failed retry after the provider counted them) are billed, so they are priced and
+// recorded like an answer's, and the error carries their cost (kPayloadSpentUsd).
+absl::Status SettleFailure(const Shared& shared, const BudgetKeeper::Admission& admission,
+                           std::string_view requested, const CallTags& tags, absl::Status status) {
+  std::vector<SpentAttempt> spent = SpentOf(status);
+  if (spent.empty()) {
+    Finish(shared, admission, nullptr);
+    return status;
+  }
+  Usage usage;
+  Cost cost;
+  for (const SpentAttempt& attempt : spent) {
+    AddUsage(&usage, attempt.usage);
+    cost += shared.prices->Price(attempt.model.empty() ? requested : attempt.model, attempt.usage,
+                                 shared.options.provider);
+  }
+  const std::string model =
+      spent.back().model.empty() ? std::string(requested) : spent.back().model;
+  const RecordRef record{shared.ledger->NowUnixMs(), model, tags, usage, cost};
+  Finish(shared, admission, &record);
+  return WithPayload(std::move(status), kPayloadSpentUsd, absl::StrFormat("%.9f", cost.total));
 }
 
 // A refused admission, counted when a tracer is given.
@@ -384,8 +394,7 @@ class BudgetedChatModel final : public ChatModel {
     }
     absl::StatusOr<ChatResponse> response = send(call);
     if (!response.ok()) {
-      Finish(shared, *admission, nullptr);
-      return response;
+      return SettleFailure(shared, *admission, requested, call.tags, response.status());
     }
     const std::string& model = response->model.empty() ? requested : response->model;
     response->cost = shared.prices->Price(*response, shared.options.provider, requested);

@@ -19,15 +19,6 @@
 namespace llmkit {
 namespace {
 
-void Subtract(Usage* from, const Usage& part) {
-  from->input_tokens -= part.input_tokens;
-  from->output_tokens -= part.output_tokens;
-  from->total_tokens -= part.total_tokens;
-  from->cached_input_tokens -= part.cached_input_tokens;
-  from->cache_creation_input_tokens -= part.cache_creation_input_tokens;
-  from->reasoning_tokens -= part.reasoning_tokens;
-}
-
 bool WordByte(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
          static_cast<unsigned char>(c) >= 0x80;
@@ -302,35 +293,39 @@ class GuardedModel final : public ChatModel {
   // up to max_reasks times.
   absl::StatusOr<ChatResponse> Settle(ChatRequest request, ChatResponse response,
                                       const Redaction& redaction, const CallContext& call) const {
-    Usage total = response.usage;
     int attempts = response.attempts;
+    // A refusal or failure carries every call made for it (`spent`): the provider billed them.
+    auto failed = [](absl::Status status, std::vector<SpentAttempt> spent) {
+      for (SpentAttempt& c : SpentOf(status)) spent.push_back(std::move(c));
+      return WithSpent(std::move(status), spent);
+    };
+    auto code_of = [](const absl::Status& status) {
+      return absl::AsciiStrToLower(absl::StatusCodeToString(status.code()));
+    };
     for (int reask = 0;; ++reask) {
       std::optional<Reask> again_for;
-      LLMKIT_RETURN_IF_ERROR(CheckOutput(&response, redaction, &again_for));
+      if (absl::Status checked = CheckOutput(&response, redaction, &again_for); !checked.ok()) {
+        return failed(checked, CallsOf(response, code_of(checked)));
+      }
       if (!again_for) break;
-      if (reask >= options_.max_reasks) return again_for->refusal;
+      if (reask >= options_.max_reasks) {
+        return failed(again_for->refusal, CallsOf(response, code_of(again_for->refusal)));
+      }
       request.messages.push_back(Message{.role = "assistant", .content = response.text});
       request.messages.push_back(Message{.role = "user", .content = again_for->tell_model});
       absl::StatusOr<ChatResponse> again = model_->Complete(request, call);
-      if (!again.ok()) return again.status();
-      // The dropped answer's calls, itemized for pricing (cost.h).
-      std::vector<SpentAttempt> spent = std::move(response.spent_attempts);
-      Usage own = response.usage;
-      for (const SpentAttempt& earlier : spent) Subtract(&own, earlier.usage);
-      spent.push_back({response.model, own});
+      // Every call so far, itemized for pricing (cost.h): `response.usage` counts them all.
+      std::vector<SpentAttempt> spent = CallsOf(response);
+      if (!again.ok()) return failed(again.status(), std::move(spent));
+      Usage total = response.usage;
+      AddUsage(&total, again->usage);
+      attempts += again->attempts;
       response = *std::move(again);
       spent.insert(spent.end(), std::make_move_iterator(response.spent_attempts.begin()),
                    std::make_move_iterator(response.spent_attempts.end()));
       response.spent_attempts = std::move(spent);
-      total.input_tokens += response.usage.input_tokens;
-      total.output_tokens += response.usage.output_tokens;
-      total.total_tokens += response.usage.total_tokens;
-      total.cached_input_tokens += response.usage.cached_input_tokens;
-      total.cache_creation_input_tokens += response.usage.cache_creation_input_tokens;
-      total.reasoning_tokens += response.usage.reasoning_tokens;
-      attempts += response.attempts;
+      response.usage = total;
     }
-    response.usage = total;
     response.attempts = attempts;
     return response;
   }

@@ -34,6 +34,13 @@ int64_t ChatKind::EstimateTokens(const ChatRequest& r, const Tokenizer* tokenize
   return tokens + r.max_tokens.value_or(0);
 }
 
+void ChatKind::AddSpent(ChatResponse& response, std::vector<SpentAttempt> spent) {
+  for (const SpentAttempt& attempt : spent) AddUsage(&response.usage, attempt.usage);
+  spent.insert(spent.end(), std::make_move_iterator(response.spent_attempts.begin()),
+               std::make_move_iterator(response.spent_attempts.end()));
+  response.spent_attempts = std::move(spent);
+}
+
 int64_t EmbeddingKind::EstimateTokens(const EmbedCall& r, const Tokenizer* tokenizer) {
   int64_t tokens = 0;
   for (const std::string& input : r.inputs) tokens += CountText(input, tokenizer);

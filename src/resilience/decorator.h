@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -57,6 +58,13 @@ struct ChatKind {
   // rule), plus max_tokens, which OpenAI charges against the limit up front. Without a
   // tokenizer, bytes / 4 rounded up.
   static int64_t EstimateTokens(const ChatRequest& r, const Tokenizer* tokenizer);
+  // Puts `spent` (attempts that failed after using tokens, before this answer) first in the
+  // response's spent_attempts and adds their tokens to its usage.
+  static void AddSpent(ChatResponse& response, std::vector<SpentAttempt> spent);
+  // The calls behind a refusal (Refused) that is not the call's answer, marked with its reason.
+  static std::vector<SpentAttempt> RefusalCalls(const ChatResponse& r) {
+    return llmkit::CallsOf(r, r.finish_reason);
+  }
 };
 
 // The arguments of EmbeddingModel::Embed as one request.
@@ -81,6 +89,28 @@ struct EmbeddingKind {
   }
   static bool Refused(const Embeddings&) { return false; }
   static int64_t EstimateTokens(const EmbedCall& r, const Tokenizer* tokenizer);
+  static void AddSpent(Embeddings&, std::vector<SpentAttempt>) {}  // Embeddings never carry any.
+  static std::vector<SpentAttempt> RefusalCalls(const Embeddings&) { return {}; }
+};
+
+// Collects the spent attempts (chat.h) of a call's failed attempts, in order.
+class SpentLog {
+ public:
+  void Add(const absl::Status& failed) { Add(SpentOf(failed)); }
+  void Add(std::vector<SpentAttempt> more) {
+    spent_.insert(spent_.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+  }
+  // `failure` carrying every attempt collected (the decorator's error replaces the attempts').
+  absl::Status On(absl::Status failure) const { return WithSpent(std::move(failure), spent_); }
+  template <typename Kind>
+  void MoveInto(typename Kind::Response& response) {
+    if (!spent_.empty()) Kind::AddSpent(response, std::move(spent_));
+    spent_.clear();
+  }
+
+ private:
+  std::vector<SpentAttempt> spent_;
 };
 
 // Passes a stream's events on to the caller's callback and remembers that one was delivered

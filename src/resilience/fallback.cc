@@ -69,16 +69,17 @@ class FallbackCore {
     std::string tried;
     std::optional<Response> refused;  // The first refusal, returned if nothing better comes.
     std::optional<nanoseconds> shortest_cooldown;
+    internal::SpentLog spent;  // Calls that used tokens and gave no answer the caller gets.
     while (true) {
       if (i >= list->size()) break;
       // A hop never outlives the caller: once cancelled or past the deadline, stop here.
       if (!last.ok() &&
           (call.cancelled() || (call.has_deadline() && clock_->Now() >= call.deadline))) {
-        return internal::WithAttempts(
+        return spent.On(internal::WithAttempts(
             internal::Annotate(last, call.cancelled() ? " (no fallback: the call was cancelled)"
                                                       : " (no fallback: the call's deadline "
                                                         "has passed)"),
-            attempts);
+            attempts));
       }
       Entry& entry = (*list)[i];  // Models are checked non-null by WithFallback.
       if (std::optional<nanoseconds> left = CoolingFor(entry, list->size())) {
@@ -110,10 +111,17 @@ class FallbackCore {
         backoff += result->backoff;
         if (Kind::Refused(*result) && !content_.empty() && !stream.delivered()) {
           absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (refused)");
-          if (!refused.has_value()) refused = *std::move(result);
+          if (!refused.has_value()) {
+            refused = *std::move(result);
+          } else {
+            spent.Add(Kind::RefusalCalls(*result));
+          }
           switch_to(&content_);
           continue;
         }
+        // A refusal answered before this one was dropped: its tokens were spent.
+        if (refused.has_value()) spent.Add(Kind::RefusalCalls(*refused));
+        spent.template MoveInto<Kind>(*result);
         result->attempts = attempts;
         result->backoff = backoff;
         result->served_by = entry.target.name.empty()
@@ -123,9 +131,10 @@ class FallbackCore {
         return result;
       }
       last = result.status();
+      spent.Add(last);
       absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (",
                       absl::StatusCodeToString(last.code()), ")");
-      if (stream.delivered()) return internal::WithAttempts(last, attempts);
+      if (stream.delivered()) return spent.On(internal::WithAttempts(last, attempts));
       if (last.code() == absl::StatusCode::kOutOfRange && !context_.empty()) {
         switch_to(&context_);
       } else if (GetPayload(last, kPayloadContentPolicy) == "true" && !content_.empty()) {
@@ -133,7 +142,7 @@ class FallbackCore {
       } else if (FallsBack(last)) {
         ++i;
       } else {
-        return internal::WithAttempts(last, attempts);
+        return spent.On(internal::WithAttempts(last, attempts));
       }
       if (tracer_ != nullptr) {
         tracer_->AddCounter("llmkit.fallbacks", 1, {{"error.type", ErrorType(last)}});
@@ -142,6 +151,7 @@ class FallbackCore {
     if (refused.has_value()) {
       refused->attempts = attempts;
       refused->backoff = backoff;
+      spent.template MoveInto<Kind>(*refused);
       return *std::move(refused);
     }
     if (last.ok()) {  // Nothing was called: every model is cooling down.
@@ -153,8 +163,8 @@ class FallbackCore {
           absl::StrCat(std::chrono::duration_cast<milliseconds>(*shortest_cooldown).count()));
       return internal::WithAttempts(cooling, std::max(attempts, 1));
     }
-    return internal::WithAttempts(
-        internal::Annotate(last, absl::StrCat(" (fallbacks tried: ", tried, ")")), attempts);
+    return spent.On(internal::WithAttempts(
+        internal::Annotate(last, absl::StrCat(" (fallbacks tried: ", tried, ")")), attempts));
   }
 
  private:

@@ -50,6 +50,7 @@ class RetryCore {
     if (policy_.budget != nullptr) policy_.budget->RecordCall();
     nanoseconds waited{0};
     int attempts = 0;
+    internal::SpentLog spent;
     for (int retry = 0;; ++retry) {
       internal::DeliveryTracker stream(on_event);
       const StreamCallback* callback = stream.callback();
@@ -74,11 +75,13 @@ class RetryCore {
       if (result.ok()) {
         result->attempts = attempts;
         result->backoff += waited;
+        spent.template MoveInto<Kind>(*result);
         return result;
       }
       const absl::Status& error = result.status();
+      spent.Add(error);
       if (stream.delivered() || retry >= policy_.max_retries || !IsRetryable(error)) {
-        return internal::WithAttempts(error, attempts);
+        return spent.On(internal::WithAttempts(error, attempts));
       }
       nanoseconds delay = RetryDelay(error, retry, policy_, clock, policy_.random());
       if (has_deadline && clock.Now() + delay >= deadline) {
@@ -88,17 +91,17 @@ class RetryCore {
                          " attempt(s); last error: ", error.ToString()));
         error.ForEachPayload(
             [&](absl::string_view key, const absl::Cord& value) { late.SetPayload(key, value); });
-        return internal::WithAttempts(late, attempts);
+        return spent.On(internal::WithAttempts(late, attempts));
       }
       if (policy_.budget != nullptr && !policy_.budget->TryRetry()) {
-        return WithPayload(
+        return spent.On(WithPayload(
             internal::WithAttempts(
                 internal::Annotate(error, " (not retried: retry budget exhausted)"), attempts),
-            kPayloadRetryBudget, "exhausted");
+            kPayloadRetryBudget, "exhausted"));
       }
       if (!policy_.sleeper->Sleep(delay, call.cancellation.get())) {
-        return internal::WithAttempts(absl::CancelledError("cancelled while waiting to retry"),
-                                      attempts);
+        return spent.On(internal::WithAttempts(
+            absl::CancelledError("cancelled while waiting to retry"), attempts));
       }
       waited += delay;
       if (policy_.tracer != nullptr) {

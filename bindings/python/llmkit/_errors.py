@@ -5,9 +5,14 @@ Every error raised by llmkit is an ``llmkit.Error`` with ``.code`` (the status c
 model provider also carry ``.http_status`` (int), ``.retry_after`` and ``.retry_after_ms`` (the
 header values as str), ``.should_retry`` (the ``x-should-retry`` header: True/False/None) and
 ``.provider_error`` (the provider's error body); a call a budget refused carries ``.budget``,
-``.budget_spent_usd`` and ``.budget_limit_usd``. Subclasses also
-inherit the matching built-in exception, so ``except ValueError`` catches bad input.
+``.budget_spent_usd`` and ``.budget_limit_usd``. A call that failed after the provider counted
+tokens (a stream cut or stopped, failed retries) lists those calls in ``.spent`` (dicts with
+``model``, the token counts, ``failure`` and ``estimated``) and, under ``with_budget``, their
+cost in ``.spent_usd``. Subclasses also inherit the matching built-in exception, so
+``except ValueError`` catches bad input.
 """
+
+import json
 
 
 class Error(Exception):
@@ -35,6 +40,14 @@ class Error(Exception):
         self.budget_spent_usd = float(spent) if spent is not None else None
         limit = self.payloads.get("llmkit/budget_limit_usd")
         self.budget_limit_usd = float(limit) if limit is not None else None
+        # Provider calls of this failed call that used tokens (chat.h SpentOf) and their cost.
+        try:
+            spent_calls = json.loads(self.payloads.get("llmkit/spent", "[]"))
+        except ValueError:
+            spent_calls = []
+        self.spent = spent_calls if isinstance(spent_calls, list) else []
+        spent_usd = self.payloads.get("llmkit/spent_usd")
+        self.spent_usd = float(spent_usd) if spent_usd is not None else None
 
 
 class CancelledError(Error):

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 import llmkit
-from fake_provider import Provider, both_script
+from fake_provider import Provider, both_script, sse
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[3]
 BUILD = pathlib.Path(os.environ.get("LLMKIT_BUILD_DIR", SOURCE_DIR / "build" / "release"))
@@ -217,5 +217,52 @@ def test_a_rate_limit_shared_through_redis(redis_url):
             except llmkit.RateLimitError:
                 pass
         assert passed == 5  # One bucket for both, not 5 each.
+    finally:
+        server.close()
+
+
+def test_tokens_of_failed_calls_are_billed_itemized_and_on_the_error():
+    """A stream cut after the provider counted its input, and a retried overloaded stream."""
+    from fake_provider import ANTHROPIC_EVENTS, anthropic_script
+
+    events = [f"event: {e}\ndata: {json.dumps(d)}\n\n" for e, d in ANTHROPIC_EVENTS]
+    overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    mode = {"cut": True, "calls": 0}
+
+    def script(path, body, headers):
+        mode["calls"] += 1
+        if mode["cut"]:  # message_start and the first text, then the connection drops.
+            return 200, {}, sse(events[:4]), 0
+        if mode["calls"] == 1:  # Overloaded mid-stream before any text: retried.
+            return 200, {}, sse(events[:1] + [overloaded]), 0
+        return anthropic_script(path, body, headers)
+
+    server = Provider(script)
+    try:
+        claude = llmkit.AnthropicClient(base_url=server.url, api_key="sk-ant", model="claude-sonnet-4-5")
+        ledger = llmkit.Ledger()
+        model = llmkit.with_budget(claude, ledger=ledger)
+        # 12 input, 100 cache reads, 8 cache writes at $3 / $0.30 / $3.75 per million; output $15.
+        start = 12 * 3e-6 + 100 * 0.3e-6 + 8 * 3.75e-6
+        with pytest.raises(llmkit.UnavailableError) as cut:
+            for _ in model.stream([{"role": "user", "content": "hi"}]):
+                pass
+        [spent] = cut.value.spent
+        assert spent["model"] == "claude-sonnet-4-5" and spent["failure"] == "unavailable"
+        assert spent["input_tokens"] == 120 and spent["output_tokens"] == 1
+        assert cut.value.spent_usd == pytest.approx(start + 15e-6, rel=1e-6)
+        assert ledger.spent()["total_usd"] == pytest.approx(start + 15e-6, rel=1e-9)
+
+        mode.update(cut=False, calls=0)
+        retried = llmkit.with_budget(llmkit.with_retry(claude, initial_backoff=0.001), ledger=ledger)
+        stream = retried.stream([{"role": "user", "content": "hi"}])
+        for _ in stream:
+            pass
+        r = stream.response
+        assert r.attempts == 2
+        [failed] = r.spent_attempts
+        assert failed.failure == "unavailable" and failed.usage.input_tokens == 120 and not failed.estimated
+        assert r.usage.input_tokens == 240
+        assert r.cost.total == pytest.approx(2 * start + (1 + 30) * 15e-6, rel=1e-9)
     finally:
         server.close()
