@@ -694,8 +694,9 @@ void DefineResilience(py::module_& m) {
   m.def(
       "with_circuit_breaker",
       [](py::object model, double failure_ratio, int window, int min_calls, double open_for,
-         int half_open_calls, std::string name) {
+         int half_open_calls, std::string name, std::shared_ptr<Tracer> tracer) {
         CircuitBreakerPolicy policy;
+        policy.tracer = std::move(tracer);
         policy.failure_ratio = failure_ratio;
         policy.window = window;
         policy.min_calls = min_calls;
@@ -709,8 +710,9 @@ void DefineResilience(py::module_& m) {
       },
       py::arg("model"), py::kw_only(), py::arg("failure_ratio") = 0.5, py::arg("window") = 100,
       py::arg("min_calls") = 10, py::arg("open_for") = 30.0, py::arg("half_open_calls") = 3,
-      py::arg("name") = "model",
-      "Fails fast (UnavailableError) while too many recent calls failed.");
+      py::arg("name") = "model", py::arg("tracer") = nullptr,
+      "Fails fast (UnavailableError) while too many recent calls failed. With a tracer, state "
+      "changes and rejections are counted.");
   m.def(
       "with_guard",
       [](py::object model, std::optional<std::string> input_pii,
@@ -808,8 +810,9 @@ void DefineResilience(py::module_& m) {
       "with_rate_limit",
       [](py::object model, double requests_per_minute, double tokens_per_minute, bool wait,
          py::object tokenizer, std::optional<std::string> redis_url, const std::string& redis_key,
-         bool redis_fail_open) {
+         bool redis_fail_open, std::shared_ptr<Tracer> tracer) {
         RateLimitPolicy policy;
+        policy.tracer = std::move(tracer);
         policy.requests_per_minute = requests_per_minute;
         policy.tokens_per_minute = tokens_per_minute;
         policy.wait = wait;
@@ -824,9 +827,10 @@ void DefineResilience(py::module_& m) {
       py::arg("model"), py::kw_only(), py::arg("requests_per_minute") = 0.0,
       py::arg("tokens_per_minute") = 0.0, py::arg("wait") = true, py::arg("tokenizer") = py::none(),
       py::arg("redis_url") = py::none(), py::arg("redis_key") = "llmkit:ratelimit:default",
-      py::arg("redis_fail_open") = false,
+      py::arg("redis_fail_open") = false, py::arg("tracer") = nullptr,
       "Requests- and tokens-per-minute buckets; waits within the call's timeout or raises "
-      "RateLimitError. With redis_url the buckets are shared by every process using redis_key.");
+      "RateLimitError. With redis_url the buckets are shared by every process using redis_key. "
+      "With a tracer, waits (and the time waited) and refusals are counted.");
   m.def(
       "with_hedging",
       [](py::object model, std::optional<double> delay, double percentile, int min_samples,

@@ -21,42 +21,45 @@ void BindObserve(py::module_& m) {
       m, "Tracer",
       "OpenTelemetry GenAI spans and metrics of traced models, exported as OTLP/HTTP JSON on a "
       "background thread. See docs/observability.md.")
-      .def(py::init([](bool from_environment, std::optional<std::string> service_name,
-                       std::optional<std::string> endpoint,
-                       std::optional<std::string> traces_endpoint,
-                       std::optional<std::string> metrics_endpoint,
-                       std::optional<std::vector<std::pair<std::string, std::string>>> headers,
-                       std::vector<std::string> tag_attributes,
-                       std::optional<double> schedule_delay, std::optional<double> export_timeout,
-                       std::optional<double> metric_export_interval, bool disabled) {
-             TracerOptions o;
-             if (from_environment) o = TracerOptionsFromEnvironment(o);
-             if (service_name) o.service_name = *service_name;
-             if (endpoint) {
-               std::string base = *endpoint;
-               while (!base.empty() && base.back() == '/') base.pop_back();
-               o.traces_endpoint = base + "/v1/traces";
-               o.metrics_endpoint = base + "/v1/metrics";
-             }
-             if (traces_endpoint) o.traces_endpoint = *traces_endpoint;
-             if (metrics_endpoint) o.metrics_endpoint = *metrics_endpoint;
-             if (headers) o.headers.assign(headers->begin(), headers->end());
-             o.tag_attributes = std::move(tag_attributes);
-             auto ms = [](double seconds) {
-               return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-             };
-             if (schedule_delay) o.schedule_delay = ms(*schedule_delay);
-             if (export_timeout) o.export_timeout = ms(*export_timeout);
-             if (metric_export_interval) o.metric_export_interval = ms(*metric_export_interval);
-             o.disabled = o.disabled || disabled;
-             return ValueOrThrow(Tracer::Create(std::move(o)));
-           }),
-           py::kw_only(), py::arg("from_environment") = true, py::arg("service_name") = py::none(),
-           py::arg("endpoint") = py::none(), py::arg("traces_endpoint") = py::none(),
-           py::arg("metrics_endpoint") = py::none(), py::arg("headers") = py::none(),
-           py::arg("tag_attributes") = std::vector<std::string>{},
-           py::arg("schedule_delay") = py::none(), py::arg("export_timeout") = py::none(),
-           py::arg("metric_export_interval") = py::none(), py::arg("disabled") = false)
+      .def(
+          py::init(
+              [](bool from_environment, std::optional<std::string> service_name,
+                 std::optional<std::string> endpoint, std::optional<std::string> traces_endpoint,
+                 std::optional<std::string> metrics_endpoint,
+                 std::optional<std::vector<std::pair<std::string, std::string>>> headers,
+                 std::vector<std::string> tag_attributes, std::optional<double> schedule_delay,
+                 std::optional<double> export_timeout, std::optional<double> metric_export_interval,
+                 bool disabled, std::optional<std::string> compression) {
+                TracerOptions o;
+                if (from_environment) o = TracerOptionsFromEnvironment(o);
+                if (service_name) o.service_name = *service_name;
+                if (endpoint) {
+                  std::string base = *endpoint;
+                  while (!base.empty() && base.back() == '/') base.pop_back();
+                  o.traces_endpoint = base + "/v1/traces";
+                  o.metrics_endpoint = base + "/v1/metrics";
+                }
+                if (traces_endpoint) o.traces_endpoint = *traces_endpoint;
+                if (metrics_endpoint) o.metrics_endpoint = *metrics_endpoint;
+                if (headers) o.headers.assign(headers->begin(), headers->end());
+                o.tag_attributes = std::move(tag_attributes);
+                auto ms = [](double seconds) {
+                  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+                };
+                if (schedule_delay) o.schedule_delay = ms(*schedule_delay);
+                if (export_timeout) o.export_timeout = ms(*export_timeout);
+                if (metric_export_interval) o.metric_export_interval = ms(*metric_export_interval);
+                o.disabled = o.disabled || disabled;
+                if (compression) o.compression = *compression;
+                return ValueOrThrow(Tracer::Create(std::move(o)));
+              }),
+          py::kw_only(), py::arg("from_environment") = true, py::arg("service_name") = py::none(),
+          py::arg("endpoint") = py::none(), py::arg("traces_endpoint") = py::none(),
+          py::arg("metrics_endpoint") = py::none(), py::arg("headers") = py::none(),
+          py::arg("tag_attributes") = std::vector<std::string>{},
+          py::arg("schedule_delay") = py::none(), py::arg("export_timeout") = py::none(),
+          py::arg("metric_export_interval") = py::none(), py::arg("disabled") = false,
+          py::arg("compression") = py::none())
       .def(
           "flush",
           [](Tracer& t, double timeout) {
@@ -108,8 +111,10 @@ void BindObserve(py::module_& m) {
   m.def(
       "with_tracing",
       [](py::object model, std::shared_ptr<Tracer> tracer, const std::string& provider,
-         const std::string& server_address, int server_port, const std::string& default_model) {
-        TracingOptions options{provider, server_address, server_port, default_model};
+         const std::string& server_address, int server_port, const std::string& default_model,
+         bool record_content) {
+        TracingOptions options{provider, server_address, server_port, default_model,
+                               record_content};
         ModelHandles in = ModelsOf(model);
         ModelHandles out;
         out.default_model = in.default_model;
@@ -122,7 +127,9 @@ void BindObserve(py::module_& m) {
       },
       py::arg("model"), py::arg("tracer"), py::kw_only(), py::arg("provider") = "",
       py::arg("server_address") = "", py::arg("server_port") = 0, py::arg("default_model") = "",
-      "A model whose every chat, stream and embed call is a span and feeds the metrics.");
+      py::arg("record_content") = false,
+      "A model whose every chat, stream and embed call is a span and feeds the metrics. "
+      "record_content=True records the messages (gen_ai.input.messages, ...) on chat spans.");
 }
 
 }  // namespace llmkit::python

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "json_conversion.h"
+#include "llmkit/observe.h"
 #include "llmkit/prompt_registry.h"
 #include "llmkit/template.h"
 #include "status_conversion.h"
@@ -117,8 +118,9 @@ void BindTemplates(py::module_& module) {
                        const std::string& name, int64_t max_output_bytes,
                        int64_t max_loop_iterations, int64_t max_recursion_depth,
                        int64_t max_memory_bytes, int64_t max_nesting_depth,
-                       const py::object& max_render_time) {
+                       const py::object& max_render_time, std::shared_ptr<Tracer> tracer) {
              TemplateOptions options;
+             options.tracer = std::move(tracer);
              options.undefined = strict ? UndefinedMode::kStrict : UndefinedMode::kLenient;
              options.trim_blocks = trim_blocks;
              options.lstrip_blocks = lstrip_blocks;
@@ -139,7 +141,8 @@ void BindTemplates(py::module_& module) {
            py::arg("max_recursion_depth") = defaults.max_recursion_depth,
            py::arg("max_memory_bytes") = defaults.max_memory_bytes,
            py::arg("max_nesting_depth") = defaults.max_nesting_depth,
-           py::arg("max_render_time") = absl::ToDoubleSeconds(defaults.max_render_time))
+           py::arg("max_render_time") = absl::ToDoubleSeconds(defaults.max_render_time),
+           py::arg("tracer") = nullptr)
       .def(
           "render",
           [](const Template& t, const py::object& context, const py::kwargs& kwargs) {
@@ -164,8 +167,10 @@ void BindTemplates(py::module_& module) {
                        const std::string& eos_token, bool strict, const py::object& now,
                        int64_t max_output_bytes, int64_t max_loop_iterations,
                        int64_t max_recursion_depth, int64_t max_memory_bytes,
-                       int64_t max_nesting_depth, const py::object& max_render_time) {
+                       int64_t max_nesting_depth, const py::object& max_render_time,
+                       std::shared_ptr<Tracer> tracer) {
              ChatTemplateOptions options;
+             options.tracer = std::move(tracer);
              options.limits = Limits(max_output_bytes, max_loop_iterations, max_recursion_depth,
                                      max_memory_bytes, max_nesting_depth, max_render_time);
              options.now = FixedClock(now);
@@ -181,7 +186,8 @@ void BindTemplates(py::module_& module) {
            py::arg("max_recursion_depth") = defaults.max_recursion_depth,
            py::arg("max_memory_bytes") = defaults.max_memory_bytes,
            py::arg("max_nesting_depth") = defaults.max_nesting_depth,
-           py::arg("max_render_time") = absl::ToDoubleSeconds(defaults.max_render_time))
+           py::arg("max_render_time") = absl::ToDoubleSeconds(defaults.max_render_time),
+           py::arg("tracer") = nullptr)
       .def(
           "apply",
           [](const ChatTemplate& t, const py::object& messages, const py::object& tools,

@@ -56,6 +56,9 @@ struct TracerOptions {
   std::string traces_endpoint;
   std::string metrics_endpoint;
   HttpHeaders headers;  // Sent with every export (authorization).
+  // "gzip": export bodies are gzip-compressed (Content-Encoding: gzip); "" or "none": sent as
+  // they are (the OpenTelemetry default).
+  std::string compression;
   // Batching (the OpenTelemetry SDK's BatchSpanProcessor defaults).
   size_t max_queue_size = 2048;
   size_t max_export_batch_size = 512;
@@ -178,6 +181,12 @@ struct TracingOptions {
   std::string server_address;
   int server_port = 0;        // 0: not recorded.
   std::string default_model;  // gen_ai.request.model when a request names none.
+  // Records the messages on chat spans (off by default: they may hold personal data), as the
+  // conventions' JSON: gen_ai.system_instructions (the system messages), gen_ai.input.messages
+  // (the others: text, tool calls, tool results; images by URL) and gen_ai.output.messages (the
+  // answer with its finish_reason). To record what the guardrails redacted, put WithTracing
+  // inside WithGuard: WithGuard(WithTracing(client)). API keys are never recorded.
+  bool record_content = false;
 };
 
 // A model whose every call is a span (child of the call context's trace context, which the

@@ -203,6 +203,10 @@ struct CircuitBreakerPolicy {
   int half_open_calls = 3;     // this many trial calls; all succeed → closed, any fails → open.
   std::string name = "model";  // In errors.
   std::shared_ptr<Clock> clock;  // Null: SystemClock().
+  // When set, counts llmkit.circuit_breaker.state_changes (llmkit.circuit_breaker = name,
+  // llmkit.circuit_breaker.state = "open", "half_open" or "closed": the state entered) and
+  // llmkit.circuit_breaker.rejections (calls failed fast) (observe.h).
+  std::shared_ptr<Tracer> tracer;
 };
 
 // The closed / open / half-open state machine. Provider failures (IsProviderFailure: 5xx,
@@ -223,6 +227,7 @@ class CircuitBreaker {
  private:
   explicit CircuitBreaker(CircuitBreakerPolicy policy);
   void OpenLocked();
+  void EnterLocked(State state);  // Sets state_, counting the change.
   CircuitBreakerPolicy policy_;
   mutable std::mutex mu_;
   State state_ = State::kClosed;
@@ -258,6 +263,10 @@ struct RateLimitPolicy {
   std::string redis_url;
   std::string redis_key = "llmkit:ratelimit:default";
   bool redis_fail_open = false;
+  // When set, counts llmkit.rate_limit.waits (calls that waited) with the time waited in
+  // llmkit.rate_limit.wait_ms, and llmkit.rate_limit.refusals (calls failed fast), each with
+  // llmkit.rate_limit = redis_key when shared through Redis, else "local" (observe.h).
+  std::shared_ptr<Tracer> tracer;
 };
 
 namespace internal {

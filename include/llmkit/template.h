@@ -48,6 +48,8 @@
 
 namespace llmkit {
 
+class Tracer;  // observe.h
+
 // How a template treats a name that is not defined.
 enum class UndefinedMode {
   kLenient,  // Jinja2's default: prints as "", iterates as empty, is false; `x.y` of it fails.
@@ -79,6 +81,10 @@ struct TemplateOptions {
   std::function<absl::Time()> now;
   // Name used in error messages (e.g. the file the source came from).
   std::string name = "<template>";
+  // When set, every render is a span "template render <name>" (observe.h; a child of the call
+  // context's trace) with llmkit.template.name, llmkit.template.output_bytes and, on failure,
+  // error.type. Null (the default) costs one pointer test per render.
+  std::shared_ptr<Tracer> tracer;
 };
 
 class Template {
@@ -124,6 +130,7 @@ struct ChatTemplateOptions {
   UndefinedMode undefined = UndefinedMode::kLenient;
   TemplateLimits limits;
   std::function<absl::Time()> now;  // For strftime_now; default absl::Now().
+  std::shared_ptr<Tracer> tracer;   // As TemplateOptions::tracer.
 };
 
 class ChatTemplate {

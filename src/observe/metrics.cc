@@ -3,6 +3,7 @@
 #include "observe/metrics.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -35,21 +36,21 @@ void AppendValue(const AttributeValue& value, std::string* out) {
 // A canonical key of an attribute set (plus `extra`, when its key is not empty): the
 // attributes sorted by key, each "key\x1f<type><value>\x1e" (the same set in any order gives
 // the same key). Called on every recorded value, so it builds one string and nothing else.
-std::string CanonicalKey(const Attributes& attributes, const Attribute& extra) {
+// The attributes in key order, as one string, into `*out` (a buffer reused across calls: the
+// lookup of an existing point allocates nothing).
+void CanonicalKey(const Attributes& attributes, const Attribute& extra, std::string* out) {
   absl::InlinedVector<const Attribute*, 16> sorted;
   for (const Attribute& a : attributes) sorted.push_back(&a);
   if (!extra.first.empty()) sorted.push_back(&extra);
   std::sort(sorted.begin(), sorted.end(),
             [](const Attribute* a, const Attribute* b) { return a->first < b->first; });
-  std::string out;
-  out.reserve(256);
+  out->clear();
   for (const Attribute* a : sorted) {
-    out.append(a->first);
-    out.push_back('\x1f');
-    AppendValue(a->second, &out);
-    out.push_back('\x1e');
+    out->append(a->first);
+    out->push_back('\x1f');
+    AppendValue(a->second, out);
+    out->push_back('\x1e');
   }
-  return out;
 }
 
 std::string PrometheusName(std::string_view name) {
@@ -172,24 +173,61 @@ Json OtlpAttributes(const Attributes& attributes) {
   return out;
 }
 
-MetricStore::MetricStore() : start_ns_(UnixNanos()) {}
+namespace {
+
+std::atomic<uint64_t> next_store_id{1};
+
+// The points a thread recorded to last, with the attributes as they were passed: a traced call
+// records its three histograms with the same attributes in the same order, call after call, so
+// comparing them is cheaper than building, hashing and comparing the canonical key.
+struct PointMemo {
+  uint64_t store = 0;
+  const void* family = nullptr;
+  Attributes attributes;
+  Attribute extra;
+  void* point = nullptr;
+};
+constexpr size_t kMemos = 4;
+thread_local PointMemo memos[kMemos];
+thread_local size_t next_memo = 0;
+
+}  // namespace
+
+MetricStore::MetricStore() : start_ns_(UnixNanos()), id_(next_store_id.fetch_add(1)) {}
 
 MetricStore::Point& MetricStore::PointFor(Family& family, const Attributes& attributes,
                                           const Attribute& extra) {
-  auto [it, inserted] = family.points.try_emplace(CanonicalKey(attributes, extra));
-  if (inserted) {
-    it->second.attributes = attributes;
-    if (!extra.first.empty()) it->second.attributes.push_back(extra);
-    it->second.buckets.assign(family.bounds.size() + 1, 0);
+  for (const PointMemo& memo : memos) {
+    if (memo.store == id_ && memo.family == &family && memo.extra == extra &&
+        memo.attributes == attributes) {
+      return *static_cast<Point*>(memo.point);
+    }
   }
+  thread_local std::string key;
+  CanonicalKey(attributes, extra, &key);
+  auto it = family.points.find(key);
+  if (it == family.points.end()) {
+    it = family.points.try_emplace(key).first;
+    Point& point = it->second;
+    point.attributes = attributes;
+    if (!extra.first.empty()) point.attributes.push_back(extra);
+    point.buckets.assign(family.bounds.size() + 1, 0);
+  }
+  PointMemo& memo = memos[next_memo++ % kMemos];
+  memo.store = id_;
+  memo.family = &family;
+  memo.attributes = attributes;
+  memo.extra = extra;
+  memo.point = &it->second;
   return it->second;
 }
 
 MetricStore::Family& MetricStore::FamilyFor(std::string_view name, std::string_view unit,
                                             std::string_view description, bool histogram,
                                             const std::vector<double>& bounds) {
+  if (auto found = families_.find(name); found != families_.end()) return found->second;
   auto [it, inserted] = families_.try_emplace(std::string(name));
-  if (inserted) {
+  {
     it->second.unit = unit;
     it->second.description = description;
     it->second.histogram = histogram;

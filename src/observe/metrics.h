@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -53,7 +54,9 @@ class MetricStore {
     std::string description;
     bool histogram = true;
     std::vector<double> bounds;
-    absl::flat_hash_map<std::string, Point> points;  // By canonical attributes.
+    // By canonical attributes; a node map, so that a Point stays where it is (PointFor's
+    // per-thread memo holds its address).
+    std::unordered_map<std::string, Point> points;
   };
   // The family `name`, created with these settings on first use. Holds mu_.
   Family& FamilyFor(std::string_view name, std::string_view unit, std::string_view description,
@@ -61,8 +64,9 @@ class MetricStore {
   Point& PointFor(Family& family, const Attributes& attributes, const Attribute& extra);
 
   mutable std::mutex mu_;
-  std::map<std::string, Family> families_;
+  std::map<std::string, Family, std::less<>> families_;
   int64_t start_ns_;
+  uint64_t id_;  // Unique per store, for PointFor's per-thread memo.
 };
 
 // OTLP/JSON AnyValue and KeyValue lists.

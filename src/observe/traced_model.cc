@@ -28,7 +28,8 @@ class TracedCall {
     span_ = tracer.StartSpan(name.empty() ? std::string(operation)
                                           : absl::StrCat(internal::ToAbsl(operation), " ", name),
                              call.trace);
-    metric_attributes_ = {{"gen_ai.operation.name", std::string(operation)}};
+    metric_attributes_.reserve(8);
+    metric_attributes_.emplace_back("gen_ai.operation.name", std::string(operation));
     if (!options.provider.empty()) {
       metric_attributes_.emplace_back("gen_ai.provider.name", options.provider);
     }
@@ -113,6 +114,79 @@ class TracedCall {
   const Cost* cost_ = nullptr;
 };
 
+// One message's parts as the conventions spell them ({"type": "text", "content": ...}, ...).
+Json Parts(const Message& message) {
+  Json parts = Json::MakeArray();
+  auto text = [&](const std::string& content) {
+    Json part = Json::MakeObject();
+    part.Set("type", "text");
+    part.Set("content", content);
+    parts.push_back(std::move(part));
+  };
+  if (message.role == "tool") {
+    Json part = Json::MakeObject();
+    part.Set("type", "tool_call_response");
+    part.Set("id", message.tool_call_id);
+    part.Set("response", message.content);
+    parts.push_back(std::move(part));
+    return parts;
+  }
+  if (!message.content.empty()) text(message.content);
+  for (const ContentPart& p : message.parts) {
+    if (p.type == "image_url") {
+      Json part = Json::MakeObject();
+      part.Set("type", "uri");
+      part.Set("modality", "image");
+      part.Set("uri", p.image_url);
+      parts.push_back(std::move(part));
+    } else {
+      text(p.text);
+    }
+  }
+  for (const ToolCall& call : message.tool_calls) {
+    Json part = Json::MakeObject();
+    part.Set("type", "tool_call");
+    part.Set("id", call.id);
+    part.Set("name", call.name);
+    absl::StatusOr<Json> arguments = Json::Parse(call.arguments);
+    part.Set("arguments", arguments.ok() ? *std::move(arguments) : Json(call.arguments));
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
+// gen_ai.system_instructions and gen_ai.input.messages of `request` (TracingOptions::
+// record_content).
+void InputContent(const ChatRequest& request, Span& span) {
+  Json system = Json::MakeArray();
+  Json input = Json::MakeArray();
+  for (const Message& message : request.messages) {
+    if (message.role == "system") {
+      Json parts = Parts(message);
+      for (Json& part : parts.as_array()) system.push_back(std::move(part));
+      continue;
+    }
+    Json m = Json::MakeObject();
+    m.Set("role", message.role);
+    m.Set("parts", Parts(message));
+    input.push_back(std::move(m));
+  }
+  if (system.size() > 0) span.SetAttribute("gen_ai.system_instructions", system.Dump());
+  span.SetAttribute("gen_ai.input.messages", input.Dump());
+}
+
+void OutputContent(const ChatResponse& response, Span& span) {
+  Json m = Json::MakeObject();
+  m.Set("role", "assistant");
+  m.Set("parts",
+        Parts(response.message.role.empty() ? Message{.role = "assistant", .content = response.text}
+                                            : response.message));
+  m.Set("finish_reason", response.finish_reason);
+  Json output = Json::MakeArray();
+  output.push_back(std::move(m));
+  span.SetAttribute("gen_ai.output.messages", output.Dump());
+}
+
 void RequestAttributes(const ChatRequest& request, bool stream, Span& span) {
   if (request.max_tokens) span.SetAttribute("gen_ai.request.max_tokens", *request.max_tokens);
   if (request.temperature) span.SetAttribute("gen_ai.request.temperature", *request.temperature);
@@ -132,8 +206,10 @@ class TracedChatModel final : public ChatModel {
                                         const CallContext& call) override {
     TracedCall traced(*tracer_, options_, "chat", request.model, call);
     RequestAttributes(request, /*stream=*/false, traced.span());
+    if (options_.record_content) InputContent(request, traced.span());
     absl::StatusOr<ChatResponse> response = model_->Complete(request, traced.Child(call));
     if (response.ok()) {
+      if (options_.record_content) OutputContent(*response, traced.span());
       traced.SetCost(response->cost);
       traced.Response(response->id, response->model, response->finish_reason, response->usage);
     }
@@ -145,6 +221,7 @@ class TracedChatModel final : public ChatModel {
                                       const CallContext& call) override {
     TracedCall traced(*tracer_, options_, "chat", request.model, call);
     RequestAttributes(request, /*stream=*/true, traced.span());
+    if (options_.record_content) InputContent(request, traced.span());
     absl::StatusOr<ChatResponse> response = model_->Stream(
         request,
         [&](const StreamEvent& event) {
@@ -156,6 +233,7 @@ class TracedChatModel final : public ChatModel {
         },
         traced.Child(call));
     if (response.ok()) {
+      if (options_.record_content) OutputContent(*response, traced.span());
       traced.SetCost(response->cost);
       traced.Response(response->id, response->model, response->finish_reason, response->usage);
     }

@@ -1,6 +1,8 @@
 // Tracer: spans with W3C trace context, the bounded export queue and its background thread
 // (OTLP/HTTP JSON batches with retry), and TracerOptionsFromEnvironment.
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
@@ -38,14 +40,33 @@ struct Span::Data {
 
 namespace {
 
+// `text` as a gzip member (RFC 1952), for Content-Encoding: gzip.
+std::string Gzip(std::string_view text) {
+  z_stream stream{};
+  // 15 window bits + 16: a gzip header and trailer rather than zlib's.
+  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    return std::string(text);  // Cannot happen with these constant arguments.
+  }
+  std::string out(deflateBound(&stream, static_cast<uLong>(text.size())), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  stream.avail_in = static_cast<uInt>(text.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);  // deflateBound leaves room for everything in one call.
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
 std::string RandomHex(size_t digits) {
   thread_local std::mt19937_64 rng{std::random_device{}() ^
                                    std::hash<std::thread::id>{}(std::this_thread::get_id())};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  while (out.size() < digits) {
+  std::string out(digits, '0');
+  for (size_t i = 0; i < digits; i += 16) {
     uint64_t bits = rng();
-    for (int i = 0; i < 16 && out.size() < digits; ++i, bits >>= 4) out += kHex[bits & 15];
+    for (size_t j = i; j < i + 16 && j < digits; ++j, bits >>= 4) out[j] = kHex[bits & 15];
   }
   // All zeros is invalid in W3C trace context.
   if (out.find_first_not_of('0') == std::string::npos) out.back() = '1';
@@ -133,11 +154,14 @@ class Tracer::Impl {
   absl::Status Post(const std::string& url, std::string body,
                     std::chrono::steady_clock::time_point deadline) {
     std::chrono::milliseconds backoff(500);
+    const bool gzip = options.compression == "gzip";
+    if (gzip) body = Gzip(body);
     for (int attempt = 0;; ++attempt) {
       HttpRequest request;
       request.url = url;
       request.body = body;
       request.headers = {{"Content-Type", "application/json"}};
+      if (gzip) request.headers.emplace_back("Content-Encoding", "gzip");
       request.headers.insert(request.headers.end(), options.headers.begin(), options.headers.end());
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return absl::DeadlineExceededError("OTLP export: out of time");
@@ -343,6 +367,11 @@ absl::StatusOr<std::shared_ptr<Tracer>> Tracer::Create(TracerOptions options) {
           absl::StrCat("TracerOptions: endpoint \"", *url, "\" is not an http(s) URL"));
     }
   }
+  if (options.compression == "none") options.compression.clear();
+  if (!options.compression.empty() && options.compression != "gzip") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TracerOptions: compression \"", options.compression, "\" is not \"gzip\" or \"none\""));
+  }
   auto impl = std::make_unique<Impl>(std::move(options));
   const bool exports =
       !impl->options.traces_endpoint.empty() || !impl->options.metrics_endpoint.empty();
@@ -386,6 +415,7 @@ Span Tracer::StartSpan(std::string name, const TraceContext& parent, SpanKind ki
   Span span;
   if (impl_->options.disabled) return span;
   auto data = std::make_unique<Span::Data>();
+  data->attributes.reserve(24);  // A chat span's attributes, allocated once.
   data->attributes.reserve(24);
   data->name = std::move(name);
   data->kind = kind;
@@ -414,13 +444,23 @@ void Tracer::Finish(std::unique_ptr<Span::Data> span) {
   if (impl_->queue.size() >= impl_->options.max_export_batch_size) impl_->cv.notify_one();
 }
 
+namespace {
+// The token type attribute of gen_ai.client.token.usage, built once.
+const internal::Attribute* const kInputTokens =
+    new internal::Attribute("gen_ai.token.type", std::string("input"));
+const internal::Attribute* const kOutputTokens =
+    new internal::Attribute("gen_ai.token.type", std::string("output"));
+}  // namespace
+
 void Tracer::RecordTokens(int64_t tokens, std::string_view token_type,
                           const Attributes& attributes) {
   if (impl_->options.disabled) return;
-  impl_->store.Observe("gen_ai.client.token.usage", "{token}",
-                       "Number of input and output tokens used.", internal::TokenBuckets(),
-                       static_cast<double>(tokens), attributes,
-                       {"gen_ai.token.type", std::string(token_type)});
+  impl_->store.Observe(
+      "gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.",
+      internal::TokenBuckets(), static_cast<double>(tokens), attributes,
+      token_type == "input"    ? *kInputTokens
+      : token_type == "output" ? *kOutputTokens
+                               : internal::Attribute("gen_ai.token.type", std::string(token_type)));
 }
 
 void Tracer::RecordDuration(double seconds, const Attributes& attributes) {
@@ -530,6 +570,10 @@ TracerOptions TracerOptionsFromEnvironment(TracerOptions o) {
     o.traces_endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
   if (!env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").empty())
     o.metrics_endpoint = env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+  if (!env("OTEL_EXPORTER_OTLP_COMPRESSION").empty())
+    o.compression = env("OTEL_EXPORTER_OTLP_COMPRESSION");
+  if (!env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION").empty())
+    o.compression = env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION");
   for (absl::string_view pair : absl::StrSplit(env("OTEL_EXPORTER_OTLP_HEADERS"), ',')) {
     std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
     std::string key(absl::StripAsciiWhitespace(kv.first));

@@ -65,7 +65,7 @@ absl::Status CircuitBreaker::Allow() {
   std::lock_guard lock(mu_);
   const auto now = policy_.clock->Now();
   if (state_ == State::kOpen && now >= open_until_) {
-    state_ = State::kHalfOpen;
+    EnterLocked(State::kHalfOpen);
     trials_started_ = trials_succeeded_ = 0;
   }
   if (state_ == State::kClosed) return absl::OkStatus();
@@ -84,6 +84,10 @@ absl::Status CircuitBreaker::Allow() {
           : absl::StrCat("circuit breaker for ", policy_.name,
                          " is half-open and its trial calls are running"));
   error = WithPayload(std::move(error), kPayloadCircuitOpen, policy_.name);
+  if (policy_.tracer != nullptr) {
+    policy_.tracer->AddCounter("llmkit.circuit_breaker.rejections", 1,
+                               {{"llmkit.circuit_breaker", policy_.name}});
+  }
   return WithPayload(std::move(error), kPayloadRetryAfterMs, absl::StrCat(wait_ms));
 }
 
@@ -100,7 +104,7 @@ void CircuitBreaker::Record(const absl::Status& outcome) {
     if (failed) {
       OpenLocked();
     } else if (++trials_succeeded_ >= policy_.half_open_calls) {
-      state_ = State::kClosed;
+      EnterLocked(State::kClosed);
       std::fill(window_.begin(), window_.end(), 0);
       next_ = 0;
       calls_ = failures_ = 0;
@@ -123,8 +127,20 @@ void CircuitBreaker::Record(const absl::Status& outcome) {
 }
 
 void CircuitBreaker::OpenLocked() {
-  state_ = State::kOpen;
+  EnterLocked(State::kOpen);
   open_until_ = policy_.clock->Now() + policy_.open_for;
+}
+
+void CircuitBreaker::EnterLocked(State state) {
+  state_ = state;
+  if (policy_.tracer == nullptr) return;
+  // The metric store's lock is a leaf: taking it under mu_ cannot deadlock.
+  policy_.tracer->AddCounter(
+      "llmkit.circuit_breaker.state_changes", 1,
+      {{"llmkit.circuit_breaker", policy_.name},
+       {"llmkit.circuit_breaker.state", std::string(state == State::kOpen       ? "open"
+                                                    : state == State::kHalfOpen ? "half_open"
+                                                                                : "closed")}});
 }
 
 absl::StatusOr<std::unique_ptr<ChatModel>> WithCircuitBreaker(

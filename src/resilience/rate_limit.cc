@@ -19,6 +19,23 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::steady_clock;
 
+// Counts one acquisition (RateLimitPolicy::tracer): a wait, or a refusal.
+void CountAcquire(const RateLimitPolicy& policy, const absl::StatusOr<nanoseconds>& result) {
+  if (policy.tracer == nullptr) return;
+  const Attributes attributes = {
+      {"llmkit.rate_limit", policy.redis_url.empty() ? std::string("local") : policy.redis_key}};
+  if (!result.ok()) {
+    if (result.status().code() == absl::StatusCode::kResourceExhausted) {
+      policy.tracer->AddCounter("llmkit.rate_limit.refusals", 1, attributes);
+    }
+    return;
+  }
+  if (result->count() <= 0) return;
+  policy.tracer->AddCounter("llmkit.rate_limit.waits", 1, attributes);
+  policy.tracer->AddCounter("llmkit.rate_limit.wait_ms",
+                            std::chrono::duration_cast<milliseconds>(*result).count(), attributes);
+}
+
 template <typename Kind>
 class RateLimitCore {
  public:
@@ -33,6 +50,7 @@ class RateLimitCore {
         policy.tokens_per_minute > 0 ? Kind::EstimateTokens(request, policy.tokenizer.get()) : 0;
     absl::StatusOr<nanoseconds> waited =
         limiter_->Acquire(estimate, call.deadline, call.cancellation.get());
+    CountAcquire(limiter_->policy(), waited);
     if (!waited.ok()) return waited.status();
     absl::StatusOr<typename Kind::Response> result = Kind::Call(*model_, request, on_event, call);
     if (result.ok()) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "llmkit/observe.h"
 #include "llmkit/status.h"
 #include "template/ast.h"
 #include "template/render.h"
@@ -37,9 +38,23 @@ absl::Status Template::RenderLayered(const Bindings& first, const Json& context,
     return absl::InvalidArgumentError("template context must be a JSON object (or null)");
   }
   size_t size = out->size();
+  const TemplateOptions& options = impl_->program->options;
+  Span span;
+  if (options.tracer != nullptr) {
+    span = options.tracer->StartSpan(absl::StrCat("template render ", options.name), call.trace,
+                                     SpanKind::kInternal);
+    span.SetAttribute("llmkit.template.name", options.name);
+  }
   internal::tmpl::Renderer renderer(*impl_->program, context, &first, &last, &call);
   absl::Status status = renderer.Run(out);
   if (!status.ok()) out->resize(size);
+  if (span.active()) {
+    if (status.ok()) {
+      span.SetAttribute("llmkit.template.output_bytes", static_cast<int64_t>(out->size() - size));
+    } else {
+      span.SetError(ErrorType(status), std::string(status.message()));
+    }
+  }
   return status;
 }
 
@@ -74,6 +89,7 @@ absl::StatusOr<ChatTemplate> ChatTemplate::Compile(std::string_view source,
   t.limits = options.limits;
   t.now = options.now;
   t.name = "<chat_template>";
+  t.tracer = options.tracer;
   LLMKIT_ASSIGN_OR_RETURN(Template compiled, Template::Compile(source, t));
   return ChatTemplate(std::move(compiled), options);
 }

@@ -27,14 +27,17 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
+#include "llmkit/guard.h"
 #include "llmkit/json.h"
 #include "llmkit/openai.h"
 #include "llmkit/rag.h"
 #include "llmkit/resilience.h"
 #include "llmkit/status.h"
+#include "llmkit/template.h"
 
 namespace llmkit {
 namespace {
@@ -134,9 +137,15 @@ class FakeModel : public ChatModel, public EmbeddingModel {
 struct Collector {
   std::mutex mu;
   std::vector<std::string> traces, metrics;
+  std::vector<std::string> encodings;  // Each request's Content-Encoding ("" when none).
   TestServer server{[this](const ServerRequest& r) {
     std::lock_guard lock(mu);
     (absl::EndsWith(r.path, "/v1/traces") ? traces : metrics).push_back(r.body);
+    std::string encoding;
+    for (const auto& [name, value] : r.headers) {
+      if (absl::EqualsIgnoreCase(name, "Content-Encoding")) encoding = value;
+    }
+    encodings.push_back(encoding);
     return Reply(200, "{}");
   }};
 };
@@ -464,6 +473,192 @@ TEST(Tracing, RetryAttemptsAndFallbackHopsAreChildSpansAndCounted) {
   const std::string metrics = tracer->PrometheusText();
   EXPECT_THAT(metrics, HasSubstr("llmkit_retries"));
   EXPECT_THAT(metrics, HasSubstr("llmkit_fallbacks"));
+}
+
+TEST(Tracing, ContentIsRecordedOnlyWhenAskedAndAfterTheGuardsRedaction) {
+  REQUIRE_PEERS();
+  Collector collector;
+  auto tracer = Tracer::Create({.traces_endpoint = collector.server.Url("/v1/traces")}).value();
+  auto fake = std::make_shared<FakeModel>();
+  std::shared_ptr<ChatModel> traced =
+      WithTracing(std::static_pointer_cast<ChatModel>(fake), tracer, {.record_content = true})
+          .value();
+  auto guarded = WithGuard(traced, {.input_pii = GuardAction::kRedact}).value();
+  ChatRequest request;
+  request.model = "gpt-4o";
+  request.messages = {{.role = "system", .content = "Answer briefly."},
+                      {.role = "user", .content = "Write to ada@example.com: capital of France?"},
+                      {.role = "assistant",
+                       .tool_calls = {{.id = "c1", .name = "lookup", .arguments = "{\"q\":1}"}}},
+                      {.role = "tool", .content = "Paris", .tool_call_id = "c1"}};
+  ASSERT_TRUE(guarded->Complete(request, {}).ok());
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)).ok());
+  std::vector<std::string> traces;
+  {
+    std::lock_guard lock(collector.mu);
+    traces = collector.traces;
+  }
+  Json spans = RunCheck("traces", traces);
+  ASSERT_EQ(spans.as_array().size(), 1u) << spans.Dump();
+  Json a = spans.as_array()[0]["attributes"];
+  EXPECT_EQ(a["gen_ai.system_instructions"].as_string(),
+            R"([{"type":"text","content":"Answer briefly."}])");
+  const std::string input = a["gen_ai.input.messages"].as_string();
+  EXPECT_EQ(input.find("ada@example.com"), std::string::npos) << input;  // Redacted first.
+  Json parsed = Json::Parse(input).value();
+  ASSERT_EQ(parsed.size(), 3u) << input;
+  std::vector<Json> messages = parsed.as_array();
+  EXPECT_EQ(messages[0]["role"].as_string(), "user");
+  EXPECT_THAT(messages[0]["parts"].as_array()[0]["content"].as_string(),
+              HasSubstr("capital of France?"));
+  EXPECT_EQ(messages[1]["parts"].as_array()[0].Dump(),
+            R"({"type":"tool_call","id":"c1","name":"lookup","arguments":{"q":1}})");
+  EXPECT_EQ(messages[2]["parts"].as_array()[0].Dump(),
+            R"({"type":"tool_call_response","id":"c1","response":"Paris"})");
+  EXPECT_EQ(a["gen_ai.output.messages"].as_string(),
+            R"([{"role":"assistant","parts":[{"type":"text","content":"Paris."}],)"
+            R"("finish_reason":"stop"}])");
+}
+
+TEST(Tracing, ExportsAreGzippedWhenAsked) {
+  REQUIRE_PEERS();
+  Collector collector;
+  auto tracer = Tracer::Create({.traces_endpoint = collector.server.Url("/v1/traces"),
+                                .metrics_endpoint = collector.server.Url("/v1/metrics"),
+                                .compression = "gzip"})
+                    .value();
+  auto chat =
+      WithTracing(std::static_pointer_cast<ChatModel>(std::make_shared<FakeModel>()), tracer)
+          .value();
+  ChatRequest request;
+  request.model = "gpt-4o";
+  request.messages = {{.role = "user", .content = std::string(4000, 'x')}};
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(chat->Complete(request, {}).ok());
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)).ok());
+  std::vector<std::string> traces, metrics, encodings;
+  {
+    std::lock_guard lock(collector.mu);
+    traces = collector.traces;
+    metrics = collector.metrics;
+    encodings = collector.encodings;
+  }
+  ASSERT_FALSE(traces.empty());
+  ASSERT_FALSE(metrics.empty());
+  for (const std::string& encoding : encodings) EXPECT_EQ(encoding, "gzip");
+  for (const std::string& body : traces) {
+    ASSERT_GE(body.size(), 2u);
+    EXPECT_EQ(static_cast<unsigned char>(body[0]), 0x1f);  // The gzip magic.
+    EXPECT_EQ(static_cast<unsigned char>(body[1]), 0x8b);
+  }
+  Json spans = RunCheck("traces", traces);  // Inflated and decoded as a collector does.
+  ASSERT_EQ(spans.size(), 20u);
+  EXPECT_EQ(spans.as_array()[0]["name"].as_string(), "chat gpt-4o");
+  EXPECT_GT(RunCheck("metrics", {metrics.back()}).size(), 0u);
+  // Configured as the SDKs are; anything but gzip or none is refused.
+  setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+  EXPECT_EQ(TracerOptionsFromEnvironment().compression, "gzip");
+  unsetenv("OTEL_EXPORTER_OTLP_COMPRESSION");
+  EXPECT_EQ(Tracer::Create({.compression = "brotli"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Tracer::Create({.compression = "none"}).ok());
+}
+
+TEST(Tracing, TemplateRendersAreSpansWhenATracerIsGiven) {
+  REQUIRE_PEERS();
+  Collector collector;
+  auto tracer = Tracer::Create({.traces_endpoint = collector.server.Url("/v1/traces")}).value();
+  auto greeting =
+      Template::Compile("Hello {{ name }}!", {.name = "greeting", .tracer = tracer}).value();
+  CallContext call;
+  call.trace.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  EXPECT_EQ(greeting.Render(*Json::Parse(R"({"name": "Ada"})"), call).value(), "Hello Ada!");
+  auto strict =
+      Template::Compile("{{ missing.x }}",
+                        {.undefined = UndefinedMode::kStrict, .name = "strict", .tracer = tracer})
+          .value();
+  EXPECT_FALSE(strict.Render(Json()).ok());
+  auto untraced = Template::Compile("{{ 1 + 1 }}").value();  // No tracer: no span.
+  EXPECT_EQ(untraced.Render(Json()).value(), "2");
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)).ok());
+  std::vector<std::string> traces;
+  {
+    std::lock_guard lock(collector.mu);
+    traces = collector.traces;
+  }
+  Json spans = RunCheck("traces", traces);
+  ASSERT_EQ(spans.size(), 2u) << spans.Dump();
+  Json ok = spans.as_array()[0];
+  EXPECT_EQ(ok["name"].as_string(), "template render greeting");
+  EXPECT_EQ(ok["kind"].as_int(), 1);  // INTERNAL
+  EXPECT_EQ(ok["traceId"].as_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(ok["attributes"]["llmkit.template.output_bytes"].as_string(), "10");  // int64.
+  Json failed = spans.as_array()[1];
+  EXPECT_EQ(failed["name"].as_string(), "template render strict");
+  EXPECT_EQ(failed["status"].as_int(), 2);  // ERROR
+  EXPECT_EQ(failed["attributes"]["error.type"].as_string(), "invalid_argument");
+}
+
+// A sleeper that returns at once: a rate limiter's wait is counted without being slept.
+class NoSleep final : public Sleeper {
+ public:
+  bool Sleep(std::chrono::nanoseconds, const Cancellation*) override { return true; }
+};
+
+TEST(Tracing, BreakerStateChangesAndRateLimitWaitsAreCounted) {
+  auto tracer = Tracer::Create({}).value();
+  auto breaker = CircuitBreaker::Create({.window = 2,
+                                         .min_calls = 2,
+                                         .open_for = std::chrono::milliseconds(30),
+                                         .half_open_calls = 1,
+                                         .name = "primary",
+                                         .tracer = tracer})
+                     .value();
+  auto model = WithCircuitBreaker(std::make_shared<FlakyModel>(2), breaker).value();
+  ChatRequest request;
+  request.model = "gpt-4o";
+  request.messages = {{.role = "user", .content = "hi"}};
+  EXPECT_FALSE(model->Complete(request, {}).ok());  // 503
+  EXPECT_FALSE(model->Complete(request, {}).ok());  // 503: opens
+  EXPECT_EQ(GetPayload(model->Complete(request, {}).status(), kPayloadCircuitOpen), "primary");
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  EXPECT_TRUE(model->Complete(request, {}).ok());  // Half-open trial succeeds: closed.
+  const std::string breaker_metrics = tracer->PrometheusText();
+  for (const char* state : {"open", "half_open", "closed"}) {
+    EXPECT_THAT(breaker_metrics,
+                HasSubstr(absl::StrCat("llmkit_circuit_breaker_state_changes_total{llmkit_circuit_"
+                                       "breaker=\"primary\",llmkit_circuit_breaker_state=\"",
+                                       state, "\"} 1")))
+        << breaker_metrics;
+  }
+  EXPECT_THAT(breaker_metrics,
+              HasSubstr("llmkit_circuit_breaker_rejections_total{llmkit_circuit_breaker="
+                        "\"primary\"} 1"));
+
+  // One request a minute: the second call waits a minute (not slept here), the third with
+  // wait=false is refused.
+  auto limiter =
+      RateLimiter::Create(
+          {.requests_per_minute = 1, .sleeper = std::make_shared<NoSleep>(), .tracer = tracer})
+          .value();
+  auto limited = WithRateLimit(std::make_shared<FlakyModel>(0), limiter).value();
+  EXPECT_TRUE(limited->Complete(request, {}).ok());
+  EXPECT_TRUE(limited->Complete(request, {}).ok());
+  auto refusing =
+      RateLimiter::Create({.requests_per_minute = 1, .wait = false, .tracer = tracer}).value();
+  auto strict = WithRateLimit(std::make_shared<FlakyModel>(0), refusing).value();
+  EXPECT_TRUE(strict->Complete(request, {}).ok());
+  EXPECT_EQ(strict->Complete(request, {}).status().code(), absl::StatusCode::kResourceExhausted);
+  const std::string metrics = tracer->PrometheusText();
+  EXPECT_THAT(metrics, HasSubstr("llmkit_rate_limit_waits_total{llmkit_rate_limit=\"local\"} 1"))
+      << metrics;
+  EXPECT_THAT(metrics,
+              HasSubstr("llmkit_rate_limit_refusals_total{llmkit_rate_limit=\"local\"} 1"));
+  // The minute waited, give or take the milliseconds the test took.
+  const size_t at = metrics.find("llmkit_rate_limit_wait_ms_total{llmkit_rate_limit=\"local\"} ");
+  ASSERT_NE(at, std::string::npos) << metrics;
+  const int64_t waited_ms = std::stoll(metrics.substr(metrics.find("} ", at) + 2));
+  EXPECT_GT(waited_ms, 59'000);
+  EXPECT_LE(waited_ms, 60'000);
 }
 
 std::string FetchText(const std::string& url) {

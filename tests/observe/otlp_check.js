@@ -8,6 +8,7 @@
 //   node otlp_check.js PEERS_DIR metrics FILE...  -> JSON summary of the decoded metrics
 'use strict';
 const fs = require('fs');
+const zlib = require('zlib');
 const path = require('path');
 const [peers, mode, ...files] = process.argv.slice(2);
 const need = (name) => require(require.resolve(name, {paths: [peers]}));
@@ -43,7 +44,10 @@ function hexIdsToBase64(value, key) {
 
 const summary = [];
 for (const file of files) {
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  let bytes = fs.readFileSync(file);
+  // A gzip body (Content-Encoding: gzip) is what the collector gets: it inflates it first.
+  if (bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
+  const json = JSON.parse(bytes.toString('utf8'));
   const message = Request.fromObject(hexIdsToBase64(json));
   const problem = Request.verify(message);
   if (problem) throw new Error(`${file}: ${problem}`);

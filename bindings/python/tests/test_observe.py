@@ -119,3 +119,54 @@ def test_retries_fallbacks_and_budget_refusals_are_counted():
         tracer.shutdown()
     finally:
         provider.close()
+
+
+def test_content_breaker_and_rate_limit_counters():
+    exported = []
+
+    def collector_script(path, body, headers):
+        exported.append((path, body))
+        return 200, {}, b"{}", 0
+
+    down = {"on": True}
+
+    def provider_script(path, body, headers):
+        if down["on"]:
+            return 503, {}, b'{"error": {"message": "overloaded"}}', 0
+        return 200, {}, json.dumps(COMPLETION).encode(), 0
+
+    provider, collector = Provider(provider_script), Provider(collector_script)
+    try:
+        tracer = llmkit.Tracer(from_environment=False, endpoint=collector.url)
+        client = llmkit.OpenAIClient(base_url=provider.url + "/v1", api_key="sk-test", model="gpt-4o-mini")
+        broken = llmkit.with_circuit_breaker(client, window=2, min_calls=2, name="openai", tracer=tracer)
+        for _ in range(3):
+            try:
+                broken.chat([{"role": "user", "content": "hi"}])
+            except llmkit.UnavailableError:
+                pass
+        limited = llmkit.with_rate_limit(client, requests_per_minute=1, wait=False, tracer=tracer)
+        down["on"] = False
+        recorded = llmkit.with_tracing(limited, tracer, record_content=True)
+        assert recorded.chat([{"role": "user", "content": "Weather in Paris?"}]).text == "Checking."
+        try:
+            recorded.chat([{"role": "user", "content": "again"}])
+            raise AssertionError("the rate limit should refuse")
+        except llmkit.RateLimitError:
+            pass
+        text = tracer.prometheus_text()
+        assert 'llmkit_circuit_breaker_state_changes_total{llmkit_circuit_breaker="openai",' \
+               'llmkit_circuit_breaker_state="open"} 1' in text
+        assert 'llmkit_circuit_breaker_rejections_total{llmkit_circuit_breaker="openai"} 1' in text
+        assert 'llmkit_rate_limit_refusals_total{llmkit_rate_limit="local"} 1' in text
+        tracer.flush(timeout=10)
+        spans = [s for path, body in exported if path.endswith("/v1/traces")
+                 for rs in body["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+        attributes = {a["key"]: a["value"] for a in spans[0]["attributes"]}
+        messages = json.loads(attributes["gen_ai.input.messages"]["stringValue"])
+        assert messages == [{"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]}]
+        assert "gen_ai.output.messages" in attributes
+        tracer.shutdown(timeout=5)
+    finally:
+        provider.close()
+        collector.close()
