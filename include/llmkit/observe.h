@@ -103,7 +103,7 @@ class Span {
 
   bool active() const { return data_ != nullptr; }
   void SetName(std::string name);
-  void SetAttribute(std::string key, AttributeValue value);
+  void SetAttribute(std::string_view key, AttributeValue value);
   // Marks the span failed: status ERROR with `message`, and error.type `type`.
   void SetError(std::string type, std::string message);
   // A call context whose trace context names this span as the parent (`call` otherwise kept).
@@ -131,7 +131,8 @@ class Tracer : public std::enable_shared_from_this<Tracer> {
   Tracer& operator=(const Tracer&) = delete;
 
   // A span child of `parent`'s trace context (a new trace when it has none or it is malformed).
-  Span StartSpan(std::string name, const TraceContext& parent, SpanKind kind = SpanKind::kClient);
+  Span StartSpan(std::string_view name, const TraceContext& parent,
+                 SpanKind kind = SpanKind::kClient);
 
   // Metrics (names as the conventions spell them; attributes beyond the documented set are the
   // caller's responsibility).

@@ -163,11 +163,15 @@ Json OtlpValue(const AttributeValue& value) {
 }
 
 Json OtlpAttributes(const Attributes& attributes) {
+  return OtlpAttributes(attributes.data(), attributes.size());
+}
+
+Json OtlpAttributes(const Attribute* attributes, size_t count) {
   Json out = Json::MakeArray();
-  for (const auto& [key, value] : attributes) {
+  for (size_t i = 0; i < count; ++i) {
     Json kv = Json::MakeObject();
-    kv.Set("key", key);
-    kv.Set("value", OtlpValue(value));
+    kv.Set("key", attributes[i].first);
+    kv.Set("value", OtlpValue(attributes[i].second));
     out.push_back(std::move(kv));
   }
   return out;

@@ -72,6 +72,7 @@ class MetricStore {
 // OTLP/JSON AnyValue and KeyValue lists.
 Json OtlpValue(const AttributeValue& value);
 Json OtlpAttributes(const Attributes& attributes);
+Json OtlpAttributes(const Attribute* attributes, size_t count);
 int64_t UnixNanos();
 
 }  // namespace llmkit::internal

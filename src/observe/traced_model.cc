@@ -2,6 +2,7 @@
 // duration and time-to-first-chunk metrics.
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <utility>
 
@@ -18,6 +19,52 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// A call's metric attributes, in storage its thread reuses call after call (a nested traced
+// call takes the next level): the keys and values are assigned into the strings already there
+// instead of being allocated for every call. Used from other threads too while the call runs
+// (a stream's callback may come from the transport's thread): the level's address is kept, and
+// levels live in a deque, which never moves them.
+class ReusedAttributes {
+ public:
+  ReusedAttributes() : depth_(Depth()++) {
+    std::deque<Attributes>& levels = Levels();
+    if (levels.size() <= depth_) levels.resize(depth_ + 1);
+    attributes_ = &levels[depth_];
+  }
+  ~ReusedAttributes() { --Depth(); }  // On the thread that made it: the call's.
+  ReusedAttributes(const ReusedAttributes&) = delete;
+  ReusedAttributes& operator=(const ReusedAttributes&) = delete;
+
+  void Add(std::string_view key, AttributeValue value) {
+    Attributes& a = *attributes_;
+    if (count_ < a.size()) {
+      a[count_].first.assign(key.data(), key.size());
+      a[count_].second = std::move(value);
+    } else {
+      a.emplace_back(std::string(key), std::move(value));
+    }
+    ++count_;
+  }
+  // The attributes added so far (what was left from an earlier call beyond them dropped).
+  const Attributes& get() {
+    if (attributes_->size() > count_) attributes_->resize(count_);
+    return *attributes_;
+  }
+
+ private:
+  static size_t& Depth() {
+    thread_local size_t depth = 0;
+    return depth;
+  }
+  static std::deque<Attributes>& Levels() {
+    thread_local std::deque<Attributes> levels;
+    return levels;
+  }
+  size_t depth_;
+  Attributes* attributes_;
+  size_t count_ = 0;
+};
+
 class TracedCall {
  public:
   TracedCall(Tracer& tracer, const TracingOptions& options, std::string_view operation,
@@ -25,23 +72,21 @@ class TracedCall {
       : tracer_(tracer), start_(Clock::now()), operation_(operation) {
     const std::string& name = model.empty() ? options.default_model : model;
     named_ = !name.empty();
-    span_ = tracer.StartSpan(name.empty() ? std::string(operation)
-                                          : absl::StrCat(internal::ToAbsl(operation), " ", name),
-                             call.trace);
-    metric_attributes_.reserve(8);
-    metric_attributes_.emplace_back("gen_ai.operation.name", std::string(operation));
-    if (!options.provider.empty()) {
-      metric_attributes_.emplace_back("gen_ai.provider.name", options.provider);
-    }
-    if (!name.empty()) metric_attributes_.emplace_back("gen_ai.request.model", name);
-    if (!options.server_address.empty()) {
-      metric_attributes_.emplace_back("server.address", options.server_address);
-    }
+    // "chat gpt-4o", built where the last call built its own.
+    thread_local std::string span_name;
+    span_name.assign(operation.data(), operation.size());
+    if (!name.empty()) span_name.append(" ").append(name);
+    span_ = tracer.StartSpan(span_name, call.trace);
+    Add("gen_ai.operation.name", std::string(operation));
+    if (!options.provider.empty()) Add("gen_ai.provider.name", options.provider);
+    if (!name.empty()) Add("gen_ai.request.model", name);
+    if (!options.server_address.empty()) Add("server.address", options.server_address);
     if (options.server_port > 0) {
-      metric_attributes_.emplace_back("server.port", static_cast<int64_t>(options.server_port));
+      Add("server.port", static_cast<int64_t>(options.server_port));
     }
-    for (auto& attribute : tracer.TagAttributes(call)) metric_attributes_.push_back(attribute);
-    for (const auto& [key, value] : metric_attributes_) span_.SetAttribute(key, value);
+    if (!tracer.options().tag_attributes.empty()) {
+      for (auto& [key, value] : tracer.TagAttributes(call)) Add(key, value);
+    }
   }
 
   Span& span() { return span_; }
@@ -54,7 +99,7 @@ class TracedCall {
     first_chunk_ = true;
     const double seconds = Seconds(Clock::now() - start_);
     span_.SetAttribute("gen_ai.response.time_to_first_chunk", seconds);
-    tracer_.RecordTimeToFirstChunk(seconds, metric_attributes_);
+    tracer_.RecordTimeToFirstChunk(seconds, metric_attributes_.get());
   }
 
   void Response(const std::string& id, const std::string& model, const std::string& finish_reason,
@@ -62,7 +107,7 @@ class TracedCall {
     if (!id.empty()) span_.SetAttribute("gen_ai.response.id", id);
     if (!model.empty()) {
       span_.SetAttribute("gen_ai.response.model", model);
-      metric_attributes_.emplace_back("gen_ai.response.model", model);
+      metric_attributes_.Add("gen_ai.response.model", model);
       // A request that named no model (the client's default): the span takes the answer's.
       if (!named_) span_.SetName(absl::StrCat(internal::ToAbsl(operation_), " ", model));
     }
@@ -81,14 +126,14 @@ class TracedCall {
     if (usage.reasoning_tokens > 0) {
       span_.SetAttribute("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens);
     }
-    tracer_.RecordTokens(usage.input_tokens, "input", metric_attributes_);
+    tracer_.RecordTokens(usage.input_tokens, "input", metric_attributes_.get());
     if (cost_ != nullptr) {
       span_.SetAttribute("llmkit.cost.usd", cost_->total);
       if (!cost_->priced) span_.SetAttribute("llmkit.cost.unpriced_model", cost_->unpriced_model);
-      if (cost_->priced) tracer_.RecordCost(cost_->total, metric_attributes_);
+      if (cost_->priced) tracer_.RecordCost(cost_->total, metric_attributes_.get());
     }
     if (usage.output_tokens > 0 || finish_reason.size() > 0) {
-      tracer_.RecordTokens(usage.output_tokens, "output", metric_attributes_);
+      tracer_.RecordTokens(usage.output_tokens, "output", metric_attributes_.get());
     }
   }
 
@@ -97,9 +142,9 @@ class TracedCall {
     if (!status.ok()) {
       const std::string type = ErrorType(status);
       span_.SetError(type, std::string(status.message()));
-      metric_attributes_.emplace_back("error.type", type);
+      metric_attributes_.Add("error.type", type);
     }
-    tracer_.RecordDuration(Seconds(Clock::now() - start_), metric_attributes_);
+    tracer_.RecordDuration(Seconds(Clock::now() - start_), metric_attributes_.get());
     span_.End();
   }
 
@@ -108,8 +153,14 @@ class TracedCall {
   Clock::time_point start_;
   std::string_view operation_;  // A literal.
   bool named_ = false;
+  // An attribute of the span and of the metrics.
+  void Add(std::string_view key, AttributeValue value) {
+    span_.SetAttribute(key, value);
+    metric_attributes_.Add(key, std::move(value));
+  }
+
   Span span_;
-  Attributes metric_attributes_;
+  ReusedAttributes metric_attributes_;
   bool first_chunk_ = false;
   const Cost* cost_ = nullptr;
 };

@@ -33,7 +33,11 @@ struct Span::Data {
   std::string tracestate;
   int64_t start_ns = 0;
   int64_t end_ns = 0;
+  // The first attribute_count are the span's; the rest are kept from an earlier span so that
+  // their strings' storage is reused (a span's Data is recycled: see DataPool).
   Attributes attributes;
+  size_t attribute_count = 0;
+  uint64_t key_bits = 0;  // KeyBit of each key set: a key whose bit is clear is new.
   bool error = false;
   std::string status_message;
 };
@@ -59,19 +63,103 @@ std::string Gzip(std::string_view text) {
   return out;
 }
 
-std::string RandomHex(size_t digits) {
+// `digits` random hex digits into `*out` (its storage reused).
+void RandomHex(size_t digits, std::string* out) {
   thread_local std::mt19937_64 rng{std::random_device{}() ^
                                    std::hash<std::thread::id>{}(std::this_thread::get_id())};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(digits, '0');
+  out->assign(digits, '0');
   for (size_t i = 0; i < digits; i += 16) {
     uint64_t bits = rng();
-    for (size_t j = i; j < i + 16 && j < digits; ++j, bits >>= 4) out[j] = kHex[bits & 15];
+    for (size_t j = i; j < i + 16 && j < digits; ++j, bits >>= 4) (*out)[j] = kHex[bits & 15];
   }
   // All zeros is invalid in W3C trace context.
-  if (out.find_first_not_of('0') == std::string::npos) out.back() = '1';
-  return out;
+  if (out->find_first_not_of('0') == std::string::npos) out->back() = '1';
 }
+
+// Ended spans' Data, kept for the next spans: a span's strings (ids, attribute keys and values)
+// then reuse their storage instead of allocating about twenty times per span. Each thread keeps
+// a few; the export thread returns what it sent to a shared list that threads draw from.
+class DataPool {
+ public:
+  static std::unique_ptr<Span::Data> Take() {
+    Local* mine = Mine();
+    if (mine == nullptr) return std::make_unique<Span::Data>();
+    Local& local = *mine;
+    if (local.free.empty()) {
+      std::lock_guard lock(shared_mu());
+      auto& shared = shared_free();
+      while (!shared.empty() && local.free.size() < kBatch) {
+        local.free.push_back(std::move(shared.back()));
+        shared.pop_back();
+      }
+    }
+    if (local.free.empty()) return std::make_unique<Span::Data>();
+    std::unique_ptr<Span::Data> data = std::move(local.free.back());
+    local.free.pop_back();
+    return data;
+  }
+  // On the thread that ended the span (it was not exported).
+  static void GiveLocal(std::unique_ptr<Span::Data> data) {
+    Local* local = Mine();
+    if (local == nullptr || local->free.size() >= kLocal) return;
+    Trim(*data);
+    local->free.push_back(std::move(data));
+  }
+  // From the export thread.
+  static void GiveShared(std::vector<std::unique_ptr<Span::Data>>& batch) {
+    for (auto& data : batch) Trim(*data);
+    std::lock_guard lock(shared_mu());
+    auto& shared = shared_free();
+    for (auto& data : batch) {
+      if (shared.size() >= kShared) break;
+      shared.push_back(std::move(data));
+    }
+    batch.clear();
+  }
+
+ private:
+  static constexpr size_t kLocal = 16, kBatch = 16, kShared = 1024;
+  // A kept Data holds no big strings (recorded message content, long errors): at most about
+  // kKeepBytes a string, so the pool stays a few megabytes at most.
+  static constexpr size_t kKeepBytes = 1024;
+  static void Trim(Span::Data& data) {
+    auto trim = [](std::string& text) {
+      if (text.capacity() > kKeepBytes) std::string().swap(text);
+    };
+    trim(data.name);
+    trim(data.status_message);
+    trim(data.tracestate);
+    if (data.attributes.size() > 64) data.attributes.resize(64);
+    for (auto& [key, value] : data.attributes) {
+      trim(key);
+      if (value.index() != 0 || std::get<std::string>(value).capacity() > kKeepBytes) {
+        value = std::string();  // Lists and big strings are not kept.
+      }
+    }
+  }
+  // Set once this thread's Local is destroyed (spans ended by other thread-local or static
+  // destructors at exit then neither take from nor give to it). Trivially destructible, so it
+  // stays readable until the thread is gone.
+  static inline thread_local bool gone = false;
+  struct Local {
+    std::vector<std::unique_ptr<Span::Data>> free;
+    ~Local() { gone = true; }
+  };
+  static Local* Mine() {
+    if (gone) return nullptr;
+    thread_local Local local;
+    return &local;
+  }
+  static std::mutex& shared_mu() {
+    static auto* mu = new std::mutex;
+    return *mu;
+  }
+  static std::vector<std::unique_ptr<Span::Data>>& shared_free() {
+    static auto* free = new std::vector<std::unique_ptr<Span::Data>>;
+    return *free;
+  }
+};
 
 bool IsHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
@@ -90,8 +178,8 @@ bool ParseTraceparent(std::string_view header, std::string* trace_id, std::strin
       parent.find_first_not_of('0') == std::string_view::npos) {
     return false;
   }
-  *trace_id = std::string(trace);
-  *parent_id = std::string(parent);
+  trace_id->assign(trace.data(), trace.size());
+  parent_id->assign(parent.data(), parent.size());
   return true;
 }
 
@@ -105,7 +193,7 @@ Json SpanJson(const Span::Data& span) {
   out.Set("kind", static_cast<int>(span.kind));
   out.Set("startTimeUnixNano", absl::StrCat(span.start_ns));
   out.Set("endTimeUnixNano", absl::StrCat(span.end_ns));
-  out.Set("attributes", internal::OtlpAttributes(span.attributes));
+  out.Set("attributes", internal::OtlpAttributes(span.attributes.data(), span.attribute_count));
   Json status = Json::MakeObject();
   if (span.error) {
     status.Set("code", 2);
@@ -228,7 +316,7 @@ class Tracer::Impl {
         lock.unlock();  // Encoding and sending do not hold up the calls that end spans.
         Json spans = Json::MakeArray();
         for (const std::unique_ptr<Span::Data>& span : batch) spans.push_back(SpanJson(*span));
-        batch.clear();
+        DataPool::GiveShared(batch);
         absl::Status sent = absl::OkStatus();
         if (!options.traces_endpoint.empty()) {
           sent = Post(options.traces_endpoint,
@@ -308,15 +396,43 @@ void Span::SetName(std::string name) {
   if (data_ != nullptr) data_->name = std::move(name);
 }
 
-void Span::SetAttribute(std::string key, AttributeValue value) {
+namespace {
+// One of 64 bits for `key`, from its length and two of its bytes (cheap; a filter, not a hash
+// table: a set bit only means the key may be there).
+uint64_t KeyBit(std::string_view key) {
+  if (key.empty()) return 1;
+  const size_t mix = key.size() * 131 + static_cast<unsigned char>(key.back()) * 7 +
+                     static_cast<unsigned char>(key[key.size() / 2]);
+  return uint64_t{1} << (mix & 63);
+}
+}  // namespace
+
+void Span::SetAttribute(std::string_view key, AttributeValue value) {
   if (data_ == nullptr) return;
-  for (auto& [k, v] : data_->attributes) {
-    if (k == key) {
-      v = std::move(value);
-      return;
+  Attributes& attributes = data_->attributes;
+  const uint64_t bit = KeyBit(key);
+  if ((data_->key_bits & bit) != 0) {
+    for (size_t i = 0; i < data_->attribute_count; ++i) {
+      if (attributes[i].first == key) {
+        attributes[i].second = std::move(value);
+        return;
+      }
     }
   }
-  data_->attributes.emplace_back(std::move(key), std::move(value));
+  data_->key_bits |= bit;
+  if (data_->attribute_count == attributes.size()) {
+    attributes.emplace_back(std::string(key), std::move(value));
+  } else {
+    auto& [k, v] = attributes[data_->attribute_count];
+    k.assign(key.data(), key.size());
+    // A string into a string keeps the old storage when it is large enough.
+    if (auto* text = std::get_if<std::string>(&value); text != nullptr && v.index() == 0) {
+      std::get<std::string>(v).assign(*text);
+    } else {
+      v = std::move(value);
+    }
+  }
+  ++data_->attribute_count;
 }
 
 void Span::SetError(std::string type, std::string message) {
@@ -411,20 +527,26 @@ absl::Status Tracer::Shutdown(std::chrono::steady_clock::time_point deadline) {
   return impl_->flush_done >= target ? impl_->flush_status : absl::OkStatus();
 }
 
-Span Tracer::StartSpan(std::string name, const TraceContext& parent, SpanKind kind) {
+Span Tracer::StartSpan(std::string_view name, const TraceContext& parent, SpanKind kind) {
   Span span;
   if (impl_->options.disabled) return span;
-  auto data = std::make_unique<Span::Data>();
+  std::unique_ptr<Span::Data> data = DataPool::Take();
   data->attributes.reserve(24);  // A chat span's attributes, allocated once.
-  data->attributes.reserve(24);
-  data->name = std::move(name);
+  data->attribute_count = 0;
+  data->key_bits = 0;
+  data->error = false;
+  data->status_message.clear();
+  data->end_ns = 0;
+  data->name.assign(name.data(), name.size());
   data->kind = kind;
+  data->tracestate.clear();
   if (!ParseTraceparent(parent.traceparent, &data->trace_id, &data->parent_id)) {
-    data->trace_id = RandomHex(32);
+    data->parent_id.clear();
+    RandomHex(32, &data->trace_id);
   } else {
     data->tracestate = parent.tracestate;
   }
-  data->span_id = RandomHex(16);
+  RandomHex(16, &data->span_id);
   data->start_ns = internal::UnixNanos();
   span.tracer_ = shared_from_this();
   span.data_ = std::move(data);
@@ -432,11 +554,13 @@ Span Tracer::StartSpan(std::string name, const TraceContext& parent, SpanKind ki
 }
 
 void Tracer::Finish(std::unique_ptr<Span::Data> span) {
-  std::lock_guard lock(impl_->mu);
+  std::unique_lock lock(impl_->mu);
   ++impl_->ended;
-  if (!impl_->thread.joinable() || impl_->stopping) return;  // Nothing exports spans.
-  if (impl_->queue.size() >= impl_->options.max_queue_size) {
-    ++impl_->dropped;
+  if (!impl_->thread.joinable() || impl_->stopping ||  // Nothing exports spans.
+      impl_->queue.size() >= impl_->options.max_queue_size) {
+    if (impl_->thread.joinable() && !impl_->stopping) ++impl_->dropped;
+    lock.unlock();
+    DataPool::GiveLocal(std::move(span));
     return;
   }
   if (impl_->queue.empty()) impl_->oldest = std::chrono::steady_clock::now();
