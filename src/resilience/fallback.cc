@@ -70,16 +70,21 @@ class FallbackCore {
     std::optional<Response> refused;  // The first refusal, returned if nothing better comes.
     std::optional<nanoseconds> shortest_cooldown;
     internal::SpentLog spent;  // Calls that used tokens and gave no answer the caller gets.
+    // The call fails with `status`: it carries every call that used tokens, the refusal kept
+    // aside included.
+    auto fail = [&](absl::Status status) {
+      if (refused.has_value()) spent.Add(Kind::RefusalCalls(*refused));
+      return spent.On(internal::WithAttempts(std::move(status), attempts));
+    };
     while (true) {
       if (i >= list->size()) break;
       // A hop never outlives the caller: once cancelled or past the deadline, stop here.
       if (!last.ok() &&
           (call.cancelled() || (call.has_deadline() && clock_->Now() >= call.deadline))) {
-        return spent.On(internal::WithAttempts(
-            internal::Annotate(last, call.cancelled() ? " (no fallback: the call was cancelled)"
-                                                      : " (no fallback: the call's deadline "
-                                                        "has passed)"),
-            attempts));
+        return fail(internal::Annotate(last, call.cancelled()
+                                                 ? " (no fallback: the call was cancelled)"
+                                                 : " (no fallback: the call's deadline "
+                                                   "has passed)"));
       }
       Entry& entry = (*list)[i];  // Models are checked non-null by WithFallback.
       if (std::optional<nanoseconds> left = CoolingFor(entry, list->size())) {
@@ -134,7 +139,7 @@ class FallbackCore {
       spent.Add(last);
       absl::StrAppend(&tried, tried.empty() ? "" : ", ", entry.label, " (",
                       absl::StatusCodeToString(last.code()), ")");
-      if (stream.delivered()) return spent.On(internal::WithAttempts(last, attempts));
+      if (stream.delivered()) return fail(last);
       if (last.code() == absl::StatusCode::kOutOfRange && !context_.empty()) {
         switch_to(&context_);
       } else if (GetPayload(last, kPayloadContentPolicy) == "true" && !content_.empty()) {
@@ -142,7 +147,7 @@ class FallbackCore {
       } else if (FallsBack(last)) {
         ++i;
       } else {
-        return spent.On(internal::WithAttempts(last, attempts));
+        return fail(last);
       }
       if (tracer_ != nullptr) {
         tracer_->AddCounter("llmkit.fallbacks", 1, {{"error.type", ErrorType(last)}});
@@ -163,8 +168,7 @@ class FallbackCore {
           absl::StrCat(std::chrono::duration_cast<milliseconds>(*shortest_cooldown).count()));
       return internal::WithAttempts(cooling, std::max(attempts, 1));
     }
-    return spent.On(internal::WithAttempts(
-        internal::Annotate(last, absl::StrCat(" (fallbacks tried: ", tried, ")")), attempts));
+    return fail(internal::Annotate(last, absl::StrCat(" (fallbacks tried: ", tried, ")")));
   }
 
  private:

@@ -213,9 +213,11 @@ class Scripted final : public ChatModel {
     attempt.usage.output_tokens = 50;
     attempt.usage.total_tokens = 1050;
     if (fail) return WithSpent(absl::UnavailableError("cut"), {attempt});
+    if (!error.ok()) return error;
     ChatResponse response;
     response.model = model;
     response.text = text;
+    response.finish_reason = finish_reason;
     response.message = {.role = "assistant", .content = text};
     response.usage = attempt.usage;
     return response;
@@ -226,7 +228,9 @@ class Scripted final : public ChatModel {
   }
   std::string model = "gpt-4o-mini";
   std::string text = "a secret";
+  std::string finish_reason = "stop";
   bool fail = false;
+  absl::Status error;  // Returned as it is when set (no tokens used).
   int calls = 0;
 };
 
@@ -251,6 +255,30 @@ TEST(SpentTokens, AFallbackHopThatFailedAfterUsingTokensIsItemized) {
   ASSERT_FALSE(failed.ok());
   ASSERT_EQ(SpentOf(failed.status()).size(), 2u);
   EXPECT_EQ(SpentOf(failed.status())[1].model, "gpt-4o");
+}
+
+TEST(SpentTokens, AContentPolicyRefusalReplacedOrFollowedByAFailureIsCounted) {
+  auto refusing = std::make_shared<Scripted>();
+  refusing->finish_reason = "content_filter";
+  auto backup = std::make_shared<Scripted>();
+  backup->model = "gpt-4o";
+  backup->text = "fine";
+  auto model = WithFallback({{refusing}}, {.content_policy_fallbacks = {{backup}},
+                                           .cooldown = std::chrono::milliseconds(0)})
+                   .value();
+  // The backup answers: the refusal's call is itemized.
+  auto answered = model->Complete(Ask(), {});
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->text, "fine");
+  ASSERT_EQ(answered->spent_attempts.size(), 1u);
+  EXPECT_EQ(answered->spent_attempts[0].failure, "content_filter");
+  EXPECT_EQ(answered->usage.input_tokens, 2000);
+  // The backup refuses the request outright: the error still carries the refusal's call.
+  backup->error = absl::InvalidArgumentError("bad request");
+  auto failed = model->Complete(Ask(), {});
+  ASSERT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(SpentOf(failed.status()).size(), 1u);
+  EXPECT_EQ(SpentOf(failed.status())[0].model, "gpt-4o-mini");
 }
 
 TEST(SpentTokens, AGuardRefusalCarriesEveryAnswerItDropped) {
