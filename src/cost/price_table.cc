@@ -332,20 +332,14 @@ Cost PriceTable::Price(std::string_view model, const Usage& usage,
 Cost PriceTable::Price(const ChatResponse& response, std::string_view provider,
                        std::string_view default_model) const {
   const std::string_view model = response.model.empty() ? default_model : response.model;
-  Usage own = response.usage;
-  Cost spent;
-  for (const SpentAttempt& attempt : response.spent_attempts) {
-    spent += Price(attempt.model.empty() ? model : std::string_view(attempt.model), attempt.usage,
-                   provider);
-    own.input_tokens -= attempt.usage.input_tokens;
-    own.output_tokens -= attempt.usage.output_tokens;
-    own.total_tokens -= attempt.usage.total_tokens;
-    own.cached_input_tokens -= attempt.usage.cached_input_tokens;
-    own.cache_creation_input_tokens -= attempt.usage.cache_creation_input_tokens;
-    own.reasoning_tokens -= attempt.usage.reasoning_tokens;
-  }
-  Cost cost = Price(model, own, provider);
-  cost += spent;
+  // Each call by its own model and size (chat.h CallsOf: the spent attempts, then the answer's
+  // own call), the answer's first.
+  const std::vector<SpentAttempt> calls = CallsOf(response);
+  auto price = [&](const SpentAttempt& call) {
+    return Price(call.model.empty() ? model : std::string_view(call.model), call.usage, provider);
+  };
+  Cost cost = price(calls.back());
+  for (size_t i = 0; i + 1 < calls.size(); ++i) cost += price(calls[i]);
   return cost;
 }
 
