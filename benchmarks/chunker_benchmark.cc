@@ -70,6 +70,18 @@ BENCHMARK(BM_ChunkerRecursiveCorpus)
     ->Args({200, 0})
     ->Unit(benchmark::kMillisecond);
 
+// SplitViews: the same split with no chunk copied (what the Python split_text builds on).
+void BM_ChunkerRecursiveViews(benchmark::State& state) {
+  llmkit::SplitterOptions options;
+  options.chunk_size = state.range(0);
+  options.chunk_overlap = state.range(1);
+  auto splitter = llmkit::RecursiveCharacterSplitter::Create(options);
+  const std::string& text = Corpus();
+  for (auto _ : state) benchmark::DoNotOptimize(splitter->SplitViews(text));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_ChunkerRecursiveViews)->Args({1000, 200})->Unit(benchmark::kMillisecond);
+
 void BM_ChunkerRecursiveSize(benchmark::State& state) {
   auto splitter = llmkit::RecursiveCharacterSplitter::Create({});
   const std::string text = Corpus().substr(0, state.range(0));

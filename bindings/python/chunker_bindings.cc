@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,10 @@
 #include "llmkit/chunker.h"
 #include "status_conversion.h"
 #include "tokenizer_conversion.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace py = pybind11;
 
@@ -263,6 +268,55 @@ std::vector<std::string> SplitTexts(const Holder& self, const py::str& text) {
   return texts;
 }
 
+// True if every byte is below 0x80 (16 bytes a step with SSE2).
+bool IsAscii(std::string_view text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size(), i = 0;
+#if defined(__SSE2__)
+  __m128i any = _mm_setzero_si128();
+  for (; i + 16 <= n; i += 16) {
+    any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + i)));
+  }
+  if (_mm_movemask_epi8(any) != 0) return false;
+#endif
+  unsigned char rest = 0;
+  for (; i < n; ++i) rest |= bytes[i];
+  return rest < 0x80;
+}
+
+// A new str of valid UTF-8 `bytes`; ASCII is copied into a compact str (what the UTF-8 decoder
+// also builds, without its per-byte work). `ascii` says the caller already knows.
+PyObject* NewStr(std::string_view bytes, bool ascii) {
+  const auto size = static_cast<Py_ssize_t>(bytes.size());
+  if (!ascii && !IsAscii(bytes)) return PyUnicode_DecodeUTF8(bytes.data(), size, nullptr);
+  PyObject* str = PyUnicode_New(size, 127);
+  if (str != nullptr) std::memcpy(PyUnicode_1BYTE_DATA(str), bytes.data(), bytes.size());
+  return str;
+}
+
+// RecursiveCharacterSplitter.split_text: each str is made straight from the caller's text (no
+// intermediate std::string per chunk); the guard's chunking check measures this path.
+py::list SplitRecursiveTexts(const PyRecursiveSplitter& self, const py::str& text) {
+  Utf8Text utf8 = GetUtf8(text);
+  absl::StatusOr<std::vector<std::string_view>> views;
+  if (self.length.has_value()) {
+    self.length->Reset();
+    views = self.splitter.SplitViews(utf8.bytes);
+    self.length->RethrowIfFailed();
+  } else {
+    py::gil_scoped_release release;
+    views = self.splitter.SplitViews(utf8.bytes);
+  }
+  ThrowIfError(views.status());
+  py::list texts(views->size());
+  for (size_t i = 0; i < views->size(); ++i) {
+    PyObject* item = NewStr((*views)[i], utf8.ascii);
+    if (item == nullptr) throw py::error_already_set();
+    PyList_SET_ITEM(texts.ptr(), static_cast<Py_ssize_t>(i), item);
+  }
+  return texts;
+}
+
 // split / split_text for splitters with no Python callbacks: the GIL is released.
 template <typename Splitter>
 std::vector<PyChunk> SplitAny(const Splitter& splitter, const py::str& text) {
@@ -369,8 +423,7 @@ void BindChunkers(py::module_& module) {
           py::arg("language"))
       .def("split", &SplitChunks<PyRecursiveSplitter>, py::arg("text"),
            "Returns list[Chunk] in text order.")
-      .def("split_text", &SplitTexts<PyRecursiveSplitter>, py::arg("text"),
-           "Returns the chunk texts.")
+      .def("split_text", &SplitRecursiveTexts, py::arg("text"), "Returns the chunk texts.")
       .def_property_readonly(
           "chunk_size",
           [](const PyRecursiveSplitter& s) { return s.splitter.options().chunk_size; })

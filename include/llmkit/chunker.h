@@ -131,6 +131,11 @@ class RecursiveCharacterSplitter {
   // As Split, returning only the texts.
   absl::StatusOr<std::vector<std::string>> SplitText(std::string_view text) const;
 
+  // As SplitText, returning views into `text` instead of copies (the fastest form: no chunk is
+  // copied). The views are valid while `text` is; each view's offset is `view.data() -
+  // text.data()`.
+  absl::StatusOr<std::vector<std::string_view>> SplitViews(std::string_view text) const;
+
   const SplitterOptions& options() const;
 
  private:
@@ -143,6 +148,10 @@ class RecursiveCharacterSplitter {
   absl::Status SplitRange(std::string_view text, size_t begin, size_t end,
                           const std::vector<std::pair<size_t, size_t>>& protected_ranges,
                           const Json& metadata, std::vector<Chunk>* out) const;
+  // As SplitRange, appending [begin, end) byte spans of `text` instead of chunks.
+  absl::Status SplitSpans(std::string_view text, size_t begin, size_t end,
+                          const std::vector<std::pair<size_t, size_t>>& protected_ranges,
+                          std::vector<std::pair<size_t, size_t>>* out) const;
 
   // The length of `text` as this splitter counts it (length_function, else length_unit).
   size_t Measure(std::string_view text) const;

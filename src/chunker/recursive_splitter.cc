@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "common/find_bytes.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
 #include "re2/re2.h"
@@ -43,6 +44,7 @@ absl::Status ValidateUtf8(std::string_view text) { return internal::CheckUtf8(te
 namespace {
 
 using Ranges = std::vector<std::pair<size_t, size_t>>;
+using Spans = std::vector<std::pair<size_t, size_t>>;
 
 // The length of `text` as the options count it: the caller's function, else the unit.
 size_t Measure(const SplitterOptions& options, std::string_view text) {
@@ -57,21 +59,15 @@ struct Piece {
   size_t length;
 };
 
-// One Split call: the input, the options, the output.
+// One Split call: the input, the options, the output as byte spans of the input.
 class SplitRun {
  public:
   SplitRun(const SplitterOptions& options, const std::vector<std::unique_ptr<RE2>>& regexes,
-           std::string_view text, const Ranges& protected_ranges, const Json& metadata,
-           std::vector<Chunk>* out)
-      : options_(options),
-        regexes_(regexes),
-        text_(text),
-        protected_(protected_ranges),
-        metadata_(metadata),
-        out_(out) {
-    // Recursion goes one separator further each level; the buffers must never move while a
+           std::string_view text, const Ranges& protected_ranges, Spans* out)
+      : options_(options), regexes_(regexes), text_(text), protected_(protected_ranges), out_(out) {
+    // Recursion goes one separator further each level; the windows must never move while a
     // shallower level holds a reference to its own.
-    buffers_.reserve(options.separators.size() + 1);
+    windows_.reserve(options.separators.size() + 1);
   }
 
   absl::Status Run(size_t begin, size_t end) {
@@ -116,13 +112,13 @@ class SplitRun {
     }
     const std::string& separator = options_.separators[index];
     std::string_view haystack = text_.substr(0, end);
-    size_t pos = from;
-    while (true) {
-      size_t found = haystack.find(separator, pos);
-      if (found == npos) return {npos, npos};
+    for (size_t pos = from;;) {
+      size_t found = internal::FindBytes(haystack, separator, pos);
+      if (found == npos) break;
       if (CanCutAt(found)) return {found, found + separator.size()};
       pos = found + 1;
     }
+    return {npos, npos};
   }
 
   size_t NextBoundaryStep(size_t pos, size_t end) const {
@@ -133,11 +129,12 @@ class SplitRun {
   bool IsEmptySeparator(size_t index) const { return options_.separators[index].empty(); }
 
   // Cuts text[begin, end) at separator `index` into non-empty pieces (LangChain's
-  // splitOnSeparator followed by the filter of empty strings).
-  void Cut(size_t begin, size_t end, size_t index, std::vector<Piece>& pieces) const {
-    pieces.clear();
+  // splitOnSeparator followed by the filter of empty strings), handing each to `on_piece(b, e)`
+  // in order as soon as it is cut.
+  template <typename OnPiece>
+  void Cut(size_t begin, size_t end, size_t index, OnPiece&& on_piece) const {
     auto add = [&](size_t b, size_t e) {
-      if (e > b) pieces.push_back({b, e, 0});
+      if (e > b) on_piece(b, e);
     };
     if (IsEmptySeparator(index)) {
       // One piece per code point (LangChain.js splits UTF-16 units, breaking surrogate pairs).
@@ -151,13 +148,9 @@ class SplitRun {
       }
       return;
     }
-    const bool literal_start =
-        !options_.is_separator_regex && options_.keep_separator == KeepSeparator::kStart;
     size_t piece_begin = begin;
-    size_t search = begin;
-    while (search <= end) {
-      auto [start, stop] = Find(index, begin, search, end);
-      if (start == std::string_view::npos) break;
+    // Cuts at the separator occurrence text[start, stop).
+    auto cut = [&](size_t start, size_t stop) {
       switch (options_.keep_separator) {
         case KeepSeparator::kStart:
           // LangChain.js splits at every position where the separator begins (a look-ahead
@@ -176,12 +169,23 @@ class SplitRun {
           piece_begin = stop;
           break;
       }
-      if (literal_start) {
-        search = start + 1;
-      } else if (stop > start) {
-        search = stop;
-      } else {
-        search = start + NextBoundaryStep(start, end);  // Empty regex match: step one code point.
+    };
+    if (!options_.is_separator_regex) {
+      // One sweep visits every occurrence; overlapping ones cut only with kStart.
+      const std::string& separator = options_.separators[index];
+      const bool overlapping = options_.keep_separator == KeepSeparator::kStart;
+      internal::ForEachOccurrence(text_.substr(0, end), separator, begin, [&](size_t start) {
+        if (!CanCutAt(start)) return start + 1;
+        cut(start, start + separator.size());
+        return overlapping ? start + 1 : start + separator.size();
+      });
+    } else {
+      for (size_t search = begin; search <= end;) {
+        auto [start, stop] = Find(index, begin, search, end);
+        if (start == std::string_view::npos) break;
+        cut(start, stop);
+        // An empty match steps one code point.
+        search = stop > start ? stop : start + NextBoundaryStep(start, end);
       }
     }
     add(piece_begin, end);
@@ -207,22 +211,23 @@ class SplitRun {
         break;
       }
     }
-    // Pieces live in a buffer per recursion depth, reused across calls.
-    if (depth_ == buffers_.size()) buffers_.emplace_back();
-    std::vector<Piece>& pieces = buffers_[depth_];
-    Cut(begin, end, chosen, pieces);
     // LangChain joins pieces with the separator only when it was dropped from them.
     const size_t separator_length = options_.keep_separator == KeepSeparator::kNone
                                         ? Measure(options_, options_.separators[chosen])
                                         : 0;
-    // Runs of pieces shorter than chunk_size are merged; longer ones are cut further.
-    size_t good_begin = 0;
-    for (size_t i = 0; i < pieces.size(); ++i) {
-      Piece& piece = pieces[i];
-      piece.length = Length(piece.begin, piece.end);
-      if (piece.length < options_.chunk_size) continue;
-      Merge(pieces, good_begin, i, separator_length);
-      good_begin = i + 1;
+    // Runs of pieces shorter than chunk_size are merged; longer ones are cut further. Both
+    // happen as the sweep cuts each piece (measured then, while its bytes are in cache), so
+    // chunks are trimmed and emitted close behind the sweep. One window per recursion depth.
+    if (depth_ == windows_.size()) windows_.emplace_back();
+    Window& window = windows_[depth_];
+    window.Reset(separator_length);
+    Cut(begin, end, chosen, [&](size_t piece_begin, size_t piece_end) {
+      Piece piece{piece_begin, piece_end, Length(piece_begin, piece_end)};
+      if (piece.length < options_.chunk_size) {
+        MergeAdd(window, piece);
+        return;
+      }
+      MergeFinish(window);
       if (next == std::string_view::npos) {
         Emit(piece.begin, piece.end);  // As LangChain: unsplittable, kept whole and untrimmed.
       } else {
@@ -230,33 +235,55 @@ class SplitRun {
         SplitRange(piece.begin, piece.end, next);
         --depth_;
       }
-    }
-    Merge(pieces, good_begin, pieces.size(), separator_length);
+    });
+    MergeFinish(window);
   }
 
-  // LangChain's mergeSplits: greedily packs pieces into chunks of at most chunk_size, starting
-  // each next chunk with trailing pieces of the previous one worth at most chunk_overlap.
-  // LangChain.js counts `separator_length` per piece in the chunk for the size test but not for
-  // the overlap test; so does llmkit.
-  void Merge(const std::vector<Piece>& pieces, size_t from, size_t to, size_t separator_length) {
-    // The chunk being built is always the window pieces[first, last) of consecutive pieces.
-    size_t first = from, last = from;
+  // The pieces of the chunk being built by LangChain's mergeSplits: pieces[head, size()) are
+  // consecutive pieces worth `total`. Pieces before `head` are dropped now and then.
+  struct Window {
+    std::vector<Piece> pieces;
+    size_t head = 0;
     size_t total = 0;
-    const size_t size = options_.chunk_size;
-    for (size_t i = from; i < to; ++i) {
-      const Piece& piece = pieces[i];
-      if (last > first && total + piece.length + (last - first) * separator_length > size) {
-        EmitJoined(pieces[first], pieces[last - 1]);
-        while (total > options_.chunk_overlap ||
-               (total + piece.length + (last - first) * separator_length > size && total > 0)) {
-          total -= pieces[first].length;
-          ++first;
-        }
-      }
-      ++last;
-      total += piece.length;
+    size_t separator_length = 0;
+
+    size_t count() const { return pieces.size() - head; }
+    void Reset(size_t separator) {
+      pieces.clear();
+      head = total = 0;
+      separator_length = separator;
     }
-    if (last > first) EmitJoined(pieces[first], pieces[last - 1]);
+  };
+
+  // LangChain's mergeSplits, one piece at a time: greedily packs pieces into chunks of at most
+  // chunk_size, starting each next chunk with trailing pieces of the previous one worth at most
+  // chunk_overlap. LangChain.js counts `separator_length` per piece in the chunk for the size
+  // test but not for the overlap test; so does llmkit.
+  void MergeAdd(Window& window, const Piece& piece) {
+    const size_t size = options_.chunk_size;
+    const size_t separator = window.separator_length;
+    if (window.count() > 0 && window.total + piece.length + window.count() * separator > size) {
+      EmitJoined(window.pieces[window.head], window.pieces.back());
+      while (
+          window.total > options_.chunk_overlap ||
+          (window.total + piece.length + window.count() * separator > size && window.total > 0)) {
+        window.total -= window.pieces[window.head].length;
+        ++window.head;
+      }
+      if (window.head >= 64 && window.head * 2 >= window.pieces.size()) {
+        window.pieces.erase(window.pieces.begin(),
+                            window.pieces.begin() + static_cast<std::ptrdiff_t>(window.head));
+        window.head = 0;
+      }
+    }
+    window.pieces.push_back(piece);
+    window.total += piece.length;
+  }
+
+  // Emits the chunk being built, if any, and empties the window.
+  void MergeFinish(Window& window) {
+    if (window.count() > 0) EmitJoined(window.pieces[window.head], window.pieces.back());
+    window.Reset(window.separator_length);
   }
 
   // A chunk from `first` to `last` (LangChain's joinDocs: join, trim, drop if empty). The pieces
@@ -279,7 +306,7 @@ class SplitRun {
       HardSplit(begin, end);
       return;
     }
-    out_->push_back(Chunk{std::string(text_.substr(begin, end - begin)), begin, end, metadata_});
+    out_->emplace_back(begin, end);
   }
 
   // Cuts an over-long chunk between code points: LangChain's merge of single code points (so the
@@ -301,7 +328,11 @@ class SplitRun {
       }
       pos = next;
     }
-    if (status_.ok()) Merge(pieces, 0, pieces.size(), 0);
+    if (status_.ok()) {
+      Window window;
+      for (const Piece& piece : pieces) MergeAdd(window, piece);
+      MergeFinish(window);
+    }
     in_hard_split_ = false;
   }
 
@@ -328,8 +359,7 @@ class SplitRun {
         Fail(begin);
         return;
       }
-      out_->push_back(
-          Chunk{std::string(text_.substr(begin, stop - begin)), begin, stop, metadata_});
+      out_->emplace_back(begin, stop);
       begin = stop;
       first = low + 1;
     }
@@ -346,11 +376,10 @@ class SplitRun {
   const std::vector<std::unique_ptr<RE2>>& regexes_;
   std::string_view text_;
   const Ranges& protected_;
-  const Json& metadata_;
-  std::vector<Chunk>* out_;
+  Spans* out_;
   bool in_hard_split_ = false;
   size_t depth_ = 0;
-  std::vector<std::vector<Piece>> buffers_;
+  std::vector<Window> windows_;
   absl::Status status_;
 };
 
@@ -482,13 +511,23 @@ absl::StatusOr<RecursiveCharacterSplitter> RecursiveCharacterSplitter::FromLangu
   return Create(std::move(options));
 }
 
+absl::Status RecursiveCharacterSplitter::SplitSpans(std::string_view text, size_t begin, size_t end,
+                                                    const Ranges& protected_ranges,
+                                                    Spans* out) const {
+  if (begin >= end) return absl::OkStatus();
+  return SplitRun(state_->options, state_->regexes, text, protected_ranges, out).Run(begin, end);
+}
+
 absl::Status RecursiveCharacterSplitter::SplitRange(std::string_view text, size_t begin, size_t end,
                                                     const Ranges& protected_ranges,
                                                     const Json& metadata,
                                                     std::vector<Chunk>* out) const {
-  if (begin >= end) return absl::OkStatus();
-  return SplitRun(state_->options, state_->regexes, text, protected_ranges, metadata, out)
-      .Run(begin, end);
+  Spans spans;
+  LLMKIT_RETURN_IF_ERROR(SplitSpans(text, begin, end, protected_ranges, &spans));
+  out->reserve(out->size() + spans.size());
+  for (auto [b, e] : spans)
+    out->push_back(Chunk{std::string(text.substr(b, e - b)), b, e, metadata});
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Chunk>> RecursiveCharacterSplitter::Split(std::string_view text) const {
@@ -499,13 +538,22 @@ absl::StatusOr<std::vector<Chunk>> RecursiveCharacterSplitter::Split(std::string
   return chunks;
 }
 
+absl::StatusOr<std::vector<std::string_view>> RecursiveCharacterSplitter::SplitViews(
+    std::string_view text) const {
+  LLMKIT_RETURN_IF_ERROR(ValidateUtf8(text));
+  static const Ranges kNoProtectedRanges;
+  Spans spans;
+  LLMKIT_RETURN_IF_ERROR(SplitSpans(text, 0, text.size(), kNoProtectedRanges, &spans));
+  std::vector<std::string_view> views;
+  views.reserve(spans.size());
+  for (auto [begin, end] : spans) views.push_back(text.substr(begin, end - begin));
+  return views;
+}
+
 absl::StatusOr<std::vector<std::string>> RecursiveCharacterSplitter::SplitText(
     std::string_view text) const {
-  LLMKIT_ASSIGN_OR_RETURN(std::vector<Chunk> chunks, Split(text));
-  std::vector<std::string> texts;
-  texts.reserve(chunks.size());
-  for (Chunk& chunk : chunks) texts.push_back(std::move(chunk.text));
-  return texts;
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<std::string_view> views, SplitViews(text));
+  return std::vector<std::string>(views.begin(), views.end());
 }
 
 const SplitterOptions& RecursiveCharacterSplitter::options() const { return state_->options; }

@@ -106,6 +106,14 @@ TEST(ChunkOffsetsProperty, RandomTextAndOptions) {
     SCOPED_TRACE(testing::Message() << "round " << round << " size " << options.chunk_size);
     CheckChunks(text, *chunks, options.hard_limit ? options.chunk_size : 0,
                 options.keep_separator != KeepSeparator::kNone, options.length_unit);
+    // SplitViews: the same chunks, as views into the text.
+    absl::StatusOr<std::vector<std::string_view>> views = splitter->SplitViews(text);
+    ASSERT_TRUE(views.ok()) << views.status();
+    ASSERT_EQ(views->size(), chunks->size());
+    for (size_t i = 0; i < views->size(); ++i) {
+      ASSERT_EQ(static_cast<size_t>((*views)[i].data() - text.data()), (*chunks)[i].begin);
+      ASSERT_EQ((*views)[i], (*chunks)[i].text);
+    }
 
     MarkdownSplitterOptions markdown;
     markdown.chunk_size = options.chunk_size;

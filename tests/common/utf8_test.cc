@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <string_view>
@@ -50,6 +51,27 @@ TEST(Count, MatchesAScalarCountOnRandomText) {
     }
     ASSERT_EQ(CountCodePoints(text), code_points) << text;
     ASSERT_EQ(CountUtf16Units(text), utf16) << text;
+  }
+}
+
+// Long texts cross the vector loop's 255-step folds (4080 bytes) and its 8- and 1-byte tails.
+TEST(Count, MatchesAScalarCountOnLongText) {
+  std::mt19937 random(11);
+  const char* pieces[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\n"};
+  for (size_t target : {15u, 16u, 17u, 31u, 4079u, 4080u, 4081u, 4095u, 4096u, 8161u, 100003u}) {
+    std::string text;
+    size_t code_points = 0, utf16 = 0;
+    while (text.size() < target) {
+      int k = random() % 8 < 6 ? 0 : random() % std::size(pieces);
+      if (text.size() + std::strlen(pieces[k]) > target) k = 0;
+      text += pieces[k];
+      code_points += 1;
+      utf16 += k == 3 ? 2 : 1;
+    }
+    ASSERT_EQ(CountCodePoints(text), code_points) << target;
+    ASSERT_EQ(CountUtf16Units(text), utf16) << target;
+    std::string all_continuation(target, '\x80');  // Not valid UTF-8; counting still holds.
+    ASSERT_EQ(CountCodePoints(all_continuation), 0u) << target;
   }
 }
 
