@@ -129,13 +129,10 @@ class SplitRun {
   bool IsEmptySeparator(size_t index) const { return options_.separators[index].empty(); }
 
   // Cuts text[begin, end) at separator `index` into non-empty pieces (LangChain's
-  // splitOnSeparator followed by the filter of empty strings), handing each to `on_piece(b, e)`
-  // in order as soon as it is cut.
+  // splitOnSeparator followed by the filter of empty strings), handing each to
+  // `on_piece(b, e, length)` in order as soon as it is cut.
   template <typename OnPiece>
   void Cut(size_t begin, size_t end, size_t index, OnPiece&& on_piece) const {
-    auto add = [&](size_t b, size_t e) {
-      if (e > b) on_piece(b, e);
-    };
     if (IsEmptySeparator(index)) {
       // One piece per code point (LangChain.js splits UTF-16 units, breaking surrogate pairs).
       size_t piece_begin = begin;
@@ -143,52 +140,81 @@ class SplitRun {
       while (pos < end) {
         pos += internal::SequenceLength(static_cast<unsigned char>(text_[pos]));
         if (pos < end && !CanCutAt(pos)) continue;
-        add(piece_begin, pos);
+        on_piece(piece_begin, pos, Length(piece_begin, pos));
         piece_begin = pos;
       }
       return;
     }
-    size_t piece_begin = begin;
+    // Code points are counted by the sweep that finds a literal separator: a piece's length is
+    // then its bytes less the continuation bytes the sweep saw, with no second read.
+    if (!options_.is_separator_regex && !options_.length_function &&
+        options_.length_unit == LengthUnit::kCodePoints) {
+      CutAtSeparator<true>(begin, end, index, on_piece);
+    } else {
+      CutAtSeparator<false>(begin, end, index, on_piece);
+    }
+  }
+
+  // Cut at a non-empty separator. Each boundary comes with a mark: with kCounted, the number of
+  // continuation bytes in text[begin, boundary); otherwise 0 and pieces are measured by Length.
+  template <bool kCounted, typename OnPiece>
+  void CutAtSeparator(size_t begin, size_t end, size_t index, OnPiece& on_piece) const {
+    size_t piece_begin = begin, piece_mark = 0;
+    auto piece = [&](size_t piece_end, size_t mark) {
+      if (piece_end <= piece_begin) return;
+      on_piece(piece_begin, piece_end,
+               kCounted ? (piece_end - piece_begin) - (mark - piece_mark)
+                        : Length(piece_begin, piece_end));
+    };
     // Cuts at the separator occurrence text[start, stop).
-    auto cut = [&](size_t start, size_t stop) {
+    auto cut = [&](size_t start, size_t start_mark, size_t stop, size_t stop_mark) {
       switch (options_.keep_separator) {
         case KeepSeparator::kStart:
           // LangChain.js splits at every position where the separator begins (a look-ahead
           // split), so overlapping occurrences each cut; never at the piece's first byte.
           if (start > piece_begin) {
-            add(piece_begin, start);
+            piece(start, start_mark);
             piece_begin = start;
+            piece_mark = start_mark;
           }
           break;
         case KeepSeparator::kEnd:
-          add(piece_begin, stop);
+          piece(stop, stop_mark);
           piece_begin = stop;
+          piece_mark = stop_mark;
           break;
         case KeepSeparator::kNone:
-          add(piece_begin, start);
+          piece(start, start_mark);
           piece_begin = stop;
+          piece_mark = stop_mark;
           break;
       }
     };
+    size_t end_mark = 0;
     if (!options_.is_separator_regex) {
       // One sweep visits every occurrence; overlapping ones cut only with kStart.
       const std::string& separator = options_.separators[index];
+      const size_t separator_marks =
+          kCounted ? separator.size() - internal::CountCodePoints(separator) : 0;
       const bool overlapping = options_.keep_separator == KeepSeparator::kStart;
-      internal::ForEachOccurrence(text_.substr(0, end), separator, begin, [&](size_t start) {
-        if (!CanCutAt(start)) return start + 1;
-        cut(start, start + separator.size());
-        return overlapping ? start + 1 : start + separator.size();
-      });
+      internal::ForEachOccurrence<kCounted>(
+          text_.substr(0, end), separator, begin,
+          [&](size_t start, size_t mark) {
+            if (!CanCutAt(start)) return start + 1;
+            cut(start, mark, start + separator.size(), mark + separator_marks);
+            return overlapping ? start + 1 : start + separator.size();
+          },
+          &end_mark);
     } else {
       for (size_t search = begin; search <= end;) {
         auto [start, stop] = Find(index, begin, search, end);
         if (start == std::string_view::npos) break;
-        cut(start, stop);
+        cut(start, 0, stop, 0);
         // An empty match steps one code point.
         search = stop > start ? stop : start + NextBoundaryStep(start, end);
       }
     }
-    add(piece_begin, end);
+    piece(end, end_mark);
   }
 
   void SplitRange(size_t begin, size_t end, size_t first_separator) {
@@ -221,8 +247,8 @@ class SplitRun {
     if (depth_ == windows_.size()) windows_.emplace_back();
     Window& window = windows_[depth_];
     window.Reset(separator_length);
-    Cut(begin, end, chosen, [&](size_t piece_begin, size_t piece_end) {
-      Piece piece{piece_begin, piece_end, Length(piece_begin, piece_end)};
+    Cut(begin, end, chosen, [&](size_t piece_begin, size_t piece_end, size_t length) {
+      Piece piece{piece_begin, piece_end, length};
       if (piece.length < options_.chunk_size) {
         MergeAdd(window, piece);
         return;

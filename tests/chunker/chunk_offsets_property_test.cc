@@ -106,6 +106,21 @@ TEST(ChunkOffsetsProperty, RandomTextAndOptions) {
     SCOPED_TRACE(testing::Message() << "round " << round << " size " << options.chunk_size);
     CheckChunks(text, *chunks, options.hard_limit ? options.chunk_size : 0,
                 options.keep_separator != KeepSeparator::kNone, options.length_unit);
+    // Code points are counted by the separator sweep; a length function takes the general
+    // path (each piece measured on its own) and must give the same chunks.
+    if (options.length_unit == LengthUnit::kCodePoints && !options.is_separator_regex) {
+      SplitterOptions measured = splitter->options();
+      measured.length_function = [](std::string_view piece) {
+        return TextLength(piece, LengthUnit::kCodePoints);
+      };
+      auto general = RecursiveCharacterSplitter::Create(measured)->Split(text);
+      ASSERT_TRUE(general.ok()) << general.status();
+      ASSERT_EQ(general->size(), chunks->size());
+      for (size_t i = 0; i < chunks->size(); ++i) {
+        ASSERT_EQ((*general)[i].begin, (*chunks)[i].begin) << i;
+        ASSERT_EQ((*general)[i].end, (*chunks)[i].end) << i;
+      }
+    }
     // SplitViews: the same chunks, as views into the text.
     absl::StatusOr<std::vector<std::string_view>> views = splitter->SplitViews(text);
     ASSERT_TRUE(views.ok()) << views.status();
