@@ -96,17 +96,30 @@ void AssignString(Json* target, const char* data, size_t size) {
   }
 }
 
-// A dict's members into `target`. When `target` already is an object with the same keys in the
-// same order (the next render of a context shaped like the last one), the values are assigned in
-// place; otherwise the object is built anew. Keys are unique: a dict's str keys cannot be equal.
+template <typename Pairs>
+void AssignObject(Json* target, size_t n, Pairs pairs, State& state);
+
 void AssignDict(Json* target, PyObject* dict, State& state) {
-  const size_t n = static_cast<size_t>(PyDict_GET_SIZE(dict));
   Py_ssize_t position = 0;
+  auto pairs = [dict, position](PyObject** key, PyObject** member) mutable {
+    return PyDict_Next(dict, &position, key, member) != 0;
+  };
+  AssignObject(target, static_cast<size_t>(PyDict_GET_SIZE(dict)), pairs, state);
+}
+
+// An object from `n` (key, value) pairs that `pairs(&key, &value)` yields (false at the end; a
+// copy of `pairs` starts over). If `target` is an object with the same keys in the same order
+// (the next render of a context shaped like the last one), the values are assigned in place;
+// otherwise the object is built anew. Keys are unique: a dict's str keys cannot be equal, nor
+// can keyword names.
+template <typename Pairs>
+void AssignObject(Json* target, size_t n, Pairs pairs, State& state) {
   PyObject *key = nullptr, *member = nullptr;
   if (target->is_object() && target->size() == n) {
     const Json::Object& members = target->as_object();
+    Pairs again = pairs;
     size_t i = 0;
-    for (; PyDict_Next(dict, &position, &key, &member); ++i) {
+    for (; again(&key, &member); ++i) {
       if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
       Py_ssize_t size = 0;
       const char* data = Utf8OrRefuse(key, &size);
@@ -116,11 +129,10 @@ void AssignDict(Json* target, PyObject* dict, State& state) {
       Assign(const_cast<Json*>(&members[i].second), member, state);
     }
     if (i == n) return;
-    position = 0;
   }
   Json::Object members;
   members.reserve(n);
-  while (PyDict_Next(dict, &position, &key, &member)) {
+  while (pairs(&key, &member)) {
     if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
     Py_ssize_t size = 0;
     const char* data = Utf8OrRefuse(key, &size);
@@ -227,6 +239,27 @@ ReusedJson::~ReusedJson() {
   for (Slot& slot : slots) {
     if (&slot.value == value_) slot.busy = false;
   }
+}
+
+const Json& ReusedJson::AssignKeywords(PyObject* const* values, PyObject* names) {
+  State state;
+  const Py_ssize_t n = PyTuple_GET_SIZE(names);
+  Py_ssize_t i = 0;
+  auto pairs = [values, names, n, i](PyObject** key, PyObject** member) mutable {
+    if (i == n) return false;
+    *key = PyTuple_GET_ITEM(names, i);
+    *member = values[i];
+    ++i;
+    return true;
+  };
+  try {
+    AssignObject(value_, static_cast<size_t>(n), pairs, state);
+  } catch (...) {
+    *value_ = Json();
+    throw;
+  }
+  bytes_ = std::max(bytes_, state.bytes);
+  return *value_;
 }
 
 const Json& ReusedJson::Assign(py::handle value) {

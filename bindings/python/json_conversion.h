@@ -33,6 +33,8 @@ class ReusedJson {
 
   // As PythonToJson (same values accepted, same errors).
   const Json& Assign(pybind11::handle value);
+  // An object of a vectorcall's keyword arguments: names[i] (a tuple of str) = values[i].
+  const Json& AssignKeywords(PyObject* const* values, PyObject* names);
 
  private:
   Json* value_ = nullptr;

@@ -34,6 +34,23 @@ void RegisterStatusTranslator() {
   });
 }
 
+PyObject* RaiseCurrentException() {
+  try {
+    throw;
+  } catch (py::error_already_set& error) {
+    error.restore();
+  } catch (...) {
+    namespace detail = py::detail;
+    if (!detail::apply_exception_translators(
+            detail::get_local_internals().registered_exception_translators) &&
+        !detail::apply_exception_translators(
+            detail::get_internals().registered_exception_translators)) {
+      PyErr_SetString(PyExc_SystemError, "a C++ exception escaped every translator");
+    }
+  }
+  return nullptr;
+}
+
 void BindChunkers(py::module_& module);   // chunker_bindings.cc
 void BindTokenizer(py::module_& module);  // tokenizer_bindings.cc
 void BindClients(py::module_& module);    // client_bindings.cc

@@ -41,6 +41,11 @@ void SetPythonError(const absl::Status& status);
 // Registers the translator from StatusError to llmkit.Error subclasses.
 void RegisterStatusTranslator();
 
+// For functions written against the C API (vectorcall methods): call inside a catch block; sets
+// the Python error for the exception in flight as pybind11's dispatcher does (a Python error is
+// restored, anything else goes through the registered translators) and returns nullptr.
+PyObject* RaiseCurrentException();
+
 }  // namespace llmkit::python
 
 #endif  // LLMKIT_BINDINGS_PYTHON_STATUS_CONVERSION_H_

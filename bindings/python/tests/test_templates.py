@@ -18,6 +18,30 @@ def test_template_render_kwargs_dict_and_strict():
     assert llmkit.Template("Hello {{ name }}!").render() == "Hello !"
 
 
+def test_render_takes_its_arguments_as_a_python_method_would():
+    # render is a vectorcall method written against the C API (pybind11's dispatcher cost as much
+    # as a chat template's render); its arguments behave as `def render(self, context=None, **kw)`.
+    import inspect
+
+    t = llmkit.Template("{{ a }}|{{ b }}")
+    assert str(inspect.signature(t.render)) == "(context=None, **kwargs)"
+    assert t.render(context={"a": 1}) == "1|"
+    assert t.render(context={"a": 1}, b=2) == "1|2"
+    assert t.render({"a": 1, "b": 2}, b=3) == "1|3"
+    assert llmkit.Template.render(t, a="x") == "x|"
+    with pytest.raises(TypeError, match="at most 1 positional argument"):
+        t.render({}, {})
+    with pytest.raises(TypeError, match="multiple values for argument 'context'"):
+        t.render({}, context={})
+    with pytest.raises(llmkit.InvalidArgumentError, match="takes a dict"):
+        t.render([1])
+    with pytest.raises(TypeError):
+        llmkit.Template.render(object())
+    with pytest.raises(llmkit.InvalidArgumentError, match="cannot convert object"):
+        t.render(a=object())
+    assert t.render(a=1, b=2) == "1|2"
+
+
 def test_whitespace_options_and_python_values():
     t = llmkit.Template("{% for x in xs %}\n  {{ x }}\n{% endfor %}", trim_blocks=True, lstrip_blocks=True)
     assert t.render(xs=[1, 2.5, None, True, "s", {"k": [1]}]) == "  1\n  2.5\n  None\n  True\n  s\n  {'k': [1]}\n"
