@@ -197,6 +197,15 @@ absl::Status Connection::Error(std::string_view what, std::string message) const
                                              Scrub(std::move(message), server_.password)));
 }
 
+std::optional<std::string> Connection::Literal(std::string_view value) const {
+  if (value.find('\0') != std::string_view::npos) return std::nullopt;
+  char* escaped = PQescapeLiteral(conn_, value.data(), value.size());
+  if (escaped == nullptr) return std::nullopt;
+  std::string literal(escaped);
+  PQfreemem(escaped);
+  return literal;
+}
+
 absl::StatusOr<Result> Connection::Exec(std::string_view sql,
                                         const std::vector<std::optional<std::string>>& params,
                                         const CallContext& call) {

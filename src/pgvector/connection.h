@@ -66,6 +66,11 @@ class Connection {
     return Exec(sql, {}, call);
   }
 
+  // `value` as an SQL string literal, quoted by libpq for this connection's encoding and
+  // standard_conforming_strings (PQescapeLiteral); nullopt when it cannot be one (a NUL byte,
+  // or bytes invalid in the encoding): then send it as a parameter.
+  std::optional<std::string> Literal(std::string_view value) const;
+
   // The connection cannot be used again (lost, or stopped mid-statement).
   bool broken() const;
   // Idle outside a transaction: may go back to the pool.

@@ -478,8 +478,6 @@ absl::StatusOr<std::vector<SearchHit>> PgVectorStore::Search(absl::Span<const fl
   LLMKIT_ASSIGN_OR_RETURN(
       std::vector<float> prepared,
       internal::PrepareStoredVector(query, impl_->options.dim, impl_->options.metric, "query"));
-  Params params;  // The filter's keys and values.
-  const std::string where_sql = pg::FilterSql(filter, impl_->metadata, &params);
   const std::string vector = pg::VectorText(prepared);
   // HNSW visits at least k candidates when it can.
   const int ef = std::max(options.ef_search > 0 ? options.ef_search : impl_->options.ef_search,
@@ -492,6 +490,25 @@ absl::StatusOr<std::vector<SearchHit>> PgVectorStore::Search(absl::Span<const fl
       LLMKIT_RETURN_IF_ERROR(c.Exec(set, {absl::StrCat(ef)}, call).status());
       c.ef_search = ef;
     }
+    // The filter's keys and values as literals quoted by libpq for this connection, so that a
+    // filtered search is one simple-protocol message like an unfiltered one (a parameterized
+    // statement is five, and costs pglite-server a fifth more time); as parameters when a value
+    // cannot be a literal.
+    Params params;
+    bool quoted = true, nul = false;
+    std::string where_sql =
+        pg::FilterSql(filter, impl_->metadata, [&](std::string value) -> std::string {
+          nul = nul || value.find('\0') != std::string::npos;
+          std::optional<std::string> literal = c.Literal(value);
+          quoted = quoted && literal.has_value();
+          return literal.value_or("NULL");
+        });
+    if (nul) {
+      // A parameter would be cut at the NUL and match the prefix.
+      return absl::InvalidArgumentError(
+          "a filter key or value holds a NUL byte, which PostgreSQL text cannot");
+    }
+    if (!quoted) where_sql = pg::FilterSql(filter, impl_->metadata, &params);
     LLMKIT_ASSIGN_OR_RETURN(
         std::vector<SearchHit> hits,
         impl_->Query(c, vector, where_sql, params, options, options.exact, call));

@@ -1,4 +1,4 @@
-// Filters as SQL over jsonb (bound keys and values), and vector/array literals.
+// Filters as SQL over jsonb (keys and values bound or quoted), and vector/array literals.
 
 #include "pgvector/sql.h"
 
@@ -14,27 +14,24 @@ namespace {
 
 using Node = Filter::Node;
 
-std::string Bind(Params* params, std::string value) {
-  params->push_back(std::move(value));
-  return absl::StrCat("$", params->size());
-}
+using Binder = absl::FunctionRef<std::string(std::string value)>;
 
-std::string Leaf(const Node& node, std::string_view column_name, Params* params) {
+std::string Leaf(const Node& node, std::string_view column_name, Binder bind) {
   const absl::string_view column = internal::ToAbsl(column_name);
-  const std::string key = Bind(params, node.field);
+  const std::string key = bind(node.field);
   const std::string field = absl::StrCat("(", column, " -> ", key, "::text)");
   if (node.kind == Node::Kind::kIn) {
     // jsonb equality: numbers by value (1 = 1.0), strings exactly, no match across types.
     std::string list;
     for (const Json& v : node.values) {
-      absl::StrAppend(&list, list.empty() ? "" : ", ", Bind(params, v.Dump()), "::jsonb");
+      absl::StrAppend(&list, list.empty() ? "" : ", ", bind(v.Dump()), "::jsonb");
     }
     std::string in = absl::StrCat("COALESCE(", field, " = ANY(ARRAY[", list, "]), FALSE)");
     return node.negate ? absl::StrCat("(NOT ", in, ")") : in;
   }
   if (node.op == Node::Op::kEq || node.op == Node::Op::kNe) {
     const bool eq = node.op == Node::Op::kEq;
-    return absl::StrCat("COALESCE(", field, eq ? " = " : " <> ", Bind(params, node.value.Dump()),
+    return absl::StrCat("COALESCE(", field, eq ? " = " : " <> ", bind(node.value.Dump()),
                         "::jsonb, ", eq ? "FALSE" : "TRUE", ")");
   }
   const char* op = node.op == Node::Op::kGt    ? ">"
@@ -43,15 +40,15 @@ std::string Leaf(const Node& node, std::string_view column_name, Params* params)
                                                : "<=";
   if (node.value.is_number()) {
     return absl::StrCat("COALESCE(jsonb_typeof(", field, ") = 'number' AND ", field, " ", op, " ",
-                        Bind(params, node.value.Dump()), "::jsonb, FALSE)");
+                        bind(node.value.Dump()), "::jsonb, FALSE)");
   }
   // Strings by bytes (UTF-8 byte order is code point order), as Filter::Matches.
   return absl::StrCat("COALESCE(jsonb_typeof(", field, ") = 'string' AND (", column, " ->> ", key,
-                      "::text) COLLATE \"C\" ", op, " ", Bind(params, node.value.as_string()),
+                      "::text) COLLATE \"C\" ", op, " ", bind(node.value.as_string()),
                       "::text COLLATE \"C\", FALSE)");
 }
 
-std::string Expression(const Node& node, std::string_view column, Params* params) {
+std::string Expression(const Node& node, std::string_view column, Binder bind) {
   switch (node.kind) {
     case Node::Kind::kAll:
       return "TRUE";
@@ -60,24 +57,31 @@ std::string Expression(const Node& node, std::string_view column, Params* params
       std::string out = "(";
       for (size_t i = 0; i < node.children.size(); ++i) {
         if (i > 0) out += node.kind == Node::Kind::kAnd ? " AND " : " OR ";
-        out += Expression(node.children[i], column, params);
+        out += Expression(node.children[i], column, bind);
       }
       return out + ")";
     }
     case Node::Kind::kNot:
-      return absl::StrCat("(NOT ", Expression(node.children.front(), column, params), ")");
+      return absl::StrCat("(NOT ", Expression(node.children.front(), column, bind), ")");
     case Node::Kind::kCompare:
     case Node::Kind::kIn:
-      return Leaf(node, column, params);
+      return Leaf(node, column, bind);
   }
   return "FALSE";
 }
 
 }  // namespace
 
-std::string FilterSql(const Filter& filter, std::string_view metadata_column, Params* params) {
+std::string FilterSql(const Filter& filter, std::string_view metadata_column, Binder bind) {
   if (filter.root() == nullptr) return "TRUE";
-  return Expression(*filter.root(), metadata_column, params);
+  return Expression(*filter.root(), metadata_column, bind);
+}
+
+std::string FilterSql(const Filter& filter, std::string_view metadata_column, Params* params) {
+  return FilterSql(filter, metadata_column, [params](std::string value) {
+    params->push_back(std::move(value));
+    return absl::StrCat("$", params->size());
+  });
 }
 
 std::string VectorText(absl::Span<const float> vector) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "llmkit/store.h"
@@ -18,9 +19,13 @@ namespace llmkit::pg {
 using Params = std::vector<std::optional<std::string>>;
 
 // A boolean SQL expression equal to Filter::Matches on `metadata_column` (a quoted identifier),
-// never NULL. Keys and values are appended to `params` and referenced as $n. Numbers compare as
-// numbers, strings by bytes (COLLATE "C"), a missing field fails every comparison except $ne
-// and $nin. "TRUE" for a filter that matches everything.
+// never NULL. Each key and value is passed to `bind`, which returns the SQL that stands for it
+// (a $n parameter, or a literal quoted by libpq). Numbers compare as numbers, strings by bytes
+// (COLLATE "C"), a missing field fails every comparison except $ne and $nin. "TRUE" for a
+// filter that matches everything.
+std::string FilterSql(const Filter& filter, std::string_view metadata_column,
+                      absl::FunctionRef<std::string(std::string value)> bind);
+// As above, with keys and values appended to `params` and referenced as $n.
 std::string FilterSql(const Filter& filter, std::string_view metadata_column, Params* params);
 
 // '[1.5,-2,3e-05]': the shortest text that reads back as the same float32.

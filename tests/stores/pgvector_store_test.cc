@@ -252,6 +252,12 @@ TEST_F(PgVectorStoreTest, InjectionThroughIdsKeysAndValuesIsJustData) {
   EXPECT_EQ((*store->Get({evil_id}))[0].id, evil_id);
   EXPECT_EQ(*store->Delete({evil_id, "x' OR '1'='1"}), 1u);
   EXPECT_EQ(*store->Count(), 1u);
+  // Filter values go to the server as literals quoted by libpq; a NUL byte cannot be one (nor a
+  // parameter: it would be cut there and match the prefix), so it is refused.
+  Json::Object nul;
+  nul.emplace_back("k", Json(std::string("a\0b", 3)));
+  auto refused = store->Search({1, 1}, {.k = 5, .where = Json(nul)});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
 }
 
 TEST_F(PgVectorStoreTest, ExistingTableWithItsOwnColumnNames) {
