@@ -161,6 +161,79 @@ PyMethodDef kRenderTemplate = {
     "render($self, /, context=None, **kwargs)\n--\n\n"
     "Renders with a dict of variables and/or keyword arguments."};
 
+// ChatTemplate.apply(messages, tools=None, add_generation_prompt=False, **extra), as render:
+// a vectorcall method with the arguments of the pybind11 method it replaces.
+PyObject* ApplyChatTemplate(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                            PyObject* kwnames) {
+  try {
+    const ChatTemplate& t = py::cast<const ChatTemplate&>(py::handle(self));
+    static constexpr const char* kNames[] = {"messages", "tools", "add_generation_prompt"};
+    if (nargs > 3) {
+      throw py::type_error(
+          absl::StrCat("apply() takes at most 3 positional arguments (", nargs, " given)"));
+    }
+    PyObject* named[3] = {nullptr, nullptr, nullptr};
+    for (Py_ssize_t i = 0; i < nargs; ++i) named[i] = args[i];
+    const Py_ssize_t keywords = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+    py::dict extra;
+    for (Py_ssize_t i = 0; i < keywords; ++i) {
+      PyObject* name = PyTuple_GET_ITEM(kwnames, i);
+      int slot = -1;
+      for (int k = 0; k < 3; ++k) {
+        if (PyUnicode_CompareWithASCIIString(name, kNames[k]) == 0) slot = k;
+      }
+      if (slot < 0) {
+        if (PyDict_SetItem(extra.ptr(), name, args[nargs + i]) != 0) throw py::error_already_set();
+      } else if (named[slot] != nullptr) {
+        throw py::type_error(
+            absl::StrCat("apply() got multiple values for argument '", kNames[slot], "'"));
+      } else {
+        named[slot] = args[nargs + i];
+      }
+    }
+    if (named[0] == nullptr) throw py::type_error("apply() missing required argument 'messages'");
+    // As pybind11's bool conversion: True/False, None as False, a number's truth (nb_bool);
+    // anything else (a str, a list) is refused.
+    bool add_generation_prompt = false;
+    if (named[2] != nullptr && named[2] != Py_None) {
+      PyNumberMethods* number = Py_TYPE(named[2])->tp_as_number;
+      if (!PyBool_Check(named[2]) && (number == nullptr || number->nb_bool == nullptr)) {
+        throw py::type_error(absl::StrCat("apply(): add_generation_prompt must be a bool, got ",
+                                          Py_TYPE(named[2])->tp_name));
+      }
+      int truth = PyObject_IsTrue(named[2]);
+      if (truth < 0) throw py::error_already_set();
+      add_generation_prompt = truth == 1;
+    }
+    ReusedJson messages_holder, tools_holder, extra_holder;
+    const Json& messages = messages_holder.Assign(named[0]);
+    const Json& tools = tools_holder.Assign(named[1] == nullptr ? Py_None : named[1]);
+    const Json& variables = Variables(py::none(), extra, extra_holder);
+    absl::StatusOr<std::string> out;
+    {
+      py::gil_scoped_release release;
+      out = t.Apply(messages, tools, add_generation_prompt, variables);
+    }
+    ThrowIfError(out.status());
+    return PyUnicode_DecodeUTF8(out->data(), static_cast<Py_ssize_t>(out->size()), nullptr);
+  } catch (...) {
+    return RaiseCurrentException();
+  }
+}
+
+PyMethodDef kApplyChatTemplate = {
+    "apply", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&ApplyChatTemplate)),
+    METH_FASTCALL | METH_KEYWORDS,
+    "apply($self, /, messages, tools=None, add_generation_prompt=False, **extra)\n--\n\n"
+    "Renders the conversation; extra keyword arguments become template variables."};
+
+// Replaces `name` on the class `type` with a vectorcall method.
+void SetMethod(py::handle type, PyMethodDef* method) {
+  PyObject* descriptor = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(type.ptr()), method);
+  if (descriptor == nullptr) throw py::error_already_set();
+  py::setattr(type, method->ml_name, py::reinterpret_steal<py::object>(descriptor));
+}
+
 }  // namespace
 
 void BindTemplates(py::module_& module) {
@@ -200,13 +273,7 @@ void BindTemplates(py::module_& module) {
            py::arg("tracer") = nullptr)
       .def_property_readonly("variables", &Template::variables,
                              "Names the template reads but never sets, in first-use order.");
-  {
-    py::handle type = module.attr("Template");
-    PyObject* render =
-        PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(type.ptr()), &kRenderTemplate);
-    if (render == nullptr) throw py::error_already_set();
-    py::setattr(type, "render", py::reinterpret_steal<py::object>(render));
-  }
+  SetMethod(module.attr("Template"), &kRenderTemplate);
 
   py::class_<ChatTemplate>(module, "ChatTemplate",
                            "A model's chat_template, rendered as transformers' "
@@ -235,25 +302,8 @@ void BindTemplates(py::module_& module) {
            py::arg("max_memory_bytes") = defaults.max_memory_bytes,
            py::arg("max_nesting_depth") = defaults.max_nesting_depth,
            py::arg("max_render_time") = absl::ToDoubleSeconds(defaults.max_render_time),
-           py::arg("tracer") = nullptr)
-      .def(
-          "apply",
-          [](const ChatTemplate& t, const py::object& messages, const py::object& tools,
-             bool add_generation_prompt, const py::kwargs& extra) {
-            ReusedJson m_holder, tools_holder, extra_holder;
-            const Json& m = m_holder.Assign(messages);
-            const Json& tl = tools_holder.Assign(tools);
-            const Json& ex = Variables(py::none(), extra, extra_holder);
-            absl::StatusOr<std::string> out;
-            {
-              py::gil_scoped_release release;
-              out = t.Apply(m, tl, add_generation_prompt, ex);
-            }
-            return ValueOrThrow(std::move(out));
-          },
-          py::arg("messages"), py::arg("tools") = py::none(),
-          py::arg("add_generation_prompt") = false,
-          "Renders the conversation; extra keyword arguments become template variables.");
+           py::arg("tracer") = nullptr);
+  SetMethod(module.attr("ChatTemplate"), &kApplyChatTemplate);
 
   py::class_<FStringTemplate>(module, "FStringTemplate",
                               "A LangChain-style f-string prompt: {name}, with {{ and }} "

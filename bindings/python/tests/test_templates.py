@@ -42,6 +42,30 @@ def test_render_takes_its_arguments_as_a_python_method_would():
     assert t.render(a=1, b=2) == "1|2"
 
 
+def test_apply_takes_its_arguments_as_a_python_method_would():
+    import inspect
+
+    ct = llmkit.ChatTemplate("{% for m in messages %}{{ m.content }}{% endfor %}|{{ tools }}|"
+                             "{{ add_generation_prompt }}|{{ x }}")
+    assert str(inspect.signature(ct.apply)) == \
+        "(messages, tools=None, add_generation_prompt=False, **extra)"
+    m = [{"role": "user", "content": "hi"}]
+    assert ct.apply(m) == "hi|None|False|"
+    assert ct.apply(m, [{"a": 1}], True, x=5) == "hi|[{'a': 1}]|True|5"
+    assert ct.apply(messages=m, add_generation_prompt=1) == "hi|None|True|"
+    assert ct.apply(m, add_generation_prompt=None) == "hi|None|False|"
+    with pytest.raises(TypeError, match="missing required argument 'messages'"):
+        ct.apply()
+    with pytest.raises(TypeError, match="multiple values for argument 'tools'"):
+        ct.apply(m, None, tools=None)
+    with pytest.raises(TypeError, match="at most 3 positional arguments"):
+        ct.apply(m, None, False, 1)
+    with pytest.raises(TypeError, match="add_generation_prompt must be a bool, got str"):
+        ct.apply(m, add_generation_prompt="yes")
+    with pytest.raises(llmkit.InvalidArgumentError, match="cannot convert object"):
+        ct.apply(m, x=object())
+
+
 def test_whitespace_options_and_python_values():
     t = llmkit.Template("{% for x in xs %}\n  {{ x }}\n{% endfor %}", trim_blocks=True, lstrip_blocks=True)
     assert t.render(xs=[1, 2.5, None, True, "s", {"k": [1]}]) == "  1\n  2.5\n  None\n  True\n  s\n  {'k': [1]}\n"
