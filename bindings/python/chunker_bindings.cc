@@ -159,20 +159,25 @@ KeepSeparator ParseKeepSeparator(py::handle value) {
       absl::InvalidArgumentError("keep_separator must be True, False, \"start\" or \"end\""));
 }
 
-// Splits with the GIL released unless a Python length function needs it.
-template <typename Splitter>
-std::vector<Chunk> RunSplit(const Splitter& splitter, const std::optional<PythonLength>& length,
-                            std::string_view text) {
-  absl::StatusOr<std::vector<Chunk>> chunks;
+// Runs `split()` (a StatusOr) with the GIL released unless a Python length function needs it.
+template <typename Split>
+auto RunWithLength(const std::optional<PythonLength>& length, Split split) {
+  decltype(split()) result;
   if (length.has_value()) {
     length->Reset();
-    chunks = splitter.Split(text);
+    result = split();
     length->RethrowIfFailed();
   } else {
     py::gil_scoped_release release;
-    chunks = splitter.Split(text);
+    result = split();
   }
-  return ValueOrThrow(std::move(chunks));
+  return ValueOrThrow(std::move(result));
+}
+
+template <typename Splitter>
+std::vector<Chunk> RunSplit(const Splitter& splitter, const std::optional<PythonLength>& length,
+                            std::string_view text) {
+  return RunWithLength(length, [&] { return splitter.Split(text); });
 }
 
 struct PyRecursiveSplitter {
@@ -298,19 +303,11 @@ PyObject* NewStr(std::string_view bytes, bool ascii) {
 // intermediate std::string per chunk); the guard's chunking check measures this path.
 py::list SplitRecursiveTexts(const PyRecursiveSplitter& self, const py::str& text) {
   Utf8Text utf8 = GetUtf8(text);
-  absl::StatusOr<std::vector<std::string_view>> views;
-  if (self.length.has_value()) {
-    self.length->Reset();
-    views = self.splitter.SplitViews(utf8.bytes);
-    self.length->RethrowIfFailed();
-  } else {
-    py::gil_scoped_release release;
-    views = self.splitter.SplitViews(utf8.bytes);
-  }
-  ThrowIfError(views.status());
-  py::list texts(views->size());
-  for (size_t i = 0; i < views->size(); ++i) {
-    PyObject* item = NewStr((*views)[i], utf8.ascii);
+  std::vector<std::string_view> views =
+      RunWithLength(self.length, [&] { return self.splitter.SplitViews(utf8.bytes); });
+  py::list texts(views.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    PyObject* item = NewStr(views[i], utf8.ascii);
     if (item == nullptr) throw py::error_already_set();
     PyList_SET_ITEM(texts.ptr(), static_cast<Py_ssize_t>(i), item);
   }
