@@ -214,6 +214,13 @@ absl::StatusOr<Result> Connection::Exec(std::string_view sql,
     broken_ = true;
     return Error("query", "the connection is closed");
   }
+  for (const auto& p : params) {
+    // libpq reads each parameter as a C string: one holding a NUL would be cut there (a filter
+    // value "a\0b" would match "a").
+    if (p.has_value() && p->find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError("a value holds a NUL byte, which PostgreSQL text cannot");
+    }
+  }
   std::string text(sql);
   int sent;
   if (params.empty()) {

@@ -56,9 +56,10 @@ class Connection {
                                                           const CallContext& call);
   ~Connection();
 
-  // Runs one statement with text parameters ($1...; nullopt is SQL NULL). `sql` without
-  // parameters may hold several statements. A deadline or cancellation closes the connection
-  // (broken() turns true). Errors: mapped from SQLSTATE (see Classify).
+  // Runs one statement with text parameters ($1...; nullopt is SQL NULL; one holding a NUL byte
+  // is kInvalidArgument). `sql` without parameters may hold several statements. A deadline or
+  // cancellation closes the connection (broken() turns true). Errors: mapped from SQLSTATE (see
+  // Classify).
   absl::StatusOr<Result> Exec(std::string_view sql,
                               const std::vector<std::optional<std::string>>& params,
                               const CallContext& call);

@@ -505,19 +505,13 @@ absl::StatusOr<std::vector<SearchHit>> PgVectorStore::Search(absl::Span<const fl
     // statement is five, and costs pglite-server a fifth more time); as parameters when a value
     // cannot be a literal.
     Params params;
-    bool quoted = true, nul = false;
+    bool quoted = true;
     std::string where_sql =
         pg::FilterSql(filter, impl_->metadata, [&](std::string value) -> std::string {
-          nul = nul || value.find('\0') != std::string::npos;
           std::optional<std::string> literal = c.Literal(value);
           quoted = quoted && literal.has_value();
           return literal.value_or("NULL");
         });
-    if (nul) {
-      // A parameter would be cut at the NUL and match the prefix.
-      return absl::InvalidArgumentError(
-          "a filter key or value holds a NUL byte, which PostgreSQL text cannot");
-    }
     if (!quoted) where_sql = pg::FilterSql(filter, impl_->metadata, &params);
     LLMKIT_ASSIGN_OR_RETURN(
         std::vector<SearchHit> hits,
