@@ -339,6 +339,7 @@ class Compiler {
     if (!re->ok()) return Bad(location, absl::StrCat("bad regular expression: ", re->error()));
     out->source = source;
     out->re = std::move(re);
+    out->simple = SimplePattern::Parse(source);
     return absl::OkStatus();
   }
 
@@ -384,6 +385,8 @@ class Compiler {
     if (const Json* e = j.Find("enum"); e != nullptr) {
       if (!e->is_array()) return Bad(At(location, "enum"), "must be an array");
       n->enum_values = e;
+      n->enum_only_strings = true;
+      for (const Json& v : e->as_array()) n->enum_only_strings &= v.is_string();
     }
     n->const_value = j.Find("const");
     LLMKIT_RETURN_IF_ERROR(number("multipleOf", &n->multiple_of));
@@ -469,6 +472,8 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
                    !n.dependent_schemas.empty() || n.max_properties || n.min_properties;
     n.has_combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() ||
                         n.not_schema != nullptr || n.if_schema != nullptr;
+    n.local_only = !n.boolean && n.ref == nullptr && n.dynamic_ref == nullptr &&
+                   n.unevaluated_items == nullptr && n.unevaluated_properties == nullptr;
     if (!n.dynamic_anchor.empty()) program->dynamic_scope = true;
   }
   return std::shared_ptr<const Program>(std::move(program));

@@ -16,6 +16,7 @@
 #include "llmkit/json.h"
 #include "llmkit/schema.h"
 #include "re2/re2.h"
+#include "schema/simple_pattern.h"
 
 namespace llmkit::internal::schema {
 
@@ -41,9 +42,17 @@ enum TypeBit : uint8_t {
   kObjectType = 64,
 };
 
+// A `pattern` or `patternProperties` regex: RE2 always (it checked the syntax), and the
+// SimplePattern when the regex has that shape, which answers the same without RE2's per-call
+// cost.
 struct Pattern {
   std::string source;
   std::unique_ptr<RE2> re;
+  std::optional<SimplePattern> simple;
+
+  bool Search(std::string_view text) const {
+    return simple.has_value() ? simple->Search(text) : RE2::PartialMatch(text, *re);
+  }
 };
 
 struct Node {
@@ -54,6 +63,7 @@ struct Node {
 
   uint8_t types = 0;  // 0: no "type".
   const Json* enum_values = nullptr;
+  bool enum_only_strings = false;  // Every enum value is a string (compared as strings).
   const Json* const_value = nullptr;
   std::optional<double> multiple_of, maximum, exclusive_maximum, minimum, exclusive_minimum;
   std::optional<int64_t> max_length, min_length, max_items, min_items, max_contains, min_contains,
@@ -87,6 +97,7 @@ struct Node {
   bool has_array = false;        // items, prefixItems, contains, min/maxItems, uniqueItems
   bool has_object = false;       // properties, required, dependencies, min/maxProperties, ...
   bool has_combinators = false;  // allOf, anyOf, oneOf, not, if
+  bool local_only = false;       // None of $ref, $dynamicRef, unevaluated*; not boolean.
 
   // The keyword names used in keyword locations ("items" or "additionalItems", ...).
   const char* items_keyword = "items";

@@ -2,6 +2,7 @@
 // (evaluated properties and items) that unevaluatedProperties and unevaluatedItems read.
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,42 @@ std::string TypeNames(uint8_t bits) {
   return out;
 }
 
+// Equal keys: the lengths and the first bytes before memcmp (most keys differ early).
+inline bool SameKey(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         (a.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), a.size()) == 0));
+}
+
+// The member named `name`, or nullptr (Json::Find, comparing with SameKey).
+const Json* FindMember(const Json::Object& members, std::string_view name) {
+  for (const Json::Member& m : members) {
+    if (SameKey(m.first, name)) return &m.second;
+  }
+  return nullptr;
+}
+
+// JSON Schema equality (Json's ==), without its work list for two strings.
+bool SameValue(const Json& a, const Json& b) {
+  if (a.is_string() && b.is_string()) return SameKey(a.as_string(), b.as_string());
+  return a == b;
+}
+
+// `instance` is one of the node's enum values.
+bool InEnum(const Node* n, const Json& instance) {
+  if (n->enum_only_strings) {
+    if (!instance.is_string()) return false;
+    const std::string& s = instance.as_string();
+    for (const Json& v : n->enum_values->as_array()) {
+      if (SameKey(v.as_string(), s)) return true;
+    }
+    return false;
+  }
+  for (const Json& v : n->enum_values->as_array()) {
+    if (v == instance) return true;
+  }
+  return false;
+}
+
 size_t CodePoints(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
@@ -85,10 +122,13 @@ std::string Number(double d) {
   return absl::StrCat(d);
 }
 
+// kErrors: collect errors with their locations (Validate) or only answer yes or no (IsValid,
+// which stops at the first failure whatever all_errors says, and keeps no locations).
+template <bool kErrors>
 class Validator {
  public:
   Validator(const Program& program, std::vector<SchemaError>* errors)
-      : program_(program), errors_(errors), all_(program.options.all_errors) {}
+      : program_(program), errors_(errors), all_(kErrors && program.options.all_errors) {}
 
   bool Run(const Json& instance) { return Validate(program_.root, instance, nullptr); }
 
@@ -97,17 +137,17 @@ class Validator {
   class Keyword {
    public:
     Keyword(Validator& v, std::string_view token) : v_(v) {
-      if (v_.errors_ == nullptr) return;
+      if (!kErrors) return;
       old_ = v_.keyword_.size();
       AppendPointerToken(&v_.keyword_, token);
     }
     Keyword(Validator& v, size_t index) : v_(v) {
-      if (v_.errors_ == nullptr) return;
+      if (!kErrors) return;
       old_ = v_.keyword_.size();
       absl::StrAppend(&v_.keyword_, "/", index);
     }
     ~Keyword() {
-      if (v_.errors_ != nullptr) v_.keyword_.resize(old_);
+      if (kErrors) v_.keyword_.resize(old_);
     }
 
    private:
@@ -117,17 +157,17 @@ class Validator {
   class Instance {
    public:
     Instance(Validator& v, std::string_view token) : v_(v) {
-      if (v_.errors_ == nullptr) return;
+      if (!kErrors) return;
       old_ = v_.instance_.size();
       AppendPointerToken(&v_.instance_, token);
     }
     Instance(Validator& v, size_t index) : v_(v) {
-      if (v_.errors_ == nullptr) return;
+      if (!kErrors) return;
       old_ = v_.instance_.size();
       absl::StrAppend(&v_.instance_, "/", index);
     }
     ~Instance() {
-      if (v_.errors_ != nullptr) v_.instance_.resize(old_);
+      if (kErrors) v_.instance_.resize(old_);
     }
 
    private:
@@ -136,16 +176,16 @@ class Validator {
   };
 
   bool Fail(std::string_view keyword, std::string message) {
-    if (errors_ != nullptr) {
+    if constexpr (kErrors) {
       std::string location = keyword_;
       if (!keyword.empty()) AppendPointerToken(&location, keyword);
       errors_->push_back({instance_, std::move(location), std::move(message)});
     }
     return false;
   }
-  size_t Mark() const { return errors_ == nullptr ? 0 : errors_->size(); }
+  size_t Mark() const { return kErrors ? errors_->size() : 0; }
   void Rewind(size_t mark) {
-    if (errors_ != nullptr) errors_->resize(mark);
+    if constexpr (kErrors) errors_->resize(mark);
   }
 
   // Validates with `sub`, merging its annotations into `out` when it passes.
@@ -158,6 +198,8 @@ class Validator {
   }
 
   bool Validate(const Node* n, const Json& instance, Annotations* out);
+  // The keywords that read only this instance and its children (not $ref, unevaluated*).
+  bool Local(const Node* n, const Json& instance, Annotations* ann);
   bool Assertions(const Node* n, const Json& instance);
   bool Arrays(const Node* n, const Json& instance, Annotations* ann);
   bool Objects(const Node* n, const Json& instance, Annotations* ann);
@@ -171,8 +213,12 @@ class Validator {
   int depth_ = 0;
 };
 
-bool Validator::Validate(const Node* n, const Json& instance, Annotations* out) {
+template <bool kErrors>
+bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotations* out) {
   if (n->boolean) return *n->boolean || Fail("", "boolean schema is false");
+  // No reference and no unevaluated*: no dynamic scope to keep, no annotations of its own, no
+  // cycle (only references make one), so its keywords alone.
+  if (n->local_only && !program_.dynamic_scope) return Local(n, instance, out);
   if (depth_ >= kMaxDepth) return Fail("", "schema references nest too deep (a $ref loop?)");
   ++depth_;
   const bool entered = program_.dynamic_scope && (scope_.empty() || scope_.back() != n->resource);
@@ -206,19 +252,7 @@ bool Validator::Validate(const Node* n, const Json& instance, Annotations* out) 
         if (!all_) break;
       }
     }
-    if (n->has_assertions && !Assertions(n, instance)) {
-      valid = false;
-      if (!all_) break;
-    }
-    if (n->has_array && instance.is_array() && !Arrays(n, instance, ann)) {
-      valid = false;
-      if (!all_) break;
-    }
-    if (n->has_object && instance.is_object() && !Objects(n, instance, ann)) {
-      valid = false;
-      if (!all_) break;
-    }
-    if (n->has_combinators && !Combinators(n, instance, ann)) {
+    if (!Local(n, instance, ann)) {
       valid = false;
       if (!all_) break;
     }
@@ -256,7 +290,27 @@ bool Validator::Validate(const Node* n, const Json& instance, Annotations* out) 
   return valid;
 }
 
-bool Validator::Assertions(const Node* n, const Json& instance) {
+template <bool kErrors>
+bool Validator<kErrors>::Local(const Node* n, const Json& instance, Annotations* ann) {
+  bool valid = true;
+  if (n->has_assertions && !Assertions(n, instance)) {
+    valid = false;
+    if (!all_) return false;
+  }
+  if (n->has_array && instance.is_array() && !Arrays(n, instance, ann)) {
+    valid = false;
+    if (!all_) return false;
+  }
+  if (n->has_object && instance.is_object() && !Objects(n, instance, ann)) {
+    valid = false;
+    if (!all_) return false;
+  }
+  if (n->has_combinators && !Combinators(n, instance, ann)) valid = false;
+  return valid;
+}
+
+template <bool kErrors>
+bool Validator<kErrors>::Assertions(const Node* n, const Json& instance) {
   bool valid = true;
   auto check = [&](bool ok) {
     valid = valid && ok;
@@ -265,15 +319,9 @@ bool Validator::Assertions(const Node* n, const Json& instance) {
   if (n->types != 0 && !(TypeBits(instance) & n->types)) {
     if (!check(Fail("type", "must be " + TypeNames(n->types)))) return false;
   }
-  if (n->enum_values != nullptr) {
-    bool found = false;
-    for (const Json& v : n->enum_values->as_array()) {
-      if (v == instance) {
-        found = true;
-        break;
-      }
-    }
-    if (!found && !check(Fail("enum", "must be equal to one of the allowed values"))) return false;
+  if (n->enum_values != nullptr && !InEnum(n, instance) &&
+      !check(Fail("enum", "must be equal to one of the allowed values"))) {
+    return false;
   }
   // Json equality is JSON Schema's: 1 == 1.0, true != 1, members in any order.
   if (n->const_value != nullptr && !(*n->const_value == instance)) {
@@ -318,7 +366,7 @@ bool Validator::Assertions(const Node* n, const Json& instance) {
         return false;
       }
     }
-    if (n->pattern != nullptr && !RE2::PartialMatch(s, *n->pattern->re) &&
+    if (n->pattern != nullptr && !n->pattern->Search(s) &&
         !check(Fail("pattern", "must match pattern \"" + n->pattern->source + "\""))) {
       return false;
     }
@@ -330,7 +378,8 @@ bool Validator::Assertions(const Node* n, const Json& instance) {
   return valid;
 }
 
-bool Validator::Arrays(const Node* n, const Json& instance, Annotations* ann) {
+template <bool kErrors>
+bool Validator<kErrors>::Arrays(const Node* n, const Json& instance, Annotations* ann) {
   const Json::Array& items = instance.as_array();
   bool valid = true;
   auto check = [&](bool ok) {
@@ -350,7 +399,7 @@ bool Validator::Arrays(const Node* n, const Json& instance, Annotations* ann) {
   if (n->unique_items) {
     for (size_t i = 1; i < items.size() && valid; ++i) {
       for (size_t j = 0; j < i; ++j) {
-        if (items[i] == items[j]) {
+        if (SameValue(items[i], items[j])) {
           if (!check(Fail("uniqueItems", absl::StrCat("must NOT have duplicate items (items ## ", j,
                                                       " and ", i, " are identical)")))) {
             return false;
@@ -408,7 +457,8 @@ bool Validator::Arrays(const Node* n, const Json& instance, Annotations* ann) {
   return valid;
 }
 
-bool Validator::Objects(const Node* n, const Json& instance, Annotations* ann) {
+template <bool kErrors>
+bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotations* ann) {
   const Json::Object& members = instance.as_object();
   bool valid = true;
   auto check = [&](bool ok) {
@@ -427,7 +477,7 @@ bool Validator::Objects(const Node* n, const Json& instance, Annotations* ann) {
     return false;
   }
   for (const std::string& name : n->required) {
-    if (instance.Find(name) == nullptr &&
+    if (FindMember(members, name) == nullptr &&
         !check(Fail("required", "must have required property '" + name + "'"))) {
       return false;
     }
@@ -446,21 +496,30 @@ bool Validator::Objects(const Node* n, const Json& instance, Annotations* ann) {
   const bool per_member = !n->properties.empty() || !n->pattern_properties.empty() ||
                           n->additional_properties != nullptr || n->property_names != nullptr;
   if (per_member) {
+    // Instances mostly list their members in the schema's order: try the property after the
+    // last one found, then the others (a few: compared; many: the index).
+    size_t next = 0;
     for (size_t i = 0; i < members.size(); ++i) {
       const auto& [key, value] = members[i];
       bool matched = false;
       if (!n->properties.empty()) {
-        // A few properties: compare (lengths first); many: the index.
         const Node* sub = nullptr;
-        if (n->properties.size() <= 8) {
-          for (const auto& [name, node] : n->properties) {
-            if (name.size() == key.size() && name == key) {
-              sub = node;
+        size_t found = n->properties.size();
+        if (next < n->properties.size() && SameKey(n->properties[next].first, key)) {
+          found = next;
+        } else if (n->properties.size() <= 8) {
+          for (size_t p = 0; p < n->properties.size(); ++p) {
+            if (SameKey(n->properties[p].first, key)) {
+              found = p;
               break;
             }
           }
         } else if (auto it = n->property_index.find(key); it != n->property_index.end()) {
-          sub = n->properties[it->second].second;
+          found = it->second;
+        }
+        if (found < n->properties.size()) {
+          sub = n->properties[found].second;
+          next = found + 1;
         }
         if (sub != nullptr) {
           matched = true;
@@ -471,7 +530,7 @@ bool Validator::Objects(const Node* n, const Json& instance, Annotations* ann) {
         }
       }
       for (const auto& [pattern, sub] : n->pattern_properties) {
-        if (!RE2::PartialMatch(key, *pattern.re)) continue;
+        if (!pattern.Search(key)) continue;
         matched = true;
         Keyword k(*this, "patternProperties");
         Keyword name(*this, pattern.source);
@@ -509,7 +568,8 @@ bool Validator::Objects(const Node* n, const Json& instance, Annotations* ann) {
   return valid;
 }
 
-bool Validator::Combinators(const Node* n, const Json& instance, Annotations* ann) {
+template <bool kErrors>
+bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annotations* ann) {
   bool valid = true;
   auto check = [&](bool ok) {
     valid = valid && ok;
@@ -610,13 +670,13 @@ absl::StatusOr<JsonSchema> JsonSchema::Compile(std::string_view schema_text,
 }
 
 bool JsonSchema::IsValid(const Json& instance) const {
-  internal::schema::Validator v(*program_, nullptr);
+  internal::schema::Validator<false> v(*program_, nullptr);
   return v.Run(instance);
 }
 
 std::vector<SchemaError> JsonSchema::Validate(const Json& instance) const {
   std::vector<SchemaError> errors;
-  internal::schema::Validator v(*program_, &errors);
+  internal::schema::Validator<true> v(*program_, &errors);
   v.Run(instance);
   return errors;
 }
