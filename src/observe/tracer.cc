@@ -4,8 +4,10 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <random>
@@ -63,18 +65,35 @@ std::string Gzip(std::string_view text) {
   return out;
 }
 
-// `digits` random hex digits into `*out` (its storage reused).
+// `digits` random hex digits into `*out` (its storage reused), two digits per table lookup.
+// SplitMix64 per thread, seeded from the system's entropy: ids need to be unpredictable enough
+// not to collide (W3C trace context), not cryptographic.
 void RandomHex(size_t digits, std::string* out) {
-  thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                   std::hash<std::thread::id>{}(std::this_thread::get_id())};
+  thread_local uint64_t state = (uint64_t{std::random_device{}()} << 32 | std::random_device{}()) ^
+                                std::hash<std::thread::id>{}(std::this_thread::get_id());
   static constexpr char kHex[] = "0123456789abcdef";
-  out->assign(digits, '0');
+  static const auto* const kPairs = [] {
+    auto* pairs = new std::array<char, 512>();
+    for (int b = 0; b < 256; ++b) {
+      (*pairs)[2 * b] = kHex[b >> 4];
+      (*pairs)[2 * b + 1] = kHex[b & 15];
+    }
+    return pairs;
+  }();
+  out->resize(digits);
+  char* p = out->data();
+  uint64_t any = 0;
   for (size_t i = 0; i < digits; i += 16) {
-    uint64_t bits = rng();
-    for (size_t j = i; j < i + 16 && j < digits; ++j, bits >>= 4) (*out)[j] = kHex[bits & 15];
+    uint64_t z = (state += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    z ^= z >> 31;
+    any |= z;
+    for (size_t j = i; j + 1 < i + 16 && j + 1 < digits; j += 2, z >>= 8) {
+      std::memcpy(p + j, kPairs->data() + 2 * (z & 0xff), 2);
+    }
   }
-  // All zeros is invalid in W3C trace context.
-  if (out->find_first_not_of('0') == std::string::npos) out->back() = '1';
+  if (any == 0) out->back() = '1';  // All zeros is invalid in W3C trace context.
 }
 
 // Ended spans' Data, kept for the next spans: a span's strings (ids, attribute keys and values)
@@ -442,15 +461,30 @@ void Span::SetError(std::string type, std::string message) {
   SetAttribute("error.type", std::move(type));
 }
 
+namespace {
+// "00-<trace id>-<span id>-01" into `out` (its storage reused).
+void WriteTraceparent(const std::string& trace_id, const std::string& span_id, std::string* out) {
+  out->resize(3 + trace_id.size() + 1 + span_id.size() + 3);
+  char* p = out->data();
+  std::memcpy(p, "00-", 3);
+  std::memcpy(p + 3, trace_id.data(), trace_id.size());
+  p += 3 + trace_id.size();
+  *p++ = '-';
+  std::memcpy(p, span_id.data(), span_id.size());
+  std::memcpy(p + span_id.size(), "-01", 3);
+}
+}  // namespace
+
 std::string Span::traceparent() const {
-  if (data_ == nullptr) return "";
-  return absl::StrCat("00-", data_->trace_id, "-", data_->span_id, "-01");
+  std::string out;
+  if (data_ != nullptr) WriteTraceparent(data_->trace_id, data_->span_id, &out);
+  return out;
 }
 
 CallContext Span::ChildContext(const CallContext& call) const {
   CallContext out = call;
   if (data_ != nullptr) {
-    out.trace.traceparent = traceparent();
+    WriteTraceparent(data_->trace_id, data_->span_id, &out.trace.traceparent);
     out.trace.tracestate = data_->tracestate;
   }
   return out;
