@@ -56,7 +56,7 @@ struct SchemaOptions {
   // Check `format` (date-time, date, time, duration, email, hostname, ipv4, ipv6, uri,
   // uri-reference, uuid, regex, json-pointer) instead of only reporting it.
   bool assert_formats = false;
-  // Report every error (true) or stop at the first (false).
+  // Validate reports every error (true) or stops at the first (false).
   bool all_errors = true;
   // Returns the schema document at an absolute URI (without its fragment) that the schema
   // references but does not contain, or an error. Called during Compile only.
@@ -81,6 +81,8 @@ class JsonSchema {
     return Compile(std::string_view(schema_text), options);
   }
 
+  // True when `instance` is valid. Stops at the first failure and builds no error (all_errors
+  // applies to Validate only), so it is the faster of the two.
   bool IsValid(const Json& instance) const;
   // The errors (empty when valid): all of them, or the first with all_errors false.
   std::vector<SchemaError> Validate(const Json& instance) const;
