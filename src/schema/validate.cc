@@ -216,10 +216,15 @@ class Validator {
 template <bool kErrors>
 bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotations* out) {
   if (n->boolean) return *n->boolean || Fail("", "boolean schema is false");
-  // No reference and no unevaluated*: no dynamic scope to keep, no annotations of its own, no
-  // cycle (only references make one), so its keywords alone.
-  if (n->local_only && !program_.dynamic_scope) return Local(n, instance, out);
   if (depth_ >= kMaxDepth) return Fail("", "schema references nest too deep (a $ref loop?)");
+  // No reference and no unevaluated*: no dynamic scope to keep and no annotations of its own,
+  // so its keywords alone (still counted toward the depth: a $ref loop may pass through it).
+  if (n->local_only && !program_.dynamic_scope) {
+    ++depth_;
+    const bool valid = Local(n, instance, out);
+    --depth_;
+    return valid;
+  }
   ++depth_;
   const bool entered = program_.dynamic_scope && (scope_.empty() || scope_.back() != n->resource);
   if (entered) scope_.push_back(n->resource);

@@ -124,6 +124,14 @@ TEST(JsonSchema, HostileInstancesNeverCrash) {
   JsonSchema loop = S(R"({"$ref": "#"})");
   EXPECT_FALSE(loop.IsValid(Json(1)));
   EXPECT_THAT(loop.Validate(Json(1))[0].message, HasSubstr("nest too deep"));
+  // A loop through 400 nested allOf: every subschema counts toward the limit, not only $refs.
+  std::string nested;
+  for (int i = 0; i < 400; ++i) nested += R"({"allOf": [)";
+  nested += R"({"$ref": "#"})";
+  for (int i = 0; i < 400; ++i) nested += "]}";
+  JsonSchema nested_loop = S(nested);
+  EXPECT_FALSE(nested_loop.IsValid(Json(1)));
+  EXPECT_THAT(nested_loop.Validate(Json(1)).back().message, HasSubstr("nest too deep"));
   // 100,000 nested arrays built in code.
   Json deep = Json::MakeArray();
   for (int i = 0; i < 100'000; ++i) {
