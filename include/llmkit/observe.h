@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -104,18 +105,28 @@ class Span {
   bool active() const { return data_ != nullptr; }
   void SetName(std::string name);
   void SetAttribute(std::string_view key, AttributeValue value);
+  // SetAttribute for a string value, copied into storage the span reuses (no temporary
+  // AttributeValue to build and destroy).
+  void SetStringAttribute(std::string_view key, std::string_view value);
   // Marks the span failed: status ERROR with `message`, and error.type `type`.
   void SetError(std::string type, std::string message);
   // A call context whose trace context names this span as the parent (`call` otherwise kept).
   CallContext ChildContext(const CallContext& call) const;
   // "00-<trace id>-<span id>-01".
   std::string traceparent() const;
+  // When the span started, on the steady clock (the span's end time is its start time plus the
+  // steady time between, so a wall-clock step never makes a duration negative).
+  std::chrono::steady_clock::time_point start_time() const;
   void End();
+  // Ends the span at `end`, a steady_clock reading the caller already made.
+  void End(std::chrono::steady_clock::time_point end);
 
   struct Data;
 
  private:
   friend class Tracer;
+  // The value to assign for `key`: its earlier value, or a new slot. REQUIRES: active().
+  AttributeValue& Slot(std::string_view key);
   std::shared_ptr<Tracer> tracer_;
   std::unique_ptr<Data> data_;
 };
@@ -141,6 +152,16 @@ class Tracer : public std::enable_shared_from_this<Tracer> {
   void RecordTimeToFirstChunk(double seconds, const Attributes& attributes);
   // llmkit.client.operation.cost: a priced call's cost in US dollars (its sum is the spend).
   void RecordCost(double usd, const Attributes& attributes);
+  // One finished call's metrics at once: its duration, the tokens (each when given) and the cost
+  // (when priced). The same as RecordDuration, RecordTokens and RecordCost one by one, but under
+  // one lock and with one comparison of `attributes` (what WithTracing uses).
+  struct CallMetrics {
+    double duration_seconds = 0;
+    std::optional<int64_t> input_tokens;
+    std::optional<int64_t> output_tokens;
+    std::optional<double> cost_usd;
+  };
+  void RecordCall(const CallMetrics& metrics, const Attributes& attributes);
   // Adds to an llmkit counter ("llmkit.retries", ...).
   void AddCounter(std::string_view name, int64_t value, const Attributes& attributes);
 

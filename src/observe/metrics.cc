@@ -240,12 +240,7 @@ MetricStore::Family& MetricStore::FamilyFor(std::string_view name, std::string_v
   return it->second;
 }
 
-void MetricStore::Observe(std::string_view name, std::string_view unit,
-                          std::string_view description, const std::vector<double>& bounds,
-                          double value, const Attributes& attributes, const Attribute& extra) {
-  std::lock_guard lock(mu_);
-  Family& family = FamilyFor(name, unit, description, /*histogram=*/true, bounds);
-  Point& point = PointFor(family, attributes, extra);
+void MetricStore::Record(const Family& family, Point& point, double value) {
   // Bucket i counts values in (bounds[i-1], bounds[i]].
   const size_t bucket =
       std::lower_bound(family.bounds.begin(), family.bounds.end(), value) - family.bounds.begin();
@@ -254,6 +249,62 @@ void MetricStore::Observe(std::string_view name, std::string_view unit,
   point.max = point.count == 0 ? value : std::max(point.max, value);
   ++point.count;
   point.sum += value;
+}
+
+void MetricStore::Observe(std::string_view name, std::string_view unit,
+                          std::string_view description, const std::vector<double>& bounds,
+                          double value, const Attributes& attributes, const Attribute& extra) {
+  std::lock_guard lock(mu_);
+  Family& family = FamilyFor(name, unit, description, /*histogram=*/true, bounds);
+  Record(family, PointFor(family, attributes, extra), value);
+}
+
+namespace {
+// The points of a thread's last ObserveAll: a traced call records the same histograms with the
+// same attributes call after call, so one comparison of the attributes finds them all.
+struct AllMemo {
+  uint64_t store = 0;
+  Attributes attributes;
+  size_t count = 0;
+  const HistogramSpec* specs[MetricStore::kMaxObservations] = {};
+  const Attribute* extras[MetricStore::kMaxObservations] = {};
+  void* families[MetricStore::kMaxObservations] = {};
+  void* points[MetricStore::kMaxObservations] = {};
+};
+thread_local AllMemo all_memo;
+}  // namespace
+
+void MetricStore::ObserveAll(const Observation* observations, size_t count,
+                             const Attributes& attributes) {
+  count = std::min(count, kMaxObservations);
+  std::lock_guard lock(mu_);
+  AllMemo& memo = all_memo;
+  bool hit = memo.store == id_ && memo.count == count;
+  for (size_t i = 0; hit && i < count; ++i) {
+    hit = memo.specs[i] == observations[i].spec && memo.extras[i] == observations[i].extra;
+  }
+  if (hit && memo.attributes == attributes) {
+    for (size_t i = 0; i < count; ++i) {
+      Record(*static_cast<Family*>(memo.families[i]), *static_cast<Point*>(memo.points[i]),
+             observations[i].value);
+    }
+    return;
+  }
+  static const Attribute kNone;
+  memo.store = id_;
+  memo.attributes = attributes;
+  memo.count = count;
+  for (size_t i = 0; i < count; ++i) {
+    const Observation& o = observations[i];
+    Family& family = FamilyFor(o.spec->name, o.spec->unit, o.spec->description,
+                               /*histogram=*/true, o.spec->bounds);
+    Point& point = PointFor(family, attributes, o.extra != nullptr ? *o.extra : kNone);
+    memo.specs[i] = o.spec;
+    memo.extras[i] = o.extra;
+    memo.families[i] = &family;
+    memo.points[i] = &point;
+    Record(family, point, o.value);
+  }
 }
 
 void MetricStore::Add(std::string_view name, std::string_view unit, std::string_view description,

@@ -24,6 +24,21 @@ const std::vector<double>& SecondsBuckets();
 
 using Attribute = std::pair<std::string, AttributeValue>;
 
+// A histogram's definition, as a static object (ObserveAll's memo compares their addresses).
+struct HistogramSpec {
+  std::string_view name;
+  std::string_view unit;
+  std::string_view description;
+  const std::vector<double>& bounds;
+};
+
+// One value for ObserveAll; `extra`, when not null, a static attribute added to the set.
+struct Observation {
+  const HistogramSpec* spec;
+  double value;
+  const Attribute* extra = nullptr;
+};
+
 class MetricStore {
  public:
   MetricStore();
@@ -32,6 +47,10 @@ class MetricStore {
   void Observe(std::string_view name, std::string_view unit, std::string_view description,
                const std::vector<double>& bounds, double value, const Attributes& attributes,
                const Attribute& extra = {});
+  // Observe for each of `observations` (at most kMaxObservations), under one lock and with one
+  // comparison of `attributes` when this thread recorded the same set and specs last time.
+  static constexpr size_t kMaxObservations = 4;
+  void ObserveAll(const Observation* observations, size_t count, const Attributes& attributes);
   void Add(std::string_view name, std::string_view unit, std::string_view description,
            int64_t value, const Attributes& attributes);
 
@@ -62,6 +81,8 @@ class MetricStore {
   Family& FamilyFor(std::string_view name, std::string_view unit, std::string_view description,
                     bool histogram, const std::vector<double>& bounds);
   Point& PointFor(Family& family, const Attributes& attributes, const Attribute& extra);
+  // Adds `value` to `point` of `family`. Holds mu_.
+  static void Record(const Family& family, Point& point, double value);
 
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;

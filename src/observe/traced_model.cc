@@ -35,15 +35,15 @@ class ReusedAttributes {
   ReusedAttributes(const ReusedAttributes&) = delete;
   ReusedAttributes& operator=(const ReusedAttributes&) = delete;
 
-  void Add(std::string_view key, AttributeValue value) {
-    Attributes& a = *attributes_;
-    if (count_ < a.size()) {
-      a[count_].first.assign(key.data(), key.size());
-      a[count_].second = std::move(value);
+  void Add(std::string_view key, AttributeValue value) { Next(key) = std::move(value); }
+  // A string value, assigned into the string already there when there is one.
+  void AddString(std::string_view key, std::string_view value) {
+    AttributeValue& slot = Next(key);
+    if (auto* text = std::get_if<std::string>(&slot); text != nullptr) {
+      text->assign(value.data(), value.size());
     } else {
-      a.emplace_back(std::string(key), std::move(value));
+      slot = std::string(value);
     }
-    ++count_;
   }
   // The attributes added so far (what was left from an earlier call beyond them dropped).
   const Attributes& get() {
@@ -52,6 +52,15 @@ class ReusedAttributes {
   }
 
  private:
+  AttributeValue& Next(std::string_view key) {
+    Attributes& a = *attributes_;
+    if (count_ < a.size()) {
+      a[count_].first.assign(key.data(), key.size());
+    } else {
+      a.emplace_back(std::string(key), AttributeValue());
+    }
+    return a[count_++].second;
+  }
   static size_t& Depth() {
     thread_local size_t depth = 0;
     return depth;
@@ -69,7 +78,7 @@ class TracedCall {
  public:
   TracedCall(Tracer& tracer, const TracingOptions& options, std::string_view operation,
              const std::string& model, const CallContext& call)
-      : tracer_(tracer), start_(Clock::now()), operation_(operation) {
+      : tracer_(tracer), operation_(operation) {
     const std::string& name = model.empty() ? options.default_model : model;
     named_ = !name.empty();
     // "chat gpt-4o", built where the last call built its own.
@@ -77,10 +86,11 @@ class TracedCall {
     span_name.assign(operation.data(), operation.size());
     if (!name.empty()) span_name.append(" ").append(name);
     span_ = tracer.StartSpan(span_name, call.trace);
-    Add("gen_ai.operation.name", std::string(operation));
-    if (!options.provider.empty()) Add("gen_ai.provider.name", options.provider);
-    if (!name.empty()) Add("gen_ai.request.model", name);
-    if (!options.server_address.empty()) Add("server.address", options.server_address);
+    start_ = span_.start_time();
+    AddString("gen_ai.operation.name", operation);
+    if (!options.provider.empty()) AddString("gen_ai.provider.name", options.provider);
+    if (!name.empty()) AddString("gen_ai.request.model", name);
+    if (!options.server_address.empty()) AddString("server.address", options.server_address);
     if (options.server_port > 0) {
       Add("server.port", static_cast<int64_t>(options.server_port));
     }
@@ -104,10 +114,10 @@ class TracedCall {
 
   void Response(const std::string& id, const std::string& model, const std::string& finish_reason,
                 const Usage& usage) {
-    if (!id.empty()) span_.SetAttribute("gen_ai.response.id", id);
+    if (!id.empty()) span_.SetStringAttribute("gen_ai.response.id", id);
     if (!model.empty()) {
-      span_.SetAttribute("gen_ai.response.model", model);
-      metric_attributes_.Add("gen_ai.response.model", model);
+      span_.SetStringAttribute("gen_ai.response.model", model);
+      metric_attributes_.AddString("gen_ai.response.model", model);
       // A request that named no model (the client's default): the span takes the answer's.
       if (!named_) span_.SetName(absl::StrCat(internal::ToAbsl(operation_), " ", model));
     }
@@ -126,14 +136,15 @@ class TracedCall {
     if (usage.reasoning_tokens > 0) {
       span_.SetAttribute("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens);
     }
-    tracer_.RecordTokens(usage.input_tokens, "input", metric_attributes_.get());
+    // The token and cost metrics go with the duration, in End.
+    metrics_.input_tokens = usage.input_tokens;
     if (cost_ != nullptr) {
       span_.SetAttribute("llmkit.cost.usd", cost_->total);
       if (!cost_->priced) span_.SetAttribute("llmkit.cost.unpriced_model", cost_->unpriced_model);
-      if (cost_->priced) tracer_.RecordCost(cost_->total, metric_attributes_.get());
+      if (cost_->priced) metrics_.cost_usd = cost_->total;
     }
     if (usage.output_tokens > 0 || finish_reason.size() > 0) {
-      tracer_.RecordTokens(usage.output_tokens, "output", metric_attributes_.get());
+      metrics_.output_tokens = usage.output_tokens;
     }
   }
 
@@ -144,8 +155,10 @@ class TracedCall {
       span_.SetError(type, std::string(status.message()));
       metric_attributes_.Add("error.type", type);
     }
-    tracer_.RecordDuration(Seconds(Clock::now() - start_), metric_attributes_.get());
-    span_.End();
+    const Clock::time_point end = Clock::now();
+    metrics_.duration_seconds = Seconds(end - start_);
+    tracer_.RecordCall(metrics_, metric_attributes_.get());
+    span_.End(end);
   }
 
  private:
@@ -158,11 +171,16 @@ class TracedCall {
     span_.SetAttribute(key, value);
     metric_attributes_.Add(key, std::move(value));
   }
+  void AddString(std::string_view key, std::string_view value) {
+    span_.SetStringAttribute(key, value);
+    metric_attributes_.AddString(key, value);
+  }
 
   Span span_;
   ReusedAttributes metric_attributes_;
   bool first_chunk_ = false;
   const Cost* cost_ = nullptr;
+  Tracer::CallMetrics metrics_;
 };
 
 // One message's parts as the conventions spell them ({"type": "text", "content": ...}, ...).

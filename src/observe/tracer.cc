@@ -35,6 +35,7 @@ struct Span::Data {
   std::string tracestate;
   int64_t start_ns = 0;
   int64_t end_ns = 0;
+  std::chrono::steady_clock::time_point start;  // start_ns on the steady clock.
   // The first attribute_count are the span's; the rest are kept from an earlier span so that
   // their strings' storage is reused (a span's Data is recycled: see DataPool).
   Attributes attributes;
@@ -426,32 +427,42 @@ uint64_t KeyBit(std::string_view key) {
 }
 }  // namespace
 
-void Span::SetAttribute(std::string_view key, AttributeValue value) {
-  if (data_ == nullptr) return;
+AttributeValue& Span::Slot(std::string_view key) {
   Attributes& attributes = data_->attributes;
   const uint64_t bit = KeyBit(key);
   if ((data_->key_bits & bit) != 0) {
     for (size_t i = 0; i < data_->attribute_count; ++i) {
-      if (attributes[i].first == key) {
-        attributes[i].second = std::move(value);
-        return;
-      }
+      if (attributes[i].first == key) return attributes[i].second;
     }
   }
   data_->key_bits |= bit;
   if (data_->attribute_count == attributes.size()) {
-    attributes.emplace_back(std::string(key), std::move(value));
+    attributes.emplace_back(std::string(key), AttributeValue());
   } else {
-    auto& [k, v] = attributes[data_->attribute_count];
-    k.assign(key.data(), key.size());
-    // A string into a string keeps the old storage when it is large enough.
-    if (auto* text = std::get_if<std::string>(&value); text != nullptr && v.index() == 0) {
-      std::get<std::string>(v).assign(*text);
-    } else {
-      v = std::move(value);
-    }
+    attributes[data_->attribute_count].first.assign(key.data(), key.size());
   }
-  ++data_->attribute_count;
+  return attributes[data_->attribute_count++].second;
+}
+
+void Span::SetAttribute(std::string_view key, AttributeValue value) {
+  if (data_ == nullptr) return;
+  AttributeValue& slot = Slot(key);
+  // A string into a string keeps the old storage when it is large enough.
+  if (auto* text = std::get_if<std::string>(&value); text != nullptr && slot.index() == 0) {
+    std::get<std::string>(slot).assign(*text);
+  } else {
+    slot = std::move(value);
+  }
+}
+
+void Span::SetStringAttribute(std::string_view key, std::string_view value) {
+  if (data_ == nullptr) return;
+  AttributeValue& slot = Slot(key);
+  if (auto* text = std::get_if<std::string>(&slot); text != nullptr) {
+    text->assign(value.data(), value.size());
+  } else {
+    slot = std::string(value);
+  }
 }
 
 void Span::SetError(std::string type, std::string message) {
@@ -490,9 +501,20 @@ CallContext Span::ChildContext(const CallContext& call) const {
   return out;
 }
 
+std::chrono::steady_clock::time_point Span::start_time() const {
+  return data_ != nullptr ? data_->start : std::chrono::steady_clock::now();
+}
+
 void Span::End() {
+  if (data_ != nullptr) End(std::chrono::steady_clock::now());
+}
+
+void Span::End(std::chrono::steady_clock::time_point end) {
   if (data_ == nullptr) return;
-  data_->end_ns = internal::UnixNanos();
+  data_->end_ns =
+      data_->start_ns +
+      std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(end - data_->start).count());
   tracer_->Finish(std::move(data_));
   tracer_.reset();
 }
@@ -582,6 +604,7 @@ Span Tracer::StartSpan(std::string_view name, const TraceContext& parent, SpanKi
   }
   RandomHex(16, &data->span_id);
   data->start_ns = internal::UnixNanos();
+  data->start = std::chrono::steady_clock::now();
   span.tracer_ = shared_from_this();
   span.data_ = std::move(data);
   return span;
@@ -608,41 +631,83 @@ const internal::Attribute* const kInputTokens =
     new internal::Attribute("gen_ai.token.type", std::string("input"));
 const internal::Attribute* const kOutputTokens =
     new internal::Attribute("gen_ai.token.type", std::string("output"));
+
+// The histograms, by the conventions (llmkit's cost in its own namespace).
+const internal::HistogramSpec& TokenUsage() {
+  static const internal::HistogramSpec spec{"gen_ai.client.token.usage", "{token}",
+                                            "Number of input and output tokens used.",
+                                            internal::TokenBuckets()};
+  return spec;
+}
+const internal::HistogramSpec& OperationDuration() {
+  static const internal::HistogramSpec spec{"gen_ai.client.operation.duration", "s",
+                                            "GenAI operation duration.",
+                                            internal::SecondsBuckets()};
+  return spec;
+}
+const internal::HistogramSpec& TimeToFirstChunk() {
+  static const internal::HistogramSpec spec{"gen_ai.client.operation.time_to_first_chunk", "s",
+                                            "Time to receive the first chunk of a streamed answer.",
+                                            internal::SecondsBuckets()};
+  return spec;
+}
+const internal::HistogramSpec& OperationCost() {
+  // A cent's fractions up to tens of dollars, x4 like the token buckets.
+  static const auto* const bounds =
+      new std::vector<double>{1e-6,     4e-6,     1.6e-5,   6.4e-5,   2.56e-4,  1.024e-3, 4.096e-3,
+                              0.016384, 0.065536, 0.262144, 1.048576, 4.194304, 16.777216};
+  static const internal::HistogramSpec spec{
+      "llmkit.client.operation.cost", "USD",
+      "Cost of priced GenAI operations in US dollars (cost.h).", *bounds};
+  return spec;
+}
+
+void Observe(internal::MetricStore& store, const internal::HistogramSpec& spec, double value,
+             const Attributes& attributes, const internal::Attribute& extra = {}) {
+  store.Observe(spec.name, spec.unit, spec.description, spec.bounds, value, attributes, extra);
+}
 }  // namespace
 
 void Tracer::RecordTokens(int64_t tokens, std::string_view token_type,
                           const Attributes& attributes) {
   if (impl_->options.disabled) return;
-  impl_->store.Observe(
-      "gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.",
-      internal::TokenBuckets(), static_cast<double>(tokens), attributes,
-      token_type == "input"    ? *kInputTokens
-      : token_type == "output" ? *kOutputTokens
-                               : internal::Attribute("gen_ai.token.type", std::string(token_type)));
+  Observe(impl_->store, TokenUsage(), static_cast<double>(tokens), attributes,
+          token_type == "input" ? *kInputTokens
+          : token_type == "output"
+              ? *kOutputTokens
+              : internal::Attribute("gen_ai.token.type", std::string(token_type)));
 }
 
 void Tracer::RecordDuration(double seconds, const Attributes& attributes) {
   if (impl_->options.disabled) return;
-  impl_->store.Observe("gen_ai.client.operation.duration", "s", "GenAI operation duration.",
-                       internal::SecondsBuckets(), seconds, attributes);
+  Observe(impl_->store, OperationDuration(), seconds, attributes);
 }
 
 void Tracer::RecordTimeToFirstChunk(double seconds, const Attributes& attributes) {
   if (impl_->options.disabled) return;
-  impl_->store.Observe("gen_ai.client.operation.time_to_first_chunk", "s",
-                       "Time to receive the first chunk of a streamed answer.",
-                       internal::SecondsBuckets(), seconds, attributes);
+  Observe(impl_->store, TimeToFirstChunk(), seconds, attributes);
 }
 
 void Tracer::RecordCost(double usd, const Attributes& attributes) {
   if (impl_->options.disabled) return;
-  // A cent's fractions up to tens of dollars, ×4 like the token buckets.
-  static const std::vector<double> kBounds = {1e-6,     4e-6,     1.6e-5,   6.4e-5,   2.56e-4,
-                                              1.024e-3, 4.096e-3, 0.016384, 0.065536, 0.262144,
-                                              1.048576, 4.194304, 16.777216};
-  impl_->store.Observe("llmkit.client.operation.cost", "USD",
-                       "Cost of priced GenAI operations in US dollars (cost.h).", kBounds, usd,
-                       attributes);
+  Observe(impl_->store, OperationCost(), usd, attributes);
+}
+
+void Tracer::RecordCall(const CallMetrics& metrics, const Attributes& attributes) {
+  if (impl_->options.disabled) return;
+  internal::Observation observations[internal::MetricStore::kMaxObservations];
+  size_t count = 0;
+  if (metrics.input_tokens) {
+    observations[count++] = {&TokenUsage(), static_cast<double>(*metrics.input_tokens),
+                             kInputTokens};
+  }
+  if (metrics.output_tokens) {
+    observations[count++] = {&TokenUsage(), static_cast<double>(*metrics.output_tokens),
+                             kOutputTokens};
+  }
+  if (metrics.cost_usd) observations[count++] = {&OperationCost(), *metrics.cost_usd};
+  observations[count++] = {&OperationDuration(), metrics.duration_seconds};
+  impl_->store.ObserveAll(observations, count, attributes);
 }
 
 void Tracer::AddCounter(std::string_view name, int64_t value, const Attributes& attributes) {
