@@ -748,5 +748,56 @@ TEST(Tracing, PrometheusScrapesTheMetricsEndpoint) {
   std::filesystem::remove_all(dir);
 }
 
+// RecordCall (what WithTracing uses) gives the metrics of the Record* calls one by one, also when
+// the attribute sets, the fields given and the tracers alternate (its per-thread memo must never
+// hand one set's or one tracer's points to another).
+TEST(Tracing, RecordCallIsTheRecordCallsOneByOne) {
+  auto together = Tracer::Create().value();
+  auto apart = Tracer::Create().value();
+  auto other = Tracer::Create().value();
+  const Attributes a = {{"gen_ai.operation.name", std::string("chat")},
+                        {"gen_ai.request.model", std::string("a")}};
+  const Attributes b = {{"gen_ai.operation.name", std::string("chat")},
+                        {"gen_ai.request.model", std::string("b")}};
+  const Attributes a_error = {{"gen_ai.operation.name", std::string("chat")},
+                              {"gen_ai.request.model", std::string("a")},
+                              {"error.type", std::string("503")}};
+  struct Step {
+    Tracer* tracer;  // `together` or `other`
+    const Attributes* attributes;
+    Tracer::CallMetrics metrics;
+  };
+  // Consecutive calls that differ only in the attribute set (2), only in the store (5, 6), only
+  // in the fields given (3, 4).
+  const std::vector<Step> steps = {
+      {together.get(), &a, {.duration_seconds = 0.5, .input_tokens = 10, .output_tokens = 2}},
+      {together.get(), &b, {.duration_seconds = 1.5, .input_tokens = 300, .output_tokens = 0}},
+      {together.get(),
+       &a,
+       {.duration_seconds = 0.05, .input_tokens = 7, .output_tokens = 3, .cost_usd = 0.002}},
+      {together.get(), &a, {.duration_seconds = 2.5}},
+      {other.get(), &b, {.duration_seconds = 9}},
+      {together.get(), &b, {.duration_seconds = 0.3}},
+      {together.get(), &a_error, {.duration_seconds = 0.01, .input_tokens = 5}},
+      {together.get(), &a, {.duration_seconds = 0.7, .input_tokens = 10, .output_tokens = 2}},
+  };
+  for (const Step& step : steps) {
+    step.tracer->RecordCall(step.metrics, *step.attributes);
+    if (step.tracer != together.get()) continue;
+    const Tracer::CallMetrics& m = step.metrics;
+    if (m.input_tokens) apart->RecordTokens(*m.input_tokens, "input", *step.attributes);
+    if (m.output_tokens) apart->RecordTokens(*m.output_tokens, "output", *step.attributes);
+    if (m.cost_usd) apart->RecordCost(*m.cost_usd, *step.attributes);
+    apart->RecordDuration(m.duration_seconds, *step.attributes);
+  }
+  EXPECT_EQ(together->PrometheusText(), apart->PrometheusText());
+  EXPECT_THAT(together->PrometheusText(),
+              HasSubstr("gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="
+                        "\"chat\",gen_ai_request_model=\"a\"} 4\n"));
+  EXPECT_THAT(other->PrometheusText(),
+              HasSubstr("gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="
+                        "\"chat\",gen_ai_request_model=\"b\"} 1\n"));
+}
+
 }  // namespace
 }  // namespace llmkit
