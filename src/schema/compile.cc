@@ -472,8 +472,24 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
                    !n.dependent_schemas.empty() || n.max_properties || n.min_properties;
     n.has_combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() ||
                         n.not_schema != nullptr || n.if_schema != nullptr;
+    n.required_property.assign(n.properties.size(), 0);
+    n.required_in_properties = !n.required.empty();
+    for (const std::string& name : n.required) {
+      size_t i = 0;
+      while (i < n.properties.size() && n.properties[i].first != name) ++i;
+      if (i == n.properties.size()) {
+        n.required_in_properties = false;
+        break;
+      }
+      n.required_property[i] = 1;
+    }
+    n.required_properties = 0;
+    for (char flagged : n.required_property) n.required_properties += flagged;
     n.local_only = !n.boolean && n.ref == nullptr && n.dynamic_ref == nullptr &&
                    n.unevaluated_items == nullptr && n.unevaluated_properties == nullptr;
+    n.ref_only = !n.boolean && n.ref != nullptr && n.dynamic_ref == nullptr &&
+                 n.unevaluated_items == nullptr && n.unevaluated_properties == nullptr &&
+                 !n.has_assertions && !n.has_array && !n.has_object && !n.has_combinators;
     if (!n.dynamic_anchor.empty()) program->dynamic_scope = true;
   }
   return std::shared_ptr<const Program>(std::move(program));

@@ -71,6 +71,11 @@ struct Node {
   std::unique_ptr<Pattern> pattern;
   bool unique_items = false;
   std::vector<std::string> required;
+  // Every required name is one of `properties`: required_property[i] says whether properties[i]
+  // is, and IsValid counts them while it walks the members instead of looking each one up.
+  bool required_in_properties = false;
+  std::vector<char> required_property;
+  size_t required_properties = 0;  // Properties flagged (distinct required names).
   std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
   std::vector<std::pair<std::string, Node*>> dependent_schemas;
   std::vector<Node*> all_of, any_of, one_of;
@@ -98,6 +103,7 @@ struct Node {
   bool has_object = false;       // properties, required, dependencies, min/maxProperties, ...
   bool has_combinators = false;  // allOf, anyOf, oneOf, not, if
   bool local_only = false;       // None of $ref, $dynamicRef, unevaluated*; not boolean.
+  bool ref_only = false;         // Only a $ref: validating it is validating its target.
 
   // The keyword names used in keyword locations ("items" or "additionalItems", ...).
   const char* items_keyword = "items";

@@ -2,6 +2,7 @@
 // (evaluated properties and items) that unevaluatedProperties and unevaluatedItems read.
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -66,10 +67,34 @@ std::string TypeNames(uint8_t bits) {
   return out;
 }
 
-// Equal keys: the lengths and the first bytes before memcmp (most keys differ early).
-inline bool SameKey(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         (a.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), a.size()) == 0));
+template <typename Word>
+Word Load(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+// Equal keys: the lengths first, then (up to 16 bytes, most keys) two overlapping word loads
+// from each end rather than a call to memcmp.
+[[gnu::always_inline]] inline bool SameKey(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(x, y, n) == 0;
+    return Load<uint64_t>(x) == Load<uint64_t>(y) &&
+           Load<uint64_t>(x + n - 8) == Load<uint64_t>(y + n - 8);
+  }
+  if (n >= 4) {
+    return Load<uint32_t>(x) == Load<uint32_t>(y) &&
+           Load<uint32_t>(x + n - 4) == Load<uint32_t>(y + n - 4);
+  }
+  if (n >= 2) {
+    return Load<uint16_t>(x) == Load<uint16_t>(y) &&
+           Load<uint16_t>(x + n - 2) == Load<uint16_t>(y + n - 2);
+  }
+  return n == 0 || x[0] == y[0];
 }
 
 // The member named `name`, or nullptr (Json::Find, comparing with SameKey).
@@ -122,13 +147,16 @@ std::string Number(double d) {
   return absl::StrCat(d);
 }
 
+// A failure: with kErrors recorded by Fail (the message built only then), else just false.
+#define LLMKIT_SCHEMA_FAIL(keyword, message) (kErrors ? Fail(keyword, message) : false)
+
 // kErrors: collect errors with their locations (Validate) or only answer yes or no (IsValid,
 // which stops at the first failure whatever all_errors says, and keeps no locations).
 template <bool kErrors>
 class Validator {
  public:
   Validator(const Program& program, std::vector<SchemaError>* errors)
-      : program_(program), errors_(errors), all_(kErrors && program.options.all_errors) {}
+      : program_(program), errors_(errors), all_(program.options.all_errors) {}
 
   bool Run(const Json& instance) { return Validate(program_.root, instance, nullptr); }
 
@@ -207,6 +235,9 @@ class Validator {
 
   const Program& program_;
   std::vector<SchemaError>* errors_;
+  // Report every error: only when collecting them (a constant false for IsValid, so its
+  // early returns fold).
+  bool All() const { return kErrors && all_; }
   const bool all_;
   std::string keyword_, instance_;
   std::vector<const Resource*> scope_;
@@ -215,8 +246,19 @@ class Validator {
 
 template <bool kErrors>
 bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotations* out) {
-  if (n->boolean) return *n->boolean || Fail("", "boolean schema is false");
-  if (depth_ >= kMaxDepth) return Fail("", "schema references nest too deep (a $ref loop?)");
+  // Yes/no only, no dynamic scope: a node that is only a $ref is its target (each hop counted
+  // toward the depth, so {"$ref": "#"} still ends). Validate keeps the hop for its locations.
+  if constexpr (!kErrors) {
+    if (!program_.dynamic_scope) {
+      for (int hop = depth_; n->ref_only; ++hop) {
+        if (hop >= kMaxDepth) return false;
+        n = n->ref;
+      }
+    }
+  }
+  if (n->boolean) return *n->boolean || LLMKIT_SCHEMA_FAIL("", "boolean schema is false");
+  if (depth_ >= kMaxDepth)
+    return LLMKIT_SCHEMA_FAIL("", "schema references nest too deep (a $ref loop?)");
   // No reference and no unevaluated*: no dynamic scope to keep and no annotations of its own,
   // so its keywords alone (still counted toward the depth: a $ref loop may pass through it).
   if (n->local_only && !program_.dynamic_scope) {
@@ -237,7 +279,7 @@ bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotatio
       Keyword k(*this, "$ref");
       if (!Apply(n->ref, instance, ann)) {
         valid = false;
-        if (!all_) break;
+        if (!All()) break;
       }
     }
     if (n->dynamic_ref != nullptr) {
@@ -254,12 +296,12 @@ bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotatio
       Keyword k(*this, "$dynamicRef");
       if (!Apply(target, instance, ann)) {
         valid = false;
-        if (!all_) break;
+        if (!All()) break;
       }
     }
     if (!Local(n, instance, ann)) {
       valid = false;
-      if (!all_) break;
+      if (!All()) break;
     }
     // Last: they read what every other keyword evaluated.
     if (n->unevaluated_items != nullptr && instance.is_array()) {
@@ -270,7 +312,7 @@ bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotatio
         Instance at(*this, i);
         if (!Validate(n->unevaluated_items, items[i], nullptr)) {
           valid = false;
-          if (!all_) break;
+          if (!All()) break;
         }
       }
       if (valid) local.all = true;
@@ -283,7 +325,7 @@ bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotatio
         Instance at(*this, members[i].first);
         if (!Validate(n->unevaluated_properties, members[i].second, nullptr)) {
           valid = false;
-          if (!all_) break;
+          if (!All()) break;
         }
       }
       if (valid) local.all = true;
@@ -296,19 +338,20 @@ bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotatio
 }
 
 template <bool kErrors>
-bool Validator<kErrors>::Local(const Node* n, const Json& instance, Annotations* ann) {
+[[gnu::always_inline]] inline bool Validator<kErrors>::Local(const Node* n, const Json& instance,
+                                                             Annotations* ann) {
   bool valid = true;
   if (n->has_assertions && !Assertions(n, instance)) {
     valid = false;
-    if (!all_) return false;
+    if (!All()) return false;
   }
   if (n->has_array && instance.is_array() && !Arrays(n, instance, ann)) {
     valid = false;
-    if (!all_) return false;
+    if (!All()) return false;
   }
   if (n->has_object && instance.is_object() && !Objects(n, instance, ann)) {
     valid = false;
-    if (!all_) return false;
+    if (!All()) return false;
   }
   if (n->has_combinators && !Combinators(n, instance, ann)) valid = false;
   return valid;
@@ -319,64 +362,72 @@ bool Validator<kErrors>::Assertions(const Node* n, const Json& instance) {
   bool valid = true;
   auto check = [&](bool ok) {
     valid = valid && ok;
-    return valid || all_;
+    return valid || All();
   };
   if (n->types != 0 && !(TypeBits(instance) & n->types)) {
-    if (!check(Fail("type", "must be " + TypeNames(n->types)))) return false;
+    if (!check(LLMKIT_SCHEMA_FAIL("type", "must be " + TypeNames(n->types)))) return false;
   }
   if (n->enum_values != nullptr && !InEnum(n, instance) &&
-      !check(Fail("enum", "must be equal to one of the allowed values"))) {
+      !check(LLMKIT_SCHEMA_FAIL("enum", "must be equal to one of the allowed values"))) {
     return false;
   }
   // Json equality is JSON Schema's: 1 == 1.0, true != 1, members in any order.
   if (n->const_value != nullptr && !(*n->const_value == instance)) {
-    if (!check(Fail("const", "must be equal to constant"))) return false;
+    if (!check(LLMKIT_SCHEMA_FAIL("const", "must be equal to constant"))) return false;
   }
   if (instance.is_number()) {
     const double x = instance.as_double();
     if (n->multiple_of && !MultipleOf(instance, *n->multiple_of)) {
-      if (!check(Fail("multipleOf", "must be multiple of " + Number(*n->multiple_of)))) {
+      if (!check(
+              LLMKIT_SCHEMA_FAIL("multipleOf", "must be multiple of " + Number(*n->multiple_of)))) {
         return false;
       }
     }
     if (n->maximum && !(x <= *n->maximum) &&
-        !check(Fail("maximum", "must be <= " + Number(*n->maximum)))) {
+        !check(LLMKIT_SCHEMA_FAIL("maximum", "must be <= " + Number(*n->maximum)))) {
       return false;
     }
     if (n->exclusive_maximum && !(x < *n->exclusive_maximum) &&
-        !check(Fail("exclusiveMaximum", "must be < " + Number(*n->exclusive_maximum)))) {
+        !check(
+            LLMKIT_SCHEMA_FAIL("exclusiveMaximum", "must be < " + Number(*n->exclusive_maximum)))) {
       return false;
     }
     if (n->minimum && !(x >= *n->minimum) &&
-        !check(Fail("minimum", "must be >= " + Number(*n->minimum)))) {
+        !check(LLMKIT_SCHEMA_FAIL("minimum", "must be >= " + Number(*n->minimum)))) {
       return false;
     }
     if (n->exclusive_minimum && !(x > *n->exclusive_minimum) &&
-        !check(Fail("exclusiveMinimum", "must be > " + Number(*n->exclusive_minimum)))) {
+        !check(
+            LLMKIT_SCHEMA_FAIL("exclusiveMinimum", "must be > " + Number(*n->exclusive_minimum)))) {
       return false;
     }
   }
   if (instance.is_string()) {
     const std::string& s = instance.as_string();
-    if (n->max_length || n->min_length) {
+    // A string of b bytes has between ceil(b / 4) and b code points: count them only when
+    // that range does not settle both bounds.
+    const auto bytes = static_cast<int64_t>(s.size());
+    if ((n->max_length && bytes > *n->max_length) ||
+        (n->min_length && (bytes + 3) / 4 < *n->min_length)) {
       const int64_t length = static_cast<int64_t>(CodePoints(s));
       if (n->max_length && length > *n->max_length &&
-          !check(Fail("maxLength",
-                      absl::StrCat("must NOT have more than ", *n->max_length, " characters")))) {
+          !check(LLMKIT_SCHEMA_FAIL("maxLength", absl::StrCat("must NOT have more than ",
+                                                              *n->max_length, " characters")))) {
         return false;
       }
       if (n->min_length && length < *n->min_length &&
-          !check(Fail("minLength",
-                      absl::StrCat("must NOT have fewer than ", *n->min_length, " characters")))) {
+          !check(LLMKIT_SCHEMA_FAIL("minLength", absl::StrCat("must NOT have fewer than ",
+                                                              *n->min_length, " characters")))) {
         return false;
       }
     }
     if (n->pattern != nullptr && !n->pattern->Search(s) &&
-        !check(Fail("pattern", "must match pattern \"" + n->pattern->source + "\""))) {
+        !check(
+            LLMKIT_SCHEMA_FAIL("pattern", "must match pattern \"" + n->pattern->source + "\""))) {
       return false;
     }
     if (!n->format.empty() && program_.options.assert_formats && !FormatValid(n->format, s) &&
-        !check(Fail("format", "must match format \"" + n->format + "\""))) {
+        !check(LLMKIT_SCHEMA_FAIL("format", "must match format \"" + n->format + "\""))) {
       return false;
     }
   }
@@ -389,24 +440,26 @@ bool Validator<kErrors>::Arrays(const Node* n, const Json& instance, Annotations
   bool valid = true;
   auto check = [&](bool ok) {
     valid = valid && ok;
-    return valid || all_;
+    return valid || All();
   };
   const int64_t size = static_cast<int64_t>(items.size());
   if (n->max_items && size > *n->max_items &&
-      !check(Fail("maxItems", absl::StrCat("must NOT have more than ", *n->max_items, " items")))) {
+      !check(LLMKIT_SCHEMA_FAIL(
+          "maxItems", absl::StrCat("must NOT have more than ", *n->max_items, " items")))) {
     return false;
   }
   if (n->min_items && size < *n->min_items &&
-      !check(
-          Fail("minItems", absl::StrCat("must NOT have fewer than ", *n->min_items, " items")))) {
+      !check(LLMKIT_SCHEMA_FAIL(
+          "minItems", absl::StrCat("must NOT have fewer than ", *n->min_items, " items")))) {
     return false;
   }
   if (n->unique_items) {
     for (size_t i = 1; i < items.size() && valid; ++i) {
       for (size_t j = 0; j < i; ++j) {
         if (SameValue(items[i], items[j])) {
-          if (!check(Fail("uniqueItems", absl::StrCat("must NOT have duplicate items (items ## ", j,
-                                                      " and ", i, " are identical)")))) {
+          if (!check(LLMKIT_SCHEMA_FAIL("uniqueItems",
+                                        absl::StrCat("must NOT have duplicate items (items ## ", j,
+                                                     " and ", i, " are identical)")))) {
             return false;
           }
           break;
@@ -448,14 +501,15 @@ bool Validator<kErrors>::Arrays(const Node* n, const Json& instance, Annotations
       Rewind(mark);
     }
     const int64_t least = n->min_contains.value_or(1);
-    if (matches < least &&
-        !check(Fail(n->min_contains ? "minContains" : "contains",
-                    absl::StrCat("must contain at least ", least, " valid item(s)")))) {
+    if (matches < least && !check(LLMKIT_SCHEMA_FAIL(
+                               n->min_contains ? "minContains" : "contains",
+                               absl::StrCat("must contain at least ", least, " valid item(s)")))) {
       return false;
     }
     if (n->max_contains && matches > *n->max_contains &&
-        !check(Fail("maxContains",
-                    absl::StrCat("must contain at most ", *n->max_contains, " valid item(s)")))) {
+        !check(LLMKIT_SCHEMA_FAIL(
+            "maxContains",
+            absl::StrCat("must contain at most ", *n->max_contains, " valid item(s)")))) {
       return false;
     }
   }
@@ -468,22 +522,28 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
   bool valid = true;
   auto check = [&](bool ok) {
     valid = valid && ok;
-    return valid || all_;
+    return valid || All();
   };
   const int64_t size = static_cast<int64_t>(members.size());
   if (n->max_properties && size > *n->max_properties &&
-      !check(Fail("maxProperties",
-                  absl::StrCat("must NOT have more than ", *n->max_properties, " properties")))) {
+      !check(LLMKIT_SCHEMA_FAIL(
+          "maxProperties",
+          absl::StrCat("must NOT have more than ", *n->max_properties, " properties")))) {
     return false;
   }
   if (n->min_properties && size < *n->min_properties &&
-      !check(Fail("minProperties",
-                  absl::StrCat("must NOT have fewer than ", *n->min_properties, " properties")))) {
+      !check(LLMKIT_SCHEMA_FAIL(
+          "minProperties",
+          absl::StrCat("must NOT have fewer than ", *n->min_properties, " properties")))) {
     return false;
   }
-  for (const std::string& name : n->required) {
+  // Yes/no only: the required properties are counted in the member loop below.
+  const bool count_required = !kErrors && n->required_in_properties;
+  size_t required_seen = 0;
+  for (size_t r = 0; r < (count_required ? 0 : n->required.size()); ++r) {
+    const std::string& name = n->required[r];
     if (FindMember(members, name) == nullptr &&
-        !check(Fail("required", "must have required property '" + name + "'"))) {
+        !check(LLMKIT_SCHEMA_FAIL("required", "must have required property '" + name + "'"))) {
       return false;
     }
   }
@@ -491,9 +551,9 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
     if (instance.Find(name) == nullptr) continue;
     for (const std::string& other : needed) {
       if (instance.Find(other) == nullptr &&
-          !check(
-              Fail(n->dependent_required_keyword,
-                   "must have property '" + other + "' when property '" + name + "' is present"))) {
+          !check(LLMKIT_SCHEMA_FAIL(
+              n->dependent_required_keyword,
+              "must have property '" + other + "' when property '" + name + "' is present"))) {
         return false;
       }
     }
@@ -504,16 +564,18 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
     // Instances mostly list their members in the schema's order: try the property after the
     // last one found, then the others (a few: compared; many: the index).
     size_t next = 0;
-    for (size_t i = 0; i < members.size(); ++i) {
+    const size_t properties = n->properties.size();
+    const size_t count = members.size();
+    for (size_t i = 0; i < count; ++i) {
       const auto& [key, value] = members[i];
       bool matched = false;
-      if (!n->properties.empty()) {
+      if (properties > 0) {
         const Node* sub = nullptr;
-        size_t found = n->properties.size();
-        if (next < n->properties.size() && SameKey(n->properties[next].first, key)) {
+        size_t found = properties;
+        if (next < properties && SameKey(n->properties[next].first, key)) {
           found = next;
-        } else if (n->properties.size() <= 8) {
-          for (size_t p = 0; p < n->properties.size(); ++p) {
+        } else if (properties <= 8) {
+          for (size_t p = 0; p < properties; ++p) {
             if (SameKey(n->properties[p].first, key)) {
               found = p;
               break;
@@ -522,9 +584,10 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
         } else if (auto it = n->property_index.find(key); it != n->property_index.end()) {
           found = it->second;
         }
-        if (found < n->properties.size()) {
+        if (found < properties) {
           sub = n->properties[found].second;
           next = found + 1;
+          required_seen += n->required_property[found];
         }
         if (sub != nullptr) {
           matched = true;
@@ -547,7 +610,7 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
         Keyword k(*this, "additionalProperties");
         Instance at(*this, key);
         if (n->additional_properties->boolean == false) {
-          if (!check(Fail("", "must NOT have additional properties"))) return false;
+          if (!check(LLMKIT_SCHEMA_FAIL("", "must NOT have additional properties"))) return false;
         } else if (!check(Validate(n->additional_properties, value, nullptr))) {
           return false;
         }
@@ -559,11 +622,13 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
         const size_t mark = Mark();
         if (!Validate(n->property_names, name, nullptr)) {
           Rewind(mark);
-          if (!check(Fail("", "property name '" + key + "' is invalid"))) return false;
+          if (!check(LLMKIT_SCHEMA_FAIL("", "property name '" + key + "' is invalid")))
+            return false;
         }
       }
     }
   }
+  if (count_required && required_seen != n->required_properties) return false;
   for (const auto& [name, sub] : n->dependent_schemas) {
     if (instance.Find(name) == nullptr) continue;
     Keyword k(*this, n->dependent_schemas_keyword);
@@ -578,7 +643,7 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
   bool valid = true;
   auto check = [&](bool ok) {
     valid = valid && ok;
-    return valid || all_;
+    return valid || All();
   };
   for (size_t i = 0; i < n->all_of.size(); ++i) {
     Keyword k(*this, "allOf");
@@ -598,7 +663,7 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
     }
     if (any) {
       Rewind(mark);
-    } else if (!check(Fail("anyOf", "must match a schema in anyOf"))) {
+    } else if (!check(LLMKIT_SCHEMA_FAIL("anyOf", "must match a schema in anyOf"))) {
       return false;
     }
   }
@@ -620,7 +685,8 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
       if (ann != nullptr) ann->Merge(chosen);
     } else {
       if (passed > 1) Rewind(mark);
-      if (!check(Fail("oneOf", "must match exactly one schema in oneOf"))) return false;
+      if (!check(LLMKIT_SCHEMA_FAIL("oneOf", "must match exactly one schema in oneOf")))
+        return false;
     }
   }
   if (n->not_schema != nullptr) {
@@ -631,7 +697,7 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
       passed = Validate(n->not_schema, instance, nullptr);
     }
     Rewind(mark);
-    if (passed && !check(Fail("not", "must NOT be valid"))) return false;
+    if (passed && !check(LLMKIT_SCHEMA_FAIL("not", "must NOT be valid"))) return false;
   }
   if (n->if_schema != nullptr) {
     const size_t mark = Mark();
@@ -645,8 +711,8 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
     if (branch != nullptr) {
       Keyword k(*this, passed ? "then" : "else");
       if (!Apply(branch, instance, ann)) {
-        if (!check(Fail("",
-                        std::string("must match \"") + (passed ? "then" : "else") + "\" schema"))) {
+        if (!check(LLMKIT_SCHEMA_FAIL(
+                "", std::string("must match \"") + (passed ? "then" : "else") + "\" schema"))) {
           return false;
         }
       }
@@ -657,6 +723,8 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
 
 }  // namespace
 }  // namespace llmkit::internal::schema
+
+#undef LLMKIT_SCHEMA_FAIL
 
 namespace llmkit {
 
