@@ -226,6 +226,9 @@ class Validator {
   }
 
   bool Validate(const Node* n, const Json& instance, Annotations* out);
+  // Validate for the nodes that need more than their own keywords: boolean schemas, references,
+  // unevaluated*, the dynamic scope (out of line, so that Validate stays small).
+  [[gnu::noinline]] bool Framed(const Node* n, const Json& instance, Annotations* out);
   // The keywords that read only this instance and its children (not $ref, unevaluated*).
   bool Local(const Node* n, const Json& instance, Annotations* ann);
   bool Assertions(const Node* n, const Json& instance);
@@ -256,17 +259,22 @@ bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotatio
       }
     }
   }
-  if (n->boolean) return *n->boolean || LLMKIT_SCHEMA_FAIL("", "boolean schema is false");
-  if (depth_ >= kMaxDepth)
-    return LLMKIT_SCHEMA_FAIL("", "schema references nest too deep (a $ref loop?)");
   // No reference and no unevaluated*: no dynamic scope to keep and no annotations of its own,
   // so its keywords alone (still counted toward the depth: a $ref loop may pass through it).
-  if (n->local_only && !program_.dynamic_scope) {
+  if (n->local_only && !program_.dynamic_scope && depth_ < kMaxDepth) {
     ++depth_;
     const bool valid = Local(n, instance, out);
     --depth_;
     return valid;
   }
+  return Framed(n, instance, out);
+}
+
+template <bool kErrors>
+bool Validator<kErrors>::Framed(const Node* n, const Json& instance, Annotations* out) {
+  if (n->boolean) return *n->boolean || LLMKIT_SCHEMA_FAIL("", "boolean schema is false");
+  if (depth_ >= kMaxDepth)
+    return LLMKIT_SCHEMA_FAIL("", "schema references nest too deep (a $ref loop?)");
   ++depth_;
   const bool entered = program_.dynamic_scope && (scope_.empty() || scope_.back() != n->resource);
   if (entered) scope_.push_back(n->resource);
