@@ -485,12 +485,23 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
     }
     n.required_properties = 0;
     for (char flagged : n.required_property) n.required_properties += flagged;
-    n.local_only = !n.boolean && n.ref == nullptr && n.dynamic_ref == nullptr &&
-                   n.unevaluated_items == nullptr && n.unevaluated_properties == nullptr;
-    n.ref_only = !n.boolean && n.ref != nullptr && n.dynamic_ref == nullptr &&
-                 n.unevaluated_items == nullptr && n.unevaluated_properties == nullptr &&
-                 !n.has_assertions && !n.has_array && !n.has_object && !n.has_combinators;
+    n.has_numeric =
+        n.multiple_of || n.maximum || n.exclusive_maximum || n.minimum || n.exclusive_minimum;
+    n.has_string = n.max_length || n.min_length || n.pattern != nullptr || !n.format.empty();
     if (!n.dynamic_anchor.empty()) program->dynamic_scope = true;
+  }
+  for (Node& n : program->nodes) {
+    const bool plain = !n.boolean && !program->dynamic_scope && n.dynamic_ref == nullptr &&
+                       n.unevaluated_items == nullptr && n.unevaluated_properties == nullptr;
+    const bool own_keywords = n.has_assertions || n.has_array || n.has_object || n.has_combinators;
+    n.path = !plain                              ? Node::Path::kFramed
+             : n.ref == nullptr                  ? Node::Path::kLocal
+             : n.ref != nullptr && !own_keywords ? Node::Path::kRefOnly
+                                                 : Node::Path::kFramed;
+    const bool only_type = n.types != 0 && n.enum_values == nullptr && n.const_value == nullptr &&
+                           !n.has_numeric && !n.has_string && !n.has_array && !n.has_object &&
+                           !n.has_combinators;
+    if (n.path == Node::Path::kLocal && only_type) n.type_only = n.types;
   }
   return std::shared_ptr<const Program>(std::move(program));
 }

@@ -102,8 +102,14 @@ struct Node {
   bool has_array = false;        // items, prefixItems, contains, min/maxItems, uniqueItems
   bool has_object = false;       // properties, required, dependencies, min/maxProperties, ...
   bool has_combinators = false;  // allOf, anyOf, oneOf, not, if
-  bool local_only = false;       // None of $ref, $dynamicRef, unevaluated*; not boolean.
-  bool ref_only = false;         // Only a $ref: validating it is validating its target.
+  bool has_numeric = false;      // multipleOf, maximum, minimum, exclusive*
+  bool has_string = false;       // maxLength, minLength, pattern, format
+  // How Validate takes the node: its own keywords only (no $ref, $dynamicRef, unevaluated*, not
+  // boolean, no dynamic scope in the program), as its $ref's target (nothing but a $ref), or
+  // through the frame that keeps scopes and annotations.
+  enum class Path : uint8_t { kFramed, kLocal, kRefOnly };
+  Path path = Path::kFramed;
+  uint8_t type_only = 0;  // The node is nothing but a "type" (kLocal): its TypeBits.
 
   // The keyword names used in keyword locations ("items" or "additionalItems", ...).
   const char* items_keyword = "items";

@@ -252,16 +252,15 @@ bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotatio
   // Yes/no only, no dynamic scope: a node that is only a $ref is its target (each hop counted
   // toward the depth, so {"$ref": "#"} still ends). Validate keeps the hop for its locations.
   if constexpr (!kErrors) {
-    if (!program_.dynamic_scope) {
-      for (int hop = depth_; n->ref_only; ++hop) {
-        if (hop >= kMaxDepth) return false;
-        n = n->ref;
-      }
+    for (int hop = depth_; n->path == Node::Path::kRefOnly; ++hop) {
+      if (hop >= kMaxDepth) return false;
+      n = n->ref;
     }
+    if (n->type_only != 0) return (TypeBits(instance) & n->type_only) != 0;  // {"type": ...}
   }
   // No reference and no unevaluated*: no dynamic scope to keep and no annotations of its own,
   // so its keywords alone (still counted toward the depth: a $ref loop may pass through it).
-  if (n->local_only && !program_.dynamic_scope && depth_ < kMaxDepth) {
+  if (n->path == Node::Path::kLocal && depth_ < kMaxDepth) {
     ++depth_;
     const bool valid = Local(n, instance, out);
     --depth_;
@@ -383,7 +382,7 @@ bool Validator<kErrors>::Assertions(const Node* n, const Json& instance) {
   if (n->const_value != nullptr && !(*n->const_value == instance)) {
     if (!check(LLMKIT_SCHEMA_FAIL("const", "must be equal to constant"))) return false;
   }
-  if (instance.is_number()) {
+  if (n->has_numeric && instance.is_number()) {
     const double x = instance.as_double();
     if (n->multiple_of && !MultipleOf(instance, *n->multiple_of)) {
       if (!check(
@@ -410,7 +409,7 @@ bool Validator<kErrors>::Assertions(const Node* n, const Json& instance) {
       return false;
     }
   }
-  if (instance.is_string()) {
+  if (n->has_string && instance.is_string()) {
     const std::string& s = instance.as_string();
     // A string of b bytes has between ceil(b / 4) and b code points: count them only when
     // that range does not settle both bounds.
