@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,6 +157,97 @@ TEST(JsonSchema, HostileInstancesNeverCrash) {
   EXPECT_FALSE(S(R"({"uniqueItems": true})").IsValid(J("[1, 1.0]")));
   EXPECT_TRUE(S(R"({"uniqueItems": true})").IsValid(J("[1, true, 0, false]")));
   EXPECT_FALSE(S(R"({"const": 1})").IsValid(Json(true)));
+}
+
+// IsValid takes shortcuts Validate does not (required counted in the member loop, nodes that
+// are only a $ref or only a "type", the short patterns): on thousands of random mutations of a
+// valid document the two must agree, with all errors and with the first.
+// Every value of `doc`, the document first (addresses valid until `doc` changes).
+std::vector<Json*> Values(Json& doc) {
+  std::vector<Json*> nodes = {&doc};
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Json& node = *nodes[i];
+    if (node.is_object()) {
+      for (size_t m = 0; m < node.size(); ++m) nodes.push_back(&node[node.as_object()[m].first]);
+    } else if (node.is_array()) {
+      for (Json& item : node.as_array()) nodes.push_back(&item);
+    }
+  }
+  return nodes;
+}
+
+Json RandomMutation(const Json& valid, std::mt19937& random) {
+  Json doc = valid;
+  for (int edits = 1 + static_cast<int>(random() % 2); edits > 0; --edits) {
+    const std::vector<Json*> nodes = Values(doc);
+    Json& target = *nodes[random() % nodes.size()];
+    switch (random() % 6) {
+      case 0:  // Drop a member (maybe a required one).
+        if (target.is_object() && target.size() > 0) {
+          Json rest = Json::MakeObject();
+          const size_t drop = random() % target.size();
+          for (size_t m = 0; m < target.size(); ++m) {
+            if (m != drop) rest.Set(target.as_object()[m].first, target.as_object()[m].second);
+          }
+          target = std::move(rest);
+        }
+        break;
+      case 1:
+        target = Json(static_cast<int64_t>(random() % 5) - 1);
+        break;
+      case 2:
+        target = Json(std::string(random() % 2 ? "EUR" : "euro"));
+        break;
+      case 3:
+        target = Json(random() % 2 == 0);
+        break;
+      case 4:
+        if (target.is_object()) target.Set(random() % 2 ? "extra" : "sku", Json("SK"));
+        break;
+      default:
+        target = Json::MakeArray();
+        break;
+    }
+  }
+  return doc;
+}
+
+TEST(JsonSchema, IsValidAgreesWithValidateOnRandomDocuments) {
+  const Json schema = J(R"({
+    "$defs": {
+      "money": {"type": "object", "properties": {"amount": {"type": "number", "minimum": 0},
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+                "required": ["amount", "currency"], "additionalProperties": false},
+      "item": {"type": "object", "properties": {"sku": {"type": "string", "minLength": 3},
+               "quantity": {"type": "integer", "minimum": 1}, "price": {"$ref": "#/$defs/money"}},
+               "required": ["sku", "quantity", "price", "sku"]}},
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "status": {"enum": ["new", "paid"]},
+                   "items": {"type": "array", "items": {"$ref": "#/$defs/item"}, "minItems": 1},
+                   "total": {"$ref": "#/$defs/money"}, "tags": {"type": "array",
+                   "items": {"type": "string"}, "uniqueItems": true}},
+    "required": ["id", "items", "total"]})");
+  const Json valid = J(R"({"id": 7, "status": "paid", "tags": ["a", "b"],
+    "items": [{"sku": "SKU-1", "quantity": 2, "price": {"amount": 9.5, "currency": "EUR"}},
+              {"sku": "SKU-2", "quantity": 1, "price": {"amount": 0, "currency": "USD"}}],
+    "total": {"amount": 19, "currency": "EUR"}})");
+  SchemaOptions first;
+  first.all_errors = false;
+  const JsonSchema all = S(schema.Dump());
+  const JsonSchema one = S(schema.Dump(), first);
+  ASSERT_TRUE(all.IsValid(valid));
+  std::mt19937 random(7);
+  int invalid = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const Json doc = RandomMutation(valid, random);
+    const bool answer = all.IsValid(doc);
+    ASSERT_EQ(answer, all.Validate(doc).empty()) << doc.Dump();
+    ASSERT_EQ(answer, one.Validate(doc).empty()) << doc.Dump();
+    ASSERT_EQ(answer, one.IsValid(doc)) << doc.Dump();
+    invalid += !answer;
+  }
+  EXPECT_GT(invalid, 1000);  // The mutations do reach the checks.
+  EXPECT_LT(invalid, 3000);
 }
 
 TEST(JsonSchema, OneSchemaManyThreads) {
