@@ -249,14 +249,17 @@ class Validator {
 
 template <bool kErrors>
 bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotations* out) {
-  // Yes/no only, no dynamic scope: a node that is only a $ref is its target (each hop counted
-  // toward the depth, so {"$ref": "#"} still ends). Validate keeps the hop for its locations.
+  // Yes/no only (Validate keeps the frames for its locations): a node that is only a $ref is its
+  // target one level deeper, as through Framed; a node that is only a "type" is its type check.
   if constexpr (!kErrors) {
-    for (int hop = depth_; n->path == Node::Path::kRefOnly; ++hop) {
-      if (hop >= kMaxDepth) return false;
-      n = n->ref;
+    if (n->path == Node::Path::kRefOnly) {
+      if (depth_ >= kMaxDepth) return false;
+      ++depth_;
+      const bool valid = Validate(n->ref, instance, out);
+      --depth_;
+      return valid;
     }
-    if (n->type_only != 0) return (TypeBits(instance) & n->type_only) != 0;  // {"type": ...}
+    if (n->type_only != 0 && depth_ < kMaxDepth) return (TypeBits(instance) & n->type_only) != 0;
   }
   // No reference and no unevaluated*: no dynamic scope to keep and no annotations of its own,
   // so its keywords alone (still counted toward the depth: a $ref loop may pass through it).

@@ -142,6 +142,18 @@ TEST(JsonSchema, HostileInstancesNeverCrash) {
   }
   EXPECT_TRUE(S("{}").IsValid(deep));
   EXPECT_FALSE(S(R"({"items": {"$ref": "#"}})").IsValid(deep));  // Deeper than the limit.
+  // Near the limit IsValid and Validate agree: a node that is only a $ref counts as one level in
+  // both (IsValid skips its frame, not its level).
+  JsonSchema via_ref = S(R"({"$ref": "#/$defs/a", "$defs": {"a": {"items": {"$ref": "#"}}}})");
+  for (int levels : {200, 255, 256, 300, 600}) {
+    Json nested = Json::MakeArray();
+    for (int i = 0; i < levels; ++i) {
+      Json outer = Json::MakeArray();
+      outer.push_back(std::move(nested));
+      nested = std::move(outer);
+    }
+    EXPECT_EQ(via_ref.IsValid(nested), via_ref.Validate(nested).empty()) << levels;
+  }
   // Exponential for a backtracking engine; linear here.
   EXPECT_FALSE(S(R"({"pattern": "^(a+)+$"})").IsValid(Json(std::string(200'000, 'a') + "!")));
   // Non-finite numbers and the extremes of int64.
