@@ -77,9 +77,12 @@ struct TracerOptions {
 // `defaults` with the standard variables applied: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces, /v1/metrics),
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-// OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE,
-// OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_METRIC_EXPORT_INTERVAL. A protocol other than
-// http/json in OTEL_EXPORTER_OTLP_PROTOCOL is ignored (JSON is what llmkit sends).
+// OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_BSP_SCHEDULE_DELAY,
+// OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_METRIC_EXPORT_INTERVAL,
+// OTEL_EXPORTER_OTLP_COMPRESSION. Header and resource values are percent-decoded, as the
+// specification says ("Authorization=Basic%20abc"); a header whose decoded name or value holds
+// CR, LF or NUL is dropped. A protocol other than http/json in OTEL_EXPORTER_OTLP_PROTOCOL is
+// ignored (JSON is what llmkit sends).
 TracerOptions TracerOptionsFromEnvironment(TracerOptions defaults = {});
 
 struct TracerStats {

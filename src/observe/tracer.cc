@@ -757,6 +757,46 @@ Attributes Tracer::TagAttributes(const CallContext& call) const {
   return out;
 }
 
+namespace {
+
+// `text` with each %XX decoded (the W3C Baggage format of OTEL_EXPORTER_OTLP_HEADERS and
+// OTEL_RESOURCE_ATTRIBUTES values: "Authorization=Basic%20abc"); a % not followed by two hex
+// digits stays as it is.
+std::string PercentDecoded(absl::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// "key=value,key=value" with values percent-decoded; empty keys skipped.
+std::vector<std::pair<std::string, std::string>> KeyValueList(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (absl::string_view pair : absl::StrSplit(text, ',')) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    std::string key(absl::StripAsciiWhitespace(kv.first));
+    if (key.empty()) continue;
+    out.emplace_back(std::move(key), PercentDecoded(absl::StripAsciiWhitespace(kv.second)));
+  }
+  return out;
+}
+
+}  // namespace
+
 TracerOptions TracerOptionsFromEnvironment(TracerOptions o) {
   auto env = [](const char* name) -> std::string {
     const char* v = std::getenv(name);
@@ -772,16 +812,12 @@ TracerOptions TracerOptionsFromEnvironment(TracerOptions o) {
   };
   if (absl::AsciiStrToLower(env("OTEL_SDK_DISABLED")) == "true") o.disabled = true;
   if (!env("OTEL_SERVICE_NAME").empty()) o.service_name = env("OTEL_SERVICE_NAME");
-  // "key=value,key=value" (values percent-decoding is not applied).
-  for (absl::string_view pair : absl::StrSplit(env("OTEL_RESOURCE_ATTRIBUTES"), ',')) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
-    std::string key(absl::StripAsciiWhitespace(kv.first));
-    if (key.empty()) continue;
-    if (key == "service.name" && env("OTEL_SERVICE_NAME").empty()) {
-      o.service_name = std::string(absl::StripAsciiWhitespace(kv.second));
+  for (auto& [key, value] : KeyValueList(env("OTEL_RESOURCE_ATTRIBUTES"))) {
+    if (key == "service.name") {
+      if (env("OTEL_SERVICE_NAME").empty()) o.service_name = std::move(value);
       continue;
     }
-    o.resource.emplace_back(key, std::string(absl::StripAsciiWhitespace(kv.second)));
+    o.resource.emplace_back(std::move(key), std::move(value));
   }
   std::string base = env("OTEL_EXPORTER_OTLP_ENDPOINT");
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -797,11 +833,17 @@ TracerOptions TracerOptionsFromEnvironment(TracerOptions o) {
     o.compression = env("OTEL_EXPORTER_OTLP_COMPRESSION");
   if (!env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION").empty())
     o.compression = env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION");
-  for (absl::string_view pair : absl::StrSplit(env("OTEL_EXPORTER_OTLP_HEADERS"), ',')) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
-    std::string key(absl::StripAsciiWhitespace(kv.first));
-    if (!key.empty())
-      o.headers.emplace_back(key, std::string(absl::StripAsciiWhitespace(kv.second)));
+  // OTEL_EXPORTER_OTLP_TRACES_HEADERS (the exports are one client here) after the general ones.
+  // A header whose name or decoded value holds a line break or NUL is not sent: it could add
+  // headers of its own.
+  for (const char* name : {"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"}) {
+    for (auto& [key, value] : KeyValueList(env(name))) {
+      if (key.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos ||
+          value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        continue;
+      }
+      o.headers.emplace_back(std::move(key), std::move(value));
+    }
   }
   millis("OTEL_BSP_SCHEDULE_DELAY", &o.schedule_delay);
   millis("OTEL_BSP_EXPORT_TIMEOUT", &o.export_timeout);

@@ -748,6 +748,65 @@ TEST(Tracing, PrometheusScrapesTheMetricsEndpoint) {
   std::filesystem::remove_all(dir);
 }
 
+// The standard variables configure the exporter as the SDKs read them: endpoint, headers and
+// resource values percent-decoded (W3C Baggage), a header that would smuggle in another one not
+// sent, service name, batching, OTEL_SDK_DISABLED. A collector answering 429 with Retry-After
+// is retried after the wait, not given up on.
+TEST(Tracing, EnvironmentConfiguresTheExporterAndA429IsRetried) {
+  std::mutex mu;
+  std::vector<HttpHeaders> seen;
+  std::vector<std::string> accepted;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  TestServer collector([&](const ServerRequest& r) {
+    std::lock_guard lock(mu);
+    if (!absl::EndsWith(r.path, "/v1/traces")) return Reply(200, "{}");
+    seen.push_back(r.headers);
+    arrivals.push_back(std::chrono::steady_clock::now());
+    if (seen.size() == 1) return Reply(429, "slow down", {{"Retry-After", "1"}});
+    accepted.push_back(r.body);
+    return Reply(200, "{}");
+  });
+  std::string base = collector.Url("/");
+  setenv("OTEL_EXPORTER_OTLP_ENDPOINT", base.c_str(), 1);
+  setenv("OTEL_EXPORTER_OTLP_HEADERS",
+         "Authorization=Bearer%20s3cr3t, X-Team = ml ,X-Bad=a%0D%0AX-Evil:%201", 1);
+  setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod%2Ceu,service.name=ignored", 1);
+  setenv("OTEL_SERVICE_NAME", "env-test", 1);
+  setenv("OTEL_BSP_SCHEDULE_DELAY", "20", 1);
+  TracerOptions options = TracerOptionsFromEnvironment();
+  setenv("OTEL_SDK_DISABLED", "TRUE", 1);
+  EXPECT_TRUE(TracerOptionsFromEnvironment().disabled);
+  for (const char* name :
+       {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_SERVICE_NAME", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_SDK_DISABLED"}) {
+    unsetenv(name);
+  }
+  EXPECT_EQ(options.traces_endpoint, collector.Url("/v1/traces"));
+  EXPECT_EQ(options.metrics_endpoint, collector.Url("/v1/metrics"));
+  EXPECT_EQ(options.schedule_delay, std::chrono::milliseconds(20));
+  EXPECT_EQ(options.service_name, "env-test");
+  EXPECT_FALSE(options.disabled);
+
+  auto tracer = Tracer::Create(options).value();
+  tracer->StartSpan("exported once", {}).End();
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(20)).ok());
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 2u);  // Refused once, accepted on the retry.
+  EXPECT_GE(arrivals[1] - arrivals[0], std::chrono::milliseconds(900));  // Retry-After: 1.
+  for (const HttpHeaders& headers : seen) {
+    EXPECT_EQ(FindHeader(headers, "Authorization").value_or(""), "Bearer s3cr3t");
+    EXPECT_EQ(FindHeader(headers, "X-Team").value_or(""), "ml");
+    EXPECT_FALSE(FindHeader(headers, "X-Bad").has_value());
+    EXPECT_FALSE(FindHeader(headers, "X-Evil").has_value());
+  }
+  ASSERT_EQ(accepted.size(), 1u);
+  EXPECT_THAT(accepted[0], HasSubstr(R"("stringValue":"env-test")"));
+  EXPECT_THAT(accepted[0], HasSubstr(R"("stringValue":"prod,eu")"));
+  EXPECT_THAT(accepted[0], HasSubstr("exported once"));
+  EXPECT_EQ(tracer->stats().export_failures, 0u);
+  EXPECT_EQ(tracer->stats().spans_exported, 1u);
+}
+
 // RecordCall (what WithTracing uses) gives the metrics of the Record* calls one by one, also when
 // the attribute sets, the fields given and the tracers alternate (its per-thread memo must never
 // hand one set's or one tracer's points to another).
