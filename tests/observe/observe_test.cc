@@ -27,7 +27,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
@@ -746,6 +748,45 @@ TEST(Tracing, PrometheusScrapesTheMetricsEndpoint) {
   waitpid(server, &status, 0);
   EXPECT_EQ(value, "36");
   std::filesystem::remove_all(dir);
+}
+
+// A stream's span ends however the stream ends: stopped by its callback after the first chunk
+// (cancelled), failing after two chunks (the provider's 503), or read to the end. Each records
+// its time to the first chunk and its duration with error.type.
+TEST(Tracing, AStreamsSpanEndsHoweverTheStreamEnds) {
+  auto tracer = Tracer::Create().value();
+  auto fake = std::make_shared<FakeModel>();
+  auto chat = WithTracing(std::static_pointer_cast<ChatModel>(fake), tracer, {.provider = "openai"})
+                  .value();
+  ChatRequest request;
+  request.model = "gpt-4o";
+  request.messages = {{.role = "user", .content = "hi"}};
+  EXPECT_EQ(chat->Stream(request, [](const StreamEvent&) { return false; }).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(tracer->stats().spans_ended, 1u);
+  fake->fail = true;
+  EXPECT_EQ(chat->Stream(request, [](const StreamEvent&) { return true; }).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(tracer->stats().spans_ended, 2u);
+  fake->fail = false;
+  EXPECT_TRUE(chat->Stream(request, [](const StreamEvent&) { return true; }).ok());
+  EXPECT_EQ(tracer->stats().spans_ended, 3u);
+  const std::string text = tracer->PrometheusText();
+  for (const char* type : {"cancelled", "503"}) {
+    EXPECT_THAT(text, HasSubstr(absl::StrCat(
+                          "gen_ai_client_operation_duration_seconds_count{error_type=\"", type,
+                          R"(",gen_ai_operation_name="chat",gen_ai_provider_name="openai",)",
+                          R"(gen_ai_request_model="gpt-4o"} 1)", "\n")));
+  }
+  uint64_t first_chunks = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, "gen_ai_client_operation_time_to_first_chunk_seconds_count")) {
+      uint64_t n = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(line.substr(line.rfind(' ') + 1), &n)) << line;
+      first_chunks += n;
+    }
+  }
+  EXPECT_EQ(first_chunks, 3u);
 }
 
 // The standard variables configure the exporter as the SDKs read them: endpoint, headers and
