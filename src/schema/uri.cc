@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "common/percent.h"
+
 namespace llmkit::internal::schema {
 namespace {
 
@@ -84,13 +86,6 @@ std::string Join(const Parts& p) {
   return out;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string ResolveUri(std::string_view base, std::string_view reference) {
@@ -139,17 +134,7 @@ std::string WithoutFragment(std::string_view uri) {
 std::string FragmentOf(std::string_view uri) {
   size_t hash = uri.find('#');
   if (hash == std::string_view::npos) return "";
-  std::string_view f = uri.substr(hash + 1);
-  std::string out;
-  for (size_t i = 0; i < f.size(); ++i) {
-    if (f[i] == '%' && i + 2 < f.size() && HexValue(f[i + 1]) >= 0 && HexValue(f[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(f[i + 1]) * 16 + HexValue(f[i + 2]));
-      i += 2;
-    } else {
-      out += f[i];
-    }
-  }
-  return out;
+  return PercentDecoded(uri.substr(hash + 1));
 }
 
 std::optional<std::vector<std::string>> PointerTokens(std::string_view pointer) {
