@@ -24,6 +24,16 @@ const std::vector<double>& SecondsBuckets();
 
 using Attribute = std::pair<std::string, AttributeValue>;
 
+// Sets `*slot` to the string `value`, into the string it already holds when it holds one (its
+// storage reused): recycled span and metric attributes are assigned this way call after call.
+inline void AssignString(AttributeValue* slot, std::string_view value) {
+  if (auto* text = std::get_if<std::string>(slot); text != nullptr) {
+    text->assign(value.data(), value.size());
+  } else {
+    *slot = std::string(value);
+  }
+}
+
 // A histogram's definition, as a static object (ObserveAll's memo compares their addresses).
 struct HistogramSpec {
   std::string_view name;

@@ -11,6 +11,7 @@
 #include "common/absl_compat.h"
 #include "llmkit/observe.h"
 #include "llmkit/status.h"
+#include "observe/metrics.h"
 
 namespace llmkit {
 namespace {
@@ -38,12 +39,7 @@ class ReusedAttributes {
   void Add(std::string_view key, AttributeValue value) { Next(key) = std::move(value); }
   // A string value, assigned into the string already there when there is one.
   void AddString(std::string_view key, std::string_view value) {
-    AttributeValue& slot = Next(key);
-    if (auto* text = std::get_if<std::string>(&slot); text != nullptr) {
-      text->assign(value.data(), value.size());
-    } else {
-      slot = std::string(value);
-    }
+    internal::AssignString(&Next(key), value);
   }
   // The attributes added so far (what was left from an earlier call beyond them dropped).
   const Attributes& get() {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
+#include "common/percent.h"
 #include "llmkit/observe.h"
 #include "llmkit/status.h"
 #include "observe/metrics.h"
@@ -447,9 +448,8 @@ AttributeValue& Span::Slot(std::string_view key) {
 void Span::SetAttribute(std::string_view key, AttributeValue value) {
   if (data_ == nullptr) return;
   AttributeValue& slot = Slot(key);
-  // A string into a string keeps the old storage when it is large enough.
-  if (auto* text = std::get_if<std::string>(&value); text != nullptr && slot.index() == 0) {
-    std::get<std::string>(slot).assign(*text);
+  if (const auto* text = std::get_if<std::string>(&value); text != nullptr) {
+    internal::AssignString(&slot, *text);
   } else {
     slot = std::move(value);
   }
@@ -457,12 +457,7 @@ void Span::SetAttribute(std::string_view key, AttributeValue value) {
 
 void Span::SetStringAttribute(std::string_view key, std::string_view value) {
   if (data_ == nullptr) return;
-  AttributeValue& slot = Slot(key);
-  if (auto* text = std::get_if<std::string>(&slot); text != nullptr) {
-    text->assign(value.data(), value.size());
-  } else {
-    slot = std::string(value);
-  }
+  internal::AssignString(&Slot(key), value);
 }
 
 void Span::SetError(std::string type, std::string message) {
@@ -759,29 +754,6 @@ Attributes Tracer::TagAttributes(const CallContext& call) const {
 
 namespace {
 
-// `text` with each %XX decoded (the W3C Baggage format of OTEL_EXPORTER_OTLP_HEADERS and
-// OTEL_RESOURCE_ATTRIBUTES values: "Authorization=Basic%20abc"); a % not followed by two hex
-// digits stays as it is.
-std::string PercentDecoded(absl::string_view text) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 // "key=value,key=value" with values percent-decoded; empty keys skipped.
 std::vector<std::pair<std::string, std::string>> KeyValueList(const std::string& text) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -790,7 +762,9 @@ std::vector<std::pair<std::string, std::string>> KeyValueList(const std::string&
         absl::StrSplit(pair, absl::MaxSplits('=', 1));
     std::string key(absl::StripAsciiWhitespace(kv.first));
     if (key.empty()) continue;
-    out.emplace_back(std::move(key), PercentDecoded(absl::StripAsciiWhitespace(kv.second)));
+    const absl::string_view value = absl::StripAsciiWhitespace(kv.second);
+    out.emplace_back(std::move(key),
+                     internal::PercentDecoded(std::string_view(value.data(), value.size())));
   }
   return out;
 }
