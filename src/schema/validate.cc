@@ -97,14 +97,6 @@ Word Load(const char* p) {
   return n == 0 || x[0] == y[0];
 }
 
-// The member named `name`, or nullptr (Json::Find, comparing with SameKey).
-const Json* FindMember(const Json::Object& members, std::string_view name) {
-  for (const Json::Member& m : members) {
-    if (SameKey(m.first, name)) return &m.second;
-  }
-  return nullptr;
-}
-
 // JSON Schema equality (Json's ==), without its work list for two strings.
 bool SameValue(const Json& a, const Json& b) {
   if (a.is_string() && b.is_string()) return SameKey(a.as_string(), b.as_string());
@@ -552,7 +544,7 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
   size_t required_seen = 0;
   for (size_t r = 0; r < (count_required ? 0 : n->required.size()); ++r) {
     const std::string& name = n->required[r];
-    if (FindMember(members, name) == nullptr &&
+    if (instance.Find(name) == nullptr &&
         !check(LLMKIT_SCHEMA_FAIL("required", "must have required property '" + name + "'"))) {
       return false;
     }
