@@ -4,6 +4,8 @@
 //   build/release/examples/templates_quickstart
 
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "llmkit/json.h"
 #include "llmkit/template.h"
@@ -23,6 +25,28 @@ int main() {
   if (!text.ok()) return 1;
   std::printf("%s\n---\n", text->c_str());
 
+  // The same variables straight from the host's own structures: no Json, strings not copied.
+  struct Passage {
+    std::string text;
+  };
+  const std::vector<Passage> passages = {{" Ada wrote the notes. "}, {"They date from 1843."}};
+  llmkit::TemplateValues values;  // Reusable: Clear() keeps its storage for the next render.
+  values.BeginObject();
+  values.Key("question");
+  values.String("Who wrote it?");
+  values.Key("passages");
+  values.BeginArray();
+  for (const Passage& p : passages) {
+    values.BeginObject();
+    values.Key("text");
+    values.String(p.text);  // A view: p.text must outlive the render.
+    values.End();
+  }
+  values.End();
+  values.End();
+  absl::StatusOr<std::string> same = prompt->Render(values);
+  if (!same.ok() || *same != *text) return 1;
+
   // A model's chat template, rendered as transformers' apply_chat_template does.
   absl::StatusOr<llmkit::ChatTemplate> chat = llmkit::ChatTemplate::Compile(
       "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
@@ -38,9 +62,9 @@ int main() {
   // A LangChain PromptTemplate, unchanged.
   absl::StatusOr<llmkit::FStringTemplate> legacy =
       llmkit::FStringTemplate::Compile("Summarize {topic} in {words} words.");
-  llmkit::Json values = llmkit::Json::MakeObject();
-  values.Set("topic", "the notes");
-  values.Set("words", 20);
-  std::printf("%s\n", legacy->Render(values)->c_str());
+  llmkit::Json fields = llmkit::Json::MakeObject();
+  fields.Set("topic", "the notes");
+  fields.Set("words", 20);
+  std::printf("%s\n", legacy->Render(fields)->c_str());
   return 0;
 }

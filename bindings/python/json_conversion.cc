@@ -86,6 +86,38 @@ const char* Utf8OrRefuse(PyObject* text, Py_ssize_t* size) {
                       ", which UTF-8 cannot encode"));
 }
 
+// A dict key's UTF-8 (keys must be str, as JSON's are).
+std::string_view KeyOrRefuse(PyObject* key) {
+  if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
+  Py_ssize_t size = 0;
+  const char* data = Utf8OrRefuse(key, &size);
+  return std::string_view(data, static_cast<size_t>(size));
+}
+
+int64_t Int64OrRefuse(PyObject* value) {
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+  if (overflow != 0) Refuse("integer does not fit in 64 bits");
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return static_cast<int64_t>(v);
+}
+
+// A list, tuple or dict about to be converted: refused when it is none of those, when it
+// contains itself, or when it is nested too deep; otherwise on `state.path` until Leave.
+void Enter(PyObject* value, State& state) {
+  if (!PyList_Check(value) && !PyTuple_Check(value) && !PyDict_Check(value)) {
+    Refuse("cannot convert " + TypeName(value) + " to JSON");
+  }
+  auto& path = state.path;
+  if (std::find(path.begin(), path.end(), value) != path.end()) {
+    Refuse("circular reference detected: a list or dict contains itself");
+  }
+  if (path.size() >= kMaxDepth) {
+    Refuse(absl::StrCat("nesting deeper than ", kMaxDepth, " levels"));
+  }
+  path.push_back(value);
+}
+
 // A str's bytes into `target`, reusing its string when it holds one already. `as_string()` is
 // const only to keep callers from breaking an object's invariants; a string has none.
 void AssignString(Json* target, const char* data, size_t size) {
@@ -120,10 +152,7 @@ void AssignObject(Json* target, size_t n, Pairs pairs, State& state) {
     Pairs again = pairs;
     size_t i = 0;
     for (; again(&key, &member); ++i) {
-      if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
-      Py_ssize_t size = 0;
-      const char* data = Utf8OrRefuse(key, &size);
-      if (members[i].first != std::string_view(data, static_cast<size_t>(size))) break;
+      if (members[i].first != KeyOrRefuse(key)) break;
       state.bytes += sizeof(Json::Member) + members[i].first.size();
       // The key stays as it is, so the object's invariant (unique keys) holds.
       Assign(const_cast<Json*>(&members[i].second), member, state);
@@ -133,11 +162,9 @@ void AssignObject(Json* target, size_t n, Pairs pairs, State& state) {
   Json::Object members;
   members.reserve(n);
   while (pairs(&key, &member)) {
-    if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
-    Py_ssize_t size = 0;
-    const char* data = Utf8OrRefuse(key, &size);
-    members.emplace_back(std::string(data, static_cast<size_t>(size)), Json());
-    state.bytes += sizeof(Json::Member) + static_cast<size_t>(size);
+    std::string_view name = KeyOrRefuse(key);
+    members.emplace_back(std::string(name), Json());
+    state.bytes += sizeof(Json::Member) + name.size();
     Assign(&members.back().second, member, state);
   }
   *target = Json(std::move(members));
@@ -175,30 +202,76 @@ void Assign(Json* target, PyObject* value, State& state) {
     return;
   }
   if (PyLong_Check(value)) {
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
-    if (overflow != 0) Refuse("integer does not fit in 64 bits");
-    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-    *target = Json(static_cast<int64_t>(v));
+    *target = Json(Int64OrRefuse(value));
     return;
   }
   if (PyFloat_Check(value)) {
     *target = Json(PyFloat_AS_DOUBLE(value));
     return;
   }
-  if (!PyList_Check(value) && !PyTuple_Check(value) && !PyDict_Check(value)) {
-    Refuse("cannot convert " + TypeName(value) + " to JSON");
-  }
-  auto& path = state.path;
-  if (std::find(path.begin(), path.end(), value) != path.end()) {
-    Refuse("circular reference detected: a list or dict contains itself");
-  }
-  if (path.size() >= kMaxDepth) {
-    Refuse(absl::StrCat("nesting deeper than ", kMaxDepth, " levels"));
-  }
-  path.push_back(value);
+  Enter(value, state);
   AssignContainer(target, value, state);
-  path.pop_back();
+  state.path.pop_back();
+}
+
+// --- Template variables without copies ----------------------------------------------------
+
+// What one BorrowedValues conversion carries: the containers being converted (as State) and
+// the str objects viewed, each a new reference.
+struct Borrowing {
+  State state;
+  std::vector<PyObject*>* held;
+};
+
+// A str's UTF-8 as a view, the str held: an ASCII str's characters are its UTF-8 already.
+std::string_view Borrow(PyObject* text, Borrowing& b) {
+  std::string_view view;
+  if (PyUnicode_IS_COMPACT_ASCII(text)) {
+    view = std::string_view(static_cast<const char*>(PyUnicode_DATA(text)),
+                            static_cast<size_t>(PyUnicode_GET_LENGTH(text)));
+  } else {
+    Py_ssize_t size = 0;
+    const char* data = Utf8OrRefuse(text, &size);
+    view = std::string_view(data, static_cast<size_t>(size));
+  }
+  Py_INCREF(text);
+  b.held->push_back(text);
+  b.state.bytes += view.size();
+  return view;
+}
+
+void Put(TemplateValues& out, PyObject* value, Borrowing& b);
+
+void PutKey(TemplateValues& out, PyObject* key, Borrowing& b) {
+  if (!PyUnicode_Check(key)) Refuse("JSON object keys must be str, got " + TypeName(key));
+  out.Key(Borrow(key, b));
+}
+
+void Put(TemplateValues& out, PyObject* value, Borrowing& b) {
+  if (PyUnicode_Check(value)) return out.String(Borrow(value, b));
+  if (value == Py_None) return out.Null();
+  if (PyBool_Check(value)) return out.Bool(value == Py_True);
+  if (PyLong_Check(value)) return out.Int(Int64OrRefuse(value));
+  if (PyFloat_Check(value)) return out.Double(PyFloat_AS_DOUBLE(value));
+  Enter(value, b.state);
+  b.state.bytes += sizeof(Json);
+  if (PyDict_Check(value)) {
+    out.BeginObject();
+    Py_ssize_t position = 0;
+    PyObject *key = nullptr, *member = nullptr;
+    while (PyDict_Next(value, &position, &key, &member)) {
+      PutKey(out, key, b);
+      Put(out, member, b);
+    }
+  } else {
+    // Converting runs no Python code, so the list cannot change under the loop.
+    out.BeginArray();
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+    PyObject** items = PySequence_Fast_ITEMS(value);
+    for (Py_ssize_t i = 0; i < n; ++i) Put(out, items[i], b);
+  }
+  out.End();
+  b.state.path.pop_back();
 }
 
 // Per thread, a few converted values kept for the next call (a render inside a render's loader
@@ -214,6 +287,70 @@ struct Slot {
 thread_local Slot slots[kSlots];
 
 }  // namespace
+
+struct BorrowedValues::Slot {
+  TemplateValues values;
+  std::vector<PyObject*> held;
+  size_t bytes = 0;  // What the last conversion held, roughly.
+  bool busy = false;
+};
+
+namespace {
+
+thread_local BorrowedValues::Slot borrowed_slots[kSlots];
+
+}  // namespace
+
+BorrowedValues::BorrowedValues() {
+  for (Slot& slot : borrowed_slots) {
+    if (!slot.busy) {
+      slot_ = &slot;
+      break;
+    }
+  }
+  if (slot_ == nullptr) {
+    own_ = std::make_unique<Slot>();
+    slot_ = own_.get();
+  }
+  slot_->busy = true;
+}
+
+BorrowedValues::~BorrowedValues() {
+  for (PyObject* text : slot_->held) Py_DECREF(text);
+  slot_->held.clear();
+  slot_->values.Clear();
+  if (slot_->bytes > kKeepBytes) {
+    slot_->values = TemplateValues();
+    slot_->held = std::vector<PyObject*>();
+  }
+  slot_->bytes = 0;
+  slot_->busy = false;
+}
+
+TemplateValues& BorrowedValues::Assign(py::handle dict) {
+  TemplateValues& out = slot_->values;
+  out.Clear();
+  Borrowing b{State(), &slot_->held};
+  if (!PyDict_Check(dict.ptr())) Refuse("template variables must be a dict");
+  Put(out, dict.ptr(), b);
+  slot_->bytes = b.state.bytes;
+  return out;
+}
+
+TemplateValues& BorrowedValues::AssignKeywords(PyObject* const* values, PyObject* names) {
+  TemplateValues& out = slot_->values;
+  out.Clear();
+  Borrowing b{State(), &slot_->held};
+  out.BeginObject();
+  const Py_ssize_t n = PyTuple_GET_SIZE(names);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PutKey(out, PyTuple_GET_ITEM(names, i), b);
+    Put(out, values[i], b);
+  }
+  out.End();
+  slot_->bytes = b.state.bytes;
+  return out;
+}
 
 Json PythonToJson(py::handle value) {
   Json out;

@@ -6,8 +6,10 @@
 #include <pybind11/pybind11.h>
 
 #include <cstddef>
+#include <memory>
 
 #include "llmkit/json.h"
+#include "llmkit/template.h"
 
 namespace llmkit::python {
 
@@ -40,6 +42,30 @@ class ReusedJson {
   Json* value_ = nullptr;
   Json own_;  // When every per-thread slot is taken.
   size_t bytes_ = 0;
+};
+
+// Template variables read from Python values without copying their strings: a TemplateValues
+// whose strings are views of the str objects' UTF-8, each str held (a new reference) until the
+// holder ends, so that a render with the GIL released reads live strings even if another thread
+// changes the containers meanwhile. Accepts what PythonToJson accepts, with the same errors.
+// Threads and nesting as ReusedJson; destroy it with the GIL held.
+class BorrowedValues {
+ public:
+  BorrowedValues();
+  ~BorrowedValues();
+  BorrowedValues(const BorrowedValues&) = delete;
+  BorrowedValues& operator=(const BorrowedValues&) = delete;
+
+  // A dict's items (str keys) as the variables.
+  TemplateValues& Assign(pybind11::handle dict);
+  // A vectorcall's keyword arguments as the variables: names[i] (a tuple of str) = values[i].
+  TemplateValues& AssignKeywords(PyObject* const* values, PyObject* names);
+
+  struct Slot;
+
+ private:
+  Slot* slot_ = nullptr;
+  std::unique_ptr<Slot> own_;  // When every per-thread slot is taken.
 };
 
 }  // namespace llmkit::python

@@ -24,8 +24,10 @@ namespace llmkit::python {
 namespace {
 
 // The variables of a render: an optional mapping plus keyword arguments (which win), converted
-// into `holder` (whose storage the last render on this thread left shaped like this one).
-const Json& Variables(const py::object& context, const py::kwargs& kwargs, ReusedJson& holder) {
+// into `holder` (a ReusedJson or a BorrowedValues: storage the last render on this thread left
+// shaped like this one).
+template <typename Holder>
+auto& Variables(const py::object& context, const py::dict& kwargs, Holder& holder) {
   if (context.is_none()) return holder.Assign(kwargs);
   if (!py::isinstance<py::dict>(context)) {
     throw StatusError(absl::InvalidArgumentError("render() takes a dict of variables"));
@@ -128,8 +130,9 @@ PyObject* RenderTemplate(PyObject* self, PyObject* const* args, Py_ssize_t nargs
         named_context = true;
       }
     }
-    ReusedJson holder;
-    const Json* vars = nullptr;
+    // The variables view the Python strings (held until the render ends): nothing is copied.
+    BorrowedValues holder;
+    TemplateValues* vars = nullptr;
     if (context.is_none() && keywords > 0 && !named_context) {
       vars = &holder.AssignKeywords(args + nargs, kwnames);  // render(**variables): no dict.
     } else {

@@ -15,11 +15,11 @@
 // print as Python prints them; `tojson` is Python's `json.dumps` (ensure_ascii=False), as in
 // transformers' chat-template environment.
 //
-// Safety: a template reads only the `Json` context it is given (no host objects, no attributes
-// beyond data and the listed methods), reads files only through `TemplateOptions::loader`, and
-// runs under limits (output size, loop iterations, recursion depth, memory) that end a runaway
-// render with kResourceExhausted. Methods that change a list or dict (append, pop, update) change
-// the render's own copy: the caller's context is never modified.
+// Safety: a template reads only the variables it is given (a `Json` context or TemplateValues: no
+// host objects, no attributes beyond data and the listed methods), reads files only through
+// `TemplateOptions::loader`, and runs under limits (output size, loop iterations, recursion depth,
+// memory) that end a runaway render with kResourceExhausted. Methods that change a list or dict
+// (append, pop, update) change the render's own copy: the caller's context is never modified.
 //
 // Errors: compile errors and render errors are kInvalidArgument with "line L, column C" of the
 // template in the message (byte offset in the kPayloadByteOffset payload). In strict mode a use
@@ -87,6 +87,63 @@ struct TemplateOptions {
   std::shared_ptr<Tracer> tracer;
 };
 
+// A render's variables built from the host's own data without copying its strings: for hosts
+// whose data is not a `Json` (the Python binding renders from a dict this way). Build it depth
+// first: the top level is an object (BeginObject ... End), each member a Key then one value, each
+// array value after value; containers close with End.
+//
+//   llmkit::TemplateValues values;
+//   values.BeginObject();
+//   values.Key("messages");
+//   values.BeginArray();
+//   for (const Message& m : history) {
+//     values.BeginObject();
+//     values.Key("role");
+//     values.String(m.role);        // A view: m.role must outlive the renders.
+//     values.Key("content");
+//     values.String(m.content);
+//     values.End();
+//   }
+//   values.End();
+//   values.End();
+//   absl::StatusOr<std::string> text = chatml.Render(values);
+//
+// The template reads them as it reads a `Json` context. Strings and keys are views, not copies:
+// what they point to must stay valid and unchanged until the last render with these values.
+// Misuse (a value in an object without a Key, a duplicate key, an End without an open container,
+// a top level that is not an object, a container left open) is not checked per call: the first
+// one is kept and Render returns it as kInvalidArgument.
+//
+// Threads: one render at a time. Methods that change a list or dict (append, pop, update) change
+// it for the rest of that render, and the render undoes them before it returns: the values are
+// as built when Render returns. Clear() starts a new build and keeps the storage, so a thread can
+// reuse one TemplateValues for every render without allocating. A moved-from TemplateValues
+// renders as no variables; call Clear() before building into it again.
+class TemplateValues {
+ public:
+  TemplateValues();
+  ~TemplateValues();
+  TemplateValues(TemplateValues&&) noexcept;
+  TemplateValues& operator=(TemplateValues&&) noexcept;
+
+  void Clear();
+  void BeginObject();
+  void BeginArray();
+  void End();  // Closes the innermost open object or array.
+  void Key(std::string_view key);
+  void Null();
+  void Bool(bool value);
+  void Int(int64_t value);
+  void Double(double value);
+  void String(std::string_view value);
+
+  struct Impl;  // Internal.
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  friend class Template;
+};
+
 class Template {
  public:
   // Parses `source` (UTF-8). Errors: kInvalidArgument with line and column (syntax errors,
@@ -102,6 +159,9 @@ class Template {
   absl::StatusOr<std::string> Render(const Json& context, const CallContext& call = {}) const;
   // As Render, appending to `*out` (left as it was on error).
   absl::Status RenderTo(const Json& context, std::string* out, const CallContext& call = {}) const;
+  // Renders with `values` as the variables (see TemplateValues; an empty build is no variables).
+  // Errors: as Render, and kInvalidArgument for a misbuilt TemplateValues.
+  absl::StatusOr<std::string> Render(TemplateValues& values, const CallContext& call = {}) const;
 
   // Top-level names the template reads but never sets (its input variables), in first-use order.
   const std::vector<std::string>& variables() const;
@@ -116,7 +176,8 @@ class Template {
   explicit Template(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   // Renders with `first` names, then `context`, then `last` names as the variables.
   absl::Status RenderLayered(const Bindings& first, const Json& context, const Bindings& last,
-                             std::string* out, const CallContext& call) const;
+                             std::string* out, const CallContext& call,
+                             TemplateValues::Impl* values = nullptr) const;
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -83,12 +83,13 @@ bool IsGlobalFunction(std::string_view name) {
 }
 
 Renderer::Renderer(const Program& program, const Json& context, const Bindings* first,
-                   const Bindings* last, const CallContext* call)
+                   const Bindings* last, const CallContext* call, const Dict* values)
     : root_program_(program),
       program_(&program),
       context_(context),
       first_(first),
       last_(last),
+      values_(values),
       arena_(program.options.limits.max_memory_bytes),
       call_(call) {
   const absl::Duration limit = program.options.limits.max_render_time;
@@ -96,6 +97,17 @@ Renderer::Renderer(const Program& program, const Json& context, const Bindings* 
                   ? CallContext::kNoDeadline
                   : CallContext::DeadlineAfter(absl::ToChronoNanoseconds(limit));
   if (call != nullptr && call->deadline < deadline_) deadline_ = call->deadline;
+}
+
+Renderer::~Renderer() {
+  for (auto& [list, items] : saved_lists_) {
+    list->items = std::move(items);
+    list->owner = Owner::kCaller;
+  }
+  for (auto& [dict, items] : saved_dicts_) {
+    dict->items = std::move(items);
+    dict->owner = Owner::kCaller;
+  }
 }
 
 absl::Status Renderer::Run(std::string* out) {
@@ -209,7 +221,13 @@ Value Renderer::Resolve(const Value& v) const {
 
 List* Renderer::MutableList(const Value& v) {
   Value r = Resolve(v);
-  if (r.kind == Value::Kind::kList) return r.list;
+  if (r.kind == Value::Kind::kList) {
+    if (r.list->owner == Owner::kCaller) {
+      saved_lists_.emplace_back(r.list, r.list->items);
+      r.list->owner = Owner::kCallerSaved;
+    }
+    return r.list;
+  }
   List* list = NewList(r.json->size());
   for (const Json& item : r.json->as_array()) list->items.push_back(Wrap(item));
   overlay_[r.json] = Value::Of(list);
@@ -218,7 +236,13 @@ List* Renderer::MutableList(const Value& v) {
 
 Dict* Renderer::MutableDict(const Value& v) {
   Value r = Resolve(v);
-  if (r.kind == Value::Kind::kDict) return r.dict;
+  if (r.kind == Value::Kind::kDict) {
+    if (r.dict->owner == Owner::kCaller) {
+      saved_dicts_.emplace_back(r.dict, r.dict->items);
+      r.dict->owner = Owner::kCallerSaved;
+    }
+    return r.dict;
+  }
   Dict* dict = NewDict();
   for (const auto& [key, item] : r.json->as_object()) {
     dict->items.emplace_back(Value::String(key), Wrap(item));

@@ -82,8 +82,14 @@ class Renderer {
   using Bindings = std::vector<std::pair<std::string_view, const Json*>>;
   // `first` names shadow the context; `last` names are seen only where the context has none.
   // `call` (may be null) must outlive the render; its deadline and cancellation are honoured.
+  // `values` (a TemplateValues' top-level object) is read after `first` and before `context`.
   Renderer(const Program& program, const Json& context, const Bindings* first = nullptr,
-           const Bindings* last = nullptr, const CallContext* call = nullptr);
+           const Bindings* last = nullptr, const CallContext* call = nullptr,
+           const Dict* values = nullptr);
+  // Puts back the items of every caller's list and dict the render changed.
+  ~Renderer();
+  Renderer(const Renderer&) = delete;
+  Renderer& operator=(const Renderer&) = delete;
 
   absl::Status Run(std::string* out);
 
@@ -99,7 +105,8 @@ class Renderer {
   Value Wrap(const Json& j);
   // The template's own copy of a context array/object when it has changed it; `v` otherwise.
   Value Resolve(const Value& v) const;
-  // The list/dict behind `v`, copying a context array/object first (for changing methods).
+  // The list/dict behind `v`, copying a context array/object first (for changing methods; a
+  // caller's TemplateValues list or dict is changed in place, its items saved first).
   List* MutableList(const Value& v);
   Dict* MutableDict(const Value& v);
 
@@ -195,6 +202,10 @@ class Renderer {
   const Json& context_;
   const Bindings* first_;
   const Bindings* last_;
+  const Dict* values_;
+  // Items of the caller's lists and dicts as they were before this render changed them.
+  std::vector<std::pair<List*, std::vector<Value>>> saved_lists_;
+  std::vector<std::pair<Dict*, std::vector<std::pair<Value, Value>>>> saved_dicts_;
   std::string* out_ = nullptr;
   Arena arena_;
   absl::flat_hash_map<const Json*, Value> overlay_;

@@ -46,6 +46,11 @@ absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
       if (name == e.name) return Wrap(*j);
     }
   }
+  if (values_ != nullptr) {
+    for (const auto& [name, value] : values_->items) {
+      if (name.str == e.name) return value;
+    }
+  }
   if (context_.is_object()) {
     const Json* j = context_.Find(e.name);
     if (j != nullptr) return Wrap(*j);
@@ -485,6 +490,12 @@ absl::StatusOr<Value> Renderer::Eval(const Expr& e, Scope* scope) {
             overlay_.empty()) {
           const Json* member = obj.json->Find(key_expr.literal.str);
           if (member != nullptr) return Value::FromJson(*member);
+        }
+        // The same on a dict (a TemplateValues object, or the template's own).
+        if (obj.kind == Value::Kind::kDict && key_expr.literal.kind == Value::Kind::kString) {
+          for (const auto& [key, item] : obj.dict->items) {
+            if (key.kind == Value::Kind::kString && key.str == key_expr.literal.str) return item;
+          }
         }
         return GetItem(e, obj, key_expr.literal);
       }

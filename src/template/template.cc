@@ -13,6 +13,7 @@
 #include "llmkit/status.h"
 #include "template/ast.h"
 #include "template/render.h"
+#include "template/template_values.h"
 
 namespace llmkit {
 
@@ -33,7 +34,7 @@ absl::StatusOr<Template> Template::Compile(std::string_view source,
 
 absl::Status Template::RenderLayered(const Bindings& first, const Json& context,
                                      const Bindings& last, std::string* out,
-                                     const CallContext& call) const {
+                                     const CallContext& call, TemplateValues::Impl* values) const {
   if (!context.is_object() && !context.is_null()) {
     return absl::InvalidArgumentError("template context must be a JSON object (or null)");
   }
@@ -45,8 +46,15 @@ absl::Status Template::RenderLayered(const Bindings& first, const Json& context,
                                      SpanKind::kInternal);
     span.SetAttribute("llmkit.template.name", options.name);
   }
-  internal::tmpl::Renderer renderer(*impl_->program, context, &first, &last, &call);
-  absl::Status status = renderer.Run(out);
+  const internal::tmpl::Dict* top =
+      values != nullptr && values->root.kind == internal::tmpl::Value::Kind::kDict
+          ? values->root.dict
+          : nullptr;
+  absl::Status status;
+  {
+    internal::tmpl::Renderer renderer(*impl_->program, context, &first, &last, &call, top);
+    status = renderer.Run(out);
+  }  // The renderer puts back what it changed in `values` as it ends.
   if (!status.ok()) out->resize(size);
   if (span.active()) {
     if (status.ok()) {
@@ -70,6 +78,24 @@ absl::StatusOr<std::string> Template::Render(const Json& context, const CallCont
       std::max(impl_->size_hint.load(std::memory_order_relaxed), impl_->program->source.size()) +
       64);
   LLMKIT_RETURN_IF_ERROR(RenderTo(context, &out, call));
+  impl_->size_hint.store(out.size(), std::memory_order_relaxed);
+  return out;
+}
+
+absl::StatusOr<std::string> Template::Render(TemplateValues& values,
+                                             const CallContext& call) const {
+  if (values.impl_ == nullptr) values.Clear();  // Moved from: no variables.
+  std::string problem = values.impl_->Problem();
+  if (!problem.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("TemplateValues: ", problem));
+  }
+  static const Bindings kNone;
+  static const Json kNull;
+  std::string out;
+  out.reserve(
+      std::max(impl_->size_hint.load(std::memory_order_relaxed), impl_->program->source.size()) +
+      64);
+  LLMKIT_RETURN_IF_ERROR(RenderLayered(kNone, kNull, kNone, &out, call, values.impl_.get()));
   impl_->size_hint.store(out.size(), std::memory_order_relaxed);
   return out;
 }

@@ -140,15 +140,21 @@ struct HeapObject {
   virtual ~HeapObject() = default;
 };
 
+// Whose a list or dict is: the render's, or the caller's (a TemplateValues container, which a
+// render changes only after saving its items, and restores before it returns).
+enum class Owner : uint8_t { kRender, kCaller, kCallerSaved };
+
 struct List : HeapObject {
   std::vector<Value> items;
   bool tuple = false;
   bool group = false;  // A groupby result (grouper, list): also has those two attributes.
+  Owner owner = Owner::kRender;
 };
 
 struct Dict : HeapObject {
   std::vector<std::pair<Value, Value>> items;  // Insertion order.
   bool is_namespace = false;
+  Owner owner = Owner::kRender;
 };
 
 inline bool Value::IsNamespace() const { return kind == Kind::kDict && dict->is_namespace; }

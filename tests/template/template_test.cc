@@ -4,6 +4,7 @@
 #include "llmkit/template.h"
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -310,6 +311,121 @@ TEST(TemplateSafety, ChangingMethodsNeverTouchTheCallersContext) {
   absl::StatusOr<Template> t = Template::Compile("{% set _ = items.pop() %}{{ items }}");
   EXPECT_EQ(*t->Render(context), "[1]");
   EXPECT_EQ(*t->Render(context), "[1]");
+}
+
+// {"items": [1, 2], "d": {"a": [1]}, "name": <name>} built as TemplateValues.
+void BuildItems(TemplateValues& v, std::string_view name) {
+  v.Clear();
+  v.BeginObject();
+  v.Key("items");
+  v.BeginArray();
+  v.Int(1);
+  v.Int(2);
+  v.End();
+  v.Key("d");
+  v.BeginObject();
+  v.Key("a");
+  v.BeginArray();
+  v.Int(1);
+  v.End();
+  v.End();
+  v.Key("name");
+  v.String(name);
+  v.End();
+}
+
+TEST(TemplateValuesTest, ReadLikeTheSameJsonAndChangesAreUndone) {
+  absl::StatusOr<Template> t = Template::Compile(
+      "{% set _ = items.append(3) %}{% set _ = d.a.append(2) %}"
+      "{% set _ = d.update({'b': name}) %}{{ items }} {{ d }} {{ items | length }}"
+      " {{ d | tojson }} {{ name }}");
+  ASSERT_TRUE(t.ok());
+  std::string name = "Ada \xc3\xa9";  // Viewed, not copied.
+  TemplateValues values;
+  BuildItems(values, name);
+  const std::string expected =
+      *t->Render(Parse(R"({"items": [1, 2], "d": {"a": [1]}, "name": "Ada é"})"));
+  EXPECT_EQ(expected,
+            "[1, 2, 3] {'a': [1, 2], 'b': 'Ada é'} 3 {\"a\": [1, 2], \"b\": \"Ada é\"} Ada é");
+  EXPECT_EQ(*t->Render(values), expected);
+  EXPECT_EQ(*t->Render(values), expected);  // The first render's appends were undone.
+  absl::StatusOr<Template> read = Template::Compile("{{ items }} {{ d }}");
+  EXPECT_EQ(*read->Render(values), "[1, 2] {'a': [1]}");
+  // Undone on failure too.
+  absl::StatusOr<Template> fails = Template::Compile(
+      "{% set _ = items.pop() %}{% set _ = d.clear() %}{{ raise_exception('no') }}");
+  EXPECT_EQ(fails->Render(values).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*read->Render(values), "[1, 2] {'a': [1]}");
+  // Reused after Clear, with no variables.
+  values.Clear();
+  EXPECT_EQ(*read->Render(values), " ");
+}
+
+TEST(TemplateValuesTest, MisuseIsAClearErrorAtRender) {
+  absl::StatusOr<Template> t = Template::Compile("{{ x }}");
+  auto error = [&](const std::function<void(TemplateValues&)>& build) {
+    TemplateValues v;
+    build(v);
+    absl::StatusOr<std::string> out = t->Render(v);
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(out.status().message());
+  };
+  EXPECT_THAT(error([](TemplateValues& v) {
+                v.BeginObject();
+                v.Int(1);
+                v.End();
+              }),
+              testing::HasSubstr("without a Key()"));
+  EXPECT_THAT(error([](TemplateValues& v) {
+                v.BeginObject();
+                v.Key("x");
+                v.Int(1);
+                v.Key("x");
+                v.Int(2);
+                v.End();
+              }),
+              testing::HasSubstr("the key \"x\" twice"));
+  EXPECT_THAT(error([](TemplateValues& v) { v.BeginArray(); }),
+              testing::HasSubstr("top level must be an object"));
+  EXPECT_THAT(error([](TemplateValues& v) { v.BeginObject(); }),
+              testing::HasSubstr("not closed with End()"));
+  EXPECT_THAT(error([](TemplateValues& v) { v.End(); }), testing::HasSubstr("End() without"));
+  EXPECT_THAT(error([](TemplateValues& v) {
+                v.BeginObject();
+                v.Key("x");
+                v.End();
+              }),
+              testing::HasSubstr("Key(\"x\") without a value"));
+  EXPECT_THAT(error([](TemplateValues& v) { v.String("x"); }),
+              testing::HasSubstr("top level must be an object"));
+  EXPECT_THAT(error([](TemplateValues& v) {
+                v.BeginObject();
+                v.End();
+                v.BeginObject();
+                v.End();
+              }),
+              testing::HasSubstr("a second top-level value"));
+  // Many keys: duplicates found past the small-object path too.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 40; ++i) keys.push_back("k" + std::to_string(i % 39));
+  EXPECT_THAT(error([&](TemplateValues& v) {
+                v.BeginObject();
+                for (const std::string& k : keys) {
+                  v.Key(k);
+                  v.Null();
+                }
+                v.End();
+              }),
+              testing::HasSubstr("the key \"k0\" twice"));
+  TemplateValues ok;
+  ok.BeginObject();
+  ok.Key("x");
+  ok.Double(0.5);
+  ok.End();
+  EXPECT_EQ(*t->Render(ok), "0.5");
+  TemplateValues moved = std::move(ok);
+  EXPECT_EQ(*t->Render(moved), "0.5");
+  EXPECT_EQ(*t->Render(ok), "");  // A moved-from TemplateValues is empty.
 }
 
 TEST(TemplateThreads, ManyThreadsRenderOneTemplate) {

@@ -283,3 +283,37 @@ def test_a_failed_conversion_and_a_nested_render_leave_the_next_render_right():
                             loader=lambda name: inner.render(xs=["inner", 1]) + "!")
     assert outer.render(xs=["outer", 2]) == "['inner', 1]!/['outer', 2]"
     assert t.render(xs=["after"]) == "['after']"
+
+
+def test_render_reads_strings_in_place_holding_them_until_it_ends():
+    # The variables view the str objects' own UTF-8 instead of copying it; each str is held
+    # for the render. A loader runs during the render with the GIL: it drops the dict's only
+    # reference to a str the render has not printed yet, which must still print as it was.
+    import sys
+
+    original = "".join(["orig", "inal é ", "x" * 5000])
+    ctx = {"s": original, "items": [original, 1]}
+    del original
+
+    def loader(name):
+        ctx["s"] = "changed"
+        ctx["items"][0] = "changed"
+        return "[{{ s[:10] }}]"
+
+    t = llmkit.Template("{% include 'p' %}{{ s[:10] }}|{{ items[0][:10] }}|{{ items | length }}",
+                        loader=loader)
+    assert t.render(ctx) == "[original é]original é|original é|2"
+    assert t.render(ctx) == "[changed]changed|changed|2"
+    # Each str is released after the render, on success and on failure alike.
+    s = "".join(["abc"] * 100)
+    before = sys.getrefcount(s)
+    plain = llmkit.Template("{{ x }}{{ y }}{{ z.k }}")
+    for _ in range(100):
+        assert plain.render(x=s, y=[s], z={"k": s}).startswith("abc")
+        with pytest.raises(llmkit.InvalidArgumentError, match="keys must be str"):
+            plain.render(x=s, y=[s, {1: s}])
+        with pytest.raises(llmkit.InvalidArgumentError, match="64 bits"):
+            plain.render({"x": s, "y": 2**64})
+        with pytest.raises(llmkit.InvalidArgumentError, match="surrogate"):
+            plain.render(x=s, y="a\ud800")
+    assert sys.getrefcount(s) == before

@@ -1,0 +1,145 @@
+// TemplateValues: a render's variables built in place from the host's data (template.h).
+
+#include "template/template_values.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+
+namespace llmkit {
+
+using internal::tmpl::Dict;
+using internal::tmpl::List;
+using internal::tmpl::Value;
+
+namespace {
+
+// The first key that appears twice among an object's members, or empty.
+std::string_view DuplicateKey(const Dict& d) {
+  const auto& items = d.items;
+  if (items.size() <= 16) {
+    for (size_t i = 1; i < items.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (items[i].first.str == items[j].first.str) return items[i].first.str;
+      }
+    }
+    return {};
+  }
+  std::vector<std::string_view> keys;
+  keys.reserve(items.size());
+  for (const auto& item : items) keys.push_back(item.first.str);
+  std::sort(keys.begin(), keys.end());
+  auto at = std::adjacent_find(keys.begin(), keys.end());
+  return at == keys.end() ? std::string_view() : *at;
+}
+
+}  // namespace
+
+List* TemplateValues::Impl::NewList() {
+  if (lists_used == lists.size()) lists.push_back(std::make_unique<List>());
+  List* list = lists[lists_used++].get();
+  list->items.clear();
+  list->tuple = list->group = false;
+  list->owner = internal::tmpl::Owner::kCaller;
+  return list;
+}
+
+Dict* TemplateValues::Impl::NewDict() {
+  if (dicts_used == dicts.size()) dicts.push_back(std::make_unique<Dict>());
+  Dict* dict = dicts[dicts_used++].get();
+  dict->items.clear();
+  dict->is_namespace = false;
+  dict->owner = internal::tmpl::Owner::kCaller;
+  return dict;
+}
+
+void TemplateValues::Impl::Add(const Value& v) {
+  if (open.empty()) {
+    if (!root.is_undefined())
+      return Fail("a second top-level value (the variables are one object)");
+    if (v.kind != Value::Kind::kDict) return Fail("the top level must be an object (BeginObject)");
+    root = v;
+    return;
+  }
+  const Value& top = open.back();
+  if (top.kind == Value::Kind::kList) {
+    top.list->items.push_back(v);
+    return;
+  }
+  if (!has_key) return Fail("a value in an object without a Key() before it");
+  top.dict->items.emplace_back(Value::String(key), v);
+  has_key = false;
+}
+
+std::string TemplateValues::Impl::Problem() const {
+  if (!error.empty()) return error;
+  if (!open.empty()) return absl::StrCat(open.size(), " object(s)/array(s) not closed with End()");
+  return {};
+}
+
+TemplateValues::TemplateValues() : impl_(std::make_unique<Impl>()) {}
+TemplateValues::~TemplateValues() = default;
+TemplateValues::TemplateValues(TemplateValues&&) noexcept = default;
+TemplateValues& TemplateValues::operator=(TemplateValues&&) noexcept = default;
+
+void TemplateValues::Clear() {
+  if (impl_ == nullptr) impl_ = std::make_unique<Impl>();  // After a move.
+  Impl& b = *impl_;
+  for (size_t i = 0; i < b.lists_used; ++i) b.lists[i]->items.clear();
+  for (size_t i = 0; i < b.dicts_used; ++i) b.dicts[i]->items.clear();
+  b.lists_used = b.dicts_used = 0;
+  b.open.clear();
+  b.root = Value();
+  b.has_key = false;
+  b.error.clear();
+}
+
+void TemplateValues::BeginObject() {
+  Value v = Value::Of(impl_->NewDict());
+  impl_->Add(v);
+  impl_->open.push_back(v);
+}
+
+void TemplateValues::BeginArray() {
+  Value v = Value::Of(impl_->NewList());
+  impl_->Add(v);
+  impl_->open.push_back(v);
+}
+
+void TemplateValues::End() {
+  Impl& b = *impl_;
+  if (b.open.empty()) return b.Fail("End() without an open object or array");
+  const Value& top = b.open.back();
+  if (top.kind == Value::Kind::kDict) {
+    if (b.has_key) {
+      b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(b.key), "\") without a value"));
+      b.has_key = false;
+    }
+    std::string_view duplicate = DuplicateKey(*top.dict);
+    if (!duplicate.empty()) {
+      b.Fail(absl::StrCat("the key \"", internal::ToAbsl(duplicate), "\" twice in one object"));
+    }
+  }
+  b.open.pop_back();
+}
+
+void TemplateValues::Key(std::string_view key) {
+  Impl& b = *impl_;
+  if (b.open.empty() || b.open.back().kind != Value::Kind::kDict) {
+    return b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(key), "\") outside an object"));
+  }
+  if (b.has_key)
+    return b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(b.key), "\") without a value"));
+  b.key = key;
+  b.has_key = true;
+}
+
+void TemplateValues::Null() { impl_->Add(Value::None()); }
+void TemplateValues::Bool(bool value) { impl_->Add(Value::Bool(value)); }
+void TemplateValues::Int(int64_t value) { impl_->Add(Value::Int(value)); }
+void TemplateValues::Double(double value) { impl_->Add(Value::Double(value)); }
+void TemplateValues::String(std::string_view value) { impl_->Add(Value::String(value)); }
+
+}  // namespace llmkit
