@@ -43,6 +43,7 @@ LAYERS = {
     "chroma": {"common", "index"},
     "observe": {"common"},
     "cost": {"common"},
+    "cache": {"common", "json"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -922,6 +922,15 @@ void BindClients(py::module_& m) {
           "backoff",
           [](const ChatResponse& r) { return std::chrono::duration<double>(r.backoff).count(); },
           "Seconds spent waiting between attempts.")
+      .def_readonly("cache_hit", &ChatResponse::cache_hit,
+                    "True when a response cache (with_cache) answered: no provider call, usage "
+                    "all zero, saved_usage what the cached call used.")
+      .def_property_readonly(
+          "cache_age",
+          [](const ChatResponse& r) { return std::chrono::duration<double>(r.cache_age).count(); },
+          "Seconds since the cached answer was made (0 unless cache_hit).")
+      .def_readonly("saved_usage", &ChatResponse::saved_usage,
+                    "On a cache hit, the usage of the call that made the answer.")
       .def("__repr__", [](const ChatResponse& r) {
         return "ChatResponse(text=" + py::repr(py::str(r.text)).cast<std::string>() +
                ", finish_reason=" + py::repr(py::str(r.finish_reason)).cast<std::string>() + ")";

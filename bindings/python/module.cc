@@ -61,6 +61,7 @@ void BindSchema(py::module_& module);     // schema_bindings.cc
 void BindGuard(py::module_& module);      // guard_bindings.cc
 void BindObserve(py::module_& module);    // observe_bindings.cc
 void BindCost(py::module_& module);       // cost_bindings.cc
+void BindCache(py::module_& module);      // cache_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -96,6 +97,7 @@ PYBIND11_MODULE(_llmkit, module) {
   BindTemplates(module);
   BindIndex(module);
   BindCost(module);
+  BindCache(module);
   BindRag(module);
   BindSchema(module);
   BindGuard(module);

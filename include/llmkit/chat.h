@@ -152,6 +152,12 @@ struct ChatResponse {
   std::vector<SpentAttempt> spent_attempts;
   // Set by a priced client or WithBudget (cost.h): `usage` and `spent_attempts` priced.
   std::optional<Cost> cost;
+  // Set by a response cache (cache.h) when the answer came from it and no provider was called:
+  // `usage` is then all zero (nothing billed), `saved_usage` what the cached call had used, and
+  // `cache_age` how long ago it was made.
+  bool cache_hit = false;
+  std::chrono::nanoseconds cache_age{0};
+  Usage saved_usage;
 };
 
 // Adds every count of `other` to `*usage`.

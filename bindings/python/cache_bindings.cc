@@ -1,0 +1,75 @@
+// llmkit.ResponseCache and llmkit.with_cache (cache.h).
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "call_conversion.h"
+#include "client_access.h"
+#include "llmkit/cache.h"
+#include "pybind11/pybind11.h"
+#include "pybind11/stl.h"
+#include "status_conversion.h"
+
+namespace llmkit::python {
+
+namespace py = pybind11;
+
+void BindCache(py::module_& m) {
+  py::class_<ResponseCacheStats>(m, "ResponseCacheStats")
+      .def_readonly("hits", &ResponseCacheStats::hits)
+      .def_readonly("coalesced", &ResponseCacheStats::coalesced)
+      .def_readonly("misses", &ResponseCacheStats::misses)
+      .def_readonly("uncached", &ResponseCacheStats::uncached)
+      .def_readonly("stores", &ResponseCacheStats::stores)
+      .def_readonly("too_large", &ResponseCacheStats::too_large)
+      .def_readonly("evictions", &ResponseCacheStats::evictions)
+      .def_readonly("expirations", &ResponseCacheStats::expirations)
+      .def_readonly("entries", &ResponseCacheStats::entries)
+      .def_readonly("bytes", &ResponseCacheStats::bytes)
+      .def_readonly("saved_usage", &ResponseCacheStats::saved_usage);
+  py::class_<ResponseCache, std::shared_ptr<ResponseCache>>(
+      m, "ResponseCache",
+      "Answers to requests already made, kept in this process (LRU under max_bytes, optional "
+      "ttl in seconds). Share one between threads and models. See docs/cache.md.")
+      .def(py::init([](int64_t max_bytes, std::optional<int64_t> max_entry_bytes,
+                       std::optional<double> ttl) {
+             if (max_bytes <= 0 || (max_entry_bytes && *max_entry_bytes <= 0)) {
+               throw StatusError(
+                   absl::InvalidArgumentError("max_bytes and max_entry_bytes must be positive"));
+             }
+             ResponseCacheOptions options;
+             options.max_bytes = static_cast<size_t>(max_bytes);
+             options.max_entry_bytes = static_cast<size_t>(max_entry_bytes.value_or(0));
+             if (ttl) options.ttl = PositiveSeconds(*ttl, "ttl");
+             return ValueOrThrow(ResponseCache::Create(std::move(options)));
+           }),
+           py::kw_only(), py::arg("max_bytes") = int64_t{256} << 20,
+           py::arg("max_entry_bytes") = py::none(), py::arg("ttl") = py::none())
+      .def_property_readonly("stats", &ResponseCache::stats)
+      .def("clear", &ResponseCache::Clear);
+  m.def(
+      "with_cache",
+      [](py::object model, std::shared_ptr<ResponseCache> cache,
+         std::vector<std::string> namespace_tags, std::string scope, bool cache_sampled) {
+        WithCacheOptions options;
+        options.namespace_tags = std::move(namespace_tags);
+        options.scope = std::move(scope);
+        options.cache_sampled = cache_sampled;
+        ModelHandles in = ModelsOf(model);
+        ModelHandles out = in;
+        out.chat = std::shared_ptr<ChatModel>(ValueOrThrow(WithCache(in.chat, cache, options)));
+        return ModelFrom(std::move(out));
+      },
+      py::arg("model"), py::arg("cache"), py::kw_only(),
+      py::arg("namespace_tags") = std::vector<std::string>{"tenant"}, py::arg("scope") = "",
+      py::arg("cache_sampled") = false,
+      "A model answering from `cache` first: exact requests with temperature 0 or a seed (or "
+      "any, with cache_sampled=True); r.cache_hit, r.cache_age and r.saved_usage say so. The "
+      "call's tags named by namespace_tags keep tenants apart. See docs/cache.md.");
+}
+
+}  // namespace llmkit::python

@@ -1,0 +1,119 @@
+"""llmkit.ResponseCache and with_cache from Python against a fake provider on 127.0.0.1: hits
+without a request, tenants apart, sampled requests not cached, a replayed stream, identical
+calls at once coalesced, and the cache under a budget counting nothing for a hit."""
+
+import threading
+import time
+
+import pytest
+
+import llmkit
+from fake_provider import Provider, both_script
+
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+@pytest.fixture
+def server():
+    provider = Provider(both_script)
+    yield provider
+    provider.close()
+
+
+def client(server):
+    return llmkit.OpenAIClient(base_url=server.url + "/v1", api_key="sk-x", model="gpt-4o-mini")
+
+
+def test_a_repeated_request_is_answered_from_the_cache(server):
+    cache = llmkit.ResponseCache(max_bytes=1 << 20, ttl=60)
+    model = llmkit.with_cache(client(server), cache)
+    first = model.chat(QUESTION, temperature=0)
+    again = model.chat(QUESTION, temperature=0)
+    assert len(server.requests) == 1
+    assert not first.cache_hit and again.cache_hit
+    assert again.text == first.text and again.message == first.message
+    assert again.usage.total_tokens == 0 and again.saved_usage.total_tokens == first.usage.total_tokens
+    assert 0 <= again.cache_age < 5
+    assert first.cache_age == 0 and first.saved_usage.total_tokens == 0
+    stats = cache.stats
+    assert (stats.hits, stats.misses, stats.stores, stats.entries) == (1, 1, 1, 1)
+    assert stats.saved_usage.total_tokens == first.usage.total_tokens
+    # Sampled requests go to the provider each time unless opted in.
+    model.chat(QUESTION)
+    model.chat(QUESTION, temperature=0.7)
+    assert len(server.requests) == 3 and cache.stats.uncached == 2
+    opted = llmkit.with_cache(client(server), cache, cache_sampled=True, scope="opted")
+    opted.chat(QUESTION, temperature=0.7)
+    assert opted.chat(QUESTION, temperature=0.7).cache_hit
+    assert len(server.requests) == 4
+    cache.clear()
+    assert cache.stats.entries == 0 and not model.chat(QUESTION, temperature=0).cache_hit
+
+
+def test_tenants_are_kept_apart_by_their_tags(server):
+    cache = llmkit.ResponseCache()
+    model = llmkit.with_cache(client(server), cache, namespace_tags=["tenant", "user"])
+    model.chat(QUESTION, temperature=0, tags={"tenant": "acme", "user": "u1"})
+    assert not model.chat(QUESTION, temperature=0, tags={"tenant": "acme", "user": "u2"}).cache_hit
+    assert not model.chat(QUESTION, temperature=0, tags={"tenant": "globex", "user": "u1"}).cache_hit
+    assert model.chat(QUESTION, temperature=0, tags={"tenant": "acme", "user": "u1", "x": "y"}).cache_hit
+    assert len(server.requests) == 3
+
+
+def test_a_stream_that_hits_replays_the_same_events(server):
+    cache = llmkit.ResponseCache()
+    model = llmkit.with_cache(client(server), cache)
+    live = model.stream(QUESTION, temperature=0)
+    live_events = [(e.kind, e.text, e.tool_id, e.arguments_delta) for e in live]
+    replay = model.stream(QUESTION, temperature=0)
+    replay_events = [(e.kind, e.text, e.tool_id, e.arguments_delta) for e in replay]
+    assert len(server.requests) == 1
+    assert replay_events == live_events and len(live_events) > 2
+    assert replay.response.cache_hit and replay.response.text == live.response.text
+
+
+def test_identical_calls_at_once_make_one_request():
+    def slow(path, body, headers):
+        status, head, payload, _ = both_script(path, body, headers)
+        return status, head, payload, 0.3
+
+    server = Provider(slow)
+    try:
+        cache = llmkit.ResponseCache()
+        model = llmkit.with_cache(client(server), cache)
+        results = []
+
+        def ask():
+            results.append(model.chat(QUESTION, temperature=0))
+
+        threads = [threading.Thread(target=ask) for _ in range(6)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(server.requests) == 1
+        assert sum(r.cache_hit for r in results) == 5 and cache.stats.coalesced == 5
+        assert time.monotonic() - start < 2
+    finally:
+        server.close()
+
+
+def test_a_hit_under_a_budget_costs_nothing(server):
+    ledger = llmkit.Ledger()
+    cache = llmkit.ResponseCache()
+    model = llmkit.with_budget(llmkit.with_cache(client(server), cache), ledger=ledger,
+                               prices=llmkit.PriceTable.default(), provider="openai")
+    paid = model.chat(QUESTION, temperature=0, tags={"user": "alice"})
+    free = model.chat(QUESTION, temperature=0, tags={"user": "alice"})
+    assert paid.cost.total > 0 and free.cache_hit and free.cost.total == 0
+    assert ledger.spent({"user": "alice"})["total_usd"] == pytest.approx(paid.cost.total)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(llmkit.InvalidArgumentError, match="max_entry_bytes"):
+        llmkit.ResponseCache(max_bytes=10, max_entry_bytes=11)
+    with pytest.raises(llmkit.InvalidArgumentError, match="ttl"):
+        llmkit.ResponseCache(ttl=-1)
+    with pytest.raises(llmkit.InvalidArgumentError):
+        llmkit.ResponseCache(max_bytes=0)

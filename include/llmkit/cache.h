@@ -1,0 +1,115 @@
+// Response cache: the answer to a request already made, served without calling the provider.
+//
+//   auto cache = llmkit::ResponseCache::Create({.max_bytes = 64 << 20}).value();
+//   auto model = llmkit::WithCache(client, cache, {.namespace_tags = {"tenant"}}).value();
+//   request.temperature = 0;
+//   auto r = model->Complete(request, call);  // Again: r->cache_hit, r->cache_age.
+//
+// Exact by default: the key is the request in a canonical form — model, messages (role, content,
+// content parts, tool calls with their ids and argument text, tool_call_id), tools, tool_choice,
+// response_format, temperature, top_p, max_tokens, stop, seed and `extra` — where the key order
+// and spacing of the Json values (tool parameters, tool_choice, response_format, extra) do not
+// matter and anything else that is sent does. The values of the call context's namespace tags
+// (WithCacheOptions) and the decorator's scope are part of the key, so that one tenant never
+// reads another's entries.
+//
+// What is cached: a successful response to a request that is deterministic enough to replay —
+// temperature 0, or a seed set — unless WithCacheOptions::cache_sampled says to cache sampled
+// answers too (temperature unset means the provider's default, which samples). A response
+// larger than max_entry_bytes is not stored. Failures are never cached.
+//
+// A hit returns the stored response with cache_hit set, cache_age its age, usage all zero (no
+// tokens billed) and saved_usage the usage of the call that made it. A streamed call that hits
+// replays the events the original stream delivered, in order (usage events carry zero); an
+// entry stored from Complete replays as one text delta, one delta per tool call, a usage event
+// and done.
+//
+// Concurrent identical requests are coalesced: the first goes to the provider, the others wait
+// for its answer (each within its own deadline and cancellation) and return it as a hit. If the
+// first fails, each waiter makes its own call (one at a time again).
+//
+// Storage: entries live until their TTL passes (none by default) or until the least recently
+// used ones are evicted to keep the sum of entry sizes under max_bytes.
+//
+// Errors: Create and WithCache return kInvalidArgument for bad options. A cached model returns
+// what the wrapped model returns, plus kDeadlineExceeded / kCancelled while waiting for a
+// coalesced call.
+//
+// Threads: a ResponseCache and the models WithCache returns are used from any number of threads;
+// one cache can serve many models (their scopes keep them apart when requests name no model).
+
+#ifndef LLMKIT_CACHE_H_
+#define LLMKIT_CACHE_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "llmkit/call.h"
+#include "llmkit/chat.h"
+
+namespace llmkit {
+
+struct ResponseCacheOptions {
+  size_t max_bytes = size_t{256} << 20;      // All entries; least recently used evicted past it.
+  // A bigger response is not stored. Zero: 4 MiB, or max_bytes when that is smaller.
+  size_t max_entry_bytes = 0;
+  std::chrono::nanoseconds ttl{0};           // Zero: entries do not expire.
+  // The clock TTLs and ages are measured on (tests); default the steady clock.
+  std::function<std::chrono::steady_clock::time_point()> now;
+};
+
+struct ResponseCacheStats {
+  int64_t hits = 0;         // Answers served from an entry.
+  int64_t coalesced = 0;    // Of which: waited for an identical call in flight.
+  int64_t misses = 0;       // Cacheable requests sent on.
+  int64_t uncached = 0;     // Requests not cacheable (sampled), sent on.
+  int64_t stores = 0;       // Entries written.
+  int64_t too_large = 0;    // Responses not stored: larger than max_entry_bytes.
+  int64_t evictions = 0;    // Entries dropped to stay under max_bytes.
+  int64_t expirations = 0;  // Entries dropped when found past their TTL.
+  int64_t entries = 0;
+  int64_t bytes = 0;
+  Usage saved_usage;  // Summed over the hits.
+};
+
+class ResponseCache {
+ public:
+  // kInvalidArgument when max_bytes is 0, max_entry_bytes is above max_bytes, or ttl < 0.
+  static absl::StatusOr<std::shared_ptr<ResponseCache>> Create(ResponseCacheOptions options = {});
+  virtual ~ResponseCache() = default;
+
+  virtual ResponseCacheStats stats() const = 0;
+  // Drops every entry (calls in flight still finish and store theirs).
+  virtual void Clear() = 0;
+};
+
+struct WithCacheOptions {
+  // Call context tags whose values are part of the key (a missing tag counts as empty): entries
+  // made under one tenant are never served to another.
+  std::vector<std::string> namespace_tags = {"tenant"};
+  // Part of the key: set a different one on each model sharing a cache when requests leave
+  // `model` empty (the key cannot know each client's default model).
+  std::string scope;
+  // Also cache answers to requests that sample (temperature unset or > 0, no seed).
+  bool cache_sampled = false;
+};
+
+// `model` answering from `cache` first. kInvalidArgument when model or cache is null.
+absl::StatusOr<std::unique_ptr<ChatModel>> WithCache(std::shared_ptr<ChatModel> model,
+                                                     std::shared_ptr<ResponseCache> cache,
+                                                     WithCacheOptions options = {});
+
+// The canonical form of `request` that WithCache keys entries by (namespace and scope aside):
+// for tests and for hosts that key their own stores the same way.
+std::string CanonicalRequest(const ChatRequest& request);
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_CACHE_H_

@@ -1,0 +1,381 @@
+// The in-process response cache (an LRU of entries under a byte budget, with TTLs) and the
+// WithCache decorator: lookup, coalescing of identical calls in flight, storing, replay.
+
+#include <algorithm>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "json/json_text.h"
+#include "llmkit/cache.h"
+#include "llmkit/status.h"
+
+namespace llmkit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Entry {
+  std::string key;
+  ChatResponse response;            // As the call that made it returned it.
+  std::vector<StreamEvent> events;  // What its stream delivered; empty when made by Complete.
+  bool streamed = false;
+  Clock::time_point made;
+  Clock::time_point expires = Clock::time_point::max();
+  size_t bytes = 0;
+};
+
+size_t SizeOf(const std::string& key, const ChatResponse& r,
+              const std::vector<StreamEvent>& events) {
+  size_t bytes = sizeof(Entry) + key.size() + r.id.size() + r.model.size() + 2 * r.text.size() +
+                 r.message.content.size() + r.finish_reason.size() + r.request_id.size() +
+                 r.served_by.size();
+  for (const ToolCall& c : r.message.tool_calls) {
+    bytes += sizeof(ToolCall) + c.id.size() + c.name.size() + c.arguments.size();
+  }
+  for (const StreamEvent& e : events) {
+    bytes += sizeof(StreamEvent) + e.text.size() + e.tool_id.size() + e.tool_name.size() +
+             e.arguments_delta.size();
+  }
+  return bytes;
+}
+
+// One call in flight for a key: the others asking for the same key wait for its entry.
+struct Flight {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::shared_ptr<const Entry> entry;  // Null when the call failed.
+};
+
+class ResponseCacheImpl final : public ResponseCache {
+ public:
+  explicit ResponseCacheImpl(ResponseCacheOptions options) : options_(std::move(options)) {}
+
+  ResponseCacheStats stats() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ResponseCacheStats s = stats_;
+    s.entries = static_cast<int64_t>(index_.size());
+    s.bytes = static_cast<int64_t>(bytes_);
+    return s;
+  }
+
+  void Clear() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    index_.clear();
+    lru_.clear();
+    bytes_ = 0;
+  }
+
+  Clock::time_point Now() const { return options_.now ? options_.now() : Clock::now(); }
+
+  // What a caller asking for `key` does next: serve `entry` (coalesced: it waited for it), or
+  // lead the call (then Finish it).
+  struct Lookup {
+    std::shared_ptr<const Entry> entry;
+    bool coalesced = false;
+    std::shared_ptr<Flight> lead;
+  };
+
+  absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) {
+    while (true) {
+      std::shared_ptr<Flight> wait;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = index_.find(key);
+        if (it != index_.end()) {
+          const std::shared_ptr<const Entry>& entry = *it->second;
+          if (Now() < entry->expires) {
+            lru_.splice(lru_.begin(), lru_, it->second);  // Most recently used first.
+            ++stats_.hits;
+            AddUsage(&stats_.saved_usage, entry->response.usage);
+            return Lookup{entry, false, nullptr};
+          }
+          ++stats_.expirations;
+          EraseLocked(it);
+        }
+        auto flight = flights_.find(key);
+        if (flight == flights_.end()) {
+          auto lead = std::make_shared<Flight>();
+          flights_.emplace(key, lead);
+          ++stats_.misses;
+          return Lookup{nullptr, false, std::move(lead)};
+        }
+        wait = flight->second;
+      }
+      LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<const Entry> entry, Wait(*wait, call));
+      if (entry != nullptr) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.hits;
+        ++stats_.coalesced;
+        AddUsage(&stats_.saved_usage, entry->response.usage);
+        return Lookup{std::move(entry), true, nullptr};
+      }
+      // The call we waited for failed: ask again (one of the waiters leads the next call).
+    }
+  }
+
+  // Ends the flight `lead` for `key`: stores the answer (when there is one and it fits) and
+  // hands it to the waiters.
+  void Finish(const std::string& key, const std::shared_ptr<Flight>& lead,
+              absl::StatusOr<ChatResponse>* result, std::vector<StreamEvent> events,
+              bool streamed) {
+    std::shared_ptr<Entry> entry;
+    if (result->ok()) {
+      entry = std::make_shared<Entry>();
+      entry->key = key;
+      entry->response = **result;
+      entry->events = std::move(events);
+      entry->streamed = streamed;
+      entry->made = Now();
+      if (options_.ttl.count() > 0) entry->expires = entry->made + options_.ttl;
+      entry->bytes = SizeOf(key, entry->response, entry->events);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flights_.erase(key);
+      if (entry != nullptr) {
+        if (entry->bytes > options_.max_entry_bytes) {
+          ++stats_.too_large;
+        } else {
+          auto old = index_.find(key);
+          if (old != index_.end()) EraseLocked(old);
+          lru_.push_front(entry);
+          index_.emplace(entry->key, lru_.begin());
+          bytes_ += entry->bytes;
+          ++stats_.stores;
+          while (bytes_ > options_.max_bytes && !lru_.empty()) {
+            ++stats_.evictions;
+            EraseLocked(index_.find(lru_.back()->key));
+          }
+        }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(lead->mu);
+      lead->done = true;
+      lead->entry = std::move(entry);
+    }
+    lead->cv.notify_all();
+  }
+
+  void CountUncached() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.uncached;
+  }
+
+ private:
+  using List = std::list<std::shared_ptr<const Entry>>;
+
+  void EraseLocked(absl::flat_hash_map<std::string_view, List::iterator>::iterator it) {
+    List::iterator at = it->second;
+    bytes_ -= (*at)->bytes;
+    index_.erase(it);
+    lru_.erase(at);
+  }
+
+  // Waits for `flight` within the call's deadline and cancellation (polled: a Cancellation has
+  // no way to wake a waiter).
+  static absl::StatusOr<std::shared_ptr<const Entry>> Wait(Flight& flight,
+                                                           const CallContext& call) {
+    constexpr auto kPoll = std::chrono::milliseconds(5);
+    std::unique_lock<std::mutex> lock(flight.mu);
+    while (!flight.done) {
+      if (call.cancelled()) {
+        return absl::CancelledError("cancelled while waiting for the same request in flight");
+      }
+      Clock::time_point now = Clock::now();
+      if (call.has_deadline() && now >= call.deadline) {
+        return absl::DeadlineExceededError(
+            "deadline passed while waiting for the same request in flight");
+      }
+      flight.cv.wait_until(lock, std::min(call.deadline, now + kPoll));
+    }
+    return flight.entry;
+  }
+
+  const ResponseCacheOptions options_;
+  mutable std::mutex mu_;
+  List lru_;                                                     // Most recently used first.
+  absl::flat_hash_map<std::string_view, List::iterator> index_;  // Keys view the entries'.
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_;
+  size_t bytes_ = 0;
+  ResponseCacheStats stats_;
+};
+
+// The answer `entry` holds, as a hit: nothing billed, what it saved, how old it is.
+ChatResponse HitOf(const Entry& entry, Clock::time_point now) {
+  ChatResponse r = entry.response;
+  r.saved_usage = r.usage;  // Every call's, the dropped attempts' included.
+  r.usage = Usage{};
+  r.spent_attempts.clear();
+  r.attempts = 0;
+  r.backoff = std::chrono::nanoseconds(0);
+  if (r.cost) r.cost = Cost{};
+  r.cache_hit = true;
+  r.cache_age = std::max(std::chrono::nanoseconds(0),
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(now - entry.made));
+  return r;
+}
+
+// The events a stream of `entry` delivers: those its own stream delivered, or, for an entry
+// made by Complete, its text, its tool calls, usage and done. Usage events carry zero.
+absl::Status Replay(const Entry& entry, const StreamCallback& on_event) {
+  auto deliver = [&](const StreamEvent& e) -> absl::Status {
+    if (on_event && !on_event(e)) return absl::CancelledError("stream stopped by the callback");
+    return absl::OkStatus();
+  };
+  if (entry.streamed) {
+    for (const StreamEvent& e : entry.events) {
+      if (e.kind == StreamEvent::Kind::kUsage) {
+        StreamEvent zero = e;
+        zero.usage = Usage{};
+        LLMKIT_RETURN_IF_ERROR(deliver(zero));
+      } else {
+        LLMKIT_RETURN_IF_ERROR(deliver(e));
+      }
+    }
+    return absl::OkStatus();
+  }
+  const ChatResponse& r = entry.response;
+  if (!r.text.empty()) {
+    StreamEvent text;
+    text.kind = StreamEvent::Kind::kTextDelta;
+    text.text = r.text;
+    LLMKIT_RETURN_IF_ERROR(deliver(text));
+  }
+  for (size_t i = 0; i < r.message.tool_calls.size(); ++i) {
+    const ToolCall& c = r.message.tool_calls[i];
+    StreamEvent call;
+    call.kind = StreamEvent::Kind::kToolCallDelta;
+    call.tool_index = static_cast<int>(i);
+    call.tool_id = c.id;
+    call.tool_name = c.name;
+    call.arguments_delta = c.arguments;
+    LLMKIT_RETURN_IF_ERROR(deliver(call));
+  }
+  StreamEvent usage;
+  usage.kind = StreamEvent::Kind::kUsage;
+  LLMKIT_RETURN_IF_ERROR(deliver(usage));
+  StreamEvent done;
+  done.kind = StreamEvent::Kind::kDone;
+  return deliver(done);
+}
+
+class CachedModel final : public ChatModel {
+ public:
+  CachedModel(std::shared_ptr<ChatModel> model, std::shared_ptr<ResponseCacheImpl> cache,
+              WithCacheOptions options)
+      : model_(std::move(model)), cache_(std::move(cache)), options_(std::move(options)) {}
+
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
+                                        const CallContext& call) override {
+    return Call(request, nullptr, call);
+  }
+
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback& on_event,
+                                      const CallContext& call) override {
+    return Call(request, &on_event, call);
+  }
+
+ private:
+  bool Cacheable(const ChatRequest& request) const {
+    if (options_.cache_sampled || request.seed.has_value()) return true;
+    return request.temperature.has_value() && *request.temperature == 0;
+  }
+
+  std::string KeyOf(const ChatRequest& request, const CallContext& call) const {
+    std::string key = "[";
+    internal::AppendString(options_.scope, false, &key);
+    for (const std::string& tag : options_.namespace_tags) {
+      key.push_back(',');
+      internal::AppendString(tag, false, &key);
+      key.push_back(',');
+      internal::AppendString(call.Tag(tag), false, &key);
+    }
+    key.push_back(']');
+    key += CanonicalRequest(request);
+    return key;
+  }
+
+  // `on_event`: null for Complete.
+  absl::StatusOr<ChatResponse> Call(const ChatRequest& request, const StreamCallback* on_event,
+                                    const CallContext& call) {
+    if (!Cacheable(request)) {
+      cache_->CountUncached();
+      return on_event != nullptr ? model_->Stream(request, *on_event, call)
+                                 : model_->Complete(request, call);
+    }
+    const std::string key = KeyOf(request, call);
+    LLMKIT_ASSIGN_OR_RETURN(ResponseCacheImpl::Lookup found, cache_->Find(key, call));
+    if (found.entry != nullptr) {
+      if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*found.entry, *on_event));
+      return HitOf(*found.entry, cache_->Now());
+    }
+    absl::StatusOr<ChatResponse> result = absl::InternalError("the wrapped model threw");
+    std::vector<StreamEvent> events;
+    // The flight ends however the call does (an exception from the wrapped model included), so
+    // that no waiter waits for it longer than the call took.
+    struct Unwinding {
+      ~Unwinding() {
+        if (cache != nullptr) cache->Finish(*key, lead, result, {}, false);
+      }
+      ResponseCacheImpl* cache;
+      const std::string* key;
+      std::shared_ptr<Flight> lead;
+      absl::StatusOr<ChatResponse>* result;
+    } unwinding{cache_.get(), &key, found.lead, &result};
+    if (on_event != nullptr) {
+      StreamCallback record = [&](const StreamEvent& e) {
+        events.push_back(e);
+        return !*on_event || (*on_event)(e);
+      };
+      result = model_->Stream(request, record, call);
+    } else {
+      result = model_->Complete(request, call);
+    }
+    unwinding.cache = nullptr;
+    cache_->Finish(key, found.lead, &result, std::move(events), on_event != nullptr);
+    return result;
+  }
+
+  std::shared_ptr<ChatModel> model_;
+  std::shared_ptr<ResponseCacheImpl> cache_;
+  const WithCacheOptions options_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<ResponseCache>> ResponseCache::Create(ResponseCacheOptions options) {
+  if (options.max_bytes == 0) return absl::InvalidArgumentError("max_bytes must be positive");
+  if (options.max_entry_bytes == 0) {
+    options.max_entry_bytes = std::min(options.max_bytes, size_t{4} << 20);
+  }
+  if (options.max_entry_bytes > options.max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("max_entry_bytes must be at most max_bytes (",
+                                                   options.max_bytes, "), got ",
+                                                   options.max_entry_bytes));
+  }
+  if (options.ttl.count() < 0) return absl::InvalidArgumentError("ttl must not be negative");
+  return std::make_shared<ResponseCacheImpl>(std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<ChatModel>> WithCache(std::shared_ptr<ChatModel> model,
+                                                     std::shared_ptr<ResponseCache> cache,
+                                                     WithCacheOptions options) {
+  if (model == nullptr) return absl::InvalidArgumentError("WithCache: model is null");
+  if (cache == nullptr) return absl::InvalidArgumentError("WithCache: cache is null");
+  auto impl = std::dynamic_pointer_cast<ResponseCacheImpl>(cache);
+  if (impl == nullptr) {
+    return absl::InvalidArgumentError("WithCache: cache was not made by ResponseCache::Create");
+  }
+  return std::make_unique<CachedModel>(std::move(model), std::move(impl), std::move(options));
+}
+
+}  // namespace llmkit
