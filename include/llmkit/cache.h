@@ -57,10 +57,10 @@
 namespace llmkit {
 
 struct ResponseCacheOptions {
-  size_t max_bytes = size_t{256} << 20;      // All entries; least recently used evicted past it.
+  size_t max_bytes = size_t{256} << 20;  // All entries; least recently used evicted past it.
   // A bigger response is not stored. Zero: 4 MiB, or max_bytes when that is smaller.
   size_t max_entry_bytes = 0;
-  std::chrono::nanoseconds ttl{0};           // Zero: entries do not expire.
+  std::chrono::nanoseconds ttl{0};  // Zero: entries do not expire.
   // The clock TTLs and ages are measured on (tests); default the steady clock.
   std::function<std::chrono::steady_clock::time_point()> now;
 };
@@ -109,6 +109,8 @@ absl::StatusOr<std::unique_ptr<ChatModel>> WithCache(std::shared_ptr<ChatModel> 
 // The canonical form of `request` that WithCache keys entries by (namespace and scope aside):
 // for tests and for hosts that key their own stores the same way.
 std::string CanonicalRequest(const ChatRequest& request);
+// The same, appended to `*out`.
+void AppendCanonicalRequest(const ChatRequest& request, std::string* out);
 
 }  // namespace llmkit
 

@@ -300,7 +300,7 @@ class CachedModel final : public ChatModel {
       internal::AppendString(call.Tag(tag), false, &key);
     }
     key.push_back(']');
-    key += CanonicalRequest(request);
+    AppendCanonicalRequest(request, &key);
     return key;
   }
 
