@@ -10,6 +10,7 @@
 #include "call_conversion.h"
 #include "client_access.h"
 #include "llmkit/cache.h"
+#include "llmkit/rag.h"
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
 #include "status_conversion.h"
@@ -18,9 +19,32 @@ namespace llmkit::python {
 
 namespace py = pybind11;
 
+namespace {
+
+// embedder=: None (exact only), "local" (the local lexical embedder) or a client that embeds.
+std::shared_ptr<EmbeddingModel> SemanticEmbedder(const py::object& embedder) {
+  if (embedder.is_none()) return nullptr;
+  if (py::isinstance<py::str>(embedder)) {
+    if (embedder.cast<std::string>() != "local") {
+      throw py::value_error("embedder must be None, \"local\" or a client that embeds");
+    }
+    return std::shared_ptr<EmbeddingModel>(ValueOrThrow(NewLocalEmbeddingModel()));
+  }
+  ModelHandles models = ModelsOf(embedder);
+  if (models.embeddings == nullptr) {
+    throw py::type_error(
+        "embedder must embed: \"local\", an OpenAIClient, or a model wrapping one");
+  }
+  return models.embeddings;
+}
+
+}  // namespace
+
 void BindCache(py::module_& m) {
   py::class_<ResponseCacheStats>(m, "ResponseCacheStats")
       .def_readonly("hits", &ResponseCacheStats::hits)
+      .def_readonly("semantic_hits", &ResponseCacheStats::semantic_hits)
+      .def_readonly("guard_rejections", &ResponseCacheStats::guard_rejections)
       .def_readonly("coalesced", &ResponseCacheStats::coalesced)
       .def_readonly("misses", &ResponseCacheStats::misses)
       .def_readonly("uncached", &ResponseCacheStats::uncached)
@@ -54,11 +78,18 @@ void BindCache(py::module_& m) {
   m.def(
       "with_cache",
       [](py::object model, std::shared_ptr<ResponseCache> cache,
-         std::vector<std::string> namespace_tags, std::string scope, bool cache_sampled) {
+         std::vector<std::string> namespace_tags, std::string scope, bool cache_sampled,
+         py::object embedder, std::string embedding_model, double threshold, bool guard,
+         int candidates) {
         WithCacheOptions options;
         options.namespace_tags = std::move(namespace_tags);
         options.scope = std::move(scope);
         options.cache_sampled = cache_sampled;
+        options.semantic.embedder = SemanticEmbedder(embedder);
+        options.semantic.embedding_model = std::move(embedding_model);
+        options.semantic.threshold = threshold;
+        options.semantic.guard = guard;
+        options.semantic.candidates = candidates;
         ModelHandles in = ModelsOf(model);
         ModelHandles out = in;
         out.chat = std::shared_ptr<ChatModel>(ValueOrThrow(WithCache(in.chat, cache, options)));
@@ -66,10 +97,18 @@ void BindCache(py::module_& m) {
       },
       py::arg("model"), py::arg("cache"), py::kw_only(),
       py::arg("namespace_tags") = std::vector<std::string>{"tenant"}, py::arg("scope") = "",
-      py::arg("cache_sampled") = false,
+      py::arg("cache_sampled") = false, py::arg("embedder") = py::none(),
+      py::arg("embedding_model") = "", py::arg("threshold") = 0.85, py::arg("guard") = true,
+      py::arg("candidates") = 4,
       "A model answering from `cache` first: exact requests with temperature 0 or a seed (or "
       "any, with cache_sampled=True); r.cache_hit, r.cache_age and r.saved_usage say so. The "
-      "call's tags named by namespace_tags keep tenants apart. See docs/cache.md.");
+      "call's tags named by namespace_tags keep tenants apart. With embedder= (\"local\" or a "
+      "client) a similar question (cosine >= threshold, passing the false-hit guard) answers "
+      "too; r.cache_similarity says how similar. See docs/cache.md.");
+  m.def("false_hit_reason", &FalseHitReason, py::arg("question"), py::arg("candidate"),
+        "Why candidate's answer must not serve question though they embed alike ('' when no "
+        "rule objects): negations, numbers, quoted strings, identifiers, opposite operations, "
+        "names.");
 }
 
 }  // namespace llmkit::python

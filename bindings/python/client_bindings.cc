@@ -931,6 +931,9 @@ void BindClients(py::module_& m) {
           "Seconds since the cached answer was made (0 unless cache_hit).")
       .def_readonly("saved_usage", &ChatResponse::saved_usage,
                     "On a cache hit, the usage of the call that made the answer.")
+      .def_readonly("cache_similarity", &ChatResponse::cache_similarity,
+                    "On a cache hit: 1 for an exact one, else the cosine similarity of the two "
+                    "questions.")
       .def("__repr__", [](const ChatResponse& r) {
         return "ChatResponse(text=" + py::repr(py::str(r.text)).cast<std::string>() +
                ", finish_reason=" + py::repr(py::str(r.finish_reason)).cast<std::string>() + ")";

@@ -53,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "llmkit/call.h"
 #include "llmkit/chat.h"
+#include "llmkit/embeddings.h"
 
 namespace llmkit {
 
@@ -66,14 +67,16 @@ struct ResponseCacheOptions {
 };
 
 struct ResponseCacheStats {
-  int64_t hits = 0;         // Answers served from an entry.
-  int64_t coalesced = 0;    // Of which: waited for an identical call in flight.
-  int64_t misses = 0;       // Cacheable requests sent on.
-  int64_t uncached = 0;     // Requests not cacheable (sampled), sent on.
-  int64_t stores = 0;       // Entries written.
-  int64_t too_large = 0;    // Responses not stored: larger than max_entry_bytes.
-  int64_t evictions = 0;    // Entries dropped to stay under max_bytes.
-  int64_t expirations = 0;  // Entries dropped when found past their TTL.
+  int64_t hits = 0;              // Answers served from an entry.
+  int64_t semantic_hits = 0;     // Of which: by a similar question (WithCacheOptions::semantic).
+  int64_t guard_rejections = 0;  // Similar enough, but refused by FalseHitReason.
+  int64_t coalesced = 0;         // Of which: waited for an identical call in flight.
+  int64_t misses = 0;            // Cacheable requests sent on.
+  int64_t uncached = 0;          // Requests not cacheable (sampled), sent on.
+  int64_t stores = 0;            // Entries written.
+  int64_t too_large = 0;         // Responses not stored: larger than max_entry_bytes.
+  int64_t evictions = 0;         // Entries dropped to stay under max_bytes.
+  int64_t expirations = 0;       // Entries dropped when found past their TTL.
   int64_t entries = 0;
   int64_t bytes = 0;
   Usage saved_usage;  // Summed over the hits.
@@ -90,6 +93,38 @@ class ResponseCache {
   virtual void Clear() = 0;
 };
 
+// Semantic lookup: when a request has no exact entry, its last user message is embedded and
+// compared with the questions of earlier entries in the same scope — every other part of the
+// request (model, system prompt, earlier messages, tools, sampling) identical, and the same
+// namespace. The nearest entries at or above `threshold` are tried best first; each must pass
+// the false-hit guard. Requests whose last message is not a user message use exact matching
+// only.
+//
+// `threshold` is a cosine similarity: 1 means the same direction, higher is stricter. With the
+// local embedder, "How do I reset my password?" and "How can I reset my password?" score about
+// 0.9; "How do I reset my password?" and "How do I reset my username?" about 0.7. docs/cache.md
+// gives the hit and false-hit rates of the labelled set at each threshold.
+struct SemanticCacheOptions {
+  std::shared_ptr<EmbeddingModel> embedder;  // Null: exact matches only.
+  std::string embedding_model;               // EmbedOptions::model; empty: the embedder's.
+  double threshold = 0.85;
+  bool guard = true;   // Refuse candidates FalseHitReason objects to (strongly recommended).
+  int candidates = 4;  // Nearest entries tried.
+};
+
+// Why `candidate`'s answer must not be served for `question`, though the two may embed alike;
+// empty when no rule objects. The rules compare what each question contains:
+//   - negations (not, no, never, without, "n't", ...), counted;
+//   - numbers (digits and number words), as sets;
+//   - quoted strings ('...', "...", `...`, typographic quotes), as sets;
+//   - identifiers (snake_case, CamelCase, dotted.names, paths, --flags, words mixing letters and
+//     digits such as v2 or gpt-4o), as sets;
+//   - operations from a list of opposites (enable/disable, add/remove, upload/download,
+//     increase/decrease, before/after, min/max, buy/sell, ...), as sets;
+//   - names: capitalised words other than a sentence's first word and common openers, and
+//     all-capital acronyms (case-insensitive, possessive 's dropped), as sets.
+std::string FalseHitReason(std::string_view question, std::string_view candidate);
+
 struct WithCacheOptions {
   // Call context tags whose values are part of the key (a missing tag counts as empty): entries
   // made under one tenant are never served to another.
@@ -99,6 +134,7 @@ struct WithCacheOptions {
   std::string scope;
   // Also cache answers to requests that sample (temperature unset or > 0, no seed).
   bool cache_sampled = false;
+  SemanticCacheOptions semantic;
 };
 
 // `model` answering from `cache` first. kInvalidArgument when model or cache is null.

@@ -158,6 +158,8 @@ struct ChatResponse {
   bool cache_hit = false;
   std::chrono::nanoseconds cache_age{0};
   Usage saved_usage;
+  // 1 for an exact hit; for a semantic hit the cosine similarity of the two questions.
+  double cache_similarity = 0;
 };
 
 // Adds every count of `other` to `*usage`.

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,8 +13,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "json/json_text.h"
 #include "llmkit/cache.h"
+#include "llmkit/index.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
@@ -29,11 +32,22 @@ struct Entry {
   Clock::time_point made;
   Clock::time_point expires = Clock::time_point::max();
   size_t bytes = 0;
+  // With semantic lookup: the last user message, and where its vector is indexed.
+  std::string question;
+  std::string semantic_scope;
+  std::string semantic_id;
+};
+
+// What a semantic lookup found out, for storing the answer it did not find.
+struct Semantic {
+  std::string scope;  // Hash of everything but the question (and the embedding model).
+  std::string question;
+  std::vector<float> vector;
 };
 
 size_t SizeOf(const std::string& key, const ChatResponse& r,
               const std::vector<StreamEvent>& events) {
-  size_t bytes = sizeof(Entry) + key.size() + r.id.size() + r.model.size() + 2 * r.text.size() +
+  size_t bytes = sizeof(Entry) + 2 * key.size() + r.id.size() + r.model.size() + 2 * r.text.size() +
                  r.message.content.size() + r.finish_reason.size() + r.request_id.size() +
                  r.served_by.size();
   for (const ToolCall& c : r.message.tool_calls) {
@@ -70,10 +84,20 @@ class ResponseCacheImpl final : public ResponseCache {
     std::lock_guard<std::mutex> lock(mu_);
     index_.clear();
     lru_.clear();
+    scopes_.clear();
+    semantic_keys_.clear();
     bytes_ = 0;
   }
 
   Clock::time_point Now() const { return options_.now ? options_.now() : Clock::now(); }
+
+  // Vectors of dropped entries, deleted from their index when this goes out of scope.
+  struct Unindex {
+    ~Unindex() {
+      for (auto& [collection, id] : items) (void)collection->Delete({&id, 1});
+    }
+    std::vector<std::pair<std::shared_ptr<Collection>, std::string>> items;
+  };
 
   // What a caller asking for `key` does next: serve `entry` (coalesced: it waited for it), or
   // lead the call (then Finish it).
@@ -86,6 +110,7 @@ class ResponseCacheImpl final : public ResponseCache {
   absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) {
     while (true) {
       std::shared_ptr<Flight> wait;
+      Unindex unindex;  // Destroyed after the lock below is released.
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = index_.find(key);
@@ -98,7 +123,7 @@ class ResponseCacheImpl final : public ResponseCache {
             return Lookup{entry, false, nullptr};
           }
           ++stats_.expirations;
-          EraseLocked(it);
+          EraseLocked(it, &unindex.items);
         }
         auto flight = flights_.find(key);
         if (flight == flights_.end()) {
@@ -121,12 +146,75 @@ class ResponseCacheImpl final : public ResponseCache {
     }
   }
 
-  // Ends the flight `lead` for `key`: stores the answer (when there is one and it fits) and
-  // hands it to the waiters.
+  // The best entry of `semantic.scope` whose question is at least `options.threshold` similar
+  // and passes the guard; null when none.
+  std::shared_ptr<const Entry> FindSimilar(const Semantic& semantic,
+                                           const SemanticCacheOptions& options,
+                                           double* similarity) {
+    std::shared_ptr<Collection> collection;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = scopes_.find(semantic.scope);
+      if (it == scopes_.end()) return nullptr;
+      collection = it->second;
+    }
+    SearchOptions search;
+    search.k = std::max(1, options.candidates);
+    search.include_text = search.include_metadata = false;
+    absl::StatusOr<std::vector<SearchHit>> hits = collection->Search(semantic.vector, search);
+    if (!hits.ok()) return nullptr;  // A vector of another size: another embedder; no match.
+    for (const SearchHit& hit : *hits) {
+      if (hit.score < options.threshold) break;
+      std::shared_ptr<const Entry> entry;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto key = semantic_keys_.find(hit.id);
+        if (key == semantic_keys_.end()) continue;
+        auto it = index_.find(key->second);
+        if (it == index_.end() || !(Now() < (*it->second)->expires)) continue;
+        entry = *it->second;
+      }
+      if (options.guard && !FalseHitReason(semantic.question, entry->question).empty()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.guard_rejections;
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = index_.find(entry->key);
+      if (it != index_.end()) lru_.splice(lru_.begin(), lru_, it->second);
+      ++stats_.hits;
+      ++stats_.semantic_hits;
+      AddUsage(&stats_.saved_usage, entry->response.usage);
+      *similarity = hit.score;
+      return entry;
+    }
+    return nullptr;
+  }
+
+  // Ends the flight `lead` for `key` with an answer found elsewhere (a similar question's):
+  // the waiters get it, nothing is stored.
+  void Share(const std::string& key, const std::shared_ptr<Flight>& lead,
+             std::shared_ptr<const Entry> entry) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flights_.erase(key);
+    }
+    {
+      std::lock_guard<std::mutex> lock(lead->mu);
+      lead->done = true;
+      lead->entry = std::move(entry);
+    }
+    lead->cv.notify_all();
+  }
+
+  // Ends the flight `lead` for `key`: stores the answer (when there is one and it fits; with
+  // `semantic`, its question's vector too) and hands it to the waiters.
   void Finish(const std::string& key, const std::shared_ptr<Flight>& lead,
-              absl::StatusOr<ChatResponse>* result, std::vector<StreamEvent> events,
-              bool streamed) {
+              absl::StatusOr<ChatResponse>* result, std::vector<StreamEvent> events, bool streamed,
+              Semantic* semantic = nullptr) {
     std::shared_ptr<Entry> entry;
+    Unindex unindex;
+    std::shared_ptr<Collection> index_into;
     if (result->ok()) {
       entry = std::make_shared<Entry>();
       entry->key = key;
@@ -136,6 +224,12 @@ class ResponseCacheImpl final : public ResponseCache {
       entry->made = Now();
       if (options_.ttl.count() > 0) entry->expires = entry->made + options_.ttl;
       entry->bytes = SizeOf(key, entry->response, entry->events);
+      if (semantic != nullptr) {
+        entry->question = semantic->question;
+        entry->semantic_scope = semantic->scope;
+        entry->bytes += 2 * semantic->question.size() + semantic->scope.size() +
+                        semantic->vector.size() * sizeof(float) * 2;
+      }
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -145,17 +239,38 @@ class ResponseCacheImpl final : public ResponseCache {
           ++stats_.too_large;
         } else {
           auto old = index_.find(key);
-          if (old != index_.end()) EraseLocked(old);
+          if (old != index_.end()) EraseLocked(old, &unindex.items);
+          if (semantic != nullptr) {
+            entry->semantic_id = absl::StrCat(next_semantic_id_++);
+            semantic_keys_.emplace(entry->semantic_id, key);
+            std::shared_ptr<Collection>& scope = scopes_[semantic->scope];
+            if (scope == nullptr) {
+              CollectionOptions options;
+              options.dim = static_cast<int>(semantic->vector.size());
+              options.index = IndexKind::kHnsw;
+              absl::StatusOr<std::unique_ptr<Collection>> made = Collection::Create(options);
+              if (made.ok()) scope = std::shared_ptr<Collection>(*std::move(made));
+            }
+            index_into = scope;
+          }
           lru_.push_front(entry);
           index_.emplace(entry->key, lru_.begin());
           bytes_ += entry->bytes;
           ++stats_.stores;
           while (bytes_ > options_.max_bytes && !lru_.empty()) {
             ++stats_.evictions;
-            EraseLocked(index_.find(lru_.back()->key));
+            EraseLocked(index_.find(lru_.back()->key), &unindex.items);
           }
         }
       }
+    }
+    // The vector index is changed outside the lock (an HNSW insert is not instant). A search in
+    // between finds the entry a moment later; an id whose entry went meanwhile finds nothing.
+    if (index_into != nullptr && !entry->semantic_id.empty()) {
+      Document doc;
+      doc.id = entry->semantic_id;
+      doc.vector = std::move(semantic->vector);
+      (void)index_into->Add({&doc, 1});  // A vector of another size: not indexed, still cached.
     }
     {
       std::lock_guard<std::mutex> lock(lead->mu);
@@ -173,9 +288,20 @@ class ResponseCacheImpl final : public ResponseCache {
  private:
   using List = std::list<std::shared_ptr<const Entry>>;
 
-  void EraseLocked(absl::flat_hash_map<std::string_view, List::iterator>::iterator it) {
+  // Drops an entry; its question's vector goes into `*unindex` (to delete outside the lock),
+  // or, when that is null, stays as an orphan that finds no entry.
+  void EraseLocked(absl::flat_hash_map<std::string_view, List::iterator>::iterator it,
+                   std::vector<std::pair<std::shared_ptr<Collection>, std::string>>* unindex) {
     List::iterator at = it->second;
-    bytes_ -= (*at)->bytes;
+    const Entry& entry = **at;
+    if (!entry.semantic_id.empty()) {
+      semantic_keys_.erase(entry.semantic_id);
+      auto scope = scopes_.find(entry.semantic_scope);
+      if (unindex != nullptr && scope != scopes_.end()) {
+        unindex->emplace_back(scope->second, entry.semantic_id);
+      }
+    }
+    bytes_ -= entry.bytes;
     index_.erase(it);
     lru_.erase(at);
   }
@@ -205,12 +331,16 @@ class ResponseCacheImpl final : public ResponseCache {
   List lru_;                                                     // Most recently used first.
   absl::flat_hash_map<std::string_view, List::iterator> index_;  // Keys view the entries'.
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_;
+  // Semantic lookup: a vector index per scope, and each indexed question's entry key.
+  absl::flat_hash_map<std::string, std::shared_ptr<Collection>> scopes_;
+  absl::flat_hash_map<std::string, std::string> semantic_keys_;
+  int64_t next_semantic_id_ = 0;
   size_t bytes_ = 0;
   ResponseCacheStats stats_;
 };
 
 // The answer `entry` holds, as a hit: nothing billed, what it saved, how old it is.
-ChatResponse HitOf(const Entry& entry, Clock::time_point now) {
+ChatResponse HitOf(const Entry& entry, Clock::time_point now, double similarity = 1) {
   ChatResponse r = entry.response;
   r.saved_usage = r.usage;  // Every call's, the dropped attempts' included.
   r.usage = Usage{};
@@ -219,6 +349,7 @@ ChatResponse HitOf(const Entry& entry, Clock::time_point now) {
   r.backoff = std::chrono::nanoseconds(0);
   if (r.cost) r.cost = Cost{};
   r.cache_hit = true;
+  r.cache_similarity = similarity;
   r.cache_age = std::max(std::chrono::nanoseconds(0),
                          std::chrono::duration_cast<std::chrono::nanoseconds>(now - entry.made));
   return r;
@@ -290,6 +421,42 @@ class CachedModel final : public ChatModel {
     return request.temperature.has_value() && *request.temperature == 0;
   }
 
+  // The question a semantic lookup compares (the last message, when it is the user's), its
+  // vector, and the scope it is compared in; nullopt when lookup is off or does not apply (or
+  // the embedder failed: the call then goes on without it).
+  std::optional<Semantic> SemanticOf(const ChatRequest& request, const CallContext& call) const {
+    const SemanticCacheOptions& options = options_.semantic;
+    if (options.embedder == nullptr || request.messages.empty() ||
+        request.messages.back().role != "user") {
+      return std::nullopt;
+    }
+    const Message& last = request.messages.back();
+    Semantic semantic;
+    semantic.question = last.content;
+    for (const ContentPart& part : last.parts) {
+      if (part.type != "text") return std::nullopt;  // An image: no question to compare.
+      if (!semantic.question.empty()) semantic.question += "\n";
+      semantic.question += part.text;
+    }
+    if (semantic.question.empty()) return std::nullopt;
+    ChatRequest rest = request;
+    rest.messages.back().content.clear();
+    rest.messages.back().parts.clear();
+    std::string scope = KeyOf(rest, call);
+    internal::AppendString(options.embedding_model, false, &scope);
+    semantic.scope = internal::Sha256Hex(scope);
+    EmbedOptions embed;
+    embed.model = options.embedding_model;
+    absl::StatusOr<Embeddings> vectors =
+        options.embedder->Embed({&semantic.question, 1}, embed, call);
+    if (!vectors.ok() || vectors->dimensions == 0 ||
+        vectors->values.size() != vectors->dimensions) {
+      return std::nullopt;
+    }
+    semantic.vector = std::move(vectors->values);
+    return semantic;
+  }
+
   std::string KeyOf(const ChatRequest& request, const CallContext& call) const {
     std::string key = "[";
     internal::AppendString(options_.scope, false, &key);
@@ -318,6 +485,18 @@ class CachedModel final : public ChatModel {
       if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*found.entry, *on_event));
       return HitOf(*found.entry, cache_->Now());
     }
+    // No exact entry, and this call leads: try a similar question's answer.
+    std::optional<Semantic> semantic = SemanticOf(request, call);
+    if (semantic) {
+      double similarity = 0;
+      std::shared_ptr<const Entry> similar =
+          cache_->FindSimilar(*semantic, options_.semantic, &similarity);
+      if (similar != nullptr) {
+        cache_->Share(key, found.lead, similar);
+        if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*similar, *on_event));
+        return HitOf(*similar, cache_->Now(), similarity);
+      }
+    }
     absl::StatusOr<ChatResponse> result = absl::InternalError("the wrapped model threw");
     std::vector<StreamEvent> events;
     // The flight ends however the call does (an exception from the wrapped model included), so
@@ -341,7 +520,8 @@ class CachedModel final : public ChatModel {
       result = model_->Complete(request, call);
     }
     unwinding.cache = nullptr;
-    cache_->Finish(key, found.lead, &result, std::move(events), on_event != nullptr);
+    cache_->Finish(key, found.lead, &result, std::move(events), on_event != nullptr,
+                   semantic ? &*semantic : nullptr);
     return result;
   }
 

@@ -117,3 +117,19 @@ def test_bad_options_are_refused():
         llmkit.ResponseCache(ttl=-1)
     with pytest.raises(llmkit.InvalidArgumentError):
         llmkit.ResponseCache(max_bytes=0)
+
+
+def test_a_similar_question_hits_and_the_guard_refuses_a_different_one(server):
+    cache = llmkit.ResponseCache()
+    model = llmkit.with_cache(client(server), cache, embedder="local")
+    model.chat([{"role": "user", "content": "How do I reset my password?"}], temperature=0)
+    similar = model.chat([{"role": "user", "content": "How can I reset my password?"}], temperature=0)
+    assert similar.cache_hit and 0.85 <= similar.cache_similarity < 1
+    negated = model.chat([{"role": "user", "content": "How do I not reset my password?"}], temperature=0)
+    assert not negated.cache_hit
+    assert cache.stats.semantic_hits == 1 and cache.stats.guard_rejections >= 1
+    assert len(server.requests) == 2
+    assert llmkit.false_hit_reason("Is 17 prime?", "Is 21 prime?").startswith("numbers")
+    assert llmkit.false_hit_reason("How do I reset it?", "How can I reset it?") == ""
+    with pytest.raises(ValueError):
+        llmkit.with_cache(client(server), cache, embedder="minilm")
