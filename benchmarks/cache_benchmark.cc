@@ -118,7 +118,7 @@ class PreparedEmbedder : public llmkit::EmbeddingModel {
       std::vector<float> v(kDim);
       for (float& x : v) x = normal(rng);
       if (again) {
-        std::mt19937 noise_rng(7);
+        std::mt19937 noise_rng(0x5eed1234u);  // Not a question number.
         for (float& x : v) x += 0.2f * normal(noise_rng);
       }
       double norm = 0;
@@ -158,16 +158,17 @@ void BM_SemanticHit(benchmark::State& state) {
   };
   int i = 0;
   for (auto _ : state) {
-    state.PauseTiming();
     llmkit::ChatRequest request = Question(i % entries, true);
     request.messages[1].content += " " + wording(i++);
-    state.ResumeTiming();
     absl::StatusOr<llmkit::ChatResponse> r = model->Complete(request);
-    if (!r.ok() || !r->cache_hit || r->cache_similarity >= 1) state.SkipWithError("not a hit");
+    if (!r.ok() || !r->cache_hit || r->cache_similarity >= 1) {
+      state.SkipWithError(("not a hit: " + request.messages[1].content).c_str());
+      break;
+    }
   }
   state.counters["entries"] = entries;
 }
-BENCHMARK(BM_SemanticHit)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SemanticHit)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -52,15 +52,18 @@ void BindCache(py::module_& m) {
       .def_readonly("too_large", &ResponseCacheStats::too_large)
       .def_readonly("evictions", &ResponseCacheStats::evictions)
       .def_readonly("expirations", &ResponseCacheStats::expirations)
+      .def_readonly("backend_errors", &ResponseCacheStats::backend_errors)
       .def_readonly("entries", &ResponseCacheStats::entries)
       .def_readonly("bytes", &ResponseCacheStats::bytes)
       .def_readonly("saved_usage", &ResponseCacheStats::saved_usage);
   py::class_<ResponseCache, std::shared_ptr<ResponseCache>>(
       m, "ResponseCache",
       "Answers to requests already made, kept in this process (LRU under max_bytes, optional "
-      "ttl in seconds). Share one between threads and models. See docs/cache.md.")
+      "ttl in seconds) or, with redis_url, in Redis and shared by every process using it. "
+      "Share one between threads and models. See docs/cache.md.")
       .def(py::init([](int64_t max_bytes, std::optional<int64_t> max_entry_bytes,
-                       std::optional<double> ttl) {
+                       std::optional<double> ttl, std::optional<std::string> redis_url,
+                       std::string redis_prefix) {
              if (max_bytes <= 0 || (max_entry_bytes && *max_entry_bytes <= 0)) {
                throw StatusError(
                    absl::InvalidArgumentError("max_bytes and max_entry_bytes must be positive"));
@@ -69,10 +72,13 @@ void BindCache(py::module_& m) {
              options.max_bytes = static_cast<size_t>(max_bytes);
              options.max_entry_bytes = static_cast<size_t>(max_entry_bytes.value_or(0));
              if (ttl) options.ttl = PositiveSeconds(*ttl, "ttl");
+             options.redis_url = redis_url.value_or("");
+             options.redis_prefix = std::move(redis_prefix);
              return ValueOrThrow(ResponseCache::Create(std::move(options)));
            }),
            py::kw_only(), py::arg("max_bytes") = int64_t{256} << 20,
-           py::arg("max_entry_bytes") = py::none(), py::arg("ttl") = py::none())
+           py::arg("max_entry_bytes") = py::none(), py::arg("ttl") = py::none(),
+           py::arg("redis_url") = py::none(), py::arg("redis_prefix") = "llmkit:cache:")
       .def_property_readonly("stats", &ResponseCache::stats)
       .def("clear", &ResponseCache::Clear);
   m.def(

@@ -64,6 +64,17 @@ struct ResponseCacheOptions {
   std::chrono::nanoseconds ttl{0};  // Zero: entries do not expire.
   // The clock TTLs and ages are measured on (tests); default the steady clock.
   std::function<std::chrono::steady_clock::time_point()> now;
+
+  // Redis ("redis://[[user]:password@]host[:port][/db]"): entries are shared by every process
+  // using the same server and prefix, each a key (prefix + SHA-256 of the cache key) holding the
+  // answer as JSON, with the TTL as the key's expiry; Redis's maxmemory-policy evicts (max_bytes
+  // does not apply; max_entry_bytes does). Identical calls in flight are coalesced across
+  // processes by a lock key (SET NX with an expiry of redis_lock_timeout): the others poll for
+  // the answer. When Redis cannot be reached the call goes to the provider uncached
+  // (stats.backend_errors). Semantic lookup is in-process only.
+  std::string redis_url;
+  std::string redis_prefix = "llmkit:cache:";
+  std::chrono::milliseconds redis_lock_timeout{30000};
 };
 
 struct ResponseCacheStats {
@@ -77,6 +88,7 @@ struct ResponseCacheStats {
   int64_t too_large = 0;         // Responses not stored: larger than max_entry_bytes.
   int64_t evictions = 0;         // Entries dropped to stay under max_bytes.
   int64_t expirations = 0;       // Entries dropped when found past their TTL.
+  int64_t backend_errors = 0;    // Redis unreachable or failing: calls went on uncached.
   int64_t entries = 0;
   int64_t bytes = 0;
   Usage saved_usage;  // Summed over the hits.

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cache/cache_impl.h"
 #include "common/sha256.h"
 #include "json/json_text.h"
 #include "llmkit/cache.h"
@@ -22,55 +23,20 @@
 namespace llmkit {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using internal::CacheBackend;
+using internal::Clock;
+using internal::Entry;
+using internal::Flight;
+using internal::Land;
+using internal::Lookup;
+using internal::MakeEntry;
+using internal::Semantic;
+using internal::WaitFor;
 
-struct Entry {
-  std::string key;
-  ChatResponse response;            // As the call that made it returned it.
-  std::vector<StreamEvent> events;  // What its stream delivered; empty when made by Complete.
-  bool streamed = false;
-  Clock::time_point made;
-  Clock::time_point expires = Clock::time_point::max();
-  size_t bytes = 0;
-  // With semantic lookup: the last user message, and where its vector is indexed.
-  std::string question;
-  std::string semantic_scope;
-  std::string semantic_id;
-};
-
-// What a semantic lookup found out, for storing the answer it did not find.
-struct Semantic {
-  std::string scope;  // Hash of everything but the question (and the embedding model).
-  std::string question;
-  std::vector<float> vector;
-};
-
-size_t SizeOf(const std::string& key, const ChatResponse& r,
-              const std::vector<StreamEvent>& events) {
-  size_t bytes = sizeof(Entry) + 2 * key.size() + r.id.size() + r.model.size() + 2 * r.text.size() +
-                 r.message.content.size() + r.finish_reason.size() + r.request_id.size() +
-                 r.served_by.size();
-  for (const ToolCall& c : r.message.tool_calls) {
-    bytes += sizeof(ToolCall) + c.id.size() + c.name.size() + c.arguments.size();
-  }
-  for (const StreamEvent& e : events) {
-    bytes += sizeof(StreamEvent) + e.text.size() + e.tool_id.size() + e.tool_name.size() +
-             e.arguments_delta.size();
-  }
-  return bytes;
-}
-
-// One call in flight for a key: the others asking for the same key wait for its entry.
-struct Flight {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::shared_ptr<const Entry> entry;  // Null when the call failed.
-};
-
-class ResponseCacheImpl final : public ResponseCache {
+// The in-process backend: an LRU of entries under a byte budget, and the semantic indexes.
+class MemoryCache final : public CacheBackend {
  public:
-  explicit ResponseCacheImpl(ResponseCacheOptions options) : options_(std::move(options)) {}
+  explicit MemoryCache(ResponseCacheOptions options) : options_(std::move(options)) {}
 
   ResponseCacheStats stats() const override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -89,7 +55,7 @@ class ResponseCacheImpl final : public ResponseCache {
     bytes_ = 0;
   }
 
-  Clock::time_point Now() const { return options_.now ? options_.now() : Clock::now(); }
+  Clock::time_point Now() const override { return options_.now ? options_.now() : Clock::now(); }
 
   // Vectors of dropped entries, deleted from their index when this goes out of scope.
   struct Unindex {
@@ -99,15 +65,7 @@ class ResponseCacheImpl final : public ResponseCache {
     std::vector<std::pair<std::shared_ptr<Collection>, std::string>> items;
   };
 
-  // What a caller asking for `key` does next: serve `entry` (coalesced: it waited for it), or
-  // lead the call (then Finish it).
-  struct Lookup {
-    std::shared_ptr<const Entry> entry;
-    bool coalesced = false;
-    std::shared_ptr<Flight> lead;
-  };
-
-  absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) {
+  absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) override {
     while (true) {
       std::shared_ptr<Flight> wait;
       Unindex unindex;  // Destroyed after the lock below is released.
@@ -134,7 +92,7 @@ class ResponseCacheImpl final : public ResponseCache {
         }
         wait = flight->second;
       }
-      LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<const Entry> entry, Wait(*wait, call));
+      LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<const Entry> entry, WaitFor(*wait, call));
       if (entry != nullptr) {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.hits;
@@ -150,7 +108,7 @@ class ResponseCacheImpl final : public ResponseCache {
   // and passes the guard; null when none.
   std::shared_ptr<const Entry> FindSimilar(const Semantic& semantic,
                                            const SemanticCacheOptions& options,
-                                           double* similarity) {
+                                           double* similarity) override {
     std::shared_ptr<Collection> collection;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -193,37 +151,24 @@ class ResponseCacheImpl final : public ResponseCache {
 
   // Ends the flight `lead` for `key` with an answer found elsewhere (a similar question's):
   // the waiters get it, nothing is stored.
-  void Share(const std::string& key, const std::shared_ptr<Flight>& lead,
-             std::shared_ptr<const Entry> entry) {
+  void Share(const std::string& key, const Lookup& lead,
+             std::shared_ptr<const Entry> entry) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       flights_.erase(key);
     }
-    {
-      std::lock_guard<std::mutex> lock(lead->mu);
-      lead->done = true;
-      lead->entry = std::move(entry);
-    }
-    lead->cv.notify_all();
+    Land(*lead.lead, std::move(entry));
   }
 
   // Ends the flight `lead` for `key`: stores the answer (when there is one and it fits; with
   // `semantic`, its question's vector too) and hands it to the waiters.
-  void Finish(const std::string& key, const std::shared_ptr<Flight>& lead,
-              absl::StatusOr<ChatResponse>* result, std::vector<StreamEvent> events, bool streamed,
-              Semantic* semantic = nullptr) {
+  void Finish(const std::string& key, const Lookup& lead, absl::StatusOr<ChatResponse>* result,
+              std::vector<StreamEvent> events, bool streamed, Semantic* semantic) override {
     std::shared_ptr<Entry> entry;
     Unindex unindex;
     std::shared_ptr<Collection> index_into;
     if (result->ok()) {
-      entry = std::make_shared<Entry>();
-      entry->key = key;
-      entry->response = **result;
-      entry->events = std::move(events);
-      entry->streamed = streamed;
-      entry->made = Now();
-      if (options_.ttl.count() > 0) entry->expires = entry->made + options_.ttl;
-      entry->bytes = SizeOf(key, entry->response, entry->events);
+      entry = MakeEntry(key, **result, std::move(events), streamed, Now(), options_.ttl);
       if (semantic != nullptr) {
         entry->question = semantic->question;
         entry->semantic_scope = semantic->scope;
@@ -272,15 +217,10 @@ class ResponseCacheImpl final : public ResponseCache {
       doc.vector = std::move(semantic->vector);
       (void)index_into->Add({&doc, 1});  // A vector of another size: not indexed, still cached.
     }
-    {
-      std::lock_guard<std::mutex> lock(lead->mu);
-      lead->done = true;
-      lead->entry = std::move(entry);
-    }
-    lead->cv.notify_all();
+    Land(*lead.lead, std::move(entry));
   }
 
-  void CountUncached() {
+  void CountUncached() override {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.uncached;
   }
@@ -304,26 +244,6 @@ class ResponseCacheImpl final : public ResponseCache {
     bytes_ -= entry.bytes;
     index_.erase(it);
     lru_.erase(at);
-  }
-
-  // Waits for `flight` within the call's deadline and cancellation (polled: a Cancellation has
-  // no way to wake a waiter).
-  static absl::StatusOr<std::shared_ptr<const Entry>> Wait(Flight& flight,
-                                                           const CallContext& call) {
-    constexpr auto kPoll = std::chrono::milliseconds(5);
-    std::unique_lock<std::mutex> lock(flight.mu);
-    while (!flight.done) {
-      if (call.cancelled()) {
-        return absl::CancelledError("cancelled while waiting for the same request in flight");
-      }
-      Clock::time_point now = Clock::now();
-      if (call.has_deadline() && now >= call.deadline) {
-        return absl::DeadlineExceededError(
-            "deadline passed while waiting for the same request in flight");
-      }
-      flight.cv.wait_until(lock, std::min(call.deadline, now + kPoll));
-    }
-    return flight.entry;
   }
 
   const ResponseCacheOptions options_;
@@ -401,7 +321,7 @@ absl::Status Replay(const Entry& entry, const StreamCallback& on_event) {
 
 class CachedModel final : public ChatModel {
  public:
-  CachedModel(std::shared_ptr<ChatModel> model, std::shared_ptr<ResponseCacheImpl> cache,
+  CachedModel(std::shared_ptr<ChatModel> model, std::shared_ptr<CacheBackend> cache,
               WithCacheOptions options)
       : model_(std::move(model)), cache_(std::move(cache)), options_(std::move(options)) {}
 
@@ -480,10 +400,14 @@ class CachedModel final : public ChatModel {
                                  : model_->Complete(request, call);
     }
     const std::string key = KeyOf(request, call);
-    LLMKIT_ASSIGN_OR_RETURN(ResponseCacheImpl::Lookup found, cache_->Find(key, call));
+    LLMKIT_ASSIGN_OR_RETURN(Lookup found, cache_->Find(key, call));
     if (found.entry != nullptr) {
       if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*found.entry, *on_event));
       return HitOf(*found.entry, cache_->Now());
+    }
+    if (found.lead == nullptr) {  // The backend is out of order: as if there were no cache.
+      return on_event != nullptr ? model_->Stream(request, *on_event, call)
+                                 : model_->Complete(request, call);
     }
     // No exact entry, and this call leads: try a similar question's answer.
     std::optional<Semantic> semantic = SemanticOf(request, call);
@@ -492,7 +416,7 @@ class CachedModel final : public ChatModel {
       std::shared_ptr<const Entry> similar =
           cache_->FindSimilar(*semantic, options_.semantic, &similarity);
       if (similar != nullptr) {
-        cache_->Share(key, found.lead, similar);
+        cache_->Share(key, found, similar);
         if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*similar, *on_event));
         return HitOf(*similar, cache_->Now(), similarity);
       }
@@ -503,13 +427,13 @@ class CachedModel final : public ChatModel {
     // that no waiter waits for it longer than the call took.
     struct Unwinding {
       ~Unwinding() {
-        if (cache != nullptr) cache->Finish(*key, lead, result, {}, false);
+        if (cache != nullptr) cache->Finish(*key, *lead, result, {}, false, nullptr);
       }
-      ResponseCacheImpl* cache;
+      CacheBackend* cache;
       const std::string* key;
-      std::shared_ptr<Flight> lead;
+      const Lookup* lead;
       absl::StatusOr<ChatResponse>* result;
-    } unwinding{cache_.get(), &key, found.lead, &result};
+    } unwinding{cache_.get(), &key, &found, &result};
     if (on_event != nullptr) {
       StreamCallback record = [&](const StreamEvent& e) {
         events.push_back(e);
@@ -520,13 +444,13 @@ class CachedModel final : public ChatModel {
       result = model_->Complete(request, call);
     }
     unwinding.cache = nullptr;
-    cache_->Finish(key, found.lead, &result, std::move(events), on_event != nullptr,
+    cache_->Finish(key, found, &result, std::move(events), on_event != nullptr,
                    semantic ? &*semantic : nullptr);
     return result;
   }
 
   std::shared_ptr<ChatModel> model_;
-  std::shared_ptr<ResponseCacheImpl> cache_;
+  std::shared_ptr<CacheBackend> cache_;
   const WithCacheOptions options_;
 };
 
@@ -543,7 +467,8 @@ absl::StatusOr<std::shared_ptr<ResponseCache>> ResponseCache::Create(ResponseCac
                                                    options.max_entry_bytes));
   }
   if (options.ttl.count() < 0) return absl::InvalidArgumentError("ttl must not be negative");
-  return std::make_shared<ResponseCacheImpl>(std::move(options));
+  if (!options.redis_url.empty()) return internal::NewRedisCache(std::move(options));
+  return std::make_shared<MemoryCache>(std::move(options));
 }
 
 absl::StatusOr<std::unique_ptr<ChatModel>> WithCache(std::shared_ptr<ChatModel> model,
@@ -551,7 +476,7 @@ absl::StatusOr<std::unique_ptr<ChatModel>> WithCache(std::shared_ptr<ChatModel> 
                                                      WithCacheOptions options) {
   if (model == nullptr) return absl::InvalidArgumentError("WithCache: model is null");
   if (cache == nullptr) return absl::InvalidArgumentError("WithCache: cache is null");
-  auto impl = std::dynamic_pointer_cast<ResponseCacheImpl>(cache);
+  auto impl = std::dynamic_pointer_cast<CacheBackend>(cache);
   if (impl == nullptr) {
     return absl::InvalidArgumentError("WithCache: cache was not made by ResponseCache::Create");
   }

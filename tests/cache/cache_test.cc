@@ -6,12 +6,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../http/test_server.h"
 #include "absl/strings/str_cat.h"
+#include "cost/redis_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/openai.h"
@@ -373,6 +375,78 @@ TEST(ResponseCache, BadOptionsAreRefused) {
   EXPECT_THAT(ResponseCache::Create({.ttl = std::chrono::seconds(-1)}).status().message(),
               HasSubstr("ttl"));
   EXPECT_EQ(WithCache(nullptr, NewCache()).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// --- Redis -------------------------------------------------------------------------------------
+
+// Two caches on one redis-server stand for two processes: what one stores the other serves,
+// identical calls from both make one provider call, entries expire with their TTL, and a dead
+// server leaves the calls working, uncached.
+TEST(RedisResponseCache, ProcessesShareEntriesAndCoalesce) {
+  if (!::llmkit::testing::RedisServer::Installed()) {
+    if (std::getenv("LLMKIT_REQUIRE_PEERS") != nullptr) FAIL() << "no redis-server";
+    GTEST_SKIP() << "Debian's redis-server is not installed (make deps installs it)";
+  }
+  ::llmkit::testing::RedisServer redis;
+  ASSERT_TRUE(redis.ok());
+  std::atomic<int> calls{0};
+  TestServer server([&](const ServerRequest& request) {
+    ++calls;
+    Script script = {Sleep(300)};
+    for (auto& step : Answer(request)) script.push_back(step);
+    return script;
+  });
+  ResponseCacheOptions options;
+  options.redis_url = redis.url();
+  options.ttl = std::chrono::seconds(2);
+  auto first = NewCache(options);
+  auto second = NewCache(options);
+  auto a = Cached(Client(server), first);
+  auto b = Cached(Client(server), second);
+  // At once, from both "processes" and several threads each: one provider call.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, hits{0};
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<ChatResponse> r = (i % 2 == 0 ? a : b)->Complete(Request());
+      ok += r.ok();
+      hits += r.ok() && r->cache_hit;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(hits.load(), 5);
+  // Stored once, served to both, streamed too (the replay of an entry made by Complete).
+  absl::StatusOr<ChatResponse> again = b->Complete(Request());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->cache_hit);
+  EXPECT_EQ(again->saved_usage.total_tokens, 29);
+  EXPECT_EQ(again->message.tool_calls.size(), 1u);
+  std::string text;
+  ASSERT_TRUE(a->Stream(Request(), [&](const StreamEvent& e) {
+                 text += e.text;
+                 return true;
+               }).ok());
+  EXPECT_EQ(text, "Checking.");
+  EXPECT_EQ(calls.load(), 1);
+  // Another tenant is another key in Redis too.
+  CallContext other;
+  other.tags = {{"tenant", "globex"}};
+  EXPECT_FALSE(a->Complete(Request(), other)->cache_hit);
+  // The TTL is the key's expiry.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  EXPECT_FALSE(b->Complete(Request())->cache_hit);
+  EXPECT_EQ(calls.load(), 3);
+  // Clear drops the prefix's keys.
+  first->Clear();
+  EXPECT_FALSE(a->Complete(Request())->cache_hit);
+  // A dead server: calls still answered, counted as backend errors.
+  redis.Stop();
+  absl::StatusOr<ChatResponse> without = a->Complete(Request());
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_FALSE(without->cache_hit);
+  EXPECT_GE(first->stats().backend_errors, 1);
 }
 
 }  // namespace

@@ -133,3 +133,78 @@ def test_a_similar_question_hits_and_the_guard_refuses_a_different_one(server):
     assert llmkit.false_hit_reason("How do I reset it?", "How can I reset it?") == ""
     with pytest.raises(ValueError):
         llmkit.with_cache(client(server), cache, embedder="minilm")
+
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+# One process of the shared-cache test: its own client and cache on the shared Redis, waiting
+# for the go file so that all ask at once.
+WORKER = r"""
+import json, os, sys, time
+import llmkit
+url, redis_url, go = sys.argv[1:4]
+cache = llmkit.ResponseCache(redis_url=redis_url)
+model = llmkit.with_cache(llmkit.OpenAIClient(base_url=url + "/v1", api_key="sk-x", model="gpt-4o-mini"), cache)
+while not os.path.exists(go):
+    time.sleep(0.005)
+r = model.chat([{"role": "user", "content": "What is the capital of France?"}], temperature=0)
+print(json.dumps({"hit": r.cache_hit, "text": r.text}))
+"""
+
+
+@pytest.fixture
+def redis_url():
+    """A real redis-server on a free port of 127.0.0.1, stopped after the test."""
+    import os
+    import socket
+    import subprocess
+    if not os.path.exists(REDIS_SERVER):
+        if os.environ.get("LLMKIT_REQUIRE_PEERS"):
+            pytest.fail("no redis-server")
+        pytest.skip("Debian's redis-server is not installed (make deps installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.025)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_four_processes_sharing_redis_make_one_provider_call(redis_url, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def slow(path, body, headers):
+        status, head, payload, _ = both_script(path, body, headers)
+        return status, head, payload, 0.5
+
+    server = Provider(slow)
+    go = tmp_path / "go"
+    try:
+        workers = [subprocess.Popen([sys.executable, "-c", WORKER, server.url, redis_url, str(go)],
+                                    stdout=subprocess.PIPE, text=True) for _ in range(4)]
+        time.sleep(1.0)  # Each has imported llmkit and connected.
+        go.write_text("go")
+        results = [json.loads(w.communicate(timeout=60)[0]) for w in workers]
+        assert all(w.returncode == 0 for w in workers)
+        chat_requests = [r for r in server.requests if r[0].endswith("/chat/completions")]
+        assert len(chat_requests) == 1
+        assert sum(r["hit"] for r in results) == 3
+        assert len({r["text"] for r in results}) == 1
+        # A later process is served from Redis.
+        cache = llmkit.ResponseCache(redis_url=redis_url)
+        model = llmkit.with_cache(client(server), cache)
+        assert model.chat(QUESTION, temperature=0).cache_hit
+        assert len(server.requests) == 1
+    finally:
+        server.close()

@@ -1,0 +1,345 @@
+// The Redis backend of ResponseCache: entries as JSON values under prefix + SHA-256 of the key,
+// expiring with their TTL, and a lock key per request in flight so that processes sharing the
+// server make one provider call per request (the others poll for its answer).
+
+#include <chrono>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "cache/cache_impl.h"
+#include "common/redis.h"
+#include "common/sha256.h"
+#include "llmkit/json.h"
+#include "llmkit/status.h"
+
+namespace llmkit::internal {
+namespace {
+
+Json UsageJson(const Usage& u) {
+  Json j = Json::MakeObject();
+  j.Set("input", u.input_tokens);
+  j.Set("output", u.output_tokens);
+  j.Set("total", u.total_tokens);
+  j.Set("cached_input", u.cached_input_tokens);
+  j.Set("cache_creation", u.cache_creation_input_tokens);
+  j.Set("reasoning", u.reasoning_tokens);
+  return j;
+}
+
+int64_t IntOf(const Json& j, std::string_view name) {
+  const Json* v = j.Find(name);
+  return v != nullptr && v->is_int() ? v->as_int() : 0;
+}
+
+std::string StringOf(const Json& j, std::string_view name) {
+  const Json* v = j.Find(name);
+  return v != nullptr && v->is_string() ? v->as_string() : std::string();
+}
+
+Usage UsageOf(const Json* j) {
+  Usage u;
+  if (j == nullptr) return u;
+  u.input_tokens = IntOf(*j, "input");
+  u.output_tokens = IntOf(*j, "output");
+  u.total_tokens = IntOf(*j, "total");
+  u.cached_input_tokens = IntOf(*j, "cached_input");
+  u.cache_creation_input_tokens = IntOf(*j, "cache_creation");
+  u.reasoning_tokens = IntOf(*j, "reasoning");
+  return u;
+}
+
+// An entry as the JSON a Redis value holds. `made` is wall-clock milliseconds: other processes
+// (other machines) compute the age from it.
+std::string Encode(const Entry& e) {
+  const ChatResponse& r = e.response;
+  Json j = Json::MakeObject();
+  j.Set("v", 1);
+  j.Set("key", e.key);
+  j.Set("made", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count()));
+  j.Set("streamed", e.streamed);
+  j.Set("id", r.id);
+  j.Set("model", r.model);
+  j.Set("text", r.text);
+  j.Set("role", r.message.role);
+  j.Set("content", r.message.content);
+  Json calls = Json::MakeArray();
+  for (const ToolCall& c : r.message.tool_calls) {
+    Json call = Json::MakeObject();
+    call.Set("id", c.id);
+    call.Set("name", c.name);
+    call.Set("arguments", c.arguments);
+    calls.push_back(std::move(call));
+  }
+  j.Set("tool_calls", std::move(calls));
+  j.Set("finish_reason", r.finish_reason);
+  j.Set("usage", UsageJson(r.usage));
+  j.Set("request_id", r.request_id);
+  j.Set("served_by", r.served_by);
+  j.Set("priced", r.cost.has_value());
+  Json events = Json::MakeArray();
+  for (const StreamEvent& ev : e.events) {
+    Json x = Json::MakeObject();
+    x.Set("k", static_cast<int64_t>(ev.kind));
+    if (!ev.text.empty()) x.Set("t", ev.text);
+    if (ev.tool_index != 0) x.Set("i", ev.tool_index);
+    if (!ev.tool_id.empty()) x.Set("id", ev.tool_id);
+    if (!ev.tool_name.empty()) x.Set("n", ev.tool_name);
+    if (!ev.arguments_delta.empty()) x.Set("a", ev.arguments_delta);
+    if (ev.kind == StreamEvent::Kind::kUsage) x.Set("u", UsageJson(ev.usage));
+    events.push_back(std::move(x));
+  }
+  j.Set("events", std::move(events));
+  return j.Dump();
+}
+
+// The entry a Redis value holds, or null when it is not one (another writer's key, a version
+// this build does not read): treated as a miss.
+std::shared_ptr<Entry> Decode(const std::string& text) {
+  absl::StatusOr<Json> parsed = Json::Parse(text);
+  if (!parsed.ok() || !parsed->is_object() || IntOf(*parsed, "v") != 1) return nullptr;
+  const Json& j = *parsed;
+  auto e = std::make_shared<Entry>();
+  e->key = StringOf(j, "key");
+  const Json* streamed = j.Find("streamed");
+  e->streamed = streamed != nullptr && streamed->is_bool() && streamed->as_bool();
+  ChatResponse& r = e->response;
+  r.id = StringOf(j, "id");
+  r.model = StringOf(j, "model");
+  r.text = StringOf(j, "text");
+  r.message.role = StringOf(j, "role");
+  r.message.content = StringOf(j, "content");
+  if (const Json* calls = j.Find("tool_calls"); calls != nullptr && calls->is_array()) {
+    for (const Json& c : calls->as_array()) {
+      r.message.tool_calls.push_back(
+          {StringOf(c, "id"), StringOf(c, "name"), StringOf(c, "arguments")});
+    }
+  }
+  r.finish_reason = StringOf(j, "finish_reason");
+  r.usage = UsageOf(j.Find("usage"));
+  r.request_id = StringOf(j, "request_id");
+  r.served_by = StringOf(j, "served_by");
+  if (const Json* priced = j.Find("priced");
+      priced != nullptr && priced->is_bool() && priced->as_bool()) {
+    r.cost = Cost{};  // A hit bills nothing; that the answer was priced is what matters.
+  }
+  if (const Json* events = j.Find("events"); events != nullptr && events->is_array()) {
+    for (const Json& x : events->as_array()) {
+      StreamEvent ev;
+      int64_t kind = IntOf(x, "k");
+      if (kind < 0 || kind > static_cast<int64_t>(StreamEvent::Kind::kDone)) return nullptr;
+      ev.kind = static_cast<StreamEvent::Kind>(kind);
+      ev.text = StringOf(x, "t");
+      ev.tool_index = static_cast<int>(IntOf(x, "i"));
+      ev.tool_id = StringOf(x, "id");
+      ev.tool_name = StringOf(x, "n");
+      ev.arguments_delta = StringOf(x, "a");
+      ev.usage = UsageOf(x.Find("u"));
+      e->events.push_back(std::move(ev));
+    }
+  }
+  const auto wall_now = std::chrono::system_clock::now().time_since_epoch();
+  const auto age = std::max(std::chrono::milliseconds(0),
+                            std::chrono::duration_cast<std::chrono::milliseconds>(wall_now) -
+                                std::chrono::milliseconds(IntOf(j, "made")));
+  e->made = Clock::now() - age;
+  e->bytes = text.size();
+  return e;
+}
+
+// Deletes the lock key only while it still holds this caller's token (it may have expired and
+// been taken by another process since).
+constexpr char kRelease[] =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+    "return 0";
+
+class RedisCache final : public CacheBackend {
+ public:
+  RedisCache(ResponseCacheOptions options, std::unique_ptr<RedisClient> redis)
+      : options_(std::move(options)), redis_(std::move(redis)) {
+    std::random_device seed;
+    rng_.seed((uint64_t{seed()} << 32) ^ seed());
+  }
+
+  ResponseCacheStats stats() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+  void Clear() override {
+    std::string cursor = "0";
+    do {
+      absl::StatusOr<RedisReply> page =
+          redis_->Command({"SCAN", cursor, "MATCH", options_.redis_prefix + "*", "COUNT", "1000"});
+      if (!page.ok() || page->elements.size() != 2) return;
+      cursor = page->elements[0].str;
+      std::vector<std::string> del = {"DEL"};
+      for (const RedisReply& key : page->elements[1].elements) del.push_back(key.str);
+      if (del.size() > 1) (void)redis_->Command(del);
+    } while (cursor != "0");
+  }
+
+  Clock::time_point Now() const override { return options_.now ? options_.now() : Clock::now(); }
+
+  absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) override {
+    const std::string digest = Sha256Hex(key);
+    const std::string value_key = options_.redis_prefix + "v:" + digest;
+    const std::string lock_key = options_.redis_prefix + "l:" + digest;
+    bool waited = false;  // For another process's call.
+    while (true) {
+      // Callers in this process wait for one another without asking Redis.
+      std::shared_ptr<Flight> local;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = flights_.find(key);
+        if (it != flights_.end()) local = it->second;
+      }
+      if (local != nullptr) {
+        LLMKIT_ASSIGN_OR_RETURN(std::shared_ptr<const Entry> entry, WaitFor(*local, call));
+        if (entry != nullptr) return Hit(std::move(entry), /*coalesced=*/true);
+        continue;
+      }
+      absl::StatusOr<RedisReply> got = redis_->Command({"GET", value_key});
+      if (!got.ok()) return Bypass();
+      if (got->type == RedisReply::Type::kString) {
+        std::shared_ptr<Entry> entry = Decode(got->str);
+        if (entry != nullptr && entry->key == key) return Hit(std::move(entry), waited);
+      }
+      const std::string token = Token();
+      absl::StatusOr<RedisReply> locked =
+          redis_->Command({"SET", lock_key, token, "NX", "PX",
+                           std::to_string(options_.redis_lock_timeout.count())});
+      if (!locked.ok()) return Bypass();
+      if (locked->type == RedisReply::Type::kStatus) {  // "OK": this caller leads.
+        std::lock_guard<std::mutex> lock(mu_);
+        auto [it, inserted] = flights_.emplace(key, std::make_shared<Flight>());
+        if (!inserted) {  // Another thread here led meanwhile: let it, wait for it.
+          (void)redis_->Eval(kRelease, {lock_key}, {token});
+          continue;
+        }
+        ++stats_.misses;
+        Lookup lead;
+        lead.lead = it->second;
+        lead.lock_token = token;
+        return lead;
+      }
+      // Another process leads: poll for its answer (or for its lock to go).
+      LLMKIT_RETURN_IF_ERROR(Pause(call));
+      waited = true;
+    }
+  }
+
+  void Finish(const std::string& key, const Lookup& lead, absl::StatusOr<ChatResponse>* result,
+              std::vector<StreamEvent> events, bool streamed, Semantic*) override {
+    if (lead.lead == nullptr) return;  // Bypassed: nothing to store or release.
+    const std::string digest = Sha256Hex(key);
+    std::shared_ptr<Entry> entry;
+    if (result->ok()) {
+      entry = MakeEntry(key, **result, std::move(events), streamed, Now(), options_.ttl);
+      std::string value = Encode(*entry);
+      if (value.size() > options_.max_entry_bytes) {
+        Count(&ResponseCacheStats::too_large);
+      } else {
+        std::vector<std::string> set = {"SET", options_.redis_prefix + "v:" + digest, value};
+        if (options_.ttl.count() > 0) {
+          set.push_back("PX");
+          set.push_back(std::to_string(std::max<int64_t>(
+              1, std::chrono::duration_cast<std::chrono::milliseconds>(options_.ttl).count())));
+        }
+        Count(redis_->Command(set).ok() ? &ResponseCacheStats::stores
+                                        : &ResponseCacheStats::backend_errors);
+      }
+    }
+    End(key, digest, lead, std::move(entry));
+  }
+
+  void Share(const std::string& key, const Lookup& lead,
+             std::shared_ptr<const Entry> entry) override {
+    if (lead.lead == nullptr) return;
+    End(key, Sha256Hex(key), lead, std::move(entry));
+  }
+
+  std::shared_ptr<const Entry> FindSimilar(const Semantic&, const SemanticCacheOptions&,
+                                           double*) override {
+    return nullptr;  // In-process only (the header says so).
+  }
+
+  void CountUncached() override { Count(&ResponseCacheStats::uncached); }
+
+ private:
+  void Count(int64_t ResponseCacheStats::*counter) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++(stats_.*counter);
+  }
+
+  Lookup Hit(std::shared_ptr<const Entry> entry, bool coalesced) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.hits;
+    if (coalesced) ++stats_.coalesced;
+    AddUsage(&stats_.saved_usage, entry->response.usage);
+    Lookup hit;
+    hit.entry = std::move(entry);
+    hit.coalesced = coalesced;
+    return hit;
+  }
+
+  // Redis failed: the call goes on as if there were no cache.
+  Lookup Bypass() {
+    Count(&ResponseCacheStats::backend_errors);
+    return Lookup{};
+  }
+
+  // Releases the lock, ends this process's flight and hands `entry` (null: none) to its waiters.
+  void End(const std::string& key, const std::string& digest, const Lookup& lead,
+           std::shared_ptr<const Entry> entry) {
+    (void)redis_->Eval(kRelease, {options_.redis_prefix + "l:" + digest}, {lead.lock_token});
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flights_.erase(key);
+    }
+    Land(*lead.lead, std::move(entry));
+  }
+
+  // Waits a little for another process's call, within the caller's deadline and cancellation.
+  static absl::Status Pause(const CallContext& call) {
+    if (call.cancelled()) {
+      return absl::CancelledError("cancelled while waiting for the same request in flight");
+    }
+    const auto now = Clock::now();
+    if (call.has_deadline() && now >= call.deadline) {
+      return absl::DeadlineExceededError(
+          "deadline passed while waiting for the same request in flight");
+    }
+    std::this_thread::sleep_until(std::min(call.deadline, now + std::chrono::milliseconds(10)));
+    return absl::OkStatus();
+  }
+
+  std::string Token() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return absl::StrCat(rng_(), "-", rng_());
+  }
+
+  const ResponseCacheOptions options_;
+  std::unique_ptr<RedisClient> redis_;
+  mutable std::mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_;
+  ResponseCacheStats stats_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<ResponseCache>> NewRedisCache(ResponseCacheOptions options) {
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<RedisClient> redis,
+                          RedisClient::Connect(options.redis_url));
+  return std::make_shared<RedisCache>(std::move(options), std::move(redis));
+}
+
+}  // namespace llmkit::internal
