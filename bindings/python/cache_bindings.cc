@@ -99,6 +99,10 @@ void BindCache(py::module_& m) {
         ModelHandles in = ModelsOf(model);
         ModelHandles out = in;
         out.chat = std::shared_ptr<ChatModel>(ValueOrThrow(WithCache(in.chat, cache, options)));
+        if (in.embeddings != nullptr) {  // embed() is cached too: a vector per text.
+          out.embeddings = std::shared_ptr<EmbeddingModel>(
+              ValueOrThrow(WithCache(in.embeddings, cache, options)));
+        }
         return ModelFrom(std::move(out));
       },
       py::arg("model"), py::arg("cache"), py::kw_only(),

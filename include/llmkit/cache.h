@@ -59,6 +59,7 @@ namespace llmkit {
 
 struct ResponseCacheOptions {
   size_t max_bytes = size_t{256} << 20;  // All entries; least recently used evicted past it.
+  size_t max_entries = 0;                // Also at most this many entries (0: no limit).
   // A bigger response is not stored. Zero: 4 MiB, or max_bytes when that is smaller.
   size_t max_entry_bytes = 0;
   std::chrono::nanoseconds ttl{0};  // Zero: entries do not expire.
@@ -153,6 +154,16 @@ struct WithCacheOptions {
 absl::StatusOr<std::unique_ptr<ChatModel>> WithCache(std::shared_ptr<ChatModel> model,
                                                      std::shared_ptr<ResponseCache> cache,
                                                      WithCacheOptions options = {});
+
+// `model` embedding from `cache` first: each input text whose vector for this model, dimensions,
+// scope and namespace is cached is not sent; the others go in one call, in input order, and are
+// stored. Embeddings are deterministic, so every text is cached (`cache_sampled` and `semantic`
+// do not apply). The result's usage and requests are those of the call made for the misses
+// (none: zero). stats() counts texts: a hit or a miss per input. kInvalidArgument when model or
+// cache is null. The RAG pipeline's embedding cache (CachedEmbeddingModel, rag.h) is this.
+absl::StatusOr<std::unique_ptr<EmbeddingModel>> WithCache(std::shared_ptr<EmbeddingModel> model,
+                                                          std::shared_ptr<ResponseCache> cache,
+                                                          WithCacheOptions options = {});
 
 // The canonical form of `request` that WithCache keys entries by (namespace and scope aside):
 // for tests and for hosts that key their own stores the same way.

@@ -90,10 +90,10 @@ struct EmbeddingCacheStats {
   size_t entries = 0;
 };
 
-// An EmbeddingModel that remembers vectors by (model, dimensions, SHA-256 of the text) and
-// sends only unseen texts to `model` (in one call, in input order). When full it forgets the
-// least recently used entries. Thread-safe; concurrent calls may both embed a text neither has
-// seen yet.
+// An EmbeddingModel that remembers vectors by (model, dimensions, text) and sends only unseen
+// texts to `model` (in one call, in input order): the response cache's WithCache (cache.h) in
+// process, holding at most max_entries vectors (0: none), the least recently used forgotten
+// first. Thread-safe; concurrent calls may both embed a text neither has seen yet.
 class CachedEmbeddingModel : public EmbeddingModel {
  public:
   // `default_model` names the model for calls whose EmbedOptions.model is empty.

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "llmkit/cache.h"
 #include "llmkit/chat.h"
+#include "llmkit/status.h"
 
 namespace llmkit::internal {
 
@@ -31,6 +32,8 @@ struct Entry {
   std::string question;
   std::string semantic_scope;
   std::string semantic_id;
+  // An embedding entry's vector (its response is empty).
+  std::vector<float> vector;
 };
 
 // An entry for `response` to `key`, made `now`, expiring after `ttl` (zero: never).
@@ -73,6 +76,7 @@ struct Lookup {
 class CacheBackend : public ResponseCache {
  public:
   virtual Clock::time_point Now() const = 0;
+  virtual std::chrono::nanoseconds ttl() const = 0;
   virtual absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) = 0;
   // Stores the answer the leader got (when `result` holds one and it fits; with `semantic`, its
   // question's vector too) and hands it to the waiters.
@@ -87,7 +91,15 @@ class CacheBackend : public ResponseCache {
                                                    const SemanticCacheOptions& options,
                                                    double* similarity) = 0;
   virtual void CountUncached() = 0;
+  // Embeddings: the live entries of `keys` (null where none), counted as hits and misses; and
+  // storing entries made elsewhere, without coalescing.
+  virtual std::vector<std::shared_ptr<const Entry>> GetMany(
+      const std::vector<std::string>& keys) = 0;
+  virtual void PutMany(std::vector<std::shared_ptr<Entry>> entries) = 0;
 };
+
+// The part of every key that is not the request: the scope and the call's namespace tag values.
+std::string KeyPrefix(const WithCacheOptions& options, const CallContext& call);
 
 // The Redis backend (redis_cache.cc); options.redis_url is set.
 absl::StatusOr<std::shared_ptr<ResponseCache>> NewRedisCache(ResponseCacheOptions options);

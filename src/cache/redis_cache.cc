@@ -97,6 +97,11 @@ std::string Encode(const Entry& e) {
     events.push_back(std::move(x));
   }
   j.Set("events", std::move(events));
+  if (!e.vector.empty()) {
+    Json vector = Json::MakeArray();
+    for (float x : e.vector) vector.push_back(static_cast<double>(x));
+    j.Set("vector", std::move(vector));
+  }
   return j.Dump();
 }
 
@@ -145,6 +150,12 @@ std::shared_ptr<Entry> Decode(const std::string& text) {
       e->events.push_back(std::move(ev));
     }
   }
+  if (const Json* vector = j.Find("vector"); vector != nullptr && vector->is_array()) {
+    for (const Json& x : vector->as_array()) {
+      if (!x.is_double() && !x.is_int()) return nullptr;
+      e->vector.push_back(static_cast<float>(x.is_int() ? double(x.as_int()) : x.as_double()));
+    }
+  }
   const auto wall_now = std::chrono::system_clock::now().time_since_epoch();
   const auto age = std::max(std::chrono::milliseconds(0),
                             std::chrono::duration_cast<std::chrono::milliseconds>(wall_now) -
@@ -186,11 +197,13 @@ class RedisCache final : public CacheBackend {
     } while (cursor != "0");
   }
 
+  std::chrono::nanoseconds ttl() const override { return options_.ttl; }
+
   Clock::time_point Now() const override { return options_.now ? options_.now() : Clock::now(); }
 
   absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) override {
     const std::string digest = Sha256Hex(key);
-    const std::string value_key = options_.redis_prefix + "v:" + digest;
+    const std::string value_key = ValueKey(key);
     const std::string lock_key = options_.redis_prefix + "l:" + digest;
     bool waited = false;  // For another process's call.
     while (true) {
@@ -243,19 +256,7 @@ class RedisCache final : public CacheBackend {
     std::shared_ptr<Entry> entry;
     if (result->ok()) {
       entry = MakeEntry(key, **result, std::move(events), streamed, Now(), options_.ttl);
-      std::string value = Encode(*entry);
-      if (value.size() > options_.max_entry_bytes) {
-        Count(&ResponseCacheStats::too_large);
-      } else {
-        std::vector<std::string> set = {"SET", options_.redis_prefix + "v:" + digest, value};
-        if (options_.ttl.count() > 0) {
-          set.push_back("PX");
-          set.push_back(std::to_string(std::max<int64_t>(
-              1, std::chrono::duration_cast<std::chrono::milliseconds>(options_.ttl).count())));
-        }
-        Count(redis_->Command(set).ok() ? &ResponseCacheStats::stores
-                                        : &ResponseCacheStats::backend_errors);
-      }
+      Store(*entry);
     }
     End(key, digest, lead, std::move(entry));
   }
@@ -273,10 +274,51 @@ class RedisCache final : public CacheBackend {
 
   void CountUncached() override { Count(&ResponseCacheStats::uncached); }
 
+  std::vector<std::shared_ptr<const Entry>> GetMany(const std::vector<std::string>& keys) override {
+    std::vector<std::shared_ptr<const Entry>> found(keys.size());
+    if (keys.empty()) return found;
+    std::vector<std::string> mget = {"MGET"};
+    for (const std::string& key : keys) mget.push_back(ValueKey(key));
+    absl::StatusOr<RedisReply> got = redis_->Command(mget);
+    const bool ok = got.ok() && got->elements.size() == keys.size();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ok) ++stats_.backend_errors;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (ok && got->elements[i].type == RedisReply::Type::kString) {
+        std::shared_ptr<Entry> entry = Decode(got->elements[i].str);
+        if (entry != nullptr && entry->key == keys[i]) found[i] = std::move(entry);
+      }
+      ++(found[i] != nullptr ? stats_.hits : stats_.misses);
+    }
+    return found;
+  }
+
+  void PutMany(std::vector<std::shared_ptr<Entry>> entries) override {
+    for (const std::shared_ptr<Entry>& entry : entries) Store(*entry);
+  }
+
  private:
   void Count(int64_t ResponseCacheStats::*counter) {
     std::lock_guard<std::mutex> lock(mu_);
     ++(stats_.*counter);
+  }
+
+  std::string ValueKey(const std::string& key) const {
+    return options_.redis_prefix + "v:" + Sha256Hex(key);
+  }
+
+  // Writes `entry` under its key, with the TTL as its expiry (when it fits max_entry_bytes).
+  void Store(const Entry& entry) {
+    std::string value = Encode(entry);
+    if (value.size() > options_.max_entry_bytes) return Count(&ResponseCacheStats::too_large);
+    std::vector<std::string> set = {"SET", ValueKey(entry.key), std::move(value)};
+    if (options_.ttl.count() > 0) {
+      set.push_back("PX");
+      set.push_back(std::to_string(std::max<int64_t>(
+          1, std::chrono::duration_cast<std::chrono::milliseconds>(options_.ttl).count())));
+    }
+    Count(redis_->Command(set).ok() ? &ResponseCacheStats::stores
+                                    : &ResponseCacheStats::backend_errors);
   }
 
   Lookup Hit(std::shared_ptr<const Entry> entry, bool coalesced) {

@@ -55,6 +55,8 @@ class MemoryCache final : public CacheBackend {
     bytes_ = 0;
   }
 
+  std::chrono::nanoseconds ttl() const override { return options_.ttl; }
+
   Clock::time_point Now() const override { return options_.now ? options_.now() : Clock::now(); }
 
   // Vectors of dropped entries, deleted from their index when this goes out of scope.
@@ -198,14 +200,7 @@ class MemoryCache final : public CacheBackend {
             }
             index_into = scope;
           }
-          lru_.push_front(entry);
-          index_.emplace(entry->key, lru_.begin());
-          bytes_ += entry->bytes;
-          ++stats_.stores;
-          while (bytes_ > options_.max_bytes && !lru_.empty()) {
-            ++stats_.evictions;
-            EraseLocked(index_.find(lru_.back()->key), &unindex.items);
-          }
+          InsertLocked(entry, &unindex);
         }
       }
     }
@@ -220,6 +215,43 @@ class MemoryCache final : public CacheBackend {
     Land(*lead.lead, std::move(entry));
   }
 
+  std::vector<std::shared_ptr<const Entry>> GetMany(const std::vector<std::string>& keys) override {
+    std::vector<std::shared_ptr<const Entry>> found(keys.size());
+    Unindex unindex;
+    std::lock_guard<std::mutex> lock(mu_);
+    const Clock::time_point now = Now();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto it = index_.find(keys[i]);
+      if (it != index_.end() && !(now < (*it->second)->expires)) {
+        ++stats_.expirations;
+        EraseLocked(it, &unindex.items);
+        it = index_.end();
+      }
+      if (it == index_.end()) {
+        ++stats_.misses;
+        continue;
+      }
+      lru_.splice(lru_.begin(), lru_, it->second);
+      found[i] = *it->second;
+      ++stats_.hits;
+    }
+    return found;
+  }
+
+  void PutMany(std::vector<std::shared_ptr<Entry>> entries) override {
+    Unindex unindex;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::shared_ptr<Entry>& entry : entries) {
+      if (entry->bytes > options_.max_entry_bytes) {
+        ++stats_.too_large;
+        continue;
+      }
+      auto old = index_.find(entry->key);
+      if (old != index_.end()) EraseLocked(old, &unindex.items);
+      InsertLocked(std::move(entry), &unindex);
+    }
+  }
+
   void CountUncached() override {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.uncached;
@@ -227,6 +259,19 @@ class MemoryCache final : public CacheBackend {
 
  private:
   using List = std::list<std::shared_ptr<const Entry>>;
+
+  // Adds `entry` as the most recently used, then evicts the least recently used past the limits.
+  void InsertLocked(std::shared_ptr<const Entry> entry, Unindex* unindex) {
+    lru_.push_front(std::move(entry));
+    index_.emplace(lru_.front()->key, lru_.begin());
+    bytes_ += lru_.front()->bytes;
+    ++stats_.stores;
+    while (!lru_.empty() && (bytes_ > options_.max_bytes ||
+                             (options_.max_entries > 0 && index_.size() > options_.max_entries))) {
+      ++stats_.evictions;
+      EraseLocked(index_.find(lru_.back()->key), &unindex->items);
+    }
+  }
 
   // Drops an entry; its question's vector goes into `*unindex` (to delete outside the lock),
   // or, when that is null, stays as an orphan that finds no entry.
@@ -378,15 +423,7 @@ class CachedModel final : public ChatModel {
   }
 
   std::string KeyOf(const ChatRequest& request, const CallContext& call) const {
-    std::string key = "[";
-    internal::AppendString(options_.scope, false, &key);
-    for (const std::string& tag : options_.namespace_tags) {
-      key.push_back(',');
-      internal::AppendString(tag, false, &key);
-      key.push_back(',');
-      internal::AppendString(call.Tag(tag), false, &key);
-    }
-    key.push_back(']');
+    std::string key = internal::KeyPrefix(options_, call);
     AppendCanonicalRequest(request, &key);
     return key;
   }
@@ -409,18 +446,6 @@ class CachedModel final : public ChatModel {
       return on_event != nullptr ? model_->Stream(request, *on_event, call)
                                  : model_->Complete(request, call);
     }
-    // No exact entry, and this call leads: try a similar question's answer.
-    std::optional<Semantic> semantic = SemanticOf(request, call);
-    if (semantic) {
-      double similarity = 0;
-      std::shared_ptr<const Entry> similar =
-          cache_->FindSimilar(*semantic, options_.semantic, &similarity);
-      if (similar != nullptr) {
-        cache_->Share(key, found, similar);
-        if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*similar, *on_event));
-        return HitOf(*similar, cache_->Now(), similarity);
-      }
-    }
     absl::StatusOr<ChatResponse> result = absl::InternalError("the wrapped model threw");
     std::vector<StreamEvent> events;
     // The flight ends however the call does (an exception from the wrapped model included), so
@@ -434,6 +459,19 @@ class CachedModel final : public ChatModel {
       const Lookup* lead;
       absl::StatusOr<ChatResponse>* result;
     } unwinding{cache_.get(), &key, &found, &result};
+    // No exact entry, and this call leads: try a similar question's answer.
+    std::optional<Semantic> semantic = SemanticOf(request, call);
+    if (semantic) {
+      double similarity = 0;
+      std::shared_ptr<const Entry> similar =
+          cache_->FindSimilar(*semantic, options_.semantic, &similarity);
+      if (similar != nullptr) {
+        unwinding.cache = nullptr;
+        cache_->Share(key, found, similar);
+        if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*similar, *on_event));
+        return HitOf(*similar, cache_->Now(), similarity);
+      }
+    }
     if (on_event != nullptr) {
       StreamCallback record = [&](const StreamEvent& e) {
         events.push_back(e);
@@ -455,6 +493,19 @@ class CachedModel final : public ChatModel {
 };
 
 }  // namespace
+
+std::string internal::KeyPrefix(const WithCacheOptions& options, const CallContext& call) {
+  std::string key = "[";
+  internal::AppendString(options.scope, false, &key);
+  for (const std::string& tag : options.namespace_tags) {
+    key.push_back(',');
+    internal::AppendString(tag, false, &key);
+    key.push_back(',');
+    internal::AppendString(call.Tag(tag), false, &key);
+  }
+  key.push_back(']');
+  return key;
+}
 
 absl::StatusOr<std::shared_ptr<ResponseCache>> ResponseCache::Create(ResponseCacheOptions options) {
   if (options.max_bytes == 0) return absl::InvalidArgumentError("max_bytes must be positive");

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/openai.h"
+#include "llmkit/rag.h"
 
 namespace llmkit {
 namespace {
@@ -374,7 +375,67 @@ TEST(ResponseCache, BadOptionsAreRefused) {
   EXPECT_TRUE(ResponseCache::Create({.max_bytes = 1000}).ok());  // Entries up to 1000 bytes.
   EXPECT_THAT(ResponseCache::Create({.ttl = std::chrono::seconds(-1)}).status().message(),
               HasSubstr("ttl"));
-  EXPECT_EQ(WithCache(nullptr, NewCache()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WithCache(std::shared_ptr<ChatModel>(), NewCache()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WithCache(std::shared_ptr<EmbeddingModel>(), NewCache()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// The local embedder, counting the texts it is asked to embed.
+class CountingEmbedder final : public EmbeddingModel {
+ public:
+  absl::StatusOr<Embeddings> Embed(absl::Span<const std::string> inputs,
+                                   const EmbedOptions& options, const CallContext& call) override {
+    texts += static_cast<int>(inputs.size());
+    ++calls;
+    return local_->Embed(inputs, options, call);
+  }
+  std::atomic<int> texts{0}, calls{0};
+
+ private:
+  std::unique_ptr<EmbeddingModel> local_ = NewLocalEmbeddingModel().value();
+};
+
+void ExpectEmbeddingsCached(std::shared_ptr<ResponseCache> cache) {
+  auto inner = std::make_shared<CountingEmbedder>();
+  auto cached = WithCache(inner, cache).value();
+  std::vector<std::string> first = {"alpha beta", "gamma", "delta epsilon"};
+  absl::StatusOr<Embeddings> a = cached->Embed(first);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(inner->texts.load(), 3);
+  // Two seen, one new: only the new one is sent, and the rows come back in input order.
+  std::vector<std::string> second = {"gamma", "zeta", "alpha beta"};
+  absl::StatusOr<Embeddings> b = cached->Embed(second);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(inner->texts.load(), 4);
+  EXPECT_EQ(inner->calls.load(), 2);
+  absl::StatusOr<Embeddings> direct = NewLocalEmbeddingModel().value()->Embed(second);
+  EXPECT_EQ(b->dimensions, direct->dimensions);
+  EXPECT_EQ(b->values, direct->values);
+  // All seen: no call.
+  absl::StatusOr<Embeddings> c = cached->Embed(first);
+  EXPECT_EQ(inner->calls.load(), 2);
+  EXPECT_EQ(c->values, a->values);
+  EXPECT_EQ(c->requests, 0);
+  // Other dimensions or another tenant: other keys.
+  CallContext other;
+  other.tags = {{"tenant", "globex"}};
+  ASSERT_TRUE(cached->Embed(first, {}, other).ok());
+  EXPECT_EQ(inner->texts.load(), 7);
+}
+
+TEST(ResponseCache, EmbeddingsAreCachedPerText) {
+  auto cache = NewCache();
+  ExpectEmbeddingsCached(cache);
+  ResponseCacheStats stats = cache->stats();
+  EXPECT_EQ(stats.hits, 5);
+  EXPECT_EQ(stats.misses, 7);
+  // An entry count limit.
+  auto small = NewCache({.max_entries = 2});
+  auto cached = WithCache(std::make_shared<CountingEmbedder>(), small).value();
+  std::vector<std::string> texts = {"a", "b", "c"};
+  ASSERT_TRUE(cached->Embed(texts).ok());
+  EXPECT_EQ(small->stats().entries, 2);
 }
 
 // --- Redis -------------------------------------------------------------------------------------
@@ -441,6 +502,9 @@ TEST(RedisResponseCache, ProcessesShareEntriesAndCoalesce) {
   // Clear drops the prefix's keys.
   first->Clear();
   EXPECT_FALSE(a->Complete(Request())->cache_hit);
+  // Embeddings through Redis too.
+  first->Clear();
+  ExpectEmbeddingsCached(first);
   // A dead server: calls still answered, counted as backend errors.
   redis.Stop();
   absl::StatusOr<ChatResponse> without = a->Complete(Request());

@@ -208,3 +208,15 @@ def test_four_processes_sharing_redis_make_one_provider_call(redis_url, tmp_path
         assert len(server.requests) == 1
     finally:
         server.close()
+
+
+def test_embed_sends_only_the_texts_the_cache_lacks(server):
+    cache = llmkit.ResponseCache()
+    model = llmkit.with_cache(client(server), cache)
+    first = model.embed(["alpha", "beta"], model="text-embedding-3-small")
+    second = model.embed(["beta", "gamma", "alpha"], model="text-embedding-3-small")
+    sent = [body["input"] for path, _, body in server.requests if path.endswith("/embeddings")]
+    assert sent == [["alpha", "beta"], ["gamma"]]
+    assert second.shape == (3, first.shape[1])
+    assert (second[0] == first[1]).all() and (second[2] == first[0]).all()
+    assert cache.stats.hits == 2 and cache.stats.misses == 3
