@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "llmkit/cache.h"
 #include "llmkit/index.h"
 #include "llmkit/json.h"
 #include "llmkit/rag.h"
@@ -46,7 +47,11 @@ const CommandSpec kAskSpec = {
      kJson,
      kStore,
      kTable,
-     {"--no-stream", "", "", "print the answer when it is complete"}},
+     {"--no-stream", "", "", "print the answer when it is complete"},
+     {"--cache", "", "DIR|URL",
+      "answer a question asked before (same index, passages and model) from a cache: a\n"
+      "directory kept across runs, or redis://host:port shared by every process using it\n"
+      "(docs/cache.md); the model is not called and no tokens are billed"}},
 };
 
 // One line of text: newlines and runs of spaces become one space; cut at `limit` bytes on a
@@ -167,6 +172,22 @@ int RunAsk(int argc, char** argv) {
   if (!chat.ok()) {
     std::fprintf(stderr, "llmkit ask: %s\n", std::string(chat.status().message()).c_str());
     return kExitFailure;
+  }
+  if (args->Has("--cache") && chat->model != nullptr) {
+    const std::string where = args->Get("--cache");
+    ResponseCacheOptions storage;
+    (where.rfind("redis://", 0) == 0 ? storage.redis_url : storage.path) = where;
+    absl::StatusOr<std::shared_ptr<ResponseCache>> cache = ResponseCache::Create(storage);
+    // The pipeline asks at temperature 0; an answer is worth keeping whatever the sampling.
+    absl::StatusOr<std::unique_ptr<ChatModel>> cached =
+        cache.ok() ? WithCache(chat->model, *cache, {.cache_sampled = true})
+                   : absl::StatusOr<std::unique_ptr<ChatModel>>(cache.status());
+    if (!cached.ok()) {
+      std::fprintf(stderr, "llmkit ask: --cache %s: %s\n", where.c_str(),
+                   std::string(cached.status().message()).c_str());
+      return kExitFailure;
+    }
+    chat->model = std::shared_ptr<ChatModel>(*std::move(cached));
   }
   std::optional<Opened> opened = Open("ask", *args, *chat, &exit);
   if (!opened) return exit;

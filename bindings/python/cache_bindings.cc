@@ -63,7 +63,7 @@ void BindCache(py::module_& m) {
       "Share one between threads and models. See docs/cache.md.")
       .def(py::init([](int64_t max_bytes, std::optional<int64_t> max_entry_bytes,
                        std::optional<double> ttl, std::optional<std::string> redis_url,
-                       std::string redis_prefix) {
+                       std::string redis_prefix, std::optional<std::string> path) {
              if (max_bytes <= 0 || (max_entry_bytes && *max_entry_bytes <= 0)) {
                throw StatusError(
                    absl::InvalidArgumentError("max_bytes and max_entry_bytes must be positive"));
@@ -74,11 +74,13 @@ void BindCache(py::module_& m) {
              if (ttl) options.ttl = PositiveSeconds(*ttl, "ttl");
              options.redis_url = redis_url.value_or("");
              options.redis_prefix = std::move(redis_prefix);
+             options.path = path.value_or("");
              return ValueOrThrow(ResponseCache::Create(std::move(options)));
            }),
            py::kw_only(), py::arg("max_bytes") = int64_t{256} << 20,
            py::arg("max_entry_bytes") = py::none(), py::arg("ttl") = py::none(),
-           py::arg("redis_url") = py::none(), py::arg("redis_prefix") = "llmkit:cache:")
+           py::arg("redis_url") = py::none(),
+           py::arg("redis_prefix") = "llmkit:cache:", py::arg("path") = py::none())
       .def_property_readonly("stats", &ResponseCache::stats)
       .def("clear", &ResponseCache::Clear);
   m.def(

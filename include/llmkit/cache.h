@@ -66,6 +66,13 @@ struct ResponseCacheOptions {
   // The clock TTLs and ages are measured on (tests); default the steady clock.
   std::function<std::chrono::steady_clock::time_point()> now;
 
+  // A directory that keeps the in-process entries across restarts: one file per entry
+  // (<SHA-256 of its key>.json, written atomically: a crash leaves the old file or the new one),
+  // read back by Create (files past their TTL or unreadable are deleted) and deleted when their
+  // entry is evicted. Processes may share a directory: each reads what is there when it starts
+  // and writes its own entries. Semantic vectors are not kept (exact lookup only after a restart).
+  std::string path;
+
   // Redis ("redis://[[user]:password@]host[:port][/db]"): entries are shared by every process
   // using the same server and prefix, each a key (prefix + SHA-256 of the cache key) holding the
   // answer as JSON, with the TTL as the key's expiry; Redis's maxmemory-policy evicts (max_bytes

@@ -41,6 +41,12 @@ std::shared_ptr<Entry> MakeEntry(const std::string& key, const ChatResponse& res
                                  std::vector<StreamEvent> events, bool streamed,
                                  Clock::time_point now, std::chrono::nanoseconds ttl);
 
+// An entry as JSON (a Redis value, a cache file): the answer, its stream events or vector, the
+// full key, and when it was made (wall clock, so that other processes can age it). Decoding
+// gives null for anything else, which callers treat as a miss.
+std::string EncodeEntry(const Entry& entry);
+std::shared_ptr<Entry> DecodeEntry(const std::string& text);
+
 // What a semantic lookup found out, for storing the answer it did not find.
 struct Semantic {
   std::string scope;  // Hash of everything but the question (and the embedding model).

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -14,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "cache/cache_impl.h"
+#include "common/files.h"
 #include "common/sha256.h"
 #include "json/json_text.h"
 #include "llmkit/cache.h"
@@ -25,6 +28,8 @@ namespace {
 
 using internal::CacheBackend;
 using internal::Clock;
+using internal::DecodeEntry;
+using internal::EncodeEntry;
 using internal::Entry;
 using internal::Flight;
 using internal::Land;
@@ -47,7 +52,11 @@ class MemoryCache final : public CacheBackend {
   }
 
   void Clear() override {
+    Unindex unindex(this);
     std::lock_guard<std::mutex> lock(mu_);
+    if (!options_.path.empty()) {
+      for (const auto& entry : lru_) unindex.remove.push_back(FileOf(entry->key));
+    }
     index_.clear();
     lru_.clear();
     scopes_.clear();
@@ -59,18 +68,71 @@ class MemoryCache final : public CacheBackend {
 
   Clock::time_point Now() const override { return options_.now ? options_.now() : Clock::now(); }
 
-  // Vectors of dropped entries, deleted from their index when this goes out of scope.
+  // What a change of the entries leaves to do once the lock is released: vectors to delete
+  // from their index, and with a directory, files to write and to delete.
   struct Unindex {
+    explicit Unindex(MemoryCache* cache) : cache(cache) {}
     ~Unindex() {
       for (auto& [collection, id] : items) (void)collection->Delete({&id, 1});
+      for (const std::string& file : remove) std::remove(file.c_str());
+      for (const auto& entry : write) {
+        if (!internal::WriteAtomically(cache->FileOf(entry->key), EncodeEntry(*entry)).ok()) {
+          std::lock_guard<std::mutex> lock(cache->mu_);
+          ++cache->stats_.backend_errors;
+        }
+      }
     }
+    MemoryCache* cache;
     std::vector<std::pair<std::shared_ptr<Collection>, std::string>> items;
+    std::vector<std::string> remove;
+    std::vector<std::shared_ptr<const Entry>> write;
   };
+
+  std::string FileOf(const std::string& key) const {
+    return options_.path + "/" + internal::Sha256Hex(key) + ".json";
+  }
+
+  // Reads the entries a directory kept (at Create): those past their TTL, unreadable or not
+  // entries are deleted; the rest are inserted, oldest first, under the usual limits.
+  void Load() {
+    std::vector<std::shared_ptr<Entry>> loaded;
+    std::error_code error;
+    for (const auto& file : std::filesystem::directory_iterator(options_.path, error)) {
+      const std::string name = file.path().string();
+      if (file.path().extension() != ".json") continue;
+      absl::StatusOr<std::string> text = internal::ReadFile(name);
+      std::shared_ptr<Entry> entry = text.ok() ? DecodeEntry(*text) : nullptr;
+      const bool live = entry != nullptr && FileOf(entry->key) == name &&
+                        (options_.ttl.count() == 0 || Clock::now() - entry->made < options_.ttl);
+      if (!live) {
+        std::remove(name.c_str());
+        continue;
+      }
+      if (options_.ttl.count() > 0) entry->expires = entry->made + options_.ttl;
+      entry->bytes = text->size() * 2;
+      loaded.push_back(std::move(entry));
+    }
+    std::sort(loaded.begin(), loaded.end(),
+              [](const auto& a, const auto& b) { return a->made < b->made; });
+    Unindex unindex(this);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& entry : loaded) {
+      if (index_.contains(entry->key)) continue;
+      lru_.push_front(std::move(entry));
+      index_.emplace(lru_.front()->key, lru_.begin());
+      bytes_ += lru_.front()->bytes;
+      while (!lru_.empty() &&
+             (bytes_ > options_.max_bytes ||
+              (options_.max_entries > 0 && index_.size() > options_.max_entries))) {
+        EraseLocked(index_.find(lru_.back()->key), &unindex);
+      }
+    }
+  }
 
   absl::StatusOr<Lookup> Find(const std::string& key, const CallContext& call) override {
     while (true) {
       std::shared_ptr<Flight> wait;
-      Unindex unindex;  // Destroyed after the lock below is released.
+      Unindex unindex(this);  // Destroyed after the lock below is released.
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = index_.find(key);
@@ -83,7 +145,7 @@ class MemoryCache final : public CacheBackend {
             return Lookup{entry, false, nullptr};
           }
           ++stats_.expirations;
-          EraseLocked(it, &unindex.items);
+          EraseLocked(it, &unindex);
         }
         auto flight = flights_.find(key);
         if (flight == flights_.end()) {
@@ -167,7 +229,7 @@ class MemoryCache final : public CacheBackend {
   void Finish(const std::string& key, const Lookup& lead, absl::StatusOr<ChatResponse>* result,
               std::vector<StreamEvent> events, bool streamed, Semantic* semantic) override {
     std::shared_ptr<Entry> entry;
-    Unindex unindex;
+    Unindex unindex(this);
     std::shared_ptr<Collection> index_into;
     if (result->ok()) {
       entry = MakeEntry(key, **result, std::move(events), streamed, Now(), options_.ttl);
@@ -186,7 +248,7 @@ class MemoryCache final : public CacheBackend {
           ++stats_.too_large;
         } else {
           auto old = index_.find(key);
-          if (old != index_.end()) EraseLocked(old, &unindex.items);
+          if (old != index_.end()) EraseLocked(old, &unindex);
           if (semantic != nullptr) {
             entry->semantic_id = absl::StrCat(next_semantic_id_++);
             semantic_keys_.emplace(entry->semantic_id, key);
@@ -217,14 +279,14 @@ class MemoryCache final : public CacheBackend {
 
   std::vector<std::shared_ptr<const Entry>> GetMany(const std::vector<std::string>& keys) override {
     std::vector<std::shared_ptr<const Entry>> found(keys.size());
-    Unindex unindex;
+    Unindex unindex(this);
     std::lock_guard<std::mutex> lock(mu_);
     const Clock::time_point now = Now();
     for (size_t i = 0; i < keys.size(); ++i) {
       auto it = index_.find(keys[i]);
       if (it != index_.end() && !(now < (*it->second)->expires)) {
         ++stats_.expirations;
-        EraseLocked(it, &unindex.items);
+        EraseLocked(it, &unindex);
         it = index_.end();
       }
       if (it == index_.end()) {
@@ -239,7 +301,7 @@ class MemoryCache final : public CacheBackend {
   }
 
   void PutMany(std::vector<std::shared_ptr<Entry>> entries) override {
-    Unindex unindex;
+    Unindex unindex(this);
     std::lock_guard<std::mutex> lock(mu_);
     for (std::shared_ptr<Entry>& entry : entries) {
       if (entry->bytes > options_.max_entry_bytes) {
@@ -247,7 +309,7 @@ class MemoryCache final : public CacheBackend {
         continue;
       }
       auto old = index_.find(entry->key);
-      if (old != index_.end()) EraseLocked(old, &unindex.items);
+      if (old != index_.end()) EraseLocked(old, &unindex);
       InsertLocked(std::move(entry), &unindex);
     }
   }
@@ -262,6 +324,7 @@ class MemoryCache final : public CacheBackend {
 
   // Adds `entry` as the most recently used, then evicts the least recently used past the limits.
   void InsertLocked(std::shared_ptr<const Entry> entry, Unindex* unindex) {
+    if (!options_.path.empty()) unindex->write.push_back(entry);
     lru_.push_front(std::move(entry));
     index_.emplace(lru_.front()->key, lru_.begin());
     bytes_ += lru_.front()->bytes;
@@ -269,23 +332,24 @@ class MemoryCache final : public CacheBackend {
     while (!lru_.empty() && (bytes_ > options_.max_bytes ||
                              (options_.max_entries > 0 && index_.size() > options_.max_entries))) {
       ++stats_.evictions;
-      EraseLocked(index_.find(lru_.back()->key), &unindex->items);
+      EraseLocked(index_.find(lru_.back()->key), unindex);
     }
   }
 
   // Drops an entry; its question's vector goes into `*unindex` (to delete outside the lock),
   // or, when that is null, stays as an orphan that finds no entry.
   void EraseLocked(absl::flat_hash_map<std::string_view, List::iterator>::iterator it,
-                   std::vector<std::pair<std::shared_ptr<Collection>, std::string>>* unindex) {
+                   Unindex* unindex) {
     List::iterator at = it->second;
     const Entry& entry = **at;
     if (!entry.semantic_id.empty()) {
       semantic_keys_.erase(entry.semantic_id);
       auto scope = scopes_.find(entry.semantic_scope);
-      if (unindex != nullptr && scope != scopes_.end()) {
-        unindex->emplace_back(scope->second, entry.semantic_id);
+      if (scope != scopes_.end()) {
+        unindex->items.emplace_back(scope->second, entry.semantic_id);
       }
     }
+    if (!options_.path.empty()) unindex->remove.push_back(FileOf(entry.key));
     bytes_ -= entry.bytes;
     index_.erase(it);
     lru_.erase(at);
@@ -518,8 +582,19 @@ absl::StatusOr<std::shared_ptr<ResponseCache>> ResponseCache::Create(ResponseCac
                                                    options.max_entry_bytes));
   }
   if (options.ttl.count() < 0) return absl::InvalidArgumentError("ttl must not be negative");
-  if (!options.redis_url.empty()) return internal::NewRedisCache(std::move(options));
-  return std::make_shared<MemoryCache>(std::move(options));
+  if (!options.redis_url.empty()) {
+    if (!options.path.empty()) {
+      return absl::InvalidArgumentError("a cache is in Redis (redis_url) or in a directory (path)");
+    }
+    return internal::NewRedisCache(std::move(options));
+  }
+  if (!options.path.empty() && !internal::MakeDirs(options.path)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create the cache directory ", options.path));
+  }
+  auto cache = std::make_shared<MemoryCache>(std::move(options));
+  cache->Load();
+  return cache;
 }
 
 absl::StatusOr<std::unique_ptr<ChatModel>> WithCache(std::shared_ptr<ChatModel> model,

@@ -4,9 +4,13 @@
 
 #include "llmkit/cache.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -436,6 +440,65 @@ TEST(ResponseCache, EmbeddingsAreCachedPerText) {
   std::vector<std::string> texts = {"a", "b", "c"};
   ASSERT_TRUE(cached->Embed(texts).ok());
   EXPECT_EQ(small->stats().entries, 2);
+}
+
+TEST(ResponseCache, ADirectoryKeepsEntriesAcrossRestarts) {
+  TestServer server(Answer);
+  const std::string dir = ::testing::TempDir() + "/llmkit_cache_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  {
+    auto cache = NewCache({.path = dir});
+    auto model = Cached(Client(server), cache);
+    ASSERT_TRUE(model->Complete(Request()).ok());
+    ChatRequest other = Request();
+    other.max_tokens = 9;
+    ASSERT_TRUE(model->Stream(other, nullptr).ok());
+  }
+  EXPECT_EQ(server.requests(), 2);
+  // Files that are not entries (a torn write, another program's) are skipped or deleted.
+  {
+    std::ofstream(dir + "/" + std::string(64, 'a') + ".json") << "{\"v\": 1, \"key\": \"no\"";
+    std::ofstream(dir + "/notes.txt") << "keep me";
+  }
+  // A new process (a new cache on the same directory) answers both from the files.
+  auto cache = NewCache({.path = dir});
+  auto model = Cached(Client(server), cache);
+  absl::StatusOr<ChatResponse> again = model->Complete(Request());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->cache_hit);
+  EXPECT_EQ(again->message.tool_calls.size(), 1u);
+  ChatRequest other = Request();
+  other.max_tokens = 9;
+  std::string streamed;
+  ASSERT_TRUE(model
+                  ->Stream(other,
+                           [&](const StreamEvent& e) {
+                             streamed += e.text;
+                             return true;
+                           })
+                  ->cache_hit);
+  EXPECT_EQ(streamed, "Checking.");
+  EXPECT_EQ(server.requests(), 2);
+  EXPECT_EQ(cache->stats().entries, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/" + std::string(64, 'a') + ".json"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/notes.txt"));
+  // Clear deletes the files; entries past their TTL are not read back.
+  cache->Clear();
+  size_t files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    files += f.path().extension() == ".json";
+  EXPECT_EQ(files, 0u);
+  {
+    auto short_lived = NewCache({.ttl = std::chrono::milliseconds(300), .path = dir});
+    ASSERT_TRUE(Cached(Client(server), short_lived)->Complete(Request()).ok());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto later = NewCache({.ttl = std::chrono::milliseconds(300), .path = dir});
+  EXPECT_EQ(later->stats().entries, 0);
+  EXPECT_EQ(
+      ResponseCache::Create({.path = dir, .redis_url = "redis://127.0.0.1:1"}).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  std::filesystem::remove_all(dir);
 }
 
 // --- Redis -------------------------------------------------------------------------------------

@@ -220,3 +220,13 @@ def test_embed_sends_only_the_texts_the_cache_lacks(server):
     assert second.shape == (3, first.shape[1])
     assert (second[0] == first[1]).all() and (second[2] == first[0]).all()
     assert cache.stats.hits == 2 and cache.stats.misses == 3
+
+
+def test_a_directory_keeps_answers_for_the_next_process(server, tmp_path):
+    first = llmkit.with_cache(client(server), llmkit.ResponseCache(path=str(tmp_path / "c")))
+    assert not first.chat(QUESTION, temperature=0).cache_hit
+    second = llmkit.with_cache(client(server), llmkit.ResponseCache(path=str(tmp_path / "c")))
+    assert second.chat(QUESTION, temperature=0).cache_hit
+    assert len(server.requests) == 1
+    with pytest.raises(llmkit.InvalidArgumentError):
+        llmkit.ResponseCache(path=str(tmp_path / "c"), redis_url="redis://127.0.0.1:1")

@@ -255,6 +255,19 @@ def test_cli_index_query_ask_chunk(notes, tmp_path, server):
     assert asked.stdout.startswith(ANSWER)
     assert re.search(r"Sources \(fake-chat, 250 input \+ 12 output tokens\):\n\[1\] .*:\d+-\d+", asked.stdout)
 
+    # --cache DIR: the second run answers from the directory without asking the model.
+    cache_dir = str(tmp_path / "answers")
+    env = {"LLMKIT_BASE_URL": server.url + "/v1", "LLMKIT_MODEL": "fake-chat"}
+    chats = lambda: sum(1 for p, _, _ in server.requests if p.endswith("/chat/completions"))
+    before = chats()
+    first = run("ask", index, "Why do rhyolitic eruptions explode?", "-k", "3", "--cache", cache_dir, env=env)
+    second = run("ask", index, "Why do rhyolitic eruptions explode?", "-k", "3", "--cache", cache_dir, env=env)
+    assert chats() == before + 1
+    assert first.stdout.startswith(ANSWER) and second.stdout.startswith(ANSWER)
+    assert "0 input + 0 output tokens" in second.stdout  # Nothing billed.
+    bad = run("ask", index, "x", "--cache", "/proc/no/such/dir", env=env, check=False)
+    assert bad.returncode != 0 and "--cache" in bad.stderr
+
     chunks = json.loads(run("chunk", str(notes / "volcanoes.md"), "--size", "60", "--overlap", "0", "--json").stdout)
     source = (notes / "volcanoes.md").read_bytes()
     assert all(source[c["begin"]:c["end"]].decode() == c["text"] for c in chunks)
