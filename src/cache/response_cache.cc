@@ -206,6 +206,7 @@ class MemoryCache final : public CacheBackend {
       if (it != index_.end()) lru_.splice(lru_.begin(), lru_, it->second);
       ++stats_.hits;
       ++stats_.semantic_hits;
+      --stats_.misses;  // Counted when it found no exact entry; it was not sent on after all.
       AddUsage(&stats_.saved_usage, entry->response.usage);
       *similarity = hit.score;
       return entry;
