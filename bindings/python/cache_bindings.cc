@@ -88,7 +88,7 @@ void BindCache(py::module_& m) {
       [](py::object model, std::shared_ptr<ResponseCache> cache,
          std::vector<std::string> namespace_tags, std::string scope, bool cache_sampled,
          py::object embedder, std::string embedding_model, double threshold, bool guard,
-         int candidates) {
+         int candidates, std::shared_ptr<Tracer> tracer) {
         WithCacheOptions options;
         options.namespace_tags = std::move(namespace_tags);
         options.scope = std::move(scope);
@@ -98,6 +98,7 @@ void BindCache(py::module_& m) {
         options.semantic.threshold = threshold;
         options.semantic.guard = guard;
         options.semantic.candidates = candidates;
+        options.tracer = std::move(tracer);
         ModelHandles in = ModelsOf(model);
         ModelHandles out = in;
         out.chat = std::shared_ptr<ChatModel>(ValueOrThrow(WithCache(in.chat, cache, options)));
@@ -111,7 +112,7 @@ void BindCache(py::module_& m) {
       py::arg("namespace_tags") = std::vector<std::string>{"tenant"}, py::arg("scope") = "",
       py::arg("cache_sampled") = false, py::arg("embedder") = py::none(),
       py::arg("embedding_model") = "", py::arg("threshold") = 0.85, py::arg("guard") = true,
-      py::arg("candidates") = 4,
+      py::arg("candidates") = 4, py::arg("tracer") = nullptr,
       "A model answering from `cache` first: exact requests with temperature 0 or a seed (or "
       "any, with cache_sampled=True); r.cache_hit, r.cache_age and r.saved_usage say so. The "
       "call's tags named by namespace_tags keep tenants apart. With embedder= (\"local\" or a "

@@ -54,6 +54,7 @@
 #include "llmkit/call.h"
 #include "llmkit/chat.h"
 #include "llmkit/embeddings.h"
+#include "llmkit/observe.h"
 
 namespace llmkit {
 
@@ -155,6 +156,10 @@ struct WithCacheOptions {
   // Also cache answers to requests that sample (temperature unset or > 0, no seed).
   bool cache_sampled = false;
   SemanticCacheOptions semantic;
+  // When set, chat calls add to the counters llmkit.cache.hits (llmkit.cache.kind "exact" or
+  // "semantic"), llmkit.cache.misses and llmkit.cache.saved_tokens (gen_ai.token.type "input"
+  // or "output": what the hits did not bill), each with gen_ai.request.model.
+  std::shared_ptr<Tracer> tracer;
 };
 
 // `model` answering from `cache` first. kInvalidArgument when model or cache is null.

@@ -493,6 +493,25 @@ class CachedModel final : public ChatModel {
     return key;
   }
 
+  // The counters of WithCacheOptions::tracer: a hit of `kind` served from `entry`, or (null) a
+  // miss.
+  void Count(const ChatRequest& request, const Entry* entry, std::string_view kind) const {
+    if (options_.tracer == nullptr) return;
+    Attributes attributes = {{"gen_ai.request.model", request.model}};
+    if (entry == nullptr) {
+      options_.tracer->AddCounter("llmkit.cache.misses", 1, attributes);
+      return;
+    }
+    attributes.emplace_back("llmkit.cache.kind", std::string(kind));
+    options_.tracer->AddCounter("llmkit.cache.hits", 1, attributes);
+    attributes.pop_back();
+    const Usage& saved = entry->response.usage;
+    attributes.emplace_back("gen_ai.token.type", std::string("input"));
+    options_.tracer->AddCounter("llmkit.cache.saved_tokens", saved.input_tokens, attributes);
+    attributes.back().second = std::string("output");
+    options_.tracer->AddCounter("llmkit.cache.saved_tokens", saved.output_tokens, attributes);
+  }
+
   // `on_event`: null for Complete.
   absl::StatusOr<ChatResponse> Call(const ChatRequest& request, const StreamCallback* on_event,
                                     const CallContext& call) {
@@ -504,6 +523,7 @@ class CachedModel final : public ChatModel {
     const std::string key = KeyOf(request, call);
     LLMKIT_ASSIGN_OR_RETURN(Lookup found, cache_->Find(key, call));
     if (found.entry != nullptr) {
+      Count(request, found.entry.get(), "exact");
       if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*found.entry, *on_event));
       return HitOf(*found.entry, cache_->Now());
     }
@@ -533,10 +553,12 @@ class CachedModel final : public ChatModel {
       if (similar != nullptr) {
         unwinding.cache = nullptr;
         cache_->Share(key, found, similar);
+        Count(request, similar.get(), "semantic");
         if (on_event != nullptr) LLMKIT_RETURN_IF_ERROR(Replay(*similar, *on_event));
         return HitOf(*similar, cache_->Now(), similarity);
       }
     }
+    Count(request, nullptr, "");
     if (on_event != nullptr) {
       StreamCallback record = [&](const StreamEvent& e) {
         events.push_back(e);

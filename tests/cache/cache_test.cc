@@ -120,6 +120,25 @@ TEST(ResponseCache, ASecondIdenticalRequestIsServedWithoutTheProvider) {
   EXPECT_EQ(stats.saved_usage.total_tokens, 29);
 }
 
+TEST(ResponseCache, HitsMissesAndSavedTokensAreCounted) {
+  TestServer server(Answer);
+  auto tracer = Tracer::Create().value();
+  auto model = Cached(Client(server), NewCache(), {.tracer = tracer});
+  ASSERT_TRUE(model->Complete(Request()).ok());
+  ASSERT_TRUE(model->Complete(Request()).ok());
+  ASSERT_TRUE(model->Complete(Request()).ok());
+  const std::string metrics = tracer->PrometheusText();
+  EXPECT_THAT(metrics, HasSubstr("llmkit_cache_misses_total{gen_ai_request_model=\"\"} 1"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr(
+          "llmkit_cache_hits_total{gen_ai_request_model=\"\",llmkit_cache_kind=\"exact\"} 2"));
+  EXPECT_THAT(metrics, HasSubstr("llmkit_cache_saved_tokens_total{gen_ai_request_model=\"\",gen_ai_"
+                                 "token_type=\"input\"} 40"));
+  EXPECT_THAT(metrics, HasSubstr("llmkit_cache_saved_tokens_total{gen_ai_request_model=\"\",gen_ai_"
+                                 "token_type=\"output\"} 18"));
+}
+
 TEST(ResponseCache, KeyIgnoresJsonKeyOrderAndSpacingButNothingSent) {
   ChatRequest a = Request();
   ChatRequest b = Request();
