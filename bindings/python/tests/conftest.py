@@ -68,6 +68,27 @@ def _serve(argv, port):
     pytest.fail(f"{argv[0]} did not listen on port {port} within 30 s")
 
 
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@pytest.fixture
+def redis_url():
+    """A real redis-server on a free port of 127.0.0.1 (Debian's, as `make deps` installs it),
+    stopped after the test."""
+    if not os.path.exists(REDIS_SERVER):
+        missing_peer("Debian's redis-server is not installed (make deps installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = _serve([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no"], port)
+    try:
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 PGLITE_SERVER = PEERS / "node_modules" / "@electric-sql" / "pglite-socket" / "dist" / "scripts" / "server.js"
 
 

@@ -135,8 +135,6 @@ def test_a_similar_question_hits_and_the_guard_refuses_a_different_one(server):
         llmkit.with_cache(client(server), cache, embedder="minilm")
 
 
-REDIS_SERVER = "/usr/bin/redis-server"
-
 # One process of the shared-cache test: its own client and cache on the shared Redis, waiting
 # for the go file so that all ask at once.
 WORKER = r"""
@@ -150,33 +148,6 @@ while not os.path.exists(go):
 r = model.chat([{"role": "user", "content": "What is the capital of France?"}], temperature=0)
 print(json.dumps({"hit": r.cache_hit, "text": r.text}))
 """
-
-
-@pytest.fixture
-def redis_url():
-    """A real redis-server on a free port of 127.0.0.1, stopped after the test."""
-    import os
-    import socket
-    import subprocess
-    if not os.path.exists(REDIS_SERVER):
-        if os.environ.get("LLMKIT_REQUIRE_PEERS"):
-            pytest.fail("no redis-server")
-        pytest.skip("Debian's redis-server is not installed (make deps installs it)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.025)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_four_processes_sharing_redis_make_one_provider_call(redis_url, tmp_path):

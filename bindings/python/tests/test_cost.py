@@ -140,35 +140,6 @@ def test_bad_budgets_are_refused():
         llmkit.OpenAIClient(base_url="http://127.0.0.1:9/v1", prices="cheap")
 
 
-REDIS_SERVER = "/usr/bin/redis-server"
-
-
-@pytest.fixture
-def redis_url():
-    """A real redis-server on a free port of 127.0.0.1, stopped after the test."""
-    if not os.path.exists(REDIS_SERVER):
-        if os.environ.get("LLMKIT_REQUIRE_PEERS"):
-            pytest.fail("no redis-server")
-        pytest.skip("Debian's redis-server is not installed (make deps installs it)")
-    import socket
-    import time
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.025)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 def test_a_budget_shared_through_redis_holds_across_ledgers(redis_url):
     server = Provider(both_script)
     try:
