@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "cost/redis_server.h"
 #include "llmkit/cache.h"
 
 namespace {
@@ -78,6 +79,30 @@ void BM_ExactHit(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ExactHit);
+
+// The same through Redis (a redis-server this program starts on a free port of 127.0.0.1): one
+// GET round trip, the JSON decoded. Skipped when redis-server is not installed.
+void BM_RedisExactHit(benchmark::State& state) {
+  static const std::unique_ptr<llmkit::testing::RedisServer> redis =
+      llmkit::testing::RedisServer::Installed() ? std::make_unique<llmkit::testing::RedisServer>()
+                                                : nullptr;
+  if (redis == nullptr || !redis->ok()) {
+    state.SkipWithError("redis-server not installed");
+    return;
+  }
+  auto cache = llmkit::ResponseCache::Create({.redis_url = redis->url()}).value();
+  auto model = llmkit::WithCache(std::make_shared<FixedModel>(), cache).value();
+  const llmkit::ChatRequest request = Request();
+  if (!model->Complete(request).ok()) state.SkipWithError("first call failed");
+  for (auto _ : state) {
+    absl::StatusOr<llmkit::ChatResponse> r = model->Complete(request);
+    if (!r.ok() || !r->cache_hit) {
+      state.SkipWithError("not a hit");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_RedisExactHit)->Unit(benchmark::kMicrosecond);
 
 void BM_CanonicalKey(benchmark::State& state) {
   const llmkit::ChatRequest request = Request();
