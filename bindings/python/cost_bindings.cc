@@ -83,6 +83,8 @@ py::dict TotalsDict(const SpendTotals& totals) {
   out["output_tokens"] = totals.output_tokens;
   out["cost"] = totals.cost;
   out["total_usd"] = totals.cost.total;
+  out["cache_hits"] = totals.cache_hits;
+  out["saved_usd"] = totals.saved_usd;
   return out;
 }
 
@@ -228,7 +230,8 @@ void BindCost(py::module_& m) {
           },
           py::arg("tags") = py::none(), py::arg("window") = "all",
           "Totals of the calls whose tags include all of `tags` in the window: a dict of calls, "
-          "unpriced_calls, input_tokens, output_tokens, cost (a Cost) and total_usd.")
+          "unpriced_calls, input_tokens, output_tokens, cost (a Cost), total_usd, cache_hits and "
+          "saved_usd (what response-cache hits would have cost).")
       .def(
           "report",
           [](const Ledger& l, std::vector<std::string> group_by, const std::string& window,

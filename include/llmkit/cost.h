@@ -147,6 +147,10 @@ struct SpendRecord {
   CallTags tags;
   Usage usage;  // All of the call's tokens, spent attempts included.
   Cost cost;
+  // A response cache's hit (cache.h): usage and cost are zero, saved_usd is what the call it
+  // replayed cost (priced as that call's usage).
+  bool cache_hit = false;
+  double saved_usd = 0;
 };
 
 struct SpendTotals {
@@ -155,6 +159,8 @@ struct SpendTotals {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   Cost cost;
+  int64_t cache_hits = 0;  // Calls answered by a response cache (counted in calls too).
+  double saved_usd = 0;    // What those would have cost.
 };
 
 struct SpendRow {

@@ -300,6 +300,12 @@ std::optional<double> Estimate(const Shared& shared, std::string_view model, int
   return cost.total;
 }
 
+// What a response cache's hit saved: the replayed call's usage, priced (0 for anything else).
+double SavedUsd(const Shared& shared, std::string_view model, const ChatResponse& response) {
+  if (!response.cache_hit) return 0;
+  return shared.prices->Price(model, response.saved_usage, shared.options.provider).total;
+}
+
 // Settles `admission` and fires the soft-limit events.
 void Finish(const Shared& shared, const BudgetKeeper::Admission& admission,
             const RecordRef* record) {
@@ -398,8 +404,13 @@ class BudgetedChatModel final : public ChatModel {
     }
     const std::string& model = response->model.empty() ? requested : response->model;
     response->cost = shared.prices->Price(*response, shared.options.provider, requested);
-    const RecordRef record{shared.ledger->NowUnixMs(), model, call.tags, response->usage,
-                           *response->cost};
+    const RecordRef record{shared.ledger->NowUnixMs(),
+                           model,
+                           call.tags,
+                           response->usage,
+                           *response->cost,
+                           response->cache_hit,
+                           SavedUsd(shared, model, *response)};
     Finish(shared, *admission, &record);
     return response;
   }

@@ -112,7 +112,12 @@ std::string RecordLine(const RecordRef& record) {
     json += ",\"unpriced_model\":";
     AppendJsonString(json, c.unpriced_model);
   }
-  json += "}}";
+  json += "}";
+  if (record.cache_hit) {  // Only then: files written before the cache read the same.
+    json += ",\"cache_hit\":true,\"saved\":";
+    AppendNumber(json, record.saved_usd);
+  }
+  json += "}";
   return absl::StrCat(internal::Crc32cHex(json), " ", json, "\n");
 }
 
@@ -163,6 +168,10 @@ std::optional<SpendRecord> ParseLine(std::string_view line) {
       record.cost.unpriced_model = unpriced->as_string();
     }
   }
+  if (const Json* hit = parsed->Find("cache_hit"); hit != nullptr && hit->is_bool()) {
+    record.cache_hit = hit->as_bool();
+    record.saved_usd = DoubleMember(*parsed, "saved");
+  }
   return record;
 }
 
@@ -181,6 +190,8 @@ const std::string& GroupKey(const RecordRef& record) {
 
 void Add(SpendTotals& totals, const RecordRef& record) {
   ++totals.calls;
+  totals.cache_hits += record.cache_hit;
+  totals.saved_usd += record.saved_usd;
   if (!record.cost.priced) ++totals.unpriced_calls;
   totals.input_tokens += record.usage.input_tokens;
   totals.output_tokens += record.usage.output_tokens;
@@ -189,6 +200,8 @@ void Add(SpendTotals& totals, const RecordRef& record) {
 
 void Add(SpendTotals& totals, const SpendTotals& more) {
   totals.calls += more.calls;
+  totals.cache_hits += more.cache_hits;
+  totals.saved_usd += more.saved_usd;
   totals.unpriced_calls += more.unpriced_calls;
   totals.input_tokens += more.input_tokens;
   totals.output_tokens += more.output_tokens;

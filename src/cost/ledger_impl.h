@@ -34,9 +34,11 @@ struct RecordRef {
   const CallTags& tags;
   const Usage& usage;
   const Cost& cost;
+  bool cache_hit = false;
+  double saved_usd = 0;
 
   static RecordRef Of(const SpendRecord& r) {
-    return {r.unix_ms, r.model, r.tags, r.usage, r.cost};
+    return {r.unix_ms, r.model, r.tags, r.usage, r.cost, r.cache_hit, r.saved_usd};
   }
 };
 

@@ -63,7 +63,7 @@ return {0, ''}
 )lua";
 
 // KEYS: the budgets' hashes, then the day's hash and the set of days. ARGV: id, "1" to record,
-// the cost, the group, the day number, ttl seconds, the 10 metric deltas, then per budget its
+// the cost, the group, the day number, ttl seconds, the 12 metric deltas, then per budget its
 // limit and "1" when hard. Returns {i, settled, ...} for each soft budget first passed.
 constexpr char kSettle[] = R"lua(
 local n = #KEYS - 2
@@ -80,7 +80,7 @@ for i = 1, n do
   if record then
     local settled = tonumber(redis.call('HINCRBYFLOAT', key, 'settled', ARGV[3]))
     if ttl > 0 then redis.call('EXPIRE', key, ttl) end
-    local base = 17 + 2 * (i - 1)
+    local base = 19 + 2 * (i - 1)
     if ARGV[base + 1] == '0' and settled > tonumber(ARGV[base]) and
        redis.call('HSETNX', key, 'soft', '1') == 1 then
       table.insert(fired, i)
@@ -90,7 +90,7 @@ for i = 1, n do
 end
 if record then
   local day = KEYS[n + 1]
-  for m = 1, 10 do
+  for m = 1, 12 do
     local delta = ARGV[6 + m]
     if delta ~= '0' then
       redis.call('HINCRBYFLOAT', day, ARGV[4] .. '\29' .. (m - 1), delta)
@@ -184,13 +184,14 @@ absl::StatusOr<std::vector<Ledger::Impl::Fired>> Ledger::Impl::RedisSettle(
   if (record != nullptr) {
     const Usage& u = record->usage;
     const Cost& c = record->cost;
-    for (double metric : {1.0, c.priced ? 0.0 : 1.0, static_cast<double>(u.input_tokens),
-                          static_cast<double>(u.output_tokens), c.input, c.cached_input,
-                          c.cache_write, c.output, c.reasoning, c.total}) {
+    for (double metric :
+         {1.0, c.priced ? 0.0 : 1.0, static_cast<double>(u.input_tokens),
+          static_cast<double>(u.output_tokens), c.input, c.cached_input, c.cache_write, c.output,
+          c.reasoning, c.total, record->cache_hit ? 1.0 : 0.0, record->saved_usd}) {
       args.push_back(metric == 0 ? "0" : internal::RedisNumber(metric));
     }
   } else {
-    args.insert(args.end(), 10, "0");
+    args.insert(args.end(), 12, "0");
   }
   for (const Budget* budget : budgets) {
     args.push_back(internal::RedisNumber(budget->limit_usd));
@@ -285,6 +286,12 @@ absl::StatusOr<Ledger::Impl::Days> Ledger::Impl::RedisDays(BudgetWindow window, 
           break;
         case 9:
           t.cost.total = value;
+          break;
+        case 10:
+          t.cache_hits = static_cast<int64_t>(value + 0.5);
+          break;
+        case 11:
+          t.saved_usd = value;
           break;
         default:
           break;

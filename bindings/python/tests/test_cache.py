@@ -107,7 +107,35 @@ def test_a_hit_under_a_budget_costs_nothing(server):
     paid = model.chat(QUESTION, temperature=0, tags={"user": "alice"})
     free = model.chat(QUESTION, temperature=0, tags={"user": "alice"})
     assert paid.cost.total > 0 and free.cache_hit and free.cost.total == 0
-    assert ledger.spent({"user": "alice"})["total_usd"] == pytest.approx(paid.cost.total)
+    spent = ledger.spent({"user": "alice"})
+    assert spent["total_usd"] == pytest.approx(paid.cost.total)
+    assert spent["calls"] == 2 and spent["cache_hits"] == 1
+    assert spent["saved_usd"] == pytest.approx(paid.cost.total)  # The ledger counts the savings.
+
+
+def test_a_redis_ledger_counts_the_savings_too(server, redis_url):
+    ledger = llmkit.Ledger(redis_url=redis_url)
+    model = llmkit.with_budget(llmkit.with_cache(client(server), llmkit.ResponseCache()), ledger=ledger,
+                               prices=llmkit.PriceTable.default(), provider="openai")
+    paid = model.chat(QUESTION, temperature=0, tags={"user": "bob"})
+    model.chat(QUESTION, temperature=0, tags={"user": "bob"})
+    model.chat(QUESTION, temperature=0, tags={"user": "bob"})
+    spent = ledger.spent({"user": "bob"})
+    assert spent["calls"] == 3 and spent["cache_hits"] == 2
+    assert spent["saved_usd"] == pytest.approx(2 * paid.cost.total)
+    assert spent["total_usd"] == pytest.approx(paid.cost.total)
+
+
+def test_a_ledger_file_keeps_the_savings(server, tmp_path):
+    path = str(tmp_path / "spend.ledger")
+    ledger = llmkit.Ledger(path)
+    model = llmkit.with_budget(llmkit.with_cache(client(server), llmkit.ResponseCache()), ledger=ledger,
+                               prices=llmkit.PriceTable.default(), provider="openai")
+    paid = model.chat(QUESTION, temperature=0, tags={"user": "carol"})
+    model.chat(QUESTION, temperature=0, tags={"user": "carol"})
+    del model, ledger
+    reopened = llmkit.Ledger(path).spent({"user": "carol"})
+    assert reopened["cache_hits"] == 1 and reopened["saved_usd"] == pytest.approx(paid.cost.total)
 
 
 def test_bad_options_are_refused():
