@@ -28,12 +28,20 @@
 // for its answer (each within its own deadline and cancellation) and return it as a hit. If the
 // first fails, each waiter makes its own call (one at a time again).
 //
-// Storage: entries live until their TTL passes (none by default) or until the least recently
-// used ones are evicted to keep the sum of entry sizes under max_bytes.
+// With an embedder (WithCacheOptions::semantic), a request with no exact entry may be answered
+// by the entry of a similar question, guarded against false hits (FalseHitReason).
 //
-// Errors: Create and WithCache return kInvalidArgument for bad options. A cached model returns
-// what the wrapped model returns, plus kDeadlineExceeded / kCancelled while waiting for a
-// coalesced call.
+// Storage: in process (entries live until their TTL passes, none by default, or until the least
+// recently used are evicted to keep under max_bytes / max_entries), optionally kept in a
+// directory across restarts (ResponseCacheOptions::path), or in Redis, shared by processes
+// (ResponseCacheOptions::redis_url).
+//
+// Errors: Create returns kInvalidArgument for bad options (kPermissionDenied for a directory it
+// cannot create, kUnavailable for a Redis it cannot reach), WithCache kInvalidArgument for a
+// null model or cache. A cached model returns what the wrapped model returns, plus
+// kDeadlineExceeded / kCancelled while waiting for a coalesced call. A backend that fails later
+// (Redis down, a file that cannot be written) never fails a call: it goes on uncached and
+// stats().backend_errors counts it.
 //
 // Threads: a ResponseCache and the models WithCache returns are used from any number of threads;
 // one cache can serve many models (their scopes keep them apart when requests name no model).
