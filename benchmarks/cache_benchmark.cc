@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "cache/prepared_embedder.h"
 #include "cost/redis_server.h"
 #include "llmkit/cache.h"
 
@@ -127,34 +128,6 @@ void BM_NoCache(benchmark::State& state) {
 }
 BENCHMARK(BM_NoCache);
 
-// Question i's vector is a fixed random unit vector; "question i, again" is the same vector
-// slightly moved (cosine about 0.98), so that it finds question i and nothing else.
-class PreparedEmbedder : public llmkit::EmbeddingModel {
- public:
-  absl::StatusOr<llmkit::Embeddings> Embed(absl::Span<const std::string> inputs,
-                                           const llmkit::EmbedOptions&,
-                                           const llmkit::CallContext&) override {
-    llmkit::Embeddings out;
-    out.dimensions = kDim;
-    for (const std::string& text : inputs) {
-      const bool again = text.find("again") != std::string::npos;
-      std::mt19937 rng(static_cast<unsigned>(std::atoi(text.c_str() + 9)));  // "question N"
-      std::normal_distribution<float> normal;
-      std::vector<float> v(kDim);
-      for (float& x : v) x = normal(rng);
-      if (again) {
-        std::mt19937 noise_rng(0x5eed1234u);  // Not a question number.
-        for (float& x : v) x += 0.2f * normal(noise_rng);
-      }
-      double norm = 0;
-      for (float x : v) norm += double(x) * x;
-      for (float& x : v) out.values.push_back(static_cast<float>(x / std::sqrt(norm)));
-    }
-    return out;
-  }
-  static constexpr int kDim = 384;
-};
-
 llmkit::ChatRequest Question(int i, bool again) {
   llmkit::ChatRequest request;
   request.temperature = 0;
@@ -168,7 +141,7 @@ void BM_SemanticHit(benchmark::State& state) {
   const int entries = static_cast<int>(state.range(0));
   auto cache = llmkit::ResponseCache::Create({.max_bytes = size_t{4} << 30}).value();
   llmkit::WithCacheOptions options;
-  options.semantic.embedder = std::make_shared<PreparedEmbedder>();
+  options.semantic.embedder = std::make_shared<llmkit::testing::PreparedEmbedder>();
   options.semantic.threshold = 0.9;
   auto model = llmkit::WithCache(std::make_shared<FixedModel>(), cache, options).value();
   for (int i = 0; i < entries; ++i) {

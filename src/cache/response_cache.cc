@@ -2,6 +2,7 @@
 // WithCache decorator: lookup, coalescing of identical calls in flight, storing, replay.
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -38,6 +39,79 @@ using internal::MakeEntry;
 using internal::Semantic;
 using internal::WaitFor;
 
+// A scope's question vectors: an HNSW collection, and the newest vectors not yet in it. FAISS's
+// HNSW add takes time in proportion to the whole graph (Debian's 1.7.3 initializes a lock per
+// vertex on every call), so one vector at a time would make each store slower as the cache
+// grows: they go in by batches of kBatch, and until then are scored exactly.
+struct SemanticIndex {
+  static constexpr size_t kBatch = 256;
+  std::shared_ptr<Collection> collection;
+  std::mutex mu;                  // Guards pending and flushing.
+  std::vector<Document> pending;  // Oldest first.
+  bool flushing = false;
+
+  void Add(Document doc) {
+    std::vector<Document> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      pending.push_back(std::move(doc));
+      if (pending.size() < kBatch || flushing) return;
+      flushing = true;
+      batch = pending;  // Still searched in `pending` until the collection has them.
+    }
+    (void)collection->Add(batch);  // A vector of another size: not indexed, still cached.
+    std::lock_guard<std::mutex> lock(mu);
+    pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(batch.size()));
+    flushing = false;
+  }
+
+  void Delete(const std::string& id) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = std::find_if(pending.begin(), pending.end(),
+                             [&](const Document& d) { return d.id == id; });
+      if (it != pending.end() && !flushing) {
+        pending.erase(it);
+        return;
+      }
+    }
+    (void)collection->Delete({&id, 1});
+  }
+
+  // The `k` nearest ids by cosine similarity, best first.
+  std::vector<std::pair<float, std::string>> Search(const std::vector<float>& query, int k) {
+    std::vector<std::pair<float, std::string>> out;
+    SearchOptions search;
+    search.k = k;
+    search.include_text = search.include_metadata = false;
+    absl::StatusOr<std::vector<SearchHit>> hits = collection->Search(query, search);
+    if (hits.ok()) {
+      for (SearchHit& hit : *hits) out.emplace_back(hit.score, std::move(hit.id));
+    }
+    double qq = 0;
+    for (float x : query) qq += double(x) * x;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const Document& d : pending) {
+        if (d.vector.size() != query.size() || qq == 0) continue;
+        double dot = 0, dd = 0;
+        for (size_t i = 0; i < query.size(); ++i) {
+          dot += double(query[i]) * d.vector[i];
+          dd += double(d.vector[i]) * d.vector[i];
+        }
+        if (dd > 0) out.emplace_back(static_cast<float>(dot / std::sqrt(qq * dd)), d.id);
+      }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    out.erase(std::unique(out.begin(), out.end(),
+                          [](const auto& a, const auto& b) { return a.second == b.second; }),
+              out.end());
+    if (out.size() > static_cast<size_t>(k)) out.resize(static_cast<size_t>(k));
+    return out;
+  }
+};
+
 // The in-process backend: an LRU of entries under a byte budget, and the semantic indexes.
 class MemoryCache final : public CacheBackend {
  public:
@@ -73,7 +147,7 @@ class MemoryCache final : public CacheBackend {
   struct Unindex {
     explicit Unindex(MemoryCache* cache) : cache(cache) {}
     ~Unindex() {
-      for (auto& [collection, id] : items) (void)collection->Delete({&id, 1});
+      for (auto& [index, id] : items) index->Delete(id);
       for (const std::string& file : remove) std::remove(file.c_str());
       for (const auto& entry : write) {
         if (!internal::WriteAtomically(cache->FileOf(entry->key), EncodeEntry(*entry)).ok()) {
@@ -83,7 +157,7 @@ class MemoryCache final : public CacheBackend {
       }
     }
     MemoryCache* cache;
-    std::vector<std::pair<std::shared_ptr<Collection>, std::string>> items;
+    std::vector<std::pair<std::shared_ptr<SemanticIndex>, std::string>> items;
     std::vector<std::string> remove;
     std::vector<std::shared_ptr<const Entry>> write;
   };
@@ -173,24 +247,21 @@ class MemoryCache final : public CacheBackend {
   std::shared_ptr<const Entry> FindSimilar(const Semantic& semantic,
                                            const SemanticCacheOptions& options,
                                            double* similarity) override {
-    std::shared_ptr<Collection> collection;
+    std::shared_ptr<SemanticIndex> index;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = scopes_.find(semantic.scope);
       if (it == scopes_.end()) return nullptr;
-      collection = it->second;
+      index = it->second;
     }
-    SearchOptions search;
-    search.k = std::max(1, options.candidates);
-    search.include_text = search.include_metadata = false;
-    absl::StatusOr<std::vector<SearchHit>> hits = collection->Search(semantic.vector, search);
-    if (!hits.ok()) return nullptr;  // A vector of another size: another embedder; no match.
-    for (const SearchHit& hit : *hits) {
-      if (hit.score < options.threshold) break;
+    // A vector of another size (another embedder) finds nothing.
+    for (const auto& [score, id] :
+         index->Search(semantic.vector, std::max(1, options.candidates))) {
+      if (score < options.threshold) break;
       std::shared_ptr<const Entry> entry;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        auto key = semantic_keys_.find(hit.id);
+        auto key = semantic_keys_.find(id);
         if (key == semantic_keys_.end()) continue;
         auto it = index_.find(key->second);
         if (it == index_.end() || !(Now() < (*it->second)->expires)) continue;
@@ -208,7 +279,7 @@ class MemoryCache final : public CacheBackend {
       ++stats_.semantic_hits;
       --stats_.misses;  // Counted when it found no exact entry; it was not sent on after all.
       AddUsage(&stats_.saved_usage, entry->response.usage);
-      *similarity = hit.score;
+      *similarity = score;
       return entry;
     }
     return nullptr;
@@ -231,7 +302,7 @@ class MemoryCache final : public CacheBackend {
               std::vector<StreamEvent> events, bool streamed, Semantic* semantic) override {
     std::shared_ptr<Entry> entry;
     Unindex unindex(this);
-    std::shared_ptr<Collection> index_into;
+    std::shared_ptr<SemanticIndex> index_into;
     if (result->ok()) {
       entry = MakeEntry(key, **result, std::move(events), streamed, Now(), options_.ttl);
       if (semantic != nullptr) {
@@ -253,27 +324,34 @@ class MemoryCache final : public CacheBackend {
           if (semantic != nullptr) {
             entry->semantic_id = absl::StrCat(next_semantic_id_++);
             semantic_keys_.emplace(entry->semantic_id, key);
-            std::shared_ptr<Collection>& scope = scopes_[semantic->scope];
+            std::shared_ptr<SemanticIndex>& scope = scopes_[semantic->scope];
             if (scope == nullptr) {
               CollectionOptions options;
               options.dim = static_cast<int>(semantic->vector.size());
               options.index = IndexKind::kHnsw;
               absl::StatusOr<std::unique_ptr<Collection>> made = Collection::Create(options);
-              if (made.ok()) scope = std::shared_ptr<Collection>(*std::move(made));
+              if (made.ok()) {
+                scope = std::make_shared<SemanticIndex>();
+                scope->collection = std::shared_ptr<Collection>(*std::move(made));
+              } else {
+                scopes_.erase(semantic->scope);
+              }
             }
-            index_into = scope;
+            auto it = scopes_.find(semantic->scope);
+            if (it != scopes_.end()) index_into = it->second;
           }
           InsertLocked(entry, &unindex);
         }
       }
     }
-    // The vector index is changed outside the lock (an HNSW insert is not instant). A search in
-    // between finds the entry a moment later; an id whose entry went meanwhile finds nothing.
+    // The vector index is changed outside the lock (a batch's HNSW insert is not instant). A
+    // search in between finds the entry a moment later; an id whose entry went meanwhile finds
+    // nothing.
     if (index_into != nullptr && !entry->semantic_id.empty()) {
       Document doc;
       doc.id = entry->semantic_id;
       doc.vector = std::move(semantic->vector);
-      (void)index_into->Add({&doc, 1});  // A vector of another size: not indexed, still cached.
+      index_into->Add(std::move(doc));
     }
     Land(*lead.lead, std::move(entry));
   }
@@ -362,7 +440,7 @@ class MemoryCache final : public CacheBackend {
   absl::flat_hash_map<std::string_view, List::iterator> index_;  // Keys view the entries'.
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_;
   // Semantic lookup: a vector index per scope, and each indexed question's entry key.
-  absl::flat_hash_map<std::string, std::shared_ptr<Collection>> scopes_;
+  absl::flat_hash_map<std::string, std::shared_ptr<SemanticIndex>> scopes_;
   absl::flat_hash_map<std::string, std::string> semantic_keys_;
   int64_t next_semantic_id_ = 0;
   size_t bytes_ = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../http/test_server.h"
+#include "cache/prepared_embedder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "llmkit/cache.h"
@@ -239,6 +240,40 @@ TEST(SemanticCache, ASimilarQuestionIsAnsweredAndADifferentOneIsNot) {
   // Evicted entries leave the vector index too: after Clear nothing similar is found.
   cache->Clear();
   EXPECT_FALSE(cached->Complete(Ask("How can I reset my password?"))->cache_hit);
+}
+
+// More entries than one batch: the first ones live in the HNSW collection, the newest in the
+// exact pending list; both are found, and evicted entries are found no more.
+TEST(SemanticCache, ManyEntriesAreFoundWhereverTheirVectorsAre) {
+  TestServer server([](const ServerRequest&) { return Reply(200, kAnswer); });
+  OpenAIOptions client;
+  client.base_url = server.Url("/v1");
+  client.api_key = "sk-test";
+  client.model = "gpt-4o-mini";
+  std::shared_ptr<ChatModel> model(*NewOpenAIClient(client));
+  auto cache = ResponseCache::Create({.max_entries = 500}).value();
+  WithCacheOptions options;
+  options.semantic.embedder = std::make_shared<::llmkit::testing::PreparedEmbedder>();
+  options.semantic.threshold = 0.9;
+  std::shared_ptr<ChatModel> cached(WithCache(model, cache, options).value());
+  constexpr int kEntries = 600;  // More than two batches of 256, and past max_entries.
+  for (int i = 0; i < kEntries; ++i) {
+    ASSERT_TRUE(cached->Complete(Ask("question " + std::to_string(i))).ok());
+  }
+  EXPECT_EQ(server.requests(), kEntries);
+  // Evicted (the oldest 100), in the collection, and still pending.
+  for (int i : {0, 50, 99}) {
+    EXPECT_FALSE(cached->Complete(Ask("question " + std::to_string(i) + ", again"))->cache_hit)
+        << i;
+  }
+  for (int i : {103, 300, 511, 512, 590, 599}) {  // 100-102 went for the 3 misses above.
+    absl::StatusOr<ChatResponse> r =
+        cached->Complete(Ask("question " + std::to_string(i) + ", again"));
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->cache_hit) << i;
+    EXPECT_GT(r->cache_similarity, 0.95) << i;
+    EXPECT_LT(r->cache_similarity, 1.0) << i;
+  }
 }
 
 }  // namespace
