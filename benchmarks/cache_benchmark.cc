@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -137,15 +138,29 @@ llmkit::ChatRequest Question(int i, bool again) {
   return request;
 }
 
-void BM_SemanticHit(benchmark::State& state) {
-  const int entries = static_cast<int>(state.range(0));
+// The cache of `entries` questions, filled once per size (the benchmark function runs several
+// times while Google Benchmark settles the iteration count).
+std::shared_ptr<llmkit::ChatModel> FilledModel(int entries) {
+  static std::map<int, std::shared_ptr<llmkit::ChatModel>> filled;
+  std::shared_ptr<llmkit::ChatModel>& model = filled[entries];
+  if (model != nullptr) return model;
   auto cache = llmkit::ResponseCache::Create({.max_bytes = size_t{4} << 30}).value();
   llmkit::WithCacheOptions options;
   options.semantic.embedder = std::make_shared<llmkit::testing::PreparedEmbedder>();
   options.semantic.threshold = 0.9;
-  auto model = llmkit::WithCache(std::make_shared<FixedModel>(), cache, options).value();
+  model = llmkit::WithCache(std::make_shared<FixedModel>(), cache, options).value();
   for (int i = 0; i < entries; ++i) {
-    if (!model->Complete(Question(i, false)).ok()) state.SkipWithError("fill failed");
+    if (!model->Complete(Question(i, false)).ok()) return nullptr;
+  }
+  return model;
+}
+
+void BM_SemanticHit(benchmark::State& state) {
+  const int entries = static_cast<int>(state.range(0));
+  std::shared_ptr<llmkit::ChatModel> model = FilledModel(entries);
+  if (model == nullptr) {
+    state.SkipWithError("fill failed");
+    return;
   }
   // A new wording each time (an exact entry would answer a repeat first), in letters (a number
   // would differ from the entry's, and the guard would refuse it).
