@@ -256,7 +256,7 @@ TEST(SemanticCache, ManyEntriesAreFoundWhereverTheirVectorsAre) {
   options.semantic.embedder = std::make_shared<::llmkit::testing::PreparedEmbedder>();
   options.semantic.threshold = 0.9;
   std::shared_ptr<ChatModel> cached(WithCache(model, cache, options).value());
-  constexpr int kEntries = 600;  // More than two batches of 256, and past max_entries.
+  constexpr int kEntries = 600;  // Many batches of 64, and past max_entries.
   for (int i = 0; i < kEntries; ++i) {
     ASSERT_TRUE(cached->Complete(Ask("question " + std::to_string(i))).ok());
   }
