@@ -24,10 +24,6 @@
 #include "status_conversion.h"
 #include "tokenizer_conversion.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace py = pybind11;
 
 namespace llmkit::python {
@@ -271,32 +267,6 @@ std::vector<std::string> SplitTexts(const Holder& self, const py::str& text) {
   texts.reserve(chunks.size());
   for (Chunk& chunk : chunks) texts.push_back(std::move(chunk.text));
   return texts;
-}
-
-// True if every byte is below 0x80 (16 bytes a step with SSE2).
-bool IsAscii(std::string_view text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size(), i = 0;
-#if defined(__SSE2__)
-  __m128i any = _mm_setzero_si128();
-  for (; i + 16 <= n; i += 16) {
-    any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + i)));
-  }
-  if (_mm_movemask_epi8(any) != 0) return false;
-#endif
-  unsigned char rest = 0;
-  for (; i < n; ++i) rest |= bytes[i];
-  return rest < 0x80;
-}
-
-// A new str of valid UTF-8 `bytes`; ASCII is copied into a compact str (what the UTF-8 decoder
-// also builds, without its per-byte work). `ascii` says the caller already knows.
-PyObject* NewStr(std::string_view bytes, bool ascii) {
-  const auto size = static_cast<Py_ssize_t>(bytes.size());
-  if (!ascii && !IsAscii(bytes)) return PyUnicode_DecodeUTF8(bytes.data(), size, nullptr);
-  PyObject* str = PyUnicode_New(size, 127);
-  if (str != nullptr) std::memcpy(PyUnicode_1BYTE_DATA(str), bytes.data(), bytes.size());
-  return str;
 }
 
 // RecursiveCharacterSplitter.split_text: each str is made straight from the caller's text (no

@@ -2,8 +2,13 @@
 
 #include "json_conversion.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +47,30 @@ py::object JsonToPython(const Json& value) {
     }
   }
   return py::none();
+}
+
+// 16 bytes a step with SSE2.
+bool IsAscii(std::string_view text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size(), i = 0;
+#if defined(__SSE2__)
+  __m128i any = _mm_setzero_si128();
+  for (; i + 16 <= n; i += 16) {
+    any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + i)));
+  }
+  if (_mm_movemask_epi8(any) != 0) return false;
+#endif
+  unsigned char rest = 0;
+  for (; i < n; ++i) rest |= bytes[i];
+  return rest < 0x80;
+}
+
+PyObject* NewStr(std::string_view bytes, bool ascii) {
+  const auto size = static_cast<Py_ssize_t>(bytes.size());
+  if (!ascii && !IsAscii(bytes)) return PyUnicode_DecodeUTF8(bytes.data(), size, nullptr);
+  PyObject* str = PyUnicode_New(size, 127);
+  if (str != nullptr) std::memcpy(PyUnicode_1BYTE_DATA(str), bytes.data(), bytes.size());
+  return str;
 }
 
 namespace {
@@ -261,7 +290,11 @@ void Put(TemplateValues& out, PyObject* value, Borrowing& b) {
     PyObject *key = nullptr, *member = nullptr;
     while (PyDict_Next(value, &position, &key, &member)) {
       PutKey(out, key, b);
-      Put(out, member, b);
+      if (PyUnicode_CheckExact(member)) {
+        out.String(Borrow(member, b));  // The common member, without a call.
+      } else {
+        Put(out, member, b);
+      }
     }
   } else {
     // Converting runs no Python code, so the list cannot change under the loop.

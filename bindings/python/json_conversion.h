@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "llmkit/json.h"
 #include "llmkit/template.h"
@@ -14,6 +15,13 @@
 namespace llmkit::python {
 
 pybind11::object JsonToPython(const Json& value);
+
+// True if every byte is below 0x80.
+bool IsAscii(std::string_view text);
+// A new reference to a str of valid UTF-8 `bytes` (null with a Python error set on failure).
+// ASCII is copied straight into a compact str, without the UTF-8 decoder's per-byte work;
+// `ascii` says the caller already knows the text is ASCII.
+PyObject* NewStr(std::string_view bytes, bool ascii = false);
 
 // Accepts None, bool, int (64-bit), float, str, list/tuple, dict with str keys, nested at
 // most 1024 deep. Throws StatusError(kInvalidArgument) for anything else (naming the type),

@@ -108,6 +108,31 @@ TemplateLimits Limits(int64_t max_output_bytes, int64_t max_loop_iterations,
   return limits;
 }
 
+// This thread's string for one render's output, kept for the next render (one that grew past
+// 1 MiB is freed); a render inside a loader's render on the same thread gets a string of its own.
+class OutputBuffer {
+ public:
+  OutputBuffer() : out_(busy_ ? &own_ : &shared_) { busy_ = true; }
+  ~OutputBuffer() {
+    if (out_ != &shared_) return;
+    if (shared_.capacity() > (size_t{1} << 20)) std::string().swap(shared_);
+    shared_.clear();
+    busy_ = false;
+  }
+  OutputBuffer(const OutputBuffer&) = delete;
+  OutputBuffer& operator=(const OutputBuffer&) = delete;
+  std::string* get() { return out_; }
+
+ private:
+  static thread_local std::string shared_;
+  static thread_local bool busy_;
+  std::string own_;
+  std::string* out_;
+};
+
+thread_local std::string OutputBuffer::shared_;
+thread_local bool OutputBuffer::busy_ = false;
+
 // Template.render(context=None, **kwargs) written against the C API as a vectorcall method
 // (METH_FASTCALL | METH_KEYWORDS): pybind11's dispatcher (argument records matched by name, a
 // kwargs dict built per call) took about as long as rendering a chat template. Same arguments,
@@ -146,13 +171,14 @@ PyObject* RenderTemplate(PyObject* self, PyObject* const* args, Py_ssize_t nargs
       }
       vars = &Variables(context, kwargs, holder);
     }
-    absl::StatusOr<std::string> out;
+    OutputBuffer out;
+    absl::Status status;
     {
       py::gil_scoped_release release;
-      out = t.Render(*vars);
+      status = t.RenderTo(*vars, out.get());
     }
-    ThrowIfError(out.status());
-    return PyUnicode_DecodeUTF8(out->data(), static_cast<Py_ssize_t>(out->size()), nullptr);
+    ThrowIfError(status);
+    return NewStr(*out.get());
   } catch (...) {
     return RaiseCurrentException();
   }
@@ -218,7 +244,7 @@ PyObject* ApplyChatTemplate(PyObject* self, PyObject* const* args, Py_ssize_t na
       out = t.Apply(messages, tools, add_generation_prompt, variables);
     }
     ThrowIfError(out.status());
-    return PyUnicode_DecodeUTF8(out->data(), static_cast<Py_ssize_t>(out->size()), nullptr);
+    return NewStr(*out);
   } catch (...) {
     return RaiseCurrentException();
   }

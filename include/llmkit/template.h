@@ -162,6 +162,10 @@ class Template {
   // Renders with `values` as the variables (see TemplateValues; an empty build is no variables).
   // Errors: as Render, and kInvalidArgument for a misbuilt TemplateValues.
   absl::StatusOr<std::string> Render(TemplateValues& values, const CallContext& call = {}) const;
+  // As Render(values), appending to `*out` (left as it was on error): a caller rendering often
+  // can reuse one string.
+  absl::Status RenderTo(TemplateValues& values, std::string* out,
+                        const CallContext& call = {}) const;
 
   // Top-level names the template reads but never sets (its input variables), in first-use order.
   const std::vector<std::string>& variables() const;

@@ -52,6 +52,10 @@ enum class Op : uint8_t {
 };
 
 struct Expr {
+  // Frees the subtree with a work list: a chain like x.a.a.a... 100,000 long nests that deep,
+  // and freeing it by recursion would overflow the stack.
+  ~Expr();
+
   enum class Kind : uint8_t {
     kLiteral,  // literal (None/bool/int/double/string)
     kName,     // name
@@ -84,6 +88,7 @@ struct Expr {
   // kBinary + and ~: the operands of the whole left-nested chain `a + b + c` (set on the
   // outermost node), so a render evaluates them in one pass and joins strings at once.
   std::vector<const Expr*> chain;
+  std::vector<ExprPtr> folded;  // Literals the chain joined at compile time ('a' + 'b').
   std::vector<std::pair<std::string_view, ExprPtr>> kwargs;
   ExprPtr dyn_args, dyn_kwargs;
 };

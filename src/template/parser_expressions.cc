@@ -160,6 +160,38 @@ absl::StatusOr<ExprPtr> Parser::ParseCompare() {
   return node ? std::move(node) : std::move(first);
 }
 
+Expr::~Expr() {
+  std::vector<ExprPtr> pending;
+  auto detach = [&pending](Expr& e) {
+    if (e.dyn_args) pending.push_back(std::move(e.dyn_args));
+    if (e.dyn_kwargs) pending.push_back(std::move(e.dyn_kwargs));
+    for (ExprPtr& child : e.children) {
+      if (child) pending.push_back(std::move(child));
+    }
+    for (ExprPtr& literal : e.folded) {
+      if (literal) pending.push_back(std::move(literal));
+    }
+    for (auto& kwarg : e.kwargs) {
+      if (kwarg.second) pending.push_back(std::move(kwarg.second));
+    }
+  };
+  detach(*this);
+  while (!pending.empty()) {
+    ExprPtr next = std::move(pending.back());
+    pending.pop_back();
+    detach(*next);
+  }  // `next` is freed here, its children already taken: no recursion.
+}
+
+namespace {
+
+bool IsPlainStringLiteral(const Expr& e) {
+  return e.kind == Expr::Kind::kLiteral && e.literal.kind == Value::Kind::kString &&
+         !e.literal.safe;
+}
+
+}  // namespace
+
 ExprPtr Parser::Binary(Op op, uint32_t pos, ExprPtr left, ExprPtr right) {
   ExprPtr node = NewExpr(Expr::Kind::kBinary, pos);
   node->op = op;
@@ -170,7 +202,32 @@ ExprPtr Parser::Binary(Op op, uint32_t pos, ExprPtr left, ExprPtr right) {
     } else {
       node->chain.push_back(left.get());
     }
-    node->chain.push_back(right.get());
+    const Expr* last = node->chain.back();
+    if (IsPlainStringLiteral(*last) && IsPlainStringLiteral(*right)) {
+      // 'a' + 'b' is 'ab' (and escaping 'ab' equals escaping each): one operand instead of two.
+      // A literal this chain already joined, whose text is the newest string, grows in place
+      // ('a' ~ 'a' ~ ... 200,000 long stays linear); otherwise the pair becomes a new literal.
+      Expr* grown = !left->folded.empty() && left->folded.back().get() == last
+                        ? left->folded.back().get()
+                        : nullptr;
+      if (grown != nullptr && !program_->strings.empty() &&
+          program_->strings.back()->data() == grown->literal.str.data()) {
+        std::string& text = *program_->strings.back();
+        text.append(right->literal.str);
+        grown->literal = Value::String(text);
+        node->folded.push_back(std::move(left->folded.back()));
+        left->folded.pop_back();
+      } else {
+        program_->strings.push_back(std::make_unique<std::string>(
+            std::string(last->literal.str).append(right->literal.str)));
+        ExprPtr joined = NewExpr(Expr::Kind::kLiteral, last->pos);
+        joined->literal = Value::String(*program_->strings.back());
+        node->chain.back() = joined.get();
+        node->folded.push_back(std::move(joined));
+      }
+    } else {
+      node->chain.push_back(right.get());
+    }
   }
   node->children.push_back(std::move(left));
   node->children.push_back(std::move(right));

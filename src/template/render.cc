@@ -90,6 +90,7 @@ Renderer::Renderer(const Program& program, const Json& context, const Bindings* 
       first_(first),
       last_(last),
       values_(values),
+      max_output_bytes_(program.options.limits.max_output_bytes),
       arena_(program.options.limits.max_memory_bytes),
       call_(call) {
   const absl::Duration limit = program.options.limits.max_render_time;
@@ -160,10 +161,7 @@ absl::Status Renderer::CheckFits(const Expr& at, uint64_t bytes) const {
                                         " bytes of memory (limits.max_memory_bytes)"));
 }
 
-absl::Status Renderer::CheckStack(uint32_t pos) const {
-  char here;
-  constexpr ptrdiff_t kMaxStackBytes = ptrdiff_t{1} << 20;
-  if (stack_base_ - &here <= kMaxStackBytes) return absl::OkStatus();
+absl::Status Renderer::StackExhausted(uint32_t pos) const {
   return Exhausted(pos,
                    "template recursion too deep (macro calls and nested expressions use "
                    "more than 1 MiB of stack)");
@@ -192,9 +190,7 @@ absl::Status Renderer::CountIterations(const Expr& at, uint64_t n) {
                                 " loop iterations (limits.max_loop_iterations)"));
 }
 
-absl::Status Renderer::Append(std::string_view text, uint32_t pos) {
-  out_->append(text);
-  if (out_->size() <= root_program_.options.limits.max_output_bytes) return absl::OkStatus();
+absl::Status Renderer::OutputExhausted(uint32_t pos) const {
   return Exhausted(
       pos, absl::StrCat("output larger than ", root_program_.options.limits.max_output_bytes,
                         " bytes (limits.max_output_bytes)"));
@@ -698,7 +694,7 @@ absl::StatusOr<Value> Renderer::GetAttr(const Expr& at, const Value& obj_in,
     case Value::Kind::kDict: {
       if (!obj.dict->is_namespace && HasMethod(obj, name)) break;
       for (const auto& [key, item] : obj.dict->items) {
-        if (key.kind == Value::Kind::kString && key.str == name) return item;
+        if (key.kind == Value::Kind::kString && SameText(key.str, name)) return item;
       }
       return Value::Undefined(name, true);
     }

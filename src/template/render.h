@@ -4,6 +4,7 @@
 #ifndef LLMKIT_SRC_TEMPLATE_RENDER_H_
 #define LLMKIT_SRC_TEMPLATE_RENDER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "llmkit/call.h"
@@ -26,7 +28,7 @@ struct Scope : HeapObject {
 
   Value* Find(std::string_view name) {
     for (auto& [k, v] : vars) {
-      if (k == name) return &v;
+      if (SameText(k, name)) return &v;
     }
     return nullptr;
   }
@@ -168,7 +170,13 @@ class Renderer {
   absl::Status CheckTimeNow(const Expr& at);
   // kResourceExhausted once a render has used more than 1 MiB of stack (deep recursion of
   // macros and expressions together), well before any thread's stack runs out.
-  absl::Status CheckStack(uint32_t pos) const;
+  absl::Status CheckStack(uint32_t pos) const {
+    char here;
+    if (stack_base_ - &here <= kMaxStackBytes) return absl::OkStatus();
+    return StackExhausted(pos);
+  }
+  absl::Status StackExhausted(uint32_t pos) const;
+  static constexpr ptrdiff_t kMaxStackBytes = ptrdiff_t{1} << 20;
 
  private:
   friend struct Flow;
@@ -184,7 +192,12 @@ class Renderer {
   absl::StatusOr<Value> RenderFiltered(const Stmt& s, Scope* scope);
   absl::Status Assign(const Stmt& s, const Target& target, const Value& value, Scope* scope);
   absl::Status RenderToString(const Body& body, Scope* scope, std::string* text);
-  absl::Status Append(std::string_view text, uint32_t pos);
+  absl::Status Append(std::string_view text, uint32_t pos) {
+    out_->append(text);
+    if (out_->size() <= max_output_bytes_) return absl::OkStatus();
+    return OutputExhausted(pos);
+  }
+  absl::Status OutputExhausted(uint32_t pos) const;
 
   absl::StatusOr<Value> Eval(const Expr& e, Scope* scope);
   absl::StatusOr<Value> Lookup(const Expr& e, Scope* scope);
@@ -192,7 +205,11 @@ class Renderer {
   absl::Status EvalArgs(const Expr& e, size_t first, Scope* scope, Args* args, Kwargs* kwargs);
   absl::StatusOr<Value> EvalBinary(const Expr& e, Op op, const Value& a, const Value& b);
   absl::StatusOr<Value> EvalSlice(const Expr& e, Scope* scope);
+  // The operands of a `+`/`~` chain, each with the expression it came from (error positions).
+  using ChainParts = absl::InlinedVector<std::pair<const Expr*, Value>, 8>;
   absl::StatusOr<Value> EvalChain(const Expr& e, Scope* scope, bool print);
+  absl::StatusOr<Value> JoinChain(const Expr& e, ChainParts& parts, bool print);
+  absl::Status PrintChain(const Expr& e, Scope* scope);
   absl::Status PrintExpr(const Expr& e, Scope* scope);
   absl::StatusOr<Value> CallMacro(const Expr& at, Callable* macro, Args& args, Kwargs& kwargs);
   absl::StatusOr<Value> CallGlobal(const Expr& at, Callable* fn, Args& args, Kwargs& kwargs);
@@ -207,6 +224,7 @@ class Renderer {
   std::vector<std::pair<List*, std::vector<Value>>> saved_lists_;
   std::vector<std::pair<Dict*, std::vector<std::pair<Value, Value>>>> saved_dicts_;
   std::string* out_ = nullptr;
+  size_t max_output_bytes_;  // limits.max_output_bytes
   Arena arena_;
   absl::flat_hash_map<const Json*, Value> overlay_;
   std::vector<std::shared_ptr<Program>> loaded_;

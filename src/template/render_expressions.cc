@@ -38,7 +38,7 @@ int64_t FloorMod(int64_t a, int64_t b) {
 absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
   for (Scope* s = scope; s != nullptr; s = s->parent) {
     for (auto& [name, value] : s->vars) {
-      if (name == e.name) return value;
+      if (SameText(name, e.name)) return value;
     }
   }
   if (first_ != nullptr) {
@@ -48,7 +48,7 @@ absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
   }
   if (values_ != nullptr) {
     for (const auto& [name, value] : values_->items) {
-      if (name.str == e.name) return value;
+      if (SameText(name.str, e.name)) return value;
     }
   }
   if (context_.is_object()) {
@@ -74,17 +74,22 @@ absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
 }
 
 absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool print) {
-  absl::InlinedVector<Value, 8> parts;
-  bool all_strings = true;
+  ChainParts parts;
   for (const Expr* operand : e.chain) {
     if (operand->kind == Expr::Kind::kLiteral) {
-      parts.push_back(operand->literal);
+      parts.emplace_back(operand, operand->literal);
     } else {
       LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(*operand, scope));
-      parts.push_back(v);
+      parts.emplace_back(operand, v);
     }
-    all_strings = all_strings && parts.back().kind == Value::Kind::kString;
   }
+  return JoinChain(e, parts, print);
+}
+
+absl::StatusOr<Value> Renderer::JoinChain(const Expr& e, ChainParts& parts, bool print) {
+  bool all_strings = true;
+  for (const auto& part : parts)
+    all_strings = all_strings && part.second.kind == Value::Kind::kString;
   if (all_strings || e.op == Op::kConcat) {
     // `a ~ b` joins str() of each side; `a + b` of strings joins them: one allocation, or none
     // when the result goes straight to the output. With a safe string among the operands of
@@ -92,23 +97,23 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
     // added) and the result is safe; `~` ignores safety, as Jinja2's str_join does.
     bool safe = false;
     if (e.op == Op::kAdd) {
-      for (const Value& part : parts) safe = safe || part.safe;
+      for (const auto& part : parts) safe = safe || part.second.safe;
       if (safe) {
-        for (size_t i = 0; i < parts.size(); ++i) {
-          LLMKIT_ASSIGN_OR_RETURN(parts[i], Escape(*e.chain[i], parts[i]));
+        for (auto& [at, value] : parts) {
+          LLMKIT_ASSIGN_OR_RETURN(value, Escape(*at, value));
         }
       }
     }
     size_t total = 0;
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (parts[i].kind != Value::Kind::kString) {
-        LLMKIT_ASSIGN_OR_RETURN(std::string_view text, Str(*e.chain[i], parts[i]));
-        parts[i] = Value::String(text);
+    for (auto& [at, value] : parts) {
+      if (value.kind != Value::Kind::kString) {
+        LLMKIT_ASSIGN_OR_RETURN(std::string_view text, Str(*at, value));
+        value = Value::String(text);
       }
-      total += parts[i].str.size();
+      total += value.str.size();
     }
     if (print) {
-      for (const Value& part : parts) out_->append(part.str);
+      for (const auto& part : parts) out_->append(part.second.str);
       LLMKIT_RETURN_IF_ERROR(Append({}, e.pos));
       return Value::None();
     }
@@ -120,18 +125,19 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
     }
     char* p = arena_.AllocateChars(total);
     size_t at = 0;
-    for (const Value& part : parts) {
-      if (!part.str.empty()) std::memcpy(p + at, part.str.data(), part.str.size());
-      at += part.str.size();
+    for (const auto& part : parts) {
+      const std::string_view text = part.second.str;
+      if (!text.empty()) std::memcpy(p + at, text.data(), text.size());
+      at += text.size();
     }
     LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
     Value joined = Value::String(std::string_view(p, total));
     joined.safe = safe;
     return joined;
   }
-  Value acc = parts[0];
+  Value acc = parts[0].second;
   for (size_t i = 1; i < parts.size(); ++i) {
-    LLMKIT_ASSIGN_OR_RETURN(acc, EvalBinary(e, e.op, acc, parts[i]));
+    LLMKIT_ASSIGN_OR_RETURN(acc, EvalBinary(e, e.op, acc, parts[i].second));
   }
   if (print) {
     LLMKIT_RETURN_IF_ERROR(AppendStr(e, acc, out_));
@@ -141,8 +147,49 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
   return acc;
 }
 
+absl::Status Renderer::PrintChain(const Expr& e, Scope* scope) {
+  // The common case, `{{ '<|im_start|>' + message['role'] + '\n' }}`: every operand a plain
+  // string, written to the output as it comes. The first operand that is not (a number, a safe
+  // string, undefined...) sends the rest through JoinChain, with the strings written so far taken
+  // back as one operand: `+` and `~` of plain strings are their concatenation, and escaping one
+  // joined string equals escaping each part.
+  const size_t mark = out_->size();
+  const size_t n = e.chain.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Expr* operand = e.chain[i];
+    Value v;
+    if (operand->kind == Expr::Kind::kLiteral) {
+      v = operand->literal;
+    } else {
+      LLMKIT_ASSIGN_OR_RETURN(v, Eval(*operand, scope));
+    }
+    if (v.kind == Value::Kind::kString && !v.safe) {
+      out_->append(v.str);
+      continue;
+    }
+    ChainParts parts;
+    if (i > 0) {
+      parts.emplace_back(e.chain[0],
+                         Value::String(arena_.Copy(std::string_view(*out_).substr(mark))));
+      out_->resize(mark);
+      LLMKIT_RETURN_IF_ERROR(CheckMemory(e));
+    }
+    parts.emplace_back(operand, v);
+    for (size_t j = i + 1; j < n; ++j) {
+      if (e.chain[j]->kind == Expr::Kind::kLiteral) {
+        parts.emplace_back(e.chain[j], e.chain[j]->literal);
+      } else {
+        LLMKIT_ASSIGN_OR_RETURN(Value rest, Eval(*e.chain[j], scope));
+        parts.emplace_back(e.chain[j], rest);
+      }
+    }
+    return JoinChain(e, parts, /*print=*/true).status();
+  }
+  return Append({}, e.pos);
+}
+
 absl::Status Renderer::PrintExpr(const Expr& e, Scope* scope) {
-  if (!e.chain.empty()) return EvalChain(e, scope, /*print=*/true).status();
+  if (!e.chain.empty()) return PrintChain(e, scope);
   LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(e, scope));
   if (v.kind == Value::Kind::kString) return Append(v.str, e.pos);
   LLMKIT_RETURN_IF_ERROR(AppendStr(e, v, out_));
@@ -482,7 +529,13 @@ absl::StatusOr<Value> Renderer::Eval(const Expr& e, Scope* scope) {
       return GetAttr(e, obj, e.name);
     }
     case Expr::Kind::kGetItem: {
-      LLMKIT_ASSIGN_OR_RETURN(Value obj, Eval(*e.children[0], scope));
+      const Expr& object_expr = *e.children[0];
+      Value obj;
+      if (object_expr.kind == Expr::Kind::kName) {  // message['role']: no second dispatch.
+        LLMKIT_ASSIGN_OR_RETURN(obj, Lookup(object_expr, scope));
+      } else {
+        LLMKIT_ASSIGN_OR_RETURN(obj, Eval(object_expr, scope));
+      }
       const Expr& key_expr = *e.children[1];
       if (key_expr.kind == Expr::Kind::kLiteral) {
         // message['role'] on the caller's object: one lookup, no copy.
@@ -494,7 +547,9 @@ absl::StatusOr<Value> Renderer::Eval(const Expr& e, Scope* scope) {
         // The same on a dict (a TemplateValues object, or the template's own).
         if (obj.kind == Value::Kind::kDict && key_expr.literal.kind == Value::Kind::kString) {
           for (const auto& [key, item] : obj.dict->items) {
-            if (key.kind == Value::Kind::kString && key.str == key_expr.literal.str) return item;
+            if (key.kind == Value::Kind::kString && SameText(key.str, key_expr.literal.str)) {
+              return item;
+            }
           }
         }
         return GetItem(e, obj, key_expr.literal);

@@ -210,11 +210,16 @@ absl::Status Renderer::ExecFor(const Stmt& s, Scope* scope, const Value& iterabl
   if (state.items.empty()) return Exec(s.else_body, scope);
   LLMKIT_RETURN_IF_ERROR(CountIterations(*s.expr, state.items.size()));
   Value loop_value = Value::Of(loop);
+  const bool simple_target = !s.target.unpack && s.target.attribute.empty();  // `for x in`
   for (size_t i = 0; i < state.items.size(); ++i) {
     LLMKIT_RETURN_IF_ERROR(CheckTime(*s.expr));
     state.index0 = static_cast<int64_t>(i);
     inner->vars.clear();
-    LLMKIT_RETURN_IF_ERROR(Assign(s, s.target, state.items[i], inner));
+    if (simple_target) {
+      inner->vars.emplace_back(s.target.names[0], state.items[i]);
+    } else {
+      LLMKIT_RETURN_IF_ERROR(Assign(s, s.target, state.items[i], inner));
+    }
     inner->vars.emplace_back("loop", loop_value);
     LLMKIT_RETURN_IF_ERROR(Exec(s.body, inner));
     if (flow_ == Flow::kBreak) {

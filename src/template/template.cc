@@ -82,8 +82,8 @@ absl::StatusOr<std::string> Template::Render(const Json& context, const CallCont
   return out;
 }
 
-absl::StatusOr<std::string> Template::Render(TemplateValues& values,
-                                             const CallContext& call) const {
+absl::Status Template::RenderTo(TemplateValues& values, std::string* out,
+                                const CallContext& call) const {
   if (values.impl_ == nullptr) values.Clear();  // Moved from: no variables.
   std::string problem = values.impl_->Problem();
   if (!problem.empty()) {
@@ -91,11 +91,16 @@ absl::StatusOr<std::string> Template::Render(TemplateValues& values,
   }
   static const Bindings kNone;
   static const Json kNull;
+  return RenderLayered(kNone, kNull, kNone, out, call, values.impl_.get());
+}
+
+absl::StatusOr<std::string> Template::Render(TemplateValues& values,
+                                             const CallContext& call) const {
   std::string out;
   out.reserve(
       std::max(impl_->size_hint.load(std::memory_order_relaxed), impl_->program->source.size()) +
       64);
-  LLMKIT_RETURN_IF_ERROR(RenderLayered(kNone, kNull, kNone, &out, call, values.impl_.get()));
+  LLMKIT_RETURN_IF_ERROR(RenderTo(values, &out, call));
   impl_->size_hint.store(out.size(), std::memory_order_relaxed);
   return out;
 }

@@ -22,7 +22,9 @@ std::string_view DuplicateKey(const Dict& d) {
   if (items.size() <= 16) {
     for (size_t i = 1; i < items.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {
-        if (items[i].first.str == items[j].first.str) return items[i].first.str;
+        if (internal::tmpl::SameText(items[i].first.str, items[j].first.str)) {
+          return items[i].first.str;
+        }
       }
     }
     return {};
@@ -55,7 +57,7 @@ Dict* TemplateValues::Impl::NewDict() {
   return dict;
 }
 
-void TemplateValues::Impl::Add(const Value& v) {
+void TemplateValues::Impl::AddSlow(const Value& v) {
   if (open.empty()) {
     if (!root.is_undefined())
       return Fail("a second top-level value (the variables are one object)");
@@ -63,14 +65,14 @@ void TemplateValues::Impl::Add(const Value& v) {
     root = v;
     return;
   }
-  const Value& top = open.back();
-  if (top.kind == Value::Kind::kList) {
-    top.list->items.push_back(v);
-    return;
-  }
-  if (!has_key) return Fail("a value in an object without a Key() before it");
-  top.dict->items.emplace_back(Value::String(key), v);
-  has_key = false;
+  Fail("a value in an object without a Key() before it");
+}
+
+void TemplateValues::Impl::Open(const Value& v) {
+  Add(v);
+  open.push_back(v);
+  list_top = v.kind == Value::Kind::kList ? v.list : nullptr;
+  dict_top = v.kind == Value::Kind::kDict ? v.dict : nullptr;
 }
 
 std::string TemplateValues::Impl::Problem() const {
@@ -91,43 +93,43 @@ void TemplateValues::Clear() {
   for (size_t i = 0; i < b.dicts_used; ++i) b.dicts[i]->items.clear();
   b.lists_used = b.dicts_used = 0;
   b.open.clear();
+  b.list_top = nullptr;
+  b.dict_top = nullptr;
   b.root = Value();
   b.has_key = false;
   b.error.clear();
 }
 
-void TemplateValues::BeginObject() {
-  Value v = Value::Of(impl_->NewDict());
-  impl_->Add(v);
-  impl_->open.push_back(v);
-}
+void TemplateValues::BeginObject() { impl_->Open(Value::Of(impl_->NewDict())); }
 
-void TemplateValues::BeginArray() {
-  Value v = Value::Of(impl_->NewList());
-  impl_->Add(v);
-  impl_->open.push_back(v);
-}
+void TemplateValues::BeginArray() { impl_->Open(Value::Of(impl_->NewList())); }
 
 void TemplateValues::End() {
   Impl& b = *impl_;
   if (b.open.empty()) return b.Fail("End() without an open object or array");
-  const Value& top = b.open.back();
-  if (top.kind == Value::Kind::kDict) {
+  if (b.dict_top != nullptr) {
     if (b.has_key) {
       b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(b.key), "\") without a value"));
       b.has_key = false;
     }
-    std::string_view duplicate = DuplicateKey(*top.dict);
+    std::string_view duplicate = DuplicateKey(*b.dict_top);
     if (!duplicate.empty()) {
       b.Fail(absl::StrCat("the key \"", internal::ToAbsl(duplicate), "\" twice in one object"));
     }
   }
   b.open.pop_back();
+  b.list_top = nullptr;
+  b.dict_top = nullptr;
+  if (!b.open.empty()) {
+    const Value& top = b.open.back();
+    if (top.kind == Value::Kind::kList) b.list_top = top.list;
+    if (top.kind == Value::Kind::kDict) b.dict_top = top.dict;
+  }
 }
 
 void TemplateValues::Key(std::string_view key) {
   Impl& b = *impl_;
-  if (b.open.empty() || b.open.back().kind != Value::Kind::kDict) {
+  if (b.dict_top == nullptr) {
     return b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(key), "\") outside an object"));
   }
   if (b.has_key)

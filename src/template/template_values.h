@@ -22,7 +22,10 @@ struct TemplateValues::Impl {
   size_t lists_used = 0;
   size_t dicts_used = 0;
   std::vector<internal::tmpl::Value> open;  // Containers not yet closed, outermost first.
-  internal::tmpl::Value root;               // Undefined until the top-level object begins.
+  // The innermost open container (at most one of the two set), read on every value added.
+  internal::tmpl::List* list_top = nullptr;
+  internal::tmpl::Dict* dict_top = nullptr;
+  internal::tmpl::Value root;  // Undefined until the top-level object begins.
   std::string_view key;
   bool has_key = false;
   std::string error;  // The first misuse; Render returns it.
@@ -30,8 +33,19 @@ struct TemplateValues::Impl {
   void Fail(std::string message) {
     if (error.empty()) error = std::move(message);
   }
-  // Places `v` where the build is: the top level, an object's pending key, an array's end.
-  void Add(const internal::tmpl::Value& v);
+  // Places `v` where the build is: an array's end, an object's pending key, the top level.
+  void Add(const internal::tmpl::Value& v) {
+    if (list_top != nullptr) {
+      list_top->items.push_back(v);
+    } else if (dict_top != nullptr && has_key) {
+      dict_top->items.emplace_back(internal::tmpl::Value::String(key), v);
+      has_key = false;
+    } else {
+      AddSlow(v);
+    }
+  }
+  void AddSlow(const internal::tmpl::Value& v);
+  void Open(const internal::tmpl::Value& v);
   internal::tmpl::List* NewList();
   internal::tmpl::Dict* NewDict();
   // Why these values cannot be rendered (misuse, or containers left open); empty when they can.

@@ -13,16 +13,46 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "llmkit/json.h"
 
 namespace llmkit::internal::tmpl {
 
 struct HeapObject;
+
+// a == b for the short names and keys a render compares all the time ("message", "role"),
+// without a call to memcmp: two overlapping word loads for up to 16 bytes.
+inline bool SameText(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  auto load8 = [](const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  auto load4 = [](const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(x, y, n) == 0;
+    return load8(x) == load8(y) && load8(x + n - 8) == load8(y + n - 8);
+  }
+  if (n >= 4) return load4(x) == load4(y) && load4(x + n - 4) == load4(y + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
+}
 struct List;
 struct Dict;
 struct Callable;
@@ -159,34 +189,29 @@ struct Dict : HeapObject {
 
 inline bool Value::IsNamespace() const { return kind == Kind::kDict && dict->is_namespace; }
 
-// Owns everything one render allocates; counts the bytes against the memory limit.
+// Owns everything one render allocates; counts the bytes against the memory limit. Objects and
+// characters are bump-allocated from blocks (a render's first 2 KiB come from the arena itself,
+// with no heap allocation); objects are destroyed, last first, with the arena.
 class Arena {
  public:
   explicit Arena(size_t max_bytes) : max_bytes_(max_bytes) {}
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
+  ~Arena() {
+    for (size_t i = objects_.size(); i > 0; --i) objects_[i - 1]->~HeapObject();
+  }
 
   template <typename T>
   T* New(size_t approximate_bytes = sizeof(T)) {
-    auto object = std::make_unique<T>();
-    T* raw = object.get();
-    objects_.push_back(std::move(object));
+    static_assert(alignof(T) <= kAlign);
+    T* object = new (Allocate(sizeof(T), kAlign)) T();
+    objects_.push_back(object);
     Charge(approximate_bytes);
-    return raw;
+    return object;
   }
-  // Uninitialized characters the arena owns (bump-allocated from blocks; a render's first
-  // 2 KiB come from the arena itself, with no heap allocation).
+  // Uninitialized characters the arena owns.
   char* AllocateChars(size_t n) {
-    if (n > left_) {
-      size_t size = std::max(n, next_block_);
-      next_block_ = std::min<size_t>(next_block_ * 2, size_t{1} << 20);
-      blocks_.push_back(std::make_unique<char[]>(size));
-      cursor_ = blocks_.back().get();
-      left_ = size;
-    }
-    char* p = cursor_;
-    cursor_ += n;
-    left_ -= n;
+    char* p = Allocate(n, 1);
     Charge(n);
     return p;
   }
@@ -202,9 +227,27 @@ class Arena {
   size_t used() const { return used_; }
 
  private:
-  std::vector<std::unique_ptr<HeapObject>> objects_;
+  static constexpr size_t kAlign = alignof(std::max_align_t);
+
+  char* Allocate(size_t n, size_t align) {
+    size_t skip = (align - reinterpret_cast<uintptr_t>(cursor_) % align) % align;
+    if (n + skip > left_) {
+      size_t size = std::max(n + kAlign, next_block_);
+      next_block_ = std::min<size_t>(next_block_ * 2, size_t{1} << 20);
+      blocks_.push_back(std::make_unique<char[]>(size));  // operator new[]: max_align_t aligned
+      cursor_ = blocks_.back().get();
+      left_ = size;
+      skip = 0;
+    }
+    char* p = cursor_ + skip;
+    cursor_ = p + n;
+    left_ -= n + skip;
+    return p;
+  }
+
+  absl::InlinedVector<HeapObject*, 8> objects_;
   std::vector<std::unique_ptr<char[]>> blocks_;
-  char initial_[2048];
+  alignas(kAlign) char initial_[2048];
   char* cursor_ = initial_;
   size_t left_ = sizeof(initial_);
   size_t next_block_ = 8192;

@@ -91,6 +91,27 @@ TEST(TemplateLimits, DeepNestingIsRejectedAtCompileTime) {
   EXPECT_EQ(Template::Compile(ifs).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+// Attribute, item and operator chains nest as deep as they are long; compiling, rendering and
+// freeing one 300,000 long must neither crash nor hang (the tree is freed without recursion).
+TEST(TemplateLimits, LongChainsCompileRenderAndFree) {
+  std::string attrs = "{{ x";
+  for (int i = 0; i < 300000; ++i) attrs += ".a";
+  attrs += " }}";
+  std::string sums = "{{ 'a'";
+  for (int i = 0; i < 300000; ++i) sums += " + 'b' + n";
+  sums += " }}";
+  for (const std::string& source : {attrs, sums}) {
+    absl::StatusOr<Template> t = Template::Compile(source);
+    ASSERT_TRUE(t.ok()) << t.status();
+    absl::StatusOr<std::string> out = t->Render(Json::Parse(R"({"x": {}, "n": "c"})").value());
+    if (!out.ok()) {
+      EXPECT_TRUE(out.status().code() == absl::StatusCode::kResourceExhausted ||
+                  out.status().code() == absl::StatusCode::kInvalidArgument)
+          << out.status();
+    }
+  }
+}
+
 TEST(TemplateLimits, SelfReferencingListPrintsAnErrorNotACrash) {
   absl::StatusOr<std::string> out = Render("{% set x = [] %}{% set _ = x.append(x) %}{{ x }}");
   EXPECT_FALSE(out.ok());
