@@ -133,6 +133,15 @@ class OutputBuffer {
 thread_local std::string OutputBuffer::shared_;
 thread_local bool OutputBuffer::busy_ = false;
 
+// True if a keyword argument's name is "context". Keyword names are interned strs, so a
+// pointer compare with the interned "context" settles it; anything else is compared by text.
+bool IsContextKeyword(PyObject* name) {
+  static PyObject* const context = PyUnicode_InternFromString("context");
+  if (name == context) return true;
+  if (PyUnicode_CHECK_INTERNED(name) && context != nullptr) return false;
+  return PyUnicode_CompareWithASCIIString(name, "context") == 0;
+}
+
 // Template.render(context=None, **kwargs) written against the C API as a vectorcall method
 // (METH_FASTCALL | METH_KEYWORDS): pybind11's dispatcher (argument records matched by name, a
 // kwargs dict built per call) took about as long as rendering a chat template. Same arguments,
@@ -149,7 +158,7 @@ PyObject* RenderTemplate(PyObject* self, PyObject* const* args, Py_ssize_t nargs
     const Py_ssize_t keywords = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
     bool named_context = false;
     for (Py_ssize_t i = 0; i < keywords; ++i) {
-      if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, i), "context") == 0) {
+      if (IsContextKeyword(PyTuple_GET_ITEM(kwnames, i))) {
         if (nargs == 1) throw py::type_error("render() got multiple values for argument 'context'");
         context = py::reinterpret_borrow<py::object>(args[nargs + i]);
         named_context = true;
@@ -164,7 +173,7 @@ PyObject* RenderTemplate(PyObject* self, PyObject* const* args, Py_ssize_t nargs
       py::dict kwargs;
       for (Py_ssize_t i = 0; i < keywords; ++i) {
         PyObject* name = PyTuple_GET_ITEM(kwnames, i);
-        if (PyUnicode_CompareWithASCIIString(name, "context") == 0) continue;
+        if (IsContextKeyword(name)) continue;
         if (PyDict_SetItem(kwargs.ptr(), name, args[nargs + i]) != 0) {
           throw py::error_already_set();
         }

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "llmkit/call.h"
+#include "llmkit/status.h"
 #include "template/ast.h"
 #include "template/value.h"
 
@@ -182,7 +183,21 @@ class Renderer {
   friend struct Flow;
   enum class Flow : uint8_t { kNormal, kBreak, kContinue };
 
-  absl::Status Exec(const Body& body, Scope* scope);
+  absl::Status Exec(const Body& body, Scope* scope) {
+    if (body.empty()) return absl::OkStatus();
+    LLMKIT_RETURN_IF_ERROR(CheckStack(body.front().pos));
+    for (const Stmt& s : body) {
+      // A printed `a + b` (a chat template's loop body) without the statement dispatch.
+      if (s.kind == Stmt::Kind::kPrint && !s.expr->chain.empty()) {
+        stmt_pos_ = s.pos;
+        LLMKIT_RETURN_IF_ERROR(PrintChain(*s.expr, scope));
+        continue;
+      }
+      LLMKIT_RETURN_IF_ERROR(ExecStmt(s, scope));
+      if (flow_ != Flow::kNormal) return absl::OkStatus();
+    }
+    return absl::OkStatus();
+  }
   absl::Status ExecStmt(const Stmt& s, Scope* scope);
   absl::Status ExecFor(const Stmt& s, Scope* scope, const Value& iterable, int depth0);
   absl::Status ExecInclude(const Stmt& s, Scope* scope);
@@ -200,7 +215,39 @@ class Renderer {
   absl::Status OutputExhausted(uint32_t pos) const;
 
   absl::StatusOr<Value> Eval(const Expr& e, Scope* scope);
-  absl::StatusOr<Value> Lookup(const Expr& e, Scope* scope);
+  // A name's value: the innermost scope (a loop's variable) checked here, the rest out of line.
+  absl::StatusOr<Value> Lookup(const Expr& e, Scope* scope) {
+    if (scope == nullptr) return LookupOuter(e, nullptr);
+    for (auto& [name, value] : scope->vars) {
+      if (SameText(name, e.name)) return value;
+    }
+    return LookupOuter(e, scope->parent);
+  }
+  absl::StatusOr<Value> LookupOuter(const Expr& e, Scope* scope);
+  // `message['role']` where `message` is a variable of the innermost scope (a loop's item)
+  // holding a dict with that key: sets *out to the item, as Eval would, without Eval's dispatch.
+  // False (and *out untouched) whenever any of that does not hold; Eval then does the work.
+  bool FastItem(const Expr& e, Scope* scope, Value* out) const {
+    if (e.kind != Expr::Kind::kGetItem || scope == nullptr) return false;
+    const Expr& object = *e.children[0];
+    const Expr& key = *e.children[1];
+    if (object.kind != Expr::Kind::kName || key.kind != Expr::Kind::kLiteral ||
+        key.literal.kind != Value::Kind::kString) {
+      return false;
+    }
+    for (const auto& [name, value] : scope->vars) {
+      if (!SameText(name, object.name)) continue;
+      if (value.kind != Value::Kind::kDict) return false;
+      for (const auto& [k, item] : value.dict->items) {
+        if (k.kind == Value::Kind::kString && SameText(k.str, key.literal.str)) {
+          *out = item;
+          return true;
+        }
+      }
+      return false;
+    }
+    return false;
+  }
   absl::StatusOr<Value> EvalCall(const Expr& e, Scope* scope, const Value* caller = nullptr);
   absl::Status EvalArgs(const Expr& e, size_t first, Scope* scope, Args* args, Kwargs* kwargs);
   absl::StatusOr<Value> EvalBinary(const Expr& e, Op op, const Value& a, const Value& b);
@@ -210,7 +257,11 @@ class Renderer {
   absl::StatusOr<Value> EvalChain(const Expr& e, Scope* scope, bool print);
   absl::StatusOr<Value> JoinChain(const Expr& e, ChainParts& parts, bool print);
   absl::Status PrintChain(const Expr& e, Scope* scope);
-  absl::Status PrintExpr(const Expr& e, Scope* scope);
+  absl::Status PrintExpr(const Expr& e, Scope* scope) {
+    if (!e.chain.empty()) return PrintChain(e, scope);
+    return PrintValue(e, scope);
+  }
+  absl::Status PrintValue(const Expr& e, Scope* scope);
   absl::StatusOr<Value> CallMacro(const Expr& at, Callable* macro, Args& args, Kwargs& kwargs);
   absl::StatusOr<Value> CallGlobal(const Expr& at, Callable* fn, Args& args, Kwargs& kwargs);
 

@@ -35,7 +35,7 @@ int64_t FloorMod(int64_t a, int64_t b) {
 
 }  // namespace
 
-absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
+absl::StatusOr<Value> Renderer::LookupOuter(const Expr& e, Scope* scope) {
   for (Scope* s = scope; s != nullptr; s = s->parent) {
     for (auto& [name, value] : s->vars) {
       if (SameText(name, e.name)) return value;
@@ -76,12 +76,13 @@ absl::StatusOr<Value> Renderer::Lookup(const Expr& e, Scope* scope) {
 absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool print) {
   ChainParts parts;
   for (const Expr* operand : e.chain) {
+    Value v;
     if (operand->kind == Expr::Kind::kLiteral) {
-      parts.emplace_back(operand, operand->literal);
-    } else {
-      LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(*operand, scope));
-      parts.emplace_back(operand, v);
+      v = operand->literal;
+    } else if (!FastItem(*operand, scope, &v)) {
+      LLMKIT_ASSIGN_OR_RETURN(v, Eval(*operand, scope));
     }
+    parts.emplace_back(operand, v);
   }
   return JoinChain(e, parts, print);
 }
@@ -160,7 +161,7 @@ absl::Status Renderer::PrintChain(const Expr& e, Scope* scope) {
     Value v;
     if (operand->kind == Expr::Kind::kLiteral) {
       v = operand->literal;
-    } else {
+    } else if (!FastItem(*operand, scope, &v)) {
       LLMKIT_ASSIGN_OR_RETURN(v, Eval(*operand, scope));
     }
     if (v.kind == Value::Kind::kString && !v.safe) {
@@ -188,8 +189,7 @@ absl::Status Renderer::PrintChain(const Expr& e, Scope* scope) {
   return Append({}, e.pos);
 }
 
-absl::Status Renderer::PrintExpr(const Expr& e, Scope* scope) {
-  if (!e.chain.empty()) return PrintChain(e, scope);
+absl::Status Renderer::PrintValue(const Expr& e, Scope* scope) {
   LLMKIT_ASSIGN_OR_RETURN(Value v, Eval(e, scope));
   if (v.kind == Value::Kind::kString) return Append(v.str, e.pos);
   LLMKIT_RETURN_IF_ERROR(AppendStr(e, v, out_));

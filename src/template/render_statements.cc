@@ -20,15 +20,6 @@
 
 namespace llmkit::internal::tmpl {
 
-absl::Status Renderer::Exec(const Body& body, Scope* scope) {
-  if (!body.empty()) LLMKIT_RETURN_IF_ERROR(CheckStack(body.front().pos));
-  for (const Stmt& s : body) {
-    LLMKIT_RETURN_IF_ERROR(ExecStmt(s, scope));
-    if (flow_ != Flow::kNormal) return absl::OkStatus();
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Renderer::RenderToString(const Body& body, Scope* scope, std::string* text) {
   std::string* saved = out_;
   out_ = text;

@@ -112,7 +112,15 @@ void TemplateValues::End() {
       b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(b.key), "\") without a value"));
       b.has_key = false;
     }
-    std::string_view duplicate = DuplicateKey(*b.dict_top);
+    const auto& items = b.dict_top->items;
+    std::string_view duplicate;
+    if (items.size() == 2) {  // The usual message: role and content.
+      if (internal::tmpl::SameText(items[0].first.str, items[1].first.str)) {
+        duplicate = items[1].first.str;
+      }
+    } else if (items.size() > 2) {
+      duplicate = DuplicateKey(*b.dict_top);
+    }
     if (!duplicate.empty()) {
       b.Fail(absl::StrCat("the key \"", internal::ToAbsl(duplicate), "\" twice in one object"));
     }
