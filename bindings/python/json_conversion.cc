@@ -285,7 +285,7 @@ void Put(TemplateValues& out, PyObject* value, Borrowing& b) {
   Enter(value, b.state);
   b.state.bytes += sizeof(Json);
   if (PyDict_Check(value)) {
-    out.BeginObject();
+    out.BeginObject(static_cast<size_t>(PyDict_GET_SIZE(value)));
     Py_ssize_t position = 0;
     PyObject *key = nullptr, *member = nullptr;
     while (PyDict_Next(value, &position, &key, &member)) {
@@ -298,8 +298,8 @@ void Put(TemplateValues& out, PyObject* value, Borrowing& b) {
     }
   } else {
     // Converting runs no Python code, so the list cannot change under the loop.
-    out.BeginArray();
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+    out.BeginArray(static_cast<size_t>(n));
     PyObject** items = PySequence_Fast_ITEMS(value);
     for (Py_ssize_t i = 0; i < n; ++i) Put(out, items[i], b);
   }

@@ -127,8 +127,9 @@ class TemplateValues {
   TemplateValues& operator=(TemplateValues&&) noexcept;
 
   void Clear();
-  void BeginObject();
-  void BeginArray();
+  // `size_hint`: how many members/items are coming, when known (storage reserved once).
+  void BeginObject(size_t size_hint = 0);
+  void BeginArray(size_t size_hint = 0);
   void End();  // Closes the innermost open object or array.
   void Key(std::string_view key);
   void Null();
