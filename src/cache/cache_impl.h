@@ -69,11 +69,10 @@ void Land(Flight& flight, std::shared_ptr<const Entry> entry);
 // way to wake a waiter): its entry, null when the call failed.
 absl::StatusOr<std::shared_ptr<const Entry>> WaitFor(Flight& flight, const CallContext& call);
 
-// What a caller asking for a key does next: serve `entry` (coalesced: it waited for it), or
-// lead the call (then Finish or Share it).
+// What a caller asking for a key does next: serve `entry`, or lead the call (then Finish or
+// Share it).
 struct Lookup {
   std::shared_ptr<const Entry> entry;
-  bool coalesced = false;
   std::shared_ptr<Flight> lead;
   std::string lock_token;  // Redis: the value of the lock key this caller holds.
 };

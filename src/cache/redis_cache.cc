@@ -184,7 +184,6 @@ class RedisCache final : public CacheBackend {
     AddUsage(&stats_.saved_usage, entry->response.usage);
     Lookup hit;
     hit.entry = std::move(entry);
-    hit.coalesced = coalesced;
     return hit;
   }
 

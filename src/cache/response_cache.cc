@@ -219,7 +219,7 @@ class MemoryCache final : public CacheBackend {
             lru_.splice(lru_.begin(), lru_, it->second);  // Most recently used first.
             ++stats_.hits;
             AddUsage(&stats_.saved_usage, entry->response.usage);
-            return Lookup{entry, false, nullptr};
+            return Lookup{entry, nullptr};
           }
           ++stats_.expirations;
           EraseLocked(it, &unindex);
@@ -229,7 +229,7 @@ class MemoryCache final : public CacheBackend {
           auto lead = std::make_shared<Flight>();
           flights_.emplace(key, lead);
           ++stats_.misses;
-          return Lookup{nullptr, false, std::move(lead)};
+          return Lookup{nullptr, std::move(lead)};
         }
         wait = flight->second;
       }
@@ -239,7 +239,7 @@ class MemoryCache final : public CacheBackend {
         ++stats_.hits;
         ++stats_.coalesced;
         AddUsage(&stats_.saved_usage, entry->response.usage);
-        return Lookup{std::move(entry), true, nullptr};
+        return Lookup{std::move(entry), nullptr};
       }
       // The call we waited for failed: ask again (one of the waiters leads the next call).
     }

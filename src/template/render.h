@@ -227,6 +227,17 @@ class Renderer {
   // `message['role']` where `message` is a variable of the innermost scope (a loop's item)
   // holding a dict with that key: sets *out to the item, as Eval would, without Eval's dispatch.
   // False (and *out untouched) whenever any of that does not hold; Eval then does the work.
+  // An operand of a `+`/`~` chain into *v: a literal as it is, `name['key']` by FastItem,
+  // anything else by Eval.
+  absl::Status EvalOperand(const Expr& operand, Scope* scope, Value* v) {
+    if (operand.kind == Expr::Kind::kLiteral) {
+      *v = operand.literal;
+      return absl::OkStatus();
+    }
+    if (FastItem(operand, scope, v)) return absl::OkStatus();
+    LLMKIT_ASSIGN_OR_RETURN(*v, Eval(operand, scope));
+    return absl::OkStatus();
+  }
   bool FastItem(const Expr& e, Scope* scope, Value* out) const {
     if (e.kind != Expr::Kind::kGetItem || scope == nullptr) return false;
     const Expr& object = *e.children[0];

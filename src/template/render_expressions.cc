@@ -77,11 +77,7 @@ absl::StatusOr<Value> Renderer::EvalChain(const Expr& e, Scope* scope, bool prin
   ChainParts parts;
   for (const Expr* operand : e.chain) {
     Value v;
-    if (operand->kind == Expr::Kind::kLiteral) {
-      v = operand->literal;
-    } else if (!FastItem(*operand, scope, &v)) {
-      LLMKIT_ASSIGN_OR_RETURN(v, Eval(*operand, scope));
-    }
+    LLMKIT_RETURN_IF_ERROR(EvalOperand(*operand, scope, &v));
     parts.emplace_back(operand, v);
   }
   return JoinChain(e, parts, print);
@@ -159,11 +155,7 @@ absl::Status Renderer::PrintChain(const Expr& e, Scope* scope) {
   for (size_t i = 0; i < n; ++i) {
     const Expr* operand = e.chain[i];
     Value v;
-    if (operand->kind == Expr::Kind::kLiteral) {
-      v = operand->literal;
-    } else if (!FastItem(*operand, scope, &v)) {
-      LLMKIT_ASSIGN_OR_RETURN(v, Eval(*operand, scope));
-    }
+    LLMKIT_RETURN_IF_ERROR(EvalOperand(*operand, scope, &v));
     if (v.kind == Value::Kind::kString && !v.safe) {
       out_->append(v.str);
       continue;
@@ -177,12 +169,9 @@ absl::Status Renderer::PrintChain(const Expr& e, Scope* scope) {
     }
     parts.emplace_back(operand, v);
     for (size_t j = i + 1; j < n; ++j) {
-      if (e.chain[j]->kind == Expr::Kind::kLiteral) {
-        parts.emplace_back(e.chain[j], e.chain[j]->literal);
-      } else {
-        LLMKIT_ASSIGN_OR_RETURN(Value rest, Eval(*e.chain[j], scope));
-        parts.emplace_back(e.chain[j], rest);
-      }
+      Value rest;
+      LLMKIT_RETURN_IF_ERROR(EvalOperand(*e.chain[j], scope, &rest));
+      parts.emplace_back(e.chain[j], rest);
     }
     return JoinChain(e, parts, /*print=*/true).status();
   }

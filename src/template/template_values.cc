@@ -2,7 +2,6 @@
 
 #include "template/template_values.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -122,15 +121,7 @@ void TemplateValues::End() {
       b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(b.key), "\") without a value"));
       b.has_key = false;
     }
-    const auto& items = b.dict_top->items;
-    std::string_view duplicate;
-    if (items.size() == 2) {  // The usual message: role and content.
-      if (internal::tmpl::SameText(items[0].first.str, items[1].first.str)) {
-        duplicate = items[1].first.str;
-      }
-    } else if (items.size() > 2) {
-      duplicate = DuplicateKey(*b.dict_top);
-    }
+    std::string_view duplicate = DuplicateKey(*b.dict_top);
     if (!duplicate.empty()) {
       b.Fail(absl::StrCat("the key \"", internal::ToAbsl(duplicate), "\" twice in one object"));
     }
