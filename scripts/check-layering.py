@@ -44,6 +44,7 @@ LAYERS = {
     "observe": {"common"},
     "cost": {"common"},
     "cache": {"common", "json"},
+    "agent": {"common"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
