@@ -21,6 +21,12 @@ struct ModelHandles {
   std::string default_model;                   // A request naming none goes to it ("": unknown).
 };
 
+// An OpenAI-style message dict (role, content: str, None or a list of text/image_url parts,
+// tool_calls, tool_call_id) as a Message; StatusError(kInvalidArgument) naming messages[index].
+Message ToMessage(const Json& m, size_t index);  // client_bindings.cc
+// A Message as such a dict (content None for an assistant message with only tool calls).
+pybind11::dict MessageDict(const Message& m);  // client_bindings.cc
+
 // Raises TypeError for anything but the client classes.
 ModelHandles ModelsOf(const pybind11::handle& model);  // client_bindings.cc
 // A llmkit.ChatModel over these models (for decorators bound elsewhere: with_tracing).

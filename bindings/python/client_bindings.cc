@@ -53,8 +53,8 @@ absl::Status BadMessage(size_t index, std::string_view what) {
       absl::StrCat("messages[", index, "]: ", absl::string_view(what.data(), what.size())));
 }
 
-// An OpenAI-style message dict: role, content (str, None or a list of text/image_url parts),
-// tool_calls, tool_call_id.
+}  // namespace
+
 Message ToMessage(const Json& m, size_t index) {
   if (!m.is_object()) throw StatusError(BadMessage(index, "expected a dict"));
   Message out;
@@ -97,6 +97,8 @@ Message ToMessage(const Json& m, size_t index) {
   return out;
 }
 
+namespace {
+
 // {"type": "function", "function": {...}} or the inner {"name", "description", "parameters"}.
 ToolSpec ToTool(const Json& t) {
   const Json* f = t.Find("function");
@@ -109,6 +111,8 @@ ToolSpec ToTool(const Json& t) {
   if (const Json* p = fields.Find("input_schema"); p != nullptr) spec.parameters = *p;
   return spec;
 }
+
+}  // namespace
 
 py::dict MessageDict(const Message& m) {
   py::dict out;
@@ -131,6 +135,8 @@ py::dict MessageDict(const Message& m) {
   }
   return out;
 }
+
+namespace {
 
 struct ChatArgs {
   py::list messages;

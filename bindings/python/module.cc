@@ -62,6 +62,7 @@ void BindGuard(py::module_& module);      // guard_bindings.cc
 void BindObserve(py::module_& module);    // observe_bindings.cc
 void BindCost(py::module_& module);       // cost_bindings.cc
 void BindCache(py::module_& module);      // cache_bindings.cc
+void BindAgents(py::module_& module);     // agent_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -102,4 +103,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindSchema(module);
   BindGuard(module);
   BindObserve(module);
+  BindAgents(module);
 }

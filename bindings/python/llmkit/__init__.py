@@ -27,6 +27,9 @@ from ._errors import (
     ValidationError,
 )
 from ._llmkit import (
+    Agent,
+    AgentEvent,
+    AgentResult,
     AnthropicClient,
     Bm25Hit,
     Budget,
@@ -96,9 +99,22 @@ from ._llmkit import (
     with_tracing,
     __version__,
 )
+from ._agents import AgentStream, Tool, tool
+
+def _agent_stream(self, input, *, variables=None, timeout=None, tags=None):
+    """Runs the loop on a thread and returns an AgentStream: iterate it for the AgentEvents as
+    they happen; its `result` is the AgentResult once the iteration has ended."""
+    return AgentStream(self, input, variables=variables, timeout=timeout, tags=tags)
+
+
+Agent.stream = _agent_stream
 
 __all__ = [
     "AbortedError",
+    "Agent",
+    "AgentEvent",
+    "AgentResult",
+    "AgentStream",
     "AlreadyExistsError",
     "AnthropicClient",
     "Bm25Hit",
@@ -157,6 +173,7 @@ __all__ = [
     "Template",
     "Tracer",
     "TokenSplitter",
+    "Tool",
     "ToolCall",
     "UnauthenticatedError",
     "UnavailableError",
@@ -174,6 +191,7 @@ __all__ = [
     "json_loads",
     "load_encoding",
     "redact_pii",
+    "tool",
     "restore_pii",
     "with_budget",
     "with_cache",

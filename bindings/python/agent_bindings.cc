@@ -1,0 +1,271 @@
+// Python bindings of agent.h: Agent, AgentResult, AgentEvent. Tools are llmkit.Tool objects (or
+// plain functions, made into one by llmkit.tool): the Python side (llmkit/_agents.py) derives
+// their schemas; here they are called, each with the GIL taken, from the run's tool threads.
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "call_conversion.h"
+#include "client_access.h"
+#include "interrupt.h"
+#include "json_conversion.h"
+#include "llmkit/agent.h"
+#include "status_conversion.h"
+
+namespace py = pybind11;
+
+namespace llmkit::python {
+namespace {
+
+// A Python object usable from any thread: deleted with the GIL taken.
+std::shared_ptr<py::object> Hold(py::object object) {
+  return std::shared_ptr<py::object>(new py::object(std::move(object)), [](py::object* o) {
+    py::gil_scoped_acquire gil;
+    delete o;
+  });
+}
+
+// "ValueError: the message" of the Python exception being handled.
+std::string Describe(py::error_already_set& e) {
+  std::string type = py::str(e.type().attr("__name__"));
+  std::string message = py::str(e.value());
+  return message.empty() ? type : absl::StrCat(type, ": ", message);
+}
+
+AgentTool ToAgentTool(const py::handle& item) {
+  py::module_ agents = py::module_::import("llmkit._agents");
+  py::object tool = py::reinterpret_borrow<py::object>(item);
+  if (!py::isinstance(tool, agents.attr("Tool"))) {
+    if (!PyCallable_Check(tool.ptr())) {
+      throw py::type_error("tools must be llmkit.Tool objects or functions, not " +
+                           std::string(py::str(py::type::of(tool).attr("__name__"))));
+    }
+    tool = agents.attr("tool")(tool);
+  }
+  AgentTool out;
+  out.name = py::cast<std::string>(tool.attr("name"));
+  out.description = py::cast<std::string>(tool.attr("description"));
+  out.parameters = PythonToJson(tool.attr("parameters"));
+  py::object timeout = tool.attr("timeout");
+  if (!timeout.is_none()) {
+    out.timeout = std::chrono::ceil<std::chrono::milliseconds>(
+        PositiveSeconds(py::cast<double>(timeout), "timeout"));
+  }
+  std::shared_ptr<py::object> function = Hold(tool.attr("function"));
+  out.run = [function](const Json& arguments, const ToolContext&) -> absl::StatusOr<Json> {
+    py::gil_scoped_acquire gil;
+    try {
+      if (!arguments.is_object()) return absl::InvalidArgumentError("arguments must be an object");
+      py::dict kwargs = JsonToPython(arguments);
+      py::object result = (*function)(**kwargs);
+      if (py::isinstance<py::str>(result)) return Json(py::cast<std::string>(result));
+      try {
+        return PythonToJson(result);
+      } catch (const StatusError&) {
+        return Json(py::cast<std::string>(py::str(result)));  // Not JSON: its str().
+      }
+    } catch (py::error_already_set& e) {
+      return absl::UnknownError(Describe(e));
+    } catch (const std::exception& e) {
+      return absl::UnknownError(e.what());
+    }
+  };
+  return out;
+}
+
+const char* EventKind(AgentEvent::Kind kind) {
+  switch (kind) {
+    case AgentEvent::Kind::kTurnStarted:
+      return "turn_started";
+    case AgentEvent::Kind::kTextDelta:
+      return "text";
+    case AgentEvent::Kind::kToolCallStarted:
+      return "tool_call_started";
+    case AgentEvent::Kind::kToolCallFinished:
+      return "tool_call_finished";
+    case AgentEvent::Kind::kLimitHit:
+      return "limit_hit";
+    case AgentEvent::Kind::kFinished:
+      return "finished";
+  }
+  return "unknown";
+}
+
+std::vector<Message> ToInput(const py::object& input) {
+  std::vector<Message> messages;
+  if (py::isinstance<py::str>(input)) {
+    messages.push_back({.role = "user", .content = py::cast<std::string>(input)});
+    return messages;
+  }
+  if (!py::isinstance<py::list>(input) && !py::isinstance<py::tuple>(input)) {
+    throw py::type_error("input must be a str or a list of message dicts");
+  }
+  size_t index = 0;
+  for (const py::handle& m : input) messages.push_back(ToMessage(PythonToJson(m), index++));
+  return messages;
+}
+
+struct PyAgent {
+  std::shared_ptr<Agent> agent;
+};
+
+// The run's events handed to a Python callable, with the GIL taken; the first exception it
+// raises cancels the run and is raised once the run has ended.
+struct PythonEvents {
+  py::object callable;
+  std::shared_ptr<Cancellation> cancellation;
+  std::shared_ptr<py::error_already_set> error;
+
+  AgentEventCallback Wrap() {
+    if (callable.is_none()) return nullptr;
+    return [this](const AgentEvent& e) {
+      py::gil_scoped_acquire gil;
+      if (error != nullptr) return;
+      try {
+        callable(e);
+      } catch (py::error_already_set& raised) {
+        error = std::make_shared<py::error_already_set>(std::move(raised));
+        if (cancellation != nullptr) cancellation->Cancel();
+      }
+    };
+  }
+};
+
+}  // namespace
+
+void BindAgents(py::module_& m) {
+  py::class_<AgentEvent>(m, "AgentEvent",
+                         "One event of an agent run: kind is 'turn_started', 'text' (a piece of "
+                         "the model's reply), 'tool_call_started', 'tool_call_finished', "
+                         "'limit_hit' or 'finished'.")
+      .def_property_readonly("kind", [](const AgentEvent& e) { return EventKind(e.kind); })
+      .def_readonly("turn", &AgentEvent::turn)
+      .def_property_readonly("call",
+                             [](const AgentEvent& e) -> py::object {
+                               if (e.call.id.empty() && e.call.name.empty()) return py::none();
+                               return py::cast(e.call);
+                             })
+      .def_readonly("text", &AgentEvent::text)
+      .def_readonly("is_error", &AgentEvent::is_error)
+      .def_property_readonly(
+          "duration",
+          [](const AgentEvent& e) { return std::chrono::duration<double>(e.duration).count(); },
+          "Seconds a finished tool call took.")
+      .def_property_readonly(
+          "stop_reason",
+          [](const AgentEvent& e) { return std::string(AgentStopReasonName(e.stop_reason)); })
+      .def("__repr__", [](const AgentEvent& e) {
+        std::string out = absl::StrCat("AgentEvent(kind='", EventKind(e.kind), "', turn=", e.turn);
+        if (!e.call.name.empty()) absl::StrAppend(&out, ", tool='", e.call.name, "'");
+        return out + ")";
+      });
+
+  py::class_<AgentResult>(m, "AgentResult")
+      .def_readonly("text", &AgentResult::text)
+      .def_property_readonly(
+          "stop_reason",
+          [](const AgentResult& r) { return std::string(AgentStopReasonName(r.stop_reason)); },
+          "'completed', 'max_turns', 'max_tool_calls', 'max_tokens', 'max_cost', 'deadline' or "
+          "'cancelled'.")
+      .def_property_readonly("transcript",
+                             [](const AgentResult& r) {
+                               py::list out;
+                               for (const Message& message : r.transcript) {
+                                 py::dict d = MessageDict(message);
+                                 if (!message.tool_call_id.empty()) {
+                                   d["tool_call_id"] = message.tool_call_id;
+                                 }
+                                 out.append(std::move(d));
+                               }
+                               return out;
+                             })
+      .def_readonly("usage", &AgentResult::usage)
+      .def_readonly("cost", &AgentResult::cost)
+      .def_readonly("turns", &AgentResult::turns)
+      .def_readonly("tool_calls", &AgentResult::tool_calls)
+      .def_readonly("tool_errors", &AgentResult::tool_errors)
+      .def("__repr__", [](const AgentResult& r) -> std::string {
+        return absl::StrCat("AgentResult(stop_reason='",
+                            std::string(AgentStopReasonName(r.stop_reason)), "', turns=", r.turns,
+                            ", tool_calls=", r.tool_calls, ")");
+      });
+
+  py::class_<PyAgent>(m, "Agent",
+                      "A tool-calling loop around a model with every limit enforced in code.")
+      .def(py::init([](const py::object& model, const std::string& instructions,
+                       const py::iterable& tools, int max_turns,
+                       std::optional<int64_t> max_tool_calls, std::optional<int64_t> max_tokens,
+                       std::optional<double> max_cost, bool final_answer_on_limit,
+                       int max_parallel_tools, std::optional<double> temperature,
+                       std::optional<int64_t> seed, const py::object& prices) {
+             AgentOptions options;
+             options.instructions = instructions;
+             for (const py::handle& t : tools) options.tools.push_back(ToAgentTool(t));
+             options.limits.max_turns = max_turns;
+             options.limits.max_tool_calls = max_tool_calls.value_or(0);
+             options.limits.max_tokens = max_tokens.value_or(0);
+             options.limits.max_cost = max_cost.value_or(0);
+             options.limits.final_answer_on_limit = final_answer_on_limit;
+             auto positive = [](std::optional<double> v, const char* name) {
+               if (v && !(*v > 0)) {
+                 throw StatusError(absl::InvalidArgumentError(
+                     absl::StrCat(name, " must be positive or None, got ", *v)));
+               }
+             };
+             positive(max_tool_calls ? std::optional<double>(*max_tool_calls) : std::nullopt,
+                      "max_tool_calls");
+             positive(max_tokens ? std::optional<double>(*max_tokens) : std::nullopt, "max_tokens");
+             positive(max_cost, "max_cost");
+             options.max_parallel_tools = max_parallel_tools;
+             options.request.temperature = temperature;
+             options.request.seed = seed;
+             options.prices = PriceTableOf(prices);
+             return PyAgent{ValueOrThrow(Agent::Create(ModelsOf(model).chat, std::move(options)))};
+           }),
+           py::arg("model"), py::kw_only(), py::arg("instructions") = "",
+           py::arg("tools") = py::tuple(), py::arg("max_turns") = 10,
+           py::arg("max_tool_calls") = py::none(), py::arg("max_tokens") = py::none(),
+           py::arg("max_cost") = py::none(), py::arg("final_answer_on_limit") = false,
+           py::arg("max_parallel_tools") = 8, py::arg("temperature") = py::none(),
+           py::arg("seed") = py::none(), py::arg("prices") = py::none())
+      .def(
+          "run",
+          [](const PyAgent& self, const py::object& input, const py::object& variables,
+             std::optional<double> timeout, const py::object& tags, const py::object& on_event) {
+            std::vector<Message> messages = ToInput(input);
+            AgentRunOptions run;
+            if (!variables.is_none()) {
+              if (!py::isinstance<py::dict>(variables)) {
+                throw py::type_error("variables must be a dict");
+              }
+              run.variables = PythonToJson(variables);
+            }
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            PythonEvents events{on_event, nullptr, nullptr};
+            std::shared_ptr<Agent> agent = self.agent;
+            absl::StatusOr<AgentResult> result =
+                RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+                  call.cancellation = cancellation;
+                  events.cancellation = cancellation;
+                  run.on_event = events.Wrap();
+                  return agent->Run(std::move(messages), call, run);
+                });
+            if (events.error != nullptr) throw *events.error;
+            return ValueOrThrow(std::move(result));
+          },
+          py::arg("input"), py::kw_only(), py::arg("variables") = py::none(),
+          py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
+          py::arg("on_event") = py::none(),
+          "Runs the loop on `input` (a str, or a list of message dicts to continue) and returns "
+          "an AgentResult. `on_event` is called with each AgentEvent.");
+}
+
+}  // namespace llmkit::python

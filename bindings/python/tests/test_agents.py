@@ -1,0 +1,265 @@
+"""llmkit.Agent from Python against a scripted OpenAI-compatible server on 127.0.0.1: tools from
+plain functions (schemas from their signatures and docstrings), results fed back, parallel tools
+that sleep, exceptions reported to the model, ceilings, deadlines, events and streams."""
+
+import enum
+import json
+import threading
+import time
+import typing
+
+import pytest
+
+import llmkit
+from fake_provider import Provider
+
+
+def calls_reply(*calls, prompt_tokens=20, completion_tokens=9):
+    return {"id": "chatcmpl-1", "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": None,
+                "tool_calls": [{"id": call_id, "type": "function",
+                                "function": {"name": name, "arguments": json.dumps(arguments)}}
+                               for call_id, name, arguments in calls]}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}
+
+
+def text_reply(text):
+    return {"id": "chatcmpl-2", "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}}
+
+
+def stream_of(reply):
+    """The reply as an OpenAI stream: text in two deltas, then usage."""
+    message = reply["choices"][0]["message"]
+    chunks = []
+    text = message.get("content") or ""
+    if text:
+        chunks += [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": text[:2]}}]},
+                   {"choices": [{"index": 0, "delta": {"content": text[2:]}}]}]
+    for i, call in enumerate(message.get("tool_calls") or []):
+        chunks.append({"choices": [{"index": 0, "delta": {"tool_calls": [dict(call, index=i)]}}]})
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": reply["choices"][0]["finish_reason"]}]})
+    chunks.append({"choices": [], "usage": reply["usage"]})
+    return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+
+
+@pytest.fixture
+def scripted():
+    servers = []
+
+    def start(*replies):
+        queue = list(replies)
+
+        def script(path, body, headers):
+            if not queue:
+                return 500, {}, b'{"error": {"message": "no more replies"}}', 0
+            reply = queue.pop(0)
+            if body.get("stream"):
+                return 200, {}, stream_of(reply), 0
+            return 200, {}, json.dumps(reply).encode(), 0
+
+        servers.append(Provider(script))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def client(p):
+    return llmkit.OpenAIClient(base_url=p.url + "/v1", api_key="sk-test", model="gpt-4o-mini")
+
+
+class Unit(enum.Enum):
+    C = "celsius"
+    F = "fahrenheit"
+
+
+def get_weather(city: str, unit: Unit = Unit.C, days: int = 1, hourly: bool = False,
+                tags: typing.Optional[list[str]] = None) -> str:
+    """Current weather for a city.
+
+    Args:
+        city: The city's name, e.g. Paris.
+        unit: Degrees in which
+            to answer.
+        days: How many days.
+    """
+    return f"18C in {city}"
+
+
+def test_schema_comes_from_the_signature_and_docstring():
+    t = llmkit.tool(get_weather)
+    assert t.name == "get_weather"
+    assert t.description == "Current weather for a city."
+    assert t.parameters == {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "The city's name, e.g. Paris."},
+            "unit": {"enum": ["celsius", "fahrenheit"], "description": "Degrees in which to answer."},
+            "days": {"type": "integer", "description": "How many days.", "default": 1},
+            "hourly": {"type": "boolean", "default": False},
+            "tags": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}],
+                     "default": None},
+        },
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    # The schema compiles with llmkit's validator, and accepts what the function takes.
+    schema = llmkit.JsonSchema(t.parameters)
+    assert schema.is_valid({"city": "Paris", "tags": ["a"]})
+    assert not schema.is_valid({"city": 3})
+
+    @llmkit.tool(name="lookup", timeout=2)
+    def find(query: typing.Literal["a", "b"], limit: float | None = None, **extra):
+        """:param query: What to look up."""
+    assert find.name == "lookup" and find.timeout == 2
+    assert find.parameters["properties"]["query"] == {"enum": ["a", "b"], "description": "What to look up."}
+    assert find.parameters["properties"]["limit"] == {"type": ["number", "null"], "default": None}
+    assert find.parameters["additionalProperties"] is True
+
+
+def test_agent_runs_python_tools_and_feeds_results_back(scripted):
+    p = scripted(calls_reply(("call_1", "get_weather", {"city": "Paris"}),
+                             ("call_2", "get_weather", {"city": "Oslo", "days": 2})),
+                 text_reply("Paris and Oslo: 18C."))
+    agent = llmkit.Agent(client(p), instructions="Be brief, {{ name }}.", tools=[get_weather])
+    r = agent.run("Weather in Paris and Oslo?", variables={"name": "Bot"}, timeout=30)
+    assert r.text == "Paris and Oslo: 18C."
+    assert r.stop_reason == "completed"
+    assert (r.turns, r.tool_calls, r.tool_errors) == (2, 2, 0)
+    assert r.usage.total_tokens == 29 + 16
+    assert r.cost.total > 0
+    assert [m["role"] for m in r.transcript] == ["system", "user", "assistant", "tool", "tool", "assistant"]
+    assert r.transcript[0]["content"] == "Be brief, Bot."
+    assert r.transcript[3] == {"role": "tool", "content": "18C in Paris", "tool_call_id": "call_1"}
+    sent = p.requests[1][2]
+    assert sent["tools"][0]["function"]["name"] == "get_weather"
+    assert [m.get("content") for m in sent["messages"][3:]] == ["18C in Paris", "18C in Oslo"]
+    # The transcript continues a conversation.
+    p2 = scripted(text_reply("You're welcome."))
+    r2 = llmkit.Agent(client(p2), tools=[get_weather]).run(r.transcript + [{"role": "user", "content": "Thanks"}])
+    assert r2.text == "You're welcome."
+    assert len(p2.requests[0][2]["messages"]) == 7
+
+
+def test_three_sleeping_tools_run_in_parallel(scripted):
+    def slow(name):
+        def sleep() -> str:
+            time.sleep(0.5)
+            return name
+        sleep.__name__ = name
+        return sleep
+    p = scripted(calls_reply(("a", "slow_a", {}), ("b", "slow_b", {}), ("c", "slow_c", {})), text_reply("done"))
+    agent = llmkit.Agent(client(p), tools=[slow("slow_a"), slow("slow_b"), slow("slow_c")])
+    t0 = time.monotonic()
+    r = agent.run("go")
+    elapsed = time.monotonic() - t0
+    assert r.text == "done"
+    assert 0.5 <= elapsed < 0.95, elapsed
+    assert [m["content"] for m in r.transcript[2:5]] == ["slow_a", "slow_b", "slow_c"]  # The model's order.
+
+
+def test_tool_errors_reach_the_model_and_never_crash(scripted):
+    def broken(city: str):
+        raise ValueError(f"no station in {city}")
+
+    def returns_json(n: int):
+        return {"n": n, "items": [1, 2]}
+
+    def returns_object():
+        return object()
+
+    p = scripted(calls_reply(("c1", "broken", {"city": "Paris"}), ("c2", "returns_json", {"n": 3}),
+                             ("c3", "returns_object", {}), ("c4", "broken", {"town": "x"})),
+                 text_reply("ok"))
+    r = llmkit.Agent(client(p), tools=[broken, returns_json, returns_object]).run("go")
+    results = [m["content"] for m in r.transcript[2:6]]
+    assert results[0] == "Error: ValueError: no station in Paris"
+    assert json.loads(results[1]) == {"n": 3, "items": [1, 2]}
+    assert results[2].startswith("<object object at")
+    assert "invalid arguments for broken" in results[3]
+    assert r.tool_errors == 2
+
+
+def test_ceilings_and_deadline(scripted):
+    loop = [calls_reply((f"c{i}", "get_weather", {"city": "Paris"})) for i in range(3)]
+    p = scripted(*loop)
+    r = llmkit.Agent(client(p), tools=[get_weather], max_turns=3).run("loop")
+    assert (r.stop_reason, r.turns, len(p.requests)) == ("max_turns", 3, 3)
+
+    p = scripted(*loop, text_reply("Final: 18C."))
+    r = llmkit.Agent(client(p), tools=[get_weather], max_turns=3, final_answer_on_limit=True).run("loop")
+    assert (r.stop_reason, r.text, p.requests[-1][2]["tool_choice"]) == ("max_turns", "Final: 18C.", "none")
+
+    p = scripted(calls_reply(("c1", "get_weather", {"city": "A"}), ("c2", "get_weather", {"city": "B"})))
+    r = llmkit.Agent(client(p), tools=[get_weather], max_tool_calls=1).run("two")
+    assert r.stop_reason == "max_tool_calls"
+    assert "not run" in r.transcript[-1]["content"]
+
+    def stuck():
+        time.sleep(3)
+    p = scripted(calls_reply(("c1", "stuck", {})))
+    t0 = time.monotonic()
+    r = llmkit.Agent(client(p), tools=[stuck]).run("go", timeout=0.4)
+    assert r.stop_reason == "deadline" and time.monotonic() - t0 < 1.5
+
+
+def test_events_and_stream(scripted):
+    p = scripted(calls_reply(("c1", "get_weather", {"city": "Paris"})), text_reply("18C."))
+    stream = llmkit.Agent(client(p), tools=[get_weather]).stream("Weather?")
+    with pytest.raises(llmkit.FailedPreconditionError):
+        stream.result
+    events = [(e.kind, e.call.name if e.call else e.text) for e in stream]
+    assert events == [("turn_started", ""), ("tool_call_started", "get_weather"),
+                      ("tool_call_finished", "get_weather"), ("turn_started", ""),
+                      ("text", "18"), ("text", "C."), ("finished", "18C.")]
+    assert stream.result.text == "18C."
+
+    p = scripted(calls_reply(("c1", "get_weather", {"city": "Paris"})), text_reply("18C."))
+
+    def fails(event):
+        if event.kind == "tool_call_finished":
+            raise RuntimeError("the UI is gone")
+    with pytest.raises(RuntimeError, match="the UI is gone"):
+        llmkit.Agent(client(p), tools=[get_weather]).run("go", on_event=fails)
+
+
+def test_construction_errors(scripted):
+    p = scripted()
+    with pytest.raises(llmkit.InvalidArgumentError, match="two tools are named"):
+        llmkit.Agent(client(p), tools=[get_weather, get_weather])
+    with pytest.raises(TypeError, match="tools must be"):
+        llmkit.Agent(client(p), tools=[42])
+    with pytest.raises(llmkit.InvalidArgumentError, match="max_turns"):
+        llmkit.Agent(client(p), max_turns=0)
+    with pytest.raises(llmkit.InvalidArgumentError, match="max_cost"):
+        llmkit.Agent(client(p), max_cost=-1.0)
+    with pytest.raises(ValueError, match="timeout"):
+        llmkit.tool(get_weather, timeout=0)
+    with pytest.raises(TypeError):
+        llmkit.Agent("not a model")
+
+
+def test_model_errors_raise(scripted):
+    p = scripted()
+    with pytest.raises(llmkit.UnavailableError):
+        llmkit.Agent(client(p)).run("go")
+
+
+def test_ctrl_c_style_cancellation_from_a_thread(scripted):
+    # A tool that waits on an event the test never sets: the run's timeout ends it promptly
+    # even though the tool does not return, and the process is not stuck on the tool.
+    gate = threading.Event()
+
+    def waits():
+        gate.wait(5)
+        return "late"
+    p = scripted(calls_reply(("c1", "waits", {})))
+    t0 = time.monotonic()
+    r = llmkit.Agent(client(p), tools=[waits]).run("go", timeout=0.3)
+    gate.set()
+    assert r.stop_reason == "deadline" and time.monotonic() - t0 < 1.5
