@@ -21,6 +21,8 @@ packages=(
   # Budgets shared across processes: the hiredis client, and a Redis server (7.0) the tests
   # start on a free port of 127.0.0.1 (the package's own service is not used).
   libhiredis-dev redis-server
+  # Agent runs paused for approval (the run store).
+  libsqlite3-dev
   # gzip of the OTLP exports.
   zlib1g-dev
   # Python bindings: Debian's interpreter with numpy and pytest; venv + setuptools + wheel for

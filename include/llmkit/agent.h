@@ -57,7 +57,10 @@ namespace llmkit {
 
 namespace internal::agent {
 struct Ceilings;
+struct RunStoreAccess;
 }  // namespace internal::agent
+
+class RunStore;
 
 // What a tool sees of the run calling it.
 struct ToolContext {
@@ -82,6 +85,11 @@ struct AgentTool {
   // Longest a call may take; past it the model gets a timeout error and the run goes on.
   // Zero: only the run's deadline.
   std::chrono::milliseconds timeout{0};
+  // A call waits for a person's decision (RunStore::Approve / Reject) before it runs: every
+  // call, or those whose (valid) arguments make needs_approval_if return true. Needs
+  // AgentOptions::run_store.
+  bool needs_approval = false;
+  std::function<bool(const Json& arguments)> needs_approval_if;
 };
 
 struct AgentLimits {
@@ -105,29 +113,34 @@ struct AgentOptions {
   ChatRequest request;
   // Prices for max_cost and AgentResult::cost (null: PriceTable::Default()).
   std::shared_ptr<const PriceTable> prices;
+  // Where a run waiting for approvals is saved (null: no tool may need approval).
+  std::shared_ptr<RunStore> run_store;
 };
 
 enum class AgentStopReason {
-  kCompleted,     // The model answered without tool calls.
-  kMaxTurns,      // max_turns model calls were made and the model still asked for tools.
-  kMaxToolCalls,  // A call would have passed max_tool_calls.
-  kMaxTokens,     // The tokens used reached max_tokens.
-  kMaxCost,       // The cost reached max_cost.
-  kDeadline,      // The call context's deadline passed.
-  kCancelled,     // The call context was cancelled.
+  kCompleted,         // The model answered without tool calls.
+  kMaxTurns,          // max_turns model calls were made and the model still asked for tools.
+  kMaxToolCalls,      // A call would have passed max_tool_calls.
+  kMaxTokens,         // The tokens used reached max_tokens.
+  kMaxCost,           // The cost reached max_cost.
+  kDeadline,          // The call context's deadline passed.
+  kCancelled,         // The call context was cancelled.
+  kAwaitingApproval,  // Saved in the run store until every pending call is decided.
 };
 
-// "completed", "max_turns", "max_tool_calls", "max_tokens", "max_cost", "deadline", "cancelled".
+// "completed", "max_turns", "max_tool_calls", "max_tokens", "max_cost", "deadline", "cancelled",
+// "awaiting_approval".
 std::string_view AgentStopReasonName(AgentStopReason reason);
 
 struct AgentEvent {
   enum class Kind {
-    kTurnStarted,       // turn
-    kTextDelta,         // text: a piece of the model's reply as it streams
-    kToolCallStarted,   // turn, call (id, name, arguments)
-    kToolCallFinished,  // turn, call, text (the result the model gets), is_error, duration
-    kLimitHit,          // stop_reason
-    kFinished,          // stop_reason, text (the final answer)
+    kTurnStarted,        // turn
+    kTextDelta,          // text: a piece of the model's reply as it streams
+    kToolCallStarted,    // turn, call (id, name, arguments)
+    kToolCallFinished,   // turn, call, text (the result the model gets), is_error, duration
+    kApprovalRequested,  // turn, call: saved for a person's decision
+    kLimitHit,           // stop_reason
+    kFinished,           // stop_reason, text (the final answer)
   };
   Kind kind = Kind::kTurnStarted;
   int turn = 0;  // 1 for the first model call.
@@ -142,6 +155,15 @@ struct AgentEvent {
 // With a callback, the model is called through ChatModel::Stream (for kTextDelta events).
 using AgentEventCallback = std::function<void(const AgentEvent&)>;
 
+// A tool call waiting for a person's decision.
+struct PendingApproval {
+  std::string run_id;
+  std::string call_id;
+  std::string tool;
+  Json arguments;
+  std::chrono::system_clock::time_point requested;
+};
+
 struct AgentResult {
   std::string text;  // The last assistant message's text (the answer when kCompleted).
   AgentStopReason stop_reason = AgentStopReason::kCompleted;
@@ -153,6 +175,9 @@ struct AgentResult {
   int turns = 0;            // Model calls of this agent.
   int64_t tool_calls = 0;   // Tool calls run (or refused for bad arguments) by this agent.
   int64_t tool_errors = 0;  // Of which ended with an error result.
+  // kAwaitingApproval: the run's id in the run store and the calls waiting for a decision.
+  std::string run_id;
+  std::vector<PendingApproval> pending;
 };
 
 struct AgentRunOptions {
@@ -175,6 +200,16 @@ class Agent {
   absl::StatusOr<AgentResult> Run(std::vector<Message> input, const CallContext& call = {},
                                   const AgentRunOptions& run = {}) const;
 
+  // Continues a run saved awaiting approval once its calls are decided (from any process):
+  // approved calls run (with the reviewer's arguments when edited), rejected ones tell the model
+  // they were rejected and why, then the loop goes on. A run with calls still undecided comes
+  // back kAwaitingApproval again, without calling the model. Errors: kNotFound (no such run),
+  // kFailedPrecondition (the run is not awaiting approval: finished, or resumed elsewhere),
+  // kInvalidArgument (this agent has no run store), kDataLoss (a corrupt saved state), and
+  // Run's errors.
+  absl::StatusOr<AgentResult> Resume(std::string_view run_id, const CallContext& call = {},
+                                     const AgentRunOptions& run = {}) const;
+
   // This agent as a tool of another: arguments {"input": string}; the result is the nested run's
   // text. The nested run draws from the calling run's ceilings (tool calls, tokens, cost,
   // deadline, cancellation) as well as its own, and its usage counts in the caller's.
@@ -185,6 +220,53 @@ class Agent {
  private:
   explicit Agent(std::shared_ptr<const State> state);
   std::shared_ptr<const State> state_;
+};
+
+// The durable store of runs paused for approval: a SQLite database file that any number of
+// processes open at once (WAL journal; every change one transaction, so a crash leaves either
+// the old state or the new). A run is saved when it pauses and updated when it ends; a review
+// queue lists the pending calls, and any process approves or rejects them, then resumes the run
+// (Agent::Resume). Decisions never pass through the model. The first decision on a call wins.
+//
+// Errors: kUnavailable (the database is locked for longer than 5 s by another process),
+// kDataLoss (not a run store, or corrupt), kInternal (another SQLite failure), with the path.
+// Threads: safe to share; calls are serialized.
+class RunStore {
+ public:
+  // Opens or creates the database at `path` (its directory must exist).
+  static absl::StatusOr<std::shared_ptr<RunStore>> Open(const std::string& path);
+  ~RunStore();
+  RunStore(const RunStore&) = delete;
+  RunStore& operator=(const RunStore&) = delete;
+
+  // Calls waiting for a decision, oldest first; of one run when `run_id` is set.
+  absl::StatusOr<std::vector<PendingApproval>> Pending(std::string_view run_id = {}) const;
+  // Lets the call run, with `edited_arguments` instead of the model's when given (they are
+  // validated against the tool's schema when the run resumes). Errors: kNotFound (no such run or
+  // call), kFailedPrecondition (already decided, or the run is no longer awaiting approval).
+  absl::Status Approve(std::string_view run_id, std::string_view call_id,
+                       std::optional<Json> edited_arguments = std::nullopt);
+  // The call does not run; the model is told it was rejected, with `reason`. Errors: as Approve.
+  absl::Status Reject(std::string_view run_id, std::string_view call_id,
+                      std::string_view reason = {});
+
+  struct SavedRun {
+    std::string run_id;
+    std::string status;  // "awaiting_approval", "running", or the stop reason it ended with.
+    std::vector<Message> transcript;
+    std::chrono::system_clock::time_point updated;
+  };
+  // A run as last saved. Errors: kNotFound, kDataLoss.
+  absl::StatusOr<SavedRun> Get(std::string_view run_id) const;
+  // Every run, most recently updated first.
+  absl::StatusOr<std::vector<SavedRun>> List() const;
+
+  class Impl;  // Internal.
+
+ private:
+  friend struct internal::agent::RunStoreAccess;
+  explicit RunStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace llmkit

@@ -2,13 +2,16 @@
 
 #include "llmkit/agent.h"
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/run_store_impl.h"
 #include "agent/tool_batch.h"
 #include "common/absl_compat.h"
 #include "llmkit/schema.h"
@@ -96,6 +99,8 @@ std::string_view AgentStopReasonName(AgentStopReason reason) {
       return "deadline";
     case AgentStopReason::kCancelled:
       return "cancelled";
+    case AgentStopReason::kAwaitingApproval:
+      return "awaiting_approval";
   }
   return "unknown";
 }
@@ -112,6 +117,84 @@ bool ValidToolName(std::string_view name) {
   return true;
 }
 
+// One tool call of a turn on its way to a result.
+struct Slot {
+  enum class Kind { kDone, kRun, kAwait };
+  Kind kind = Kind::kDone;
+  ToolCall call;
+  size_t tool = 0;      // kRun, kAwait: index into State::tools.
+  Json arguments;       // kRun, kAwait: parsed and valid.
+  ToolOutcome outcome;  // kDone.
+};
+
+Json UsageJson(const Usage& u) {
+  Json j = Json::MakeObject();
+  j.Set("input_tokens", u.input_tokens);
+  j.Set("output_tokens", u.output_tokens);
+  j.Set("total_tokens", u.total_tokens);
+  j.Set("cached_input_tokens", u.cached_input_tokens);
+  j.Set("cache_creation_input_tokens", u.cache_creation_input_tokens);
+  j.Set("reasoning_tokens", u.reasoning_tokens);
+  return j;
+}
+
+int64_t IntAt(const Json& j, std::string_view key) {
+  const Json* v = j.Find(key);
+  return v != nullptr && v->is_int() ? v->as_int() : 0;
+}
+
+double DoubleAt(const Json& j, std::string_view key) {
+  const Json* v = j.Find(key);
+  return v != nullptr && v->is_number() ? v->as_double() : 0;
+}
+
+Usage UsageOf(const Json& j) {
+  Usage u;
+  u.input_tokens = IntAt(j, "input_tokens");
+  u.output_tokens = IntAt(j, "output_tokens");
+  u.total_tokens = IntAt(j, "total_tokens");
+  u.cached_input_tokens = IntAt(j, "cached_input_tokens");
+  u.cache_creation_input_tokens = IntAt(j, "cache_creation_input_tokens");
+  u.reasoning_tokens = IntAt(j, "reasoning_tokens");
+  return u;
+}
+
+Json CostJson(const Cost& c) {
+  Json j = Json::MakeObject();
+  j.Set("priced", c.priced);
+  j.Set("unpriced_model", c.unpriced_model);
+  j.Set("input", c.input);
+  j.Set("cached_input", c.cached_input);
+  j.Set("cache_write", c.cache_write);
+  j.Set("output", c.output);
+  j.Set("reasoning", c.reasoning);
+  j.Set("total", c.total);
+  return j;
+}
+
+Cost CostOf(const Json& j) {
+  Cost c;
+  const Json* priced = j.Find("priced");
+  c.priced = priced == nullptr || !priced->is_bool() || priced->as_bool();
+  if (const Json* m = j.Find("unpriced_model"); m != nullptr && m->is_string()) {
+    c.unpriced_model = m->as_string();
+  }
+  c.input = DoubleAt(j, "input");
+  c.cached_input = DoubleAt(j, "cached_input");
+  c.cache_write = DoubleAt(j, "cache_write");
+  c.output = DoubleAt(j, "output");
+  c.reasoning = DoubleAt(j, "reasoning");
+  c.total = DoubleAt(j, "total");
+  return c;
+}
+
+std::string NewRunId() {
+  std::random_device random;
+  std::string id = "run_";
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&id, absl::Hex(random(), absl::kZeroPad8));
+  return id;
+}
+
 // One run of the loop.
 class Run {
  public:
@@ -123,7 +206,23 @@ class Run {
         ceilings_(std::move(ceilings)),
         on_event_(on_event) {}
 
-  absl::StatusOr<AgentResult> Go(std::vector<Message> transcript);
+  // From `transcript`; with `resumed`, first finishes the calls of its last message.
+  absl::StatusOr<AgentResult> Go(std::vector<Message> transcript,
+                                 std::optional<std::vector<Slot>> resumed = std::nullopt,
+                                 std::optional<AgentStopReason> resumed_stop = std::nullopt);
+  // A saved run's counters, before Go.
+  void Restore(const Json& state, std::string run_id) {
+    turns_ = static_cast<int>(IntAt(state, "turns"));
+    tool_calls_ = IntAt(state, "tool_calls");
+    tool_errors_ = IntAt(state, "tool_errors");
+    if (const Json* u = state.Find("usage")) ceilings_->usage = UsageOf(*u);
+    if (const Json* c = state.Find("cost")) ceilings_->cost = CostOf(*c);
+    ceilings_->tool_calls = IntAt(state, "ceiling_tool_calls");
+    run_id_ = std::move(run_id);
+  }
+  // The slots a resumed run finishes: its saved calls with the reviewers' decisions.
+  absl::StatusOr<std::vector<Slot>> ResumedSlots(const Json& state,
+                                                 const std::vector<ApprovalDecision>& decisions);
 
  private:
   void Emit(AgentEvent event) {
@@ -164,8 +263,20 @@ class Run {
     Cost cost = response.cost ? *response.cost : state_.prices->Price(response);
     ceilings_->Add(response.usage, cost);
   }
-  // Runs the calls of `message` and appends their results; the stop they led to, if any.
-  std::optional<AgentStopReason> RunCalls(const Message& message, std::vector<Message>* transcript);
+  // The calls of `message` as slots: refused past a ceiling, bad arguments, unknown tools, to
+  // run, or awaiting approval. *stop: the ceiling that refused some.
+  std::vector<Slot> Prepare(const Message& message, std::optional<AgentStopReason>* stop);
+  // Validates `arguments` for tools[index]; an error outcome when they do not fit.
+  std::optional<ToolOutcome> Check(const ToolCall& call, size_t index, const Json& arguments);
+  // Runs the kRun slots (they become kDone). kDeadline / kCancelled when the run ended first.
+  internal::agent::BatchEnd Execute(std::vector<Slot>& slots);
+  // Appends every slot's result to *transcript, in the model's order.
+  void Append(std::vector<Slot>& slots, std::vector<Message>* transcript);
+  // Saves the run (the turn's slots with it) for approval; the pending calls.
+  absl::StatusOr<std::vector<PendingApproval>> Pause(const std::vector<Message>& transcript,
+                                                     const std::vector<Slot>& slots,
+                                                     std::optional<AgentStopReason> stop);
+  Json SavedState(const std::vector<Message>& transcript) const;
 
   std::shared_ptr<const Agent::State> agent_;
   const Agent::State& state_;
@@ -175,111 +286,247 @@ class Run {
   int turns_ = 0;
   int64_t tool_calls_ = 0;
   int64_t tool_errors_ = 0;
+  std::string run_id_;  // Once saved in the run store.
 };
 
-std::optional<AgentStopReason> Run::RunCalls(const Message& message,
-                                             std::vector<Message>* transcript) {
-  // A copy: the results appended to *transcript may move `message`.
-  const std::vector<ToolCall> calls = message.tool_calls;
-  const size_t n = calls.size();
-  std::vector<ToolOutcome> outcomes(n);
-  std::vector<bool> ready(n, false);  // Outcome known without running the tool.
-  std::vector<ToolJob> jobs;
-  std::vector<size_t> job_of;  // jobs[j] is calls[job_of[j]].
+std::optional<ToolOutcome> Run::Check(const ToolCall& call, size_t index, const Json& arguments) {
+  std::vector<SchemaError> errors = state_.schemas[index].Validate(arguments);
+  if (errors.empty()) return std::nullopt;
+  std::string text = absl::StrCat("Error: invalid arguments for ", call.name, ":");
+  for (const SchemaError& e : errors) {
+    absl::StrAppend(&text, "\n- at '", e.instance_path, "' (", e.keyword_location,
+                    "): ", e.message);
+  }
+  return ToolOutcome{std::move(text), true};
+}
 
-  std::optional<AgentStopReason> stop = ceilings_->Reached();
-  const int64_t allowed = stop ? 0 : ceilings_->ReserveToolCalls(static_cast<int64_t>(n));
-  if (!stop && allowed < static_cast<int64_t>(n)) stop = AgentStopReason::kMaxToolCalls;
+std::vector<Slot> Run::Prepare(const Message& message, std::optional<AgentStopReason>* stop) {
+  const std::vector<ToolCall>& calls = message.tool_calls;
+  const size_t n = calls.size();
+  std::vector<Slot> slots(n);
+  *stop = ceilings_->Reached();
+  const int64_t allowed = *stop ? 0 : ceilings_->ReserveToolCalls(static_cast<int64_t>(n));
+  if (!*stop && allowed < static_cast<int64_t>(n)) *stop = AgentStopReason::kMaxToolCalls;
   for (size_t i = 0; i < n; ++i) {
-    const ToolCall& call = calls[i];
+    Slot& slot = slots[i];
+    slot.call = calls[i];
     if (static_cast<int64_t>(i) >= allowed) {
-      outcomes[i] = {absl::StrCat("Error: not run: the run reached its ",
-                                  internal::ToAbsl(AgentStopReasonName(*stop)), " ceiling"),
-                     true};
-      ready[i] = true;
+      slot.outcome = {absl::StrCat("Error: not run: the run reached its ",
+                                   internal::ToAbsl(AgentStopReasonName(**stop)), " ceiling"),
+                      true};
       continue;
     }
     ++tool_calls_;
-    auto it = state_.by_name.find(call.name);
+    auto it = state_.by_name.find(slot.call.name);
     if (it == state_.by_name.end()) {
       std::vector<std::string> names;
       for (const auto& tool : state_.tools) names.push_back(tool->name);
-      outcomes[i] = {absl::StrCat("Error: there is no tool named '", call.name,
-                                  "'; the tools are: ", absl::StrJoin(names, ", ")),
-                     true};
-      ready[i] = true;
+      slot.outcome = {absl::StrCat("Error: there is no tool named '", slot.call.name,
+                                   "'; the tools are: ", absl::StrJoin(names, ", ")),
+                      true};
       continue;
     }
     absl::StatusOr<Json> arguments =
-        call.arguments.empty() ? Json::MakeObject() : Json::Parse(call.arguments);
+        slot.call.arguments.empty() ? Json::MakeObject() : Json::Parse(slot.call.arguments);
     if (!arguments.ok()) {
-      outcomes[i] = {absl::StrCat("Error: the arguments of ", call.name,
-                                  " are not JSON: ", arguments.status().message()),
-                     true};
-      ready[i] = true;
+      slot.outcome = {absl::StrCat("Error: the arguments of ", slot.call.name,
+                                   " are not JSON: ", arguments.status().message()),
+                      true};
       continue;
     }
-    std::vector<SchemaError> errors = state_.schemas[it->second].Validate(*arguments);
-    if (!errors.empty()) {
-      std::string text = absl::StrCat("Error: invalid arguments for ", call.name, ":");
-      for (const SchemaError& e : errors) {
-        absl::StrAppend(&text, "\n- at '", e.instance_path, "' (", e.keyword_location,
-                        "): ", e.message);
-      }
-      outcomes[i] = {std::move(text), true};
-      ready[i] = true;
+    if (std::optional<ToolOutcome> bad = Check(slot.call, it->second, *arguments)) {
+      slot.outcome = *std::move(bad);
       continue;
     }
-    jobs.push_back({state_.tools[it->second], *std::move(arguments), call});
-    job_of.push_back(i);
+    const AgentTool& tool = *state_.tools[it->second];
+    const bool needs_approval =
+        tool.needs_approval || (tool.needs_approval_if && tool.needs_approval_if(*arguments));
+    slot.kind = needs_approval ? Slot::Kind::kAwait : Slot::Kind::kRun;
+    slot.tool = it->second;
+    slot.arguments = *std::move(arguments);
   }
+  return slots;
+}
 
+internal::agent::BatchEnd Run::Execute(std::vector<Slot>& slots) {
   auto started = [&](size_t i) {
     AgentEvent event;
     event.kind = AgentEvent::Kind::kToolCallStarted;
     event.turn = turns_;
-    event.call = calls[i];
+    event.call = slots[i].call;
     Emit(std::move(event));
   };
   auto finished = [&](size_t i, const ToolOutcome& outcome) {
     AgentEvent event;
     event.kind = AgentEvent::Kind::kToolCallFinished;
     event.turn = turns_;
-    event.call = calls[i];
+    event.call = slots[i].call;
     event.text = outcome.text;
     event.is_error = outcome.is_error;
     event.duration = outcome.duration;
     Emit(std::move(event));
   };
-  // Calls refused before running still show as started and finished, in the model's order.
-  for (size_t i = 0; i < n; ++i) {
-    if (!ready[i]) continue;
-    started(i);
-    finished(i, outcomes[i]);
+  std::vector<ToolJob> jobs;
+  std::vector<size_t> slot_of;  // jobs[j] is slots[slot_of[j]].
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (slots[i].kind != Slot::Kind::kRun) continue;
+    jobs.push_back({state_.tools[slots[i].tool], std::move(slots[i].arguments), slots[i].call});
+    slot_of.push_back(i);
   }
   std::vector<ToolOutcome> ran;
   internal::agent::BatchEnd end = internal::agent::RunTools(
       jobs, call_, ceilings_, state_.options.max_parallel_tools, &ran,
-      [&](size_t j) { started(job_of[j]); }, [&](size_t j) { finished(job_of[j], ran[j]); });
-  for (size_t j = 0; j < jobs.size(); ++j) outcomes[job_of[j]] = std::move(ran[j]);
-  for (size_t i = 0; i < n; ++i) {
-    if (outcomes[i].is_error) ++tool_errors_;
-    Message result;
-    result.role = "tool";
-    result.tool_call_id = calls[i].id;
-    result.content = std::move(outcomes[i].text);
-    transcript->push_back(std::move(result));
+      [&](size_t j) { started(slot_of[j]); }, [&](size_t j) { finished(slot_of[j], ran[j]); });
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    Slot& slot = slots[slot_of[j]];
+    slot.kind = Slot::Kind::kDone;
+    slot.outcome = std::move(ran[j]);
   }
-  if (end == internal::agent::BatchEnd::kDeadline) return AgentStopReason::kDeadline;
-  if (end == internal::agent::BatchEnd::kCancelled) return AgentStopReason::kCancelled;
-  return stop;
+  return end;
 }
 
-absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript) {
+void Run::Append(std::vector<Slot>& slots, std::vector<Message>* transcript) {
+  for (Slot& slot : slots) {
+    if (slot.outcome.is_error) ++tool_errors_;
+    Message result;
+    result.role = "tool";
+    result.tool_call_id = slot.call.id;
+    result.content = std::move(slot.outcome.text);
+    transcript->push_back(std::move(result));
+  }
+}
+
+Json Run::SavedState(const std::vector<Message>& transcript) const {
+  Json state = Json::MakeObject();
+  state.Set("version", 1);
+  state.Set("transcript", internal::agent::MessagesToJson(transcript));
+  state.Set("turns", turns_);
+  state.Set("tool_calls", tool_calls_);
+  state.Set("tool_errors", tool_errors_);
+  std::lock_guard<std::mutex> lock(*ceilings_->mu);
+  state.Set("usage", UsageJson(ceilings_->usage));
+  state.Set("cost", CostJson(ceilings_->cost));
+  state.Set("ceiling_tool_calls", ceilings_->tool_calls);
+  return state;
+}
+
+absl::StatusOr<std::vector<PendingApproval>> Run::Pause(const std::vector<Message>& transcript,
+                                                        const std::vector<Slot>& slots,
+                                                        std::optional<AgentStopReason> stop) {
+  Json state = SavedState(transcript);
+  Json calls = Json::MakeArray();
+  std::vector<PendingApproval> pending;
+  for (const Slot& slot : slots) {
+    Json c = Json::MakeObject();
+    c.Set("call_id", slot.call.id);
+    if (slot.kind == Slot::Kind::kAwait) {
+      c.Set("await", true);
+      c.Set("arguments", slot.arguments);
+      pending.push_back({run_id_, slot.call.id, slot.call.name, slot.arguments, {}});
+    } else {
+      c.Set("text", slot.outcome.text);
+      c.Set("is_error", slot.outcome.is_error);
+    }
+    calls.push_back(std::move(c));
+  }
+  state.Set("calls", std::move(calls));
+  if (stop) state.Set("stop", std::string(AgentStopReasonName(*stop)));
+  RunStore::Impl& store = internal::agent::RunStoreAccess::Of(*state_.options.run_store);
+  LLMKIT_RETURN_IF_ERROR(store.SavePaused(run_id_, state, pending));
+  const auto now = std::chrono::system_clock::now();
+  for (PendingApproval& p : pending) p.requested = now;
+  return pending;
+}
+
+absl::StatusOr<std::vector<Slot>> Run::ResumedSlots(
+    const Json& state, const std::vector<ApprovalDecision>& decisions) {
+  const Json* transcript = state.Find("transcript");
+  const Json* calls = state.Find("calls");
+  if (transcript == nullptr || calls == nullptr || !calls->is_array()) {
+    return absl::DataLossError(absl::StrCat("run '", run_id_, "': saved state without its calls"));
+  }
+  std::vector<Slot> slots;
+  for (const Json& c : calls->as_array()) {
+    Slot slot;
+    const Json* id = c.Find("call_id");
+    if (id == nullptr || !id->is_string()) return absl::DataLossError("saved call without an id");
+    slot.call.id = id->as_string();
+    const Json* await = c.Find("await");
+    if (await == nullptr) {
+      const Json* text = c.Find("text");
+      const Json* is_error = c.Find("is_error");
+      slot.outcome.text = text != nullptr && text->is_string() ? text->as_string() : "";
+      slot.outcome.is_error = is_error != nullptr && is_error->is_bool() && is_error->as_bool();
+      slots.push_back(std::move(slot));
+      continue;
+    }
+    auto decision = std::find_if(decisions.begin(), decisions.end(),
+                                 [&](const auto& d) { return d.call_id == slot.call.id; });
+    if (decision == decisions.end() || !decision->decided) {
+      return absl::DataLossError(
+          absl::StrCat("run '", run_id_, "': no decision on call '", slot.call.id, "'"));
+    }
+    if (!decision->approved) {
+      slot.outcome = {
+          decision->reason.empty()
+              ? std::string("Error: a reviewer rejected this call")
+              : absl::StrCat("Error: a reviewer rejected this call: ", decision->reason),
+          true};
+      slots.push_back(std::move(slot));
+      continue;
+    }
+    const Json* arguments = c.Find("arguments");
+    slot.arguments = decision->edited_arguments ? *decision->edited_arguments
+                     : arguments != nullptr     ? *arguments
+                                                : Json::MakeObject();
+    slots.push_back(std::move(slot));
+  }
+  // Names from the assistant message the calls answer (the last one of the transcript).
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<Message> messages,
+                          internal::agent::MessagesFromJson(*transcript));
+  if (messages.empty() || messages.back().tool_calls.size() != slots.size()) {
+    return absl::DataLossError(
+        absl::StrCat("run '", run_id_, "': calls do not match the transcript"));
+  }
+  for (size_t i = 0; i < slots.size(); ++i) {
+    Slot& slot = slots[i];
+    slot.call = messages.back().tool_calls[i];
+    if (slot.outcome.text.empty() && !slot.outcome.is_error) {
+      auto it = state_.by_name.find(slot.call.name);
+      if (it == state_.by_name.end()) {
+        slot.outcome = {absl::StrCat("Error: there is no tool named '", slot.call.name, "'"), true};
+        continue;
+      }
+      if (std::optional<ToolOutcome> bad = Check(slot.call, it->second, slot.arguments)) {
+        slot.outcome = *std::move(bad);  // Edited arguments that do not fit.
+        continue;
+      }
+      slot.kind = Slot::Kind::kRun;
+      slot.tool = it->second;
+    }
+  }
+  return slots;
+}
+
+absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript,
+                                    std::optional<std::vector<Slot>> resumed,
+                                    std::optional<AgentStopReason> resumed_stop) {
   ChatRequest request = state_.request;
   AgentResult result;
   std::optional<AgentStopReason> stop;
-  while (true) {
+  bool paused = false;
+  auto finish_calls = [&](std::vector<Slot>& slots) -> std::optional<AgentStopReason> {
+    internal::agent::BatchEnd end = Execute(slots);
+    if (end == internal::agent::BatchEnd::kDeadline) return AgentStopReason::kDeadline;
+    if (end == internal::agent::BatchEnd::kCancelled) return AgentStopReason::kCancelled;
+    return std::nullopt;
+  };
+  if (resumed) {
+    stop = finish_calls(*resumed);
+    Append(*resumed, &transcript);
+    if (!stop) stop = resumed_stop;
+  }
+  while (!stop) {
     stop = CheckBeforeTurn();
     if (stop) break;
     ++turns_;
@@ -301,12 +548,40 @@ absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript) {
     result.text = message.content;
     transcript.push_back(std::move(message));
     if (transcript.back().tool_calls.empty()) break;
-    stop = RunCalls(transcript.back(), &transcript);
-    if (stop) break;
+    std::optional<AgentStopReason> ceiling;
+    std::vector<Slot> slots = Prepare(transcript.back(), &ceiling);
+    stop = finish_calls(slots);
+    if (stop) {
+      for (Slot& slot : slots) {
+        if (slot.kind == Slot::Kind::kAwait) slot.outcome = {"Error: not run", true};
+      }
+      Append(slots, &transcript);
+      break;
+    }
+    if (std::any_of(slots.begin(), slots.end(),
+                    [](const Slot& s) { return s.kind == Slot::Kind::kAwait; })) {
+      if (run_id_.empty()) run_id_ = NewRunId();
+      LLMKIT_ASSIGN_OR_RETURN(result.pending, Pause(transcript, slots, ceiling));
+      for (const PendingApproval& p : result.pending) {
+        AgentEvent event;
+        event.kind = AgentEvent::Kind::kApprovalRequested;
+        event.turn = turns_;
+        for (const Slot& s : slots) {
+          if (s.call.id == p.call_id) event.call = s.call;
+        }
+        Emit(std::move(event));
+      }
+      stop = AgentStopReason::kAwaitingApproval;
+      paused = true;
+      break;
+    }
+    Append(slots, &transcript);
+    stop = ceiling;
   }
-  const bool limit =
-      stop && *stop != AgentStopReason::kDeadline && *stop != AgentStopReason::kCancelled;
-  if (stop) {
+  const bool limit = stop && *stop != AgentStopReason::kDeadline &&
+                     *stop != AgentStopReason::kCancelled &&
+                     *stop != AgentStopReason::kAwaitingApproval;
+  if (stop && !paused) {
     AgentEvent hit;
     hit.kind = AgentEvent::Kind::kLimitHit;
     hit.turn = turns_;
@@ -333,6 +608,13 @@ absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript) {
     }
   }
   result.stop_reason = stop.value_or(AgentStopReason::kCompleted);
+  if (!run_id_.empty() && !paused) {
+    // A run that was paused before: its end is recorded too (the review queue shows it).
+    RunStore::Impl& store = internal::agent::RunStoreAccess::Of(*state_.options.run_store);
+    LLMKIT_RETURN_IF_ERROR(
+        store.Finish(run_id_, AgentStopReasonName(result.stop_reason), SavedState(transcript)));
+  }
+  result.run_id = run_id_;
   result.transcript = std::move(transcript);
   {
     std::lock_guard<std::mutex> lock(*ceilings_->mu);
@@ -351,6 +633,14 @@ absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript) {
   return result;
 }
 
+std::shared_ptr<Ceilings> NewCeilings(const Agent::State& state, std::shared_ptr<Ceilings> parent) {
+  auto ceilings = std::make_shared<Ceilings>();
+  ceilings->mu = parent != nullptr ? parent->mu : std::make_shared<std::mutex>();
+  ceilings->parent = std::move(parent);
+  ceilings->limits = state.options.limits;
+  return ceilings;
+}
+
 absl::StatusOr<AgentResult> RunAgent(const std::shared_ptr<const Agent::State>& state,
                                      std::vector<Message> input, const CallContext& call,
                                      const AgentRunOptions& options,
@@ -366,11 +656,8 @@ absl::StatusOr<AgentResult> RunAgent(const std::shared_ptr<const Agent::State>& 
     if (!input.empty() && input.front().role == "system") input.erase(input.begin());
   }
   for (Message& m : input) transcript.push_back(std::move(m));
-  auto ceilings = std::make_shared<Ceilings>();
-  ceilings->mu = parent != nullptr ? parent->mu : std::make_shared<std::mutex>();
-  ceilings->parent = std::move(parent);
-  ceilings->limits = state->options.limits;
-  return Run(state, call, std::move(ceilings), options.on_event).Go(std::move(transcript));
+  return Run(state, call, NewCeilings(*state, std::move(parent)), options.on_event)
+      .Go(std::move(transcript));
 }
 
 }  // namespace
@@ -415,6 +702,10 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(std::shared_ptr<ChatModel> 
     if (!tool.run) {
       return absl::InvalidArgumentError(absl::StrCat("tool '", tool.name, "' has no function"));
     }
+    if ((tool.needs_approval || tool.needs_approval_if) && options.run_store == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tool '", tool.name, "' needs approval: give the agent a run_store to save runs in"));
+    }
     if (tool.timeout.count() < 0) {
       return absl::InvalidArgumentError(absl::StrCat("tool '", tool.name, "': negative timeout"));
     }
@@ -438,6 +729,48 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(std::shared_ptr<ChatModel> 
   options.request = {};
   state->options = std::move(options);
   return std::unique_ptr<Agent>(new Agent(std::move(state)));
+}
+
+absl::StatusOr<AgentResult> Agent::Resume(std::string_view run_id, const CallContext& call,
+                                          const AgentRunOptions& run) const {
+  if (state_->options.run_store == nullptr) {
+    return absl::InvalidArgumentError("Resume needs an agent with a run store");
+  }
+  RunStore::Impl& store = internal::agent::RunStoreAccess::Of(*state_->options.run_store);
+  LLMKIT_ASSIGN_OR_RETURN(RunStore::Impl::Claimed claimed, store.Claim(run_id));
+  const Json* saved = claimed.state.Find("transcript");
+  if (saved == nullptr) return absl::DataLossError("saved run without a transcript");
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<Message> transcript,
+                          internal::agent::MessagesFromJson(*saved));
+  class Run resumed(state_, call, NewCeilings(*state_, nullptr), run.on_event);
+  resumed.Restore(claimed.state, std::string(run_id));
+  if (!claimed.undecided.empty()) {
+    // Not every call is decided: the run stays as it was saved.
+    AgentResult result;
+    result.stop_reason = AgentStopReason::kAwaitingApproval;
+    result.run_id = std::string(run_id);
+    result.pending = std::move(claimed.undecided);
+    result.transcript = std::move(transcript);
+    result.turns = static_cast<int>(IntAt(claimed.state, "turns"));
+    result.tool_calls = IntAt(claimed.state, "tool_calls");
+    result.tool_errors = IntAt(claimed.state, "tool_errors");
+    if (const Json* u = claimed.state.Find("usage")) result.usage = UsageOf(*u);
+    if (const Json* c = claimed.state.Find("cost")) result.cost = CostOf(*c);
+    return result;
+  }
+  absl::StatusOr<std::vector<Slot>> slots = resumed.ResumedSlots(claimed.state, claimed.decisions);
+  if (!slots.ok()) {
+    (void)store.Finish(run_id, "failed", claimed.state);
+    return slots.status();
+  }
+  std::optional<AgentStopReason> stop;
+  if (const Json* s = claimed.state.Find("stop"); s != nullptr && s->is_string()) {
+    for (AgentStopReason r :
+         {AgentStopReason::kMaxToolCalls, AgentStopReason::kMaxTokens, AgentStopReason::kMaxCost}) {
+      if (AgentStopReasonName(r) == s->as_string()) stop = r;
+    }
+  }
+  return resumed.Go(std::move(transcript), *std::move(slots), stop);
 }
 
 absl::StatusOr<AgentResult> Agent::Run(std::string_view input, const CallContext& call,

@@ -4,8 +4,12 @@
 
 #include "llmkit/agent.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -355,6 +359,9 @@ TEST(Agent, EventsInOrder) {
       case AgentEvent::Kind::kToolCallFinished:
         seen.push_back("end " + e.call.name + " " + e.text);
         break;
+      case AgentEvent::Kind::kApprovalRequested:
+        seen.push_back("approval " + e.call.name);
+        break;
       case AgentEvent::Kind::kLimitHit:
         seen.push_back("limit");
         break;
@@ -400,6 +407,169 @@ TEST(Agent, CreateValidates) {
   EXPECT_EQ(code({.max_parallel_tools = 0}), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(code({.instructions = "{% if %}"}), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Agent::Create(nullptr, {}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A run store in a fresh temporary directory.
+class RunStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/llmkit_run_store_XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    auto store = RunStore::Open(dir_ + "/runs.db");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *store;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  AgentTool Transfer(std::vector<std::string>* log) {
+    AgentTool tool;
+    tool.name = "transfer";
+    tool.parameters = *Json::Parse(R"({"type": "object", "properties":
+        {"to": {"type": "string"}, "amount": {"type": "number", "maximum": 1000}},
+        "required": ["to", "amount"]})");
+    tool.needs_approval = true;
+    tool.run = [log](const Json& args, const ToolContext&) -> absl::StatusOr<Json> {
+      log->push_back(args.Dump());
+      return Json("sent " + args.Dump());
+    };
+    return tool;
+  }
+
+  std::string dir_;
+  std::shared_ptr<RunStore> store_;
+};
+
+std::vector<std::string> Replies() {
+  return {OpenAIToolCalls({{"w1", "get_weather", R"({"city": "Paris"})"},
+                           {"t1", "transfer", R"({"to": "bob", "amount": 50})"}}),
+          OpenAIText("Done: sent 50 to bob; Paris is 18C.")};
+}
+
+TEST_F(RunStoreTest, PausesForApprovalAndResumesToTheSameTranscript) {
+  // The run without approvals, for comparison.
+  std::vector<std::string> log;
+  ScriptedChatServer plain(Replies());
+  AgentTool free_transfer = Transfer(&log);
+  free_transfer.needs_approval = false;
+  absl::StatusOr<AgentResult> expected =
+      Make(OpenAI(plain), {.tools = {Weather(), free_transfer}})->Run("Pay bob 50, and weather?");
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  log.clear();
+
+  ScriptedChatServer s(Replies());
+  std::atomic<int> weather{0};
+  auto agent = Make(OpenAI(s), {.tools = {Weather(&weather), Transfer(&log)}, .run_store = store_});
+  absl::StatusOr<AgentResult> r = agent->Run("Pay bob 50, and weather?");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stop_reason, AgentStopReason::kAwaitingApproval);
+  EXPECT_THAT(r->run_id, ::testing::StartsWith("run_"));
+  EXPECT_EQ(weather.load(), 1);  // The call that needs no approval ran.
+  EXPECT_TRUE(log.empty());
+  ASSERT_EQ(r->pending.size(), 1u);
+  EXPECT_EQ(r->pending[0].call_id, "t1");
+  absl::StatusOr<std::vector<PendingApproval>> pending = store_->Pending();
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].run_id, r->run_id);
+  EXPECT_EQ((*pending)[0].tool, "transfer");
+  EXPECT_EQ((*pending)[0].arguments, *Json::Parse(R"({"to": "bob", "amount": 50})"));
+
+  // Another store object on the same file (as another process would open it) approves.
+  auto other = RunStore::Open(dir_ + "/runs.db");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->Approve(r->run_id, "t1").ok());
+  EXPECT_EQ((*other)->Approve(r->run_id, "t1").code(), absl::StatusCode::kFailedPrecondition);
+  auto resumer =
+      Make(OpenAI(s), {.tools = {Weather(&weather), Transfer(&log)}, .run_store = *other});
+  absl::StatusOr<AgentResult> done = resumer->Resume(r->run_id);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->stop_reason, AgentStopReason::kCompleted);
+  EXPECT_EQ(done->text, expected->text);
+  EXPECT_EQ(weather.load(), 1);  // Not run again.
+  EXPECT_THAT(log, ElementsAre(R"({"to":"bob","amount":50})"));
+  ASSERT_EQ(done->transcript.size(), expected->transcript.size());
+  for (size_t i = 0; i < done->transcript.size(); ++i) {
+    EXPECT_EQ(done->transcript[i].role, expected->transcript[i].role) << i;
+    EXPECT_EQ(done->transcript[i].content, expected->transcript[i].content) << i;
+    EXPECT_EQ(done->transcript[i].tool_call_id, expected->transcript[i].tool_call_id) << i;
+  }
+  EXPECT_EQ(done->usage.total_tokens, expected->usage.total_tokens);
+  EXPECT_EQ(done->turns, expected->turns);
+  // The run is over: resuming again or deciding again is refused; the store shows its end.
+  EXPECT_EQ(resumer->Resume(r->run_id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Reject(r->run_id, "t1").code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<RunStore::SavedRun> saved = store_->Get(r->run_id);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->status, "completed");
+  EXPECT_EQ(saved->transcript.size(), done->transcript.size());
+  EXPECT_TRUE(store_->Pending()->empty());
+}
+
+TEST_F(RunStoreTest, RejectionsAndEditedArgumentsReachTheModel) {
+  std::vector<std::string> log;
+  ScriptedChatServer s({OpenAIToolCalls({{"t1", "transfer", R"({"to": "bob", "amount": 50})"},
+                                         {"t2", "transfer", R"({"to": "eve", "amount": 900})"},
+                                         {"t3", "transfer", R"({"to": "joe", "amount": 5})"}}),
+                        OpenAIText("ok")});
+  auto agent = Make(OpenAI(s), {.tools = {Transfer(&log)}, .run_store = store_});
+  absl::StatusOr<AgentResult> r = agent->Run("pay");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->pending.size(), 3u);
+  EXPECT_EQ(store_->Approve(r->run_id, "nope").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Approve("run_missing", "t1").code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(
+      store_->Approve(r->run_id, "t1", *Json::Parse(R"({"to": "bob", "amount": 40})")).ok());
+  ASSERT_TRUE(store_->Reject(r->run_id, "t2", "too much").ok());
+  // One call undecided: resuming changes nothing and calls no model.
+  absl::StatusOr<AgentResult> again = agent->Resume(r->run_id);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->stop_reason, AgentStopReason::kAwaitingApproval);
+  ASSERT_EQ(again->pending.size(), 1u);
+  EXPECT_EQ(again->pending[0].call_id, "t3");
+  EXPECT_EQ(s.requests().size(), 1u);
+  ASSERT_TRUE(
+      store_->Approve(r->run_id, "t3", *Json::Parse(R"({"to": "joe", "amount": 5000})")).ok());
+  absl::StatusOr<AgentResult> done = agent->Resume(r->run_id);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->text, "ok");
+  EXPECT_THAT(log, ElementsAre(R"({"to":"bob","amount":40})"));
+  Json::Array m = s.requests()[1]["messages"].as_array();
+  ASSERT_EQ(m.size(), 5u);
+  EXPECT_EQ(m[2]["content"].as_string(), R"(sent {"to":"bob","amount":40})");
+  EXPECT_EQ(m[3]["content"].as_string(), "Error: a reviewer rejected this call: too much");
+  EXPECT_THAT(m[4]["content"].as_string(), HasSubstr("must be <= 1000"));  // Edited, invalid.
+}
+
+TEST_F(RunStoreTest, ApprovalByPredicateAndConstruction) {
+  std::vector<std::string> log;
+  AgentTool transfer = Transfer(&log);
+  transfer.needs_approval = false;
+  transfer.needs_approval_if = [](const Json& args) {
+    return args.Find("amount")->as_double() > 100;
+  };
+  ScriptedChatServer s({OpenAIToolCalls({{"t1", "transfer", R"({"to": "bob", "amount": 50})"}}),
+                        OpenAIToolCalls({{"t2", "transfer", R"({"to": "bob", "amount": 500})"}})});
+  auto agent = Make(OpenAI(s), {.tools = {transfer}, .run_store = store_});
+  absl::StatusOr<AgentResult> r = agent->Run("pay");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stop_reason, AgentStopReason::kAwaitingApproval);
+  EXPECT_THAT(log, ElementsAre(R"({"to":"bob","amount":50})"));
+  ASSERT_EQ(r->pending.size(), 1u);
+  EXPECT_EQ(r->pending[0].call_id, "t2");
+  EXPECT_EQ(r->turns, 2);
+
+  auto code = Agent::Create(OpenAI(s), {.tools = {Transfer(&log)}}).status().code();
+  EXPECT_EQ(code, absl::StatusCode::kInvalidArgument);  // Approval without a run store.
+  EXPECT_EQ(agent->Resume("run_missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(RunStore::Open(dir_ + "/no/such/dir/runs.db").status().code(),
+            absl::StatusCode::kNotFound);
+  // A file that is not a database.
+  std::string junk = dir_ + "/junk.db";
+  FILE* f = std::fopen(junk.c_str(), "w");
+  std::fputs("this is not a database, it is a text file of some length......", f);
+  std::fclose(f);
+  EXPECT_EQ(RunStore::Open(junk).status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace
