@@ -59,6 +59,23 @@ AgentTool ToAgentTool(const py::handle& item) {
     out.timeout = std::chrono::ceil<std::chrono::milliseconds>(
         PositiveSeconds(py::cast<double>(timeout), "timeout"));
   }
+  py::object approval = tool.attr("needs_approval");
+  if (py::isinstance<py::bool_>(approval)) {
+    out.needs_approval = py::cast<bool>(approval);
+  } else {
+    std::shared_ptr<py::object> predicate = Hold(approval);
+    out.needs_approval_if = [predicate](const Json& arguments) {
+      py::gil_scoped_acquire gil;
+      try {
+        return py::cast<bool>(py::bool_((*predicate)(JsonToPython(arguments))));
+      } catch (py::error_already_set& e) {
+        // Cannot decide: reported on stderr as Python does for such errors; ask for approval.
+        e.restore();
+        PyErr_WriteUnraisable(predicate->ptr());
+        return true;
+      }
+    };
+  }
   std::shared_ptr<py::object> function = Hold(tool.attr("function"));
   out.run = [function](const Json& arguments, const ToolContext&) -> absl::StatusOr<Json> {
     py::gil_scoped_acquire gil;
@@ -91,6 +108,8 @@ const char* EventKind(AgentEvent::Kind kind) {
       return "tool_call_started";
     case AgentEvent::Kind::kToolCallFinished:
       return "tool_call_finished";
+    case AgentEvent::Kind::kApprovalRequested:
+      return "approval_requested";
     case AgentEvent::Kind::kLimitHit:
       return "limit_hit";
     case AgentEvent::Kind::kFinished:
@@ -116,6 +135,30 @@ std::vector<Message> ToInput(const py::object& input) {
 struct PyAgent {
   std::shared_ptr<Agent> agent;
 };
+
+struct PyRunStore {
+  std::shared_ptr<RunStore> store;
+};
+
+py::list PendingList(const std::vector<PendingApproval>& pending) {
+  py::list out;
+  for (const PendingApproval& p : pending) out.append(py::cast(p));
+  return out;
+}
+
+py::list Transcript(const std::vector<Message>& transcript) {
+  py::list out;
+  for (const Message& message : transcript) {
+    py::dict d = MessageDict(message);
+    if (!message.tool_call_id.empty()) d["tool_call_id"] = message.tool_call_id;
+    out.append(std::move(d));
+  }
+  return out;
+}
+
+double EpochSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
 
 // The run's events handed to a Python callable, with the GIL taken; the first exception it
 // raises cancels the run and is raised once the run has ended.
@@ -176,17 +219,13 @@ void BindAgents(py::module_& m) {
           "'completed', 'max_turns', 'max_tool_calls', 'max_tokens', 'max_cost', 'deadline' or "
           "'cancelled'.")
       .def_property_readonly("transcript",
-                             [](const AgentResult& r) {
-                               py::list out;
-                               for (const Message& message : r.transcript) {
-                                 py::dict d = MessageDict(message);
-                                 if (!message.tool_call_id.empty()) {
-                                   d["tool_call_id"] = message.tool_call_id;
-                                 }
-                                 out.append(std::move(d));
-                               }
-                               return out;
+                             [](const AgentResult& r) { return Transcript(r.transcript); })
+      .def_property_readonly("run_id",
+                             [](const AgentResult& r) -> py::object {
+                               if (r.run_id.empty()) return py::none();
+                               return py::str(r.run_id);
                              })
+      .def_property_readonly("pending", [](const AgentResult& r) { return PendingList(r.pending); })
       .def_readonly("usage", &AgentResult::usage)
       .def_readonly("cost", &AgentResult::cost)
       .def_readonly("turns", &AgentResult::turns)
@@ -198,6 +237,65 @@ void BindAgents(py::module_& m) {
                             ", tool_calls=", r.tool_calls, ")");
       });
 
+  py::class_<PendingApproval>(m, "PendingApproval", "A tool call waiting for a decision.")
+      .def_readonly("run_id", &PendingApproval::run_id)
+      .def_readonly("call_id", &PendingApproval::call_id)
+      .def_readonly("tool", &PendingApproval::tool)
+      .def_property_readonly("arguments",
+                             [](const PendingApproval& p) { return JsonToPython(p.arguments); })
+      .def_property_readonly(
+          "requested", [](const PendingApproval& p) { return EpochSeconds(p.requested); },
+          "When the run paused, in seconds since the epoch.")
+      .def("__repr__", [](const PendingApproval& p) {
+        return absl::StrCat("PendingApproval(run_id='", p.run_id, "', call_id='", p.call_id,
+                            "', tool='", p.tool, "', arguments=", p.arguments.Dump(), ")");
+      });
+  py::class_<RunStore::SavedRun>(m, "SavedRun", "A run as the run store last saved it.")
+      .def_readonly("run_id", &RunStore::SavedRun::run_id)
+      .def_readonly("status", &RunStore::SavedRun::status)
+      .def_property_readonly("transcript",
+                             [](const RunStore::SavedRun& r) { return Transcript(r.transcript); })
+      .def_property_readonly("updated",
+                             [](const RunStore::SavedRun& r) { return EpochSeconds(r.updated); });
+  py::class_<PyRunStore>(m, "RunStore",
+                         "Agent runs paused for approval, in a SQLite database file any number "
+                         "of processes share.")
+      .def(py::init([](const std::string& path) {
+             return PyRunStore{ValueOrThrow(RunStore::Open(path))};
+           }),
+           py::arg("path"))
+      .def(
+          "pending",
+          [](const PyRunStore& s, std::optional<std::string> run_id) {
+            return PendingList(ValueOrThrow(s.store->Pending(run_id.value_or(""))));
+          },
+          py::arg("run_id") = py::none(), "The calls waiting for a decision, oldest first.")
+      .def(
+          "approve",
+          [](PyRunStore& s, const std::string& run_id, const std::string& call_id,
+             const py::object& arguments) {
+            std::optional<Json> edited;
+            if (!arguments.is_none()) edited = PythonToJson(arguments);
+            ThrowIfError(s.store->Approve(run_id, call_id, std::move(edited)));
+          },
+          py::arg("run_id"), py::arg("call_id"), py::kw_only(), py::arg("arguments") = py::none(),
+          "Lets the call run (with `arguments` instead of the model's, when given).")
+      .def(
+          "reject",
+          [](PyRunStore& s, const std::string& run_id, const std::string& call_id,
+             const std::string& reason) { ThrowIfError(s.store->Reject(run_id, call_id, reason)); },
+          py::arg("run_id"), py::arg("call_id"), py::kw_only(), py::arg("reason") = "",
+          "The call does not run; the model is told it was rejected, and why.")
+      .def(
+          "get",
+          [](const PyRunStore& s, const std::string& run_id) {
+            return ValueOrThrow(s.store->Get(run_id));
+          },
+          py::arg("run_id"))
+      .def(
+          "runs", [](const PyRunStore& s) { return ValueOrThrow(s.store->List()); },
+          "Every saved run, most recently updated first.");
+
   py::class_<PyAgent>(m, "Agent",
                       "A tool-calling loop around a model with every limit enforced in code.")
       .def(py::init([](const py::object& model, const std::string& instructions,
@@ -205,7 +303,8 @@ void BindAgents(py::module_& m) {
                        std::optional<int64_t> max_tool_calls, std::optional<int64_t> max_tokens,
                        std::optional<double> max_cost, bool final_answer_on_limit,
                        int max_parallel_tools, std::optional<double> temperature,
-                       std::optional<int64_t> seed, const py::object& prices) {
+                       std::optional<int64_t> seed, const py::object& prices,
+                       const py::object& run_store) {
              AgentOptions options;
              options.instructions = instructions;
              for (const py::handle& t : tools) options.tools.push_back(ToAgentTool(t));
@@ -228,6 +327,12 @@ void BindAgents(py::module_& m) {
              options.request.temperature = temperature;
              options.request.seed = seed;
              options.prices = PriceTableOf(prices);
+             if (!run_store.is_none()) {
+               if (!py::isinstance<PyRunStore>(run_store)) {
+                 throw py::type_error("run_store must be a llmkit.RunStore");
+               }
+               options.run_store = run_store.cast<const PyRunStore&>().store;
+             }
              return PyAgent{ValueOrThrow(Agent::Create(ModelsOf(model).chat, std::move(options)))};
            }),
            py::arg("model"), py::kw_only(), py::arg("instructions") = "",
@@ -235,7 +340,8 @@ void BindAgents(py::module_& m) {
            py::arg("max_tool_calls") = py::none(), py::arg("max_tokens") = py::none(),
            py::arg("max_cost") = py::none(), py::arg("final_answer_on_limit") = false,
            py::arg("max_parallel_tools") = 8, py::arg("temperature") = py::none(),
-           py::arg("seed") = py::none(), py::arg("prices") = py::none())
+           py::arg("seed") = py::none(), py::arg("prices") = py::none(),
+           py::arg("run_store") = py::none())
       .def(
           "run",
           [](const PyAgent& self, const py::object& input, const py::object& variables,
@@ -265,7 +371,29 @@ void BindAgents(py::module_& m) {
           py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
           py::arg("on_event") = py::none(),
           "Runs the loop on `input` (a str, or a list of message dicts to continue) and returns "
-          "an AgentResult. `on_event` is called with each AgentEvent.");
+          "an AgentResult. `on_event` is called with each AgentEvent.")
+      .def(
+          "resume",
+          [](const PyAgent& self, const std::string& run_id, std::optional<double> timeout,
+             const py::object& tags, const py::object& on_event) {
+            AgentRunOptions run;
+            CallContext call = ToCallContext(timeout, std::nullopt, tags);
+            PythonEvents events{on_event, nullptr, nullptr};
+            std::shared_ptr<Agent> agent = self.agent;
+            absl::StatusOr<AgentResult> result =
+                RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+                  call.cancellation = cancellation;
+                  events.cancellation = cancellation;
+                  run.on_event = events.Wrap();
+                  return agent->Resume(run_id, call, run);
+                });
+            if (events.error != nullptr) throw *events.error;
+            return ValueOrThrow(std::move(result));
+          },
+          py::arg("run_id"), py::kw_only(), py::arg("timeout") = py::none(),
+          py::arg("tags") = py::none(), py::arg("on_event") = py::none(),
+          "Continues a run saved awaiting approval once its calls are decided (from any "
+          "process).");
 }
 
 }  // namespace llmkit::python

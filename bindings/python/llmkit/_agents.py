@@ -19,11 +19,13 @@ __all__ = ["Tool", "tool", "AgentStream"]
 class Tool:
     """A function the agent may call: name, description, parameters (a JSON Schema dict),
     the function itself (called with the arguments as keywords), timeout in seconds (None: only
-    the run's deadline)."""
+    the run's deadline), needs_approval (True, or a function of the arguments dict returning
+    whether this call needs a person's approval; the agent needs a run_store)."""
 
-    __slots__ = ("name", "description", "parameters", "function", "timeout")
+    __slots__ = ("name", "description", "parameters", "function", "timeout", "needs_approval")
 
-    def __init__(self, function, *, name=None, description=None, parameters=None, timeout=None):
+    def __init__(self, function, *, name=None, description=None, parameters=None, timeout=None,
+                 needs_approval=False):
         if not callable(function):
             raise TypeError(f"a tool must be callable, not {type(function).__name__}")
         self.function = function
@@ -34,6 +36,9 @@ class Tool:
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
         self.timeout = timeout
+        if not (isinstance(needs_approval, bool) or callable(needs_approval)):
+            raise TypeError("needs_approval must be a bool or a function of the arguments")
+        self.needs_approval = needs_approval
         if inspect.iscoroutinefunction(function):
             self.function = lambda **kwargs: asyncio.run(function(**kwargs))
 
@@ -44,10 +49,12 @@ class Tool:
         return f"Tool(name={self.name!r}, description={self.description!r})"
 
 
-def tool(function=None, *, name=None, description=None, parameters=None, timeout=None):
+def tool(function=None, *, name=None, description=None, parameters=None, timeout=None,
+         needs_approval=False):
     """Makes ``function`` a Tool; usable as ``@llmkit.tool`` or ``@llmkit.tool(timeout=5)``."""
     def make(f):
-        return Tool(f, name=name, description=description, parameters=parameters, timeout=timeout)
+        return Tool(f, name=name, description=description, parameters=parameters, timeout=timeout,
+                    needs_approval=needs_approval)
     return make if function is None else make(function)
 
 

@@ -263,3 +263,113 @@ def test_ctrl_c_style_cancellation_from_a_thread(scripted):
     r = llmkit.Agent(client(p), tools=[waits]).run("go", timeout=0.3)
     gate.set()
     assert r.stop_reason == "deadline" and time.monotonic() - t0 < 1.5
+
+
+# The approval test's child process: runs (or resumes) an agent whose transfer tool needs
+# approval, against the parent's scripted server, and prints the result as JSON. `run` ends by
+# killing itself (SIGKILL: no clean-up of any kind) right after the run paused.
+CHILD = r"""
+import json, os, signal, sys
+import llmkit
+url, db, log, mode = sys.argv[1:5]
+
+def get_weather(city: str) -> str:
+    return f"18C in {city}"
+
+def transfer(to: str, amount: float) -> str:
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()} {to} {amount}\n")
+    return f"sent {amount} to {to}"
+
+client = llmkit.OpenAIClient(base_url=url + "/v1", api_key="sk-test", model="gpt-4o-mini")
+agent = llmkit.Agent(client, tools=[get_weather, llmkit.tool(transfer, needs_approval=mode != "plain")],
+                     run_store=llmkit.RunStore(db))
+r = agent.resume(sys.argv[5]) if mode == "resume" else agent.run("Pay bob 50, and the weather?")
+print(json.dumps({"run_id": r.run_id, "stop_reason": r.stop_reason, "text": r.text,
+                  "transcript": r.transcript, "tokens": r.usage.total_tokens}), flush=True)
+if mode == "run":
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+APPROVAL_REPLIES = [
+    calls_reply(("w1", "get_weather", {"city": "Paris"}), ("t1", "transfer", {"to": "bob", "amount": 50})),
+    text_reply("Sent 50 to bob. Paris: 18C."),
+]
+
+
+def child(tmp_path, url, mode, *extra):
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    done = subprocess.run([sys.executable, str(script), url, str(tmp_path / "runs.db"), str(tmp_path / "log"),
+                           mode, *extra], capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    assert done.stdout, done.stderr
+    return done, json.loads(done.stdout.splitlines()[-1])
+
+
+def test_approval_survives_a_killed_process(scripted, tmp_path):
+    plain = scripted(*APPROVAL_REPLIES)
+    _, expected = child(tmp_path, plain.url, "plain")
+    (tmp_path / "log").unlink()
+
+    p = scripted(*APPROVAL_REPLIES)
+    done, paused = child(tmp_path, p.url, "run")
+    assert done.returncode == -9  # Killed right after the pause.
+    assert paused["stop_reason"] == "awaiting_approval"
+    assert not (tmp_path / "log").exists()  # Nothing was sent yet.
+
+    store = llmkit.RunStore(str(tmp_path / "runs.db"))
+    [pending] = store.pending()
+    assert (pending.run_id, pending.call_id, pending.tool, pending.arguments) == (
+        paused["run_id"], "t1", "transfer", {"to": "bob", "amount": 50})
+    assert store.get(paused["run_id"]).status == "awaiting_approval"
+    store.approve(pending.run_id, pending.call_id)
+    with pytest.raises(llmkit.FailedPreconditionError, match="already approved"):
+        store.reject(pending.run_id, pending.call_id, reason="changed my mind")
+
+    done, resumed = child(tmp_path, p.url, "resume", paused["run_id"])
+    assert done.returncode == 0, done.stderr
+    assert resumed["stop_reason"] == "completed"
+    assert resumed["transcript"] == expected["transcript"]
+    assert resumed["tokens"] == expected["tokens"]
+    assert len(p.requests) == 2  # No model call was repeated.
+    [line] = (tmp_path / "log").read_text().splitlines()
+    assert line.split()[1:] == ["bob", "50"]
+    assert store.get(paused["run_id"]).status == "completed"
+    assert store.pending() == []
+
+
+def test_rejection_and_edited_arguments_from_python(scripted, tmp_path):
+    sent = []
+
+    def transfer(to: str, amount: float) -> str:
+        sent.append((to, amount))
+        return f"sent {amount} to {to}"
+
+    p = scripted(calls_reply(("t1", "transfer", {"to": "bob", "amount": 50}),
+                             ("t2", "transfer", {"to": "eve", "amount": 5000})),
+                 text_reply("ok"))
+    store = llmkit.RunStore(str(tmp_path / "runs.db"))
+    big = llmkit.tool(transfer, needs_approval=lambda args: args["amount"] > 100)
+    agent = llmkit.Agent(client(p), tools=[big], run_store=store)
+    events = []
+    r = agent.run("pay", on_event=lambda e: events.append(e.kind))
+    assert r.stop_reason == "awaiting_approval" and [x.call_id for x in r.pending] == ["t2"]
+    assert "approval_requested" in events
+    assert sent == [("bob", 50)]
+    store.approve(r.run_id, "t2", arguments={"to": "eve", "amount": 500})
+    r = agent.resume(r.run_id)
+    assert r.text == "ok" and sent == [("bob", 50), ("eve", 500)]
+
+    p = scripted(calls_reply(("t3", "transfer", {"to": "eve", "amount": 5000})), text_reply("ok"))
+    agent = llmkit.Agent(client(p), tools=[big], run_store=store)
+    r = agent.run("pay")
+    store.reject(r.run_id, "t3", reason="over the limit")
+    r = agent.resume(r.run_id)
+    assert r.transcript[-2]["content"] == "Error: a reviewer rejected this call: over the limit"
+    with pytest.raises(llmkit.InvalidArgumentError, match="run_store"):
+        llmkit.Agent(client(p), tools=[big])
+    with pytest.raises(llmkit.NotFoundError):
+        store.approve("run_nope", "t1")
