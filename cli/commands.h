@@ -13,6 +13,7 @@ int RunChunk(int argc, char** argv);   // text_commands.cc
 int RunTokens(int argc, char** argv);  // text_commands.cc
 int RunEval(int argc, char** argv);    // eval_command.cc
 int RunSpend(int argc, char** argv);   // spend_command.cc
+int RunReview(int argc, char** argv);  // review_command.cc
 
 }  // namespace llmkit::cli
 

@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"tokens", llmkit::cli::RunTokens, "count a file's tokens (tiktoken encodings)"},
     {"eval", llmkit::cli::RunEval, "retrieval quality on a BEIR dataset (nDCG@10, recall, MRR)"},
     {"spend", llmkit::cli::RunSpend, "what the calls in a ledger file cost, by tags and model"},
+    {"review", llmkit::cli::RunReview, "agent tool calls awaiting approval: list, show, decide"},
 };
 
 void PrintUsage(FILE* out) {

@@ -373,3 +373,50 @@ def test_rejection_and_edited_arguments_from_python(scripted, tmp_path):
         llmkit.Agent(client(p), tools=[big])
     with pytest.raises(llmkit.NotFoundError):
         store.approve("run_nope", "t1")
+
+
+def test_review_cli_lists_shows_and_decides(scripted, tmp_path):
+    import os
+    import pathlib
+    import subprocess
+    from conftest import SOURCE_DIR
+    cli = pathlib.Path(os.environ.get("LLMKIT_BUILD_DIR", SOURCE_DIR / "build" / "release")) / "cli" / "llmkit"
+    if not cli.exists():
+        pytest.skip(f"{cli} is not built")
+    db = str(tmp_path / "runs.db")
+
+    def transfer(to: str, amount: float) -> str:
+        return f"sent {amount} to {to}"
+
+    p = scripted(calls_reply(("t1", "transfer", {"to": "bob", "amount": 50}),
+                             ("t2", "transfer", {"to": "eve", "amount": 70})),
+                 text_reply("done"))
+    agent = llmkit.Agent(client(p), tools=[llmkit.tool(transfer, needs_approval=True)],
+                         run_store=llmkit.RunStore(db))
+    r = agent.run("pay")
+
+    def review(*args, check=0):
+        done = subprocess.run([str(cli), "review", *args], capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, LLMKIT_RUN_STORE=db))
+        assert done.returncode == check, done.stderr
+        return done
+
+    listed = json.loads(review("list", "--json").stdout)
+    assert [(x["run_id"], x["call_id"], x["tool"], x["arguments"]) for x in listed] == [
+        (r.run_id, "t1", "transfer", {"to": "bob", "amount": 50}),
+        (r.run_id, "t2", "transfer", {"to": "eve", "amount": 70})]
+    table = review("list").stdout
+    assert "transfer" in table and r.run_id in table and '{"to":"bob","amount":50}' in table
+    shown = review("show", r.run_id).stdout
+    assert "awaiting_approval" in shown and "[awaiting approval]" in shown and "[user] pay" in shown
+    assert "approved t1" in review("approve", r.run_id, "t1", "--arguments", '{"to": "bob", "amount": 5}').stdout
+    assert "rejected t2" in review("reject", r.run_id, "t2", "--reason", "unknown payee").stdout
+    assert "already rejected" in review("reject", r.run_id, "t2", check=1).stderr
+    assert "JSON object" in review("approve", r.run_id, "t1", "--arguments", "[1]", check=2).stderr
+    assert "no calls are waiting" in review("list").stdout
+    done = agent.resume(r.run_id)
+    assert [m["content"] for m in done.transcript[2:4]] == [
+        "sent 5 to bob", "Error: a reviewer rejected this call: unknown payee"]
+    assert json.loads(review("show", r.run_id, "--json").stdout)["status"] == "completed"
+    assert "no run" in review("show", "run_nope", check=1).stderr
+    review("frobnicate", check=2)
