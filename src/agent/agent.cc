@@ -290,8 +290,8 @@ class Run {
 };
 
 std::optional<ToolOutcome> Run::Check(const ToolCall& call, size_t index, const Json& arguments) {
+  if (state_.schemas[index].IsValid(arguments)) return std::nullopt;  // No error paths built.
   std::vector<SchemaError> errors = state_.schemas[index].Validate(arguments);
-  if (errors.empty()) return std::nullopt;
   std::string text = absl::StrCat("Error: invalid arguments for ", call.name, ":");
   for (const SchemaError& e : errors) {
     absl::StrAppend(&text, "\n- at '", e.instance_path, "' (", e.keyword_location,
@@ -376,7 +376,8 @@ internal::agent::BatchEnd Run::Execute(std::vector<Slot>& slots) {
   std::vector<ToolOutcome> ran;
   internal::agent::BatchEnd end = internal::agent::RunTools(
       jobs, call_, ceilings_, state_.options.max_parallel_tools, &ran,
-      [&](size_t j) { started(slot_of[j]); }, [&](size_t j) { finished(slot_of[j], ran[j]); });
+      [&](size_t j) { started(slot_of[j]); }, [&](size_t j) { finished(slot_of[j], ran[j]); },
+      static_cast<bool>(on_event_));
   for (size_t j = 0; j < jobs.size(); ++j) {
     Slot& slot = slots[slot_of[j]];
     slot.kind = Slot::Kind::kDone;

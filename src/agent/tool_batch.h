@@ -35,12 +35,13 @@ ToolOutcome OutcomeOf(const absl::StatusOr<Json>& value);
 enum class BatchEnd { kDone, kDeadline, kCancelled };
 
 // Runs `jobs`, filling `outcomes` (same order). `started(i)` and `finished(i)` are called on
-// this thread as job i starts and ends. Returns kDeadline or kCancelled when the run's call
+// this thread as job i starts and ends (with `live_events`; else finished() may come when the
+// last running job ends). Returns kDeadline or kCancelled when the run's call
 // ended first: jobs not finished then get an error outcome and are left to end on their own.
 BatchEnd RunTools(const std::vector<ToolJob>& jobs, const CallContext& run_call,
                   const std::shared_ptr<Ceilings>& ceilings, int max_parallel,
                   std::vector<ToolOutcome>* outcomes, const std::function<void(size_t)>& started,
-                  const std::function<void(size_t)>& finished);
+                  const std::function<void(size_t)>& finished, bool live_events);
 
 }  // namespace llmkit::internal::agent
 

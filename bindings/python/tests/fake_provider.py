@@ -28,6 +28,11 @@ COMPLETION = {
               "prompt_tokens_details": {"cached_tokens": 16},
               "completion_tokens_details": {"reasoning_tokens": 4}},
 }
+ANSWER = {
+    "id": "chatcmpl-2", "object": "chat.completion", "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ""}}],
+    "usage": {"prompt_tokens": 42, "completion_tokens": 8, "total_tokens": 50},
+}
 CHUNKS = [
     {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Check"}}]},
     {"choices": [{"index": 0, "delta": {"content": "ing."}}]},
@@ -127,6 +132,16 @@ def openai_script(path, body, headers):
         data.reverse()  # Out of order on purpose.
         usage = {"prompt_tokens": len(data), "total_tokens": len(data)}
         return 200, {}, json.dumps({"object": "list", "data": data, "model": body["model"], "usage": usage}).encode(), 0
+    messages = body.get("messages") or [{}]
+    if messages[-1].get("role") == "tool":  # A tool's result came back: answer with it.
+        answer = json.loads(json.dumps(ANSWER))
+        text = answer["choices"][0]["message"]["content"] = f"The weather: {messages[-1].get('content')}."
+        if body.get("stream"):
+            chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": text}}]},
+                      {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                      {"choices": [], "usage": ANSWER["usage"]}]
+            return 200, {"x-request-id": "req_2"}, sse([f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"]), 0
+        return 200, {"x-request-id": "req_2"}, json.dumps(answer).encode(), 0
     if body.get("stream"):
         return 200, {"x-request-id": "req_s"}, sse([f"data: {json.dumps(c)}\n\n" for c in CHUNKS] + ["data: [DONE]\n\n"]), 0
     return 200, {"x-request-id": "req_1"}, json.dumps(COMPLETION).encode(), 0
