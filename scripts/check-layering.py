@@ -44,7 +44,7 @@ LAYERS = {
     "observe": {"common"},
     "cost": {"common"},
     "cache": {"common", "json"},
-    "agent": {"common"},
+    "agent": {"common", "http"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -22,6 +22,11 @@ packages=(
   # Prices: genai-prices' calcPrice is the cost differential test's oracle; llm-cost carries an
   # older copy of LiteLLM's price table, loaded as a user's file whose prices disagree.
   "@pydantic/genai-prices@0.1.8" "llm-cost@1.0.5"
+  # Agents: the MCP reference servers the MCP client is tested against (stdio and streamable
+  # HTTP), the reference SDK they run on, and the OpenAI Agents SDK the agent loop is compared to.
+  "@modelcontextprotocol/server-everything@2026.8.31"
+  "@modelcontextprotocol/server-filesystem@2026.8.31" "@modelcontextprotocol/sdk@1.32.2"
+  "@openai/agents@0.20.0"
 )
 mkdir -p "$dir"
 version() {

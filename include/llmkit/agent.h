@@ -41,6 +41,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,7 @@
 #include "llmkit/call.h"
 #include "llmkit/chat.h"
 #include "llmkit/cost.h"
+#include "llmkit/http.h"
 #include "llmkit/json.h"
 
 namespace llmkit {
@@ -267,6 +269,87 @@ class RunStore {
   friend struct internal::agent::RunStoreAccess;
   explicit RunStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// A client of an MCP server (Model Context Protocol, the standard for tool servers,
+// https://modelcontextprotocol.io): over stdio (a process it starts: newline-delimited JSON-RPC
+// on its stdin and stdout) or streamable HTTP (POSTs answered with JSON or an event stream, the
+// session in Mcp-Session-Id). It initializes the session, lists the server's tools and calls
+// them; Tools() makes them agent tools.
+//
+//   auto server = llmkit::McpClient::Stdio({"npx", "-y",
+//   "@modelcontextprotocol/server-everything"}); auto tools = (*server)->Tools();   // AgentTools
+//   calling the server
+//
+// Every request has a deadline (the call context's, else request_timeout); one that passes it
+// or is cancelled is given up with notifications/cancelled sent to the server. Requests the
+// server makes (ping) are answered; its notifications and log lines are ignored. A server that
+// exits, closes its output or writes a line that is not JSON-RPC fails the requests waiting,
+// with the last lines it wrote to stderr in the message.
+//
+// Errors: kUnavailable (the process could not start or exited; HTTP connection failures and
+// 5xx), kDeadlineExceeded, kCancelled, kInvalidArgument (the server's JSON-RPC error for a bad
+// request, with its code and message; an empty command or URL), kFailedPrecondition (the server
+// speaks a protocol version this client does not), kNotFound (an HTTP session the server no
+// longer knows), kDataLoss (a reply that is not JSON-RPC).
+// Threads: safe to share; requests may be made from many threads at once.
+struct McpOptions {
+  std::chrono::milliseconds request_timeout{60'000};  // Per request without a deadline.
+  // Stdio: variables added to the server's environment. It otherwise gets only HOME, LOGNAME,
+  // PATH, SHELL, TERM and USER (as the reference SDK does), so no secret leaks to it.
+  std::map<std::string, std::string> env;
+  // HTTP: headers sent with every request (authorization).
+  HttpHeaders headers;
+  // HTTP: the transport (null: a curl transport of its own).
+  std::shared_ptr<HttpTransport> transport;
+};
+
+struct McpTool {
+  std::string name;
+  std::string description;
+  Json input_schema;
+};
+
+struct McpCallResult {
+  std::string text;  // The text content items joined by newlines (others described).
+  bool is_error = false;
+  Json content;  // The result's `content` array as the server sent it.
+  Json structured_content;
+};
+
+class McpClient {
+ public:
+  // Starts `command` (argv; the first looked up in PATH) and initializes the session.
+  static absl::StatusOr<std::shared_ptr<McpClient>> Stdio(std::vector<std::string> command,
+                                                          McpOptions options = {},
+                                                          const CallContext& call = {});
+  // Initializes a session with the streamable HTTP endpoint `url` (http://host:port/mcp).
+  static absl::StatusOr<std::shared_ptr<McpClient>> Http(std::string url, McpOptions options = {},
+                                                         const CallContext& call = {});
+  // Ends the session: closes the server's stdin and waits up to 2 s, then SIGTERM, then SIGKILL;
+  // over HTTP, DELETEs the session.
+  ~McpClient();
+  McpClient(const McpClient&) = delete;
+  McpClient& operator=(const McpClient&) = delete;
+
+  // Every tool of the server (all pages).
+  absl::StatusOr<std::vector<McpTool>> ListTools(const CallContext& call = {});
+  // Calls tool `name`. A tool's own failure is a result with is_error (not an error status).
+  absl::StatusOr<McpCallResult> CallTool(std::string_view name, const Json& arguments,
+                                         const CallContext& call = {});
+  // The server's tools as agent tools named prefix + name: a result with is_error reaches the
+  // model as an error; the run's deadline and cancellation reach the request.
+  absl::StatusOr<std::vector<AgentTool>> Tools(std::string_view prefix = {},
+                                               const CallContext& call = {});
+  // The initialize result's serverInfo, and the protocol version agreed.
+  const Json& server_info() const;
+  const std::string& protocol_version() const;
+
+  class Impl;  // Internal.
+
+ private:
+  explicit McpClient(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace llmkit

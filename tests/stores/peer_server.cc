@@ -83,6 +83,25 @@ PeerServer PeerServer::Chroma() {
   return server;
 }
 
+std::string PeerServer::Package(const std::string& relative) {
+  std::string path = PeersDir() + "/node_modules/" + relative;
+  return std::filesystem::exists(path) ? path : std::string();
+}
+
+PeerServer PeerServer::McpEverythingHttp() {
+  PeerServer server;
+  std::string script = Package("@modelcontextprotocol/server-everything/dist/index.js");
+  if (script.empty()) {
+    server.why_ = "@modelcontextprotocol/server-everything is not installed in " + PeersDir() +
+                  " (scripts/install-test-peers.sh installs it; make test runs that)";
+    return server;
+  }
+  server.port_ = FreePort();
+  server.env_ = {{"PORT", std::to_string(server.port_)}};
+  server.Start("node", {script, "streamableHttp"});
+  return server;
+}
+
 void PeerServer::Start(const std::string& program, std::vector<std::string> args) {
   program_ = program;
   args_ = args;
@@ -90,6 +109,7 @@ void PeerServer::Start(const std::string& program, std::vector<std::string> args
   if (pid == 0) {
     if (freopen("/dev/null", "w", stdout) == nullptr) _exit(126);
     if (freopen("/dev/null", "w", stderr) == nullptr) _exit(126);
+    for (const auto& [name, value] : env_) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(program.c_str()));
     for (std::string& a : args) argv.push_back(a.data());
@@ -130,6 +150,7 @@ PeerServer::PeerServer(PeerServer&& other) noexcept
       port_(other.port_),
       program_(std::move(other.program_)),
       args_(std::move(other.args_)),
+      env_(std::move(other.env_)),
       why_(std::move(other.why_)),
       data_dir_(std::exchange(other.data_dir_, "")) {}
 

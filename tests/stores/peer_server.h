@@ -6,6 +6,7 @@
 #define LLMKIT_TESTS_STORES_PEER_SERVER_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llmkit::testing {
@@ -17,6 +18,10 @@ class PeerServer {
   static PeerServer Pglite();
   // chromadb's `chroma run` with a fresh data directory.
   static PeerServer Chroma();
+  // @modelcontextprotocol/server-everything over streamable HTTP (its endpoint is /mcp).
+  static PeerServer McpEverythingHttp();
+  // The path of `relative` under the peers' node_modules, or "" when it is not installed.
+  static std::string Package(const std::string& relative);
 
   PeerServer(PeerServer&& other) noexcept;
   ~PeerServer();
@@ -42,6 +47,7 @@ class PeerServer {
   int port_ = 0;
   std::string program_;
   std::vector<std::string> args_;
+  std::vector<std::pair<std::string, std::string>> env_;  // Set in the child.
   std::string why_;
   std::string data_dir_;  // Removed when the server stops.
 };
