@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,7 +41,20 @@ std::string Describe(py::error_already_set& e) {
   return message.empty() ? type : absl::StrCat(type, ": ", message);
 }
 
+struct PyMcpServer {
+  std::shared_ptr<McpClient> client;
+};
+
+// The client of an McpServer not closed yet.
+McpClient* Open(const PyMcpServer& server) {
+  if (server.client == nullptr) {
+    throw StatusError(absl::FailedPreconditionError("the MCP server was closed"));
+  }
+  return server.client.get();
+}
+
 AgentTool ToAgentTool(const py::handle& item) {
+  if (py::isinstance<AgentTool>(item)) return item.cast<const AgentTool&>();  // An MCP tool.
   py::module_ agents = py::module_::import("llmkit._agents");
   py::object tool = py::reinterpret_borrow<py::object>(item);
   if (!py::isinstance(tool, agents.attr("Tool"))) {
@@ -296,6 +310,127 @@ void BindAgents(py::module_& m) {
           "runs", [](const PyRunStore& s) { return ValueOrThrow(s.store->List()); },
           "Every saved run, most recently updated first.");
 
+  py::class_<AgentTool>(m, "AgentTool",
+                        "A tool implemented in C++ (an MCP server's, from McpServer.tools()).")
+      .def_readonly("name", &AgentTool::name)
+      .def_readonly("description", &AgentTool::description)
+      .def_property_readonly("parameters",
+                             [](const AgentTool& t) { return JsonToPython(t.parameters); })
+      .def("__repr__",
+           [](const AgentTool& t) { return absl::StrCat("AgentTool(name='", t.name, "')"); });
+
+  py::class_<PyMcpServer>(m, "McpServer",
+                          "A client of an MCP tool server, over stdio or streamable HTTP.")
+      .def_static(
+          "stdio",
+          [](std::vector<std::string> command,
+             std::optional<std::map<std::string, std::string>> env, std::optional<double> timeout,
+             std::optional<double> request_timeout) {
+            McpOptions options;
+            if (env) options.env = *env;
+            if (request_timeout) {
+              options.request_timeout = std::chrono::ceil<std::chrono::milliseconds>(
+                  PositiveSeconds(*request_timeout, "request_timeout"));
+            }
+            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+            return PyMcpServer{
+                ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+                  call.cancellation = std::move(cancellation);
+                  return McpClient::Stdio(command, options, call);
+                }))};
+          },
+          py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
+          py::arg("timeout") = py::none(), py::arg("request_timeout") = py::none(),
+          "Starts `command` (a list: program and arguments) and initializes the session. The "
+          "server gets only HOME, LOGNAME, PATH, SHELL, TERM, USER and `env`.")
+      .def_static(
+          "http",
+          [](std::string url, std::optional<std::map<std::string, std::string>> headers,
+             std::optional<double> timeout, std::optional<double> request_timeout) {
+            McpOptions options;
+            if (headers) {
+              for (const auto& [name, value] : *headers) options.headers.emplace_back(name, value);
+            }
+            if (request_timeout) {
+              options.request_timeout = std::chrono::ceil<std::chrono::milliseconds>(
+                  PositiveSeconds(*request_timeout, "request_timeout"));
+            }
+            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+            return PyMcpServer{
+                ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+                  call.cancellation = std::move(cancellation);
+                  return McpClient::Http(url, options, call);
+                }))};
+          },
+          py::arg("url"), py::kw_only(), py::arg("headers") = py::none(),
+          py::arg("timeout") = py::none(), py::arg("request_timeout") = py::none(),
+          "Initializes a session with the streamable HTTP endpoint `url` (http://host:port/mcp).")
+      .def_property_readonly(
+          "server_info", [](const PyMcpServer& s) { return JsonToPython(Open(s)->server_info()); })
+      .def_property_readonly("protocol_version",
+                             [](const PyMcpServer& s) { return Open(s)->protocol_version(); })
+      .def(
+          "list_tools",
+          [](const PyMcpServer& s, std::optional<double> timeout) {
+            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+            std::vector<McpTool> tools =
+                ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+                  call.cancellation = std::move(cancellation);
+                  return Open(s)->ListTools(call);
+                }));
+            py::list out;
+            for (const McpTool& t : tools) {
+              py::dict d;
+              d["name"] = t.name;
+              d["description"] = t.description;
+              d["input_schema"] = JsonToPython(t.input_schema);
+              out.append(std::move(d));
+            }
+            return out;
+          },
+          py::kw_only(), py::arg("timeout") = py::none(),
+          "The server's tools as dicts: name, description, input_schema.")
+      .def(
+          "call_tool",
+          [](const PyMcpServer& s, const std::string& name, const py::object& arguments,
+             std::optional<double> timeout) {
+            Json args = arguments.is_none() ? Json::MakeObject() : PythonToJson(arguments);
+            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+            McpCallResult r =
+                ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+                  call.cancellation = std::move(cancellation);
+                  return Open(s)->CallTool(name, args, call);
+                }));
+            py::dict out;
+            out["text"] = r.text;
+            out["is_error"] = r.is_error;
+            out["content"] = JsonToPython(r.content);
+            out["structured_content"] = JsonToPython(r.structured_content);
+            return out;
+          },
+          py::arg("name"), py::arg("arguments") = py::none(), py::kw_only(),
+          py::arg("timeout") = py::none(),
+          "Calls a tool: a dict with text, is_error, content and structured_content.")
+      .def(
+          "tools",
+          [](const PyMcpServer& s, const std::string& prefix) {
+            return ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+              CallContext call;
+              call.cancellation = std::move(cancellation);
+              return Open(s)->Tools(prefix, call);
+            }));
+          },
+          py::kw_only(), py::arg("prefix") = "",
+          "The server's tools as agent tools named prefix + name (Agent(tools=...) also takes "
+          "the server itself: all its tools, unprefixed).")
+      .def(
+          "close",
+          [](PyMcpServer& s) {
+            py::gil_scoped_release release;
+            s.client.reset();
+          },
+          "Ends the session (stops a stdio server). Tools already given to agents keep it open.");
+
   py::class_<PyAgent>(m, "Agent",
                       "A tool-calling loop around a model with every limit enforced in code.")
       .def(py::init([](const py::object& model, const std::string& instructions,
@@ -307,7 +442,24 @@ void BindAgents(py::module_& m) {
                        const py::object& run_store) {
              AgentOptions options;
              options.instructions = instructions;
-             for (const py::handle& t : tools) options.tools.push_back(ToAgentTool(t));
+             for (const py::handle& t : tools) {
+               if (py::isinstance<PyMcpServer>(t)) {  // Every tool of the server.
+                 McpClient* client = Open(t.cast<const PyMcpServer&>());
+                 std::vector<AgentTool> listed;
+                 {
+                   py::gil_scoped_release release;
+                   absl::StatusOr<std::vector<AgentTool>> r = client->Tools();
+                   if (!r.ok()) {
+                     py::gil_scoped_acquire gil;
+                     throw StatusError(r.status());
+                   }
+                   listed = *std::move(r);
+                 }
+                 for (AgentTool& tool : listed) options.tools.push_back(std::move(tool));
+                 continue;
+               }
+               options.tools.push_back(ToAgentTool(t));
+             }
              options.limits.max_turns = max_turns;
              options.limits.max_tool_calls = max_tool_calls.value_or(0);
              options.limits.max_tokens = max_tokens.value_or(0);

@@ -54,9 +54,10 @@ def provider():
         s.close()
 
 
-def _serve(argv, port):
+def _serve(argv, port, env=None):
     """Starts a server (quiet) and waits up to 30 s for it to listen on 127.0.0.1:port."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=None if env is None else dict(os.environ, **env))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -126,3 +127,29 @@ def chroma_url(tmp_path_factory):
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait()
+
+
+MCP_EVERYTHING = PEERS / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
+
+
+@pytest.fixture
+def mcp_everything():
+    """The command of the MCP reference server (npm @modelcontextprotocol/server-everything)
+    over stdio; skips when it is not installed."""
+    if not MCP_EVERYTHING.exists():
+        missing_peer(f"server-everything is not installed in {PEERS} (scripts/install-test-peers.sh)")
+    return ["node", str(MCP_EVERYTHING), "stdio"]
+
+
+@pytest.fixture
+def mcp_everything_url():
+    """The URL of the same server over streamable HTTP on a free port of 127.0.0.1."""
+    if not MCP_EVERYTHING.exists():
+        missing_peer(f"server-everything is not installed in {PEERS} (scripts/install-test-peers.sh)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = _serve(["node", str(MCP_EVERYTHING), "streamableHttp"], port, env={"PORT": str(port)})
+    yield f"http://127.0.0.1:{port}/mcp"
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -420,3 +420,39 @@ def test_review_cli_lists_shows_and_decides(scripted, tmp_path):
     assert json.loads(review("show", r.run_id, "--json").stdout)["status"] == "completed"
     assert "no run" in review("show", "run_nope", check=1).stderr
     review("frobnicate", check=2)
+
+
+def test_mcp_server_over_stdio_and_in_an_agent(scripted, mcp_everything):
+    server = llmkit.McpServer.stdio(mcp_everything, timeout=30)
+    assert server.protocol_version == "2025-06-18"
+    assert server.server_info["name"] == "mcp-servers/everything"
+    names = [t["name"] for t in server.list_tools()]
+    assert "echo" in names and "get-sum" in names
+    assert server.call_tool("echo", {"message": "hi"})["text"] == "Echo: hi"
+    with pytest.raises(llmkit.DeadlineExceededError):
+        server.call_tool("trigger-long-running-operation", {"duration": 5, "steps": 5}, timeout=0.3)
+
+    p = scripted(calls_reply(("c1", "get-sum", {"a": 2, "b": 40}), ("c2", "local", {})), text_reply("42"))
+
+    def local() -> str:
+        return "local result"
+    agent = llmkit.Agent(client(p), tools=[server, local])   # Every tool of the server, and a function.
+    r = agent.run("2 + 40?", timeout=30)
+    assert r.text == "42"
+    assert [m["content"] for m in r.transcript[2:4]] == ["The sum of 2 and 40 is 42.", "local result"]
+    prefixed = server.tools(prefix="everything_")
+    assert all(t.name.startswith("everything_") for t in prefixed)
+    assert prefixed[0].parameters["type"] == "object"
+    server.close()
+    with pytest.raises(llmkit.FailedPreconditionError):
+        server.list_tools()
+
+
+def test_mcp_server_over_http(mcp_everything_url):
+    server = llmkit.McpServer.http(mcp_everything_url, timeout=30)
+    result = server.call_tool("get-sum", {"a": 20, "b": 22})
+    assert result == {"text": "The sum of 20 and 22 is 42.", "is_error": False,
+                      "content": [{"type": "text", "text": "The sum of 20 and 22 is 42."}],
+                      "structured_content": None}
+    with pytest.raises(llmkit.UnavailableError):
+        llmkit.McpServer.stdio(["llmkit-no-such-server"])
