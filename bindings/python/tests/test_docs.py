@@ -31,6 +31,8 @@ def test_python_blocks_run(code, request, monkeypatch):
         monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("pglite_dsn"))
     if "ChromaStore(" in code:  # ... and CHROMA_URL: a real Chroma server.
         monkeypatch.setenv("CHROMA_URL", request.getfixturevalue("chroma_url"))
+    if "McpServer" in code:  # MCP examples start the reference server from npm.
+        monkeypatch.setenv("MCP_SERVER_COMMAND", " ".join(request.getfixturevalue("mcp_everything")))
     server = None
     if "Client(" in code:  # Client examples talk to a fake provider, set as the SDKs read it.
         server = Provider(both_script)
