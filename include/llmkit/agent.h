@@ -203,9 +203,9 @@ class Agent {
                                   const AgentRunOptions& run = {}) const;
 
   // Continues a run saved awaiting approval once its calls are decided (from any process):
-  // approved calls run (with the reviewer's arguments when edited), rejected ones tell the model
-  // they were rejected and why, then the loop goes on. A run with calls still undecided comes
-  // back kAwaitingApproval again, without calling the model. Errors: kNotFound (no such run),
+  // approved calls run (with the reviewer's arguments when edited), rejected ones give the model
+  // the reviewer's reason as their result, then the loop goes on. A run with calls still undecided
+  // comes back kAwaitingApproval again, without calling the model. Errors: kNotFound (no such run),
   // kFailedPrecondition (the run is not awaiting approval: finished, or resumed elsewhere),
   // kInvalidArgument (this agent has no run store), kDataLoss (a corrupt saved state), and
   // Run's errors.
@@ -248,7 +248,8 @@ class RunStore {
   // call), kFailedPrecondition (already decided, or the run is no longer awaiting approval).
   absl::Status Approve(std::string_view run_id, std::string_view call_id,
                        std::optional<Json> edited_arguments = std::nullopt);
-  // The call does not run; the model is told it was rejected, with `reason`. Errors: as Approve.
+  // The call does not run; the model gets `reason` as the call's result (empty: "Tool execution
+  // was not approved.", the OpenAI Agents SDK's text). Errors: as Approve.
   absl::Status Reject(std::string_view run_id, std::string_view call_id,
                       std::string_view reason = {});
 

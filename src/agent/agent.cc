@@ -468,11 +468,10 @@ absl::StatusOr<std::vector<Slot>> Run::ResumedSlots(
           absl::StrCat("run '", run_id_, "': no decision on call '", slot.call.id, "'"));
     }
     if (!decision->approved) {
-      slot.outcome = {
-          decision->reason.empty()
-              ? std::string("Error: a reviewer rejected this call")
-              : absl::StrCat("Error: a reviewer rejected this call: ", decision->reason),
-          true};
+      // The reviewer's reason is what the model reads; without one, the OpenAI Agents SDK's text.
+      slot.outcome = {decision->reason.empty() ? std::string("Tool execution was not approved.")
+                                               : decision->reason,
+                      true};
       slots.push_back(std::move(slot));
       continue;
     }

@@ -537,7 +537,7 @@ TEST_F(RunStoreTest, RejectionsAndEditedArgumentsReachTheModel) {
   Json::Array m = s.requests()[1]["messages"].as_array();
   ASSERT_EQ(m.size(), 5u);
   EXPECT_EQ(m[2]["content"].as_string(), R"(sent {"to":"bob","amount":40})");
-  EXPECT_EQ(m[3]["content"].as_string(), "Error: a reviewer rejected this call: too much");
+  EXPECT_EQ(m[3]["content"].as_string(), "too much");
   EXPECT_THAT(m[4]["content"].as_string(), HasSubstr("must be <= 1000"));  // Edited, invalid.
 }
 

@@ -368,7 +368,7 @@ def test_rejection_and_edited_arguments_from_python(scripted, tmp_path):
     r = agent.run("pay")
     store.reject(r.run_id, "t3", reason="over the limit")
     r = agent.resume(r.run_id)
-    assert r.transcript[-2]["content"] == "Error: a reviewer rejected this call: over the limit"
+    assert r.transcript[-2]["content"] == "over the limit"
     with pytest.raises(llmkit.InvalidArgumentError, match="run_store"):
         llmkit.Agent(client(p), tools=[big])
     with pytest.raises(llmkit.NotFoundError):
@@ -416,7 +416,7 @@ def test_review_cli_lists_shows_and_decides(scripted, tmp_path):
     assert "no calls are waiting" in review("list").stdout
     done = agent.resume(r.run_id)
     assert [m["content"] for m in done.transcript[2:4]] == [
-        "sent 5 to bob", "Error: a reviewer rejected this call: unknown payee"]
+        "sent 5 to bob", "unknown payee"]
     assert json.loads(review("show", r.run_id, "--json").stdout)["status"] == "completed"
     assert "no run" in review("show", "run_nope", check=1).stderr
     review("frobnicate", check=2)
