@@ -439,7 +439,8 @@ void BindAgents(py::module_& m) {
                        std::optional<double> max_cost, bool final_answer_on_limit,
                        int max_parallel_tools, std::optional<double> temperature,
                        std::optional<int64_t> seed, const py::object& prices,
-                       const py::object& run_store) {
+                       const py::object& run_store, std::shared_ptr<Tracer> tracer,
+                       const std::string& name) {
              AgentOptions options;
              options.instructions = instructions;
              for (const py::handle& t : tools) {
@@ -479,6 +480,8 @@ void BindAgents(py::module_& m) {
              options.request.temperature = temperature;
              options.request.seed = seed;
              options.prices = PriceTableOf(prices);
+             options.tracer = std::move(tracer);
+             options.name = name;
              if (!run_store.is_none()) {
                if (!py::isinstance<PyRunStore>(run_store)) {
                  throw py::type_error("run_store must be a llmkit.RunStore");
@@ -493,7 +496,8 @@ void BindAgents(py::module_& m) {
            py::arg("max_cost") = py::none(), py::arg("final_answer_on_limit") = false,
            py::arg("max_parallel_tools") = 8, py::arg("temperature") = py::none(),
            py::arg("seed") = py::none(), py::arg("prices") = py::none(),
-           py::arg("run_store") = py::none())
+           py::arg("run_store") = py::none(), py::arg("tracer") = py::none(),
+           py::arg("name") = "agent")
       .def(
           "run",
           [](const PyAgent& self, const py::object& input, const py::object& variables,

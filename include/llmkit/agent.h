@@ -54,6 +54,7 @@
 #include "llmkit/cost.h"
 #include "llmkit/http.h"
 #include "llmkit/json.h"
+#include "llmkit/observe.h"
 
 namespace llmkit {
 
@@ -117,6 +118,10 @@ struct AgentOptions {
   std::shared_ptr<const PriceTable> prices;
   // Where a run waiting for approvals is saved (null: no tool may need approval).
   std::shared_ptr<RunStore> run_store;
+  // Spans of the OpenTelemetry GenAI conventions: "invoke_agent {name}" for each run (the parent
+  // of a traced model's chat spans) and "execute_tool {tool}" for each tool call (null: none).
+  std::shared_ptr<Tracer> tracer;
+  std::string name = "agent";  // gen_ai.agent.name.
 };
 
 enum class AgentStopReason {

@@ -202,7 +202,12 @@ class Run {
       std::shared_ptr<Ceilings> ceilings, const AgentEventCallback& on_event)
       : agent_(agent),
         state_(*agent),
-        call_(call),
+        span_(agent->options.tracer != nullptr
+                  ? agent->options.tracer->StartSpan(
+                        absl::StrCat("invoke_agent ", agent->options.name), call.trace,
+                        SpanKind::kInternal)
+                  : Span()),
+        call_(span_.active() ? span_.ChildContext(call) : call),
         ceilings_(std::move(ceilings)),
         on_event_(on_event) {}
 
@@ -280,7 +285,8 @@ class Run {
 
   std::shared_ptr<const Agent::State> agent_;
   const Agent::State& state_;
-  const CallContext& call_;
+  Span span_;         // invoke_agent, when traced.
+  CallContext call_;  // The caller's, with the run's span as the trace parent.
   std::shared_ptr<Ceilings> ceilings_;
   const AgentEventCallback& on_event_;
   int turns_ = 0;
@@ -368,15 +374,35 @@ internal::agent::BatchEnd Run::Execute(std::vector<Slot>& slots) {
   };
   std::vector<ToolJob> jobs;
   std::vector<size_t> slot_of;  // jobs[j] is slots[slot_of[j]].
+  std::vector<Span> spans;      // spans[j]: jobs[j]'s execute_tool span, when traced.
   for (size_t i = 0; i < slots.size(); ++i) {
     if (slots[i].kind != Slot::Kind::kRun) continue;
-    jobs.push_back({state_.tools[slots[i].tool], std::move(slots[i].arguments), slots[i].call});
+    jobs.push_back({state_.tools[slots[i].tool], std::move(slots[i].arguments), slots[i].call, {}});
     slot_of.push_back(i);
+    if (span_.active()) {
+      Span span = state_.options.tracer->StartSpan(
+          absl::StrCat("execute_tool ", slots[i].call.name), call_.trace, SpanKind::kInternal);
+      span.SetStringAttribute("gen_ai.operation.name", "execute_tool");
+      span.SetStringAttribute("gen_ai.tool.name", slots[i].call.name);
+      span.SetStringAttribute("gen_ai.tool.call.id", slots[i].call.id);
+      span.SetStringAttribute("gen_ai.tool.type", "function");
+      jobs.back().trace.traceparent = span.traceparent();
+      spans.push_back(std::move(span));
+    }
   }
+  auto end_span = [&](size_t j, const ToolOutcome& outcome) {
+    if (j >= spans.size()) return;
+    if (outcome.is_error) spans[j].SetError("tool_error", outcome.text);
+    spans[j].End();
+  };
   std::vector<ToolOutcome> ran;
   internal::agent::BatchEnd end = internal::agent::RunTools(
       jobs, call_, ceilings_, state_.options.max_parallel_tools, &ran,
-      [&](size_t j) { started(slot_of[j]); }, [&](size_t j) { finished(slot_of[j], ran[j]); },
+      [&](size_t j) { started(slot_of[j]); },
+      [&](size_t j) {
+        end_span(j, ran[j]);
+        finished(slot_of[j], ran[j]);
+      },
       static_cast<bool>(on_event_));
   for (size_t j = 0; j < jobs.size(); ++j) {
     Slot& slot = slots[slot_of[j]];
@@ -515,6 +541,11 @@ absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript,
   AgentResult result;
   std::optional<AgentStopReason> stop;
   bool paused = false;
+  if (span_.active()) {
+    span_.SetStringAttribute("gen_ai.operation.name", "invoke_agent");
+    span_.SetStringAttribute("gen_ai.agent.name", state_.options.name);
+    if (!run_id_.empty()) span_.SetStringAttribute("llmkit.agent.run_id", run_id_);
+  }
   auto finish_calls = [&](std::vector<Slot>& slots) -> std::optional<AgentStopReason> {
     internal::agent::BatchEnd end = Execute(slots);
     if (end == internal::agent::BatchEnd::kDeadline) return AgentStopReason::kDeadline;
@@ -539,7 +570,10 @@ absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript,
     transcript = std::move(request.messages);
     if (!response.ok()) {
       stop = StopOf(response.status());
-      if (!stop) return response.status();
+      if (!stop) {
+        span_.SetError(ErrorType(response.status()), std::string(response.status().message()));
+        return response.status();
+      }
       break;
     }
     Account(*response);
@@ -624,6 +658,15 @@ absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript,
   result.turns = turns_;
   result.tool_calls = tool_calls_;
   result.tool_errors = tool_errors_;
+  if (span_.active()) {
+    span_.SetAttribute("gen_ai.usage.input_tokens", result.usage.input_tokens);
+    span_.SetAttribute("gen_ai.usage.output_tokens", result.usage.output_tokens);
+    span_.SetStringAttribute("llmkit.agent.stop_reason", AgentStopReasonName(result.stop_reason));
+    span_.SetAttribute("llmkit.agent.turns", static_cast<int64_t>(turns_));
+    span_.SetAttribute("llmkit.agent.tool_calls", tool_calls_);
+    if (!run_id_.empty()) span_.SetStringAttribute("llmkit.agent.run_id", run_id_);
+    span_.End();
+  }
   AgentEvent done;
   done.kind = AgentEvent::Kind::kFinished;
   done.turn = turns_;

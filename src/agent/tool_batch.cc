@@ -181,6 +181,7 @@ BatchEnd RunTools(const std::vector<ToolJob>& jobs, const CallContext& run_call,
       ToolContext context{run_call.WithCancellation(cancels[i]).WithDeadlineAtMost(deadline),
                           job.call.id, ceilings};
       context.call.deadline = deadline;
+      if (!job.trace.traceparent.empty()) context.call.trace = job.trace;
       ++batch->awaited;
       lock.unlock();
       started(i);
@@ -203,7 +204,9 @@ BatchEnd RunTools(const std::vector<ToolJob>& jobs, const CallContext& run_call,
       lock.unlock();
       started(i);
       starts[i] = Clock::now();
-      ToolOutcome out = OutcomeOf(CallTool(jobs[i], {run_call, jobs[i].call.id, ceilings}));
+      ToolContext context{run_call, jobs[i].call.id, ceilings};
+      if (!jobs[i].trace.traceparent.empty()) context.call.trace = jobs[i].trace;
+      ToolOutcome out = OutcomeOf(CallTool(jobs[i], context));
       out.duration = Clock::now() - starts[i];
       (*outcomes)[i] = std::move(out);
       finished(i);

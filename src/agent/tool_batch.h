@@ -20,6 +20,7 @@ struct ToolJob {
   std::shared_ptr<const AgentTool> tool;
   Json arguments;
   ToolCall call;
+  TraceContext trace;  // The tool call's span, when traced: the tool's context carries it.
 };
 
 // What became of a job.

@@ -33,6 +33,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http/test_server.h"
+#include "llmkit/agent.h"
 #include "llmkit/guard.h"
 #include "llmkit/json.h"
 #include "llmkit/openai.h"
@@ -395,6 +396,80 @@ TEST(Tracing, ARagAnswerIsOneTraceWithRetrievalAndChatUnderIt) {
   EXPECT_EQ(answer["attributes"]["gen_ai.workflow.name"].as_string(), "rag");
   EXPECT_EQ(by_name["retrieval local"]["attributes"]["gen_ai.data_source.id"].as_string(), "local");
   EXPECT_EQ(by_name["llmkit.rag.ingest"]["attributes"]["llmkit.rag.documents"].as_string(), "2");
+}
+
+// Asks for get_weather once, then answers.
+class ToolAskingModel final : public ChatModel {
+ public:
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request, const CallContext&) override {
+    ChatResponse r;
+    r.model = "gpt-4o";
+    r.usage = {.input_tokens = 10, .output_tokens = 2, .total_tokens = 12};
+    r.message.role = "assistant";
+    if (request.messages.back().role == "tool") {
+      r.text = r.message.content = "18C.";
+    } else {
+      r.message.tool_calls.push_back({"call_1", "get_weather", R"({"city": "Paris"})"});
+    }
+    return r;
+  }
+  absl::StatusOr<ChatResponse> Stream(const ChatRequest& request, const StreamCallback&,
+                                      const CallContext& call) override {
+    return Complete(request, call);
+  }
+};
+
+TEST(Tracing, AnAgentRunIsOneTraceWithItsToolAndChatSpansUnderIt) {
+  REQUIRE_PEERS();
+  Collector collector;
+  auto tracer = Tracer::Create({.traces_endpoint = collector.server.Url("/v1/traces")}).value();
+  auto chat =
+      WithTracing(std::make_shared<ToolAskingModel>(), tracer, {.provider = "openai"}).value();
+  AgentTool weather;
+  weather.name = "get_weather";
+  weather.run = [](const Json&, const ToolContext& context) -> absl::StatusOr<Json> {
+    return Json(context.call.trace.traceparent);  // The tool sees its span as the parent.
+  };
+  auto agent =
+      Agent::Create(std::move(chat), {.tools = {weather}, .tracer = tracer, .name = "weather"});
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  absl::StatusOr<AgentResult> r = (*agent)->Run("Weather?");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(tracer->Flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)).ok());
+  std::vector<std::string> traces;
+  {
+    std::lock_guard lock(collector.mu);
+    traces = collector.traces;
+  }
+  Json spans = RunCheck("traces", traces);
+  std::map<std::string, std::vector<Json>> by_name;
+  for (Json span : spans.as_array()) by_name[span["name"].as_string()].push_back(span);
+  ASSERT_EQ(by_name["invoke_agent weather"].size(), 1u) << spans.Dump();
+  ASSERT_EQ(by_name["execute_tool get_weather"].size(), 1u) << spans.Dump();
+  ASSERT_EQ(by_name["chat gpt-4o"].size(), 2u) << spans.Dump();
+  Json run = by_name["invoke_agent weather"][0];
+  Json tool = by_name["execute_tool get_weather"][0];
+  EXPECT_EQ(run["kind"].as_int(), 1);  // INTERNAL
+  EXPECT_EQ(run["attributes"]["gen_ai.operation.name"].as_string(), "invoke_agent");
+  EXPECT_EQ(run["attributes"]["gen_ai.agent.name"].as_string(), "weather");
+  EXPECT_EQ(run["attributes"]["gen_ai.usage.input_tokens"].as_string(), "20");
+  EXPECT_EQ(run["attributes"]["llmkit.agent.stop_reason"].as_string(), "completed");
+  EXPECT_EQ(tool["attributes"]["gen_ai.operation.name"].as_string(), "execute_tool");
+  EXPECT_EQ(tool["attributes"]["gen_ai.tool.call.id"].as_string(), "call_1");
+  for (Json child : {tool, by_name["chat gpt-4o"][0], by_name["chat gpt-4o"][1]}) {
+    EXPECT_EQ(child["traceId"].as_string(), run["traceId"].as_string());
+    EXPECT_EQ(child["parentSpanId"].as_string(), run["spanId"].as_string());
+  }
+  EXPECT_THAT(r->transcript[2].content, HasSubstr(tool["spanId"].as_string()));
+  Json names = RunCheck("names", {});
+  std::set<std::string> known;
+  for (const Json& n : names.as_array()) known.insert(n.as_string());
+  for (Json span : spans.as_array()) {
+    for (const auto& [key, value] : span["attributes"].as_object()) {
+      EXPECT_TRUE(known.count(key) > 0 || absl::StartsWith(key, "llmkit."))
+          << key << " is neither in the semantic conventions nor in llmkit's namespace";
+    }
+  }
 }
 
 // Fails its first `failures` calls with a 503, then answers.

@@ -1033,7 +1033,8 @@ class Agent:
                  max_turns: int = ..., max_tool_calls: Optional[int] = ..., max_tokens: Optional[int] = ...,
                  max_cost: Optional[float] = ..., final_answer_on_limit: bool = ..., max_parallel_tools: int = ...,
                  temperature: Optional[float] = ..., seed: Optional[int] = ...,
-                 prices: Optional[PriceTable] = ..., run_store: Optional[RunStore] = ...) -> None: ...
+                 prices: Optional[PriceTable] = ..., run_store: Optional[RunStore] = ...,
+                 tracer: Optional[Tracer] = ..., name: str = ...) -> None: ...
     def resume(self, run_id: str, *, timeout: Optional[float] = ..., tags: Optional[dict[str, str]] = ...,
                on_event: Optional[Callable[[AgentEvent], Any]] = ...) -> AgentResult: ...
     def run(self, input: Union[str, Sequence[dict[str, Any]]], *, variables: Optional[dict[str, Any]] = ...,

@@ -146,6 +146,16 @@ def test_agent_runs_python_tools_and_feeds_results_back(scripted):
     assert len(p2.requests[0][2]["messages"]) == 7
 
 
+def test_traced_runs_end_their_spans(scripted):
+    p = scripted(calls_reply(("c1", "get_weather", {"city": "Paris"})), text_reply("18C."))
+    tracer = llmkit.Tracer()
+    agent = llmkit.Agent(llmkit.with_tracing(client(p), tracer, provider="openai"), tools=[get_weather],
+                         tracer=tracer, name="weather")
+    assert agent.run("Weather?").text == "18C."
+    # invoke_agent + execute_tool + two chat spans.
+    assert tracer.stats["spans_ended"] == 4
+
+
 def test_three_sleeping_tools_run_in_parallel(scripted):
     def slow(name):
         def sleep() -> str:
