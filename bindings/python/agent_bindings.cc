@@ -529,6 +529,14 @@ void BindAgents(py::module_& m) {
           "Runs the loop on `input` (a str, or a list of message dicts to continue) and returns "
           "an AgentResult. `on_event` is called with each AgentEvent.")
       .def(
+          "as_tool",
+          [](const PyAgent& self, const std::string& name, const std::string& description) {
+            return self.agent->AsTool(name, description);
+          },
+          py::arg("name"), py::arg("description") = "",
+          "This agent as a tool of another (arguments {'input': str}); the nested run draws from "
+          "the calling run's ceilings and its usage counts in the caller's.")
+      .def(
           "resume",
           [](const PyAgent& self, const std::string& run_id, std::optional<double> timeout,
              const py::object& tags, const py::object& on_event) {

@@ -146,6 +146,19 @@ def test_agent_runs_python_tools_and_feeds_results_back(scripted):
     assert len(p2.requests[0][2]["messages"]) == 7
 
 
+def test_nested_agents_share_the_callers_ceilings(scripted):
+    inner_server = scripted(calls_reply(("i1", "get_weather", {"city": "A"})),
+                            calls_reply(("i2", "get_weather", {"city": "B"}), ("i3", "get_weather", {"city": "C"})),
+                            text_reply("never"))
+    inner = llmkit.Agent(client(inner_server), tools=[get_weather])
+    outer_server = scripted(calls_reply(("o1", "researcher", {"input": "weather in A, B, C"})), text_reply("outer"))
+    outer = llmkit.Agent(client(outer_server), tools=[inner.as_tool("researcher", "Researches")], max_tool_calls=3)
+    r = outer.run("go")
+    assert r.text == "outer"
+    assert "the agent stopped (max_tool_calls)" in r.transcript[2]["content"]
+    assert r.usage.total_tokens == 29 * 3 + 16
+
+
 def test_traced_runs_end_their_spans(scripted):
     p = scripted(calls_reply(("c1", "get_weather", {"city": "Paris"})), text_reply("18C."))
     tracer = llmkit.Tracer()
