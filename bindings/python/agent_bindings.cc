@@ -45,6 +45,25 @@ struct PyMcpServer {
   std::shared_ptr<McpClient> client;
 };
 
+McpOptions McpOptionsOf(std::optional<double> request_timeout) {
+  McpOptions options;
+  if (request_timeout) {
+    options.request_timeout = std::chrono::ceil<std::chrono::milliseconds>(
+        PositiveSeconds(*request_timeout, "request_timeout"));
+  }
+  return options;
+}
+
+// Starts a session with `connect(call)` on a worker thread (Ctrl-C cancels it).
+template <typename Connector>
+PyMcpServer Connect(std::optional<double> timeout, Connector connect) {
+  CallContext call = ToCallContext(timeout, std::nullopt, py::none());
+  return PyMcpServer{ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+    call.cancellation = std::move(cancellation);
+    return connect(call);
+  }))};
+}
+
 // The client of an McpServer not closed yet.
 McpClient* Open(const PyMcpServer& server) {
   if (server.client == nullptr) {
@@ -326,18 +345,11 @@ void BindAgents(py::module_& m) {
           [](std::vector<std::string> command,
              std::optional<std::map<std::string, std::string>> env, std::optional<double> timeout,
              std::optional<double> request_timeout) {
-            McpOptions options;
+            McpOptions options = McpOptionsOf(request_timeout);
             if (env) options.env = *env;
-            if (request_timeout) {
-              options.request_timeout = std::chrono::ceil<std::chrono::milliseconds>(
-                  PositiveSeconds(*request_timeout, "request_timeout"));
-            }
-            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
-            return PyMcpServer{
-                ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
-                  call.cancellation = std::move(cancellation);
-                  return McpClient::Stdio(command, options, call);
-                }))};
+            return Connect(timeout, [&](const CallContext& call) {
+              return McpClient::Stdio(command, options, call);
+            });
           },
           py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
           py::arg("timeout") = py::none(), py::arg("request_timeout") = py::none(),
@@ -347,20 +359,13 @@ void BindAgents(py::module_& m) {
           "http",
           [](std::string url, std::optional<std::map<std::string, std::string>> headers,
              std::optional<double> timeout, std::optional<double> request_timeout) {
-            McpOptions options;
+            McpOptions options = McpOptionsOf(request_timeout);
             if (headers) {
               for (const auto& [name, value] : *headers) options.headers.emplace_back(name, value);
             }
-            if (request_timeout) {
-              options.request_timeout = std::chrono::ceil<std::chrono::milliseconds>(
-                  PositiveSeconds(*request_timeout, "request_timeout"));
-            }
-            CallContext call = ToCallContext(timeout, std::nullopt, py::none());
-            return PyMcpServer{
-                ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
-                  call.cancellation = std::move(cancellation);
-                  return McpClient::Http(url, options, call);
-                }))};
+            return Connect(timeout, [&](const CallContext& call) {
+              return McpClient::Http(url, options, call);
+            });
           },
           py::arg("url"), py::kw_only(), py::arg("headers") = py::none(),
           py::arg("timeout") = py::none(), py::arg("request_timeout") = py::none(),

@@ -164,6 +164,10 @@ struct ChatResponse {
 
 // Adds every count of `other` to `*usage`.
 void AddUsage(Usage* usage, const Usage& other);
+// Usage as a JSON object whose members are named as its fields ({"input_tokens": 12, ...}), and
+// back (a missing or non-integer member counts 0).
+Json UsageToJson(const Usage& usage);
+Usage UsageFromJson(const Json& json);
 // The provider calls behind `response` as spent attempts, for when its answer is dropped: its
 // spent_attempts, then its own call (its usage less theirs) marked with `failure`.
 std::vector<SpentAttempt> CallsOf(const ChatResponse& response, std::string_view failure = {});

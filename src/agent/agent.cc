@@ -127,17 +127,6 @@ struct Slot {
   ToolOutcome outcome;  // kDone.
 };
 
-Json UsageJson(const Usage& u) {
-  Json j = Json::MakeObject();
-  j.Set("input_tokens", u.input_tokens);
-  j.Set("output_tokens", u.output_tokens);
-  j.Set("total_tokens", u.total_tokens);
-  j.Set("cached_input_tokens", u.cached_input_tokens);
-  j.Set("cache_creation_input_tokens", u.cache_creation_input_tokens);
-  j.Set("reasoning_tokens", u.reasoning_tokens);
-  return j;
-}
-
 int64_t IntAt(const Json& j, std::string_view key) {
   const Json* v = j.Find(key);
   return v != nullptr && v->is_int() ? v->as_int() : 0;
@@ -146,17 +135,6 @@ int64_t IntAt(const Json& j, std::string_view key) {
 double DoubleAt(const Json& j, std::string_view key) {
   const Json* v = j.Find(key);
   return v != nullptr && v->is_number() ? v->as_double() : 0;
-}
-
-Usage UsageOf(const Json& j) {
-  Usage u;
-  u.input_tokens = IntAt(j, "input_tokens");
-  u.output_tokens = IntAt(j, "output_tokens");
-  u.total_tokens = IntAt(j, "total_tokens");
-  u.cached_input_tokens = IntAt(j, "cached_input_tokens");
-  u.cache_creation_input_tokens = IntAt(j, "cache_creation_input_tokens");
-  u.reasoning_tokens = IntAt(j, "reasoning_tokens");
-  return u;
 }
 
 Json CostJson(const Cost& c) {
@@ -220,7 +198,7 @@ class Run {
     turns_ = static_cast<int>(IntAt(state, "turns"));
     tool_calls_ = IntAt(state, "tool_calls");
     tool_errors_ = IntAt(state, "tool_errors");
-    if (const Json* u = state.Find("usage")) ceilings_->usage = UsageOf(*u);
+    if (const Json* u = state.Find("usage")) ceilings_->usage = UsageFromJson(*u);
     if (const Json* c = state.Find("cost")) ceilings_->cost = CostOf(*c);
     ceilings_->tool_calls = IntAt(state, "ceiling_tool_calls");
     run_id_ = std::move(run_id);
@@ -431,7 +409,7 @@ Json Run::SavedState(const std::vector<Message>& transcript) const {
   state.Set("tool_calls", tool_calls_);
   state.Set("tool_errors", tool_errors_);
   std::lock_guard<std::mutex> lock(*ceilings_->mu);
-  state.Set("usage", UsageJson(ceilings_->usage));
+  state.Set("usage", UsageToJson(ceilings_->usage));
   state.Set("cost", CostJson(ceilings_->cost));
   state.Set("ceiling_tool_calls", ceilings_->tool_calls);
   return state;
@@ -797,7 +775,7 @@ absl::StatusOr<AgentResult> Agent::Resume(std::string_view run_id, const CallCon
     result.turns = static_cast<int>(IntAt(claimed.state, "turns"));
     result.tool_calls = IntAt(claimed.state, "tool_calls");
     result.tool_errors = IntAt(claimed.state, "tool_errors");
-    if (const Json* u = claimed.state.Find("usage")) result.usage = UsageOf(*u);
+    if (const Json* u = claimed.state.Find("usage")) result.usage = UsageFromJson(*u);
     if (const Json* c = claimed.state.Find("cost")) result.cost = CostOf(*c);
     return result;
   }

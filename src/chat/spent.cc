@@ -29,6 +29,22 @@ constexpr Field kFields[] = {
 
 }  // namespace
 
+Json UsageToJson(const Usage& usage) {
+  Json out = Json::MakeObject();
+  for (const Field& field : kFields) out.Set(field.name, usage.*field.count);
+  return out;
+}
+
+Usage UsageFromJson(const Json& json) {
+  Usage usage;
+  for (const Field& field : kFields) {
+    if (const Json* count = json.Find(field.name); count != nullptr && count->is_int()) {
+      usage.*field.count = count->as_int();
+    }
+  }
+  return usage;
+}
+
 void AddUsage(Usage* usage, const Usage& other) {
   for (const Field& field : kFields) usage->*field.count += other.*field.count;
 }
@@ -77,11 +93,7 @@ std::vector<SpentAttempt> SpentOf(const absl::Status& status) {
     if (const Json* model = item.Find("model"); model != nullptr && model->is_string()) {
       attempt.model = model->as_string();
     }
-    for (const Field& field : kFields) {
-      if (const Json* count = item.Find(field.name); count != nullptr && count->is_int()) {
-        attempt.usage.*field.count = count->as_int();
-      }
-    }
+    attempt.usage = UsageFromJson(item);
     if (const Json* failure = item.Find("failure"); failure != nullptr && failure->is_string()) {
       attempt.failure = failure->as_string();
     }

@@ -101,6 +101,15 @@ class ScriptedChatServer {
   TestServer server_;
 };
 
+// A chat completion's usage object.
+inline Json OpenAIUsage(int prompt_tokens, int completion_tokens) {
+  Json usage = Json::MakeObject();
+  usage.Set("prompt_tokens", prompt_tokens);
+  usage.Set("completion_tokens", completion_tokens);
+  usage.Set("total_tokens", prompt_tokens + completion_tokens);
+  return usage;
+}
+
 // A chat completion asking for `calls` ({id, name, arguments JSON text} each), with usage.
 inline std::string OpenAIToolCalls(const std::vector<std::vector<std::string>>& calls,
                                    int prompt_tokens = 20, int completion_tokens = 9) {
@@ -117,11 +126,7 @@ inline std::string OpenAIToolCalls(const std::vector<std::vector<std::string>>& 
                    "message": {"role": "assistant", "content": null}}]})");
   Json& message = body["choices"].as_array()[0]["message"];
   message.Set("tool_calls", std::move(tool_calls));
-  Json usage = Json::MakeObject();
-  usage.Set("prompt_tokens", prompt_tokens);
-  usage.Set("completion_tokens", completion_tokens);
-  usage.Set("total_tokens", prompt_tokens + completion_tokens);
-  body.Set("usage", std::move(usage));
+  body.Set("usage", OpenAIUsage(prompt_tokens, completion_tokens));
   return body.Dump();
 }
 
@@ -131,11 +136,7 @@ inline std::string OpenAIText(const std::string& text, int prompt_tokens = 11,
   Json body = *Json::Parse(R"({"id": "chatcmpl-2", "model": "gpt-4o-mini",
       "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant"}}]})");
   body["choices"].as_array()[0]["message"].Set("content", text);
-  Json usage = Json::MakeObject();
-  usage.Set("prompt_tokens", prompt_tokens);
-  usage.Set("completion_tokens", completion_tokens);
-  usage.Set("total_tokens", prompt_tokens + completion_tokens);
-  body.Set("usage", std::move(usage));
+  body.Set("usage", OpenAIUsage(prompt_tokens, completion_tokens));
   return body.Dump();
 }
 

@@ -13,23 +13,9 @@ import pytest
 import llmkit
 from conftest import PEERS, SOURCE_DIR, missing_peer
 from fake_provider import Provider
+from test_agents import calls_reply as calls, text_reply as text
 
 ORACLE = SOURCE_DIR / "bindings" / "python" / "tests" / "openai_agents_oracle.mjs"
-
-
-def calls(*cs):
-    return {"id": "chatcmpl-1", "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-                "role": "assistant", "content": None,
-                "tool_calls": [{"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
-                               for i, n, a in cs]}}],
-            "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}}
-
-
-def text(t):
-    return {"id": "chatcmpl-2", "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": t}}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}}
 
 
 APPROVAL = [calls(("w1", "get_weather", {"city": "Paris"}), ("t1", "transfer", {"to": "bob", "amount": 50})),
