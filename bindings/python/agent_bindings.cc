@@ -215,6 +215,24 @@ struct PythonEvents {
   }
 };
 
+// Runs `go(call, run)` on a worker thread (Ctrl-C cancels it) with the call context of
+// `timeout` and `tags` and `on_event` as the events' callback; raises what the callback raised.
+template <typename Go>
+AgentResult RunAgent(std::optional<double> timeout, const py::object& tags,
+                     const py::object& on_event, AgentRunOptions run, Go go) {
+  CallContext call = ToCallContext(timeout, std::nullopt, tags);
+  PythonEvents events{on_event, nullptr, nullptr};
+  absl::StatusOr<AgentResult> result =
+      RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+        call.cancellation = cancellation;
+        events.cancellation = cancellation;
+        run.on_event = events.Wrap();
+        return go(call, run);
+      });
+  if (events.error != nullptr) throw *events.error;
+  return ValueOrThrow(std::move(result));
+}
+
 }  // namespace
 
 void BindAgents(py::module_& m) {
@@ -515,18 +533,11 @@ void BindAgents(py::module_& m) {
               }
               run.variables = PythonToJson(variables);
             }
-            CallContext call = ToCallContext(timeout, std::nullopt, tags);
-            PythonEvents events{on_event, nullptr, nullptr};
             std::shared_ptr<Agent> agent = self.agent;
-            absl::StatusOr<AgentResult> result =
-                RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
-                  call.cancellation = cancellation;
-                  events.cancellation = cancellation;
-                  run.on_event = events.Wrap();
-                  return agent->Run(std::move(messages), call, run);
-                });
-            if (events.error != nullptr) throw *events.error;
-            return ValueOrThrow(std::move(result));
+            return RunAgent(timeout, tags, on_event, run,
+                            [&](const CallContext& call, const AgentRunOptions& options) {
+                              return agent->Run(std::move(messages), call, options);
+                            });
           },
           py::arg("input"), py::kw_only(), py::arg("variables") = py::none(),
           py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
@@ -545,19 +556,11 @@ void BindAgents(py::module_& m) {
           "resume",
           [](const PyAgent& self, const std::string& run_id, std::optional<double> timeout,
              const py::object& tags, const py::object& on_event) {
-            AgentRunOptions run;
-            CallContext call = ToCallContext(timeout, std::nullopt, tags);
-            PythonEvents events{on_event, nullptr, nullptr};
             std::shared_ptr<Agent> agent = self.agent;
-            absl::StatusOr<AgentResult> result =
-                RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
-                  call.cancellation = cancellation;
-                  events.cancellation = cancellation;
-                  run.on_event = events.Wrap();
-                  return agent->Resume(run_id, call, run);
-                });
-            if (events.error != nullptr) throw *events.error;
-            return ValueOrThrow(std::move(result));
+            return RunAgent(timeout, tags, on_event, {},
+                            [&](const CallContext& call, const AgentRunOptions& options) {
+                              return agent->Resume(run_id, call, options);
+                            });
           },
           py::arg("run_id"), py::kw_only(), py::arg("timeout") = py::none(),
           py::arg("tags") = py::none(), py::arg("on_event") = py::none(),

@@ -562,6 +562,20 @@ absl::StatusOr<AgentResult> Run::Go(std::vector<Message> transcript,
     if (transcript.back().tool_calls.empty()) break;
     std::optional<AgentStopReason> ceiling;
     std::vector<Slot> slots = Prepare(transcript.back(), &ceiling);
+    // Calls refused before running (bad arguments, unknown tool, past a ceiling) still show as
+    // started and finished, in the model's order.
+    for (const Slot& slot : slots) {
+      if (slot.kind != Slot::Kind::kDone) continue;
+      AgentEvent event;
+      event.kind = AgentEvent::Kind::kToolCallStarted;
+      event.turn = turns_;
+      event.call = slot.call;
+      Emit(event);
+      event.kind = AgentEvent::Kind::kToolCallFinished;
+      event.text = slot.outcome.text;
+      event.is_error = slot.outcome.is_error;
+      Emit(std::move(event));
+    }
     stop = finish_calls(slots);
     if (stop) {
       for (Slot& slot : slots) {

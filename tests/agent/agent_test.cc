@@ -340,8 +340,9 @@ TEST(Agent, NestedAgentsDrawFromTheSameCeilings) {
 }
 
 TEST(Agent, EventsInOrder) {
-  ScriptedChatServer s(
-      {OpenAIToolCalls({{"c1", "get_weather", R"({"city": "Paris"})"}}), OpenAIText("18C.")});
+  ScriptedChatServer s({OpenAIToolCalls({{"c1", "get_weather", R"({"city": "Paris"})"},
+                                         {"c2", "get_weather", R"({"town": "Oslo"})"}}),
+                        OpenAIText("18C.")});
   auto agent = Make(OpenAI(s), {.tools = {Weather()}});
   std::vector<std::string> seen;
   AgentRunOptions run;
@@ -372,10 +373,17 @@ TEST(Agent, EventsInOrder) {
   };
   absl::StatusOr<AgentResult> r = agent->Run("go", {}, run);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_THAT(seen, ElementsAre("turn 1", "start get_weather", "end get_weather 18C in Paris",
-                                "turn 2", "text 18", "text C.", "finished completed"));
+  ASSERT_EQ(seen.size(), 9u) << ::testing::PrintToString(seen);
+  EXPECT_EQ(seen[0], "turn 1");
+  // The refused call (bad arguments) first, then the one that ran.
+  EXPECT_EQ(seen[1], "start get_weather");
+  EXPECT_THAT(seen[2], HasSubstr("end get_weather Error: invalid arguments"));
+  EXPECT_THAT(std::vector<std::string>(seen.begin() + 3, seen.end()),
+              ElementsAre("start get_weather", "end get_weather 18C in Paris", "turn 2", "text 18",
+                          "text C.", "finished completed"));
   EXPECT_EQ(r->text, "18C.");
   EXPECT_EQ(r->usage.total_tokens, 29 + 16);  // The streams' usage chunks.
+  EXPECT_EQ(r->tool_errors, 1);
   EXPECT_EQ(r->transcript[1].tool_calls[0].arguments, R"({"city": "Paris"})");
 }
 
