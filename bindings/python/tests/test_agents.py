@@ -231,6 +231,29 @@ def test_ceilings_and_deadline(scripted):
     assert r.stop_reason == "deadline" and time.monotonic() - t0 < 1.5
 
 
+def test_tool_timeout_and_token_and_cost_ceilings(scripted):
+    def slow() -> str:
+        time.sleep(2)
+        return "late"
+    p = scripted(calls_reply(("c1", "slow", {})), text_reply("gave up on it"))
+    t0 = time.monotonic()
+    r = llmkit.Agent(client(p), tools=[llmkit.tool(slow, timeout=0.1)]).run("go")
+    assert time.monotonic() - t0 < 1.5
+    assert r.text == "gave up on it" and r.tool_errors == 1
+    assert "did not finish within its timeout of 100 ms" in r.transcript[2]["content"]
+
+    p = scripted(calls_reply(("c1", "get_weather", {"city": "A"}), prompt_tokens=1000, completion_tokens=100))
+    r = llmkit.Agent(client(p), tools=[get_weather], max_tokens=1000).run("go")
+    assert r.stop_reason == "max_tokens" and "not run" in r.transcript[-1]["content"]
+
+    # gpt-4o-mini: $0.15 / M input, $0.60 / M output: $0.00021 a call.
+    p = scripted(calls_reply(("c1", "get_weather", {"city": "A"}), prompt_tokens=1000, completion_tokens=100),
+                 calls_reply(("c2", "get_weather", {"city": "B"}), prompt_tokens=1000, completion_tokens=100))
+    r = llmkit.Agent(client(p), tools=[get_weather], max_cost=0.0003).run("go")
+    assert r.stop_reason == "max_cost" and len(p.requests) == 2
+    assert abs(r.cost.total - 0.00042) < 1e-12
+
+
 def test_events_and_stream(scripted):
     p = scripted(calls_reply(("c1", "get_weather", {"city": "Paris"})), text_reply("18C."))
     stream = llmkit.Agent(client(p), tools=[get_weather]).stream("Weather?")
