@@ -84,6 +84,23 @@ std::string AgentToolName(std::string_view prefix, std::string_view name) {
   return out;
 }
 
+// A tools/call result: its content, structured content and error flag, and the text the content
+// makes (the structured content's JSON when the content has no text).
+McpCallResult CallResultOf(const Json& result) {
+  McpCallResult out;
+  if (const Json* content = result.Find("content")) out.content = *content;
+  if (const Json* structured = result.Find("structuredContent")) {
+    out.structured_content = *structured;
+  }
+  const Json* is_error = result.Find("isError");
+  out.is_error = is_error != nullptr && is_error->is_bool() && is_error->as_bool();
+  out.text = ContentText(out.content);
+  if (out.text.empty() && !out.structured_content.is_null()) {
+    out.text = out.structured_content.Dump();
+  }
+  return out;
+}
+
 }  // namespace
 
 Json McpClient::Impl::AnswerServerRequest(const Json& request) {
@@ -208,18 +225,7 @@ absl::StatusOr<McpCallResult> McpClient::CallTool(std::string_view name, const J
   params.Set("name", std::string(name));
   params.Set("arguments", arguments.is_null() ? Json::MakeObject() : arguments);
   LLMKIT_ASSIGN_OR_RETURN(Json result, impl_->Request("tools/call", std::move(params), call));
-  McpCallResult out;
-  if (const Json* content = result.Find("content")) out.content = *content;
-  if (const Json* structured = result.Find("structuredContent")) {
-    out.structured_content = *structured;
-  }
-  const Json* is_error = result.Find("isError");
-  out.is_error = is_error != nullptr && is_error->is_bool() && is_error->as_bool();
-  out.text = ContentText(out.content);
-  if (out.text.empty() && !out.structured_content.is_null()) {
-    out.text = out.structured_content.Dump();
-  }
-  return out;
+  return CallResultOf(result);
 }
 
 absl::StatusOr<std::vector<AgentTool>> McpClient::Tools(std::string_view prefix,
@@ -247,16 +253,9 @@ absl::StatusOr<std::vector<AgentTool>> McpClient::Tools(std::string_view prefix,
       params.Set("arguments", arguments);
       LLMKIT_ASSIGN_OR_RETURN(Json result,
                               impl->Request("tools/call", std::move(params), context.call));
-      const Json* content = result.Find("content");
-      std::string text = content != nullptr ? ContentText(*content) : std::string();
-      if (text.empty()) {
-        if (const Json* s = result.Find("structuredContent")) text = s->Dump();
-      }
-      const Json* is_error = result.Find("isError");
-      if (is_error != nullptr && is_error->is_bool() && is_error->as_bool()) {
-        return absl::UnknownError(text.empty() ? "the tool failed" : text);
-      }
-      return Json(std::move(text));
+      McpCallResult r = CallResultOf(result);
+      if (r.is_error) return absl::UnknownError(r.text.empty() ? "the tool failed" : r.text);
+      return Json(std::move(r.text));
     };
     tools.push_back(std::move(tool));
   }

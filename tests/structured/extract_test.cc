@@ -2,13 +2,13 @@
 // response_format and the prompt modes, re-asking with the validation errors (only the last
 // attempt sent back), usage summed over attempts, and the failures' accounting.
 
-#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "http/scripted_chat_server.h"
 #include "http/test_server.h"
 #include "llmkit/anthropic.h"
 #include "llmkit/openai.h"
@@ -18,60 +18,18 @@
 namespace llmkit {
 namespace {
 
-using ::llmkit::testing::Reply;
-using ::llmkit::testing::Script;
 using ::llmkit::testing::ServerRequest;
 using ::llmkit::testing::TestServer;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 // Serves the bodies in order and keeps the requests it received.
-class Scripted {
- public:
-  explicit Scripted(std::vector<std::string> replies)
-      : replies_(replies.begin(), replies.end()), server_([this](const ServerRequest& r) {
-          std::lock_guard<std::mutex> lock(mu_);
-          requests_.push_back(*Json::Parse(r.body));
-          if (replies_.empty()) return Reply(500, R"({"error": {"message": "no more replies"}})");
-          std::string body = replies_.front();
-          replies_.pop_front();
-          return Reply(200, body);
-        }) {}
-  const TestServer& server() const { return server_; }
-  std::vector<Json> requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
+using Scripted = ::llmkit::testing::ScriptedChatServer;
+using ::llmkit::testing::OpenAIText;
 
- private:
-  std::mutex mu_;
-  std::deque<std::string> replies_;
-  std::vector<Json> requests_;
-  TestServer server_;
-};
-
+// A completion calling the "output" tool with `arguments`.
 std::string OpenAIToolCall(const std::string& arguments, const std::string& id = "call_1") {
-  Json call = *Json::Parse(R"({"id": "", "type": "function", "function": {"name": "output"}})");
-  call.Set("id", id);
-  call["function"].Set("arguments", arguments);
-  Json body = *Json::Parse(R"({"id": "chatcmpl-1", "model": "gpt-4o-mini",
-      "choices": [{"index": 0, "finish_reason": "tool_calls",
-                   "message": {"role": "assistant", "content": null, "tool_calls": []}}],
-      "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}})");
-  Json choice = body.Find("choices")->as_array()[0];
-  choice["message"]["tool_calls"].push_back(call);
-  body.Set("choices", Json(Json::Array{choice}));
-  return body.Dump();
-}
-
-std::string OpenAIText(const std::string& text) {
-  Json body = *Json::Parse(R"({"id": "chatcmpl-2", "model": "gpt-4o-mini",
-      "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant"}}],
-      "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}})");
-  Json choice = body.Find("choices")->as_array()[0];
-  choice["message"].Set("content", text);
-  body.Set("choices", Json(Json::Array{choice}));
-  return body.Dump();
+  return ::llmkit::testing::OpenAIToolCalls({{id, "output", arguments}});
 }
 
 std::unique_ptr<ChatModel> OpenAI(const TestServer& server) {

@@ -12,8 +12,7 @@ import pytest
 
 import llmkit
 from conftest import PEERS, SOURCE_DIR, missing_peer
-from fake_provider import Provider
-from test_agents import calls_reply as calls, text_reply as text
+from test_agents import calls_reply as calls, serve, text_reply as text
 
 ORACLE = SOURCE_DIR / "bindings" / "python" / "tests" / "openai_agents_oracle.mjs"
 
@@ -30,17 +29,6 @@ SCENARIOS = {
 }
 
 
-def serve(replies):
-    queue = list(replies)
-
-    def script(path, body, headers):
-        if not queue:
-            return 500, {}, b'{"error": {"message": "no more replies"}}', 0
-        return 200, {}, json.dumps(queue.pop(0)).encode(), 0
-
-    return Provider(script)
-
-
 def messages(provider):
     """The messages of each request the server received."""
     return [body["messages"] for _, _, body in provider.requests]
@@ -49,7 +37,7 @@ def messages(provider):
 def run_oracle(scenario):
     if not (PEERS / "node_modules" / "@openai" / "agents").exists():
         missing_peer(f"@openai/agents is not installed in {PEERS} (scripts/install-test-peers.sh)")
-    server = serve(SCENARIOS[scenario])
+    server = serve(*SCENARIOS[scenario])
     try:
         done = subprocess.run(["node", str(ORACLE), str(PEERS), server.url + "/v1", scenario],
                               capture_output=True, text=True, timeout=120)
@@ -72,7 +60,7 @@ def run_llmkit(scenario, tmp_path):
         executed.append(["transfer", {"to": to, "amount": amount}])
         return f"sent {amount} to {to}"
 
-    server = serve(SCENARIOS[scenario])
+    server = serve(*SCENARIOS[scenario])
     try:
         model = llmkit.OpenAIClient(base_url=server.url + "/v1", api_key="sk-test", model="gpt-4o-mini")
         store = llmkit.RunStore(str(tmp_path / "runs.db"))

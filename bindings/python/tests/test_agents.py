@@ -46,22 +46,27 @@ def stream_of(reply):
     return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
 
 
+def serve(*replies):
+    """A server answering with `replies` in order (streamed when asked), then 500."""
+    queue = list(replies)
+
+    def script(path, body, headers):
+        if not queue:
+            return 500, {}, b'{"error": {"message": "no more replies"}}', 0
+        reply = queue.pop(0)
+        if body.get("stream"):
+            return 200, {}, stream_of(reply), 0
+        return 200, {}, json.dumps(reply).encode(), 0
+
+    return Provider(script)
+
+
 @pytest.fixture
 def scripted():
     servers = []
 
     def start(*replies):
-        queue = list(replies)
-
-        def script(path, body, headers):
-            if not queue:
-                return 500, {}, b'{"error": {"message": "no more replies"}}', 0
-            reply = queue.pop(0)
-            if body.get("stream"):
-                return 200, {}, stream_of(reply), 0
-            return 200, {}, json.dumps(reply).encode(), 0
-
-        servers.append(Provider(script))
+        servers.append(serve(*replies))
         return servers[-1]
 
     yield start
