@@ -246,25 +246,54 @@ void Assign(Json* target, PyObject* value, State& state) {
 // --- Template variables without copies ----------------------------------------------------
 
 // What one BorrowedValues conversion carries: the containers being converted (as State) and
-// the str objects viewed, each a new reference.
+// the str objects viewed, each a new reference (null when the holds are deferred).
 struct Borrowing {
   State state;
   std::vector<PyObject*>* held;
 };
 
-// A str's UTF-8 as a view, the str held: an ASCII str's characters are its UTF-8 already.
-std::string_view Borrow(PyObject* text, Borrowing& b) {
-  std::string_view view;
-  if (PyUnicode_IS_COMPACT_ASCII(text)) {
-    view = std::string_view(static_cast<const char*>(PyUnicode_DATA(text)),
-                            static_cast<size_t>(PyUnicode_GET_LENGTH(text)));
-  } else {
-    Py_ssize_t size = 0;
-    const char* data = Utf8OrRefuse(text, &size);
-    view = std::string_view(data, static_cast<size_t>(size));
+// Holds (new references in `held`) every str in `value`, a value converted without holds and
+// unchanged since: no check is needed again.
+void HoldStrings(PyObject* value, std::vector<PyObject*>* held) {
+  if (PyUnicode_Check(value)) {
+    Py_INCREF(value);
+    held->push_back(value);
+  } else if (PyDict_Check(value)) {
+    Py_ssize_t position = 0;
+    PyObject *key = nullptr, *member = nullptr;
+    while (PyDict_Next(value, &position, &key, &member)) {
+      Py_INCREF(key);
+      held->push_back(key);
+      HoldStrings(member, held);
+    }
+  } else if (PyList_Check(value) || PyTuple_Check(value)) {
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+    PyObject** items = PySequence_Fast_ITEMS(value);
+    for (Py_ssize_t i = 0; i < n; ++i) HoldStrings(items[i], held);
   }
+}
+
+// Borrow's rarer paths, out of line: a str that is not compact ASCII, and the hold.
+[[gnu::noinline]] std::string_view Utf8View(PyObject* text) {
+  Py_ssize_t size = 0;
+  const char* data = Utf8OrRefuse(text, &size);
+  return std::string_view(data, static_cast<size_t>(size));
+}
+
+[[gnu::noinline]] void Hold(PyObject* text, std::vector<PyObject*>* held) {
   Py_INCREF(text);
-  b.held->push_back(text);
+  held->push_back(text);
+}
+
+// A str's UTF-8 as a view, the str held unless deferred: an ASCII str's characters are its UTF-8
+// already. Inline: it runs for every key and string.
+[[gnu::always_inline]] inline std::string_view Borrow(PyObject* text, Borrowing& b) {
+  const std::string_view view =
+      PyUnicode_IS_COMPACT_ASCII(text)
+          ? std::string_view(static_cast<const char*>(PyUnicode_DATA(text)),
+                             static_cast<size_t>(PyUnicode_GET_LENGTH(text)))
+          : Utf8View(text);
+  if (b.held != nullptr) Hold(text, b.held);
   b.state.bytes += view.size();
   return view;
 }
@@ -276,23 +305,34 @@ void PutKey(TemplateValues& out, PyObject* key, Borrowing& b) {
   out.Key(Borrow(key, b));
 }
 
-void Put(TemplateValues& out, PyObject* value, Borrowing& b) {
-  if (PyUnicode_Check(value)) return out.String(Borrow(value, b));
+// A value that is neither a str nor a container: None, a bool, an int, a float, or refused.
+[[gnu::noinline]] void PutScalar(TemplateValues& out, PyObject* value, Borrowing& b) {
   if (value == Py_None) return out.Null();
   if (PyBool_Check(value)) return out.Bool(value == Py_True);
   if (PyLong_Check(value)) return out.Int(Int64OrRefuse(value));
   if (PyFloat_Check(value)) return out.Double(PyFloat_AS_DOUBLE(value));
+  Enter(value, b.state);  // Refuses it, naming its type.
+}
+
+void Put(TemplateValues& out, PyObject* value, Borrowing& b) {
+  // The type's flags settle the common kinds without a call: str, dict, list, tuple.
+  const unsigned long flags = Py_TYPE(value)->tp_flags;
+  if (flags & Py_TPFLAGS_UNICODE_SUBCLASS) return out.String(Borrow(value, b));
+  constexpr unsigned long kContainers =
+      Py_TPFLAGS_DICT_SUBCLASS | Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_TUPLE_SUBCLASS;
+  if (!(flags & kContainers)) return PutScalar(out, value, b);
   Enter(value, b.state);
   b.state.bytes += sizeof(Json);
-  if (PyDict_Check(value)) {
-    out.BeginObject(static_cast<size_t>(PyDict_GET_SIZE(value)));
+  if (flags & Py_TPFLAGS_DICT_SUBCLASS) {
+    // A dict's str keys are distinct strings: the duplicate check is skipped.
+    out.BeginObject(static_cast<size_t>(PyDict_GET_SIZE(value)), /*keys_unique=*/true);
     Py_ssize_t position = 0;
     PyObject *key = nullptr, *member = nullptr;
     while (PyDict_Next(value, &position, &key, &member)) {
-      PutKey(out, key, b);
-      if (PyUnicode_CheckExact(member)) {
-        out.String(Borrow(member, b));  // The common member, without a call.
+      if (PyUnicode_CheckExact(key) && PyUnicode_CheckExact(member)) {
+        out.Member(Borrow(key, b), Borrow(member, b));  // The common member, in one call.
       } else {
+        PutKey(out, key, b);
         Put(out, member, b);
       }
     }
@@ -326,6 +366,22 @@ struct BorrowedValues::Slot {
   std::vector<PyObject*> held;
   size_t bytes = 0;  // What the last conversion held, roughly.
   bool busy = false;
+  bool hook_set = false;  // values' long-render hook is ReleaseGil.
+  // The render in progress, deferred: what was converted (a dict held by the slot, or the
+  // keyword arguments of the call under way), and the GIL once released.
+  bool deferred = false;
+  PyObject* dict = nullptr;
+  PyObject* const* keyword_values = nullptr;
+  Py_ssize_t keyword_count = 0;
+  PyThreadState* released = nullptr;
+
+  // The long-render hook: a deferred render holds every str it reads and lets the GIL go.
+  void ReleaseGil() {
+    if (!deferred || released != nullptr) return;
+    if (dict != nullptr) HoldStrings(dict, &held);
+    for (Py_ssize_t i = 0; i < keyword_count; ++i) HoldStrings(keyword_values[i], &held);
+    released = PyEval_SaveThread();
+  }
 };
 
 namespace {
@@ -334,7 +390,7 @@ thread_local BorrowedValues::Slot borrowed_slots[kSlots];
 
 }  // namespace
 
-BorrowedValues::BorrowedValues() {
+BorrowedValues::BorrowedValues(bool deferred) {
   for (Slot& slot : borrowed_slots) {
     if (!slot.busy) {
       slot_ = &slot;
@@ -346,11 +402,25 @@ BorrowedValues::BorrowedValues() {
     slot_ = own_.get();
   }
   slot_->busy = true;
+  slot_->deferred = deferred;
+  if (!slot_->hook_set) {
+    Slot* slot = slot_;
+    slot_->values.SetLongRenderHook([slot] { slot->ReleaseGil(); });
+    slot_->hook_set = true;
+  }
 }
 
 BorrowedValues::~BorrowedValues() {
+  if (slot_->released != nullptr) {  // A render that threw after the hook (cannot happen today).
+    PyEval_RestoreThread(slot_->released);
+    slot_->released = nullptr;
+  }
   for (PyObject* text : slot_->held) Py_DECREF(text);
   slot_->held.clear();
+  Py_CLEAR(slot_->dict);
+  slot_->keyword_values = nullptr;
+  slot_->keyword_count = 0;
+  slot_->deferred = false;
   slot_->values.Clear();
   if (slot_->bytes > kKeepBytes) {
     slot_->values = TemplateValues();
@@ -363,9 +433,13 @@ BorrowedValues::~BorrowedValues() {
 TemplateValues& BorrowedValues::Assign(py::handle dict) {
   TemplateValues& out = slot_->values;
   out.Clear();
-  Borrowing b{State(), &slot_->held};
+  Borrowing b{State(), slot_->deferred ? nullptr : &slot_->held};
   if (!PyDict_Check(dict.ptr())) Refuse("template variables must be a dict");
   Put(out, dict.ptr(), b);
+  if (slot_->deferred) {
+    Py_INCREF(dict.ptr());
+    Py_XSETREF(slot_->dict, dict.ptr());
+  }
   slot_->bytes = b.state.bytes;
   return out;
 }
@@ -373,16 +447,33 @@ TemplateValues& BorrowedValues::Assign(py::handle dict) {
 TemplateValues& BorrowedValues::AssignKeywords(PyObject* const* values, PyObject* names) {
   TemplateValues& out = slot_->values;
   out.Clear();
-  Borrowing b{State(), &slot_->held};
-  out.BeginObject();
+  Borrowing b{State(), slot_->deferred ? nullptr : &slot_->held};
+  out.BeginObject(0, /*keys_unique=*/true);  // Python refuses a keyword given twice.
   const Py_ssize_t n = PyTuple_GET_SIZE(names);
   for (Py_ssize_t i = 0; i < n; ++i) {
     PutKey(out, PyTuple_GET_ITEM(names, i), b);
     Put(out, values[i], b);
   }
   out.End();
+  if (slot_->deferred) {
+    // The names (a tuple) and the values live in the caller's frame for the whole call.
+    slot_->keyword_values = values;
+    slot_->keyword_count = n;
+  }
   slot_->bytes = b.state.bytes;
   return out;
+}
+
+absl::Status BorrowedValues::RenderTo(const Template& t, std::string* out) {
+  if (!slot_->deferred) {
+    py::gil_scoped_release release;
+    return t.RenderTo(slot_->values, out);
+  }
+  absl::Status status = t.RenderTo(slot_->values, out);  // ReleaseGil may let the GIL go.
+  if (slot_->released != nullptr) {
+    PyEval_RestoreThread(std::exchange(slot_->released, nullptr));
+  }
+  return status;
 }
 
 Json PythonToJson(py::handle value) {

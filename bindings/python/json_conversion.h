@@ -53,13 +53,18 @@ class ReusedJson {
 };
 
 // Template variables read from Python values without copying their strings: a TemplateValues
-// whose strings are views of the str objects' UTF-8, each str held (a new reference) until the
-// holder ends, so that a render with the GIL released reads live strings even if another thread
-// changes the containers meanwhile. Accepts what PythonToJson accepts, with the same errors.
+// whose strings are views of the str objects' UTF-8, each str held (a new reference) before the
+// GIL is released, so that the render reads live strings even if another thread changes the
+// containers meanwhile. Accepts what PythonToJson accepts, with the same errors.
 // Threads and nesting as ReusedJson; destroy it with the GIL held.
 class BorrowedValues {
  public:
-  BorrowedValues();
+  // `deferred`: Render keeps the GIL until the render has run about a thousand steps, and only
+  // then holds the strs (reading the same objects again) and releases it: a short render pays
+  // for neither. Only for a render that runs no Python code (no Python loader or tracer), so
+  // that nothing can change the objects while the GIL is held. Otherwise every str is held as
+  // it is read and the GIL is released for the whole render.
+  explicit BorrowedValues(bool deferred = false);
   ~BorrowedValues();
   BorrowedValues(const BorrowedValues&) = delete;
   BorrowedValues& operator=(const BorrowedValues&) = delete;
@@ -68,6 +73,9 @@ class BorrowedValues {
   TemplateValues& Assign(pybind11::handle dict);
   // A vectorcall's keyword arguments as the variables: names[i] (a tuple of str) = values[i].
   TemplateValues& AssignKeywords(PyObject* const* values, PyObject* names);
+  // Renders the values last assigned with `t`, appending to `*out`, the GIL released as the
+  // constructor says. Call with the GIL held.
+  absl::Status RenderTo(const Template& t, std::string* out);
 
   struct Slot;
 

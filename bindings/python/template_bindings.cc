@@ -165,10 +165,12 @@ PyObject* RenderTemplate(PyObject* self, PyObject* const* args, Py_ssize_t nargs
       }
     }
     // The variables view the Python strings (held until the render ends): nothing is copied.
-    BorrowedValues holder;
-    TemplateValues* vars = nullptr;
+    // Without Python code in the render (a loader, a tracer), nothing can change the variables
+    // while the GIL is held: the strs are held, and the GIL let go, only if the render runs long.
+    const TemplateOptions& options = t.options();
+    BorrowedValues holder(/*deferred=*/options.loader == nullptr && options.tracer == nullptr);
     if (context.is_none() && keywords > 0 && !named_context) {
-      vars = &holder.AssignKeywords(args + nargs, kwnames);  // render(**variables): no dict.
+      holder.AssignKeywords(args + nargs, kwnames);  // render(**variables): no dict.
     } else {
       py::dict kwargs;
       for (Py_ssize_t i = 0; i < keywords; ++i) {
@@ -178,15 +180,10 @@ PyObject* RenderTemplate(PyObject* self, PyObject* const* args, Py_ssize_t nargs
           throw py::error_already_set();
         }
       }
-      vars = &Variables(context, kwargs, holder);
+      Variables(context, kwargs, holder);
     }
     OutputBuffer out;
-    absl::Status status;
-    {
-      py::gil_scoped_release release;
-      status = t.RenderTo(*vars, out.get());
-    }
-    ThrowIfError(status);
+    ThrowIfError(holder.RenderTo(t, out.get()));
     return NewStr(*out.get());
   } catch (...) {
     return RaiseCurrentException();
@@ -277,8 +274,8 @@ void SetMethod(py::handle type, PyMethodDef* method) {
 void BindTemplates(py::module_& module) {
   const TemplateLimits defaults;
   py::class_<Template>(module, "Template",
-                       "A compiled Jinja2-compatible template. Thread-safe; render() releases "
-                       "the GIL.")
+                       "A compiled Jinja2-compatible template. Thread-safe; render() lets "
+                       "the GIL go once a render runs long.")
       .def(py::init([](const std::string& source, bool strict, bool trim_blocks, bool lstrip_blocks,
                        bool keep_trailing_newline, py::object loader, const py::object& now,
                        const std::string& name, int64_t max_output_bytes,

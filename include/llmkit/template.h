@@ -128,7 +128,9 @@ class TemplateValues {
 
   void Clear();
   // `size_hint`: how many members/items are coming, when known (storage reserved once).
-  void BeginObject(size_t size_hint = 0);
+  // `keys_unique`: the caller vouches that no key repeats (the keys of a hash map or a Python
+  // dict), and End() skips the duplicate check; a repeated key is then read as its first member.
+  void BeginObject(size_t size_hint = 0, bool keys_unique = false);
   void BeginArray(size_t size_hint = 0);
   void End();  // Closes the innermost open object or array.
   void Key(std::string_view key);
@@ -137,6 +139,14 @@ class TemplateValues {
   void Int(int64_t value);
   void Double(double value);
   void String(std::string_view value);
+  // Key(key) then String(value), in one call.
+  void Member(std::string_view key, std::string_view value);
+
+  // Runs `hook` once, on the rendering thread, when a render of these values has done about a
+  // thousand steps (and not at all in a shorter render): a host that holds a lock while it
+  // renders (Python's GIL) can let it go there, so that short renders never pay for releasing
+  // it. Kept across Clear(); an empty function removes it. `hook` must not throw.
+  void SetLongRenderHook(std::function<void()> hook);
 
   struct Impl;  // Internal.
 

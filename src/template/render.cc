@@ -169,6 +169,9 @@ absl::Status Renderer::StackExhausted(uint32_t pos) const {
 
 absl::Status Renderer::CheckTimeNow(const Expr& at) {
   ticks_ = 0;
+  if (long_render_hook_ != nullptr) {
+    (*std::exchange(long_render_hook_, nullptr))();
+  }
   LLMKIT_RETURN_IF_ERROR(deferred_);
   if (call_ != nullptr && call_->cancelled()) {
     return TemplateError(absl::StatusCode::kCancelled, *program_, at.pos, "render cancelled");

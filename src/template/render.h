@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -95,6 +96,9 @@ class Renderer {
   Renderer& operator=(const Renderer&) = delete;
 
   absl::Status Run(std::string* out);
+  // `hook` (must outlive the render) runs once, at the first time check (CheckTimeNow): only a
+  // render that has done about a thousand steps reaches it.
+  void set_long_render_hook(const std::function<void()>* hook) { long_render_hook_ = hook; }
 
   // --- Used by builtins.cc ---------------------------------------------------------------
   absl::Status Error(uint32_t pos, std::string_view message) const;
@@ -282,6 +286,7 @@ class Renderer {
   const Bindings* first_;
   const Bindings* last_;
   const Dict* values_;
+  const std::function<void()>* long_render_hook_ = nullptr;  // Run once, then cleared.
   // Items of the caller's lists and dicts as they were before this render changed them.
   std::vector<std::pair<List*, std::vector<Value>>> saved_lists_;
   std::vector<std::pair<Dict*, std::vector<std::pair<Value, Value>>>> saved_dicts_;

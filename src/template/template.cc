@@ -53,6 +53,9 @@ absl::Status Template::RenderLayered(const Bindings& first, const Json& context,
   absl::Status status;
   {
     internal::tmpl::Renderer renderer(*impl_->program, context, &first, &last, &call, top);
+    if (values != nullptr && values->long_render_hook) {
+      renderer.set_long_render_hook(&values->long_render_hook);
+    }
     status = renderer.Run(out);
   }  // The renderer puts back what it changed in `values` as it ends.
   if (!status.ok()) out->resize(size);

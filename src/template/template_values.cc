@@ -40,7 +40,7 @@ std::string_view DuplicateKey(const Dict& d) {
 
 }  // namespace
 
-List* TemplateValues::Impl::NewList() {
+[[gnu::always_inline]] inline List* TemplateValues::Impl::NewList() {
   if (lists_used == lists.size()) lists.push_back(std::make_unique<List>());
   List* list = lists[lists_used++].get();
   list->items.clear();
@@ -49,11 +49,12 @@ List* TemplateValues::Impl::NewList() {
   return list;
 }
 
-Dict* TemplateValues::Impl::NewDict() {
+[[gnu::always_inline]] inline Dict* TemplateValues::Impl::NewDict() {
   if (dicts_used == dicts.size()) dicts.push_back(std::make_unique<Dict>());
   Dict* dict = dicts[dicts_used++].get();
   dict->items.clear();
   dict->is_namespace = false;
+  dict->keys_unique = false;
   dict->owner = internal::tmpl::Owner::kCaller;
   return dict;
 }
@@ -69,7 +70,7 @@ void TemplateValues::Impl::AddSlow(const Value& v) {
   Fail("a value in an object without a Key() before it");
 }
 
-void TemplateValues::Impl::Open(const Value& v) {
+[[gnu::always_inline]] inline void TemplateValues::Impl::Open(const Value& v) {
   Add(v);
   open.push_back(v);
   list_top = v.kind == Value::Kind::kList ? v.list : nullptr;
@@ -101,9 +102,10 @@ void TemplateValues::Clear() {
   b.error.clear();
 }
 
-void TemplateValues::BeginObject(size_t size_hint) {
+void TemplateValues::BeginObject(size_t size_hint, bool keys_unique) {
   Dict* dict = impl_->NewDict();
   if (size_hint > 0) dict->items.reserve(size_hint);
+  dict->keys_unique = keys_unique;
   impl_->Open(Value::Of(dict));
 }
 
@@ -121,7 +123,8 @@ void TemplateValues::End() {
       b.Fail(absl::StrCat("Key(\"", internal::ToAbsl(b.key), "\") without a value"));
       b.has_key = false;
     }
-    std::string_view duplicate = DuplicateKey(*b.dict_top);
+    std::string_view duplicate =
+        b.dict_top->keys_unique ? std::string_view() : DuplicateKey(*b.dict_top);
     if (!duplicate.empty()) {
       b.Fail(absl::StrCat("the key \"", internal::ToAbsl(duplicate), "\" twice in one object"));
     }
@@ -152,5 +155,19 @@ void TemplateValues::Bool(bool value) { impl_->Add(Value::Bool(value)); }
 void TemplateValues::Int(int64_t value) { impl_->Add(Value::Int(value)); }
 void TemplateValues::Double(double value) { impl_->Add(Value::Double(value)); }
 void TemplateValues::String(std::string_view value) { impl_->Add(Value::String(value)); }
+
+void TemplateValues::SetLongRenderHook(std::function<void()> hook) {
+  if (impl_ == nullptr) impl_ = std::make_unique<Impl>();  // After a move.
+  impl_->long_render_hook = std::move(hook);
+}
+
+void TemplateValues::Member(std::string_view key, std::string_view value) {
+  Impl& b = *impl_;
+  if (b.dict_top == nullptr || b.has_key) {
+    Key(key);
+    return String(value);
+  }
+  b.dict_top->items.emplace_back(Value::String(key), Value::String(value));
+}
 
 }  // namespace llmkit

@@ -5,6 +5,7 @@
 #define LLMKIT_SRC_TEMPLATE_TEMPLATE_VALUES_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,7 +29,8 @@ struct TemplateValues::Impl {
   internal::tmpl::Value root;  // Undefined until the top-level object begins.
   std::string_view key;
   bool has_key = false;
-  std::string error;  // The first misuse; Render returns it.
+  std::string error;                       // The first misuse; Render returns it.
+  std::function<void()> long_render_hook;  // SetLongRenderHook's; kept across Clear().
 
   void Fail(std::string message) {
     if (error.empty()) error = std::move(message);

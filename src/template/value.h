@@ -184,6 +184,7 @@ struct List : HeapObject {
 struct Dict : HeapObject {
   std::vector<std::pair<Value, Value>> items;  // Insertion order.
   bool is_namespace = false;
+  bool keys_unique = false;  // Built by a caller that vouches no key repeats (TemplateValues).
   Owner owner = Owner::kRender;
 };
 

@@ -449,6 +449,91 @@ TEST(TemplateValuesTest, MisuseIsAClearErrorAtRender) {
   EXPECT_EQ(*t->Render(ok), "");  // A moved-from TemplateValues is empty.
 }
 
+TEST(TemplateValuesTest, MemberAndVouchedKeys) {
+  absl::StatusOr<Template> t = Template::Compile("{{ m.role }}:{{ m.content }}|{{ m | length }}");
+  ASSERT_TRUE(t.ok());
+  TemplateValues v;
+  v.BeginObject();
+  v.Key("m");
+  v.BeginObject(2, /*keys_unique=*/true);
+  v.Member("role", "user");
+  v.Member("content", "hi");
+  v.End();
+  v.End();
+  EXPECT_EQ(*t->Render(v), "user:hi|2");
+  // Member is Key then String: its misuse is reported as theirs.
+  v.Clear();
+  v.BeginObject();
+  v.Key("m");
+  v.Member("role", "user");
+  v.End();
+  EXPECT_THAT(std::string(t->Render(v).status().message()),
+              testing::HasSubstr("Key(\"m\") without a value"));
+  // A caller that vouches for its keys skips the duplicate check (a repeated key reads as its
+  // first member); without the vouch the repeat is an error.
+  for (bool vouched : {true, false}) {
+    v.Clear();
+    v.BeginObject();
+    v.Key("m");
+    v.BeginObject(0, vouched);
+    v.Member("role", "first");
+    v.Member("role", "second");
+    v.Member("content", "x");
+    v.End();
+    v.End();
+    absl::StatusOr<std::string> out = t->Render(v);
+    if (vouched) {
+      EXPECT_EQ(*out, "first:x|3");
+    } else {
+      EXPECT_THAT(std::string(out.status().message()), testing::HasSubstr("\"role\" twice"));
+    }
+  }
+}
+
+TEST(TemplateValuesTest, TheLongRenderHookRunsOnceAndOnlyInALongRender) {
+  absl::StatusOr<Template> t =
+      Template::Compile("{% for i in range(n) %}{{ i % 2 }}{% endfor %}|{{ name }}");
+  ASSERT_TRUE(t.ok());
+  int calls = 0;
+  std::thread::id thread;
+  TemplateValues v;
+  v.SetLongRenderHook([&] {
+    ++calls;
+    thread = std::this_thread::get_id();
+  });
+  auto render = [&](int64_t n) {
+    v.Clear();  // Keeps the hook.
+    v.BeginObject();
+    v.Key("n");
+    v.Int(n);
+    v.Member("name", "x");
+    v.End();
+    return *t->Render(v);
+  };
+  EXPECT_EQ(render(3), "010|x");  // A short render never reaches it.
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(render(100000).size(), 100000u + 2);
+  EXPECT_EQ(calls, 1);  // Once, however long the render.
+  EXPECT_EQ(thread, std::this_thread::get_id());
+  EXPECT_EQ(render(100000).size(), 100000u + 2);
+  EXPECT_EQ(calls, 2);  // Once per render.
+  v.SetLongRenderHook(nullptr);
+  EXPECT_EQ(render(100000).size(), 100000u + 2);
+  EXPECT_EQ(calls, 2);
+  // A failing render (past max_render_time) after the hook ran still returns its error.
+  absl::StatusOr<Template> slow = Template::Compile(
+      "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+      TemplateOptions{.limits = {.max_loop_iterations = 1'000'000'000'000,
+                                 .max_render_time = absl::Milliseconds(50)}});
+  ASSERT_TRUE(slow.ok());
+  v.SetLongRenderHook([&] { ++calls; });
+  v.Clear();
+  v.BeginObject();
+  v.End();
+  EXPECT_EQ(slow->Render(v).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(calls, 3);
+}
+
 TEST(TemplateThreads, ManyThreadsRenderOneTemplate) {
   absl::StatusOr<Template> t = Template::Compile(
       "{% for m in messages %}<|{{ m.role }}|>{{ m.content | trim }}{% if not loop.last %}\n"

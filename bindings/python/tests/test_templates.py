@@ -317,3 +317,57 @@ def test_render_reads_strings_in_place_holding_them_until_it_ends():
         with pytest.raises(llmkit.InvalidArgumentError, match="surrogate"):
             plain.render(x=s, y="a\ud800")
     assert sys.getrefcount(s) == before
+
+
+def test_a_long_render_lets_the_gil_go_and_still_prints_the_strings_it_was_given():
+    # A short render keeps the GIL (releasing it cost more than rendering). One that runs long
+    # holds every str it reads and then lets the GIL go: another thread runs meanwhile, and
+    # dropping the context's only references to its strs does not change what the render prints.
+    import sys
+    import time
+
+    t = llmkit.Template("{% for i in range(n) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"
+                        "{{ items | join(',') }}|{{ d.k }}")
+
+    def attempt():
+        items = ["".join(["item ", str(i), " é"]) for i in range(3)]
+        d = {"k": "".join(["val", "ue"])}
+        expected = ",".join(items) + "|value"
+        stamps = []
+        go, stop = threading.Event(), threading.Event()
+
+        def other_thread():
+            go.wait()  # Runs once the main thread lets the GIL go: inside the render.
+            for i in range(3):
+                items[i] = "changed"  # The list held the only reference to the old str.
+            d["k"] = "changed"
+            while not stop.is_set() and len(stamps) < 1_000_000:
+                stamps.append(time.monotonic())
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        start = time.monotonic()
+        go.set()
+        out = t.render(items=items, d=d, n=3_000)  # 3 million iterations: a few hundred ms.
+        end = time.monotonic()
+        stop.set()
+        thread.join()
+        # Either the render read the context before the other thread changed it (the usual
+        # case), or, on a machine too busy for that, after: never a mix, never freed memory.
+        assert out in (expected, "changed,changed,changed|changed")
+        middle = [s for s in stamps if start + (end - start) * 0.25 < s < start + (end - start) * 0.75]
+        return out == expected and bool(middle), end - start
+
+    results = [attempt() for _ in range(3)]
+    assert any(ok for ok, _ in results), f"no other thread ran inside a long render: {results}"
+    # The strs the long render held are released after it, on success and on failure.
+    s = "".join(["abc"] * 100)
+    before = sys.getrefcount(s)
+    slow = llmkit.Template("{% for i in range(n) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"
+                           "{{ x }}{{ y[0] }}{{ z.k }}",
+                           max_render_time=0.05)
+    for _ in range(3):
+        assert t.render(items=[s, s], d={"k": s}, n=100).startswith("abc")
+        with pytest.raises(llmkit.DeadlineExceededError):
+            slow.render(x=s, y=[s], z={"k": s}, n=100_000)
+    assert sys.getrefcount(s) == before
