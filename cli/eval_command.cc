@@ -1,5 +1,6 @@
-// llmkit eval: retrieval quality on a BEIR dataset, the same computation as
-// benchmarks/compare/retrieval_eval (which runs it through the Python API).
+// llmkit eval: `eval prompts` (eval_prompts_command.cc) or `eval retrieval`, retrieval quality on
+// a BEIR dataset, the same computation as benchmarks/compare/retrieval_eval (which runs it through
+// the Python API). `llmkit eval --corpus ...` is still `eval retrieval`.
 
 #include <algorithm>
 #include <chrono>
@@ -33,7 +34,7 @@ namespace llmkit::cli {
 namespace {
 
 const CommandSpec kSpec = {
-    "eval",
+    "eval retrieval",
     "--corpus FILE --queries FILE --qrels FILE [options]",
     "Measures retrieval on a BEIR dataset: nDCG@10, Recall@10, Recall@100 and MRR@10 over the\n"
     "queries that have judgments, for vector, lexical (BM25) and hybrid search (relative score\n"
@@ -199,12 +200,29 @@ bool NumericLess(const std::string& a, const std::string& b) {
 }  // namespace
 
 int RunEval(int argc, char** argv) {
+  const std::string what = argc > 2 ? argv[2] : "";
+  if (what == "prompts") return RunEvalPrompts(argc, argv, 3);
+  if (what == "retrieval") return RunEvalRetrieval(argc, argv, 3);
+  if (what == "-h" || what == "--help" || what.empty()) {
+    std::FILE* out = what.empty() ? stderr : stdout;
+    std::fprintf(out,
+                 "usage: llmkit eval prompts SUITE.yaml [options]\n"
+                 "       llmkit eval retrieval --corpus FILE --queries FILE --qrels FILE "
+                 "[options]\n\n"
+                 "`llmkit eval prompts --help` and `llmkit eval retrieval --help` describe each; "
+                 "`llmkit eval --corpus ...` is eval retrieval.\n");
+    return what.empty() ? kExitUsage : kExitOk;
+  }
+  return RunEvalRetrieval(argc, argv, 2);  // The old spelling: llmkit eval --corpus ...
+}
+
+int RunEvalRetrieval(int argc, char** argv, int first) {
   int exit = kExitOk;
-  std::optional<Args> args = Args::Parse(kSpec, argc, argv, 2, &exit);
+  std::optional<Args> args = Args::Parse(kSpec, argc, argv, first, &exit);
   if (!args) return exit;
   for (const char* required : {"--corpus", "--queries", "--qrels"}) {
     if (!args->Has(required)) {
-      std::fprintf(stderr, "llmkit eval: %s FILE is required\n", required);
+      std::fprintf(stderr, "llmkit eval retrieval: %s FILE is required\n", required);
       return kExitUsage;
     }
   }

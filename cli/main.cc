@@ -24,7 +24,8 @@ constexpr Command kCommands[] = {
     {"ask", llmkit::cli::RunAsk, "answer a question from an index, with citations"},
     {"chunk", llmkit::cli::RunChunk, "show how a file is cut into chunks"},
     {"tokens", llmkit::cli::RunTokens, "count a file's tokens (tiktoken encodings)"},
-    {"eval", llmkit::cli::RunEval, "retrieval quality on a BEIR dataset (nDCG@10, recall, MRR)"},
+    {"eval", llmkit::cli::RunEval,
+     "prompt suites (pass rates, regression gate) and retrieval quality (nDCG@10)"},
     {"spend", llmkit::cli::RunSpend, "what the calls in a ledger file cost, by tags and model"},
     {"review", llmkit::cli::RunReview, "agent tool calls awaiting approval: list, show, decide"},
 };

@@ -23,6 +23,8 @@ packages=(
   libhiredis-dev redis-server
   # Agent runs paused for approval (the run store).
   libsqlite3-dev
+  # Evaluation suites (promptfoo's YAML configuration files).
+  libyaml-cpp-dev
   # gzip of the OTLP exports.
   zlib1g-dev
   # Python bindings: Debian's interpreter with numpy and pytest; venv + setuptools + wheel for

@@ -1,0 +1,99 @@
+// llmkit eval prompts: runs a prompt suite (promptfoo's YAML format), prints the pass rates with
+// their intervals, writes JSON / JUnit XML, and gates on a baseline run.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "args.h"
+#include "commands.h"
+#include "llmkit/eval.h"
+#include "llmkit/json.h"
+#include "read_file.h"
+
+namespace llmkit::cli {
+namespace {
+
+const CommandSpec kSpec = {
+    "eval prompts",
+    "SUITE.yaml [options]",
+    "Runs every prompt x provider x test of a suite file (promptfoo's configuration format: "
+    "prompts, providers, tests with vars and assert, defaultTest; docs/eval.md lists the keys) "
+    "and prints each prompt x provider's pass rate with its 95% Wilson interval, then the failed "
+    "cases. Exit status 1 when a case fails, or with --baseline when a case that passed there "
+    "fails now or a pass rate dropped significantly (Fisher exact test, p < 0.05).",
+    {"SUITE"},
+    {
+        {"--repeat", "", "N", "runs of each case (default 1)"},
+        {"--concurrency", "-j", "N", "cases in flight at once (default 8)"},
+        {"--json", "", "FILE", "write the results as JSON (a later --baseline)"},
+        {"--junit", "", "FILE", "write JUnit XML (what CI systems read)"},
+        {"--baseline", "", "FILE", "a --json file of an earlier run: fail on regressions from it"},
+        {"--quiet", "-q", "", "print only the summary line"},
+    }};
+
+}  // namespace
+
+int RunEvalPrompts(int argc, char** argv, int first) {
+  int exit = kExitOk;
+  std::optional<Args> args = Args::Parse(kSpec, argc, argv, first, &exit);
+  if (!args) return exit;
+  std::optional<long> repeat = args->Number("--repeat", 1, 1, 1000);
+  std::optional<long> concurrency = args->Number("--concurrency", 8, 1, 1024);
+  if (!repeat || !concurrency) return kExitUsage;
+  auto fail = [](const absl::Status& status) {
+    std::fprintf(stderr, "llmkit eval prompts: %s\n", std::string(status.message()).c_str());
+    return kExitFailure;
+  };
+  // The baseline is read first: a bad file fails before any model call is paid for.
+  std::optional<EvalReport> baseline;
+  if (args->Has("--baseline")) {
+    absl::StatusOr<std::string> text = ReadWholeFile(args->Get("--baseline"));
+    if (!text.ok()) return fail(text.status());
+    absl::StatusOr<Json> json = Json::Parse(*text);
+    if (!json.ok()) return fail(json.status());
+    absl::StatusOr<EvalReport> report = EvalReport::FromJson(*json);
+    if (!report.ok()) {
+      return fail(absl::Status(report.status().code(), absl::StrCat(args->Get("--baseline"), ": ",
+                                                                    report.status().message())));
+    }
+    baseline = *std::move(report);
+  }
+  absl::StatusOr<EvalSuite> suite = LoadEvalSuite(args->positional(0));
+  if (!suite.ok()) return fail(suite.status());
+  EvalOptions options;
+  options.repeat = static_cast<int>(*repeat);
+  options.concurrency = static_cast<int>(*concurrency);
+  const bool quiet = args->Has("--quiet");
+  absl::StatusOr<EvalReport> report = llmkit::RunEval(*suite, options);
+  if (!report.ok()) return fail(report.status());
+  if (args->Has("--json")) {
+    absl::Status written =
+        WriteWholeFile(args->Get("--json"), report->ToJson().Dump({.indent = 2}) + "\n");
+    if (!written.ok()) return fail(written);
+  }
+  if (args->Has("--junit")) {
+    absl::Status written = WriteWholeFile(args->Get("--junit"), report->ToJUnitXml());
+    if (!written.ok()) return fail(written);
+  }
+  if (!quiet) std::fputs(report->ToTable().c_str(), stdout);
+  int passed = 0;
+  for (const EvalCaseResult& c : report->cases) passed += c.pass ? 1 : 0;
+  std::printf("%s%d/%zu runs passed in %.1f s\n", quiet ? "" : "\n", passed, report->cases.size(),
+              report->seconds);
+  int status = passed == static_cast<int>(report->cases.size()) ? kExitOk : kExitFailure;
+  if (baseline) {
+    std::vector<std::string> worse = Regressions(*baseline, *report);
+    if (worse.empty()) {
+      std::printf("no regression from %s\n", args->Get("--baseline").c_str());
+    } else {
+      std::printf("%zu regression(s) from %s:\n", worse.size(), args->Get("--baseline").c_str());
+      for (const std::string& w : worse) std::printf("  %s\n", w.c_str());
+      status = kExitFailure;
+    }
+  }
+  return status;
+}
+
+}  // namespace llmkit::cli

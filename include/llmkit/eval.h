@@ -1,0 +1,224 @@
+// Evaluation suites: prompts × providers × test cases, each output scored by assertions, run
+// concurrently and repeated, with pass rates and their 95% intervals, a regression gate against a
+// baseline run, and reports a CI reads (JUnit XML), a program reads (JSON) and a person reads.
+//
+//   absl::StatusOr<llmkit::EvalSuite> suite = llmkit::LoadEvalSuite("promptfooconfig.yaml");
+//   absl::StatusOr<llmkit::EvalReport> report = llmkit::RunEval(*suite, {.repeat = 3});
+//   std::puts(report->ToTable().c_str());
+//   bool ok = report->AllPassed();
+//
+// Suite files are promptfoo's configuration format (YAML) for the keys it shares with llmkit;
+// docs/eval.md lists them. A key llmkit does not support is an error naming it, never ignored.
+//
+// Errors: LoadEvalSuite/ParseEvalSuite: kInvalidArgument naming the key (and the line) of what it
+// cannot read; kNotFound for a missing prompt or suite file. RunEval: a failed model call is a
+// failed case with its error kept, never an error of the run; kInvalidArgument for bad options;
+// kCancelled / kDeadlineExceeded when the call context ends the run (no partial report).
+// Threads: RunEval runs cases on `concurrency` threads of its own; custom assertions and
+// on_case are called from them (on_case one call at a time). A report is a plain value.
+
+#ifndef LLMKIT_EVAL_H_
+#define LLMKIT_EVAL_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "llmkit/call.h"
+#include "llmkit/chat.h"
+#include "llmkit/cost.h"
+#include "llmkit/embeddings.h"
+#include "llmkit/json.h"
+
+namespace llmkit {
+
+// One check of an output, as promptfoo spells it: `type` without its "not-" prefix.
+struct EvalAssertion {
+  std::string type;                 // "equals", "contains", "regex", "is-json", "llm-rubric", ...
+  bool negate = false;              // "not-<type>": passes when the check fails.
+  Json value;                       // The expected text, list, schema, rubric...; null when none.
+  std::optional<double> threshold;  // levenshtein, similar, cost, latency, llm-rubric.
+  double weight = 1;                // Its share of the test's score (0: reported only).
+  std::string metric;               // A name to report it under (optional).
+};
+
+struct EvalTest {
+  std::string description;
+  Json vars = Json::MakeObject();  // The prompt's variables.
+  std::vector<EvalAssertion> asserts;
+  // Unset: the test passes when every assertion passes. Set: when the weighted mean of the
+  // assertions' scores is at least this.
+  std::optional<double> threshold;
+};
+
+struct EvalPrompt {
+  std::string label;  // As reports show it.
+  std::string text;   // A template rendered with the test's vars. A render that is a JSON array
+                      // of {role, content} objects is sent as those messages.
+  std::string format = "jinja2";  // Or "f-string" (a registry prompt written so).
+};
+
+struct EvalProvider {
+  std::string id;     // "openai:chat:gpt-4o-mini", "anthropic:messages:claude-3-5-haiku-latest"
+  std::string label;  // As reports show it (default: id).
+  std::shared_ptr<ChatModel> model;
+  std::string model_name;  // ChatRequest::model.
+  // Request settings from the provider's `config`: temperature, max_tokens, top_p, seed, stop.
+  ChatRequest defaults;
+};
+
+struct EvalSuite {
+  std::string description;
+  std::vector<EvalPrompt> prompts;
+  std::vector<EvalProvider> providers;
+  std::vector<EvalTest> tests;  // With defaultTest merged in and array vars expanded.
+  // The judge of llm-rubric and factuality (defaultTest.options.provider); null: EvalOptions'.
+  std::shared_ptr<ChatModel> grader;
+  std::string grader_model;
+};
+
+struct EvalSuiteOptions {
+  // Makes a provider's model from its id and config; null: the built-in makers (openai:chat:,
+  // openai:, anthropic:messages:, anthropic:). Return kInvalidArgument for an id you refuse.
+  std::function<absl::StatusOr<std::shared_ptr<ChatModel>>(const std::string& id,
+                                                           const Json& config)>
+      make_model;
+  // The prompt registry's folder for `registry:name@label` prompts (default: $LLMKIT_PROMPTS,
+  // else "prompts" beside the suite file).
+  std::string registry_dir;
+};
+
+// Reads a suite file. Prompt files (`file://...`) are read relative to the suite's folder.
+absl::StatusOr<EvalSuite> LoadEvalSuite(const std::string& path,
+                                        const EvalSuiteOptions& options = {});
+// As LoadEvalSuite from YAML text; `base_dir` resolves relative file names.
+absl::StatusOr<EvalSuite> ParseEvalSuite(std::string_view yaml, const std::string& base_dir,
+                                         const EvalSuiteOptions& options = {});
+
+// One assertion's verdict on one output.
+struct AssertionResult {
+  std::string type;  // As written, "not-" included.
+  bool pass = false;
+  double score = 0;  // In [0, 1]; never NaN.
+  std::string reason;
+  std::string metric;
+  double weight = 1;
+  // An error, not a verdict (a judge's unparsable answer, a bad regex): counted as a failure.
+  bool error = false;
+};
+
+// What an assertion sees of one run of a case.
+struct EvalOutput {
+  std::string_view text;
+  const ChatResponse* response = nullptr;  // Null when the call failed.
+  double latency_ms = 0;
+  std::optional<double> cost;  // US dollars; unset when the model is not priced.
+  const Json* vars = nullptr;
+  std::string_view prompt;  // The rendered prompt.
+};
+
+using CustomAssertion =
+    std::function<AssertionResult(const EvalAssertion& assertion, const EvalOutput& output)>;
+
+struct EvalOptions {
+  int repeat = 1;       // Runs of each case (1..1000).
+  int concurrency = 8;  // Cases in flight at once (1..1024); the models' rate limiters pace them.
+  // Assertion types of your own (a name not among the built-in ones, e.g. "python-check").
+  std::map<std::string, CustomAssertion> custom;
+  std::shared_ptr<const PriceTable> prices;  // For `cost`; default PriceTable::Default().
+  std::shared_ptr<EmbeddingModel> embedder;  // For `similar`.
+  // For llm-rubric and factuality; a suite's own grader (defaultTest.options.provider) wins.
+  std::shared_ptr<ChatModel> judge;
+  std::string judge_model;
+  // Called after each run of a case, one call at a time, in completion order.
+  std::function<void(const struct EvalCaseResult&)> on_case;
+};
+
+struct EvalCaseResult {
+  int prompt = 0;    // Index into the suite's prompts,
+  int provider = 0;  // providers
+  int test = 0;      // and tests.
+  int repeat = 0;    // 0..repeat-1.
+  std::string rendered_prompt;
+  std::string output;
+  std::string error;  // The call's failure, empty when it answered.
+  bool pass = false;
+  double score = 0;
+  std::vector<AssertionResult> assertions;
+  double latency_ms = 0;
+  Usage usage;
+  std::optional<double> cost;
+  bool cache_hit = false;
+};
+
+// A pass rate with its 95% Wilson score interval (z = 1.96); an empty set is 0 in [0, 1].
+struct PassRate {
+  int passed = 0;
+  int runs = 0;
+  double rate = 0;
+  double low = 0;
+  double high = 1;
+};
+PassRate WilsonInterval(int passed, int runs);
+
+// Two runs of the same cases (two prompts, two providers, a baseline and now), paired by case:
+// McNemar's exact test on the cases where exactly one passed (two-sided binomial, p = 0.5).
+struct PairedComparison {
+  int both_pass = 0;
+  int only_a = 0;  // Passed in a, failed in b.
+  int only_b = 0;
+  int both_fail = 0;
+  double p_value = 1;
+  bool significant(double alpha = 0.05) const { return p_value < alpha; }
+};
+PairedComparison McNemar(const std::vector<bool>& a, const std::vector<bool>& b);
+
+struct EvalReport {
+  std::string description;
+  std::vector<std::string> prompts;    // Labels.
+  std::vector<std::string> providers;  // Labels.
+  std::vector<std::string> tests;      // Descriptions (default "test N").
+  int repeat = 1;
+  double seconds = 0;                 // Wall time of the run.
+  std::vector<EvalCaseResult> cases;  // Ordered by prompt, provider, test, repeat.
+
+  // Every run of every test for one prompt × provider.
+  PassRate Rate(int prompt, int provider) const;
+  bool AllPassed() const;
+  // Prompt a against prompt b on `provider`, test by test (a test passes when all its repeats
+  // do).
+  PairedComparison ComparePrompts(int a, int b, int provider) const;
+
+  Json ToJson() const;
+  static absl::StatusOr<EvalReport> FromJson(const Json& json);
+  std::string ToJUnitXml() const;  // One testsuite per prompt × provider, a testcase per test.
+  std::string ToTable() const;     // For a terminal.
+};
+
+// What got worse from `baseline` to `current` (same suite: cells matched by prompt and provider
+// labels, tests by description): a test that passed in every baseline run and fails now, and a
+// prompt × provider whose pass rate dropped significantly (two-sided Fisher exact test on the
+// runs, p < alpha). Each entry says what and how.
+std::vector<std::string> Regressions(const EvalReport& baseline, const EvalReport& current,
+                                     double alpha = 0.05);
+
+// Runs every prompt × provider × test `repeat` times.
+absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& options = {},
+                                   const CallContext& call = {});
+
+// The deterministic scorers, as npm autoevals computes them: Levenshtein distance (code
+// points) and ratio (1 - distance / longer length; 1 for two empty strings), and JSON diff (a
+// structural similarity in [0, 1]: objects by mean over the union of keys, arrays by position,
+// strings by Levenshtein ratio, numbers by 1 - |a-b|/(|a|+|b|)).
+size_t LevenshteinDistance(std::string_view a, std::string_view b);
+double LevenshteinRatio(std::string_view a, std::string_view b);
+double JsonDiffScore(const Json& a, const Json& b);
+
+}  // namespace llmkit
+
+#endif  // LLMKIT_EVAL_H_

@@ -1,0 +1,40 @@
+// Internals of the evaluation part shared by its files.
+
+#ifndef LLMKIT_SRC_EVAL_EVAL_IMPL_H_
+#define LLMKIT_SRC_EVAL_EVAL_IMPL_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "llmkit/eval.h"
+#include "llmkit/json.h"
+
+namespace llmkit::internal::eval {
+
+// UTF-8 as UTF-16 code units: autoevals (JavaScript) measures strings in those.
+std::u16string Utf16(std::string_view text);
+
+// Two-sided Fisher exact test of a_pass/a_runs against b_pass/b_runs.
+double FisherExact(int a_pass, int a_runs, int b_pass, int b_runs);
+
+// A YAML document as Json (YAML 1.2 core schema scalars: null, booleans, integers, floats; a
+// quoted scalar is always a string). Errors: kInvalidArgument with the line and column.
+absl::StatusOr<Json> YamlToJson(std::string_view yaml);
+
+// What the runner needs to judge one output: the judge for llm-rubric and factuality.
+struct Judges {
+  std::shared_ptr<ChatModel> model;
+  std::string model_name;
+};
+
+// One assertion's verdict (the built-in types; `custom` first).
+AssertionResult Evaluate(const EvalAssertion& assertion, const EvalOutput& output,
+                         const EvalOptions& options, const Judges& judges, const CallContext& call);
+
+// The built-in assertion types (without "not-").
+bool IsBuiltInAssertion(std::string_view type);
+
+}  // namespace llmkit::internal::eval
+
+#endif  // LLMKIT_SRC_EVAL_EVAL_IMPL_H_
