@@ -63,6 +63,7 @@ void BindObserve(py::module_& module);    // observe_bindings.cc
 void BindCost(py::module_& module);       // cost_bindings.cc
 void BindCache(py::module_& module);      // cache_bindings.cc
 void BindAgents(py::module_& module);     // agent_bindings.cc
+void BindEval(py::module_& module);       // eval_bindings.cc
 
 }  // namespace llmkit::python
 
@@ -104,4 +105,5 @@ PYBIND11_MODULE(_llmkit, module) {
   BindGuard(module);
   BindObserve(module);
   BindAgents(module);
+  BindEval(module);
 }

@@ -176,7 +176,15 @@ absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& op
     output.prompt = c.rendered_prompt;
     double weighted = 0, weights = 0;
     bool all = true;
-    for (const EvalAssertion& a : test.asserts) {
+    for (const EvalAssertion& written : test.asserts) {
+      // A text value is a template over the test's vars, as promptfoo renders it.
+      EvalAssertion a = written;
+      if (a.value.is_string() && a.value.as_string().find("{{") != std::string::npos) {
+        absl::StatusOr<Template> t = Template::Compile(a.value.as_string());
+        absl::StatusOr<std::string> value =
+            t.ok() ? t->Render(test.vars, call) : absl::StatusOr<std::string>(t.status());
+        if (value.ok()) a.value = Json(*std::move(value));
+      }
       AssertionResult r = Evaluate(a, output, options, judges, call);
       all = all && r.pass;
       weighted += r.weight * r.score;

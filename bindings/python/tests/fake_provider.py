@@ -10,6 +10,7 @@ tests and the docs' examples, with canned answers in both providers' formats.
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -122,7 +123,26 @@ def sse(events, cut=7):
     return [text[i:i + cut] for i in range(0, len(text), cut)]
 
 
+CAPITALS = {"France": "Paris", "Italy": "Rome", "Japan": "Tokyo", "Kenya": "Nairobi", "Peru": "Lima"}
+
+
+def quiz_answer(question):
+    """The eval examples' quiz (examples/eval): "Quiz: ... capital of X?" is answered in a
+    sentence, "Quiz (JSON): ..." as a JSON object."""
+    match = re.search(r"capital of (\w+)", question)
+    country = match.group(1) if match else "nowhere"
+    capital = CAPITALS.get(country, "unknown")
+    if question.startswith("Quiz (JSON)"):
+        return json.dumps({"country": country, "capital": capital})
+    return f"The capital of {country} is {capital}."
+
+
 def openai_script(path, body, headers):
+    last = (body.get("messages") or [{}])[-1]
+    if path.endswith("/chat/completions") and str(last.get("content", "")).startswith("Quiz"):
+        answer = json.loads(json.dumps(ANSWER))
+        answer["choices"][0]["message"]["content"] = quiz_answer(last["content"])
+        return 200, {"x-request-id": "req_q"}, json.dumps(answer).encode(), 0
     if path.endswith("/embeddings"):
         data = []
         for i, text in enumerate(body["input"]):
