@@ -69,19 +69,6 @@ CustomAssertion PythonAssertion(py::object fn) {
   };
 }
 
-py::dict SuiteSummary(const EvalSuite& suite) {
-  py::dict out;
-  out["description"] = suite.description;
-  py::list prompts, providers, tests;
-  for (const EvalPrompt& p : suite.prompts) prompts.append(p.label);
-  for (const EvalProvider& p : suite.providers) providers.append(p.label);
-  for (const EvalTest& t : suite.tests) tests.append(t.description);
-  out["prompts"] = prompts;
-  out["providers"] = providers;
-  out["tests"] = tests;
-  return out;
-}
-
 }  // namespace
 
 void BindEval(py::module_& module) {
@@ -90,13 +77,28 @@ void BindEval(py::module_& module) {
       "A prompt suite read from a promptfoo-format YAML file (load_eval_suite).")
       .def_property_readonly("description", [](const EvalSuite& s) { return s.description; })
       .def_property_readonly(
-          "prompts", [](const EvalSuite& s) { return SuiteSummary(s)["prompts"]; },
+          "prompts",
+          [](const EvalSuite& s) {
+            std::vector<std::string> out;
+            for (const EvalPrompt& p : s.prompts) out.push_back(p.label);
+            return out;
+          },
           "The prompts' labels.")
       .def_property_readonly(
-          "providers", [](const EvalSuite& s) { return SuiteSummary(s)["providers"]; },
+          "providers",
+          [](const EvalSuite& s) {
+            std::vector<std::string> out;
+            for (const EvalProvider& p : s.providers) out.push_back(p.label);
+            return out;
+          },
           "The providers' labels.")
       .def_property_readonly(
-          "tests", [](const EvalSuite& s) { return SuiteSummary(s)["tests"]; },
+          "tests",
+          [](const EvalSuite& s) {
+            std::vector<std::string> out;
+            for (const EvalTest& t : s.tests) out.push_back(t.description);
+            return out;
+          },
           "The tests' descriptions (defaultTest merged, list vars expanded).")
       .def("__repr__", [](const EvalSuite& s) {
         return absl::StrCat("<llmkit.EvalSuite ", s.prompts.size(), " prompt(s) x ",

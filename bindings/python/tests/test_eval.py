@@ -1,0 +1,180 @@
+"""Evaluation suites from Python and the `llmkit eval prompts` command, against a real HTTP server
+on 127.0.0.1 (fake_provider's quiz): suite files, custom assertions, the judge, JSON round trip,
+JUnit XML a CI parses, the regression gate catching a prompt change, and the old `llmkit eval`
+spelling."""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import llmkit
+from conftest import SOURCE_DIR
+from fake_provider import Provider, both_script, fake_environment
+
+BUILD = pathlib.Path(os.environ.get("LLMKIT_BUILD_DIR", SOURCE_DIR / "build" / "release"))
+CLI = BUILD / "cli" / "llmkit"
+EXAMPLE = SOURCE_DIR / "examples" / "eval"
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    server = Provider(both_script)
+    for name, value in fake_environment(server.url).items():
+        monkeypatch.setenv(name, value)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def suite_dir(tmp_path):
+    shutil.copytree(EXAMPLE, tmp_path / "eval")
+    return tmp_path / "eval"
+
+
+def test_the_example_suite_runs_and_reports(provider, suite_dir):
+    suite = llmkit.load_eval_suite(str(suite_dir / "promptfooconfig.yaml"))
+    assert suite.description == "Capital-city quiz"
+    assert suite.prompts == ["prompts/quiz.txt"]
+    assert suite.providers == ["openai:chat:gpt-4o-mini"]
+    assert suite.tests == ["France", "Japan", "Kenya and Peru [country=Kenya]",
+                           "Kenya and Peru [country=Peru]"]
+    report = llmkit.run_eval(suite, repeat=2, concurrency=4)
+    assert report.all_passed
+    assert len(report.cases) == 8
+    rate = report.rate(0, 0)
+    assert (rate.passed, rate.runs) == (8, 8)
+    assert rate.low == pytest.approx(0.6756, abs=1e-4)  # Wilson, 8/8.
+    first = report.cases[0]
+    assert first["output"] == "The capital of France is Paris."
+    assert first["rendered_prompt"].startswith("Quiz: what is the capital of France?")
+    # defaultTest's three assertions, then the test's; the value template saw the vars.
+    assert [a["type"] for a in first["assertions"]] == ["icontains", "not-contains", "latency", "contains"]
+    assert all(a["pass"] for a in first["assertions"])
+    sent = [body for path, _, body in provider.requests if path.endswith("/chat/completions")]
+    assert len(sent) == 8 and {b["temperature"] for b in sent} == {0} and sent[0]["max_tokens"] == 64
+    # JSON round trip and JUnit XML as a CI reads it.
+    again = llmkit.EvalReport.from_json(json.dumps(report.to_json()))
+    assert again.to_json() == report.to_json()
+    root = ET.fromstring(report.junit_xml())
+    assert root.tag == "testsuites" and root.get("tests") == "4" and root.get("failures") == "0"
+    assert [c.get("name") for c in root.iter("testcase")] == suite.tests
+    assert "4/4" not in report.table() and "8/8" in report.table()
+
+
+def test_custom_assertions_and_a_judge(provider, suite_dir):
+    config = suite_dir / "promptfooconfig.yaml"
+    config.write_text(config.read_text().replace(
+        "      - type: contains\n        value: Paris\n",
+        "      - type: contains\n        value: Paris\n"
+        "      - {type: short, value: 40}\n      - {type: score-only, threshold: 0.9}\n"
+        "      - {type: verdict}\n      - {type: broken}\n      - {type: not-short, value: 40}\n"
+        "      - {type: llm-rubric, value: Names the capital}\n"))
+    seen = []
+
+    def short(output, value, vars):
+        seen.append((output, value, vars["country"]))
+        return len(output) <= value
+
+    def broken(output, value, vars):
+        raise ValueError("no luck")
+
+    report = llmkit.run_eval(llmkit.load_eval_suite(str(config)), assertions={
+        "short": short,
+        "score-only": lambda output, value, vars: 0.95,
+        "verdict": lambda output, value, vars: {"pass": False, "score": 0.25, "reason": "why not"},
+        "broken": broken,
+    }, judge=llmkit.OpenAIClient(model="gpt-4o"))
+    france = {a["type"]: a for a in report.cases[0]["assertions"]}
+    assert seen and seen[0] == ("The capital of France is Paris.", 40, "France")
+    assert france["short"]["pass"] and not france["not-short"]["pass"]
+    assert france["score-only"]["pass"] and france["score-only"]["score"] == 0.95
+    assert not france["verdict"]["pass"] and france["verdict"]["reason"] == "why not"
+    assert france["broken"]["error"] and "ValueError: no luck" in france["broken"]["reason"]
+    # The fake's answer to the judge is not a verdict: an error, never NaN.
+    assert france["llm-rubric"]["error"] and france["llm-rubric"]["score"] == 0
+    assert not report.cases[0]["pass"]
+    judged = [body for path, _, body in provider.requests if body.get("model") == "gpt-4o"]
+    assert judged and judged[0]["temperature"] == 0 and judged[0]["seed"] == 0
+    with pytest.raises(TypeError, match="not callable"):
+        llmkit.run_eval(llmkit.load_eval_suite(str(config)), assertions={"short": 3})
+
+
+def test_bad_suites_and_options_raise_llmkit_errors(provider, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("prompts: [hi]\nproviders: [openai:chat:gpt-4o-mini]\nscenarios: []\n")
+    with pytest.raises(llmkit.InvalidArgumentError, match='"scenarios" is not supported'):
+        llmkit.load_eval_suite(str(bad))
+    with pytest.raises(llmkit.NotFoundError):
+        llmkit.load_eval_suite(str(tmp_path / "missing.yaml"))
+    good = tmp_path / "good.yaml"
+    good.write_text("prompts: ['Quiz: capital of {{ c }}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+                    "tests: [{vars: {c: Peru}, assert: [{type: contains, value: Lima}]}]\n")
+    with pytest.raises(llmkit.InvalidArgumentError, match="repeat"):
+        llmkit.run_eval(llmkit.load_eval_suite(str(good)), repeat=0)
+    made = []
+
+    def make_model(id, config):
+        made.append((id, config))
+        return llmkit.OpenAIClient(model="gpt-4o-mini")
+
+    report = llmkit.run_eval(llmkit.load_eval_suite(str(good), make_model=make_model))
+    assert made == [("openai:chat:gpt-4o-mini", {})] and report.all_passed
+
+
+def test_scorers_match_autoevals_on_its_own_cases():
+    assert llmkit.levenshtein_ratio("abc", "axc") == pytest.approx(2 / 3)
+    assert llmkit.json_diff({"a": 1}, {"a": 2}) == pytest.approx(0.66667, abs=1e-4)
+    assert llmkit.json_diff('{"a": 1}', ["a", 1]) == pytest.approx(0.5714285714285714)
+    r = llmkit.wilson_interval(8, 10)
+    assert (r.low, r.high) == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
+
+
+def run_cli(*args):
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="the llmkit command is not built")
+def test_the_gate_catches_a_prompt_change(provider, suite_dir):
+    config = str(suite_dir / "promptfooconfig.yaml")
+    baseline = suite_dir / "baseline.json"
+    junit = suite_dir / "junit.xml"
+    done = run_cli("eval", "prompts", config, "--repeat", "3", "--json", str(baseline),
+                   "--junit", str(junit))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "12/12 runs passed" in done.stdout
+    assert "100.0% [75.8%-100.0%]" in done.stdout
+    assert ET.parse(junit).getroot().get("failures") == "0"
+    # Unchanged: the gate passes.
+    done = run_cli("eval", "prompts", config, "--baseline", str(baseline), "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no regression" in done.stdout
+    # The prompt asks for JSON now: the answers lose "The capital of ...".
+    (suite_dir / "promptfooconfig.yaml").write_text(
+        (suite_dir / "promptfooconfig.yaml").read_text().replace("prompts/quiz.txt",
+                                                                  "prompts/quiz.txt\n    label: x")
+        .replace("  - file://prompts/quiz.txt\n    label: x", "  - {id: file://prompts/quiz_json.txt, label: prompts/quiz.txt}"))
+    done = run_cli("eval", "prompts", config, "--repeat", "3", "--baseline", str(baseline),
+                   "--junit", str(junit))
+    assert done.returncode == 1
+    assert "regression(s) from" in done.stdout
+    assert "France: passed in 3/3 baseline runs, now 0/3" in done.stdout
+    assert "pass rate 100.0% -> 0.0% (Fisher exact p = " in done.stdout
+    root = ET.parse(junit).getroot()
+    assert root.get("failures") == "4"
+    failure = next(root.iter("failure"))
+    assert failure.get("message") == "0/3 runs passed" and "icontains" in failure.text
+    # Usage errors and a bad baseline.
+    assert run_cli("eval", "prompts", config, "--repeat", "0").returncode == 2
+    (suite_dir / "bad.json").write_text("{}")
+    done = run_cli("eval", "prompts", config, "--baseline", str(suite_dir / "bad.json"))
+    assert done.returncode == 1 and "not an llmkit eval report" in done.stderr
+    assert run_cli("eval", "retrieval", "--help").returncode == 0
+    assert run_cli("eval", "--help").returncode == 0
+    # The old spelling is still the retrieval evaluation.
+    done = run_cli("eval", "--corpus", "x.jsonl", "--queries", "q.jsonl", "--qrels", "r.tsv")
+    assert done.returncode == 1 and "x.jsonl" in done.stderr
