@@ -34,7 +34,10 @@ def test_python_blocks_run(code, request, monkeypatch):
     if "McpServer" in code:  # MCP examples start the reference server from npm.
         monkeypatch.setenv("MCP_SERVER_COMMAND", " ".join(request.getfixturevalue("mcp_everything")))
     server = None
-    if "Client(" in code:  # Client examples talk to a fake provider, set as the SDKs read it.
+    if "load_eval_suite" in code:  # Eval examples read the repository's example suite.
+        monkeypatch.chdir(SOURCE_DIR)
+    if "Client(" in code or "load_eval_suite" in code:  # Client examples talk to a fake provider,
+        # set as the SDKs read it.
         server = Provider(both_script)
         for name, value in fake_environment(server.url).items():
             monkeypatch.setenv(name, value)
