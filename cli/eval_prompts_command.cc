@@ -8,8 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "args.h"
 #include "commands.h"
+#include "llmkit/cache.h"
 #include "llmkit/eval.h"
 #include "llmkit/json.h"
+#include "llmkit/resilience.h"
 #include "read_file.h"
 
 namespace llmkit::cli {
@@ -30,6 +32,11 @@ const CommandSpec kSpec = {
         {"--json", "", "FILE", "write the results as JSON (a later --baseline)"},
         {"--junit", "", "FILE", "write JUnit XML (what CI systems read)"},
         {"--baseline", "", "FILE", "a --json file of an earlier run: fail on regressions from it"},
+        {"--cache", "", "DIR",
+         "answer repeated requests from a response cache kept in DIR: re-running an unchanged "
+         "suite makes no model call (sampled requests too)"},
+        {"--rpm", "", "N", "at most N requests per minute to each provider"},
+        {"--tpm", "", "N", "at most N tokens per minute to each provider"},
         {"--quiet", "-q", "", "print only the summary line"},
     }};
 
@@ -62,6 +69,38 @@ int RunEvalPrompts(int argc, char** argv, int first) {
   }
   absl::StatusOr<EvalSuite> suite = LoadEvalSuite(args->positional(0));
   if (!suite.ok()) return fail(suite.status());
+  std::optional<long> rpm = args->Number("--rpm", 0, 0, 100'000'000);
+  std::optional<long> tpm = args->Number("--tpm", 0, 0, 1'000'000'000);
+  if (!rpm || !tpm) return kExitUsage;
+  // Each provider: rate limited (the limiter paces the concurrent cases), then cached.
+  std::shared_ptr<ResponseCache> cache;
+  if (args->Has("--cache")) {
+    absl::StatusOr<std::shared_ptr<ResponseCache>> created =
+        ResponseCache::Create({.path = args->Get("--cache")});
+    if (!created.ok()) return fail(created.status());
+    cache = *std::move(created);
+  }
+  for (EvalProvider& provider : suite->providers) {
+    if (*rpm > 0 || *tpm > 0) {
+      absl::StatusOr<std::shared_ptr<RateLimiter>> limiter =
+          RateLimiter::Create({.requests_per_minute = static_cast<double>(*rpm),
+                               .tokens_per_minute = static_cast<double>(*tpm)});
+      if (!limiter.ok()) return fail(limiter.status());
+      absl::StatusOr<std::unique_ptr<ChatModel>> limited =
+          WithRateLimit(provider.model, *std::move(limiter));
+      if (!limited.ok()) return fail(limited.status());
+      provider.model = *std::move(limited);
+    }
+    if (cache != nullptr) {
+      // Keyed on the run's number too: the repeats of one run stay separate calls, and a re-run
+      // of an unchanged suite (sampled requests included) is served from the cache.
+      absl::StatusOr<std::unique_ptr<ChatModel>> cached =
+          WithCache(provider.model, cache,
+                    {.namespace_tags = {kRepeatTag}, .scope = provider.id, .cache_sampled = true});
+      if (!cached.ok()) return fail(cached.status());
+      provider.model = *std::move(cached);
+    }
+  }
   EvalOptions options;
   options.repeat = static_cast<int>(*repeat);
   options.concurrency = static_cast<int>(*concurrency);
@@ -80,8 +119,12 @@ int RunEvalPrompts(int argc, char** argv, int first) {
   if (!quiet) std::fputs(report->ToTable().c_str(), stdout);
   int passed = 0;
   for (const EvalCaseResult& c : report->cases) passed += c.pass ? 1 : 0;
-  std::printf("%s%d/%zu runs passed in %.1f s\n", quiet ? "" : "\n", passed, report->cases.size(),
-              report->seconds);
+  int cached = 0;
+  for (const EvalCaseResult& c : report->cases) cached += c.cache_hit ? 1 : 0;
+  const std::string from_cache =
+      cache != nullptr ? absl::StrCat(" (", cached, " from the cache)") : std::string();
+  std::printf("%s%d/%zu runs passed in %.1f s%s\n", quiet ? "" : "\n", passed, report->cases.size(),
+              report->seconds, from_cache.c_str());
   int status = passed == static_cast<int>(report->cases.size()) ? kExitOk : kExitFailure;
   if (baseline) {
     std::vector<std::string> worse = Regressions(*baseline, *report);

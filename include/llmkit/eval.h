@@ -207,7 +207,11 @@ struct EvalReport {
 std::vector<std::string> Regressions(const EvalReport& baseline, const EvalReport& current,
                                      double alpha = 0.05);
 
-// Runs every prompt × provider × test `repeat` times.
+// Runs every prompt × provider × test `repeat` times. Each model call carries the call tag
+// kRepeatTag = the run's number ("0", "1", ...): a response cache that keys on it
+// (WithCacheOptions::namespace_tags) answers a re-run of an unchanged suite without calling the
+// model while the repeats of one run stay separate calls.
+inline constexpr char kRepeatTag[] = "llmkit.eval.repeat";
 absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& options = {},
                                    const CallContext& call = {});
 

@@ -147,7 +147,10 @@ absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& op
       request.model = provider.model_name;
       request.messages = MessagesOf(*rendered);
       const auto sent = std::chrono::steady_clock::now();
-      absl::StatusOr<ChatResponse> answer = provider.model->Complete(request, call);
+      // The run's number as a tag: a response cache keyed on it keeps each repeat's answer.
+      CallContext tagged = call;
+      tagged.tags[std::string(kRepeatTag)] = std::to_string(job.repeat);
+      absl::StatusOr<ChatResponse> answer = provider.model->Complete(request, tagged);
       c.latency_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
               .count();

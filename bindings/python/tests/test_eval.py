@@ -178,3 +178,18 @@ def test_the_gate_catches_a_prompt_change(provider, suite_dir):
     # The old spelling is still the retrieval evaluation.
     done = run_cli("eval", "--corpus", "x.jsonl", "--queries", "q.jsonl", "--qrels", "r.tsv")
     assert done.returncode == 1 and "x.jsonl" in done.stderr
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="the llmkit command is not built")
+def test_an_unchanged_rerun_is_served_from_the_cache(provider, suite_dir):
+    config = str(suite_dir / "promptfooconfig.yaml")
+    cache = str(suite_dir / "cache")
+    calls = lambda: sum(1 for path, _, _ in provider.requests if path.endswith("/chat/completions"))
+    done = run_cli("eval", "prompts", config, "--repeat", "2", "--cache", cache)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "8/8 runs passed" in done.stdout and "(0 from the cache)" in done.stdout
+    assert calls() == 8  # Each repeat is its own call.
+    done = run_cli("eval", "prompts", config, "--repeat", "2", "--cache", cache)
+    assert done.returncode == 0 and "(8 from the cache)" in done.stdout
+    assert calls() == 8  # The re-run made none.
+    assert run_cli("eval", "prompts", config, "--rpm", "-1").returncode == 2
