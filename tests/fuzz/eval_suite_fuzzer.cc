@@ -41,8 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   llmkit::EvalSuiteOptions options;
   options.registry_dir = "/nonexistent-llmkit-registry";
-  options.make_model = [](const std::string&, const llmkit::Json&)
-      -> absl::StatusOr<std::shared_ptr<llmkit::ChatModel>> {
+  options.make_model =
+      [](const std::string&,
+         const llmkit::Json&) -> absl::StatusOr<std::shared_ptr<llmkit::ChatModel>> {
     return std::make_shared<EchoModel>();
   };
   absl::StatusOr<llmkit::EvalSuite> suite =
