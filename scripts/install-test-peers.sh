@@ -27,6 +27,8 @@ packages=(
   "@modelcontextprotocol/server-everything@2026.8.31"
   "@modelcontextprotocol/server-filesystem@2026.8.31" "@modelcontextprotocol/sdk@1.32.2"
   "@openai/agents@0.20.0"
+  # Evaluation: autoevals' deterministic scorers are the oracle of the scorers' differential test.
+  "autoevals@0.3.0"
 )
 mkdir -p "$dir"
 version() {

@@ -227,6 +227,12 @@ void BindEval(py::module_& module) {
       [](const std::string& a, const std::string& b) { return LevenshteinRatio(a, b); },
       py::arg("a"), py::arg("b"));
   module.def(
+      "exact_match",
+      [](const py::object& a, const py::object& b) {
+        return ExactMatchScore(PythonToJson(a), PythonToJson(b));
+      },
+      py::arg("a"), py::arg("b"), "autoevals' ExactMatch score (1 or 0) of two JSON values.");
+  module.def(
       "json_diff",
       [](const py::object& a, const py::object& b) {
         return JsonDiffScore(PythonToJson(a), PythonToJson(b));

@@ -219,6 +219,9 @@ absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& op
 // points) and ratio (1 - distance / longer length; 1 for two empty strings), and JSON diff (a
 // structural similarity in [0, 1]: objects by mean over the union of keys, arrays by position,
 // strings by Levenshtein ratio, numbers by 1 - |a-b|/(|a|+|b|)).
+// ExactMatch: 1 when both normalize to the same text (a value that is an object, list or null, or
+// text beside one that is, as compact JSON; numbers as JavaScript prints them), else 0.
+double ExactMatchScore(const Json& a, const Json& b);
 size_t LevenshteinDistance(std::string_view a, std::string_view b);
 double LevenshteinRatio(std::string_view a, std::string_view b);
 double JsonDiffScore(const Json& a, const Json& b);

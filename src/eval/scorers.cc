@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -69,11 +71,114 @@ const Json* Structured(const Json& value, Json* storage) {
   return storage;
 }
 
-// JSON.stringify with keys sorted (autoevals' replacer), for values of different kinds.
-std::string Stringified(const Json& value) {
-  JsonDumpOptions options;
-  options.sort_keys = true;
-  return value.Dump(options);
+// A number as JavaScript's String(x) prints it: integers without a fraction below 1e21, else the
+// shortest text that reads back, with an exponent ("1e+21", "1.5e-7") outside [1e-7, 1e21).
+std::string JsNumber(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+  if (x == 0) return "0";
+  char buffer[40];
+  int precision = 1;
+  for (; precision <= 17; ++precision) {
+    std::snprintf(buffer, sizeof(buffer), "%.*e", precision - 1, x);
+    if (std::strtod(buffer, nullptr) == x) break;
+  }
+  // buffer: [-]d[.ddd]e[+-]XX; digits and exponent as JavaScript lays them out.
+  std::string text(buffer);
+  const bool negative = text[0] == '-';
+  if (negative) text.erase(0, 1);
+  const size_t e = text.find('e');
+  std::string digits = text.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int exponent = std::atoi(text.c_str() + e + 1);
+  const int k = static_cast<int>(digits.size());
+  std::string out;
+  if (exponent >= k - 1 && exponent < 21) {
+    out = digits + std::string(static_cast<size_t>(exponent - k + 1), '0');
+  } else if (exponent >= 0 && exponent < 21) {
+    out = digits.substr(0, static_cast<size_t>(exponent + 1)) + "." +
+          digits.substr(static_cast<size_t>(exponent + 1));
+  } else if (exponent < 0 && exponent > -7) {
+    out = "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+  } else {
+    out = digits.substr(0, 1);
+    if (k > 1) out += "." + digits.substr(1);
+    out += exponent > 0 ? "e+" : "e-";
+    out += std::to_string(exponent > 0 ? exponent : -exponent);
+  }
+  return negative ? "-" + out : out;
+}
+
+// JSON.stringify: compact, numbers as JavaScript prints them; `sort` orders object keys (autoevals'
+// replacer does, for values of different kinds).
+void Stringify(const Json& value, bool sort, std::string* out) {
+  switch (value.type()) {
+    case Json::Type::kNull:
+      *out += "null";
+      return;
+    case Json::Type::kBool:
+      *out += value.as_bool() ? "true" : "false";
+      return;
+    case Json::Type::kInt:
+      *out += JsNumber(static_cast<double>(value.as_int()));
+      return;
+    case Json::Type::kDouble:
+      *out += std::isfinite(value.as_double()) ? JsNumber(value.as_double()) : "null";
+      return;
+    case Json::Type::kString:
+      *out += value.Dump();
+      return;
+    case Json::Type::kArray: {
+      *out += '[';
+      bool first = true;
+      for (const Json& item : value.as_array()) {
+        if (!first) *out += ',';
+        first = false;
+        Stringify(item, sort, out);
+      }
+      *out += ']';
+      return;
+    }
+    case Json::Type::kObject: {
+      std::vector<const std::pair<std::string, Json>*> members;
+      for (const auto& member : value.as_object()) members.push_back(&member);
+      if (sort) {
+        std::stable_sort(members.begin(), members.end(),
+                         [](auto* a, auto* b) { return Utf16(a->first) < Utf16(b->first); });
+      }
+      *out += '{';
+      bool first = true;
+      for (const auto* member : members) {
+        if (!first) *out += ',';
+        first = false;
+        *out += Json(member->first).Dump();
+        *out += ':';
+        Stringify(member->second, sort, out);
+      }
+      *out += '}';
+      return;
+    }
+  }
+}
+
+std::string Stringified(const Json& value, bool sort = true) {
+  std::string out;
+  Stringify(value, sort, &out);
+  return out;
+}
+
+// ExactMatch's normalizeValue.
+std::string Normalized(const Json& value, bool maybe_object) {
+  if (value.is_null() || value.is_object() || value.is_array()) return Stringified(value, false);
+  if (value.is_string()) {
+    if (maybe_object) {
+      absl::StatusOr<Json> parsed = Json::Parse(value.as_string());
+      if (parsed.ok()) return Stringified(*parsed, false);
+    }
+    return value.as_string();
+  }
+  if (value.is_bool()) return value.as_bool() ? "true" : "false";
+  return Stringified(value, false);
 }
 
 double Diff(const Json* a, const Json* b) {
@@ -119,6 +224,12 @@ double LogChoose(int n, int k) {
 }  // namespace
 
 double JsonDiffScore(const Json& a, const Json& b) { return Diff(&a, &b); }
+
+double ExactMatchScore(const Json& a, const Json& b) {
+  auto needs_json = [](const Json& v) { return v.is_null() || v.is_object() || v.is_array(); };
+  const bool maybe_object = needs_json(a) || needs_json(b);
+  return Normalized(a, maybe_object) == Normalized(b, maybe_object) ? 1 : 0;
+}
 
 PassRate WilsonInterval(int passed, int runs) {
   PassRate rate;
