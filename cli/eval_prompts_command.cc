@@ -31,6 +31,7 @@ const CommandSpec kSpec = {
         {"--concurrency", "-j", "N", "cases in flight at once (default 8)"},
         {"--json", "", "FILE", "write the results as JSON (a later --baseline)"},
         {"--junit", "", "FILE", "write JUnit XML (what CI systems read)"},
+        {"--html", "", "FILE", "write a self-contained HTML report (tables and charts)"},
         {"--baseline", "", "FILE", "a --json file of an earlier run: fail on regressions from it"},
         {"--cache", "", "DIR",
          "answer repeated requests from a response cache kept in DIR: re-running an unchanged "
@@ -114,6 +115,10 @@ int RunEvalPrompts(int argc, char** argv, int first) {
   }
   if (args->Has("--junit")) {
     absl::Status written = WriteWholeFile(args->Get("--junit"), report->ToJUnitXml());
+    if (!written.ok()) return fail(written);
+  }
+  if (args->Has("--html")) {
+    absl::Status written = WriteWholeFile(args->Get("--html"), report->ToHtml());
     if (!written.ok()) return fail(written);
   }
   if (!quiet) std::fputs(report->ToTable().c_str(), stdout);

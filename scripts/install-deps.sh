@@ -35,6 +35,8 @@ packages=(
   python3-matplotlib
   # The type stub is checked against the compiled module (mypy's stubtest).
   mypy
+  # The evaluation report's test opens the HTML page in a real headless browser.
+  chromium
   # The template engine's oracle (differential tests and the side-by-side comparison).
   python3-jinja2
   # The index's peers in the side-by-side runs: FAISS and hnswlib from Python, SQLite FTS5.

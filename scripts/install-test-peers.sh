@@ -29,6 +29,8 @@ packages=(
   "@openai/agents@0.20.0"
   # Evaluation: autoevals' deterministic scorers are the oracle of the scorers' differential test.
   "autoevals@0.3.0"
+  # The HTML report's test drives Debian's chromium (install-deps.sh) through puppeteer-core.
+  "puppeteer-core@24.10.0"
 )
 mkdir -p "$dir"
 version() {

@@ -175,6 +175,7 @@ void BindEval(py::module_& module) {
           py::arg("data"), "A report from to_json()'s dict or its JSON text.")
       .def("junit_xml", &EvalReport::ToJUnitXml)
       .def("table", &EvalReport::ToTable)
+      .def("html", &EvalReport::ToHtml, "One self-contained HTML page (no script, no network).")
       .def(
           "regressions",
           [](const EvalReport& current, const EvalReport& baseline, double alpha) {

@@ -198,6 +198,10 @@ struct EvalReport {
   static absl::StatusOr<EvalReport> FromJson(const Json& json);
   std::string ToJUnitXml() const;  // One testsuite per prompt × provider, a testcase per test.
   std::string ToTable() const;     // For a terminal.
+  // One self-contained HTML page (no script, no network): pass rates with intervals, charts
+  // (inline SVG) of the rates and of latency and cost per provider, the test matrix, the tests
+  // where two prompts disagree side by side, and the failures with their reasons.
+  std::string ToHtml() const;
 };
 
 // What got worse from `baseline` to `current` (same suite: cells matched by prompt and provider

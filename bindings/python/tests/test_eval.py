@@ -193,3 +193,39 @@ def test_an_unchanged_rerun_is_served_from_the_cache(provider, suite_dir):
     assert done.returncode == 0 and "(8 from the cache)" in done.stdout
     assert calls() == 8  # The re-run made none.
     assert run_cli("eval", "prompts", config, "--rpm", "-1").returncode == 2
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="the llmkit command is not built")
+def test_the_html_report_renders_in_a_real_browser(provider, suite_dir, tmp_path):
+    from conftest import PEERS, missing_peer
+    chromium = shutil.which("chromium")
+    if chromium is None or not (PEERS / "node_modules" / "puppeteer-core").exists():
+        missing_peer("chromium (Debian) and puppeteer-core (scripts/install-test-peers.sh) are needed")
+    config = suite_dir / "promptfooconfig.yaml"
+    config.write_text(config.read_text().replace(
+        "  - file://prompts/quiz.txt\n",
+        "  - file://prompts/quiz.txt\n  - {id: file://prompts/quiz_json.txt, label: \"quiz <json> & more\"}\n"))
+    page = tmp_path / "report.html"
+    done = run_cli("eval", "prompts", str(config), "--repeat", "2", "--html", str(page))
+    assert done.returncode == 1  # The JSON prompt fails the sentence checks.
+    html = page.read_text()
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert "quiz &lt;json&gt; &amp; more" in html  # Labels are escaped.
+    shot = tmp_path / "report.png"
+    checked = subprocess.run(["node", str(SOURCE_DIR / "bindings" / "python" / "tests" / "html_report_check.mjs"),
+                              str(PEERS), str(page), str(shot)],
+                             capture_output=True, text=True, timeout=120, env=dict(os.environ, CHROMIUM=chromium))
+    assert checked.returncode == 0, checked.stderr
+    seen = json.loads(checked.stdout)
+    assert seen["errors"] == [] and seen["requests"] == []
+    assert seen["title"] == "Capital-city quiz"
+    elements = seen["elements"]
+    for name in ["verdict", "rates", "rate-chart", "provider-chart", "matrix", "failures"]:
+        assert elements[name] and elements[name]["visible"], name
+    assert elements["rate_rows"] == 2 and elements["visible_bars"] == 2 and elements["provider_bars"] == 2
+    assert elements["diff_rows"] == 4  # Every test: one prompt passes, the other fails.
+    assert elements["verdict_text"] == "failures"
+    assert elements["rate-chart"]["size"][0] > 500
+    # The screenshot is a real PNG of the whole page, not a blank one.
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
