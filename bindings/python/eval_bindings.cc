@@ -18,6 +18,7 @@
 #include "interrupt.h"
 #include "json_conversion.h"
 #include "llmkit/eval.h"
+#include "llmkit/rag.h"
 #include "status_conversion.h"
 
 namespace py = pybind11;
@@ -222,6 +223,45 @@ void BindEval(py::module_& module) {
       "assertions={name: fn(output, value, vars)} adds assertion types; judge= grades "
       "llm-rubric and factuality when the suite names no grader.");
 
+  module.def(
+      "evaluate_rag",
+      [](const RagPipeline& rag, const py::list& questions, py::object judge, int concurrency,
+         std::optional<int> k, std::optional<double> timeout, const py::object& tags) {
+        std::vector<RagQuestion> set;
+        for (const py::handle item : questions) {
+          if (!py::isinstance<py::dict>(item)) {
+            throw py::type_error("each question is a dict {question, relevant}");
+          }
+          py::dict d = py::reinterpret_borrow<py::dict>(item);
+          RagQuestion q;
+          if (!d.contains("question")) throw py::type_error("a question dict needs \"question\"");
+          q.question = d["question"].cast<std::string>();
+          if (d.contains("relevant")) q.relevant = d["relevant"].cast<std::vector<std::string>>();
+          set.push_back(std::move(q));
+        }
+        RagMetricsOptions options;
+        options.concurrency = concurrency;
+        if (k) options.answer.k = *k;
+        if (!judge.is_none()) {
+          ModelHandles handles = ModelsOf(judge);
+          options.judge = handles.chat;
+          options.judge_model = handles.default_model;
+        }
+        CallContext call = ToCallContext(timeout, std::nullopt, tags);
+        RagMetricsReport report =
+            ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
+              CallContext c = call;
+              c.cancellation = cancellation;
+              return EvaluateRag(rag, set, options, c);
+            }));
+        return JsonToPython(report.ToJson());
+      },
+      py::arg("rag"), py::arg("questions"), py::kw_only(), py::arg("judge") = py::none(),
+      py::arg("concurrency") = 4, py::arg("k") = py::none(), py::arg("timeout") = py::none(),
+      py::arg("tags") = py::none(),
+      "Answers each {question, relevant: [doc ids or paths]} with the pipeline and scores it: "
+      "context precision and recall against the relevant documents and, with a judge, "
+      "faithfulness (claims supported by the retrieved passages) and answer relevance.");
   module.def("wilson_interval", &WilsonInterval, py::arg("passed"), py::arg("runs"));
   module.def(
       "levenshtein_ratio",

@@ -34,6 +34,7 @@
 #include "llmkit/cost.h"
 #include "llmkit/embeddings.h"
 #include "llmkit/json.h"
+#include "llmkit/rag.h"
 
 namespace llmkit {
 
@@ -218,6 +219,64 @@ std::vector<std::string> Regressions(const EvalReport& baseline, const EvalRepor
 inline constexpr char kRepeatTag[] = "llmkit.eval.repeat";
 absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& options = {},
                                    const CallContext& call = {});
+
+// --- RAG metrics --------------------------------------------------------------------------
+
+// One question of a RAG evaluation set, with the documents judged relevant to it.
+struct RagQuestion {
+  std::string question;
+  std::vector<std::string> relevant;  // Document ids or paths judged relevant.
+};
+
+struct RagMetricsOptions {
+  // The judge of faithfulness and answer relevance (temperature 0, seed 0). Null: those two
+  // metrics are not computed (the retrieval ones still are).
+  std::shared_ptr<ChatModel> judge;
+  std::string judge_model;
+  int concurrency = 4;  // Questions in flight at once (1..256).
+  AnswerOptions answer;
+};
+
+struct RagQuestionResult {
+  std::string question;
+  std::string answer;
+  std::vector<std::string> retrieved;  // Document ids of the context, in rank order.
+  // Average precision of the ranked context against the relevant documents (RAGAS' context
+  // precision: the mean of precision@k over the ranks k holding a relevant passage; 0 when none
+  // does), and the share of relevant documents that the context holds.
+  double context_precision = 0;
+  double context_recall = 0;
+  // RAGAS' faithfulness: the answer's claims (extracted by the judge) that the retrieved
+  // passages support (checked by the judge), over all its claims. Unset when there is no judge,
+  // the answer makes no claim, or the judge's answer could not be read (`error` says which).
+  std::optional<double> faithfulness;
+  std::vector<std::string> claims;
+  std::vector<bool> supported;
+  // How directly and completely the answer addresses the question, as the judge scores it in
+  // [0, 1]; unset as faithfulness.
+  std::optional<double> answer_relevance;
+  std::string error;  // The pipeline's or the judge's failure, empty when none.
+};
+
+struct RagMetricsReport {
+  std::vector<RagQuestionResult> questions;  // In the given order.
+  // Means over the questions where the metric is set (NaN never: 0 with count 0).
+  double context_precision = 0;
+  double context_recall = 0;
+  double faithfulness = 0;
+  int faithfulness_count = 0;
+  double answer_relevance = 0;
+  int answer_relevance_count = 0;
+  Json ToJson() const;
+};
+
+// Answers every question with `rag` and scores it. Errors: kInvalidArgument for bad options;
+// kCancelled / kDeadlineExceeded from the call context. A question whose answer or judging fails
+// keeps its error and is scored on what it has.
+absl::StatusOr<RagMetricsReport> EvaluateRag(const RagPipeline& rag,
+                                             const std::vector<RagQuestion>& questions,
+                                             const RagMetricsOptions& options = {},
+                                             const CallContext& call = {});
 
 // The deterministic scorers, as npm autoevals computes them: Levenshtein distance (code
 // points) and ratio (1 - distance / longer length; 1 for two empty strings), and JSON diff (a

@@ -134,15 +134,6 @@ constexpr char kFactualityPrompt[] =
     "Respond with a JSON object: {\"reason\": string, \"choice\": \"A\" | \"B\" | \"C\" | \"D\" | "
     "\"E\"}.";
 
-// The judge's answer as a JSON object: the whole reply, or the first object in it.
-std::optional<Json> JudgeObject(const std::string& reply) {
-  absl::StatusOr<Json> whole = Json::Parse(reply);
-  if (whole.ok() && whole->is_object()) return *std::move(whole);
-  std::optional<Json> found = FirstJson(reply);
-  if (found && found->is_object()) return found;
-  return std::nullopt;
-}
-
 absl::StatusOr<ChatResponse> AskJudge(const Judges& judges, std::string system, std::string user,
                                       const CallContext& call) {
   ChatRequest request;
@@ -346,6 +337,14 @@ AssertionResult Check(const EvalAssertion& a, const EvalOutput& out, const EvalO
 }
 
 }  // namespace
+
+std::optional<Json> JudgeObject(const std::string& reply) {
+  absl::StatusOr<Json> whole = Json::Parse(reply);
+  if (whole.ok() && whole->is_object()) return *std::move(whole);
+  std::optional<Json> found = FirstJson(reply);
+  if (found && found->is_object()) return found;
+  return std::nullopt;
+}
 
 bool IsBuiltInAssertion(std::string_view type) {
   static constexpr std::string_view kTypes[] = {"equals",

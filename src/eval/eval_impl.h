@@ -3,6 +3,7 @@
 #ifndef LLMKIT_SRC_EVAL_EVAL_IMPL_H_
 #define LLMKIT_SRC_EVAL_EVAL_IMPL_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ struct Judges {
 // One assertion's verdict (the built-in types; `custom` first).
 AssertionResult Evaluate(const EvalAssertion& assertion, const EvalOutput& output,
                          const EvalOptions& options, const Judges& judges, const CallContext& call);
+
+// A judge's answer as a JSON object: the whole reply, or the first object inside it.
+std::optional<Json> JudgeObject(const std::string& reply);
 
 // The built-in assertion types (without "not-").
 bool IsBuiltInAssertion(std::string_view type);

@@ -574,3 +574,90 @@ TEST(EvalScorers, MatchAutoevalsExpectations) {
 
 }  // namespace
 }  // namespace llmkit
+
+namespace llmkit {
+namespace {
+
+// A RAG pipeline's chat model and judge in one server: the pipeline's prompt gets an answer by
+// the question; the judge's prompts get scripted verdicts.
+Script RagServer(const ServerRequest& r) {
+  Json request = *Json::Parse(r.body);
+  const std::string question = LastContent(request);
+  if (absl::StrContains(question, "Break the answer below into its claims")) {
+    if (absl::StrContains(question, "Rome")) return Reply(200, OpenAIText("no idea"));
+    return Reply(200, OpenAIText(R"({"claims": ["Paris is the capital of France.",
+                                               "Paris has 40 million people."]})"));
+  }
+  if (absl::StrContains(question, "whether the context below supports it")) {
+    return Reply(200, OpenAIText(R"(Sure: {"verdicts": [
+        {"statement": "Paris is the capital of France.", "reason": "[1] says so", "verdict": 1},
+        {"statement": "Paris has 40 million people.", "reason": "not in the context", "verdict": 0}]})"));
+  }
+  if (absl::StrContains(question, "Rate how directly")) {
+    return Reply(200, OpenAIText(R"({"reason": "answers it", "score": 0.9})"));
+  }
+  if (absl::StrContains(question, "capital of Italy?")) {  // The question, not a passage.
+    return Reply(200, OpenAIText("Rome is the capital of Italy [1]."));
+  }
+  return Reply(200, OpenAIText("Paris is the capital of France, with 40 million people [1]."));
+}
+
+TEST(EvalRag, RetrievalMetricsAndAScriptedJudge) {
+  TestServer server(RagServer);
+  absl::StatusOr<std::unique_ptr<ChatModel>> chat =
+      NewOpenAIClient({.base_url = server.Url("/v1"), .api_key = "k", .model = "gpt-4o-mini"});
+  ASSERT_TRUE(chat.ok());
+  std::shared_ptr<ChatModel> model = *std::move(chat);
+  absl::StatusOr<std::unique_ptr<RagPipeline>> rag =
+      RagPipeline::Create({.k = 2, .chat = model, .chat_model = "gpt-4o-mini"});
+  ASSERT_TRUE(rag.ok()) << rag.status();
+  std::vector<RagDocument> docs = {
+      {.id = "france", .text = "Paris is the capital of France. It lies on the Seine."},
+      {.id = "italy", .text = "Rome is the capital of Italy. It lies on the Tiber."},
+      {.id = "fruit", .text = "Bananas are a yellow fruit grown in the tropics."}};
+  ASSERT_TRUE((*rag)->Ingest(docs).ok());
+  std::vector<RagQuestion> questions = {
+      {.question = "What is the capital of France?", .relevant = {"france"}},
+      {.question = "What is the capital of Italy?", .relevant = {"italy", "fruit"}},
+  };
+  RagMetricsOptions options;
+  options.judge = model;
+  options.judge_model = "gpt-4o";
+  absl::StatusOr<RagMetricsReport> report = EvaluateRag(**rag, questions, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const RagQuestionResult& france = report->questions[0];
+  ASSERT_EQ(france.retrieved.size(), 2u);
+  EXPECT_EQ(france.retrieved[0], "france");  // Ranked first: average precision 1.
+  EXPECT_DOUBLE_EQ(france.context_precision, 1);
+  EXPECT_DOUBLE_EQ(france.context_recall, 1);
+  ASSERT_EQ(france.claims.size(), 2u) << france.error << " / " << france.answer;
+  EXPECT_EQ(france.supported, (std::vector<bool>{true, false}));
+  ASSERT_TRUE(france.faithfulness.has_value());
+  EXPECT_DOUBLE_EQ(*france.faithfulness, 0.5);  // One of two claims is in the context.
+  EXPECT_DOUBLE_EQ(france.answer_relevance.value_or(-1), 0.9);
+  EXPECT_TRUE(france.error.empty()) << france.error;
+  // Italy: "italy" first, "fruit" not retrieved: precision 1, recall 1/2. The judge's claims
+  // answer is not JSON: faithfulness unset with the reason, never NaN.
+  const RagQuestionResult& italy = report->questions[1];
+  EXPECT_EQ(italy.retrieved[0], "italy");
+  EXPECT_DOUBLE_EQ(italy.context_precision, 1);
+  EXPECT_DOUBLE_EQ(italy.context_recall, 0.5);
+  EXPECT_FALSE(italy.faithfulness.has_value());
+  EXPECT_THAT(italy.error, HasSubstr("not JSON"));
+  EXPECT_DOUBLE_EQ(report->context_recall, 0.75);
+  EXPECT_EQ(report->faithfulness_count, 1);
+  EXPECT_DOUBLE_EQ(report->faithfulness, 0.5);
+  EXPECT_EQ(report->answer_relevance_count, 2);
+  const std::string json = report->ToJson().Dump();
+  EXPECT_THAT(json, HasSubstr("\"faithfulness\":null"));
+  // Without a judge: the retrieval metrics only.
+  absl::StatusOr<RagMetricsReport> plain = EvaluateRag(**rag, questions);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->questions[0].faithfulness.has_value());
+  EXPECT_DOUBLE_EQ(plain->context_recall, 0.75);
+  EXPECT_EQ(EvaluateRag(**rag, questions, {.concurrency = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace llmkit

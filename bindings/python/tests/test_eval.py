@@ -229,3 +229,46 @@ def test_the_html_report_renders_in_a_real_browser(provider, suite_dir, tmp_path
     # The screenshot is a real PNG of the whole page, not a blank one.
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def rag_judge_script(path, body, headers):
+    """The RAG pipeline's model and the judge in one: answers by the question, scripted verdicts."""
+    prompt = body["messages"][-1]["content"]
+
+    def answer(text):
+        return 200, {}, json.dumps({"id": "c", "model": body.get("model", "m"), "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}).encode(), 0
+    if "Break the answer below into its claims" in prompt:
+        return answer('{"claims": ["Paris is the capital of France.", "Paris has 40 million people."]}')
+    if "whether the context below supports it" in prompt:
+        return answer('{"verdicts": [{"statement": "a", "reason": "[1]", "verdict": 1},'
+                      ' {"statement": "b", "reason": "no", "verdict": 0}]}')
+    if "Rate how directly" in prompt:
+        return answer('{"reason": "on point", "score": 0.75}')
+    return answer("Paris is the capital of France, with 40 million people [1].")
+
+
+def test_rag_metrics_with_a_scripted_judge():
+    server = Provider(rag_judge_script)
+    try:
+        model = llmkit.OpenAIClient(model="gpt-4o-mini", base_url=server.url + "/v1", api_key="k")
+        rag = llmkit.RagPipeline(chat=model, k=2)
+        rag.ingest([{"id": "france", "text": "Paris is the capital of France. It lies on the Seine."},
+                    {"id": "italy", "text": "Rome is the capital of Italy. It lies on the Tiber."},
+                    {"id": "fruit", "text": "Bananas are a yellow fruit grown in the tropics."}])
+        report = llmkit.evaluate_rag(rag, [
+            {"question": "What is the capital of France?", "relevant": ["france", "fruit"]},
+        ], judge=model, timeout=60)
+        q = report["questions"][0]
+        assert q["retrieved"][0] == "france"
+        assert q["context_precision"] == 1 and q["context_recall"] == 0.5
+        assert [c["supported"] for c in q["claims"]] == [True, False]
+        assert q["faithfulness"] == 0.5 and q["answer_relevance"] == 0.75
+        assert report["faithfulness_count"] == 1
+        no_judge = llmkit.evaluate_rag(rag, [{"question": "What is the capital of France?", "relevant": ["france"]}])
+        assert no_judge["questions"][0]["faithfulness"] is None and no_judge["context_recall"] == 1
+        with pytest.raises(TypeError):
+            llmkit.evaluate_rag(rag, ["not a dict"])
+    finally:
+        server.close()
