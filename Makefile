@@ -80,7 +80,7 @@ test-asan:
 TSAN_TESTS := curl_transport_test call_context_test retry_test fallback_test breaker_limiter_test hedging_test load_test \
   stack_stress_test collection_stress_test bm25_retriever_test rag_pipeline_test schema_test \
   persistence_test file_primitives_test observe_test cost_test redis_budget_test agent_test cache_test \
-  semantic_cache_test
+  semantic_cache_test eval_test
 test-tsan:
 	cmake --preset tsan
 	cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TESTS)

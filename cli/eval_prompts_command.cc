@@ -38,6 +38,9 @@ const CommandSpec kSpec = {
          "suite makes no model call (sampled requests too)"},
         {"--rpm", "", "N", "at most N requests per minute to each provider"},
         {"--tpm", "", "N", "at most N tokens per minute to each provider"},
+        {"--second-judge", "", "PROVIDER",
+         "also ask this judge (openai:chat:MODEL, ...) every llm-rubric and factuality question "
+         "and report how often the two agree (Cohen's kappa)"},
         {"--quiet", "-q", "", "print only the summary line"},
     }};
 
@@ -103,6 +106,12 @@ int RunEvalPrompts(int argc, char** argv, int first) {
     }
   }
   EvalOptions options;
+  if (args->Has("--second-judge")) {
+    absl::StatusOr<std::shared_ptr<ChatModel>> second =
+        NewEvalModel(args->Get("--second-judge"), Json::MakeObject(), &options.second_judge_model);
+    if (!second.ok()) return fail(second.status());
+    options.second_judge = *std::move(second);
+  }
   options.repeat = static_cast<int>(*repeat);
   options.concurrency = static_cast<int>(*concurrency);
   const bool quiet = args->Has("--quiet");

@@ -188,7 +188,8 @@ void BindEval(py::module_& module) {
   module.def(
       "run_eval",
       [](std::shared_ptr<EvalSuite> suite, int repeat, int concurrency, py::object assertions,
-         py::object judge, std::optional<double> timeout, const py::object& tags) {
+         py::object judge, py::object second_judge, std::optional<double> timeout,
+         const py::object& tags) {
         if (suite == nullptr) throw py::type_error("run_eval() needs an EvalSuite");
         EvalOptions options;
         options.repeat = repeat;
@@ -208,6 +209,11 @@ void BindEval(py::module_& module) {
           options.judge = handles.chat;
           options.judge_model = handles.default_model;
         }
+        if (!second_judge.is_none()) {
+          ModelHandles handles = ModelsOf(second_judge);
+          options.second_judge = handles.chat;
+          options.second_judge_model = handles.default_model;
+        }
         CallContext call = ToCallContext(timeout, std::nullopt, tags);
         return std::make_shared<EvalReport>(
             ValueOrThrow(RunInterruptible([&](std::shared_ptr<Cancellation> cancellation) {
@@ -218,7 +224,8 @@ void BindEval(py::module_& module) {
       },
       py::arg("suite"), py::kw_only(), py::arg("repeat") = 1, py::arg("concurrency") = 8,
       py::arg("assertions") = py::none(), py::arg("judge") = py::none(),
-      py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
+      py::arg("second_judge") = py::none(), py::arg("timeout") = py::none(),
+      py::arg("tags") = py::none(),
       "Runs every prompt x provider x test `repeat` times, `concurrency` at once. "
       "assertions={name: fn(output, value, vars)} adds assertion types; judge= grades "
       "llm-rubric and factuality when the suite names no grader.");

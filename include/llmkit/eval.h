@@ -94,6 +94,14 @@ struct EvalSuiteOptions {
   std::string registry_dir;
 };
 
+// The model a suite's provider id names, as LoadEvalSuite makes it without make_model:
+// openai:chat:MODEL, openai:MODEL, anthropic:messages:MODEL, anthropic:MODEL, with `config` read
+// as a provider's config (apiBaseUrl, apiKey, apiKeyEnvar, apiHost, organization), wrapped in
+// WithRetry. `*model_name` (optional) receives MODEL. Errors: kInvalidArgument naming the id.
+absl::StatusOr<std::shared_ptr<ChatModel>> NewEvalModel(const std::string& id,
+                                                        const Json& config = Json::MakeObject(),
+                                                        std::string* model_name = nullptr);
+
 // Reads a suite file. Prompt files (`file://...`) are read relative to the suite's folder.
 absl::StatusOr<EvalSuite> LoadEvalSuite(const std::string& path,
                                         const EvalSuiteOptions& options = {});
@@ -111,6 +119,9 @@ struct AssertionResult {
   double weight = 1;
   // An error, not a verdict (a judge's unparsable answer, a bad regex): counted as a failure.
   bool error = false;
+  // llm-rubric and factuality with a second judge (EvalOptions::second_judge): its verdict, for
+  // the agreement check; unset when there is none or its answer was not a verdict.
+  std::optional<bool> second_pass;
 };
 
 // What an assertion sees of one run of a case.
@@ -136,6 +147,10 @@ struct EvalOptions {
   // For llm-rubric and factuality; a suite's own grader (defaultTest.options.provider) wins.
   std::shared_ptr<ChatModel> judge;
   std::string judge_model;
+  // A second judge asked the same rubric and factuality questions: its verdicts are kept beside
+  // the first's (which alone decide pass and fail) and EvalReport::JudgeAgreement compares them.
+  std::shared_ptr<ChatModel> second_judge;
+  std::string second_judge_model;
   // Called after each run of a case, one call at a time, in completion order.
   std::function<void(const struct EvalCaseResult&)> on_case;
 };
@@ -167,6 +182,18 @@ struct PassRate {
 };
 PassRate WilsonInterval(int passed, int runs);
 
+// How often two judges gave the same verdict on the same judged assertions, and Cohen's kappa
+// (agreement beyond chance: 1 perfect, 0 chance level; 1 when both always agree on one verdict).
+struct JudgeAgreement {
+  int both_pass = 0;
+  int first_only = 0;  // The first judge passed it, the second did not.
+  int second_only = 0;
+  int both_fail = 0;
+  int judged() const { return both_pass + first_only + second_only + both_fail; }
+  double agreement = 0;  // (both_pass + both_fail) / judged; 0 when none.
+  double kappa = 0;
+};
+
 // Two runs of the same cases (two prompts, two providers, a baseline and now), paired by case:
 // McNemar's exact test on the cases where exactly one passed (two-sided binomial, p = 0.5).
 struct PairedComparison {
@@ -194,6 +221,8 @@ struct EvalReport {
   // Prompt a against prompt b on `provider`, test by test (a test passes when all its repeats
   // do).
   PairedComparison ComparePrompts(int a, int b, int provider) const;
+  // The two judges' verdicts on every assertion both judged.
+  JudgeAgreement Agreement() const;
 
   Json ToJson() const;
   static absl::StatusOr<EvalReport> FromJson(const Json& json);

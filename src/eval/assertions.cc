@@ -387,6 +387,11 @@ AssertionResult Evaluate(const EvalAssertion& a, const EvalOutput& output,
     }
   } else {
     r = Check(a, output, options, judges, call);
+    if (judges.second != nullptr && (a.type == "llm-rubric" || a.type == "factuality")) {
+      const Judges second{judges.second, judges.second_name, nullptr, ""};
+      AssertionResult other = Check(a, output, options, second, call);
+      if (!other.error) r.second_pass = a.negate ? !other.pass : other.pass;
+    }
   }
   if (a.negate && !r.error) {
     r.pass = !r.pass;

@@ -27,6 +27,8 @@ absl::StatusOr<Json> YamlToJson(std::string_view yaml);
 struct Judges {
   std::shared_ptr<ChatModel> model;
   std::string model_name;
+  std::shared_ptr<ChatModel> second;  // The agreement check's judge, or null.
+  std::string second_name;
 };
 
 // One assertion's verdict (the built-in types; `custom` first).

@@ -59,6 +59,7 @@ Json ResultToJson(const AssertionResult& r) {
   if (!r.metric.empty()) out.Set("metric", r.metric);
   out.Set("weight", r.weight);
   if (r.error) out.Set("error", true);
+  if (r.second_pass) out.Set("second_pass", *r.second_pass);
   return out;
 }
 
@@ -130,6 +131,26 @@ PairedComparison EvalReport::ComparePrompts(int a, int b, int provider) const {
   return McNemar(pa, pb);
 }
 
+JudgeAgreement EvalReport::Agreement() const {
+  JudgeAgreement a;
+  for (const EvalCaseResult& c : cases) {
+    for (const AssertionResult& r : c.assertions) {
+      if (!r.second_pass || r.error) continue;
+      const bool first = r.pass, second = *r.second_pass;
+      (first ? (second ? a.both_pass : a.first_only) : (second ? a.second_only : a.both_fail)) += 1;
+    }
+  }
+  const double n = a.judged();
+  if (n == 0) return a;
+  const double observed = (a.both_pass + a.both_fail) / n;
+  const double first_yes = (a.both_pass + a.first_only) / n;
+  const double second_yes = (a.both_pass + a.second_only) / n;
+  const double chance = first_yes * second_yes + (1 - first_yes) * (1 - second_yes);
+  a.agreement = observed;
+  a.kappa = chance >= 1 ? 1 : (observed - chance) / (1 - chance);
+  return a;
+}
+
 Json EvalReport::ToJson() const {
   Json out = Json::MakeObject();
   out.Set("version", 1);
@@ -160,6 +181,17 @@ Json EvalReport::ToJson() const {
     }
   }
   out.Set("summary", std::move(summary));
+  if (const JudgeAgreement a = Agreement(); a.judged() > 0) {
+    Json agreement = Json::MakeObject();
+    agreement.Set("judged", a.judged());
+    agreement.Set("both_pass", a.both_pass);
+    agreement.Set("first_only", a.first_only);
+    agreement.Set("second_only", a.second_only);
+    agreement.Set("both_fail", a.both_fail);
+    agreement.Set("agreement", a.agreement);
+    agreement.Set("kappa", a.kappa);
+    out.Set("judge_agreement", std::move(agreement));
+  }
   Json all = Json::MakeArray();
   for (const EvalCaseResult& c : cases) {
     Json j = Json::MakeObject();
@@ -240,6 +272,9 @@ absl::StatusOr<EvalReport> EvalReport::FromJson(const Json& json) {
         ar.metric = StringAt(a, "metric");
         ar.weight = NumberAt(a, "weight", 1);
         ar.error = BoolAt(a, "error");
+        if (const Json* second = a.Find("second_pass"); second != nullptr && second->is_bool()) {
+          ar.second_pass = second->as_bool();
+        }
         c.assertions.push_back(std::move(ar));
       }
     }
@@ -339,6 +374,11 @@ std::string EvalReport::ToTable() const {
                                 Percent(rate.rate), Percent(rate.low), Percent(rate.high), p50,
                                 tokens, priced ? absl::StrFormat("%.4f", cost) : "-"));
     }
+  }
+  if (const JudgeAgreement a = Agreement(); a.judged() > 0) {
+    absl::StrAppend(&out, "\nJudges agree on ", a.both_pass + a.both_fail, "/", a.judged(),
+                    " verdicts (", Percent(a.agreement), ", Cohen's kappa ",
+                    absl::StrFormat("%.2f", a.kappa), ")\n");
   }
   int shown = 0;
   for (const EvalCaseResult& c : cases) {

@@ -109,6 +109,8 @@ absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& op
   Judges judges;
   judges.model = suite.grader != nullptr ? suite.grader : options.judge;
   judges.model_name = suite.grader != nullptr ? suite.grader_model : options.judge_model;
+  judges.second = options.second_judge;
+  judges.second_name = options.second_judge_model;
 
   EvalReport report;
   report.description = suite.description;

@@ -235,8 +235,13 @@ absl::Status AddPrompt(Context& c, const Json& entry, const std::string& where,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<ChatModel>> BuiltInModel(const std::string& id, const Json& config,
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<ChatModel>> NewEvalModel(const std::string& id, const Json& config,
                                                         std::string* model_name) {
+  if (!config.is_object()) return absl::InvalidArgumentError("a provider's config is a mapping");
+  std::string unused;
+  if (model_name == nullptr) model_name = &unused;
   std::vector<std::string> parts = absl::StrSplit(id, absl::MaxSplits(':', 2));
   const std::string kind = parts[0];
   std::string model;
@@ -287,6 +292,8 @@ absl::StatusOr<std::shared_ptr<ChatModel>> BuiltInModel(const std::string& id, c
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> retried, WithRetry(std::move(client)));
   return std::shared_ptr<ChatModel>(std::move(retried));
 }
+
+namespace {
 
 // Request settings from a provider's config; the connection keys are the maker's; anything else
 // goes into the request body as it is (as promptfoo passes the provider's own options on).
@@ -362,7 +369,7 @@ absl::Status AddProvider(const Context& c, const Json& entry, const std::string&
     std::vector<std::string> parts = absl::StrSplit(provider.id, ':');
     provider.model_name = parts.back();
   } else {
-    model = BuiltInModel(provider.id, config, &provider.model_name);
+    model = NewEvalModel(provider.id, config, &provider.model_name);
   }
   if (!model.ok()) return Bad(where, model.status().message());
   if (*model == nullptr) return Bad(where, absl::StrCat("no model for \"", provider.id, "\""));

@@ -661,3 +661,55 @@ TEST(EvalRag, RetrievalMetricsAndAScriptedJudge) {
 
 }  // namespace
 }  // namespace llmkit
+
+namespace llmkit {
+namespace {
+
+TEST(EvalJudges, TwoJudgesAgreementAndKappa) {
+  QuestionServer server;
+  // A strict second judge: every rubric fails.
+  TestServer strict([](const ServerRequest&) {
+    return Reply(200, OpenAIText(R"({"reason": "strict", "pass": false, "score": 0})"));
+  });
+  EvalSuite suite = MustParse(Suite(server.url(), R"(
+  - vars: {country: France}
+    assert: [{type: llm-rubric, value: Names the capital correctly}]
+  - vars: {country: Italy}
+    assert: [{type: llm-rubric, value: Names the capital correctly}]
+)"));
+  absl::StatusOr<std::shared_ptr<ChatModel>> first = NewEvalModel(
+      "openai:chat:gpt-4o",
+      *Json::Parse(absl::StrCat(R"({"apiBaseUrl": ")", server.url(), R"(", "apiKey": "k"})")));
+  std::string second_name;
+  absl::StatusOr<std::shared_ptr<ChatModel>> second = NewEvalModel(
+      "openai:claude-x",
+      *Json::Parse(absl::StrCat(R"({"apiBaseUrl": ")", strict.Url("/v1"), R"(", "apiKey": "k"})")),
+      &second_name);
+  ASSERT_TRUE(first.ok() && second.ok()) << first.status() << second.status();
+  EXPECT_EQ(second_name, "claude-x");
+  EvalOptions options;
+  options.judge = *first;
+  options.judge_model = "gpt-4o";
+  options.second_judge = *second;
+  options.second_judge_model = "claude-x";
+  absl::StatusOr<EvalReport> report = RunEval(suite, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  // France: first passes, second fails; Italy: both fail. The first judge alone decides.
+  EXPECT_TRUE(report->cases[0].pass);
+  EXPECT_EQ(report->cases[0].assertions[0].second_pass, false);
+  const JudgeAgreement a = report->Agreement();
+  EXPECT_EQ(a.judged(), 2);
+  EXPECT_EQ(a.first_only, 1);
+  EXPECT_EQ(a.both_fail, 1);
+  EXPECT_DOUBLE_EQ(a.agreement, 0.5);
+  EXPECT_DOUBLE_EQ(a.kappa, 0);  // No better than chance.
+  EXPECT_THAT(report->ToTable(),
+              HasSubstr("Judges agree on 1/2 verdicts (50.0%, Cohen's kappa 0.00)"));
+  absl::StatusOr<EvalReport> back = EvalReport::FromJson(report->ToJson());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->Agreement().first_only, 1);
+  EXPECT_EQ(NewEvalModel("bedrock:x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace llmkit

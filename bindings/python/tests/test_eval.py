@@ -272,3 +272,42 @@ def test_rag_metrics_with_a_scripted_judge():
             llmkit.evaluate_rag(rag, ["not a dict"])
     finally:
         server.close()
+
+
+def two_judges_script(path, body, headers):
+    """The quiz for the evaluated model; rubric verdicts by judge: gpt-4o passes, strict fails."""
+    prompt = body["messages"][-1]["content"]
+    if "<Rubric>" in prompt:
+        passed = body["model"] == "gpt-4o"
+        text = json.dumps({"reason": "by model", "pass": passed, "score": 1 if passed else 0})
+    else:
+        from fake_provider import quiz_answer
+        text = quiz_answer(prompt)
+    return 200, {}, json.dumps({"id": "c", "model": body["model"], "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}).encode(), 0
+
+
+def test_two_judges_and_their_agreement(tmp_path):
+    server = Provider(two_judges_script)
+    try:
+        suite_file = tmp_path / "judged.yaml"
+        suite_file.write_text(f"""prompts: ['Quiz: what is the capital of {{{{ c }}}}?']
+providers:
+  - id: openai:chat:gpt-4o-mini
+    config: {{apiBaseUrl: {server.url}/v1, apiKey: k}}
+tests:
+  - vars: {{c: France}}
+    assert: [{{type: llm-rubric, value: Names the capital}}]
+  - vars: {{c: Peru}}
+    assert: [{{type: not-llm-rubric, value: Speaks like a pirate}}]
+""")
+        judge = llmkit.OpenAIClient(model="gpt-4o", base_url=server.url + "/v1", api_key="k")
+        strict = llmkit.OpenAIClient(model="strict", base_url=server.url + "/v1", api_key="k")
+        report = llmkit.run_eval(llmkit.load_eval_suite(str(suite_file)), judge=judge, second_judge=strict)
+        verdicts = [(c["assertions"][0]["pass"], c["assertions"][0]["second_pass"]) for c in report.cases]
+        assert verdicts == [(True, False), (False, True)]  # not- flips both judges' verdicts.
+        agreement = report.to_json()["judge_agreement"]
+        assert agreement["judged"] == 2 and agreement["agreement"] == 0 and agreement["kappa"] < 0
+    finally:
+        server.close()
