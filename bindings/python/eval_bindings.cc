@@ -164,6 +164,9 @@ void BindEval(py::module_& module) {
       .def("rate", &EvalReport::Rate, py::arg("prompt") = 0, py::arg("provider") = 0)
       .def("compare_prompts", &EvalReport::ComparePrompts, py::arg("a"), py::arg("b"),
            py::arg("provider") = 0)
+      .def("compare_providers", &EvalReport::CompareProviders, py::arg("a"), py::arg("b"),
+           py::arg("prompt") = 0)
+      .def("comparisons", &EvalReport::Comparisons)
       .def("to_json", [](const EvalReport& r) { return JsonToPython(r.ToJson()); })
       .def_static(
           "from_json",
@@ -188,8 +191,8 @@ void BindEval(py::module_& module) {
   module.def(
       "run_eval",
       [](std::shared_ptr<EvalSuite> suite, int repeat, int concurrency, py::object assertions,
-         py::object judge, py::object second_judge, std::optional<double> timeout,
-         const py::object& tags) {
+         py::object judge, py::object second_judge, py::object embedder,
+         std::optional<double> timeout, const py::object& tags) {
         if (suite == nullptr) throw py::type_error("run_eval() needs an EvalSuite");
         EvalOptions options;
         options.repeat = repeat;
@@ -209,6 +212,10 @@ void BindEval(py::module_& module) {
           options.judge = handles.chat;
           options.judge_model = handles.default_model;
         }
+        if (!embedder.is_none()) {
+          options.embedder = ModelsOf(embedder).embeddings;
+          if (options.embedder == nullptr) throw py::type_error("embedder= must be able to embed");
+        }
         if (!second_judge.is_none()) {
           ModelHandles handles = ModelsOf(second_judge);
           options.second_judge = handles.chat;
@@ -224,8 +231,8 @@ void BindEval(py::module_& module) {
       },
       py::arg("suite"), py::kw_only(), py::arg("repeat") = 1, py::arg("concurrency") = 8,
       py::arg("assertions") = py::none(), py::arg("judge") = py::none(),
-      py::arg("second_judge") = py::none(), py::arg("timeout") = py::none(),
-      py::arg("tags") = py::none(),
+      py::arg("second_judge") = py::none(), py::arg("embedder") = py::none(),
+      py::arg("timeout") = py::none(), py::arg("tags") = py::none(),
       "Runs every prompt x provider x test `repeat` times, `concurrency` at once. "
       "assertions={name: fn(output, value, vars)} adds assertion types; judge= grades "
       "llm-rubric and factuality when the suite names no grader.");

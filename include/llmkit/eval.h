@@ -218,9 +218,18 @@ struct EvalReport {
   // Every run of every test for one prompt × provider.
   PassRate Rate(int prompt, int provider) const;
   bool AllPassed() const;
-  // Prompt a against prompt b on `provider`, test by test (a test passes when all its repeats
-  // do).
-  PairedComparison ComparePrompts(int a, int b, int provider) const;
+  // Two cells (prompt × provider) test by test (a test passes when all its repeats do):
+  // two prompt versions on one provider, or two providers (models) on one prompt.
+  PairedComparison CompareCells(int prompt_a, int provider_a, int prompt_b, int provider_b) const;
+  PairedComparison ComparePrompts(int a, int b, int provider) const {
+    return CompareCells(a, provider, b, provider);
+  }
+  PairedComparison CompareProviders(int a, int b, int prompt) const {
+    return CompareCells(prompt, a, prompt, b);
+  }
+  // Every such pair (each two prompts on each provider, each two providers on each prompt),
+  // one line each: which cell passed which tests the other failed and McNemar's p.
+  std::vector<std::string> Comparisons() const;
   // The two judges' verdicts on every assertion both judged.
   JudgeAgreement Agreement() const;
 

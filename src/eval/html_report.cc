@@ -201,6 +201,13 @@ std::string EvalReport::ToHtml() const {
   }
   out += "</svg>\n";
 
+  // Paired comparisons of prompts and of providers.
+  if (const std::vector<std::string> comparisons = Comparisons(); !comparisons.empty()) {
+    out += "<h2>Comparisons</h2>\n<ul id=\"comparisons\">\n";
+    for (const std::string& c : comparisons) absl::StrAppend(&out, "<li>", Html(c), "</li>\n");
+    out += "</ul>\n";
+  }
+
   // The test × cell matrix.
   absl::StrAppend(&out, "<h2>Tests</h2>\n<table id=\"matrix\"><thead><tr><th>test</th>");
   for (int p = 0; p < np; ++p) {

@@ -121,14 +121,44 @@ bool EvalReport::AllPassed() const {
   return std::all_of(cases.begin(), cases.end(), [](const EvalCaseResult& c) { return c.pass; });
 }
 
-PairedComparison EvalReport::ComparePrompts(int a, int b, int provider) const {
+PairedComparison EvalReport::CompareCells(int prompt_a, int provider_a, int prompt_b,
+                                          int provider_b) const {
   std::vector<bool> pa(tests.size(), true), pb(tests.size(), true);
   for (const EvalCaseResult& c : cases) {
-    if (c.provider != provider || c.pass) continue;
-    if (c.prompt == a) pa[c.test] = false;
-    if (c.prompt == b) pb[c.test] = false;
+    if (c.pass) continue;
+    if (c.prompt == prompt_a && c.provider == provider_a) pa[c.test] = false;
+    if (c.prompt == prompt_b && c.provider == provider_b) pb[c.test] = false;
   }
   return McNemar(pa, pb);
+}
+
+std::vector<std::string> EvalReport::Comparisons() const {
+  std::vector<std::string> out;
+  auto line = [&](const std::string& a, const std::string& b, const std::string& on,
+                  const PairedComparison& c) {
+    std::string verdict = c.only_a + c.only_b == 0 ? "the same tests pass"
+                          : c.significant()        ? "a significant difference"
+                                                   : "no significant difference";
+    out.push_back(absl::StrCat(
+        a, " vs ", b, " on ", on, ": ", c.only_a, " test(s) pass only with the first, ", c.only_b,
+        " only with the second (McNemar exact p = ", absl::StrFormat("%.3g", c.p_value), ", ",
+        verdict, ")"));
+  };
+  const int np = static_cast<int>(prompts.size()), nv = static_cast<int>(providers.size());
+  for (int v = 0; v < nv; ++v) {
+    for (int a = 0; a < np; ++a) {
+      for (int b = a + 1; b < np; ++b)
+        line(prompts[a], prompts[b], providers[v], ComparePrompts(a, b, v));
+    }
+  }
+  for (int p = 0; p < np; ++p) {
+    for (int a = 0; a < nv; ++a) {
+      for (int b = a + 1; b < nv; ++b) {
+        line(providers[a], providers[b], prompts[p], CompareProviders(a, b, p));
+      }
+    }
+  }
+  return out;
 }
 
 JudgeAgreement EvalReport::Agreement() const {
@@ -374,6 +404,10 @@ std::string EvalReport::ToTable() const {
                                 Percent(rate.rate), Percent(rate.low), Percent(rate.high), p50,
                                 tokens, priced ? absl::StrFormat("%.4f", cost) : "-"));
     }
+  }
+  const std::vector<std::string> comparisons = Comparisons();
+  for (size_t i = 0; i < comparisons.size() && i < 20; ++i) {
+    absl::StrAppend(&out, i == 0 ? "\n" : "", comparisons[i], "\n");
   }
   if (const JudgeAgreement a = Agreement(); a.judged() > 0) {
     absl::StrAppend(&out, "\nJudges agree on ", a.both_pass + a.both_fail, "/", a.judged(),

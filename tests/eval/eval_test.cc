@@ -713,3 +713,42 @@ TEST(EvalJudges, TwoJudgesAgreementAndKappa) {
 
 }  // namespace
 }  // namespace llmkit
+
+namespace llmkit {
+namespace {
+
+TEST(EvalReports, TwoPromptVersionsComparedTestByTest) {
+  QuestionServer server;
+  std::string tests;
+  for (int i = 0; i < 8; ++i) {
+    absl::StrAppend(&tests, "  - {description: t", i,
+                    ", vars: {c: France}, assert: [{type: "
+                    "contains, value: Paris}]}\n");
+  }
+  EvalSuite suite =
+      MustParse(absl::StrCat(R"(prompts: ["capital of {{ c }}", "chief city of {{ c }}"]
+providers:
+  - id: openai:chat:gpt-4o-mini
+    config: {apiBaseUrl: )",
+                             server.url(), R"(, apiKey: k}
+tests:
+)",
+                             tests));
+  absl::StatusOr<EvalReport> report = RunEval(suite);
+  ASSERT_TRUE(report.ok()) << report.status();
+  // The first version passes all 8 tests, the second none: McNemar exact p = 2 / 2^8.
+  PairedComparison c = report->ComparePrompts(0, 1, 0);
+  EXPECT_EQ(c.only_a, 8);
+  EXPECT_EQ(c.only_b, 0);
+  EXPECT_NEAR(c.p_value, 2.0 / 256, 1e-12);
+  EXPECT_TRUE(c.significant());
+  ASSERT_EQ(report->Comparisons().size(), 1u);
+  EXPECT_THAT(report->Comparisons()[0],
+              HasSubstr("8 test(s) pass only with the first, 0 only with the second (McNemar "
+                        "exact p = 0.00781, a significant difference)"));
+  EXPECT_THAT(report->ToTable(), HasSubstr("a significant difference"));
+  EXPECT_THAT(report->ToHtml(), HasSubstr("<ul id=\"comparisons\">"));
+}
+
+}  // namespace
+}  // namespace llmkit

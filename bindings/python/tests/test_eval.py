@@ -311,3 +311,31 @@ tests:
         assert agreement["judged"] == 2 and agreement["agreement"] == 0 and agreement["kappa"] < 0
     finally:
         server.close()
+
+
+def test_similar_with_an_embedder_and_paired_comparisons(provider, suite_dir):
+    config = suite_dir / "promptfooconfig.yaml"
+    config.write_text(config.read_text().replace(
+        "  - file://prompts/quiz.txt\n",
+        "  - file://prompts/quiz.txt\n  - {id: file://prompts/quiz_json.txt, label: json}\n").replace(
+        "      - type: contains\n        value: Paris\n",
+        "      - type: contains\n        value: Paris\n"
+        "      - {type: similar, value: Paris, threshold: 0.97}\n      - {type: not-similar, value: x}\n"))
+    suite = llmkit.load_eval_suite(str(config))
+    with pytest.raises(TypeError, match="embed"):
+        llmkit.run_eval(suite, embedder=llmkit.AnthropicClient(model="claude-3-5-haiku-latest"))
+    report = llmkit.run_eval(suite, embedder=llmkit.OpenAIClient(model="text-embedding-3-small"))
+    # The fake embeds a text as [its length, its index in the request, 0.25, ~0]: the sentence
+    # (31 characters) against "Paris" has cosine 0.98, against "x" 0.70.
+    france = {a["type"]: a for a in report.cases[0]["assertions"]}
+    assert france["similar"]["pass"] and france["similar"]["score"] == pytest.approx(0.9798, abs=1e-3)
+    assert france["not-similar"]["pass"]
+    embedded = [b for p, _, b in provider.requests if p.endswith("/embeddings")]
+    assert embedded and embedded[0]["input"] == ["The capital of France is Paris.", "Paris"]
+    # The sentence prompt passes every test, the JSON one none: 4 discordant tests, p = 2/16.
+    c = report.compare_prompts(0, 1)
+    assert (c.only_a, c.only_b, c.p_value) == (4, 0, 0.125) and not c.significant()
+    assert report.comparisons() == [
+        "prompts/quiz.txt vs json on openai:chat:gpt-4o-mini: 4 test(s) pass only with the first, "
+        "0 only with the second (McNemar exact p = 0.125, no significant difference)"]
+    assert report.compare_providers(0, 0, prompt=0).p_value == 1
