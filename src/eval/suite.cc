@@ -57,10 +57,25 @@ Json PlainScalar(const std::string& text) {
   return Json(text);
 }
 
-absl::StatusOr<Json> Convert(const YAML::Node& node, int depth) {
+// What one document may expand to: aliases repeat what they name, so ten nested lists of ten
+// aliases each would be ten billion values (the "billion laughs").
+struct Budget {
+  size_t values = 0;
+  size_t bytes = 0;
+};
+constexpr size_t kMaxValues = 1'000'000;
+constexpr size_t kMaxBytes = size_t{64} << 20;
+
+absl::StatusOr<Json> Convert(const YAML::Node& node, int depth, Budget& budget) {
   if (depth > 200) {
     return absl::InvalidArgumentError(
         absl::StrCat("line ", node.Mark().line + 1, ": YAML nested deeper than 200 levels"));
+  }
+  if (++budget.values > kMaxValues ||
+      (node.IsScalar() && (budget.bytes += node.Scalar().size()) > kMaxBytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "line ", node.Mark().line + 1, ": the YAML expands to more than ", kMaxValues,
+        " values or ", kMaxBytes >> 20, " MiB of text (aliases repeat what they name)"));
   }
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
@@ -72,7 +87,7 @@ absl::StatusOr<Json> Convert(const YAML::Node& node, int depth) {
     case YAML::NodeType::Sequence: {
       Json out = Json::MakeArray();
       for (const YAML::Node& item : node) {
-        LLMKIT_ASSIGN_OR_RETURN(Json value, Convert(item, depth + 1));
+        LLMKIT_ASSIGN_OR_RETURN(Json value, Convert(item, depth + 1, budget));
         out.push_back(std::move(value));
       }
       return out;
@@ -84,7 +99,7 @@ absl::StatusOr<Json> Convert(const YAML::Node& node, int depth) {
           return absl::InvalidArgumentError(
               absl::StrCat("line ", item.first.Mark().line + 1, ": a mapping key must be text"));
         }
-        LLMKIT_ASSIGN_OR_RETURN(Json value, Convert(item.second, depth + 1));
+        LLMKIT_ASSIGN_OR_RETURN(Json value, Convert(item.second, depth + 1, budget));
         out.Set(item.first.Scalar(), std::move(value));
       }
       return out;
@@ -98,7 +113,8 @@ absl::StatusOr<Json> Convert(const YAML::Node& node, int depth) {
 absl::StatusOr<Json> YamlToJson(std::string_view yaml) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
-    return Convert(root, 0);
+    Budget budget;
+    return Convert(root, 0, budget);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("YAML: line ", e.mark.line + 1, ", column ", e.mark.column + 1, ": ", e.msg));

@@ -357,6 +357,15 @@ TEST(EvalSuiteFile, UnsupportedKeysAndBadYamlAreNamedErrors) {
   std::string deep = "prompts: [hi]\nproviders: [openai:x]\ntests: ";
   for (int i = 0; i < 300; ++i) deep += "[";
   EXPECT_THAT(error(deep), ::testing::AnyOf(HasSubstr("deeper"), HasSubstr("YAML")));
+  // Aliases that would expand to ten billion values ("billion laughs") are refused, fast.
+  std::string laughs =
+      "prompts: [hi]\nproviders: [openai:x]\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    absl::StrAppend(&laughs, "a", i, ": &a", i, " [");
+    for (int j = 0; j < 10; ++j) absl::StrAppend(&laughs, j ? ", " : "", "*a", i - 1);
+    laughs += "]\n";
+  }
+  EXPECT_THAT(error(laughs), HasSubstr("expands to more than 1000000 values"));
   // An unknown assertion type is a failed (error) assertion when run, never a crash.
   EvalSuite suite = MustParse(base + "tests:\n  - assert: [{type: sentiment}]\n");
 }
