@@ -35,6 +35,23 @@ struct Judges {
 AssertionResult Evaluate(const EvalAssertion& assertion, const EvalOutput& output,
                          const EvalOptions& options, const Judges& judges, const CallContext& call);
 
+// Text safe in XML 1.0 and HTML (element or attribute): markup escaped, the control characters
+// XML forbids (all but tab and newlines) dropped.
+std::string EscapeMarkup(std::string_view text);
+
+// `text` cut to at most `n` bytes at a UTF-8 character boundary, `ellipsis` appended when cut.
+std::string CutUtf8(const std::string& text, size_t n, std::string_view ellipsis);
+
+// The runs of one prompt × provider (prompt -1: of every prompt) summed for the reports.
+struct CellSummary {
+  PassRate rate;
+  double p50_ms = 0;
+  int64_t tokens = 0;
+  double cost = 0;
+  bool priced = false;  // Some run had a cost.
+};
+CellSummary Summarize(const EvalReport& report, int prompt, int provider);
+
 // A judge's answer as a JSON object: the whole reply, or the first object inside it.
 std::optional<Json> JudgeObject(const std::string& reply);
 

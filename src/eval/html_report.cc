@@ -11,54 +11,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "eval/eval_impl.h"
 #include "llmkit/eval.h"
 
 namespace llmkit {
 namespace {
 
-std::string Html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+using internal::eval::CellSummary;
+using internal::eval::Summarize;
 
-std::string Cut(const std::string& text, size_t n) {
-  if (text.size() <= n) return text;
-  size_t end = n;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // UTF-8.
-  return text.substr(0, end) + "…";
-}
+std::string Html(std::string_view text) { return internal::eval::EscapeMarkup(text); }
+std::string Cut(const std::string& text, size_t n) { return internal::eval::CutUtf8(text, n, "…"); }
 
 std::string Pct(double x) { return absl::StrFormat("%.1f%%", 100 * x); }
-
-struct CellStats {
-  PassRate rate;
-  double p50_ms = 0;
-  double cost = 0;
-  bool priced = false;
-  int64_t tokens = 0;
-};
 
 constexpr char kStyle[] = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1180px;color:#1d2330;padding:0 16px}
@@ -76,24 +41,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.pass{background:#e7f6
 
 std::string EvalReport::ToHtml() const {
   const int np = static_cast<int>(prompts.size()), nv = static_cast<int>(providers.size());
-  std::vector<CellStats> cells(static_cast<size_t>(np * nv));
+  std::vector<CellSummary> cells;
   for (int p = 0; p < np; ++p) {
-    for (int v = 0; v < nv; ++v) {
-      CellStats& cell = cells[static_cast<size_t>(p * nv + v)];
-      cell.rate = Rate(p, v);
-      std::vector<double> latencies;
-      for (const EvalCaseResult& c : cases) {
-        if (c.prompt != p || c.provider != v) continue;
-        latencies.push_back(c.latency_ms);
-        cell.tokens += c.usage.total_tokens;
-        if (c.cost) {
-          cell.cost += *c.cost;
-          cell.priced = true;
-        }
-      }
-      std::sort(latencies.begin(), latencies.end());
-      if (!latencies.empty()) cell.p50_ms = latencies[latencies.size() / 2];
-    }
+    for (int v = 0; v < nv; ++v) cells.push_back(Summarize(*this, p, v));
   }
   int passed = 0;
   for (const EvalCaseResult& c : cases) passed += c.pass ? 1 : 0;
@@ -116,7 +66,7 @@ std::string EvalReport::ToHtml() const {
                   "<th>p50 latency</th><th>tokens</th><th>cost</th></tr></thead><tbody>\n");
   for (int p = 0; p < np; ++p) {
     for (int v = 0; v < nv; ++v) {
-      const CellStats& cell = cells[static_cast<size_t>(p * nv + v)];
+      const CellSummary& cell = cells[static_cast<size_t>(p * nv + v)];
       const char* cls = cell.rate.passed == cell.rate.runs ? "pass"
                         : cell.rate.passed == 0            ? "fail"
                                                            : "part";
@@ -146,7 +96,7 @@ std::string EvalReport::ToHtml() const {
   int y = 6;
   for (int p = 0; p < np; ++p) {
     for (int v = 0; v < nv; ++v) {
-      const CellStats& cell = cells[static_cast<size_t>(p * nv + v)];
+      const CellSummary& cell = cells[static_cast<size_t>(p * nv + v)];
       const int w = std::max(2, static_cast<int>(plot * cell.rate.rate));
       const int lo = label + static_cast<int>(plot * cell.rate.low);
       const int hi = label + static_cast<int>(plot * cell.rate.high);
@@ -165,16 +115,11 @@ std::string EvalReport::ToHtml() const {
   out += "</svg>\n";
 
   // Chart: p50 latency and cost per provider (over all prompts).
-  std::vector<double> latency(static_cast<size_t>(nv)), cost(static_cast<size_t>(nv));
+  std::vector<double> latency, cost;
   for (int v = 0; v < nv; ++v) {
-    std::vector<double> all;
-    for (const EvalCaseResult& c : cases) {
-      if (c.provider != v) continue;
-      all.push_back(c.latency_ms);
-      if (c.cost) cost[static_cast<size_t>(v)] += *c.cost;
-    }
-    std::sort(all.begin(), all.end());
-    if (!all.empty()) latency[static_cast<size_t>(v)] = all[all.size() / 2];
+    const CellSummary all = Summarize(*this, /*prompt=*/-1, v);
+    latency.push_back(all.p50_ms);
+    cost.push_back(all.cost);
   }
   const double max_latency = std::max(1.0, *std::max_element(latency.begin(), latency.end()));
   const double max_cost = std::max(1e-12, *std::max_element(cost.begin(), cost.end()));

@@ -10,43 +10,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/absl_compat.h"
 #include "eval/eval_impl.h"
 #include "llmkit/eval.h"
 #include "llmkit/status.h"
 
 namespace llmkit {
-namespace {
+using internal::eval::EscapeMarkup;
 
-// Text safe inside XML 1.0 (attribute or element): markup escaped, characters XML forbids
-// (controls other than tab and newlines) dropped.
-std::string Xml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (c < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') break;
-        out += ch;
-    }
-  }
-  return out;
-}
+namespace {
 
 std::string Percent(double x) { return absl::StrFormat("%.1f%%", 100 * x); }
 
@@ -106,6 +78,67 @@ std::map<Key, std::pair<int, int>> ByTest(const EvalReport& r) {
 }
 
 }  // namespace
+
+namespace internal::eval {
+
+std::string EscapeMarkup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        if (c < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') break;
+        out += ch;
+    }
+  }
+  return out;
+}
+
+std::string CutUtf8(const std::string& text, size_t n, std::string_view ellipsis) {
+  if (text.size() <= n) return text;
+  size_t end = n;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return absl::StrCat(text.substr(0, end), ToAbsl(ellipsis));
+}
+
+CellSummary Summarize(const EvalReport& report, int prompt, int provider) {
+  CellSummary cell;
+  int passed = 0, runs = 0;
+  std::vector<double> latencies;
+  for (const EvalCaseResult& c : report.cases) {
+    if ((prompt >= 0 && c.prompt != prompt) || c.provider != provider) continue;
+    ++runs;
+    passed += c.pass ? 1 : 0;
+    latencies.push_back(c.latency_ms);
+    cell.tokens += c.usage.total_tokens;
+    if (c.cost) {
+      cell.cost += *c.cost;
+      cell.priced = true;
+    }
+  }
+  cell.rate = WilsonInterval(passed, runs);
+  std::sort(latencies.begin(), latencies.end());
+  if (!latencies.empty()) cell.p50_ms = latencies[latencies.size() / 2];
+  return cell;
+}
+
+}  // namespace internal::eval
 
 PassRate EvalReport::Rate(int prompt, int provider) const {
   int passed = 0, runs = 0;
@@ -345,8 +378,9 @@ std::string EvalReport::ToJUnitXml() const {
         if (runs == 0) continue;
         ++total;
         suite_seconds += seconds;
-        absl::StrAppend(&body, "    <testcase classname=\"", Xml(name), "\" name=\"", Xml(tests[t]),
-                        "\" time=\"", absl::StrFormat("%.3f", seconds), "\"");
+        absl::StrAppend(&body, "    <testcase classname=\"", EscapeMarkup(name), "\" name=\"",
+                        EscapeMarkup(tests[t]), "\" time=\"", absl::StrFormat("%.3f", seconds),
+                        "\"");
         if (passed == runs) {
           body += "/>\n";
           continue;
@@ -354,22 +388,24 @@ std::string EvalReport::ToJUnitXml() const {
         const bool is_error = passed == 0 && !error.empty();
         (is_error ? suite_errors : suite_failures) += 1;
         absl::StrAppend(&body, ">\n      <", is_error ? "error" : "failure", " message=\"",
-                        Xml(absl::StrCat(passed, "/", runs, " runs passed",
-                                         is_error ? absl::StrCat(": ", error) : "")),
-                        "\">", Xml(details), "</", is_error ? "error" : "failure",
+                        EscapeMarkup(absl::StrCat(passed, "/", runs, " runs passed",
+                                                  is_error ? absl::StrCat(": ", error) : "")),
+                        "\">", EscapeMarkup(details), "</", is_error ? "error" : "failure",
                         ">\n    </testcase>\n");
       }
       failures += suite_failures;
       errors += suite_errors;
-      absl::StrAppend(&suites, "  <testsuite name=\"", Xml(name), "\" tests=\"", tests.size(),
-                      "\" failures=\"", suite_failures, "\" errors=\"", suite_errors, "\" time=\"",
-                      absl::StrFormat("%.3f", suite_seconds), "\">\n", body, "  </testsuite>\n");
+      absl::StrAppend(&suites, "  <testsuite name=\"", EscapeMarkup(name), "\" tests=\"",
+                      tests.size(), "\" failures=\"", suite_failures, "\" errors=\"", suite_errors,
+                      "\" time=\"", absl::StrFormat("%.3f", suite_seconds), "\">\n", body,
+                      "  </testsuite>\n");
     }
   }
   return absl::StrCat("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"",
-                      Xml(description.empty() ? "llmkit eval" : description), "\" tests=\"", total,
-                      "\" failures=\"", failures, "\" errors=\"", errors, "\" time=\"",
-                      absl::StrFormat("%.3f", seconds), "\">\n", suites, "</testsuites>\n");
+                      EscapeMarkup(description.empty() ? "llmkit eval" : description),
+                      "\" tests=\"", total, "\" failures=\"", failures, "\" errors=\"", errors,
+                      "\" time=\"", absl::StrFormat("%.3f", seconds), "\">\n", suites,
+                      "</testsuites>\n");
 }
 
 std::string EvalReport::ToTable() const {
@@ -378,31 +414,18 @@ std::string EvalReport::ToTable() const {
       &out, absl::StrFormat("%-32s %-28s %9s %17s %9s %10s %10s\n", "prompt", "provider", "passed",
                             "rate [95% CI]", "p50 ms", "tokens", "cost $"));
   auto cut = [](const std::string& s, size_t n) {
-    return s.size() <= n ? s : s.substr(0, n - 3) + "...";
+    return s.size() <= n ? s : internal::eval::CutUtf8(s, n - 3, "...");
   };
   for (int p = 0; p < static_cast<int>(prompts.size()); ++p) {
     for (int v = 0; v < static_cast<int>(providers.size()); ++v) {
-      const PassRate rate = Rate(p, v);
-      std::vector<double> latencies;
-      int64_t tokens = 0;
-      double cost = 0;
-      bool priced = false;
-      for (const EvalCaseResult& c : cases) {
-        if (c.prompt != p || c.provider != v) continue;
-        latencies.push_back(c.latency_ms);
-        tokens += c.usage.total_tokens;
-        if (c.cost) {
-          cost += *c.cost;
-          priced = true;
-        }
-      }
-      std::sort(latencies.begin(), latencies.end());
-      const double p50 = latencies.empty() ? 0 : latencies[latencies.size() / 2];
+      const internal::eval::CellSummary cell = internal::eval::Summarize(*this, p, v);
+      const PassRate& rate = cell.rate;
       absl::StrAppend(
-          &out, absl::StrFormat("%-32s %-28s %4d/%-4d %6s [%s-%s] %9.0f %10d %10s\n",
-                                cut(prompts[p], 32), cut(providers[v], 28), rate.passed, rate.runs,
-                                Percent(rate.rate), Percent(rate.low), Percent(rate.high), p50,
-                                tokens, priced ? absl::StrFormat("%.4f", cost) : "-"));
+          &out,
+          absl::StrFormat("%-32s %-28s %4d/%-4d %6s [%s-%s] %9.0f %10d %10s\n", cut(prompts[p], 32),
+                          cut(providers[v], 28), rate.passed, rate.runs, Percent(rate.rate),
+                          Percent(rate.low), Percent(rate.high), cell.p50_ms, cell.tokens,
+                          cell.priced ? absl::StrFormat("%.4f", cell.cost) : "-"));
     }
   }
   const std::vector<std::string> comparisons = Comparisons();

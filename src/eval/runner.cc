@@ -119,6 +119,20 @@ absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& op
   for (const EvalProvider& p : suite.providers) report.providers.push_back(p.label);
   for (const EvalTest& t : suite.tests) report.tests.push_back(t.description);
 
+  // Each test's assertions with their text values rendered over its vars (as promptfoo renders
+  // them), once for all its runs.
+  std::vector<std::vector<EvalAssertion>> asserts;
+  for (const EvalTest& test : suite.tests) {
+    std::vector<EvalAssertion>& rendered = asserts.emplace_back(test.asserts);
+    for (EvalAssertion& a : rendered) {
+      if (!a.value.is_string() || a.value.as_string().find("{{") == std::string::npos) continue;
+      absl::StatusOr<Template> t = Template::Compile(a.value.as_string());
+      absl::StatusOr<std::string> value =
+          t.ok() ? t->Render(test.vars, call) : absl::StatusOr<std::string>(t.status());
+      if (value.ok()) a.value = Json(*std::move(value));
+    }
+  }
+
   std::vector<Job> jobs;
   for (int p = 0; p < static_cast<int>(suite.prompts.size()); ++p) {
     for (int v = 0; v < static_cast<int>(suite.providers.size()); ++v) {
@@ -181,15 +195,7 @@ absl::StatusOr<EvalReport> RunEval(const EvalSuite& suite, const EvalOptions& op
     output.prompt = c.rendered_prompt;
     double weighted = 0, weights = 0;
     bool all = true;
-    for (const EvalAssertion& written : test.asserts) {
-      // A text value is a template over the test's vars, as promptfoo renders it.
-      EvalAssertion a = written;
-      if (a.value.is_string() && a.value.as_string().find("{{") != std::string::npos) {
-        absl::StatusOr<Template> t = Template::Compile(a.value.as_string());
-        absl::StatusOr<std::string> value =
-            t.ok() ? t->Render(test.vars, call) : absl::StatusOr<std::string>(t.status());
-        if (value.ok()) a.value = Json(*std::move(value));
-      }
+    for (const EvalAssertion& a : asserts[job.test]) {
       AssertionResult r = Evaluate(a, output, options, judges, call);
       all = all && r.pass;
       weighted += r.weight * r.score;

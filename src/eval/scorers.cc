@@ -36,8 +36,10 @@ std::u16string Utf16(std::string_view text) {
 
 using internal::eval::Utf16;
 
-size_t LevenshteinDistance(std::string_view a_text, std::string_view b_text) {
-  const std::u16string a = Utf16(a_text), b = Utf16(b_text);
+namespace {
+
+// The edit distance of two strings of UTF-16 code units.
+size_t Distance(const std::u16string& a, const std::u16string& b) {
   if (a.empty()) return b.size();
   if (b.empty()) return a.size();
   std::vector<size_t> row(b.size() + 1);
@@ -54,10 +56,17 @@ size_t LevenshteinDistance(std::string_view a_text, std::string_view b_text) {
   return row[b.size()];
 }
 
-double LevenshteinRatio(std::string_view a, std::string_view b) {
-  const size_t longer = std::max(Utf16(a).size(), Utf16(b).size());
+}  // namespace
+
+size_t LevenshteinDistance(std::string_view a, std::string_view b) {
+  return Distance(Utf16(a), Utf16(b));
+}
+
+double LevenshteinRatio(std::string_view a_text, std::string_view b_text) {
+  const std::u16string a = Utf16(a_text), b = Utf16(b_text);
+  const size_t longer = std::max(a.size(), b.size());
   if (longer == 0) return 1;
-  return 1 - static_cast<double>(LevenshteinDistance(a, b)) / static_cast<double>(longer);
+  return 1 - static_cast<double>(Distance(a, b)) / static_cast<double>(longer);
 }
 
 namespace {
