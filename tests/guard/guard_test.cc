@@ -1,7 +1,7 @@
 // Guardrails: the PII detectors on the labelled set (tests/guard/pii_cases.jsonl: 200 strings,
-// true positives of every detector and the look-alikes that must not be flagged), precision and
-// recall per detector, redaction and restoring, adversarial input, and WithGuard against an
-// OpenAI-compatible endpoint on 127.0.0.1.
+// true positives of every detector and the look-alikes that must not be flagged) and on a
+// held-out set (pii_heldout.jsonl), precision and recall per detector, redaction and restoring,
+// adversarial input, and WithGuard against an OpenAI-compatible endpoint on 127.0.0.1.
 
 #include "llmkit/guard.h"
 
@@ -27,9 +27,13 @@ using ::llmkit::testing::TestServer;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-TEST(FindPii, LabelledSetPrecisionAndRecallPerDetector) {
-  std::ifstream in(std::string(LLMKIT_SOURCE_DIR) + "/tests/guard/pii_cases.jsonl");
-  ASSERT_TRUE(in) << "tests/guard/pii_cases.jsonl";
+// Scores FindPii on a labelled set (one JSON object per line: text, pii as [kind, value] pairs,
+// and optionally known: ["fp" or "fn", kind, value] triples, the detectors' recorded mistakes),
+// prints precision and recall per detector, and fails on a mistake not recorded as known and on
+// a known one that no longer happens (the file is then out of date). Returns the number of cases.
+int ScoreLabelledSet(const std::string& file) {
+  std::ifstream in(std::string(LLMKIT_SOURCE_DIR) + "/" + file);
+  EXPECT_TRUE(in) << file;
   struct Counts {
     int tp = 0, fp = 0, fn = 0;
   };
@@ -45,6 +49,23 @@ TEST(FindPii, LabelledSetPrecisionAndRecallPerDetector) {
     for (const Json& p : c["pii"].as_array()) {
       expected.emplace_back(p.as_array()[0].as_string(), p.as_array()[1].as_string());
     }
+    std::vector<std::vector<std::string>> known;  // {"fp"|"fn", kind, value}, unseen so far.
+    if (const Json* k = c.Find("known"); k != nullptr) {
+      for (const Json& m : k->as_array()) {
+        const Json::Array& triple = m.as_array();
+        known.push_back({triple[0].as_string(), triple[1].as_string(), triple[2].as_string()});
+      }
+    }
+    const auto mistake = [&](const char* what, const std::string& kind, const std::string& value) {
+      for (auto it = known.begin(); it != known.end(); ++it) {
+        if ((*it)[0] == what && (*it)[1] == kind && (*it)[2] == value) {
+          known.erase(it);
+          return;
+        }
+      }
+      ADD_FAILURE() << file << ": " << (what[1] == 'p' ? "false positive " : "missed ") << kind
+                    << " '" << value << "' in: " << text;
+    };
     std::vector<PiiFinding> found = FindPii(text);
     std::vector<bool> matched(expected.size(), false);
     for (const PiiFinding& f : found) {
@@ -61,20 +82,23 @@ TEST(FindPii, LabelledSetPrecisionAndRecallPerDetector) {
         ++per_kind[kind].tp;
       } else {
         ++per_kind[kind].fp;
-        ADD_FAILURE() << "false positive " << kind << " '" << value << "' in: " << text;
+        mistake("fp", kind, value);
       }
     }
     for (size_t i = 0; i < expected.size(); ++i) {
       if (!matched[i]) {
         ++per_kind[expected[i].first].fn;
-        ADD_FAILURE() << "missed " << expected[i].first << " '" << expected[i].second
-                      << "' in: " << text;
+        mistake("fn", expected[i].first, expected[i].second);
       }
+    }
+    for (const auto& k : known) {
+      ADD_FAILURE() << file << ": the known " << k[0] << " " << k[1] << " '" << k[2]
+                    << "' no longer happens in: " << text << " (update the file)";
     }
     if (expected.empty() && !found.empty()) ++negatives_flagged;
   }
-  EXPECT_GE(cases, 200);
-  std::printf("%-13s %5s %5s %5s %9s %7s\n", "detector", "tp", "fp", "fn", "precision", "recall");
+  std::printf("%s\n%-13s %5s %5s %5s %9s %7s\n", file.c_str(), "detector", "tp", "fp", "fn",
+              "precision", "recall");
   for (const auto& [kind, n] : per_kind) {
     const double precision = n.tp + n.fp == 0 ? 1.0 : double(n.tp) / (n.tp + n.fp);
     const double recall = n.tp + n.fn == 0 ? 1.0 : double(n.tp) / (n.tp + n.fn);
@@ -82,7 +106,18 @@ TEST(FindPii, LabelledSetPrecisionAndRecallPerDetector) {
                 recall);
   }
   std::printf("%d cases; look-alikes flagged: %d\n", cases, negatives_flagged);
-  EXPECT_EQ(per_kind.size(), 6u);
+  EXPECT_EQ(per_kind.size(), 6u) << file;
+  return cases;
+}
+
+TEST(FindPii, LabelledSetPrecisionAndRecallPerDetector) {
+  EXPECT_GE(ScoreLabelledSet("tests/guard/pii_cases.jsonl"), 200);
+}
+
+// Written after the detectors and never used to tune them (docs/guard.md, "Held-out set"): its
+// figures are the estimate; the mistakes they make on it are recorded in the file as known.
+TEST(FindPii, HeldOutSetPrecisionAndRecallPerDetector) {
+  EXPECT_GE(ScoreLabelledSet("tests/guard/pii_heldout.jsonl"), 100);
 }
 
 TEST(FindPii, RedactAndRestore) {
