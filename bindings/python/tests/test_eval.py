@@ -8,6 +8,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -193,6 +194,20 @@ def test_an_unchanged_rerun_is_served_from_the_cache(provider, suite_dir):
     assert done.returncode == 0 and "(8 from the cache)" in done.stdout
     assert calls() == 8  # The re-run made none.
     assert run_cli("eval", "prompts", config, "--rpm", "-1").returncode == 2
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="the llmkit command is not built")
+def test_rpm_paces_the_concurrent_cases(provider, suite_dir):
+    # 16 repeats of the 4 cases on 8 threads under --rpm 60: the bucket holds a minute's 60
+    # requests, then refills one a second, so the 64th call starts about 4 s after the first.
+    config = str(suite_dir / "promptfooconfig.yaml")
+    start = time.monotonic()
+    done = run_cli("eval", "prompts", config, "--repeat", "16", "-j", "8", "--rpm", "60")
+    took = time.monotonic() - start
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "64/64 runs passed" in done.stdout
+    assert sum(1 for path, _, _ in provider.requests if path.endswith("/chat/completions")) == 64
+    assert took >= 3.5, f"64 calls under --rpm 60 took {took:.2f} s"
 
 
 @pytest.mark.skipif(not CLI.exists(), reason="the llmkit command is not built")
