@@ -230,6 +230,7 @@ int RunIndex(int argc, char** argv) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  const size_t latent_before = rag->Stats().latent_documents;
   absl::StatusOr<IngestProgress> result = rag->IngestDirectory(dir, directory, ingest, call);
   if (terminal && !quiet) std::fprintf(stderr, "\n");
   if (!result.ok()) {
@@ -246,8 +247,10 @@ int RunIndex(int argc, char** argv) {
     return kExitFailure;
   }
   const Clock::time_point saving = Clock::now();
-  const bool changed =
-      !update || result->chunks > 0 || result->chunks_removed > 0 || result->documents_removed > 0;
+  // A latent model fitted for an index saved without one is a change too.
+  const bool changed = !update || result->chunks > 0 || result->chunks_removed > 0 ||
+                       result->documents_removed > 0 ||
+                       rag->Stats().latent_documents != latent_before;
   if (absl::Status saved = changed ? rag->Save(out) : absl::OkStatus(); !saved.ok()) {
     std::fprintf(stderr, "llmkit index: %s\n", std::string(saved.message()).c_str());
     return kExitFailure;

@@ -430,6 +430,7 @@ void BindRag(py::module_& m) {
              out["chunks"] = s.chunks;
              out["embedding_model"] = s.embedding_model;
              out["dimensions"] = s.dimensions;
+             out["latent_documents"] = s.latent_documents;
              out["cache_hits"] = c.hits;
              out["cache_misses"] = c.misses;
              return out;

@@ -275,6 +275,9 @@ struct RagStats {
   size_t chunks = 0;
   std::string embedding_model;
   int dimensions = 0;  // 0 until the first embedding.
+  // Documents in the latent semantic model (docs/rag.md, "Retrieval"); 0 when none is fitted
+  // (fewer than 3 documents, or an index saved before llmkit fitted one, until an ingest).
+  size_t latent_documents = 0;
 };
 
 class RagPipeline {

@@ -20,6 +20,7 @@
 #include "llmkit/index.h"
 #include "llmkit/rag.h"
 #include "llmkit/template.h"
+#include "rag/latent_model.h"
 
 namespace llmkit {
 namespace internal {
@@ -100,6 +101,9 @@ class RagPipeline::Impl {
   Collection* local = nullptr;          // The store when it is the local Collection (for Save).
   std::unique_ptr<Bm25Index> bm25;      // Chunks, by chunk id.
   std::unique_ptr<Bm25Index> doc_bm25;  // Whole documents, by document id (see Retrieve).
+  // The documents' latent semantic model (see Retrieve); null until fitted, and for a corpus
+  // too small to fit one.
+  std::unique_ptr<internal::LatentModel> latent;
   absl::flat_hash_map<std::string, RagDocRecord> docs;
 
   // Options checked, models and splitter and template built (collection not created).
@@ -121,6 +125,10 @@ class RagPipeline::Impl {
   // Creates the local collection for `dims` on first use; checks dims against the store after.
   // Holds mu.
   absl::Status EnsureStore(int dims);
+  // Fits the latent model again when there is none or it is stale (LatentModel::Stale), from
+  // the documents' texts rebuilt from their chunks; the fit runs outside mu and replaces the
+  // model under it. Call with write_mu held (at the end of an ingest).
+  absl::Status RefreshLatent(const CallContext& call);
   // Reads every chunk of `store` (text and metadata) and rebuilds the document table and both
   // BM25 indexes from them (Load, and Create with a store that holds chunks). `label` names
   // the store in errors.

@@ -167,6 +167,9 @@ class IngestRun {
     return progress_;
   }
 
+  // Since the run began.
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
  private:
   // Chunks of one pending document in a slice: [begin, end).
   struct Part {
@@ -174,8 +177,6 @@ class IngestRun {
     size_t begin;
     size_t end;
   };
-
-  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
   absl::Status Unchanged() {
     ++progress_.documents_unchanged;
@@ -320,6 +321,15 @@ class IngestRun {
         done_ids.push_back(pending.id);
         done_texts.push_back(JoinChunks(pieces));
       }
+      // Their terms, for the latent model (only writers replace it, and this is the writer).
+      std::vector<internal::TermCounts> done_terms;
+      if (impl_.latent != nullptr) {
+        done_terms.reserve(done_texts.size());
+        for (const std::string& text : done_texts) {
+          done_terms.push_back(
+              internal::CountTerms(impl_.doc_bm25->Analyze(internal::LatentText(text))));
+        }
+      }
       size_t completed = 0;
       {
         std::unique_lock lock(impl_.mu);
@@ -333,6 +343,10 @@ class IngestRun {
           LLMKIT_RETURN_IF_ERROR(impl_.store->Delete(stale, commit).status());
         }
         LLMKIT_RETURN_IF_ERROR(impl_.doc_bm25->Upsert(done_ids, done_texts));
+        // Folded in; a model that cannot take them is fitted again at the end.
+        if (impl_.latent != nullptr && !impl_.latent->Upsert(done_ids, done_terms).ok()) {
+          impl_.latent.reset();
+        }
         if (!chunk_docs.empty()) LLMKIT_RETURN_IF_ERROR(impl_.bm25->Upsert(ids, texts));
         if (!stale.empty()) impl_.bm25->Delete(stale);
         for (const Part& part : slice) {
@@ -401,7 +415,10 @@ absl::StatusOr<IngestProgress> RagPipeline::Impl::Ingest(absl::Span<const RagDoc
   std::lock_guard<std::mutex> writer(write_mu);
   IngestRun run(*this, ingest, call, documents.size());
   for (const RagDocument& doc : documents) LLMKIT_RETURN_IF_ERROR(run.Add(doc));
-  return run.Finish();
+  LLMKIT_ASSIGN_OR_RETURN(IngestProgress progress, run.Finish());
+  LLMKIT_RETURN_IF_ERROR(RefreshLatent(call));
+  progress.seconds = run.Seconds();  // The latent model's fit included.
+  return progress;
 }
 
 absl::StatusOr<IngestProgress> RagPipeline::Impl::IngestStream(
@@ -413,7 +430,10 @@ absl::StatusOr<IngestProgress> RagPipeline::Impl::IngestStream(
     LLMKIT_RETURN_IF_ERROR(CheckDocuments(absl::MakeConstSpan(&doc, 1)));
     return run.Add(doc);
   }));
-  return run.Finish();
+  LLMKIT_ASSIGN_OR_RETURN(IngestProgress progress, run.Finish());
+  LLMKIT_RETURN_IF_ERROR(RefreshLatent(call));
+  progress.seconds = run.Seconds();  // The latent model's fit included.
+  return progress;
 }
 
 }  // namespace llmkit

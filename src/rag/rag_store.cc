@@ -11,6 +11,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -245,12 +246,94 @@ absl::Status RagPipeline::Impl::RebuildFromStore(const std::string& label,
   }
   LLMKIT_RETURN_IF_ERROR(doc_bm25->Add(doc_ids, doc_texts));
   if (!ids.empty()) dimensions = store->dim();
+  std::vector<internal::TermCounts> doc_terms;
+  doc_terms.reserve(doc_texts.size());
+  for (const std::string& text : doc_texts) {
+    doc_terms.push_back(internal::CountTerms(doc_bm25->Analyze(internal::LatentText(text))));
+  }
+  LLMKIT_ASSIGN_OR_RETURN(latent, internal::LatentModel::Fit(doc_ids, doc_terms));
+  return absl::OkStatus();
+}
+
+absl::Status RagPipeline::Impl::RefreshLatent(const CallContext& call) {
+  std::vector<std::string> doc_ids;
+  std::vector<internal::TermCounts> doc_terms;
+  {
+    std::shared_lock lock(mu);
+    if (latent != nullptr && !latent->Stale()) return absl::OkStatus();
+    if (store == nullptr) return absl::OkStatus();
+    size_t whole = 0;
+    for (const auto& [id, record] : docs) whole += record.sha256.empty() ? 0 : 1;
+    if (whole < 3) {  // Too few to fit (LatentModel::Fit); nothing read.
+      lock.unlock();
+      std::unique_lock writer(mu);
+      latent.reset();
+      return absl::OkStatus();
+    }
+    // The chunks of every document indexed whole, in order; their texts joined again.
+    std::vector<std::string> chunk_ids;
+    std::vector<size_t> first_chunk;
+    for (const auto& [id, record] : docs) {
+      if (record.sha256.empty()) continue;  // Written in part: not indexed.
+      doc_ids.push_back(id);
+      first_chunk.push_back(chunk_ids.size());
+      for (size_t c = 0; c < record.chunks; ++c) chunk_ids.push_back(internal::ChunkId(id, c));
+    }
+    first_chunk.push_back(chunk_ids.size());
+    std::vector<Document> chunks;
+    chunks.reserve(chunk_ids.size());
+    constexpr size_t kBatch = 1000;  // Text and metadata, in batches (a remote store's rows).
+    for (size_t at = 0; at < chunk_ids.size(); at += kBatch) {
+      LLMKIT_ASSIGN_OR_RETURN(
+          std::vector<Document> batch,
+          store->Get(absl::MakeConstSpan(chunk_ids).subspan(at, kBatch),
+                     GetOptions{.include_text = true, .include_metadata = true}, call));
+      if (batch.size() != std::min(kBatch, chunk_ids.size() - at)) {
+        return absl::DataLossError("the latent model's fit: chunks missing from the store");
+      }
+      for (Document& chunk : batch) chunks.push_back(std::move(chunk));
+    }
+    std::vector<std::string> doc_texts;
+    doc_texts.reserve(doc_ids.size());
+    for (size_t d = 0; d < doc_ids.size(); ++d) {
+      std::vector<internal::ChunkText> pieces;
+      size_t length = 0;
+      for (size_t c = first_chunk[d];
+           c < first_chunk[d + 1] && length < internal::LatentModel::kMaxText; ++c) {
+        length += chunks[c].text.size();
+        const Json* begin = chunks[c].metadata.Find("begin");
+        pieces.push_back({begin != nullptr && begin->is_int() && begin->as_int() >= 0
+                              ? static_cast<size_t>(begin->as_int())
+                              : 0,
+                          chunks[c].text});
+      }
+      doc_texts.push_back(internal::JoinChunks(pieces));
+    }
+    // Analyzed on two threads (each its own half).
+    doc_terms.resize(doc_texts.size());
+    const auto analyze = [&](size_t begin, size_t end) {
+      for (size_t d = begin; d < end; ++d) {
+        doc_terms[d] = internal::CountTerms(doc_bm25->Analyze(internal::LatentText(doc_texts[d])));
+        std::string().swap(doc_texts[d]);
+      }
+    };
+    const size_t half = doc_texts.size() / 2;
+    std::thread other(analyze, half, doc_texts.size());
+    analyze(0, half);
+    other.join();
+  }
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<internal::LatentModel> fitted,
+                          internal::LatentModel::Fit(doc_ids, doc_terms));
+  std::unique_lock lock(mu);
+  latent = std::move(fitted);
   return absl::OkStatus();
 }
 
 namespace {
 
 constexpr std::string_view kLexicalFormat = "llmkit-rag-lexical";
+constexpr char kLatentTerms[] = "latent-terms";
+constexpr char kLatentDocuments[] = "latent-documents";
 
 // Writes the BM25 snapshots of a local collection just saved, then lexical.json naming them,
 // the collection's save and the table of documents, then removes older snapshots. A crash
@@ -276,8 +359,18 @@ absl::Status SaveLexical(const RagPipeline::Impl& impl, const std::string& dir) 
   lexical.Set("chunks", chunks);
   lexical.Set("documents", documents);
   lexical.Set("docs", std::move(docs));
-  LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(dir + "/lexical.json", lexical.Dump()));
+  // The latent model's two collections, named by their saves (absent: none fitted).
   std::error_code error;
+  if (impl.latent != nullptr) {
+    LLMKIT_RETURN_IF_ERROR(
+        impl.latent->Save(dir + "/" + kLatentTerms, dir + "/" + kLatentDocuments));
+    lexical.Set("latent_terms", impl.latent->TermsState());
+    lexical.Set("latent_documents", impl.latent->DocumentsState());
+  } else {
+    std::filesystem::remove_all(dir + "/" + kLatentTerms, error);
+    std::filesystem::remove_all(dir + "/" + kLatentDocuments, error);
+  }
+  LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(dir + "/lexical.json", lexical.Dump()));
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     const std::string name = entry.path().filename().string();
     if (name.size() > 5 && name.substr(name.size() - 5) == ".bm25" && name != chunks &&
@@ -329,6 +422,20 @@ bool OpenLexical(RagPipeline::Impl& impl, const std::string& dir) {
   impl.bm25 = *std::move(chunk_index);
   impl.doc_bm25 = *std::move(document_index);
   impl.docs = std::move(table);
+  // The latent model when this save has one; else (an older save, or a crash between its
+  // save and lexical.json's) retrieval goes without it until the next ingest fits one.
+  impl.latent.reset();
+  const Json* latent_terms = lexical->Find("latent_terms");
+  const Json* latent_documents = lexical->Find("latent_documents");
+  if (latent_terms != nullptr && latent_terms->is_string() && latent_documents != nullptr &&
+      latent_documents->is_string()) {
+    absl::StatusOr<std::unique_ptr<internal::LatentModel>> latent =
+        internal::LatentModel::Open(dir + "/" + kLatentTerms, dir + "/" + kLatentDocuments);
+    if (latent.ok() && (*latent)->TermsState() == latent_terms->as_string() &&
+        (*latent)->DocumentsState() == latent_documents->as_string()) {
+      impl.latent = *std::move(latent);
+    }
+  }
   return true;
 }
 

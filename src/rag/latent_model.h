@@ -1,0 +1,89 @@
+// A latent semantic model of a RAG pipeline's documents (docs/rag.md, "Retrieval"): log-TF x
+// IDF rows of whole documents, L2-normalized, reduced to 256 dimensions by a randomized SVD
+// fitted on the user's own corpus. A question scores every document by its cosine in that
+// space, which finds documents sharing the question's topic though not its words.
+//
+// The model is two local collections: the terms (id = the analyzed term, vector = its IDF times
+// its row of V) and the documents (id = document id, vector = the projection of its text, unit
+// length). Documents written after the fit are projected with the fitted terms ("folded in");
+// the pipeline fits again when a tenth of the documents changed since (Stale).
+//
+// Not thread-safe for writers; const methods may run beside each other (the pipeline's lock
+// orders them against writers).
+
+#ifndef LLMKIT_SRC_RAG_LATENT_MODEL_H_
+#define LLMKIT_SRC_RAG_LATENT_MODEL_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "llmkit/index.h"
+
+namespace llmkit::internal {
+
+// A text's analyzed terms with their counts.
+using TermCounts = absl::flat_hash_map<std::string, uint32_t>;
+TermCounts CountTerms(absl::Span<const std::string> terms);
+
+// What of a document's text the model reads: its first LatentModel::kMaxText bytes, cut on a
+// character boundary.
+std::string_view LatentText(std::string_view text);
+
+class LatentModel {
+ public:
+  static constexpr int kDimensions = 256;
+  // Past this many terms the rarest are left out (the fit holds terms x 512 doubles).
+  static constexpr size_t kMaxTerms = 40'000;
+  // A fit reads at most this many documents (a deterministic sample by id hash); the rest are
+  // folded in.
+  static constexpr size_t kMaxFitDocuments = 20'000;
+  // Of a longer document, the model reads the first this many bytes (its topic is there, and
+  // a huge file's every word would only cost memory).
+  static constexpr size_t kMaxText = 1 << 20;
+
+  // Fits on documents: ids and their terms (as Bm25Index::Analyze gives them, counted). Null when
+  // the corpus is too small to give a latent space (under 3 documents or 3 terms): retrieval then
+  // goes without it.
+  static absl::StatusOr<std::unique_ptr<LatentModel>> Fit(absl::Span<const std::string> ids,
+                                                          absl::Span<const TermCounts> terms);
+  // A model over collections loaded from a save (see Save). Errors: those of Collection::Load.
+  static absl::StatusOr<std::unique_ptr<LatentModel>> Open(const std::string& terms_dir,
+                                                           const std::string& documents_dir);
+
+  // Adds or replaces documents, projected with the fitted terms.
+  absl::Status Upsert(absl::Span<const std::string> ids, absl::Span<const TermCounts> terms);
+  void Delete(absl::Span<const std::string> ids);
+  // True when the documents written or deleted since the fit are a tenth of those fitted.
+  bool Stale() const { return changed_ * 10 > fitted_; }
+
+  // The `k` documents most similar to `terms` (a question's analyzed terms) with their cosine,
+  // best first; empty when no term is known.
+  absl::StatusOr<std::vector<SearchHit>> Search(absl::Span<const std::string> terms, int k) const;
+
+  // Saves the two collections (Collection::Save each); SavedState names each save.
+  absl::Status Save(const std::string& terms_dir, const std::string& documents_dir) const;
+  std::string TermsState() const { return terms_->SavedState(); }
+  std::string DocumentsState() const { return documents_->SavedState(); }
+  size_t Terms() const { return terms_->Size(); }
+  size_t Documents() const { return documents_->Size(); }
+
+ private:
+  LatentModel(std::unique_ptr<Collection> terms, std::unique_ptr<Collection> documents,
+              size_t fitted);
+  // The unit-length projection of analyzed terms; empty when none is known.
+  std::vector<float> Project(const TermCounts& terms) const;
+
+  std::unique_ptr<Collection> terms_;
+  std::unique_ptr<Collection> documents_;
+  size_t fitted_ = 0;   // Documents when fitted (or loaded).
+  size_t changed_ = 0;  // Documents written or deleted since.
+};
+
+}  // namespace llmkit::internal
+
+#endif  // LLMKIT_SRC_RAG_LATENT_MODEL_H_
