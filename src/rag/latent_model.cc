@@ -381,6 +381,7 @@ std::vector<float> LatentModel::Project(const TermCounts& tf) const {
 absl::Status LatentModel::Upsert(absl::Span<const std::string> ids,
                                  absl::Span<const TermCounts> terms) {
   if (ids.size() != terms.size()) return absl::InvalidArgumentError("ids and terms differ");
+  LLMKIT_RETURN_IF_ERROR(terms_->Verify());
   std::vector<std::string> kept, gone;
   std::vector<float> vectors;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -405,6 +406,8 @@ void LatentModel::Delete(absl::Span<const std::string> ids) {
 
 absl::StatusOr<std::vector<SearchHit>> LatentModel::Search(absl::Span<const std::string> terms,
                                                            int k) const {
+  // Damaged terms would read as unknown words: their error instead (documents_ reports its own).
+  LLMKIT_RETURN_IF_ERROR(terms_->Verify());
   std::vector<float> query = Project(CountTerms(terms));
   if (query.empty() || documents_->Size() == 0) return std::vector<SearchHit>{};
   return documents_->Search(query, {.k = k});

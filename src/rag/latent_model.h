@@ -62,7 +62,8 @@ class LatentModel {
   bool Stale() const { return changed_ * 10 > fitted_; }
 
   // The `k` documents most similar to `terms` (a question's analyzed terms) with their cosine,
-  // best first; empty when no term is known.
+  // best first; empty when no term is known. Errors: kDataLoss when an opened model's files
+  // fail their checksums (Collection::Verify), as Upsert.
   absl::StatusOr<std::vector<SearchHit>> Search(absl::Span<const std::string> terms, int k) const;
 
   // Saves the two collections (Collection::Save each); SavedState names each save.

@@ -580,6 +580,82 @@ TEST(RagPipeline, LoadOpensTheSavedLexicalIndexOrRebuildsIt) {
   EXPECT_EQ((*again)[0].chunk_id, (*rye)[0].chunk_id);
 }
 
+// The latent model (docs/rag.md, "Retrieval") is fitted at ingest, saved beside the BM25
+// snapshots and opened with them; a save without it (before llmkit fitted one) loads and
+// retrieves without it until the next ingest fits it, damaged files of it are not used, and a
+// change in them after Load is an error, never a result.
+TEST(RagPipeline, LatentModelIsSavedOpenedAndFittedForAnOlderSave) {
+  TempDir dir;
+  const std::string index = dir.path() + "/index";
+  auto rag = Pipeline({.k = 4});
+  ASSERT_TRUE(rag->Ingest(Library()).ok());
+  EXPECT_EQ(rag->Stats().latent_documents, 3u);
+  ASSERT_TRUE(rag->Save(index).ok());
+  ASSERT_TRUE(fs::exists(index + "/latent-terms/MANIFEST"));
+  ASSERT_TRUE(fs::exists(index + "/latent-documents/MANIFEST"));
+  EXPECT_EQ(RagPipeline::Load(index).value()->Stats().latent_documents, 3u);
+
+  // An older save: lexical.json without the latent model's names.
+  fs::copy(index, dir.path() + "/older", fs::copy_options::recursive);
+  std::string text;
+  {
+    std::ifstream in(index + "/lexical.json");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  Json lexical = Json::Parse(text).value();
+  Json older = Json::MakeObject();
+  for (const auto& [key, value] : lexical.as_object()) {
+    if (key.rfind("latent_", 0) != 0) older.Set(key, value);
+  }
+  ASSERT_EQ(older.size() + 2, lexical.size());
+  WriteFile(dir.path() + "/older/lexical.json", older.Dump());
+  auto loaded = RagPipeline::Load(dir.path() + "/older").value();
+  EXPECT_EQ(loaded->Stats().latent_documents, 0u);
+  auto passages = loaded->Retrieve("magma gas");
+  ASSERT_TRUE(passages.ok()) << passages.status();
+  ASSERT_FALSE(passages->empty());
+  EXPECT_EQ((*passages)[0].doc_id, "volcanoes");
+  auto progress = loaded->Ingest(Library());  // Nothing changed; the model is fitted.
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->documents_unchanged, 3u);
+  EXPECT_EQ(loaded->Stats().latent_documents, 3u);
+  auto a = rag->Retrieve("magma gas");
+  auto b = loaded->Retrieve("magma gas");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ((*a)[i].chunk_id, (*b)[i].chunk_id);
+    EXPECT_DOUBLE_EQ((*a)[i].score, (*b)[i].score);
+  }
+
+  // A truncated file of the model: Load goes without it.
+  fs::copy(index, dir.path() + "/truncated", fs::copy_options::recursive);
+  for (const auto& entry : fs::directory_iterator(dir.path() + "/truncated/latent-terms")) {
+    if (entry.path().filename().string().rfind("vectors", 0) == 0) {
+      fs::resize_file(entry.path(), fs::file_size(entry.path()) / 2);
+    }
+  }
+  auto truncated = RagPipeline::Load(dir.path() + "/truncated");
+  ASSERT_TRUE(truncated.ok()) << truncated.status();
+  EXPECT_EQ((*truncated)->Stats().latent_documents, 0u);
+  EXPECT_TRUE((*truncated)->Retrieve("magma gas").ok());
+
+  // A byte changed: found by the checksum, and retrieval fails rather than use it.
+  fs::copy(index, dir.path() + "/flipped", fs::copy_options::recursive);
+  for (const auto& entry : fs::directory_iterator(dir.path() + "/flipped/latent-terms")) {
+    if (entry.path().filename().string().rfind("vectors", 0) == 0) {
+      std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+      file.seekp(static_cast<std::streamoff>(fs::file_size(entry.path()) - 8));
+      file.put('\x5A');
+    }
+  }
+  auto flipped = RagPipeline::Load(dir.path() + "/flipped");
+  ASSERT_TRUE(flipped.ok()) << flipped.status();
+  auto damaged = (*flipped)->Retrieve("magma gas");
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss) << damaged.status();
+}
+
 TEST(RagPipeline, IngestDirectorySkipsBadFilesAndRemovesDeletedOnes) {
   TempDir dir;
   WriteFile(dir.path() + "/a.md", "# A\n\nAlpha particles are helium nuclei.\n");

@@ -302,6 +302,25 @@ def test_cli_ask_exports_its_spans_to_the_otel_collector(notes, tmp_path, server
     assert chat.get("traceparent", "").split("-")[1] == spans[0]["traceId"]
 
 
+def test_the_latent_model_is_fitted_saved_and_added_to_an_older_index(notes, tmp_path):
+    rag = llmkit.RagPipeline()
+    rag.ingest([{"id": name, "text": text} for name, text in NOTES.items()])
+    assert rag.stats()["latent_documents"] == 3
+    index = tmp_path / "index"
+    run("index", str(notes), "-o", str(index))
+    lexical = json.loads((index / "lexical.json").read_text())
+    assert lexical["latent_terms"] and lexical["latent_documents"]
+    assert llmkit.RagPipeline.load(str(index)).stats()["latent_documents"] == 3
+    # An index saved before llmkit fitted the model: an unchanged re-index fits and saves it.
+    older = {k: v for k, v in lexical.items() if not k.startswith("latent_")}
+    (index / "lexical.json").write_text(json.dumps(older))
+    assert llmkit.RagPipeline.load(str(index)).stats()["latent_documents"] == 0
+    again = run("index", str(notes), "-o", str(index))
+    assert "3 unchanged" in again.stdout
+    assert "latent_terms" in json.loads((index / "lexical.json").read_text())
+    assert llmkit.RagPipeline.load(str(index)).stats()["latent_documents"] == 3
+
+
 def test_cli_errors_and_help(tmp_path):
     assert run("--help").returncode == 0
     for command in ("index", "query", "ask", "chunk", "tokens", "eval"):
