@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <numeric>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -61,17 +62,73 @@ uint64_t StableHash(std::string_view id) {
   return h;
 }
 
+// Runs fn(begin, end) over [0, n) in two halves, one on another thread: the fit's sparse
+// products split by output rows, so the halves write apart.
+template <typename Fn>
+void OnTwoThreads(size_t n, const Fn& fn) {
+  if (n < 64) {
+    fn(size_t{0}, n);
+    return;
+  }
+  std::thread other(fn, n / 2, n);
+  fn(size_t{0}, n / 2);
+  other.join();
+}
+
 // W x (rows of `right`): rows() x right.cols.
 Dense Times(const SparseRows& w, const Dense& right) {
   Dense out(static_cast<int>(w.rows()), right.cols);
-  for (size_t i = 0; i < w.rows(); ++i) {
-    double* o = out.row(static_cast<int>(i));
-    for (size_t e = w.start[i]; e < w.start[i + 1]; ++e) {
-      const double* r = right.row(static_cast<int>(w.term[e]));
-      const double x = w.weight[e];
-      for (int j = 0; j < right.cols; ++j) o[j] += x * r[j];
+  OnTwoThreads(w.rows(), [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      double* o = out.row(static_cast<int>(i));
+      for (size_t e = w.start[i]; e < w.start[i + 1]; ++e) {
+        const double* r = right.row(static_cast<int>(w.term[e]));
+        const double x = w.weight[e];
+        for (int j = 0; j < right.cols; ++j) o[j] += x * r[j];
+      }
+    }
+  });
+  return out;
+}
+
+// Byte b as eight +-1 values, bit i (least significant first) giving value i.
+struct SignTable {
+  double values[256][8];
+  constexpr SignTable() : values() {
+    for (int b = 0; b < 256; ++b) {
+      for (int i = 0; i < 8; ++i) values[b][i] = (b >> i) & 1 ? 1.0 : -1.0;
     }
   }
+  const double* operator[](int b) const { return values[b]; }
+};
+constexpr SignTable kSignTable;
+
+// W x Omega for a random +-1 matrix Omega (terms x samples, one bit each, fixed seed: the same
+// model for the same corpus): rows() x samples.
+Dense TimesRandomSigns(const SparseRows& w, int terms, int samples) {
+  const int words = (samples + 63) / 64;
+  std::vector<uint64_t> bits(static_cast<size_t>(terms) * words);
+  uint64_t state = 0x6C6C6D6B6974ULL;
+  for (uint64_t& b : bits) b = SplitMix64(&state);
+  Dense out(static_cast<int>(w.rows()), samples);
+  OnTwoThreads(w.rows(), [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      double* o = out.row(static_cast<int>(i));
+      for (size_t e = w.start[i]; e < w.start[i + 1]; ++e) {
+        const auto* signs =
+            reinterpret_cast<const uint8_t*>(bits.data() + static_cast<size_t>(w.term[e]) * words);
+        const double x = w.weight[e];
+        // A byte of signs at a time through the table (eight +-1 each): vectorized adds.
+        for (int j = 0; j + 8 <= samples; j += 8) {
+          const double* add = kSignTable[signs[j >> 3]];
+          for (int b = 0; b < 8; ++b) o[j + b] += x * add[b];
+        }
+        for (int j = samples & ~7; j < samples; ++j) {
+          o[j] += (signs[j >> 3] >> (j & 7)) & 1 ? x : -x;
+        }
+      }
+    }
+  });
   return out;
 }
 
@@ -87,17 +144,21 @@ Postings ColumnsOf(const SparseRows& w, int terms) {
   return postings;
 }
 
-// W^T x right: terms x right.cols, each output row written once from the term's postings.
-Dense TransposeTimes(const Postings& columns, const Dense& right) {
-  Dense out(static_cast<int>(columns.size()), right.cols);
-  for (size_t t = 0; t < columns.size(); ++t) {
-    double* o = out.row(static_cast<int>(t));
-    for (const auto& [i, x] : columns[t]) {
-      const double* r = right.row(static_cast<int>(i));
-      for (int j = 0; j < right.cols; ++j) o[j] += x * r[j];
+// W^T x right into *out (terms x right.cols; its memory reused from call to call, the largest
+// matrix of the fit), each output row written once from the term's postings.
+void TransposeTimes(const Postings& columns, const Dense& right, Dense* out) {
+  out->rows = static_cast<int>(columns.size());
+  out->cols = right.cols;
+  out->v.assign(static_cast<size_t>(out->rows) * out->cols, 0.0);
+  OnTwoThreads(columns.size(), [&](size_t begin, size_t end) {
+    for (size_t t = begin; t < end; ++t) {
+      double* o = out->row(static_cast<int>(t));
+      for (const auto& [i, x] : columns[t]) {
+        const double* r = right.row(static_cast<int>(i));
+        for (int j = 0; j < right.cols; ++j) o[j] += x * r[j];
+      }
     }
-  }
-  return out;
+  });
 }
 
 // M^T M of a row-major matrix (cols x cols, symmetric): the Gram matrix of its columns.
@@ -270,6 +331,7 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
   // s^2 of W W^T, exactly when there are few documents, else of Q^T W W^T Q for an
   // orthonormal Q spanning W's dominant range (randomized SVD).
   const Postings columns_of_w = ColumnsOf(w, vocabulary);
+  Dense z(0, 0);          // W^T times a dense matrix: terms x samples, reused.
   std::vector<double> m;  // Column-major, symmetric.
   int order = n;
   std::optional<Dense> q;
@@ -278,21 +340,14 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
   } else {
     // Range finder: Q spans (W W^T)^3 W Omega, Omega random signs, each product orthonormalized.
     const int samples = std::min(kSamples, vocabulary);
-    Dense omega(vocabulary, samples);
-    uint64_t state = 0x6C6C6D6B6974ULL;  // Fixed: the same model for the same corpus.
-    for (size_t i = 0; i < omega.v.size(); i += 64) {
-      const uint64_t bits = SplitMix64(&state);
-      for (size_t b = 0; b < 64 && i + b < omega.v.size(); ++b) {
-        omega.v[i + b] = (bits >> b) & 1 ? 1.0 : -1.0;
-      }
-    }
-    LLMKIT_ASSIGN_OR_RETURN(q, Orthonormalize(Times(w, omega), 1));
+    LLMKIT_ASSIGN_OR_RETURN(q, Orthonormalize(TimesRandomSigns(w, vocabulary, samples), 1));
     for (int i = 0; i < kPowerIterations && q->cols > 0; ++i) {
-      LLMKIT_ASSIGN_OR_RETURN(q, Orthonormalize(Times(w, TransposeTimes(columns_of_w, *q)),
-                                                i + 1 == kPowerIterations ? 2 : 1));
+      TransposeTimes(columns_of_w, *q, &z);
+      LLMKIT_ASSIGN_OR_RETURN(q, Orthonormalize(Times(w, z), i + 1 == kPowerIterations ? 2 : 1));
     }
     if (q->cols == 0) return std::unique_ptr<LatentModel>();
-    m = TransposedProduct(*q, Times(w, TransposeTimes(columns_of_w, *q)));
+    TransposeTimes(columns_of_w, *q, &z);
+    m = TransposedProduct(*q, Times(w, z));
     order = q->cols;
   }
   std::vector<double> values;
@@ -308,7 +363,8 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
       for (int j = 0; j < k; ++j) factor.row(i)[j] = columns[static_cast<size_t>(j) * n + i];
     }
   }
-  Dense v = TransposeTimes(columns_of_w, factor);
+  Dense& v = z;
+  TransposeTimes(columns_of_w, factor, &v);
 
   // The terms' vectors: IDF x V, so that a text's projection is the sum of its terms' vectors
   // weighed by 1 + ln tf (its length does not matter: projections are normalized).
