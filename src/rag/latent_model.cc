@@ -75,22 +75,6 @@ void OnTwoThreads(size_t n, const Fn& fn) {
   other.join();
 }
 
-// W x (rows of `right`): rows() x right.cols.
-Dense Times(const SparseRows& w, const Dense& right) {
-  Dense out(static_cast<int>(w.rows()), right.cols);
-  OnTwoThreads(w.rows(), [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      double* o = out.row(static_cast<int>(i));
-      for (size_t e = w.start[i]; e < w.start[i + 1]; ++e) {
-        const double* r = right.row(static_cast<int>(w.term[e]));
-        const double x = w.weight[e];
-        for (int j = 0; j < right.cols; ++j) o[j] += x * r[j];
-      }
-    }
-  });
-  return out;
-}
-
 // Byte b as eight +-1 values, bit i (least significant first) giving value i.
 struct SignTable {
   double values[256][8];
@@ -144,21 +128,55 @@ Postings ColumnsOf(const SparseRows& w, int terms) {
   return postings;
 }
 
-// W^T x right into *out (terms x right.cols; its memory reused from call to call, the largest
-// matrix of the fit), each output row written once from the term's postings.
-void TransposeTimes(const Postings& columns, const Dense& right, Dense* out) {
-  out->rows = static_cast<int>(columns.size());
-  out->cols = right.cols;
-  out->v.assign(static_cast<size_t>(out->rows) * out->cols, 0.0);
-  OnTwoThreads(columns.size(), [&](size_t begin, size_t end) {
-    for (size_t t = begin; t < end; ++t) {
-      double* o = out->row(static_cast<int>(t));
-      for (const auto& [i, x] : columns[t]) {
-        const double* r = right.row(static_cast<int>(i));
-        for (int j = 0; j < right.cols; ++j) o[j] += x * r[j];
+// W W^T right (rows() x right.cols), 64 columns at a time so that W^T's product (terms x 64)
+// stays small: terms x 512 doubles would be the fit's largest matrix by far.
+Dense GramTimes(const SparseRows& w, const Postings& columns, const Dense& right) {
+  constexpr int kBlock = 64;
+  Dense out(static_cast<int>(w.rows()), right.cols);
+  std::vector<double> z(columns.size() * kBlock);
+  for (int first = 0; first < right.cols; first += kBlock) {
+    const int width = std::min(kBlock, right.cols - first);
+    std::fill(z.begin(), z.end(), 0.0);
+    OnTwoThreads(columns.size(), [&](size_t begin, size_t end) {
+      for (size_t t = begin; t < end; ++t) {
+        double* o = z.data() + t * kBlock;
+        for (const auto& [i, x] : columns[t]) {
+          const double* r = right.row(static_cast<int>(i)) + first;
+          for (int j = 0; j < width; ++j) o[j] += x * r[j];
+        }
       }
+    });
+    OnTwoThreads(w.rows(), [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        double* o = out.row(static_cast<int>(i)) + first;
+        for (size_t e = w.start[i]; e < w.start[i + 1]; ++e) {
+          const double* r = z.data() + static_cast<size_t>(w.term[e]) * kBlock;
+          const double x = w.weight[e];
+          for (int j = 0; j < width; ++j) o[j] += x * r[j];
+        }
+      }
+    });
+  }
+  return out;
+}
+
+// The terms' vectors, idf[t] x (W^T factor)[t] as float rows (terms x factor.cols).
+std::vector<float> TermVectors(const Postings& columns, const Dense& factor,
+                               const std::vector<double>& idf) {
+  const int k = factor.cols;
+  std::vector<float> out(columns.size() * static_cast<size_t>(k));
+  OnTwoThreads(columns.size(), [&](size_t begin, size_t end) {
+    std::vector<double> sum(static_cast<size_t>(k));
+    for (size_t t = begin; t < end; ++t) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      for (const auto& [i, x] : columns[t]) {
+        const double* r = factor.row(static_cast<int>(i));
+        for (int j = 0; j < k; ++j) sum[j] += x * r[j];
+      }
+      for (int j = 0; j < k; ++j) out[t * k + j] = static_cast<float>(idf[t] * sum[j]);
     }
   });
+  return out;
 }
 
 // M^T M of a row-major matrix (cols x cols, symmetric): the Gram matrix of its columns.
@@ -331,7 +349,6 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
   // s^2 of W W^T, exactly when there are few documents, else of Q^T W W^T Q for an
   // orthonormal Q spanning W's dominant range (randomized SVD).
   const Postings columns_of_w = ColumnsOf(w, vocabulary);
-  Dense z(0, 0);          // W^T times a dense matrix: terms x samples, reused.
   std::vector<double> m;  // Column-major, symmetric.
   int order = n;
   std::optional<Dense> q;
@@ -342,12 +359,11 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
     const int samples = std::min(kSamples, vocabulary);
     LLMKIT_ASSIGN_OR_RETURN(q, Orthonormalize(TimesRandomSigns(w, vocabulary, samples), 1));
     for (int i = 0; i < kPowerIterations && q->cols > 0; ++i) {
-      TransposeTimes(columns_of_w, *q, &z);
-      LLMKIT_ASSIGN_OR_RETURN(q, Orthonormalize(Times(w, z), i + 1 == kPowerIterations ? 2 : 1));
+      LLMKIT_ASSIGN_OR_RETURN(
+          q, Orthonormalize(GramTimes(w, columns_of_w, *q), i + 1 == kPowerIterations ? 2 : 1));
     }
     if (q->cols == 0) return std::unique_ptr<LatentModel>();
-    TransposeTimes(columns_of_w, *q, &z);
-    m = TransposedProduct(*q, Times(w, z));
+    m = TransposedProduct(*q, GramTimes(w, columns_of_w, *q));
     order = q->cols;
   }
   std::vector<double> values;
@@ -363,21 +379,15 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
       for (int j = 0; j < k; ++j) factor.row(i)[j] = columns[static_cast<size_t>(j) * n + i];
     }
   }
-  Dense& v = z;
-  TransposeTimes(columns_of_w, factor, &v);
 
-  // The terms' vectors: IDF x V, so that a text's projection is the sum of its terms' vectors
-  // weighed by 1 + ln tf (its length does not matter: projections are normalized).
+  // The terms' vectors: IDF x V (V = W^T F), so that a text's projection is the sum of its
+  // terms' vectors weighed by 1 + ln tf (its length does not matter: projections are
+  // normalized).
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> term_vectors,
                           Collection::Create({.dim = k, .metric = Metric::kInnerProduct}));
   std::vector<std::string> names(kept.size());
-  std::vector<float> rows(kept.size() * static_cast<size_t>(k));
-  for (size_t c = 0; c < kept.size(); ++c) {
-    names[c] = std::string(kept[c].second);
-    for (int j = 0; j < k; ++j) {
-      rows[c * k + j] = static_cast<float>(idf[c] * v.row(static_cast<int>(c))[j]);
-    }
-  }
+  for (size_t c = 0; c < kept.size(); ++c) names[c] = std::string(kept[c].second);
+  const std::vector<float> rows = TermVectors(columns_of_w, factor, idf);
   LLMKIT_RETURN_IF_ERROR(term_vectors->Add(names, rows));
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> documents,
                           Collection::Create({.dim = k, .metric = Metric::kInnerProduct}));
