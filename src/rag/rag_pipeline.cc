@@ -548,18 +548,22 @@ constexpr int kPassageCandidates = 100;
 constexpr int kDocumentCandidates = 1000;
 constexpr double kDocumentWeight = 0.7;
 
-absl::Status AddDocumentEvidence(const Bm25Index& documents, std::string_view question,
-                                 std::vector<RetrievedHit>* hits) {
-  if (hits->empty()) return absl::OkStatus();
-  LLMKIT_ASSIGN_OR_RETURN(std::vector<Bm25Hit> ranked,
-                          documents.Search(question, {.k = kDocumentCandidates}));
-  absl::flat_hash_map<std::string_view, double> document_score;
-  if (!ranked.empty()) {
-    const double high = ranked.front().score, low = ranked.back().score;
-    for (const Bm25Hit& hit : ranked) {
-      document_score[hit.id] = high > low ? (hit.score - low) / (high - low) : 1.0;
-    }
-  }
+// Min-max normalized scores by id of a ranked list, best first (all 1 when they are equal).
+template <typename Hit>
+absl::flat_hash_map<std::string_view, double> NormalizedScores(const std::vector<Hit>& ranked) {
+  absl::flat_hash_map<std::string_view, double> scores;
+  if (ranked.empty()) return scores;
+  const double high = ranked.front().score, low = ranked.back().score;
+  for (const Hit& hit : ranked)
+    scores[hit.id] = high > low ? (hit.score - low) / (high - low) : 1.0;
+  return scores;
+}
+
+// Each hit's score, min-max normalized over the hits, becomes (1 - weight) x itself + weight x
+// its document's score in `documents` (0 when absent); then the hits are sorted by it (stable:
+// equal scores keep the order they had).
+void MixWithDocuments(const absl::flat_hash_map<std::string_view, double>& documents, double weight,
+                      std::vector<RetrievedHit>* hits) {
   double high = -std::numeric_limits<double>::infinity(), low = -high;
   for (const RetrievedHit& hit : *hits) {
     high = std::max(high, hit.score);
@@ -569,14 +573,21 @@ absl::Status AddDocumentEvidence(const Bm25Index& documents, std::string_view qu
     const double own = high > low ? (hit.score - low) / (high - low) : 1.0;
     double document = 0;
     if (const Json* id = hit.metadata.Find("doc_id"); id != nullptr && id->is_string()) {
-      auto it = document_score.find(id->as_string());
-      if (it != document_score.end()) document = it->second;
+      auto it = documents.find(id->as_string());
+      if (it != documents.end()) document = it->second;
     }
-    hit.score = (1 - kDocumentWeight) * own + kDocumentWeight * document;
+    hit.score = (1 - weight) * own + weight * document;
   }
-  // Stable: equal scores keep the retriever's order.
   std::stable_sort(hits->begin(), hits->end(),
                    [](const RetrievedHit& a, const RetrievedHit& b) { return a.score > b.score; });
+}
+
+absl::Status AddDocumentEvidence(const Bm25Index& documents, std::string_view question,
+                                 std::vector<RetrievedHit>* hits) {
+  if (hits->empty()) return absl::OkStatus();
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<Bm25Hit> ranked,
+                          documents.Search(question, {.k = kDocumentCandidates}));
+  MixWithDocuments(NormalizedScores(ranked), kDocumentWeight, hits);
   return absl::OkStatus();
 }
 
@@ -593,27 +604,7 @@ absl::Status AddLatentEvidence(const internal::LatentModel& latent, const Bm25In
   LLMKIT_ASSIGN_OR_RETURN(std::vector<SearchHit> ranked,
                           latent.Search(analyzer.Analyze(question), kDocumentCandidates));
   if (ranked.empty()) return absl::OkStatus();  // No word of the question is known.
-  absl::flat_hash_map<std::string_view, double> document_score;
-  const double top = ranked.front().score, bottom = ranked.back().score;
-  for (const SearchHit& hit : ranked) {
-    document_score[hit.id] = top > bottom ? (hit.score - bottom) / (top - bottom) : 1.0;
-  }
-  double high = -std::numeric_limits<double>::infinity(), low = -high;
-  for (const RetrievedHit& hit : *hits) {
-    high = std::max(high, hit.score);
-    low = std::min(low, hit.score);
-  }
-  for (RetrievedHit& hit : *hits) {
-    const double own = high > low ? (hit.score - low) / (high - low) : 1.0;
-    double document = 0;
-    if (const Json* id = hit.metadata.Find("doc_id"); id != nullptr && id->is_string()) {
-      auto it = document_score.find(id->as_string());
-      if (it != document_score.end()) document = it->second;
-    }
-    hit.score = (1 - kLatentWeight) * own + kLatentWeight * document;
-  }
-  std::stable_sort(hits->begin(), hits->end(),
-                   [](const RetrievedHit& a, const RetrievedHit& b) { return a.score > b.score; });
+  MixWithDocuments(NormalizedScores(ranked), kLatentWeight, hits);
   return absl::OkStatus();
 }
 
