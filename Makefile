@@ -78,7 +78,7 @@ test-asan:
 # beside their background verification, and the tracer's export thread.
 # OMP_NUM_THREADS=1: libgomp is not instrumented, so FAISS's OpenMP workers would be false alarms.
 TSAN_TESTS := curl_transport_test call_context_test retry_test fallback_test breaker_limiter_test hedging_test load_test \
-  stack_stress_test collection_stress_test bm25_retriever_test rag_pipeline_test schema_test \
+  stack_stress_test collection_stress_test bm25_retriever_test rag_pipeline_test latent_model_test schema_test \
   persistence_test file_primitives_test observe_test cost_test redis_budget_test agent_test cache_test \
   semantic_cache_test eval_test
 test-tsan:
