@@ -383,14 +383,16 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
   // The terms' vectors: IDF x V (V = W^T F), so that a text's projection is the sum of its
   // terms' vectors weighed by 1 + ln tf (its length does not matter: projections are
   // normalized).
-  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> term_vectors,
-                          Collection::Create({.dim = k, .metric = Metric::kInnerProduct, .float16 = true}));
+  LLMKIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<Collection> term_vectors,
+      Collection::Create({.dim = k, .metric = Metric::kInnerProduct, .float16 = true}));
   std::vector<std::string> names(kept.size());
   for (size_t c = 0; c < kept.size(); ++c) names[c] = std::string(kept[c].second);
   const std::vector<float> rows = TermVectors(columns_of_w, factor, idf);
   LLMKIT_RETURN_IF_ERROR(term_vectors->Add(names, rows));
-  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> documents,
-                          Collection::Create({.dim = k, .metric = Metric::kInnerProduct, .float16 = true}));
+  LLMKIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<Collection> documents,
+      Collection::Create({.dim = k, .metric = Metric::kInnerProduct, .float16 = true}));
   std::unique_ptr<LatentModel> model(
       new LatentModel(std::move(term_vectors), std::move(documents), ids.size()));
   LLMKIT_RETURN_IF_ERROR(model->Upsert(ids, terms));
