@@ -87,6 +87,16 @@ class RedisCache final : public CacheBackend {
                            std::to_string(options_.redis_lock_timeout.count())});
       if (!locked.ok()) return Bypass();
       if (locked->type == RedisReply::Type::kStatus) {  // "OK": this caller leads.
+        // Unless the answer came between the GET above and this lock (its leader stored it and
+        // let the lock go in between): look again, or the provider would be asked twice.
+        absl::StatusOr<RedisReply> again = redis_->Command({"GET", value_key});
+        if (again.ok() && again->type == RedisReply::Type::kString) {
+          std::shared_ptr<Entry> entry = DecodeEntry(again->str);
+          if (entry != nullptr && entry->key == key) {
+            (void)redis_->Eval(kRelease, {lock_key}, {token});
+            return Hit(std::move(entry), waited);
+          }
+        }
         std::lock_guard<std::mutex> lock(mu_);
         auto [it, inserted] = flights_.emplace(key, std::make_shared<Flight>());
         if (!inserted) {  // Another thread here led meanwhile: let it, wait for it.
