@@ -7,6 +7,7 @@
 #include "chunker/token_sizes.h"
 #include "llmkit/chunker.h"
 #include "llmkit/status.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 
@@ -16,18 +17,7 @@ LengthFunction TokenLength(std::shared_ptr<const Tokenizer> tokenizer) {
   };
 }
 
-namespace {
-
-// The start of the character that contains byte `offset`.
-size_t CharacterStart(std::string_view text, size_t offset) {
-  while (offset > 0 && offset < text.size() &&
-         (static_cast<unsigned char>(text[offset]) & 0xC0) == 0x80) {
-    --offset;
-  }
-  return offset;
-}
-
-}  // namespace
+using internal::CharacterStart;
 
 absl::StatusOr<TokenSplitter> TokenSplitter::Create(std::shared_ptr<const Tokenizer> tokenizer,
                                                     TokenSplitterOptions options) {

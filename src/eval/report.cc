@@ -14,6 +14,7 @@
 #include "eval/eval_impl.h"
 #include "llmkit/eval.h"
 #include "llmkit/status.h"
+#include "unicode/utf8.h"
 
 namespace llmkit {
 using internal::eval::EscapeMarkup;
@@ -112,9 +113,7 @@ std::string EscapeMarkup(std::string_view text) {
 
 std::string CutUtf8(const std::string& text, size_t n, std::string_view ellipsis) {
   if (text.size() <= n) return text;
-  size_t end = n;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return absl::StrCat(text.substr(0, end), ToAbsl(ellipsis));
+  return absl::StrCat(text.substr(0, CharacterStart(text, n)), ToAbsl(ellipsis));
 }
 
 CellSummary Summarize(const EvalReport& report, int prompt, int provider) {

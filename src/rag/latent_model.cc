@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "llmkit/status.h"
+#include "unicode/utf8.h"
 
 extern "C" {
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
@@ -298,8 +299,9 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
     std::nth_element(keyed.begin(), keyed.begin() + kMaxFitDocuments, keyed.end());
     sample.clear();
     for (size_t i = 0; i < kMaxFitDocuments; ++i) sample.push_back(keyed[i].second);
-    std::sort(sample.begin(), sample.end());
   }
+  // Rows in id order: the same model whatever order the documents come in.
+  std::sort(sample.begin(), sample.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
   // Document frequencies over the sample; the vocabulary is every term, the most frequent
   // kMaxTerms past that many.
   absl::flat_hash_map<std::string_view, uint32_t> df;
@@ -414,10 +416,7 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Open(const std::string
 }
 
 std::string_view LatentText(std::string_view text) {
-  if (text.size() <= LatentModel::kMaxText) return text;
-  size_t end = LatentModel::kMaxText;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
+  return text.substr(0, CharacterStart(text, LatentModel::kMaxText));
 }
 
 TermCounts CountTerms(absl::Span<const std::string> terms) {
@@ -430,7 +429,11 @@ std::vector<float> LatentModel::Project(const TermCounts& tf) const {
   const int dim = terms_->dim();
   std::vector<double> sum(static_cast<size_t>(dim), 0.0);
   bool known = false;
-  for (const auto& [term, count] : tf) {
+  // In term order: the float sums, and so the scores, are the same in every process (a hash
+  // map's order is not).
+  std::vector<std::pair<std::string_view, uint32_t>> sorted(tf.begin(), tf.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [term, count] : sorted) {
     std::vector<float> vector = terms_->VectorOf(term);
     if (vector.empty()) continue;
     known = true;
@@ -452,7 +455,11 @@ absl::Status LatentModel::Upsert(absl::Span<const std::string> ids,
   LLMKIT_RETURN_IF_ERROR(terms_->Verify());
   std::vector<std::string> kept, gone;
   std::vector<float> vectors;
-  for (size_t i = 0; i < ids.size(); ++i) {
+  // In id order: the documents' slots, and so how ties rank, do not depend on the caller's.
+  std::vector<size_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
+  for (size_t i : order) {
     std::vector<float> v = Project(terms[i]);
     if (v.empty()) {
       gone.push_back(ids[i]);  // Nothing known of it: an older version must not stay.

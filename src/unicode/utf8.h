@@ -36,6 +36,13 @@ inline size_t SequenceLength(unsigned char lead) {
   return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
 }
 
+// The start of the character that holds byte `at` (`at` itself when a character starts there
+// or it is at or past the end): where a cut at `at` keeps whole characters.
+inline size_t CharacterStart(std::string_view text, size_t at) {
+  while (at > 0 && at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) --at;
+  return at;
+}
+
 // Number of bytes of JavaScript whitespace (String.prototype.trim's set: WhiteSpace and
 // LineTerminator, Zs included) at the start / end of `text`. REQUIRES: valid UTF-8.
 size_t LeadingJsWhitespace(std::string_view text);
