@@ -112,7 +112,7 @@ conformance: build peers
 # libFuzzer builds need clang: make fuzz FUZZ_SECONDS=300
 FUZZERS := chunker_fuzzer json_fuzzer tokenizer_fuzzer sse_fuzzer chat_response_fuzzer \
   embedding_response_fuzzer retry_after_fuzzer template_fuzzer collection_loader_fuzzer npy_fuzzer \
-  bm25_snapshot_fuzzer price_table_fuzzer ledger_fuzzer
+  bm25_snapshot_fuzzer price_table_fuzzer ledger_fuzzer latent_terms_fuzzer
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

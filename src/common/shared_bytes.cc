@@ -16,7 +16,8 @@
 
 namespace llmkit::internal {
 
-absl::StatusOr<std::shared_ptr<const SharedBytes>> SharedBytes::Map(const std::string& path) {
+absl::StatusOr<std::shared_ptr<const SharedBytes>> SharedBytes::Map(const std::string& path,
+                                                                    Access access) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int error = errno;
@@ -35,9 +36,10 @@ absl::StatusOr<std::shared_ptr<const SharedBytes>> SharedBytes::Map(const std::s
     close(fd);
     return bytes;
   }
-  // MAP_POPULATE maps every page now, in one call, instead of one fault per page later.
-  void* data =
-      mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  // MAP_POPULATE maps every page now, in one call, instead of one fault per page later; a file
+  // read sparsely is better off with the faults of the pages it reads.
+  void* data = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
+                    MAP_PRIVATE | (access == Access::kWhole ? MAP_POPULATE : 0), fd, 0);
   const int error = errno;
   close(fd);
   if (data == MAP_FAILED) {

@@ -21,9 +21,13 @@ namespace llmkit::internal {
 // be truncated in place while mapped (llmkit never does: its writers replace files by rename).
 class SharedBytes {
  public:
-  // Maps `path` read-only, its pages read ahead. Errors: kNotFound, kPermissionDenied,
-  // kDataLoss (cannot read), each naming the path.
-  static absl::StatusOr<std::shared_ptr<const SharedBytes>> Map(const std::string& path);
+  // How a mapped file will be read: whole (every page mapped at once, as a checksum over all of
+  // it reads it), or a few pages of it (each mapped when first read).
+  enum class Access { kWhole, kSparse };
+  // Maps `path` read-only. Errors: kNotFound, kPermissionDenied, kDataLoss (cannot read), each
+  // naming the path.
+  static absl::StatusOr<std::shared_ptr<const SharedBytes>> Map(const std::string& path,
+                                                                Access access = Access::kWhole);
   static std::shared_ptr<const SharedBytes> Own(std::string bytes);
   ~SharedBytes();
   SharedBytes(const SharedBytes&) = delete;

@@ -1,12 +1,14 @@
 // Vector kernels for the index: dot products and squared L2 distances over float32 or float16
-// rows, with AVX2/FMA versions chosen at run time (scalar otherwise), float16 conversion, and
-// the BLAS call the batch search uses.
+// rows, with AVX2/FMA versions chosen at run time (scalar otherwise), and the BLAS call the
+// batch search uses. (float16 conversion: common/float16.h.)
 
 #ifndef LLMKIT_SRC_INDEX_DISTANCE_H_
 #define LLMKIT_SRC_INDEX_DISTANCE_H_
 
 #include <cstddef>
 #include <cstdint>
+
+#include "common/float16.h"
 
 namespace llmkit::internal {
 
@@ -19,11 +21,6 @@ enum class Element { kFloat32, kFloat16 };
 
 // The fastest kernel this CPU runs for the element type and metric (l2: negated squared L2).
 ScoreRowsFn GetScoreRows(Element element, bool l2);
-
-// IEEE binary16 conversion (round to nearest even; out of range → ±inf).
-uint16_t FloatToHalf(float value);
-float HalfToFloat(uint16_t value);
-void HalfsToFloats(const uint16_t* in, size_t n, float* out);
 
 // C = A^T * B with A (k x m) and B (k x n) column-major — i.e. out[j * m + i] =
 // dot(a_row_i, b_row_j) when a and b are row-major m x k and n x k. Calls the system BLAS.

@@ -282,7 +282,7 @@ std::vector<double> TransposedProduct(const Dense& a, const Dense& b) {
 
 }  // namespace
 
-LatentModel::LatentModel(std::unique_ptr<Collection> terms, std::unique_ptr<Collection> documents,
+LatentModel::LatentModel(std::unique_ptr<LatentTerms> terms, std::unique_ptr<Collection> documents,
                          size_t fitted)
     : terms_(std::move(terms)), documents_(std::move(documents)), fitted_(fitted) {}
 
@@ -385,13 +385,10 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
   // The terms' vectors: IDF x V (V = W^T F), so that a text's projection is the sum of its
   // terms' vectors weighed by 1 + ln tf (its length does not matter: projections are
   // normalized).
-  LLMKIT_ASSIGN_OR_RETURN(
-      std::unique_ptr<Collection> term_vectors,
-      Collection::Create({.dim = k, .metric = Metric::kInnerProduct, .float16 = true}));
   std::vector<std::string> names(kept.size());
   for (size_t c = 0; c < kept.size(); ++c) names[c] = std::string(kept[c].second);
-  const std::vector<float> rows = TermVectors(columns_of_w, factor, idf);
-  LLMKIT_RETURN_IF_ERROR(term_vectors->Add(names, rows));
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<LatentTerms> term_vectors,
+                          LatentTerms::Make(names, TermVectors(columns_of_w, factor, idf), k));
   LLMKIT_ASSIGN_OR_RETURN(
       std::unique_ptr<Collection> documents,
       Collection::Create({.dim = k, .metric = Metric::kInnerProduct, .float16 = true}));
@@ -402,13 +399,13 @@ absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Fit(absl::Span<const s
   return model;
 }
 
-absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Open(const std::string& terms_dir,
+absl::StatusOr<std::unique_ptr<LatentModel>> LatentModel::Open(const std::string& terms_path,
                                                                const std::string& documents_dir) {
-  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> terms, Collection::Load(terms_dir));
+  LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<LatentTerms> terms, LatentTerms::Open(terms_path));
   LLMKIT_ASSIGN_OR_RETURN(std::unique_ptr<Collection> documents, Collection::Load(documents_dir));
   if (terms->dim() != documents->dim()) {
     return absl::DataLossError(
-        absl::StrCat(terms_dir, " and ", documents_dir, " have different dimensions"));
+        absl::StrCat(terms_path, " and ", documents_dir, " have different dimensions"));
   }
   const size_t fitted = documents->Size();
   return std::unique_ptr<LatentModel>(
@@ -425,7 +422,7 @@ TermCounts CountTerms(absl::Span<const std::string> terms) {
   return counts;
 }
 
-std::vector<float> LatentModel::Project(const TermCounts& tf) const {
+absl::StatusOr<std::vector<float>> LatentModel::Project(const TermCounts& tf) const {
   const int dim = terms_->dim();
   std::vector<double> sum(static_cast<size_t>(dim), 0.0);
   bool known = false;
@@ -434,15 +431,12 @@ std::vector<float> LatentModel::Project(const TermCounts& tf) const {
   std::vector<std::pair<std::string_view, uint32_t>> sorted(tf.begin(), tf.end());
   std::sort(sorted.begin(), sorted.end());
   for (const auto& [term, count] : sorted) {
-    std::vector<float> vector = terms_->VectorOf(term);
-    if (vector.empty()) continue;
-    known = true;
-    const double weight = 1 + std::log(count);
-    for (int j = 0; j < dim; ++j) sum[j] += weight * vector[j];
+    LLMKIT_ASSIGN_OR_RETURN(bool found, terms_->AddTo(term, 1 + std::log(count), sum.data()));
+    known = known || found;
   }
   double norm = 0;
   for (double x : sum) norm += x * x;
-  if (!known || !(norm > 0)) return {};
+  if (!known || !(norm > 0)) return std::vector<float>{};
   norm = std::sqrt(norm);
   std::vector<float> out(static_cast<size_t>(dim));
   for (int j = 0; j < dim; ++j) out[j] = static_cast<float>(sum[j] / norm);
@@ -452,7 +446,6 @@ std::vector<float> LatentModel::Project(const TermCounts& tf) const {
 absl::Status LatentModel::Upsert(absl::Span<const std::string> ids,
                                  absl::Span<const TermCounts> terms) {
   if (ids.size() != terms.size()) return absl::InvalidArgumentError("ids and terms differ");
-  LLMKIT_RETURN_IF_ERROR(terms_->Verify());
   std::vector<std::string> kept, gone;
   std::vector<float> vectors;
   // In id order: the documents' slots, and so how ties rank, do not depend on the caller's.
@@ -460,7 +453,7 @@ absl::Status LatentModel::Upsert(absl::Span<const std::string> ids,
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
   for (size_t i : order) {
-    std::vector<float> v = Project(terms[i]);
+    LLMKIT_ASSIGN_OR_RETURN(std::vector<float> v, Project(terms[i]));
     if (v.empty()) {
       gone.push_back(ids[i]);  // Nothing known of it: an older version must not stay.
       continue;
@@ -481,16 +474,14 @@ void LatentModel::Delete(absl::Span<const std::string> ids) {
 
 absl::StatusOr<std::vector<SearchHit>> LatentModel::Search(absl::Span<const std::string> terms,
                                                            int k) const {
-  // Damaged terms would read as unknown words: their error instead (documents_ reports its own).
-  LLMKIT_RETURN_IF_ERROR(terms_->Verify());
-  std::vector<float> query = Project(CountTerms(terms));
+  LLMKIT_ASSIGN_OR_RETURN(std::vector<float> query, Project(CountTerms(terms)));
   if (query.empty() || documents_->Size() == 0) return std::vector<SearchHit>{};
   return documents_->Search(query, {.k = k});
 }
 
-absl::Status LatentModel::Save(const std::string& terms_dir,
+absl::Status LatentModel::Save(const std::string& terms_path,
                                const std::string& documents_dir) const {
-  LLMKIT_RETURN_IF_ERROR(terms_->Save(terms_dir));
+  LLMKIT_RETURN_IF_ERROR(terms_->Save(terms_path));
   return documents_->Save(documents_dir);
 }
 

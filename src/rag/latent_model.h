@@ -3,10 +3,10 @@
 // fitted on the user's own corpus. A question scores every document by its cosine in that
 // space, which finds documents sharing the question's topic though not its words.
 //
-// The model is two local collections: the terms (id = the analyzed term, vector = its IDF times
-// its row of V) and the documents (id = document id, vector = the projection of its text, unit
-// length). Documents written after the fit are projected with the fitted terms ("folded in");
-// the pipeline fits again when a tenth of the documents changed since (Stale).
+// The model is a term table (LatentTerms: each analyzed term's IDF times its row of V) and a
+// local collection of the documents (id = document id, vector = the projection of its text,
+// unit length). Documents written after the fit are projected with the fitted terms ("folded
+// in"); the pipeline fits again when a tenth of the documents changed since (Stale).
 //
 // Not thread-safe for writers; const methods may run beside each other (the pipeline's lock
 // orders them against writers).
@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "llmkit/index.h"
+#include "rag/latent_terms.h"
 
 namespace llmkit::internal {
 
@@ -51,8 +52,9 @@ class LatentModel {
   // goes without it.
   static absl::StatusOr<std::unique_ptr<LatentModel>> Fit(absl::Span<const std::string> ids,
                                                           absl::Span<const TermCounts> terms);
-  // A model over collections loaded from a save (see Save). Errors: those of Collection::Load.
-  static absl::StatusOr<std::unique_ptr<LatentModel>> Open(const std::string& terms_dir,
+  // A model loaded from a save (see Save). Errors: those of LatentTerms::Open and
+  // Collection::Load; kDataLoss when their dimensions differ.
+  static absl::StatusOr<std::unique_ptr<LatentModel>> Open(const std::string& terms_path,
                                                            const std::string& documents_dir);
 
   // Adds or replaces documents, projected with the fitted terms.
@@ -63,23 +65,25 @@ class LatentModel {
 
   // The `k` documents most similar to `terms` (a question's analyzed terms) with their cosine,
   // best first; empty when no term is known. Errors: kDataLoss when an opened model's files
-  // fail their checksums (Collection::Verify), as Upsert.
+  // fail their checks (a row of the term table, Collection::Verify), as Upsert.
   absl::StatusOr<std::vector<SearchHit>> Search(absl::Span<const std::string> terms, int k) const;
 
-  // Saves the two collections (Collection::Save each); SavedState names each save.
-  absl::Status Save(const std::string& terms_dir, const std::string& documents_dir) const;
-  std::string TermsState() const { return terms_->SavedState(); }
+  // Saves the term table to a file and the documents' collection to a directory.
+  // TermsDigest names the table's content (the pipeline names its file by it); DocumentsState
+  // the collection's save (Collection::SavedState).
+  absl::Status Save(const std::string& terms_path, const std::string& documents_dir) const;
+  std::string_view TermsDigest() const { return terms_->digest(); }
   std::string DocumentsState() const { return documents_->SavedState(); }
-  size_t Terms() const { return terms_->Size(); }
   size_t Documents() const { return documents_->Size(); }
 
  private:
-  LatentModel(std::unique_ptr<Collection> terms, std::unique_ptr<Collection> documents,
+  LatentModel(std::unique_ptr<LatentTerms> terms, std::unique_ptr<Collection> documents,
               size_t fitted);
-  // The unit-length projection of analyzed terms; empty when none is known.
-  std::vector<float> Project(const TermCounts& terms) const;
+  // The unit-length projection of analyzed terms; empty when none is known. Errors: kDataLoss
+  // for a damaged row of the term table.
+  absl::StatusOr<std::vector<float>> Project(const TermCounts& terms) const;
 
-  std::unique_ptr<Collection> terms_;
+  std::unique_ptr<LatentTerms> terms_;
   std::unique_ptr<Collection> documents_;
   size_t fitted_ = 0;   // Documents when fitted (or loaded).
   size_t changed_ = 0;  // Documents written or deleted since.

@@ -1,3 +1,5 @@
+#include <chrono>
+#include <cstdio>
 // RagPipeline::Save and Load: rag.json holds the settings and the embedder's identity;
 // collection/ holds the chunks (Collection's crash-safe format); lexical.json holds the table of
 // documents and names the two BM25 snapshots (chunks-*.bm25, documents-*.bm25) saved with that
@@ -17,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/dir_lock.h"
@@ -332,8 +335,13 @@ absl::Status RagPipeline::Impl::RefreshLatent(const CallContext& call) {
 namespace {
 
 constexpr std::string_view kLexicalFormat = "llmkit-rag-lexical";
-constexpr char kLatentTerms[] = "latent-terms";
 constexpr char kLatentDocuments[] = "latent-documents";
+
+// The latent model's term table is saved as latent-terms-<its checksum>.lkt.
+bool IsLatentTermsFile(std::string_view name) {
+  return absl::StartsWith(internal::ToAbsl(name), "latent-terms-") &&
+         absl::EndsWith(internal::ToAbsl(name), ".lkt") && name.find('/') == std::string_view::npos;
+}
 
 // Writes the BM25 snapshots of a local collection just saved, then lexical.json naming them,
 // the collection's save and the table of documents, then removes older snapshots. A crash
@@ -359,22 +367,27 @@ absl::Status SaveLexical(const RagPipeline::Impl& impl, const std::string& dir) 
   lexical.Set("chunks", chunks);
   lexical.Set("documents", documents);
   lexical.Set("docs", std::move(docs));
-  // The latent model's two collections, named by their saves (absent: none fitted).
+  // The latent model: its term table's file and its documents' collection save (absent: none
+  // fitted).
   std::error_code error;
+  std::string latent_terms;
   if (impl.latent != nullptr) {
+    latent_terms =
+        absl::StrCat("latent-terms-", internal::ToAbsl(impl.latent->TermsDigest()), ".lkt");
     LLMKIT_RETURN_IF_ERROR(
-        impl.latent->Save(dir + "/" + kLatentTerms, dir + "/" + kLatentDocuments));
-    lexical.Set("latent_terms", impl.latent->TermsState());
+        impl.latent->Save(dir + "/" + latent_terms, dir + "/" + kLatentDocuments));
+    lexical.Set("latent_terms", latent_terms);
     lexical.Set("latent_documents", impl.latent->DocumentsState());
   } else {
-    std::filesystem::remove_all(dir + "/" + kLatentTerms, error);
     std::filesystem::remove_all(dir + "/" + kLatentDocuments, error);
   }
   LLMKIT_RETURN_IF_ERROR(internal::WriteAtomically(dir + "/lexical.json", lexical.Dump()));
+  // Older snapshots and term tables, and the term collection (latent-terms/) of older saves.
+  std::filesystem::remove_all(dir + "/latent-terms", error);
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     const std::string name = entry.path().filename().string();
-    if (name.size() > 5 && name.substr(name.size() - 5) == ".bm25" && name != chunks &&
-        name != documents) {
+    if ((absl::EndsWith(name, ".bm25") && name != chunks && name != documents) ||
+        (IsLatentTermsFile(name) && name != latent_terms)) {
       std::filesystem::remove(entry.path(), error);
     }
   }
@@ -427,12 +440,12 @@ bool OpenLexical(RagPipeline::Impl& impl, const std::string& dir) {
   impl.latent.reset();
   const Json* latent_terms = lexical->Find("latent_terms");
   const Json* latent_documents = lexical->Find("latent_documents");
-  if (latent_terms != nullptr && latent_terms->is_string() && latent_documents != nullptr &&
+  if (latent_terms != nullptr && latent_terms->is_string() &&
+      IsLatentTermsFile(latent_terms->as_string()) && latent_documents != nullptr &&
       latent_documents->is_string()) {
-    absl::StatusOr<std::unique_ptr<internal::LatentModel>> latent =
-        internal::LatentModel::Open(dir + "/" + kLatentTerms, dir + "/" + kLatentDocuments);
-    if (latent.ok() && (*latent)->TermsState() == latent_terms->as_string() &&
-        (*latent)->DocumentsState() == latent_documents->as_string()) {
+    absl::StatusOr<std::unique_ptr<internal::LatentModel>> latent = internal::LatentModel::Open(
+        absl::StrCat(dir, "/", latent_terms->as_string()), dir + "/" + kLatentDocuments);
+    if (latent.ok() && (*latent)->DocumentsState() == latent_documents->as_string()) {
       impl.latent = *std::move(latent);
     }
   }

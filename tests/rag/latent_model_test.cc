@@ -165,10 +165,10 @@ TEST(LatentModel, SavedAndOpenedGivesTheSameResults) {
   Corpus c = Make(80);
   auto model = LatentModel::Fit(c.ids, c.terms).value();
   ASSERT_NE(model, nullptr);
-  ASSERT_TRUE(model->Save(dir + "/terms", dir + "/documents").ok());
-  auto opened = LatentModel::Open(dir + "/terms", dir + "/documents");
+  ASSERT_TRUE(model->Save(dir + "/terms.lkt", dir + "/documents").ok());
+  auto opened = LatentModel::Open(dir + "/terms.lkt", dir + "/documents");
   ASSERT_TRUE(opened.ok()) << opened.status();
-  EXPECT_EQ((*opened)->TermsState(), model->TermsState());
+  EXPECT_EQ((*opened)->TermsDigest(), model->TermsDigest());
   EXPECT_EQ((*opened)->DocumentsState(), model->DocumentsState());
   EXPECT_FALSE((*opened)->Stale());
   for (const char* q : {"automobile", "bread oven", "wheel"}) {

@@ -580,6 +580,20 @@ TEST(RagPipeline, LoadOpensTheSavedLexicalIndexOrRebuildsIt) {
   EXPECT_EQ((*again)[0].chunk_id, (*rye)[0].chunk_id);
 }
 
+// The latent term table's file name in a saved index (latent-terms-<checksum>.lkt), or "".
+std::string LatentTermsFile(const std::string& index) {
+  std::string found;
+  for (const auto& entry : fs::directory_iterator(index)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("latent-terms-", 0) == 0 && name.size() > 4 &&
+        name.substr(name.size() - 4) == ".lkt") {
+      EXPECT_TRUE(found.empty()) << "two term tables: " << found << ", " << name;
+      found = name;
+    }
+  }
+  return found;
+}
+
 // The latent model (docs/rag.md, "Retrieval") is fitted at ingest, saved beside the BM25
 // snapshots and opened with them; a save without it (before llmkit fitted one) loads and
 // retrieves without it until the next ingest fits it, damaged files of it are not used, and a
@@ -591,7 +605,8 @@ TEST(RagPipeline, LatentModelIsSavedOpenedAndFittedForAnOlderSave) {
   ASSERT_TRUE(rag->Ingest(Library()).ok());
   EXPECT_EQ(rag->Stats().latent_documents, 3u);
   ASSERT_TRUE(rag->Save(index).ok());
-  ASSERT_TRUE(fs::exists(index + "/latent-terms/MANIFEST"));
+  const std::string terms = LatentTermsFile(index);
+  ASSERT_FALSE(terms.empty());
   ASSERT_TRUE(fs::exists(index + "/latent-documents/MANIFEST"));
   EXPECT_EQ(RagPipeline::Load(index).value()->Stats().latent_documents, 3u);
 
@@ -627,33 +642,60 @@ TEST(RagPipeline, LatentModelIsSavedOpenedAndFittedForAnOlderSave) {
     EXPECT_EQ((*a)[i].chunk_id, (*b)[i].chunk_id);
     EXPECT_DOUBLE_EQ((*a)[i].score, (*b)[i].score);
   }
+  // Saved again: one term table (the same fit, the same table), and the term collection of
+  // older saves is gone.
+  fs::create_directories(dir.path() + "/older/latent-terms");
+  WriteFile(dir.path() + "/older/latent-terms/MANIFEST", "{}");
+  ASSERT_TRUE(loaded->Save(dir.path() + "/older").ok());
+  EXPECT_EQ(LatentTermsFile(dir.path() + "/older"), terms);
+  EXPECT_FALSE(fs::exists(dir.path() + "/older/latent-terms"));
 
   // A truncated file of the model: Load goes without it.
   fs::copy(index, dir.path() + "/truncated", fs::copy_options::recursive);
-  for (const auto& entry : fs::directory_iterator(dir.path() + "/truncated/latent-terms")) {
-    if (entry.path().filename().string().rfind("vectors", 0) == 0) {
-      fs::resize_file(entry.path(), fs::file_size(entry.path()) / 2);
-    }
-  }
+  const std::string truncated_terms = dir.path() + "/truncated/" + terms;
+  fs::resize_file(truncated_terms, fs::file_size(truncated_terms) / 2);
   auto truncated = RagPipeline::Load(dir.path() + "/truncated");
   ASSERT_TRUE(truncated.ok()) << truncated.status();
   EXPECT_EQ((*truncated)->Stats().latent_documents, 0u);
   EXPECT_TRUE((*truncated)->Retrieve("magma gas").ok());
 
-  // A byte changed: found by the checksum, and retrieval fails rather than use it.
-  fs::copy(index, dir.path() + "/flipped", fs::copy_options::recursive);
-  for (const auto& entry : fs::directory_iterator(dir.path() + "/flipped/latent-terms")) {
-    if (entry.path().filename().string().rfind("vectors", 0) == 0) {
-      std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
-      file.seekp(static_cast<std::streamoff>(fs::file_size(entry.path()) - 8));
-      file.put('\x5A');
-    }
+  // A byte of the term table's head changed: found when opened, and Load goes without it.
+  auto change = [&](const std::string& copy, size_t from_end, char to) {
+    fs::copy(index, copy, fs::copy_options::recursive);
+    std::fstream file(copy + "/" + terms, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(fs::file_size(copy + "/" + terms) - from_end));
+    file.put(to);
+  };
+  change(dir.path() + "/head", 1, 'g');  // The head's checksum, eight hex digits at the end.
+  auto head = RagPipeline::Load(dir.path() + "/head");
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ((*head)->Stats().latent_documents, 0u);
+  EXPECT_TRUE((*head)->Retrieve("magma gas").ok());
+
+  // A byte of a row changed: found when the row is read, and retrieval fails rather than use
+  // it. The last row's last byte (before zeros up to a multiple of 8 and the head's checksum;
+  // the header gives the dimensions at byte 8 and the term count at 16) is the last term's; a
+  // question with every word of the library reads it.
+  uint32_t dims = 0;
+  uint64_t count = 0;
+  {
+    std::ifstream in(index + "/" + terms, std::ios::binary);
+    in.seekg(8);
+    in.read(reinterpret_cast<char*>(&dims), 4);
+    in.seekg(16);
+    in.read(reinterpret_cast<char*>(&count), 8);
   }
-  auto flipped = RagPipeline::Load(dir.path() + "/flipped");
-  ASSERT_TRUE(flipped.ok()) << flipped.status();
-  auto damaged = (*flipped)->Retrieve("magma gas");
+  const size_t rows_bytes = 2 * dims * count, zeros = (8 - rows_bytes % 8) % 8;
+  change(dir.path() + "/row", 8 + zeros + 1, '\x5A');
+  auto row = RagPipeline::Load(dir.path() + "/row");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ((*row)->Stats().latent_documents, 3u);
+  std::string every_word;
+  for (const RagDocument& doc : Library()) every_word += doc.text + " ";
+  auto damaged = (*row)->Retrieve(every_word);
   ASSERT_FALSE(damaged.ok());
   EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss) << damaged.status();
+  EXPECT_TRUE((*row)->Retrieve("magma gas").ok()) << "a question that does not read the row";
 }
 
 TEST(RagPipeline, IngestDirectorySkipsBadFilesAndRemovesDeletedOnes) {
