@@ -1,5 +1,5 @@
-// The pipeline's own costs, apart from any model server: SHA-256 (every ingested document and
-// every collection file on load), the local embedder (chunks/s) and RagPipeline::Load of a
+// The pipeline's own costs, apart from any model server: SHA-256 (every ingested document),
+// CRC-32C (every index file on load), the local embedder (chunks/s) and RagPipeline::Load of a
 // saved index (what each `llmkit query` / `llmkit ask` pays before searching).
 //
 //   LLMKIT_CORPUS=build/corpus.txt build/release/benchmarks/rag_benchmark
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "common/sha256.h"
 #include "llmkit/rag.h"
 
@@ -54,6 +55,18 @@ void BM_Sha256(benchmark::State& state, llmkit::internal::Sha256Impl impl) {
 }
 BENCHMARK_CAPTURE(BM_Sha256, portable, llmkit::internal::Sha256Impl::kPortable);
 BENCHMARK_CAPTURE(BM_Sha256, best, llmkit::internal::Sha256Impl::kBest);
+
+// CRC-32C, the checksum every persisted index file is verified with when opened.
+void BM_Crc32c(benchmark::State& state, bool portable) {
+  const std::string data = Text(1 << 20);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(portable ? llmkit::internal::Crc32cPortable(data)
+                                      : llmkit::internal::Crc32c(data));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(data.size()));
+}
+BENCHMARK_CAPTURE(BM_Crc32c, portable, true);
+BENCHMARK_CAPTURE(BM_Crc32c, best, false);
 
 // 64 chunks of 512 bytes, as the pipeline sends them.
 void BM_LocalEmbedder(benchmark::State& state) {

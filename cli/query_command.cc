@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "args.h"
+#include "blas_threads.h"
 #include "commands.h"
 #include "llmkit/cache.h"
 #include "llmkit/index.h"
@@ -142,6 +143,7 @@ void PrintPassages(const std::vector<RagPassage>& passages, bool full) {
 }  // namespace
 
 int RunQuery(int argc, char** argv) {
+  StopIdleBlasThreads();
   int exit = kExitOk;
   std::optional<Args> args = Args::Parse(kQuerySpec, argc, argv, 2, &exit);
   if (!args) return exit;
@@ -165,6 +167,7 @@ int RunQuery(int argc, char** argv) {
 }
 
 int RunAsk(int argc, char** argv) {
+  StopIdleBlasThreads();
   int exit = kExitOk;
   std::optional<Args> args = Args::Parse(kAskSpec, argc, argv, 2, &exit);
   if (!args) return exit;

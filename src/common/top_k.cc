@@ -1,4 +1,4 @@
-// TopK: a bounded heap of the best (score, slot) pairs.
+// TopK: the best (score, slot) pairs by buffered selection.
 
 #include "common/top_k.h"
 
@@ -8,31 +8,23 @@
 namespace llmkit::internal {
 
 namespace {
-// The heap keeps the worst kept entry on top: lower score, or the higher slot on a tie.
+// Better scores first; on a tie, the lower slot.
 bool Better(const ScoredSlot& a, const ScoredSlot& b) {
   return a.score > b.score || (a.score == b.score && a.slot < b.slot);
 }
 }  // namespace
 
-void TopK::Push(float score, uint32_t slot) {
-  if (k_ == 0) return;
-  ScoredSlot entry{score, slot};
-  if (heap_.size() < k_) {
-    heap_.push_back(entry);
-    std::push_heap(heap_.begin(), heap_.end(), Better);
-    if (heap_.size() == k_) threshold_ = heap_.front().score;
-    return;
-  }
-  if (!Better(entry, heap_.front())) return;
-  std::pop_heap(heap_.begin(), heap_.end(), Better);
-  heap_.back() = entry;
-  std::push_heap(heap_.begin(), heap_.end(), Better);
-  threshold_ = heap_.front().score;
+void TopK::Cut() {
+  std::nth_element(kept_.begin(), kept_.begin() + static_cast<std::ptrdiff_t>(k_ - 1), kept_.end(),
+                   Better);
+  kept_.resize(k_);
+  threshold_ = kept_.back().score;
 }
 
 std::vector<ScoredSlot> TopK::Sorted() && {
-  std::sort_heap(heap_.begin(), heap_.end(), Better);
-  return std::move(heap_);
+  if (kept_.size() > k_) Cut();
+  std::sort(kept_.begin(), kept_.end(), Better);
+  return std::move(kept_);
 }
 
 }  // namespace llmkit::internal

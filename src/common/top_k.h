@@ -15,21 +15,29 @@ struct ScoredSlot {
   uint32_t slot;
 };
 
-// Keeps the k best (score, slot) pairs; ties go to the lower slot.
+// Keeps the k best (score, slot) pairs; ties go to the lower slot. Candidates are collected
+// in a buffer of up to 2k and cut back to the k best with a selection (nth_element) when it
+// fills: a scan costs O(n) plus the final sort of k, where a heap cost O(n log k) once k is
+// large (the RAG pipeline asks for the top 1,000 documents).
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k), threshold_(-std::numeric_limits<float>::infinity()) {
-    heap_.reserve(k);
-  }
-  // The score a candidate must beat to enter (lowest float while not full).
+  explicit TopK(size_t k) : k_(k), threshold_(-std::numeric_limits<float>::infinity()) {}
+  // A score below this cannot enter (lowest float until k were kept). Candidates at or above
+  // it may still lose to the kept ones: Push settles that.
   float threshold() const { return threshold_; }
-  void Push(float score, uint32_t slot);
+  void Push(float score, uint32_t slot) {
+    if (k_ == 0) return;
+    kept_.push_back({score, slot});
+    if (kept_.size() >= k_ && kept_.size() - k_ >= k_) Cut();  // 2k candidates.
+  }
   std::vector<ScoredSlot> Sorted() &&;  // Best first.
 
  private:
+  void Cut();  // Keeps the k best of kept_; the threshold becomes the worst of them.
+
   size_t k_;
   float threshold_;
-  std::vector<ScoredSlot> heap_;
+  std::vector<ScoredSlot> kept_;
 };
 
 }  // namespace llmkit::internal

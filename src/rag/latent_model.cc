@@ -476,7 +476,7 @@ absl::StatusOr<std::vector<SearchHit>> LatentModel::Search(absl::Span<const std:
                                                            int k) const {
   LLMKIT_ASSIGN_OR_RETURN(std::vector<float> query, Project(CountTerms(terms)));
   if (query.empty() || documents_->Size() == 0) return std::vector<SearchHit>{};
-  return documents_->Search(query, {.k = k});
+  return documents_->Search(query, {.k = k, .include_text = false, .include_metadata = false});
 }
 
 absl::Status LatentModel::Save(const std::string& terms_path,
