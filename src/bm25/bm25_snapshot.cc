@@ -121,17 +121,9 @@ absl::Status VerifySnapshot(const FrozenBm25& frozen, std::string_view body,
 }  // namespace
 
 std::optional<uint32_t> FrozenBm25::FindTerm(std::string_view term) const {
-  size_t low = 0, high = terms.size();
-  while (low < high) {
-    const size_t mid = low + (high - low) / 2;
-    if (terms[mid] < term) {
-      low = mid + 1;
-    } else {
-      high = mid;
-    }
-  }
-  if (low < terms.size() && terms[low] == term) return static_cast<uint32_t>(low);
-  return std::nullopt;
+  std::optional<size_t> found = terms.Find(term);
+  if (!found) return std::nullopt;
+  return static_cast<uint32_t>(*found);
 }
 
 absl::Status Bm25Index::Impl::Verified() const {

@@ -1,4 +1,4 @@
-// StringSection::Read (see string_section.h).
+// StringSection::Read and Find (see string_section.h).
 
 #include "common/string_section.h"
 
@@ -23,6 +23,20 @@ std::optional<StringSection> StringSection::Read(Reader* reader, uint64_t n) {
   section.blob_ = blob.data();
   section.n_ = n;
   return section;
+}
+
+std::optional<size_t> StringSection::Find(std::string_view s) const {
+  size_t low = 0, high = n_;
+  while (low < high) {
+    const size_t mid = low + (high - low) / 2;
+    if ((*this)[mid] < s) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  if (low < n_ && (*this)[low] == s) return low;
+  return std::nullopt;
 }
 
 }  // namespace llmkit::internal

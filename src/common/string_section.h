@@ -27,6 +27,8 @@ class StringSection {
   static void Write(size_t n, At&& at, std::string* out);
 
   size_t size() const { return n_; }
+  // The index of `s` in a section whose strings are sorted and distinct, or nullopt.
+  std::optional<size_t> Find(std::string_view s) const;
   std::string_view operator[](size_t i) const {
     uint64_t range[2];
     std::memcpy(range, offsets_ + 8 * i, 16);

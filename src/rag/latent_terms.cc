@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -147,18 +148,10 @@ absl::Status LatentTerms::CheckRow(size_t i) const {
 }
 
 absl::StatusOr<bool> LatentTerms::AddTo(std::string_view term, double weight, double* sum) const {
-  size_t low = 0, high = names_.size();
-  while (low < high) {
-    const size_t mid = low + (high - low) / 2;
-    if (names_[mid] < term) {
-      low = mid + 1;
-    } else {
-      high = mid;
-    }
-  }
-  if (low == names_.size() || names_[low] != term) return false;
-  LLMKIT_RETURN_IF_ERROR(CheckRow(low));
-  const char* row = Row(low).data();
+  const std::optional<size_t> found = names_.Find(term);
+  if (!found) return false;
+  LLMKIT_RETURN_IF_ERROR(CheckRow(*found));
+  const char* row = Row(*found).data();
   // Converted 64 values at a time.
   uint16_t halfs[64];
   float floats[64];
