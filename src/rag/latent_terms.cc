@@ -40,8 +40,9 @@ absl::StatusOr<std::unique_ptr<LatentTerms>> LatentTerms::Make(absl::Span<const 
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return names[a] < names[b]; });
   for (size_t i = 0; i < order.size(); ++i) {
     if (names[order[i]].empty() || (i > 0 && names[order[i]] == names[order[i - 1]])) {
+      // By position, not by text: terms are the user's words.
       return absl::InvalidArgumentError(
-          absl::StrCat("term \"", names[order[i]], "\" is empty or repeated"));
+          absl::StrCat("term ", order[i], " is empty or repeats another"));
     }
   }
   std::string out;

@@ -1,5 +1,3 @@
-#include <chrono>
-#include <cstdio>
 // RagPipeline::Save and Load: rag.json holds the settings and the embedder's identity;
 // collection/ holds the chunks (Collection's crash-safe format); lexical.json holds the table of
 // documents and names the two BM25 snapshots (chunks-*.bm25, documents-*.bm25) saved with that
