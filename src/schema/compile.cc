@@ -503,6 +503,7 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
                            !n.has_combinators;
     if (n.path == Node::Path::kLocal && only_type) n.type_only = n.types;
   }
+  BuildChecks(program.get());
   return std::shared_ptr<const Program>(std::move(program));
 }
 

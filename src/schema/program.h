@@ -118,6 +118,67 @@ struct Node {
   const char* dependent_required_keyword = "dependentRequired";
 };
 
+// The yes/no form of a Node, for IsValid (check.cc): the keywords most schemas use in one compact
+// record with direct pointers to the children's Checks, so that a value whose node is only a
+// type, bounds, an enum or a pattern is answered where its parent walks its members or items.
+// A node with anything else (a boolean schema is kTrue/kFalse; references beside other keywords,
+// the dynamic scope, unevaluated*, patternProperties, propertyNames, dependencies, contains,
+// multipleOf, asserted formats) is kFull: the full validator (validate.cc) answers for it.
+struct Check {
+  enum class Kind : uint8_t { kPlain, kRef, kTrue, kFalse, kFull };
+  // Bits of `tests`: what a kPlain check reads besides the type.
+  enum : uint8_t {
+    kEnum = 1,
+    kConst = 2,
+    kNumber = 4,  // lower / upper bounds
+    kLength = 8,  // minLength / maxLength
+    kPattern = 16,
+    kObject = 32,       // properties, required, additionalProperties, min/maxProperties
+    kArray = 64,        // items, prefixItems, min/maxItems, uniqueItems
+    kCombinator = 128,  // allOf, anyOf, oneOf, not, if/then/else
+  };
+  struct Property {
+    std::string_view name;
+    const Check* check = nullptr;
+    bool required = false;
+  };
+
+  Kind kind = Kind::kFull;
+  uint8_t types = 0;  // Accepted TypeBits; 0: every type.
+  uint8_t tests = 0;
+  bool lower_exclusive = false, upper_exclusive = false;
+  bool has_lower = false, has_upper = false;
+  bool enum_only_strings = false;
+  bool closed = false;  // additionalProperties: false.
+  bool unique_items = false;
+  bool items_after_prefix = true;
+  double lower = 0, upper = 0;  // minimum/exclusiveMinimum, maximum/exclusiveMaximum folded.
+  int64_t min_length = 0, max_length = INT64_MAX;
+  const Pattern* pattern = nullptr;
+  const Json* enum_values = nullptr;
+  const Json* const_value = nullptr;
+  const Check* target = nullptr;  // kRef: the $ref's Check.
+  const Node* node = nullptr;     // kFull: what the full validator reads.
+
+  // kObject.
+  std::vector<Property> properties;
+  const absl::flat_hash_map<std::string, size_t>* property_index = nullptr;
+  size_t required_count = 0;  // Distinct required names when all are properties.
+  const std::vector<std::string>* required_lookup = nullptr;  // Else: each looked up.
+  const Check* additional = nullptr;
+  int64_t min_properties = 0, max_properties = INT64_MAX;
+
+  // kArray.
+  std::vector<const Check*> prefix;
+  const Check* items = nullptr;
+  int64_t min_items = 0, max_items = INT64_MAX;
+
+  // kCombinator.
+  std::vector<const Check*> all_of, any_of, one_of;
+  const Check *not_check = nullptr, *if_check = nullptr, *then_check = nullptr,
+              *else_check = nullptr;
+};
+
 struct Program {
   SchemaOptions options;
   std::deque<Json> documents;  // The root schema and the remote ones (stable addresses).
@@ -125,11 +186,27 @@ struct Program {
   std::deque<Node> nodes;
   Node* root = nullptr;
   bool dynamic_scope = false;  // Some $dynamicRef reads the dynamic scope.
+  std::vector<Check> checks;   // One per node, in the same order (check.cc).
+  const Check* root_check = nullptr;
 };
 
 // Compiles `schema` (compile.cc).
 absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema,
                                                               const SchemaOptions& options);
+
+// Fills program->checks and root_check from the compiled nodes (check.cc).
+void BuildChecks(Program* program);
+
+// IsValid (check.cc): the Checks' walk, the full validator for kFull nodes.
+bool CheckValid(const Program& program, const Json& instance);
+
+// The full validator's yes or no for `node` entered at reference depth `depth` (validate.cc),
+// the same answer as from the root.
+bool FullValid(const Program& program, const Node* node, const Json& instance, int depth);
+
+// Nested $ref/$dynamicRef evaluations deeper than this fail (a schema such as {"$ref": "#"}
+// would otherwise recurse forever on one instance).
+inline constexpr int kMaxDepth = 512;
 
 // Format checks (format.cc): true when `value` is a valid `format` or the format is unknown.
 bool FormatValid(std::string_view format, std::string_view value);

@@ -11,13 +11,10 @@
 #include "llmkit/schema.h"
 #include "schema/program.h"
 #include "schema/uri.h"
+#include "schema/values.h"
 
 namespace llmkit::internal::schema {
 namespace {
-
-// Nested $ref/$dynamicRef evaluations deeper than this fail (a schema such as {"$ref": "#"}
-// would otherwise recurse forever on one instance).
-constexpr int kMaxDepth = 512;
 
 // Which properties (by member index) or items (by index) have been evaluated.
 struct Annotations {
@@ -35,28 +32,6 @@ struct Annotations {
   bool Evaluated(size_t i) const { return all || (i < marks.size() && marks[i]); }
 };
 
-uint8_t TypeBits(const Json& j) {
-  switch (j.type()) {
-    case Json::Type::kNull:
-      return kNullType;
-    case Json::Type::kBool:
-      return kBooleanType;
-    case Json::Type::kInt:
-      return kIntegerType | kNumberType;
-    case Json::Type::kDouble: {
-      const double d = j.as_double();
-      return std::isfinite(d) && std::floor(d) == d ? kIntegerType | kNumberType : kNumberType;
-    }
-    case Json::Type::kString:
-      return kStringType;
-    case Json::Type::kArray:
-      return kArrayType;
-    case Json::Type::kObject:
-      return kObjectType;
-  }
-  return 0;
-}
-
 std::string TypeNames(uint8_t bits) {
   static const char* kNames[] = {"null",   "boolean", "integer", "number",
                                  "string", "array",   "object"};
@@ -67,62 +42,9 @@ std::string TypeNames(uint8_t bits) {
   return out;
 }
 
-template <typename Word>
-Word Load(const char* p) {
-  Word w;
-  std::memcpy(&w, p, sizeof(w));
-  return w;
-}
-
-// Equal keys: the lengths first, then (up to 16 bytes, most keys) two overlapping word loads
-// from each end rather than a call to memcmp.
-[[gnu::always_inline]] inline bool SameKey(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  const char* x = a.data();
-  const char* y = b.data();
-  if (n >= 8) {
-    if (n > 16) return std::memcmp(x, y, n) == 0;
-    return Load<uint64_t>(x) == Load<uint64_t>(y) &&
-           Load<uint64_t>(x + n - 8) == Load<uint64_t>(y + n - 8);
-  }
-  if (n >= 4) {
-    return Load<uint32_t>(x) == Load<uint32_t>(y) &&
-           Load<uint32_t>(x + n - 4) == Load<uint32_t>(y + n - 4);
-  }
-  if (n >= 2) {
-    return Load<uint16_t>(x) == Load<uint16_t>(y) &&
-           Load<uint16_t>(x + n - 2) == Load<uint16_t>(y + n - 2);
-  }
-  return n == 0 || x[0] == y[0];
-}
-
-// JSON Schema equality (Json's ==), without its work list for two strings.
-bool SameValue(const Json& a, const Json& b) {
-  if (a.is_string() && b.is_string()) return SameKey(a.as_string(), b.as_string());
-  return a == b;
-}
-
 // `instance` is one of the node's enum values.
 bool InEnum(const Node* n, const Json& instance) {
-  if (n->enum_only_strings) {
-    if (!instance.is_string()) return false;
-    const std::string& s = instance.as_string();
-    for (const Json& v : n->enum_values->as_array()) {
-      if (SameKey(v.as_string(), s)) return true;
-    }
-    return false;
-  }
-  for (const Json& v : n->enum_values->as_array()) {
-    if (v == instance) return true;
-  }
-  return false;
-}
-
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
+  return InValues(*n->enum_values, n->enum_only_strings, instance);
 }
 
 bool MultipleOf(const Json& value, double divisor) {
@@ -151,6 +73,11 @@ class Validator {
       : program_(program), errors_(errors), all_(program.options.all_errors) {}
 
   bool Run(const Json& instance) { return Validate(program_.root, instance, nullptr); }
+  // `node` entered at reference depth `depth`.
+  bool RunAt(const Node* node, const Json& instance, int depth) {
+    depth_ = depth;
+    return Validate(node, instance, nullptr);
+  }
 
  private:
   // Keyword and instance locations are kept only when errors are collected.
@@ -724,6 +651,12 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
 }
 
 }  // namespace
+
+bool FullValid(const Program& program, const Node* node, const Json& instance, int depth) {
+  Validator<false> v(program, nullptr);
+  return v.RunAt(node, instance, depth);
+}
+
 }  // namespace llmkit::internal::schema
 
 #undef LLMKIT_SCHEMA_FAIL
@@ -745,8 +678,7 @@ absl::StatusOr<JsonSchema> JsonSchema::Compile(std::string_view schema_text,
 }
 
 bool JsonSchema::IsValid(const Json& instance) const {
-  internal::schema::Validator<false> v(*program_, nullptr);
-  return v.Run(instance);
+  return internal::schema::CheckValid(*program_, instance);
 }
 
 std::vector<SchemaError> JsonSchema::Validate(const Json& instance) const {
