@@ -114,7 +114,9 @@ class Json {
   // Accessors. REQUIRES: the value has that type (as_double also accepts kInt).
   bool as_bool() const { return std::get<bool>(value_); }
   int64_t as_int() const { return std::get<int64_t>(value_); }
-  double as_double() const;
+  double as_double() const {
+    return is_int() ? static_cast<double>(std::get<int64_t>(value_)) : std::get<double>(value_);
+  }
   const std::string& as_string() const { return std::get<std::string>(value_); }
   const Array& as_array() const { return std::get<Array>(value_); }
   Array& as_array() { return std::get<Array>(value_); }

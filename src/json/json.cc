@@ -584,11 +584,6 @@ std::string Json::Dump(const JsonDumpOptions& options) const {
   return out;
 }
 
-double Json::as_double() const {
-  if (is_int()) return static_cast<double>(as_int());
-  return std::get<double>(value_);
-}
-
 size_t Json::size() const {
   if (is_array()) return as_array().size();
   if (is_object()) return as_object().size();

@@ -108,6 +108,10 @@ void Fill(const Node& n, const absl::flat_hash_map<const Node*, const Check*>& o
   }
 }
 
+// The tests that read only the value (no subschema).
+constexpr uint8_t kValueTests =
+    Check::kEnum | Check::kConst | Check::kNumber | Check::kLength | Check::kPattern;
+
 class Walk {
  public:
   explicit Walk(const Program& program) : program_(program) {}
@@ -124,7 +128,10 @@ class Walk {
     if (depth >= kMaxDepth) return false;
     const auto type = static_cast<size_t>(v.type());
     if (c->types != 0 && (kBitsOf[type] & c->types) == 0 && !IntegralDouble(c, v)) return false;
-    return c->tests == 0 || Tests(c, v, depth + 1);
+    const uint8_t tests = c->tests;
+    if (tests == 0) return true;
+    if ((tests & kValueTests) != 0 && !Value(c, v)) return false;
+    return (tests & ~kValueTests) == 0 || Nested(c, v, depth + 1);
   }
 
  private:
@@ -145,38 +152,39 @@ class Walk {
     }
   }
 
-  // The keywords beyond the type; `depth` is the children's.
-  [[gnu::noinline]] bool Tests(const Check* c, const Json& v, int depth) {
+  // The keywords on the value itself beyond its type (most leaves stop here), answered where
+  // the parent walks its members or items; enum and const out of line.
+  [[gnu::always_inline]] static bool Value(const Check* c, const Json& v) {
     const uint8_t tests = c->tests;
-    if ((tests & Check::kEnum) && !InValues(*c->enum_values, c->enum_only_strings, v)) {
+    if ((tests & (Check::kEnum | Check::kConst)) != 0 && !Listed(c, v)) return false;
+    if (v.is_string()) {
+      const std::string& s = v.as_string();
+      if ((tests & Check::kLength) && !LengthWithin(s, c->min_length, c->max_length)) return false;
+      return (tests & Check::kPattern) == 0 || c->pattern->Search(s);
+    }
+    if ((tests & Check::kNumber) && v.is_number()) {
+      const double x = v.as_double();
+      if (c->has_lower && !(c->lower_exclusive ? x > c->lower : x >= c->lower)) return false;
+      if (c->has_upper && !(c->upper_exclusive ? x < c->upper : x <= c->upper)) return false;
+    }
+    return true;
+  }
+
+  // enum and const.
+  [[gnu::noinline]] static bool Listed(const Check* c, const Json& v) {
+    if ((c->tests & Check::kEnum) && !InValues(*c->enum_values, c->enum_only_strings, v)) {
       return false;
     }
-    if ((tests & Check::kConst) && !(*c->const_value == v)) return false;
-    switch (v.type()) {
-      case Json::Type::kInt:
-      case Json::Type::kDouble:
-        if (tests & Check::kNumber) {
-          const double x = v.as_double();
-          if (c->has_lower && !(c->lower_exclusive ? x > c->lower : x >= c->lower)) return false;
-          if (c->has_upper && !(c->upper_exclusive ? x < c->upper : x <= c->upper)) return false;
-        }
-        break;
-      case Json::Type::kString:
-        if ((tests & Check::kLength) &&
-            !LengthWithin(v.as_string(), c->min_length, c->max_length)) {
-          return false;
-        }
-        if ((tests & Check::kPattern) && !c->pattern->Search(v.as_string())) return false;
-        break;
-      case Json::Type::kObject:
-        if ((tests & Check::kObject) && !Object(c, v.as_object(), v, depth)) return false;
-        break;
-      case Json::Type::kArray:
-        if ((tests & Check::kArray) && !Array(c, v.as_array(), depth)) return false;
-        break;
-      default:
-        break;
+    return (c->tests & Check::kConst) == 0 || *c->const_value == v;
+  }
+
+  // The keywords that apply subschemas; `depth` is the children's.
+  [[gnu::noinline]] bool Nested(const Check* c, const Json& v, int depth) {
+    const uint8_t tests = c->tests;
+    if ((tests & Check::kObject) && v.is_object() && !Object(c, v.as_object(), v, depth)) {
+      return false;
     }
+    if ((tests & Check::kArray) && v.is_array() && !Array(c, v.as_array(), depth)) return false;
     return (tests & Check::kCombinator) == 0 || Combinators(c, v, depth);
   }
 

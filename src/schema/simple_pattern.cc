@@ -232,10 +232,14 @@ std::optional<SimplePattern> SimplePattern::Parse(std::string_view s) {
   }
   p.accept_ = uint64_t{1} << positions;
   p.start_ = p.Closure(1);
+  if (p.anchored_start_ && p.anchored_end_ && p.skip_ == 0 && p.repeat_ == 0) {
+    p.fixed_length_ = positions;
+  }
   return p;
 }
 
 uint64_t SimplePattern::Closure(uint64_t states) const {
+  if (skip_ == 0) return states;
   for (;;) {
     const uint64_t more = states | ((states & skip_) << 1);
     if (more == states) return states;
@@ -244,6 +248,14 @@ uint64_t SimplePattern::Closure(uint64_t states) const {
 }
 
 bool SimplePattern::Search(std::string_view text) const {
+  if (fixed_length_ >= 0) {  // "^[A-Z]{3}$": position i must hold text[i].
+    if (text.size() != static_cast<size_t>(fixed_length_)) return false;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c >= 128 || (masks_[c] >> i & 1) == 0) return false;
+    }
+    return true;
+  }
   uint64_t states = start_;
   if (!anchored_end_ && (states & accept_) != 0) return true;
   for (const char ch : text) {

@@ -37,6 +37,7 @@ class SimplePattern {
   uint64_t skip_ = 0;                  // Positions that may match nothing (x?, x*).
   uint64_t accept_ = 0;                // The bit after the last position.
   uint64_t start_ = 0;                 // Closure of the first position.
+  int fixed_length_ = -1;  // ^...$ with every position matched once: the length it matches.
   bool anchored_start_ = false;
   bool anchored_end_ = false;
 };

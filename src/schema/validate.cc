@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -333,11 +334,10 @@ bool Validator<kErrors>::Assertions(const Node* n, const Json& instance) {
   }
   if (n->has_string && instance.is_string()) {
     const std::string& s = instance.as_string();
-    // A string of b bytes has between ceil(b / 4) and b code points: count them only when
-    // that range does not settle both bounds.
-    const auto bytes = static_cast<int64_t>(s.size());
-    if ((n->max_length && bytes > *n->max_length) ||
-        (n->min_length && (bytes + 3) / 4 < *n->min_length)) {
+    // Code points counted again for the messages only when a bound fails.
+    if ((n->max_length || n->min_length) &&
+        !LengthWithin(s, n->min_length.value_or(0),
+                      n->max_length.value_or(std::numeric_limits<int64_t>::max()))) {
       const int64_t length = static_cast<int64_t>(CodePoints(s));
       if (n->max_length && length > *n->max_length &&
           !check(LLMKIT_SCHEMA_FAIL("maxLength", absl::StrCat("must NOT have more than ",

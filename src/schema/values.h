@@ -4,6 +4,8 @@
 #ifndef LLMKIT_SRC_SCHEMA_VALUES_H_
 #define LLMKIT_SRC_SCHEMA_VALUES_H_
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -89,19 +91,52 @@ inline bool InValues(const Json& values, bool only_strings, const Json& instance
   return false;
 }
 
+// UTF-8 code points: the bytes that are not continuation bytes (10xxxxxx), eight at a time.
 inline size_t CodePoints(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
+  constexpr uint64_t kHigh = 0x8080808080808080;
+  // Bit 7 set and bit 6 (moved up to bit 7 by the shift) clear, in each byte of w.
+  auto continuation_bytes = [](uint64_t w) {
+    return static_cast<size_t>(__builtin_popcountll(w & ~(w << 1) & kHigh));
+  };
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (n < 8) {
+    if (n >= 4 && ((LoadWord<uint32_t>(p) | LoadWord<uint32_t>(p + n - 4)) & 0x80808080) == 0) {
+      return n;  // ASCII.
+    }
+    size_t continuation = 0;
+    for (size_t i = 0; i < n; ++i)
+      continuation += (static_cast<unsigned char>(p[i]) & 0xC0) == 0x80;
+    return n - continuation;
+  }
+  size_t continuation = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) continuation += continuation_bytes(LoadWord<uint64_t>(p + i));
+  if (i < n) {
+    // The last eight bytes, without the ones counted already (the first, in memory order).
+    uint64_t w = LoadWord<uint64_t>(p + n - 8);
+    const size_t counted = 8 - (n - i);
+    if constexpr (std::endian::native == std::endian::little) {
+      w &= ~uint64_t{0} << (8 * counted);
+    } else {
+      w &= ~uint64_t{0} >> (8 * counted);
+    }
+    continuation += continuation_bytes(w);
+  }
+  return n - continuation;
 }
 
-// A string of b bytes has between ceil(b / 4) and b code points: counted only when that range
-// does not settle both bounds.
+// minLength <= code points <= maxLength. A string of b bytes has between ceil(b / 4) and b code
+// points: counted only when that range does not settle both bounds.
 inline bool LengthWithin(std::string_view s, int64_t min_length, int64_t max_length) {
-  const auto bytes = static_cast<int64_t>(s.size());
-  if (bytes <= max_length && (bytes + 3) / 4 >= min_length) return true;
-  const auto length = static_cast<int64_t>(CodePoints(s));
-  return length <= max_length && length >= min_length;
+  if (max_length < 0) return false;
+  const uint64_t bytes = s.size();
+  const auto min = static_cast<uint64_t>(std::max<int64_t>(min_length, 0));
+  const auto max = static_cast<uint64_t>(max_length);
+  if (bytes < min) return false;
+  if (bytes <= max && bytes / 4 >= min) return true;  // b / 4 <= ceil(b / 4).
+  const uint64_t length = CodePoints(s);
+  return length >= min && length <= max;
 }
 
 // Array items pairwise distinct under JSON Schema equality.

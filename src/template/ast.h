@@ -20,7 +20,7 @@ namespace llmkit::internal::tmpl {
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
-struct Renderer;
+class Renderer;
 
 using Args = absl::InlinedVector<Value, 4>;
 using Kwargs = absl::InlinedVector<std::pair<std::string_view, Value>, 2>;
