@@ -75,7 +75,7 @@ Json SettingsJson(const RagPipeline::Impl& impl, int dimensions) {
 // Reads rag.json fields, naming the first one that is missing or of the wrong type.
 class SettingsReader {
  public:
-  SettingsReader(const Json& root, std::string file) : root_(root), file_(std::move(file)) {}
+  explicit SettingsReader(std::string file) : file_(std::move(file)) {}
 
   const Json& Get(const Json& object, const char* key, Json::Type type) {
     const Json* v = object.is_object() ? object.Find(key) : nullptr;
@@ -132,7 +132,6 @@ class SettingsReader {
   const absl::Status& status() const { return status_; }
 
  private:
-  const Json& root_;
   std::string file_;
   absl::Status status_;
   Json null_;
@@ -475,7 +474,7 @@ absl::StatusOr<std::unique_ptr<RagPipeline>> RagPipeline::Load(const std::string
   if (!text.ok()) return text.status();
   absl::StatusOr<Json> root = Json::Parse(*text);
   if (!root.ok()) return absl::DataLossError(absl::StrCat(file, ": ", root.status().message()));
-  SettingsReader read(*root, file);
+  SettingsReader read(file);
   if (read.String(*root, "format") != "llmkit-rag") {
     return absl::DataLossError(absl::StrCat(file, ": not an llmkit RAG settings file"));
   }
