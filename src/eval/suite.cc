@@ -314,7 +314,9 @@ namespace {
 // Request settings from a provider's config; the connection keys are the maker's; anything else
 // goes into the request body as it is (as promptfoo passes the provider's own options on).
 absl::Status ApplyConfig(const Json& config, const std::string& where, ChatRequest* request) {
-  for (const auto& [key, value] : config.as_object()) {
+  for (const Json::Member& member : config.as_object()) {
+    const std::string& key = member.first;
+    const Json& value = member.second;
     auto number = [&]() -> absl::StatusOr<double> {
       if (!value.is_number()) return Bad(where, absl::StrCat("config.", key, " must be a number"));
       return value.as_double();

@@ -233,7 +233,9 @@ class GuardedModel final : public ChatModel {
     Redaction r = RedactPii(text, found);
     // Number placeholders across messages: one value, one placeholder.
     std::string rewritten = r.text;
-    for (auto& [placeholder, original_value] : r.placeholders) {
+    for (auto& entry : r.placeholders) {
+      const std::string& placeholder = entry.first;
+      const std::string& original_value = entry.second;
       auto same = std::find_if(redaction->placeholders.begin(), redaction->placeholders.end(),
                                [&](const auto& p) { return p.second == original_value; });
       std::string final_placeholder = placeholder;

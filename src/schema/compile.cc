@@ -477,8 +477,9 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
     for (const std::string& name : n.required) {
       size_t i = 0;
       while (i < n.properties.size() && n.properties[i].first != name) ++i;
-      if (i == n.properties.size()) {
+      if (i == n.properties.size()) {  // Not counted: looked up one by one.
         n.required_in_properties = false;
+        n.required_property.assign(n.properties.size(), 0);
         break;
       }
       n.required_property[i] = 1;

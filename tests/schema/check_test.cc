@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -137,6 +138,83 @@ class Generator {
     }
   }
 
+  // A value built to pass much of `schema` (its type, enum, bounds, properties, required names,
+  // items; references followed into `root`'s $defs), so that the deeper keywords are reached;
+  // sometimes a random value instead.
+  Json Guided(const Json& schema, const Json& root, int depth) {
+    if (!schema.is_object() || depth < 0 || Pick(10) == 0) return Value(std::max(depth, 0));
+    if (const Json* ref = schema.Find("$ref"); ref != nullptr && Coin()) {
+      const std::string name = ref->as_string().substr(ref->as_string().rfind('/') + 1);
+      const Json* defs = root.Find("$defs");
+      if (defs != nullptr && defs->Find(name) != nullptr) {
+        return Guided(*defs->Find(name), root, depth - 1);
+      }
+    }
+    if (const Json* values = schema.Find("enum"); values != nullptr && Pick(3) != 0) {
+      return values->as_array()[Pick(static_cast<int>(values->size()))];
+    }
+    if (const Json* value = schema.Find("const"); value != nullptr && Pick(3) != 0) return *value;
+    std::string type;
+    if (const Json* t = schema.Find("type"); t != nullptr) {
+      type = t->is_string() ? t->as_string() : t->as_array()[Pick(2)].as_string();
+    } else if (schema.Find("properties") != nullptr || schema.Find("required") != nullptr) {
+      type = "object";
+    } else if (schema.Find("items") != nullptr || schema.Find("prefixItems") != nullptr) {
+      type = "array";
+    }
+    if (type == "object") {
+      Json members = Json::MakeObject();
+      const Json* properties = schema.Find("properties");
+      if (properties != nullptr) {
+        for (const auto& member : properties->as_object()) {
+          if (Pick(4) != 0) members.Set(member.first, Guided(member.second, root, depth - 1));
+        }
+      }
+      if (const Json* required = schema.Find("required"); required != nullptr) {
+        for (const Json& name : required->as_array()) {
+          const Json* sub = properties != nullptr ? properties->Find(name.as_string()) : nullptr;
+          if (Pick(8) != 0 && members.Find(name.as_string()) == nullptr) {
+            members.Set(name.as_string(),
+                        sub != nullptr ? Guided(*sub, root, depth - 1) : Value(depth - 1));
+          }
+        }
+      }
+      if (Pick(4) == 0) members.Set(Key(), Value(depth - 1));
+      return members;
+    }
+    if (type == "array") {
+      Json items = Json::MakeArray();
+      const Json* each = schema.Find("items");
+      const Json* prefix = schema.Find("prefixItems");
+      if (each != nullptr && each->is_array()) prefix = each;
+      if (prefix != nullptr) {
+        for (const Json& p : prefix->as_array()) items.push_back(Guided(p, root, depth - 1));
+      }
+      for (int i = Pick(4); i > 0; --i) {
+        items.push_back(each != nullptr && each->is_object() ? Guided(*each, root, depth - 1)
+                                                             : Value(depth - 1));
+      }
+      return items;
+    }
+    if (type == "integer" || type == "number") {
+      for (const char* bound : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
+        if (const Json* b = schema.Find(bound); b != nullptr && Coin()) {
+          const double nudge[] = {-1, -0.5, 0, 0.5, 1};
+          const double d = b->as_double() + nudge[Pick(5)];
+          if (type == "integer" && d == static_cast<double>(static_cast<int64_t>(d))) {
+            return Json(static_cast<int64_t>(d));
+          }
+          return Json(d);
+        }
+      }
+      return Number();
+    }
+    if (type == "string") return Value(0).is_string() ? Value(0) : Json(std::string("AB"));
+    if (type == "null") return Json(nullptr);
+    if (type == "boolean") return Json(Coin());
+    return Value(std::max(depth, 0));
+  }
+
  private:
   void Structure(Json* s, int depth) {
     if (Pick(3) == 0) {
@@ -222,7 +300,7 @@ TEST(SchemaChecks, IsValidSaysWhatValidateSaysOnRandomSchemas) {
       ASSERT_TRUE(compiled.ok()) << compiled.status() << "\n" << schema.Dump();
       ++schemas;
       for (int i = 0; i < 20; ++i) {
-        const Json instance = g.Value(3);
+        const Json instance = i % 2 == 0 ? g.Value(3) : g.Guided(schema, schema, 4);
         const bool answer = compiled->IsValid(instance);
         ASSERT_EQ(answer, compiled->Validate(instance).empty())
             << "schema " << schema.Dump() << "\ninstance " << instance.Dump();
@@ -233,6 +311,23 @@ TEST(SchemaChecks, IsValidSaysWhatValidateSaysOnRandomSchemas) {
   // Both answers are common: the instances reach the keywords.
   EXPECT_GT(valid, schemas);
   EXPECT_GT(invalid, schemas);
+}
+
+// Found by schema_fuzzer: "meta" is a property and required, "nodes" required but not a property.
+// The names were looked up one by one, but "meta" was also counted as a required property found
+// (against a count of none), so IsValid refused what Validate accepted.
+TEST(SchemaChecks, RequiredNamesOutsidePropertiesAreLookedUp) {
+  const Json schema = *Json::Parse(R"({"type": "object",
+    "properties": {"meta": {"type": "string"}, "other": {"type": "array"}},
+    "required": ["meta", "nodes"]})");
+  const JsonSchema compiled = *JsonSchema::Compile(schema);
+  for (const char* text :
+       {R"({"meta": "root", "nodes": []})", R"({"nodes": 1, "meta": "x"})", R"({"meta": "root"})",
+        R"({"nodes": []})", R"({"meta": 1, "nodes": 1})"}) {
+    const Json instance = *Json::Parse(text);
+    EXPECT_EQ(compiled.IsValid(instance), compiled.Validate(instance).empty()) << text;
+  }
+  EXPECT_TRUE(compiled.IsValid(*Json::Parse(R"({"meta": "root", "nodes": []})")));
 }
 
 }  // namespace
