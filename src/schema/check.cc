@@ -119,15 +119,18 @@ class Walk {
   // `c` entered at reference depth `depth` (the full validator's count: one per node entered,
   // one per $ref followed).
   [[gnu::always_inline]] bool Accept(const Check* c, const Json& v, int depth) {
-    while (c->kind == Check::Kind::kRef) {
-      if (depth >= kMaxDepth) return false;
-      ++depth;
+    if (c->kind == Check::Kind::kRef) {
+      // Each reference followed at depth >= kMaxDepth fails: the last at depth + hops - 1.
+      if (depth + c->hops > kMaxDepth) return false;
+      depth += c->hops;
       c = c->target;
     }
     if (c->kind != Check::Kind::kPlain) return Other(c, v, depth);
     if (depth >= kMaxDepth) return false;
     const auto type = static_cast<size_t>(v.type());
-    if (c->types != 0 && (kBitsOf[type] & c->types) == 0 && !IntegralDouble(c, v)) return false;
+    if (c->types != 0 && (kBitsOf[type] & c->types) == 0 && !IntegralDouble(c->types, v)) {
+      return false;
+    }
     const uint8_t tests = c->tests;
     if (tests == 0) return true;
     if ((tests & kValueTests) != 0 && !Value(c, v)) return false;
@@ -135,8 +138,14 @@ class Walk {
   }
 
  private:
-  static bool IntegralDouble(const Check* c, const Json& v) {
-    if (!v.is_double() || (c->types & kIntegerType) == 0) return false;
+  // A child that is only a type (leaf_types), in its parent's loop at the children's depth.
+  [[gnu::always_inline]] static bool Leaf(uint8_t types, const Json& v, int depth) {
+    if (depth >= kMaxDepth) return false;
+    return (kBitsOf[static_cast<size_t>(v.type())] & types) != 0 || IntegralDouble(types, v);
+  }
+
+  static bool IntegralDouble(uint8_t types, const Json& v) {
+    if (!v.is_double() || (types & kIntegerType) == 0) return false;
     const double d = v.as_double();
     return std::isfinite(d) && std::floor(d) == d;
   }
@@ -219,9 +228,13 @@ class Walk {
         }
       }
       if (found < count) {
+        const Check::Property& property = properties[found];
         next = found + 1;
-        required += properties[found].required;
-        if (!Accept(properties[found].check, value, depth)) return false;
+        required += property.required;
+        if (property.leaf_types != 0 ? !Leaf(property.leaf_types, value, depth)
+                                     : !Accept(property.check, value, depth)) {
+          return false;
+        }
       } else if (c->closed) {
         return false;
       } else if (c->additional != nullptr && !Accept(c->additional, value, depth)) {
@@ -241,8 +254,15 @@ class Walk {
     }
     if (c->items != nullptr) {
       const Check* each = c->items;
-      for (size_t i = c->items_after_prefix ? c->prefix.size() : 0; i < items.size(); ++i) {
-        if (!Accept(each, items[i], depth)) return false;
+      const size_t first = c->items_after_prefix ? c->prefix.size() : 0;
+      if (c->items_leaf_types != 0) {
+        for (size_t i = first; i < items.size(); ++i) {
+          if (!Leaf(c->items_leaf_types, items[i], depth)) return false;
+        }
+      } else {
+        for (size_t i = first; i < items.size(); ++i) {
+          if (!Accept(each, items[i], depth)) return false;
+        }
       }
     }
     return true;
@@ -295,14 +315,35 @@ void BuildChecks(Program* program) {
     if (n.boolean.has_value()) {
       c->kind = *n.boolean ? Check::Kind::kTrue : Check::Kind::kFalse;
     } else if (n.path == Node::Path::kRefOnly) {
-      c->kind = Check::Kind::kRef;
-      c->target = of.at(n.ref);
+      // Down the chain of nodes that are only a $ref; a loop of them is the full validator's
+      // (it fails at the depth limit).
+      const Node* end = n.ref;
+      int hops = 1;
+      while (end->path == Node::Path::kRefOnly && hops <= static_cast<int>(program->nodes.size())) {
+        end = end->ref;
+        ++hops;
+      }
+      if (end->path == Node::Path::kRefOnly) {
+        c->kind = Check::Kind::kFull;
+      } else {
+        c->kind = Check::Kind::kRef;
+        c->target = of.at(end);
+        c->hops = hops;
+      }
     } else if (Plain(n, program->options)) {
       c->kind = Check::Kind::kPlain;
       Fill(n, of, c);
     } else {
       c->kind = Check::Kind::kFull;
     }
+  }
+  // Children that are nothing but a type, now that every Check is filled.
+  auto leaf_types = [](const Check* c) -> uint8_t {
+    return c != nullptr && c->kind == Check::Kind::kPlain && c->tests == 0 ? c->types : 0;
+  };
+  for (Check& c : program->checks) {
+    for (Check::Property& p : c.properties) p.leaf_types = leaf_types(p.check);
+    c.items_leaf_types = leaf_types(c.items);
   }
   program->root_check = of.at(program->root);
 }

@@ -141,6 +141,7 @@ struct Check {
     std::string_view name;
     const Check* check = nullptr;
     bool required = false;
+    uint8_t leaf_types = 0;  // `check` is nothing but these types: answered in the member loop.
   };
 
   Kind kind = Kind::kFull;
@@ -157,7 +158,8 @@ struct Check {
   const Pattern* pattern = nullptr;
   const Json* enum_values = nullptr;
   const Json* const_value = nullptr;
-  const Check* target = nullptr;  // kRef: the $ref's Check.
+  const Check* target = nullptr;  // kRef: the first Check down the $ref chain that is not kRef,
+  int hops = 0;                   // the references followed to reach it.
   const Node* node = nullptr;     // kFull: what the full validator reads.
 
   // kObject.
@@ -171,6 +173,7 @@ struct Check {
   // kArray.
   std::vector<const Check*> prefix;
   const Check* items = nullptr;
+  uint8_t items_leaf_types = 0;  // As Property::leaf_types.
   int64_t min_items = 0, max_items = INT64_MAX;
 
   // kCombinator.
