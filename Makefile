@@ -95,12 +95,14 @@ bench: build
 	  $(RELEASE)/benchmarks/tokenizer_benchmark
 	OMP_WAIT_POLICY=PASSIVE LLMKIT_SHARED_DIR=$(abspath ../shared) $(RELEASE)/benchmarks/index_benchmark
 	LLMKIT_CORPUS=build/corpus.txt $(RELEASE)/benchmarks/rag_benchmark
+	$(RELEASE)/benchmarks/schema_benchmark
 
 compare: build peers
 	/usr/bin/python3 benchmarks/compare/chunkers
 	/usr/bin/python3 benchmarks/compare/tokenizers
 	/usr/bin/python3 benchmarks/compare/clients
 	/usr/bin/python3 benchmarks/compare/templates
+	/usr/bin/python3 benchmarks/compare/schemas
 	/usr/bin/python3 benchmarks/compare/index
 	/usr/bin/python3 benchmarks/compare/retrieval_eval
 	/usr/bin/python3 benchmarks/compare/rag_eval

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -71,6 +72,7 @@ class Compiler {
     for (size_t i = 0; i < pending_.size(); ++i) {
       Pending ref = pending_[i];  // A copy: resolving may add to pending_.
       LLMKIT_ASSIGN_OR_RETURN(Node * target, Resolve(ref));
+      ref.node->ref_location = ref.location;
       if (ref.dynamic) {
         ref.node->dynamic_ref = target;
         std::string fragment = FragmentOf(ref.uri);
@@ -449,6 +451,89 @@ class Compiler {
   std::vector<Pending> pending_;
 };
 
+// The subschemas `n` applies to the instance it is given itself (not to its members or items),
+// its references first: `*references` of them.
+std::vector<const Node*> InPlace(const Node& n, const Program& program, size_t* references) {
+  std::vector<const Node*> out;
+  auto add = [&](const Node* s) {
+    if (s != nullptr) out.push_back(s);
+  };
+  add(n.ref);
+  add(n.dynamic_ref);
+  if (!n.dynamic_anchor.empty()) {  // Any resource in the dynamic scope may hold the target.
+    for (const Resource& r : program.resources) {
+      if (auto it = r.dynamic_anchors.find(n.dynamic_anchor); it != r.dynamic_anchors.end()) {
+        add(it->second);
+      }
+    }
+  }
+  *references = out.size();
+  for (const auto* list : {&n.all_of, &n.any_of, &n.one_of}) {
+    for (const Node* s : *list) add(s);
+  }
+  add(n.not_schema);
+  add(n.if_schema);
+  add(n.then_schema);
+  add(n.else_schema);
+  for (const auto& [name, s] : n.dependent_schemas) add(s);
+  return out;
+}
+
+// Refuses a reference that leads back to where it is without descending into the instance
+// ({"$ref": "#"}, or through allOf, anyOf, oneOf, not, if/then/else, dependentSchemas): such a
+// schema never finishes on an instance that reaches it (2020-12 core, "infinite recursion":
+// undefined behavior), and through branching keywords it took exponential time before the depth
+// limit stopped it. A depth-first search with its own stack (schemas may be deep).
+absl::Status RefuseInPlaceLoops(const Program& program) {
+  enum : uint8_t { kNew, kOnPath, kDone };
+  absl::flat_hash_map<const Node*, uint8_t> state;
+  struct Frame {
+    const Node* node;
+    std::vector<const Node*> next;
+    size_t references = 0;  // next[0, references) are its $ref and $dynamicRef targets.
+    size_t i = 0;
+  };
+  auto frame = [&](const Node* n) {
+    Frame f{n, {}};
+    f.next = InPlace(*n, program, &f.references);
+    return f;
+  };
+  for (const Node& start : program.nodes) {
+    if (state[&start] != kNew) continue;
+    std::vector<Frame> path;
+    path.push_back(frame(&start));
+    state[&start] = kOnPath;
+    while (!path.empty()) {
+      Frame& top = path.back();
+      if (top.i == top.next.size()) {
+        state[top.node] = kDone;
+        path.pop_back();
+        continue;
+      }
+      const Node* next = top.next[top.i++];
+      uint8_t& s = state[next];
+      if (s == kOnPath) {
+        // The loop is the path from `next` to here; one of its steps is a reference (subschemas
+        // alone nest without loops): named by its location.
+        for (auto f = path.rbegin(); f != path.rend(); ++f) {
+          if (f->i - 1 < f->references) {
+            return Bad(f->node->ref_location,
+                       "refers back to itself without descending into the instance (a loop "
+                       "that never ends on any instance reaching it)");
+          }
+          if (f->node == next) break;
+        }
+        return Bad("", "a reference loop without descending into the instance");
+      }
+      if (s == kNew) {
+        s = kOnPath;
+        path.push_back(frame(next));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema,
@@ -459,6 +544,7 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
   Compiler compiler(program.get());
   LLMKIT_RETURN_IF_ERROR(compiler.AddDocument(document, ""));
   LLMKIT_RETURN_IF_ERROR(compiler.ResolveAll());
+  LLMKIT_RETURN_IF_ERROR(RefuseInPlaceLoops(*program));
   for (Node& n : program->nodes) {
     n.has_assertions = n.types != 0 || n.enum_values != nullptr || n.const_value != nullptr ||
                        n.multiple_of || n.maximum || n.exclusive_maximum || n.minimum ||

@@ -94,6 +94,7 @@ struct Node {
   Node* unevaluated_properties = nullptr;
   Node* ref = nullptr;
   Node* dynamic_ref = nullptr;
+  std::string ref_location;    // Where its $ref or $dynamicRef is (compile errors).
   std::string dynamic_anchor;  // $dynamicRef's anchor name when its target is a $dynamicAnchor.
   std::string format;
 

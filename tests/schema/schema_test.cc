@@ -121,18 +121,43 @@ TEST(JsonSchema, EcmaRegexMeaningOnRe2) {
 }
 
 TEST(JsonSchema, HostileInstancesNeverCrash) {
-  // A $ref loop on one instance is an error, not a stack overflow.
-  JsonSchema loop = S(R"({"$ref": "#"})");
-  EXPECT_FALSE(loop.IsValid(Json(1)));
-  EXPECT_THAT(loop.Validate(Json(1))[0].message, HasSubstr("nest too deep"));
-  // A loop through 400 nested allOf: every subschema counts toward the limit, not only $refs.
+  // A reference back to where it is without descending into the instance never ends (and
+  // through branching keywords took exponential time before the depth limit stopped it):
+  // refused when compiling, naming the reference.
+  for (const char* looping : {
+           R"({"$ref": "#"})",
+           R"({"$defs": {"a": {"anyOf": [{"$ref": "#/$defs/b"}, true]},
+                         "b": {"oneOf": [{"not": {"$ref": "#/$defs/a"}}, {}]}},
+               "items": {"$ref": "#/$defs/a"}})",
+           R"({"if": {"$ref": "#"}})",
+           R"({"dependentSchemas": {"x": {"allOf": [{"$ref": "#"}]}}})",
+           R"({"$dynamicAnchor": "n", "anyOf": [{"$dynamicRef": "#n"}]})",
+       }) {
+    absl::StatusOr<JsonSchema> s = JsonSchema::Compile(looping);
+    ASSERT_FALSE(s.ok()) << looping;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.status().message(), HasSubstr("ef':"));  // At its $ref or $dynamicRef.
+    EXPECT_THAT(s.status().message(), HasSubstr("without descending into the instance"));
+  }
+  // Descending into members or items is recursion, not a loop.
+  EXPECT_TRUE(JsonSchema::Compile(R"({"items": {"$ref": "#"}, "properties": {"x": {"$ref": "#"}},
+                                      "allOf": [{"additionalProperties": {"$ref": "#"}}]})")
+                  .ok());
+  // 400 nested allOf around a reference that descends: every subschema counts toward the depth
+  // limit, not only $refs, so a deep instance is an error, not a stack overflow.
   std::string nested;
   for (int i = 0; i < 400; ++i) nested += R"({"allOf": [)";
-  nested += R"({"$ref": "#"})";
+  nested += R"({"items": {"$ref": "#"}})";
   for (int i = 0; i < 400; ++i) nested += "]}";
-  JsonSchema nested_loop = S(nested);
-  EXPECT_FALSE(nested_loop.IsValid(Json(1)));
-  EXPECT_THAT(nested_loop.Validate(Json(1)).back().message, HasSubstr("nest too deep"));
+  JsonSchema nested_recursion = S(nested);
+  Json ten = Json::MakeArray();
+  for (int i = 0; i < 10; ++i) {
+    Json outer = Json::MakeArray();
+    outer.push_back(std::move(ten));
+    ten = std::move(outer);
+  }
+  EXPECT_FALSE(nested_recursion.IsValid(ten));
+  EXPECT_THAT(nested_recursion.Validate(ten).back().message, HasSubstr("nest too deep"));
   // 100,000 nested arrays built in code.
   Json deep = Json::MakeArray();
   for (int i = 0; i < 100'000; ++i) {
