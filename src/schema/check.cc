@@ -205,30 +205,14 @@ class Walk {
         if (v.Find(name) == nullptr) return false;
       }
     }
-    const Check::Property* properties = c->properties.data();
     const size_t count = c->properties.size();
     size_t required = 0;
-    // Instances mostly list their members in the schema's order: try the property after the
-    // last one found, then the others (a few: compared; many: the index).
     size_t next = 0;
     for (const auto& [key, value] : members) {
-      size_t found = count;
-      if (next < count && SameKey(properties[next].name, key)) {
-        found = next;
-      } else if (count <= 8) {
-        for (size_t p = 0; p < count; ++p) {
-          if (SameKey(properties[p].name, key)) {
-            found = p;
-            break;
-          }
-        }
-      } else if (count > 0) {
-        if (auto it = c->property_index->find(key); it != c->property_index->end()) {
-          found = it->second;
-        }
-      }
+      const size_t found = FindProperty(c->properties, next, key, *c->property_index,
+                                        [](const Check::Property& p) { return p.name; });
       if (found < count) {
-        const Check::Property& property = properties[found];
+        const Check::Property& property = c->properties[found];
         next = found + 1;
         required += property.required;
         if (property.leaf_types != 0 ? !Leaf(property.leaf_types, value, depth)

@@ -490,8 +490,6 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
   const bool per_member = !n->properties.empty() || !n->pattern_properties.empty() ||
                           n->additional_properties != nullptr || n->property_names != nullptr;
   if (per_member) {
-    // Instances mostly list their members in the schema's order: try the property after the
-    // last one found, then the others (a few: compared; many: the index).
     size_t next = 0;
     const size_t properties = n->properties.size();
     const size_t count = members.size();
@@ -500,19 +498,9 @@ bool Validator<kErrors>::Objects(const Node* n, const Json& instance, Annotation
       bool matched = false;
       if (properties > 0) {
         const Node* sub = nullptr;
-        size_t found = properties;
-        if (next < properties && SameKey(n->properties[next].first, key)) {
-          found = next;
-        } else if (properties <= 8) {
-          for (size_t p = 0; p < properties; ++p) {
-            if (SameKey(n->properties[p].first, key)) {
-              found = p;
-              break;
-            }
-          }
-        } else if (auto it = n->property_index.find(key); it != n->property_index.end()) {
-          found = it->second;
-        }
+        const size_t found =
+            FindProperty(n->properties, next, key, n->property_index,
+                         [](const auto& p) -> std::string_view { return p.first; });
         if (found < properties) {
           sub = n->properties[found].second;
           next = found + 1;

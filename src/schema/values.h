@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "llmkit/json.h"
 #include "schema/program.h"
 
@@ -67,6 +68,25 @@ Word LoadWord(const char* p) {
            LoadWord<uint16_t>(x + n - 2) == LoadWord<uint16_t>(y + n - 2);
   }
   return n == 0 || x[0] == y[0];
+}
+
+// The index in `properties` (a few compared, many through `index`) of the property named `key`,
+// or properties.size(). Instances mostly list their members in the schema's order, so the one
+// at `next` (after the last found) is tried first. `name(p)` is a property's name.
+template <typename Properties, typename Name>
+[[gnu::always_inline]] inline size_t FindProperty(
+    const Properties& properties, size_t next, std::string_view key,
+    const absl::flat_hash_map<std::string, size_t>& index, Name name) {
+  const size_t count = properties.size();
+  if (next < count && SameKey(name(properties[next]), key)) return next;
+  if (count <= 8) {
+    for (size_t p = 0; p < count; ++p) {
+      if (SameKey(name(properties[p]), key)) return p;
+    }
+    return count;
+  }
+  auto it = index.find(absl::string_view(key.data(), key.size()));  // Not std::string_view here.
+  return it == index.end() ? count : it->second;
 }
 
 // JSON Schema equality (Json's ==), without its work list for two strings.
