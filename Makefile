@@ -44,7 +44,7 @@ test: deps peers lint test-release bench-guard test-asan test-tsan
 # The hot paths against their floors and peers, ratios measured in one run (best of 3); fails on
 # a regression. Appends to benchmarks/guard/results.jsonl and redraws docs/benchmarks/*.png.
 bench-guard:
-	cmake --build --preset release -j $(JOBS) --target index_benchmark _llmkit
+	cmake --build --preset release -j $(JOBS) --target index_benchmark schema_validate _llmkit
 	bash scripts/fetch-corpus.sh $(RELEASE)/corpus.txt > /dev/null
 	LLMKIT_SHARED_DIR=$(abspath ../shared) /usr/bin/python3 benchmarks/guard/bench_guard.py --build $(RELEASE)
 	/usr/bin/python3 scripts/bench-charts.py

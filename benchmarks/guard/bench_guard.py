@@ -19,6 +19,9 @@ twice more before it fails).
   chunking          RecursiveCharacterSplitter 1000/200 from Python at least 8x LangChain.js
                     (the Python docs corpus, 11 MB)
   tokenizing        cl100k_base encode_ordinary from Python at least 8x npm tiktoken (same corpus)
+  JSON Schema       JsonSchema.IsValid on parsed instances at least 0.75x ajv 8's validations per
+                    second in the worst of benchmarks/compare/schemas' six cases (a floor
+                    against regressions; that script holds the goal of >= 1x, met at 1.06-1.45x)
 
 Each run appends one JSON record (figures, limits, commit, date, machine) to
 benchmarks/guard/results.jsonl; scripts/bench-charts.py draws docs/benchmarks/*.png from it.
@@ -245,6 +248,25 @@ class Guard:
         return peer["seconds"] / ours, {"tiktoken_mb_s": round(size / peer["seconds"], 1),
                                         "llmkit_python_mb_s": round(size / ours, 1)}
 
+    def json_schema(self):
+        """The worst ratio of llmkit's to ajv's validations per second, instance parsed, over the
+        six cases of benchmarks/compare/schemas (one process per side, as that script runs)."""
+        import importlib.machinery
+        import importlib.util
+        loader = importlib.machinery.SourceFileLoader(
+            "compare_schemas", str(ROOT / "benchmarks" / "compare" / "schemas"))  # No .py suffix.
+        compare = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+        loader.exec_module(compare)
+        ours, theirs = compare.run_both(self.build, compare.build_cases())
+        ratios = {}
+        for name, o in ours.items():
+            t = theirs[name]
+            if not (o["valid_ok"] and o["invalid_ok"] and t["valid_ok"] and t["invalid_ok"]):
+                return 0.0, {"error": f"{name}: llmkit and ajv disagree on validity"}
+            for kind in ("valid", "invalid"):
+                ratios[f"{name} {kind}"] = round(o[f"{kind}_per_s"] / t[f"{kind}_per_s"], 2)
+        return min(ratios.values()), {"ratios": ratios}
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -293,6 +315,9 @@ def main():
     if wanted("tokenizing"):
         guard.check("tokenizing vs npm tiktoken", guard.tokenizing, ">=", 8.0,
                     "cl100k encode_ordinary, Python")
+    if wanted("json"):
+        guard.check("JSON Schema vs ajv (worst of 6)", guard.json_schema, ">=", 0.75,
+                    "IsValid, instance parsed, C++")
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip() or "unknown"
