@@ -74,7 +74,8 @@ class Guard:
             ok = value <= limit if op == "<=" else value >= limit
             if ok or not enforced:
                 break
-            print(f"  {name}: {value:.2f} not {op} {limit} on attempt {attempt + 1}", flush=True)
+            print(f"  {name}: {value:.2f} not {op} {limit} on attempt {attempt + 1} "
+                  f"{json.dumps(figures)}", flush=True)
         self.figures[name] = {"value": value, "op": op, "limit": limit, "enforced": enforced,
                               **figures}
         self.results.append((name, value, op, limit, ok or not enforced, note))

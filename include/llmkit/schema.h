@@ -24,6 +24,10 @@
 //
 // Errors: Compile returns kInvalidArgument with the schema location for a schema that is not
 // one (a keyword of the wrong type, a bad regex, an unresolvable `$ref`).
+// Limits: subschemas nested deeper than 512 on one path fail ("schema references nest too
+// deep"); one validation enters at most 2^20 subschemas, or 1,024 per value of the instance when
+// that is more, and fails past it ("validation stopped after N subschema evaluations ...: the
+// schema branches exponentially"), so a hostile schema cannot hang the caller.
 // Threads: a compiled JsonSchema is immutable; any number of threads may validate with it at
 // once. Copies share the compiled form.
 

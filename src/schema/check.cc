@@ -114,7 +114,7 @@ constexpr uint8_t kValueTests =
 
 class Walk {
  public:
-  explicit Walk(const Program& program) : program_(program) {}
+  Walk(const Program& program, Budget* budget) : program_(program), budget_(budget) {}
 
   // `c` entered at reference depth `depth` (the full validator's count: one per node entered,
   // one per $ref followed).
@@ -157,7 +157,7 @@ class Walk {
       case Check::Kind::kFalse:
         return false;
       default:
-        return FullValid(program_, c->node, v, depth);
+        return FullValid(program_, c->node, v, depth, budget_);
     }
   }
 
@@ -187,8 +187,12 @@ class Walk {
     return (c->tests & Check::kConst) == 0 || *c->const_value == v;
   }
 
-  // The keywords that apply subschemas; `depth` is the children's.
+  // The keywords that apply subschemas; `depth` is the children's. Each call spends the budget
+  // (leaves do not: a call's own work is bounded by the schema, so these calls bound the walk).
   [[gnu::noinline]] bool Nested(const Check* c, const Json& v, int depth) {
+    if (!budget_->Spend()) [[unlikely]] {
+      return false;
+    }
     const uint8_t tests = c->tests;
     if ((tests & Check::kObject) && v.is_object() && !Object(c, v.as_object(), v, depth)) {
       return false;
@@ -282,6 +286,7 @@ class Walk {
   }
 
   const Program& program_;
+  Budget* budget_;
 };
 
 }  // namespace
@@ -333,7 +338,9 @@ void BuildChecks(Program* program) {
 }
 
 bool CheckValid(const Program& program, const Json& instance) {
-  return Walk(program).Accept(program.root_check, instance, 0);
+  Budget budget(instance);
+  // A subschema that ran out inside `not` (or a failed `if`) must not turn into a pass.
+  return Walk(program, &budget).Accept(program.root_check, instance, 0) && !budget.exhausted();
 }
 
 }  // namespace llmkit::internal::schema

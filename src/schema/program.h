@@ -201,12 +201,51 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(const Json& schema
 // Fills program->checks and root_check from the compiled nodes (check.cc).
 void BuildChecks(Program* program);
 
-// IsValid (check.cc): the Checks' walk, the full validator for kFull nodes.
+// The work one validation may do. A schema without a reference loop can still branch
+// exponentially (thirty definitions, each an allOf of the next one twice: 2^30 evaluations of
+// one value, hours); a validation that enters more subschemas than any instance of its size
+// needs stops and fails. The allowance is kMinEvaluations, or kEvaluationsPerValue for each
+// value in the instance when that is more; the values are counted only once the floor is
+// reached, so ordinary validations never walk the instance twice.
+class Budget {
+ public:
+  static constexpr uint64_t kMinEvaluations = uint64_t{1} << 20;
+  static constexpr uint64_t kEvaluationsPerValue = 1024;
+
+  explicit Budget(const Json& instance) : instance_(instance) {}
+  Budget(const Budget&) = delete;
+  Budget& operator=(const Budget&) = delete;
+
+  // One subschema entered; false once the allowance is spent (and every call after).
+  bool Spend() {
+    if (++spent_ <= limit_) [[likely]] {
+      return true;
+    }
+    return Extend();
+  }
+  bool exhausted() const { return exhausted_; }
+  // Why validation stopped (for Validate's error).
+  std::string Message() const;
+
+ private:
+  bool Extend();  // validate.cc
+
+  const Json& instance_;
+  uint64_t spent_ = 0;
+  uint64_t limit_ = kMinEvaluations;
+  uint64_t values_ = 0;  // Counted by Extend.
+  bool extended_ = false;
+  bool exhausted_ = false;
+};
+
+// IsValid (check.cc): the Checks' walk, the full validator for kFull nodes; false when the
+// budget runs out.
 bool CheckValid(const Program& program, const Json& instance);
 
 // The full validator's yes or no for `node` entered at reference depth `depth` (validate.cc),
-// the same answer as from the root.
-bool FullValid(const Program& program, const Node* node, const Json& instance, int depth);
+// the same answer as from the root, spending `budget`.
+bool FullValid(const Program& program, const Node* node, const Json& instance, int depth,
+               Budget* budget);
 
 // Nested $ref/$dynamicRef evaluations deeper than this fail (a schema such as {"$ref": "#"}
 // would otherwise recurse forever on one instance).

@@ -1,6 +1,7 @@
 // JSON Schema validation of an instance against a compiled Program, with the annotations
 // (evaluated properties and items) that unevaluatedProperties and unevaluatedItems read.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -70,10 +71,20 @@ std::string Number(double d) {
 template <bool kErrors>
 class Validator {
  public:
-  Validator(const Program& program, std::vector<SchemaError>* errors)
-      : program_(program), errors_(errors), all_(program.options.all_errors) {}
+  Validator(const Program& program, std::vector<SchemaError>* errors, Budget* budget)
+      : program_(program), errors_(errors), all_(program.options.all_errors), budget_(budget) {}
 
-  bool Run(const Json& instance) { return Validate(program_.root, instance, nullptr); }
+  // When the budget runs out the errors are that one ("validation stopped ..."): what failed
+  // after it is the stop, not the instance, and it may have hidden a failure inside `not`.
+  bool Run(const Json& instance) {
+    const bool valid = Validate(program_.root, instance, nullptr);
+    if (!budget_->exhausted()) return valid;
+    if constexpr (kErrors) {
+      errors_->clear();
+      errors_->push_back({std::move(stopped_at_), "", budget_->Message()});
+    }
+    return false;
+  }
   // `node` entered at reference depth `depth`.
   bool RunAt(const Node* node, const Json& instance, int depth) {
     depth_ = depth;
@@ -165,10 +176,20 @@ class Validator {
   std::string keyword_, instance_;
   std::vector<const Resource*> scope_;
   int depth_ = 0;
+  Budget* budget_;
+  bool stopped_ = false;
+  std::string stopped_at_;  // The instance location where the budget ran out.
 };
 
 template <bool kErrors>
 bool Validator<kErrors>::Validate(const Node* n, const Json& instance, Annotations* out) {
+  if (!budget_->Spend()) {
+    if constexpr (kErrors) {
+      if (!stopped_) stopped_at_ = instance_;
+      stopped_ = true;
+    }
+    return false;
+  }
   // Yes/no only (Validate keeps the frames for its locations): a node that is only a $ref is its
   // target one level deeper, as through Framed; a node that is only a "type" is its type check.
   if constexpr (!kErrors) {
@@ -640,9 +661,37 @@ bool Validator<kErrors>::Combinators(const Node* n, const Json& instance, Annota
 
 }  // namespace
 
-bool FullValid(const Program& program, const Node* node, const Json& instance, int depth) {
-  Validator<false> v(program, nullptr);
+bool FullValid(const Program& program, const Node* node, const Json& instance, int depth,
+               Budget* budget) {
+  Validator<false> v(program, nullptr, budget);
   return v.RunAt(node, instance, depth);
+}
+
+bool Budget::Extend() {
+  if (!extended_) {
+    extended_ = true;
+    std::vector<const Json*> pending = {&instance_};
+    while (!pending.empty()) {
+      const Json* v = pending.back();
+      pending.pop_back();
+      ++values_;
+      if (v->is_array()) {
+        for (const Json& item : v->as_array()) pending.push_back(&item);
+      } else if (v->is_object()) {
+        for (const auto& member : v->as_object()) pending.push_back(&member.second);
+      }
+    }
+    limit_ = std::max(limit_, kEvaluationsPerValue * values_);
+    if (spent_ <= limit_) return true;
+  }
+  exhausted_ = true;
+  return false;
+}
+
+std::string Budget::Message() const {
+  return absl::StrCat("validation stopped after ", limit_,
+                      " subschema evaluations for an instance of ", values_,
+                      values_ == 1 ? " value" : " values", ": the schema branches exponentially");
 }
 
 }  // namespace llmkit::internal::schema
@@ -671,7 +720,8 @@ bool JsonSchema::IsValid(const Json& instance) const {
 
 std::vector<SchemaError> JsonSchema::Validate(const Json& instance) const {
   std::vector<SchemaError> errors;
-  internal::schema::Validator<true> v(*program_, &errors);
+  internal::schema::Budget budget(instance);
+  internal::schema::Validator<true> v(*program_, &errors, &budget);
   v.Run(instance);
   return errors;
 }

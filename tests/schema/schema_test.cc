@@ -1,6 +1,7 @@
 // JsonSchema: error locations and messages, first error only, compile errors that name the
 // schema location, remote references only through the resolver, regex dialect, hostile
-// instances (deep, huge, non-finite, $ref loops) and many threads on one schema.
+// instances (deep, huge, non-finite, $ref loops), schemas that branch exponentially (the work
+// budget) and many threads on one schema.
 
 #include "llmkit/schema.h"
 
@@ -194,6 +195,71 @@ TEST(JsonSchema, HostileInstancesNeverCrash) {
   EXPECT_FALSE(S(R"({"uniqueItems": true})").IsValid(J("[1, 1.0]")));
   EXPECT_TRUE(S(R"({"uniqueItems": true})").IsValid(J("[1, true, 0, false]")));
   EXPECT_FALSE(S(R"({"const": 1})").IsValid(Json(true)));
+}
+
+// Thirty definitions, each applying the next one twice to the same value (`keyword`: allOf or
+// anyOf; `extra`: keywords beside it; `descend`: through "items", one level per definition),
+// ending in `last`: 2^30 evaluations without a budget.
+std::string Doubling(std::string_view keyword, std::string_view extra, bool descend,
+                     std::string_view last, std::string_view root = R"("$ref": "#/$defs/d0")") {
+  std::string defs;
+  for (int i = 0; i < 30; ++i) {
+    const std::string next = "{\"$ref\": \"#/$defs/d" + std::to_string(i + 1) + "\"}";
+    std::string twice = "{" + std::string(extra) + "\"" + std::string(keyword) + "\": [" + next +
+                        ", " + next + "]}";
+    if (descend) twice = "{\"items\": " + twice + "}";
+    defs += "\"d" + std::to_string(i) + "\": " + twice + ", ";
+  }
+  defs += "\"d30\": " + std::string(last);
+  return "{" + std::string(root) + ", \"$defs\": {" + defs + "}}";
+}
+
+TEST(JsonSchema, ExponentialSchemasStopAtTheBudget) {
+  Json deep = Json(int64_t{1});
+  for (int i = 0; i < 30; ++i) {
+    Json outer = Json::MakeArray();
+    outer.push_back(std::move(deep));
+    deep = std::move(outer);
+  }
+  struct Case {
+    std::string schema;
+    Json instance;
+  };
+  const Case cases[] = {
+      {Doubling("allOf", "", false, R"({"type": "integer"})"), Json(int64_t{1})},
+      // multipleOf sends every definition to the full validator.
+      {Doubling("allOf", R"("multipleOf": 1, )", false, R"({"type": "integer"})"),
+       Json(int64_t{1})},
+      {Doubling("allOf", "", true, R"({"type": "integer"})"), deep},
+      // Valid only if the budget's stop inside `not` were taken for a failure of the subschema.
+      {Doubling("anyOf", "", false, "false", R"("not": {"$ref": "#/$defs/d0"})"), Json(int64_t{1})},
+  };
+  for (const Case& c : cases) {
+    for (bool all_errors : {true, false}) {
+      SchemaOptions options;
+      options.all_errors = all_errors;
+      JsonSchema s = S(c.schema, options);
+      EXPECT_FALSE(s.IsValid(c.instance)) << c.schema;
+      const std::vector<SchemaError> errors = s.Validate(c.instance);
+      ASSERT_EQ(errors.size(), 1u) << c.schema;
+      EXPECT_THAT(errors[0].message, HasSubstr("validation stopped after 1048576 subschema "
+                                               "evaluations for an instance of"));
+      EXPECT_THAT(errors[0].message, HasSubstr("the schema branches exponentially"));
+    }
+  }
+  // The allowance grows with the instance: 1.1 million items (more than 2^20), each entering
+  // a subschema with two more, pass both ways (within 1,024 a value).
+  JsonSchema per_item = S(R"({"items": {"allOf": [{"minimum": 0}, {"maximum": 9}]}})");
+  Json many = Json::MakeArray();
+  for (int i = 0; i < 1'100'000; ++i) many.push_back(Json(int64_t{i % 10}));
+  EXPECT_TRUE(per_item.IsValid(many));
+  EXPECT_TRUE(per_item.Validate(many).empty());
+  many.push_back(Json(int64_t{10}));
+  EXPECT_FALSE(per_item.IsValid(many));
+  const std::vector<SchemaError> errors = per_item.Validate(many);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].instance_path, "/1100000");
+  EXPECT_EQ(errors[0].keyword_location, "/items/allOf/1/maximum");
 }
 
 // IsValid takes shortcuts Validate does not (required counted in the member loop, nodes that

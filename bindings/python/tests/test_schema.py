@@ -91,7 +91,8 @@ def test_drafts_formats_and_regex_dialect():
 
 
 def test_hostile_input_is_linear_and_never_crashes():
-    # A regex that backtracks exponentially elsewhere; a deep instance; a $ref loop.
+    # A regex that backtracks exponentially elsewhere; a deep instance; a $ref loop; a schema
+    # that branches exponentially.
     schema = llmkit.JsonSchema({"pattern": "^(a+)+$"})
     assert not schema.is_valid("a" * 100_000 + "!")
     deep = current = []
@@ -103,6 +104,16 @@ def test_hostile_input_is_linear_and_never_crashes():
     # refused when compiling, naming the reference.
     with pytest.raises(ValueError, match="'/\\$ref'.*without descending"):
         llmkit.JsonSchema({"$ref": "#"})
+    # Thirty definitions, each applying the next one twice: 2^30 evaluations, stopped by the
+    # work budget with one error.
+    defs = {f"d{i}": {"allOf": [{"$ref": f"#/$defs/d{i + 1}"}] * 2} for i in range(30)}
+    defs["d30"] = {"type": "integer"}
+    doubling = llmkit.JsonSchema({"$ref": "#/$defs/d0", "$defs": defs})
+    assert not doubling.is_valid(1)
+    with pytest.raises(llmkit.ValidationError) as stopped:
+        doubling.validate(1)
+    assert len(stopped.value.errors) == 1
+    assert "branches exponentially" in stopped.value.errors[0].message
     assert llmkit.JsonSchema({"maximum": 1}).is_valid(float("-inf"))
     assert not llmkit.JsonSchema({"maximum": 1}).is_valid(float("nan"))
 
