@@ -203,10 +203,10 @@ void BuildChecks(Program* program);
 
 // The work one validation may do. A schema without a reference loop can still branch
 // exponentially (thirty definitions, each an allOf of the next one twice: 2^30 evaluations of
-// one value, hours); a validation that enters more subschemas than any instance of its size
-// needs stops and fails. The allowance is kMinEvaluations, or kEvaluationsPerValue for each
-// value in the instance when that is more; the values are counted only once the floor is
-// reached, so ordinary validations never walk the instance twice.
+// one value, seconds; each further definition doubles it); a validation that enters more subschemas
+// than any instance of its size needs stops and fails. The allowance is kMinEvaluations, or
+// kEvaluationsPerValue for each value in the instance when that is more; the values are counted
+// only once the floor is reached, so ordinary validations never walk the instance twice.
 class Budget {
  public:
   static constexpr uint64_t kMinEvaluations = uint64_t{1} << 20;
@@ -233,8 +233,7 @@ class Budget {
   const Json& instance_;
   uint64_t spent_ = 0;
   uint64_t limit_ = kMinEvaluations;
-  uint64_t values_ = 0;  // Counted by Extend.
-  bool extended_ = false;
+  uint64_t values_ = 0;  // Counted by the first Extend (an instance has at least one).
   bool exhausted_ = false;
 };
 

@@ -668,8 +668,7 @@ bool FullValid(const Program& program, const Node* node, const Json& instance, i
 }
 
 bool Budget::Extend() {
-  if (!extended_) {
-    extended_ = true;
+  if (values_ == 0) {
     std::vector<const Json*> pending = {&instance_};
     while (!pending.empty()) {
       const Json* v = pending.back();
